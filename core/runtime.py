@@ -1,0 +1,115 @@
+"""``BrokerThread``: a Broker and its Server on their own thread and asyncio loop.
+
+Used wherever the caller is not the broker's loop: the desktop app (which must never
+block the GUI thread on broker work) and tests that drive blocking Kafka clients.
+
+Contract:
+
+* ``start()`` returns once the listener is bound (``bootstrap`` is then ``host:port``)
+  or raises the error that stopped the broker from starting (port in use, data dir
+  locked...). ``stop()`` closes the server and the broker on their loop and joins the
+  thread; it is idempotent.
+* ``call(fn, *args)`` runs a plain function on the broker's loop and returns its result
+  (or raises its exception) in the calling thread; ``submit(coro_fn, *args)`` schedules
+  a coroutine function there and returns a ``concurrent.futures.Future``. State is only
+  ever touched on the loop thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from core.broker import Broker
+from core.config import BrokerConfig
+
+T = TypeVar("T")
+
+
+class BrokerThread:
+    def __init__(self, config: BrokerConfig, *, name: str = "streamscope-broker") -> None:
+        self.config = config
+        self.broker: Broker | None = None
+        self.server = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+        self._stop: asyncio.Event | None = None
+        self._stopped = False
+
+    @property
+    def bootstrap(self) -> str:
+        assert self.server is not None
+        return self.server.bootstrap
+
+    def start(self, timeout: float = 30.0) -> BrokerThread:
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("broker did not start in time")
+        if self._startup_error is not None:
+            self._thread.join(timeout)
+            raise self._startup_error
+        return self
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self.loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+
+    async def _main(self) -> None:
+        from core.server import Server
+
+        self._stop = asyncio.Event()
+        broker = Broker(self.config)
+        try:
+            await broker.start()
+            server = Server(broker)
+            try:
+                await server.start()
+            except BaseException:
+                await broker.close()
+                raise
+        except BaseException as exc:
+            self._startup_error = exc
+            self._ready.set()
+            return
+        self.broker, self.server = broker, server
+        self._ready.set()
+        await self._stop.wait()
+        await server.close()
+        await broker.close()
+
+    def call(self, fn: Callable[..., T], *args: Any, timeout: float = 30.0) -> T:
+        """Run ``fn(*args)`` on the broker loop; its result or exception, here."""
+
+        async def run() -> T:
+            return fn(*args)
+
+        return self.submit(run).result(timeout)
+
+    def submit(self, coro_fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coro_fn(*args), self.loop)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self._stopped or self.loop is None:
+            return
+        self._stopped = True
+        if self._stop is not None and self._thread.is_alive():
+            self.loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout)
+
+    def __enter__(self) -> BrokerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
