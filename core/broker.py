@@ -534,6 +534,12 @@ class Broker:
             for p in parts:
                 p.waiters.discard(fut)
 
+    def wake_fetchers(self) -> None:
+        """Wake every long-polling fetcher now (shutdown: they answer with what they have)."""
+        for topic in self.topics.values():
+            for p in topic.partitions:
+                self._wake(p)
+
     @staticmethod
     def _wake(p: Partition) -> None:
         waiters, p.waiters = p.waiters, set()

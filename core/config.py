@@ -62,6 +62,11 @@ class LogConfig:
         for name, value in configs.items():
             if name not in KNOWN_TOPIC_CONFIGS:
                 raise ValueError(f"unknown topic config {name!r}")
+            if value is not None and name in FIXED_TOPIC_CONFIGS and value != STATIC_TOPIC_CONFIGS[name]:
+                raise ValueError(
+                    f"{name}={value} is not supported here; Streamscope runs"
+                    f" {name}={STATIC_TOPIC_CONFIGS[name]} ({FIXED_TOPIC_CONFIGS[name]})"
+                )
             attr = LogConfig.TOPIC_CONFIGS.get(name)
             if attr is None or value is None:
                 continue
@@ -97,6 +102,14 @@ STATIC_TOPIC_CONFIGS = {
     "min.insync.replicas": "1",
     "segment.index.bytes": "10485760",
 }
+# Accepted only with the one value this broker honours (anything else is refused with
+# INVALID_CONFIG rather than stored and silently ignored).
+FIXED_TOPIC_CONFIGS = {
+    "cleanup.policy": "log compaction is not implemented",
+    "compression.type": "batches are stored as the producer compressed them",
+    "message.timestamp.type": "batches keep the producer's CreateTime",
+    "min.insync.replicas": "a single-node broker",
+}
 KNOWN_TOPIC_CONFIGS = frozenset(LogConfig.TOPIC_CONFIGS) | frozenset(STATIC_TOPIC_CONFIGS)
 
 
@@ -114,6 +127,13 @@ class BrokerConfig:
     retention_check_ms: int = 30_000
     connection_idle_ms: int = 10 * 60 * 1000
     log: LogConfig = field(default_factory=LogConfig)
+    # Consumer groups (core/groups). Kafka waits group.initial.rebalance.delay.ms = 3000 before
+    # completing a new group's first rebalance; a short delay still folds consumers started
+    # together into one rebalance without making every first join slow.
+    group_initial_rebalance_delay_ms: int = 300
+    # Kafka's minimum is 6000; lower here so a killed consumer's eviction can be shown quickly.
+    group_min_session_timeout_ms: int = 1000
+    group_max_session_timeout_ms: int = 1_800_000
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))

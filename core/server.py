@@ -11,8 +11,11 @@ Contract:
   (clients may pipeline; Kafka mutes a connection until its reply is written).
   A long-polling Fetch waits without blocking other connections.
 * A handler returning ``None`` (Produce with acks=0) sends nothing.
-* ``close()`` stops accepting, lets requests in flight finish (bounded), then closes
-  every connection.
+* ``close()`` stops accepting, wakes long-polling fetches (they answer with what they
+  have), lets requests in flight finish (bounded), then closes every connection.
+* Bytes after a request body are ignored, as Kafka ignores them (see
+  :func:`_decode_request_body`); a peer that hangs up while its answer is being written
+  just ends its connection.
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ import struct
 import time
 from types import ModuleType
 
-from core.api import ConnectionInfo, RequestContext, load_handlers
+from core.api import CloseConnection, ConnectionInfo, RequestContext, load_handlers
 from core.broker import Broker
 from core.errors import ErrorCode
-from core.protocol import ProtocolError, decode_request, encode_response, read_request_header
+from core.protocol import ProtocolError, codec_for, encode_response, read_request_header
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,8 @@ class Server:
             conn.stopping = True
             if not conn.busy:
                 conn.task.cancel()
+        # Long-polling fetches are in flight too: answer them now, not after max_wait_ms.
+        self.broker.wake_fetchers()
         if conns:
             await asyncio.wait([c.task for c in conns], timeout=grace_s)
         for conn in list(self._connections.values()):
@@ -104,7 +109,9 @@ class Server:
         self.broker.counters.connections_total += 1
         try:
             await conn.run()
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, ConnectionError):
+            # Cancelled by close(), or the peer went away while we wrote its answer
+            # (e.g. a consumer closing during a long-poll): either way this connection ends.
             pass
         finally:
             self._connections.pop(info.conn_id, None)
@@ -126,7 +133,6 @@ class _Connection:
 
     async def run(self) -> None:
         server = self.server
-        broker = server.broker
         max_size = server.config.max_request_bytes
         idle_s = server.config.connection_idle_ms / 1000
         reader = self.reader
@@ -181,8 +187,9 @@ class _Connection:
             self._drop(f"unsupported version {version} of API {key}")
             return False
         try:
-            request = decode_request(key, version, frame, pos)
-        except (ProtocolError, ValueError, IndexError, UnicodeDecodeError) as exc:
+            request = _decode_request_body(key, version, frame, pos)
+        except (ProtocolError, ValueError, IndexError, UnicodeDecodeError, struct.error,
+                OverflowError) as exc:
             self._drop(f"malformed API {key} v{version} request: {exc}")
             return False
         info = self.info
@@ -196,6 +203,9 @@ class _Connection:
         )
         try:
             response = await module.handle(ctx, version, request)
+        except CloseConnection as exc:
+            self._drop(str(exc) or f"API {key} asked to close the connection")
+            return False
         except Exception:
             broker.counters.errors += 1
             log.exception("API %s v%s handler failed; closing %s", key, version, self._peer)
@@ -221,3 +231,15 @@ class _Connection:
         self.server.broker.counters.errors += 1
         log.warning("closing connection %s: %s", self._peer, why)
         self.server.broker.emit_event("error", f"Closed connection {self._peer}: {why}")
+
+
+def _decode_request_body(key: int, version: int, frame: bytes, pos: int) -> dict:
+    """The request body at ``pos``; bytes after it are ignored, as Kafka's broker does.
+
+    ``core.protocol.decode_request`` refuses trailing bytes. Kafka never checks for them,
+    and librdkafka 2.x relies on that: its all-topics Metadata request at v9+ carries
+    three stray zero bytes (an unfinalized 4-byte array-count placeholder), so a strict
+    decode would drop every confluent-kafka ``list_topics()`` connection.
+    """
+    body, _end = codec_for(key, version, True).decode(memoryview(frame), pos)
+    return body

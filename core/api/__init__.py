@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from core.broker import Broker
 
 
+class CloseConnection(Exception):
+    """Raised by a handler to close the connection without answering (Kafka's way with
+    a failed acks=0 produce: the client reads no reply, so the broker hangs up)."""
+
+
 @dataclass(slots=True)
 class ConnectionInfo:
     """What the server knows of one client connection (shown by the monitor)."""

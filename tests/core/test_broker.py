@@ -58,7 +58,12 @@ async def test_create_topic_errors_use_kafka_codes(broker):
     with pytest.raises(KafkaError) as err:
         broker.create_topic("w", 1, {"retention.ms": "soon"})
     assert err.value.code == ErrorCode.INVALID_CONFIG
-    assert set(broker.topics) == {"t"}
+    with pytest.raises(KafkaError) as err:
+        broker.create_topic("x", 1, {"cleanup.policy": "compact"})
+    assert err.value.code == ErrorCode.INVALID_CONFIG
+    assert "compaction" in err.value.message
+    broker.create_topic("y", 1, {"cleanup.policy": "delete"})
+    assert set(broker.topics) == {"t", "y"}
 
 
 async def test_produce_then_fetch_returns_the_same_records_with_offsets(broker):

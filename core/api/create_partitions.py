@@ -1,0 +1,67 @@
+"""CreatePartitions (key 37), versions 0-3: grow a topic's partition count.
+
+Behaviour, per topic: ``count`` is the new total; it must be larger than the current count
+(else INVALID_PARTITIONS (37), Kafka's message) and at most 10,000. ``assignments`` must be
+null, or one replica list per new partition, each exactly ``[node id]`` (one broker), else
+INVALID_REPLICA_ASSIGNMENT (39). Unknown topic: UNKNOWN_TOPIC_OR_PARTITION (3); a topic
+named twice in one request: INVALID_REQUEST (42) for each copy. ``validate_only`` checks
+and changes nothing. New partitions start empty at offset 0, and keys hash to new
+partitions from then on (as in Kafka).
+
+Version notes: v1 is v0 with throttling after the answer; v2 is flexible; v3 is v2 (Kafka
+added it for a quota fix).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from core.errors import ErrorCode, KafkaError
+
+if TYPE_CHECKING:
+    from core.api import RequestContext
+
+API_KEY = 37
+MIN_VERSION = 0
+MAX_VERSION = 3
+
+
+async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
+    broker = ctx.broker
+    validate_only = bool(request.get("validate_only", False))
+    topics = request.get("topics") or []
+    counts = Counter(t["name"] for t in topics)
+    out = []
+    for t in topics:
+        name = t["name"]
+        try:
+            if counts[name] > 1:
+                raise KafkaError(
+                    ErrorCode.INVALID_REQUEST,
+                    f"Create partitions request contains multiple entries for topic {name}.",
+                )
+            total = t["count"]
+            current = len(broker.get_topic(name).partitions)
+            assignments = t.get("assignments")
+            if assignments is not None:
+                if len(assignments) != total - current:
+                    raise KafkaError(
+                        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                        f"Increasing the number of partitions by {total - current} but"
+                        f" {len(assignments)} assignments provided.",
+                    )
+                for a in assignments:
+                    if list(a.get("broker_ids") or []) != [broker.node_id]:
+                        raise KafkaError(
+                            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                            f"This cluster has one broker (id {broker.node_id});"
+                            f" replicas must be [{broker.node_id}].",
+                        )
+            broker.add_partitions(name, total, validate_only=validate_only)
+        except KafkaError as exc:
+            out.append({"name": name, "error_code": int(exc.code),
+                        "error_message": exc.message or None})
+            continue
+        out.append({"name": name, "error_code": 0, "error_message": None})
+    return {"throttle_time_ms": 0, "results": out}

@@ -1,0 +1,53 @@
+"""DeleteRecords (key 21), versions 0-2: move partitions' log start offsets forward.
+
+Behaviour, per partition: ``offset`` is the new log start offset; -1 means the high
+watermark (delete everything). Records before it become unreadable at once (Fetch below it
+answers OFFSET_OUT_OF_RANGE, ListOffsets EARLIEST answers it) and whole segments below it
+are removed. Answers carry the new ``low_watermark``. An offset below -1 or past the high
+watermark gets OFFSET_OUT_OF_RANGE (1); an unknown topic or partition
+UNKNOWN_TOPIC_OR_PARTITION (3); both with low watermark -1. An offset below the current
+log start changes nothing and answers the current log start (as Kafka).
+
+Version notes: v1 is v0 with throttling after the answer; v2 is flexible.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.errors import ErrorCode, KafkaError
+
+if TYPE_CHECKING:
+    from core.api import RequestContext
+
+API_KEY = 21
+MIN_VERSION = 0
+MAX_VERSION = 2
+
+
+async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
+    broker = ctx.broker
+    topics_out = []
+    for t in request.get("topics") or []:
+        name = t["name"]
+        parts_out = []
+        for p in t.get("partitions") or []:
+            index = p["partition_index"]
+            offset = p["offset"]
+            try:
+                log_start, hw = broker.partition_offsets(name, index)
+                if offset == -1:
+                    offset = hw
+                if offset < 0 or offset > hw:
+                    raise KafkaError(
+                        ErrorCode.OFFSET_OUT_OF_RANGE,
+                        f"Offset {offset} is outside [{log_start}, {hw}]",
+                    )
+                low = broker.delete_records(name, index, offset) if offset > log_start else log_start
+            except KafkaError as exc:
+                parts_out.append({"partition_index": index, "low_watermark": -1,
+                                  "error_code": int(exc.code)})
+                continue
+            parts_out.append({"partition_index": index, "low_watermark": low, "error_code": 0})
+        topics_out.append({"name": name, "partitions": parts_out})
+    return {"throttle_time_ms": 0, "topics": topics_out}

@@ -1,0 +1,130 @@
+"""Produce (key 0), versions 0-9: validate and append record batches, answer per partition.
+
+Behaviour:
+
+* ``acks`` must be -1, 0 or 1, else every partition gets INVALID_REQUIRED_ACKS (21).
+  All three append the same way (one node: "all replicas" is this one); acks=0 still
+  appends but the handler returns ``None``, so no response is sent at all (the client
+  does not read one). A refused acks=0 produce closes the connection, as Kafka does.
+* Each partition's ``records`` (bytes/memoryview as decoded; one or more RecordBatch v2)
+  goes to :meth:`Broker.produce`, which validates magic, length, CRC32C and base offset,
+  checks idempotent sequences, patches offsets and appends the bytes verbatim. Records
+  are never decoded here: this is the hot path, so the handler does per-partition work
+  only.
+* Per-partition answers: ``base_offset`` (of the first appended batch), ``log_append_time_ms``
+  -1 (CreateTime topics), ``log_start_offset``, ``record_errors`` []. Refusals carry
+  Kafka's codes from :class:`KafkaError` (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE,
+  INVALID_RECORD, OUT_OF_ORDER_SEQUENCE_NUMBER, DUPLICATE_SEQUENCE_NUMBER,
+  INVALID_PRODUCER_EPOCH ...), ``base_offset`` -1 and ``error_message`` (v8+).
+* A topic that does not exist is auto-created when the broker allows it (kcat -P and
+  librdkafka's own tests rely on it), else UNKNOWN_TOPIC_OR_PARTITION (3); an invalid
+  name gets INVALID_TOPIC_EXCEPTION (17). A partition past the topic's count gets
+  UNKNOWN_TOPIC_OR_PARTITION.
+* ``transactional_id`` (v3+) must be null: there are no transactions here, so a
+  transactional produce gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53), as Kafka answers
+  a producer that may not use that id (a transactional producer never gets this far:
+  InitProducerId refuses it first).
+
+Version notes: v0-2 carry the old message-set formats (magic 0/1). The log stores
+RecordBatch v2 only and this broker does not convert, so a partition carrying magic 0 or
+1 gets UNSUPPORTED_FOR_MESSAGE_FORMAT (43) from :func:`core.records.validate_batches`
+(whatever the request version): Kafka's code for "the message format version does not
+support the request", which clients report as a permanent per-message error rather than
+retrying. The magic byte sits at the same offset (16) in every format, so this needs no
+parsing of the old formats. The range still starts at 0 because old librdkafka turns
+compression off unless Produce v0 is in the advertised range; clients never send v0-2 to
+a broker that offers v3. v1 adds throttle time; v2 log append
+time; v3 transactional id and record batches; v5 log start offset; v8 record errors and
+error message; v9 is flexible.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.api import CloseConnection
+from core.broker import validate_topic_name
+from core.errors import ErrorCode, KafkaError
+
+if TYPE_CHECKING:
+    from core.api import RequestContext
+
+API_KEY = 0
+MIN_VERSION = 0
+MAX_VERSION = 9
+
+async def handle(ctx: RequestContext, version: int, request: dict) -> dict | None:
+    broker = ctx.broker
+    acks = request.get("acks", -1)
+    topic_data = request.get("topic_data") or []
+    fixed_error = 0
+    if acks not in (-1, 0, 1):
+        fixed_error = ErrorCode.INVALID_REQUIRED_ACKS
+    elif request.get("transactional_id") is not None:
+        fixed_error = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+
+    responses = []
+    for td in topic_data:
+        name = td["name"]
+        parts_in = td.get("partition_data") or []
+        parts_out = []
+        topic_error = fixed_error
+        if not topic_error and name not in broker.topics:
+            try:
+                if validate_topic_name(name) is not None:
+                    raise KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION)
+                broker.ensure_topic(name)
+            except KafkaError as exc:
+                topic_error = exc.code
+        for pd in parts_in:
+            index = pd["index"]
+            if topic_error:
+                parts_out.append(_error(index, topic_error, None))
+                continue
+            records = pd.get("records")
+            if not records:
+                parts_out.append(
+                    _error(index, ErrorCode.INVALID_RECORD, "Produce request carries no record batch")
+                )
+                continue
+            try:
+                base, log_start = broker.produce(name, index, records)
+            except KafkaError as exc:
+                parts_out.append(_error(index, exc.code, exc.message or None))
+                continue
+            parts_out.append({
+                "index": index,
+                "error_code": 0,
+                "base_offset": base,
+                "log_append_time_ms": -1,
+                "log_start_offset": log_start,
+                "record_errors": [],
+                "error_message": None,
+            })
+        responses.append({"name": name, "partition_responses": parts_out})
+
+    if acks == 0:
+        # The client reads no reply to acks=0. On a refusal Kafka closes the connection,
+        # so the client notices (it reconnects and refreshes metadata) instead of losing
+        # records silently.
+        for topic in responses:
+            for part in topic["partition_responses"]:
+                if part["error_code"]:
+                    code = ErrorCode(part["error_code"]).name
+                    raise CloseConnection(
+                        f"acks=0 produce to {topic['name']}-{part['index']} refused: {code}"
+                    )
+        return None
+    return {"responses": responses, "throttle_time_ms": 0}
+
+
+def _error(index: int, code: int, message: str | None) -> dict:
+    return {
+        "index": index,
+        "error_code": int(code),
+        "base_offset": -1,
+        "log_append_time_ms": -1,
+        "log_start_offset": -1,
+        "record_errors": [],
+        "error_message": message,
+    }

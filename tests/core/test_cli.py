@@ -1,0 +1,171 @@
+"""``streamscope broker`` as a real subprocess: ready line, real clients, clean SIGTERM,
+and one-line errors (exit 1, no traceback) for a port in use or a locked data dir."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import types
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+
+from core import cli
+from core.config import BrokerConfig
+from core.runtime import BrokerThread
+
+ROOT = Path(__file__).resolve().parents[2]
+READY = re.compile(r"listening on (\S+):(\d+)$")
+
+pytestmark = pytest.mark.timeout(120)
+
+
+class BrokerProcess:
+    """``python -m core.cli broker ...`` with its stderr read line by line in a thread."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "broker", *args],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def wait_for_line(self, pattern: re.Pattern, timeout: float = 30) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            self.seen.append(line)
+            match = pattern.search(line)
+            if match:
+                return match
+        raise AssertionError(f"no line matching {pattern.pattern!r}; stderr so far: {self.seen}")
+
+    def finish(self, timeout: float = 30) -> tuple[int, list[str]]:
+        code = self.proc.wait(timeout)
+        while (line := self.lines.get(timeout=5)) is not None:
+            self.seen.append(line)
+        return code, self.seen
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_broker_command_serves_clients_and_stops_cleanly_on_sigterm(tmp_path):
+    data = tmp_path / "data"
+    proc = BrokerProcess("--listen", "127.0.0.1:0", "--data-dir", str(data),
+                         "--default-partitions", "2")
+    try:
+        host, port = proc.wait_for_line(READY).groups()
+        assert host == "127.0.0.1" and int(port) > 0
+        producer = Producer({"bootstrap.servers": f"{host}:{port}"})
+        delivered = []
+        for i in range(50):
+            producer.produce("cli-topic", value=f"v{i}".encode(),
+                             on_delivery=lambda err, msg: delivered.append((err, msg.offset())))
+        assert producer.flush(20) == 0
+        assert len(delivered) == 50 and all(err is None for err, _ in delivered)
+        proc.proc.send_signal(signal.SIGTERM)
+        code, lines = proc.finish()
+    finally:
+        proc.kill()
+    assert code == 0, lines
+    assert sum(1 for line in lines if READY.search(line)) == 1
+    assert not any("Traceback" in line for line in lines)
+    # Files were closed and the lock released: a new broker opens the same dir and has it all.
+    with BrokerThread(BrokerConfig(host="127.0.0.1", port=0, data_dir=data)) as bt:
+        offsets = bt.call(lambda: [bt.broker.partition_offsets("cli-topic", p) for p in (0, 1)])
+    assert sum(end for _, end in offsets) == 50
+
+
+def test_sigint_also_stops_the_broker_with_exit_code_0(tmp_path):
+    proc = BrokerProcess("--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "d"))
+    try:
+        proc.wait_for_line(READY)
+        proc.proc.send_signal(signal.SIGINT)
+        code, lines = proc.finish()
+    finally:
+        proc.kill()
+    assert code == 0, lines
+
+
+def test_port_in_use_is_one_line_error_and_exit_code_1(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = BrokerProcess("--listen", f"127.0.0.1:{port}", "--data-dir", str(tmp_path / "d"))
+        try:
+            code, lines = proc.finish()
+        finally:
+            proc.kill()
+    assert code == 1
+    assert lines[-1] == f"streamscope: cannot listen on 127.0.0.1:{port}: address already in use"
+    assert not any("Traceback" in line for line in lines)
+
+
+def test_locked_data_dir_is_one_line_error_and_exit_code_1(tmp_path):
+    data = tmp_path / "shared"
+    with BrokerThread(BrokerConfig(host="127.0.0.1", port=0, data_dir=data)):
+        proc = BrokerProcess("--listen", f"127.0.0.1:{free_port()}", "--data-dir", str(data))
+        try:
+            code, lines = proc.finish()
+        finally:
+            proc.kill()
+    assert code == 1
+    assert lines[-1].startswith("streamscope: ") and "in use" in lines[-1]
+    assert not any("Traceback" in line for line in lines)
+
+
+def test_bad_arguments_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["broker", "--fsync", "sometimes"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["broker", "--listen", "no-port-here"])
+    assert exc.value.code == 2
+    assert cli.main(["frobnicate"]) == 2
+
+
+def test_version_flag_prints_the_version(capsys):
+    assert cli.main(["--version"]) == 0
+    assert re.fullmatch(r"streamscope \d+\.\d+\.\d+\S*\n", capsys.readouterr().out)
+
+
+def test_without_broker_subcommand_the_desktop_app_runs_with_the_arguments(monkeypatch):
+    # The desktop app itself is tested elsewhere; here only the hand-off is checked.
+    calls = []
+    fake = types.ModuleType("desktop.app")
+    fake.main = lambda argv: calls.append(argv) or 0
+    monkeypatch.setitem(sys.modules, "desktop.app", fake)
+    assert cli.main(["--listen", "127.0.0.1:0", "--screenshots"]) == 0
+    assert cli.main([]) == 0
+    assert calls == [["--listen", "127.0.0.1:0", "--screenshots"], []]
