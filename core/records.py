@@ -1,0 +1,494 @@
+"""Kafka RecordBatch v2 (magic 2): parse, validate, patch, build and decode.
+
+Contract:
+
+* The produce path uses only :func:`validate_batches` and :func:`patch_batch`. They read
+  the fixed 61-byte header with one ``struct.unpack_from`` and check the CRC32C with one
+  ``crc32c`` call over a memoryview slice per batch; records are never decoded there.
+* :func:`patch_batch` overwrites baseOffset (bytes 0-7) and partitionLeaderEpoch (bytes
+  12-15) in place. The CRC covers bytes 21 onward, so it stays valid.
+* :func:`build_batch` makes batches for in-process producers (and tests);
+  :func:`iter_records` decodes one batch (decompressing as needed) for consumers, the
+  message browser and tests. Garbage is refused with ``KafkaError(CORRUPT_MESSAGE)``.
+
+Batch layout (big-endian)::
+
+    baseOffset i64 @0 | batchLength i32 @8 (= size - 12) | partitionLeaderEpoch i32 @12
+    magic i8 @16 | crc u32 @17 (CRC32C of bytes 21..end) | attributes i16 @21
+    lastOffsetDelta i32 @23 | baseTimestamp i64 @27 | maxTimestamp i64 @35
+    producerId i64 @43 | producerEpoch i16 @51 | baseSequence i32 @53
+    recordsCount i32 @57 | records @61 (compressed as one block when attributes say so)
+
+Record: length varint, attributes i8, timestampDelta varlong, offsetDelta varint,
+keyLength varint (-1 null), key, valueLength varint (-1 null), value, headers count
+varint, then per header keyLength varint, key (UTF-8), valueLength varint (-1 null),
+value. All varints are zigzag encoded.
+
+Codecs (all through ``cramjam``): gzip; snappy, written with the xerial framing Java
+and librdkafka clients use, read in both xerial and raw block form; lz4 frame format;
+zstd.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+import cramjam
+import crc32c
+
+from core.errors import ErrorCode, KafkaError
+
+BATCH_HEADER_SIZE = 61
+# batchLength counts from partitionLeaderEpoch on: the smallest legal batch is a header.
+MIN_BATCH_LENGTH = BATCH_HEADER_SIZE - 12
+MAGIC = 2
+
+_CRC_START = 21
+_HEADER = struct.Struct(">qiibIhiqqqhii")
+assert _HEADER.size == BATCH_HEADER_SIZE
+_I64 = struct.Struct(">q")
+_I32 = struct.Struct(">i")
+
+_COMPRESSION_MASK = 0x07
+_TIMESTAMP_TYPE_MASK = 0x08
+_TRANSACTIONAL_MASK = 0x10
+_CONTROL_MASK = 0x20
+
+
+class Compression(IntEnum):
+    NONE = 0
+    GZIP = 1
+    SNAPPY = 2
+    LZ4 = 3
+    ZSTD = 4
+
+
+@dataclass(slots=True)
+class BatchHeader:
+    """The 61-byte batch header, field for field (see the module docstring)."""
+
+    base_offset: int
+    batch_length: int
+    partition_leader_epoch: int
+    magic: int
+    crc: int
+    attributes: int
+    last_offset_delta: int
+    base_timestamp: int
+    max_timestamp: int
+    producer_id: int
+    producer_epoch: int
+    base_sequence: int
+    records_count: int
+
+    @property
+    def size(self) -> int:
+        """Bytes the whole batch occupies."""
+        return self.batch_length + 12
+
+    @property
+    def last_offset(self) -> int:
+        return self.base_offset + self.last_offset_delta
+
+    @property
+    def compression(self) -> Compression:
+        return Compression(self.attributes & _COMPRESSION_MASK)
+
+    @property
+    def is_transactional(self) -> bool:
+        return bool(self.attributes & _TRANSACTIONAL_MASK)
+
+    @property
+    def is_control(self) -> bool:
+        return bool(self.attributes & _CONTROL_MASK)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One decoded record with absolute offset and timestamp (ms)."""
+
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...] = ()
+
+
+def _corrupt(message: str) -> KafkaError:
+    return KafkaError(ErrorCode.CORRUPT_MESSAGE, message)
+
+
+def parse_header(buf: bytes | bytearray | memoryview, pos: int = 0) -> BatchHeader:
+    """The header of the batch at ``pos``; only checks that 61 bytes are there."""
+    if len(buf) - pos < BATCH_HEADER_SIZE:
+        raise _corrupt(f"Record batch header needs {BATCH_HEADER_SIZE} bytes")
+    return BatchHeader(*_HEADER.unpack_from(buf, pos))
+
+
+def validate_batches(
+    buf: bytes | bytearray | memoryview,
+    *,
+    max_batch_bytes: int | None = None,
+    require_zero_base_offset: bool = True,
+) -> list[BatchHeader]:
+    """Check a Produce request's records field (whole batches, back to back).
+
+    Refusals, in Kafka's words: an empty field, a control batch from a client, a
+    negative lastOffsetDelta or a recordsCount that disagrees with it (Kafka's
+    LogValidator insists count == lastOffsetDelta + 1, so offsets never overlap), or
+    a non-zero baseOffset -> INVALID_RECORD; magic 0/1 -> UNSUPPORTED_FOR_MESSAGE_FORMAT;
+    a truncated batch, an inconsistent batchLength, an unknown magic or codec, a CRC32C
+    mismatch -> CORRUPT_MESSAGE; a batch larger than ``max_batch_bytes`` ->
+    MESSAGE_TOO_LARGE. Records are never decoded.
+    """
+    view = memoryview(buf)
+    if view.ndim != 1 or view.itemsize != 1:
+        view = view.cast("B")
+    end = len(view)
+    if end == 0:
+        raise KafkaError(ErrorCode.INVALID_RECORD, "Produce request carries no record batch")
+    headers: list[BatchHeader] = []
+    unpack = _HEADER.unpack_from
+    checksum = crc32c.crc32c
+    pos = 0
+    while pos < end:
+        remaining = end - pos
+        if remaining < 17:
+            raise _corrupt(f"Truncated record batch: {remaining} bytes at position {pos}")
+        magic = view[pos + 16]
+        if magic != MAGIC:
+            if magic in (0, 1):
+                raise KafkaError(
+                    ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+                    f"Message format v{magic} is not supported; this log stores v2 batches",
+                )
+            raise _corrupt(f"Unknown record batch magic {magic}")
+        if remaining < BATCH_HEADER_SIZE:
+            raise _corrupt(f"Truncated record batch header: {remaining} bytes")
+        h = BatchHeader(*unpack(view, pos))
+        size = h.batch_length + 12
+        if h.batch_length < MIN_BATCH_LENGTH or size > remaining:
+            raise _corrupt(
+                f"Record batch length {h.batch_length} does not fit the {remaining} bytes left"
+            )
+        if max_batch_bytes is not None and size > max_batch_bytes:
+            raise KafkaError(
+                ErrorCode.MESSAGE_TOO_LARGE,
+                f"Record batch of {size} bytes exceeds the limit of {max_batch_bytes}",
+            )
+        if checksum(view[pos + _CRC_START : pos + size]) != h.crc:
+            raise _corrupt(f"Record batch CRC32C mismatch at position {pos}")
+        if h.attributes & _COMPRESSION_MASK > Compression.ZSTD:
+            raise _corrupt(f"Unknown compression codec {h.attributes & _COMPRESSION_MASK}")
+        if require_zero_base_offset and h.base_offset != 0:
+            raise KafkaError(
+                ErrorCode.INVALID_RECORD, f"Produced batch has base offset {h.base_offset}, not 0"
+            )
+        if h.attributes & _CONTROL_MASK:
+            raise KafkaError(ErrorCode.INVALID_RECORD, "Clients may not write control batches")
+        if h.last_offset_delta < 0 or h.records_count != h.last_offset_delta + 1:
+            raise KafkaError(
+                ErrorCode.INVALID_RECORD,
+                f"Batch has {h.records_count} records but lastOffsetDelta {h.last_offset_delta}",
+            )
+        headers.append(h)
+        pos += size
+    return headers
+
+
+def patch_batch(
+    buf: bytearray | memoryview,
+    pos: int,
+    base_offset: int,
+    partition_leader_epoch: int | None = None,
+) -> None:
+    """Overwrite baseOffset (and partitionLeaderEpoch) of the batch at ``pos`` in place."""
+    _I64.pack_into(buf, pos, base_offset)
+    if partition_leader_epoch is not None:
+        _I32.pack_into(buf, pos + 12, partition_leader_epoch)
+
+
+def iter_batches(
+    buf: bytes | bytearray | memoryview, pos: int = 0
+) -> Iterator[tuple[BatchHeader, memoryview]]:
+    """Each complete batch in ``buf`` from ``pos``: (header, view of the whole batch).
+
+    Stops at an incomplete tail (a Fetch may legally end mid-batch). Does not check CRCs.
+    """
+    view = memoryview(buf)
+    end = len(view)
+    while end - pos >= BATCH_HEADER_SIZE:
+        h = BatchHeader(*_HEADER.unpack_from(view, pos))
+        size = h.batch_length + 12
+        if h.batch_length < MIN_BATCH_LENGTH:
+            raise _corrupt(f"Record batch length {h.batch_length} is too small")
+        if pos + size > end:
+            return
+        yield h, view[pos : pos + size]
+        pos += size
+
+
+# --- varints --------------------------------------------------------------------------
+
+
+def _write_varint(out: bytearray, n: int) -> None:
+    """Append zigzag varint/varlong ``n``."""
+    z = (n << 1) ^ (n >> 63)
+    while z >= 0x80:
+        out.append((z & 0x7F) | 0x80)
+        z >>= 7
+    out.append(z)
+
+
+def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    """Decode a zigzag varint at ``pos``: (value, next position). IndexError if cut off."""
+    b = buf[pos]
+    pos += 1
+    if b < 0x80:
+        return (b >> 1) ^ -(b & 1), pos
+    result = b & 0x7F
+    shift = 7
+    while True:
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return (result >> 1) ^ -(result & 1), pos
+        shift += 7
+        if shift > 63:
+            raise _corrupt("Varint longer than 10 bytes")
+
+
+# --- compression ----------------------------------------------------------------------
+
+_XERIAL_MAGIC = b"\x82SNAPPY\x00"
+_XERIAL_HEADER = struct.Struct(">8sii")
+# xerial's default block size (uncompressed bytes per block).
+_XERIAL_BLOCK = 32 * 1024
+
+
+def _snappy_compress(data: bytes) -> bytes:
+    out = bytearray(_XERIAL_HEADER.pack(_XERIAL_MAGIC, 1, 1))
+    for i in range(0, len(data), _XERIAL_BLOCK):
+        block = bytes(cramjam.snappy.compress_raw(data[i : i + _XERIAL_BLOCK]))
+        out += struct.pack(">i", len(block))
+        out += block
+    return bytes(out)
+
+
+def _snappy_decompress(data: bytes) -> bytes:
+    if not data.startswith(_XERIAL_MAGIC):
+        return bytes(cramjam.snappy.decompress_raw(data))
+    pos = _XERIAL_HEADER.size
+    parts: list[bytes] = []
+    end = len(data)
+    while pos < end:
+        if end - pos < 4:
+            raise _corrupt("Truncated xerial snappy block length")
+        (n,) = struct.unpack_from(">i", data, pos)
+        pos += 4
+        if n < 0 or pos + n > end:
+            raise _corrupt("Truncated xerial snappy block")
+        parts.append(bytes(cramjam.snappy.decompress_raw(data[pos : pos + n])))
+        pos += n
+    return b"".join(parts)
+
+
+def _compress(codec: Compression, data: bytes) -> bytes:
+    if codec == Compression.GZIP:
+        return bytes(cramjam.gzip.compress(data))
+    if codec == Compression.SNAPPY:
+        return _snappy_compress(data)
+    if codec == Compression.LZ4:
+        return bytes(cramjam.lz4.compress(data))
+    if codec == Compression.ZSTD:
+        return bytes(cramjam.zstd.compress(data))
+    return data
+
+
+def _decompress(codec: int, data: bytes) -> bytes:
+    try:
+        if codec == Compression.GZIP:
+            return bytes(cramjam.gzip.decompress(data))
+        if codec == Compression.SNAPPY:
+            return _snappy_decompress(data)
+        if codec == Compression.LZ4:
+            return bytes(cramjam.lz4.decompress(data))
+        if codec == Compression.ZSTD:
+            return bytes(cramjam.zstd.decompress(data))
+    except KafkaError:
+        raise
+    except Exception as exc:  # cramjam raises its own DecompressionError (and others)
+        raise _corrupt(f"Cannot decompress {Compression(codec).name} records: {exc}") from None
+    raise _corrupt(f"Unknown compression codec {codec}")
+
+
+# --- build ----------------------------------------------------------------------------
+
+# One record to build: (key, value), (key, value, headers) or (key, value, headers,
+# timestamp_ms). headers is a sequence of (str key, bytes | None value).
+RecordInput = tuple[Any, ...]
+
+
+def _encode_bytes(out: bytearray, data: bytes | None) -> None:
+    if data is None:
+        out.append(1)  # zigzag(-1)
+    else:
+        _write_varint(out, len(data))
+        out += data
+
+
+def build_batch(
+    records: Sequence[RecordInput],
+    *,
+    base_offset: int = 0,
+    base_timestamp: int | None = None,
+    compression: Compression = Compression.NONE,
+    producer_id: int = -1,
+    producer_epoch: int = -1,
+    base_sequence: int = -1,
+    partition_leader_epoch: int = -1,
+    transactional: bool = False,
+) -> bytes:
+    """One v2 batch of ``records`` with a valid CRC32C, compressed if asked.
+
+    Each record is ``(key, value[, headers[, timestamp_ms]])``; a record without its
+    own timestamp gets ``base_timestamp`` (default: now). As Java's builder does, the
+    header's baseTimestamp is the first record's timestamp.
+    """
+    if not records:
+        raise ValueError("a record batch needs at least one record")
+    default_ts = int(time.time() * 1000) if base_timestamp is None else base_timestamp
+    stamps = [r[3] if len(r) > 3 and r[3] is not None else default_ts for r in records]
+    first_ts = stamps[0]
+    body = bytearray()
+    rec = bytearray()
+    for i, r in enumerate(records):
+        key, value = r[0], r[1]
+        headers = r[2] if len(r) > 2 and r[2] is not None else ()
+        rec.clear()
+        rec.append(0)  # record attributes: unused
+        _write_varint(rec, stamps[i] - first_ts)
+        _write_varint(rec, i)
+        _encode_bytes(rec, key)
+        _encode_bytes(rec, value)
+        _write_varint(rec, len(headers))
+        for hkey, hvalue in headers:
+            _encode_bytes(rec, hkey.encode("utf-8"))
+            _encode_bytes(rec, hvalue)
+        _write_varint(body, len(rec))
+        body += rec
+    codec = Compression(compression)
+    payload = _compress(codec, bytes(body))
+    attributes = int(codec) | (_TRANSACTIONAL_MASK if transactional else 0)
+    out = bytearray(BATCH_HEADER_SIZE + len(payload))
+    _HEADER.pack_into(
+        out,
+        0,
+        base_offset,
+        BATCH_HEADER_SIZE - 12 + len(payload),
+        partition_leader_epoch,
+        MAGIC,
+        0,
+        attributes,
+        len(records) - 1,
+        first_ts,
+        max(stamps),
+        producer_id,
+        producer_epoch,
+        base_sequence,
+        len(records),
+    )
+    out[BATCH_HEADER_SIZE:] = payload
+    struct.pack_into(">I", out, 17, crc32c.crc32c(memoryview(out)[_CRC_START:]))
+    return bytes(out)
+
+
+# --- decode ---------------------------------------------------------------------------
+
+
+def iter_records(batch: bytes | bytearray | memoryview, pos: int = 0) -> Iterator[Record]:
+    """The records of the ONE batch at ``pos``, with absolute offsets and timestamps.
+
+    Checks magic, length and CRC32C first, decompresses, then decodes; anything that
+    does not parse exactly raises ``KafkaError(CORRUPT_MESSAGE)``. Control batches are
+    decoded like any other (this broker writes none). See :func:`iter_all_records` for
+    a run of batches.
+    """
+    view = memoryview(batch)
+    h = parse_header(view, pos)
+    if h.magic != MAGIC:
+        raise _corrupt(f"Record batch magic {h.magic} is not 2")
+    size = h.batch_length + 12
+    if h.batch_length < MIN_BATCH_LENGTH or pos + size > len(view):
+        raise _corrupt("Record batch is truncated")
+    if crc32c.crc32c(view[pos + _CRC_START : pos + size]) != h.crc:
+        raise _corrupt("Record batch CRC32C mismatch")
+    data = bytes(view[pos + BATCH_HEADER_SIZE : pos + size])
+    codec = h.attributes & _COMPRESSION_MASK
+    if codec:
+        data = _decompress(codec, data)
+    return _decode_records(h, data)
+
+
+def iter_all_records(buf: bytes | bytearray | memoryview) -> Iterator[Record]:
+    """Records of every complete batch in ``buf`` (e.g. a Fetch response's records)."""
+    for _h, view in iter_batches(buf):
+        yield from iter_records(view)
+
+
+def _decode_records(h: BatchHeader, data: bytes) -> Iterator[Record]:
+    base_offset = h.base_offset
+    base_ts = h.base_timestamp
+    read = _read_varint
+    pos = 0
+    end = len(data)
+    try:
+        for _ in range(h.records_count):
+            length, pos = read(data, pos)
+            stop = pos + length
+            if length < 0 or stop > end:
+                raise _corrupt("Record length runs past the batch")
+            pos += 1  # record attributes: unused in v2
+            ts_delta, pos = read(data, pos)
+            off_delta, pos = read(data, pos)
+            n, pos = read(data, pos)
+            key = None
+            if n >= 0:
+                key = data[pos : pos + n]
+                pos += n
+            n, pos = read(data, pos)
+            value = None
+            if n >= 0:
+                value = data[pos : pos + n]
+                pos += n
+            count, pos = read(data, pos)
+            if count < 0:
+                raise _corrupt("Negative header count")
+            headers: list[tuple[str, bytes | None]] = []
+            for _ in range(count):
+                n, pos = read(data, pos)
+                if n < 0:
+                    raise _corrupt("Null header key")
+                hkey = data[pos : pos + n].decode("utf-8")
+                pos += n
+                n, pos = read(data, pos)
+                hvalue = None
+                if n >= 0:
+                    hvalue = data[pos : pos + n]
+                    pos += n
+                headers.append((hkey, hvalue))
+            if pos != stop:
+                raise _corrupt("Record length disagrees with its fields")
+            yield Record(base_offset + off_delta, base_ts + ts_delta, key, value, tuple(headers))
+    except IndexError:
+        raise _corrupt("Record runs past the end of the batch") from None
+    except UnicodeDecodeError:
+        raise _corrupt("Header key is not UTF-8") from None
+    if pos != end:
+        raise _corrupt(f"{end - pos} stray bytes after the last record")
