@@ -534,6 +534,14 @@ class Broker:
             for p in parts:
                 p.waiters.discard(fut)
 
+    async def begin_shutdown(self) -> None:
+        """Answer every parked request now: long-polls get what they have, joins and syncs
+        parked in a rebalance get NOT_COORDINATOR (clients then look for the next broker).
+        Only for a full shutdown: group calls keep answering NOT_COORDINATOR after this."""
+        self.wake_fetchers()
+        if self.groups is not None:
+            await self.groups.close()
+
     def wake_fetchers(self) -> None:
         """Wake every long-polling fetcher now (shutdown: they answer with what they have)."""
         for topic in self.topics.values():

@@ -1,0 +1,66 @@
+"""OffsetFetch (key 9), versions 0-8: read a group's committed offsets.
+
+Behaviour: for each requested partition the committed offset, leader epoch and metadata;
+offset -1 (leader epoch -1, metadata "") with no error when nothing is committed, or the
+group does not exist, as Kafka answers. A null topic list (v2+) means every partition
+the group has committed. ``require_stable`` (v7) needs nothing: there are no pending
+transactional offsets.
+
+Version notes: v1 reads Kafka-stored offsets (v0 meant ZooKeeper; answered the same);
+v2 adds a top-level error code and null = all topics; v3 throttle time; v5 leader
+epochs; v6 is flexible; v7 ``require_stable``; v8 batches several groups (``groups``
+in and out, each with its own error code).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.api import RequestContext
+
+API_KEY = 9
+MIN_VERSION = 0
+MAX_VERSION = 8
+
+
+def _topics(coordinator, group_id: str, topics: list[dict] | None) -> list[dict]:
+    if topics is None:
+        wanted = None
+    else:
+        wanted = [(t["name"], p) for t in topics for p in t.get("partition_indexes") or []]
+    found = coordinator.fetch_offsets(group_id, wanted)
+    by_topic: dict[str, list[dict]] = {}
+    for (topic, partition), committed in found.items():
+        if committed is None:
+            entry = {"partition_index": partition, "committed_offset": -1,
+                     "committed_leader_epoch": -1, "metadata": "", "error_code": 0}
+        else:
+            entry = {"partition_index": partition, "committed_offset": committed.offset,
+                     "committed_leader_epoch": committed.leader_epoch,
+                     "metadata": committed.metadata if committed.metadata is not None else "",
+                     "error_code": 0}
+        by_topic.setdefault(topic, []).append(entry)
+    return [{"name": name, "partitions": parts} for name, parts in by_topic.items()]
+
+
+async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
+    coordinator = ctx.broker.groups
+    if version >= 8:
+        return {
+            "throttle_time_ms": 0,
+            "groups": [
+                {"group_id": g["group_id"],
+                 "topics": _topics(coordinator, g["group_id"], g.get("topics")),
+                 "error_code": 0}
+                for g in request.get("groups") or []
+            ],
+        }
+    topics = request.get("topics")
+    if topics is None and version < 2:
+        topics = []
+    return {
+        "throttle_time_ms": 0,
+        "topics": _topics(coordinator, request["group_id"], topics),
+        "error_code": 0,
+    }

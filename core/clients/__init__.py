@@ -1,0 +1,38 @@
+"""In-process Kafka clients that talk to a ``Broker`` object directly (no socket).
+
+:class:`Producer` (Kafka's default partitioner, batching with ``build_batch``) and
+:class:`Consumer` (the classic group protocol against the coordinator's Python API, with
+the range, roundrobin and cooperative-sticky assignors) are what the simulations and
+the GUI spawn; they share groups with real clients because they speak the same
+ConsumerProtocol bytes.
+"""
+
+from core.clients.assignors import (
+    ASSIGNORS,
+    CooperativeStickyAssignor,
+    MemberSubscription,
+    RangeAssignor,
+    RoundRobinAssignor,
+    get_assignor,
+)
+from core.clients.consumer import Consumer, ConsumerRecord, ConsumerState
+from core.clients.partitioner import StickyPartitioner, murmur2, partition_for_key
+from core.clients.producer import Producer, ProducerStats, RecordMetadata
+
+__all__ = [
+    "ASSIGNORS",
+    "Consumer",
+    "ConsumerRecord",
+    "ConsumerState",
+    "CooperativeStickyAssignor",
+    "MemberSubscription",
+    "Producer",
+    "ProducerStats",
+    "RangeAssignor",
+    "RecordMetadata",
+    "RoundRobinAssignor",
+    "StickyPartitioner",
+    "get_assignor",
+    "murmur2",
+    "partition_for_key",
+]
