@@ -1,0 +1,324 @@
+"""The embedded observer: builds a :class:`ClusterSnapshot` from a live in-process Broker.
+
+Contract: call :meth:`EmbeddedObserver.snapshot` (or :func:`build_snapshot`) ON THE
+BROKER'S EVENT-LOOP THREAD; it only reads broker state, never awaits, and returns
+immutable data that may then cross to any thread. It is cheap by construction: one pass
+over topics and partitions, no record decoding, no I/O (aim: < 5 ms for 100 topics x 10
+partitions and 50 groups; ``benchmarks/snapshot.py`` measures it).
+
+The observer keeps a little state between calls: the event feed is converted once per
+event (and numbered, so readers can append only what is new), and partitions and topics
+that did not change since the last snapshot are the same objects again (readers may use
+``is`` to skip work; fewer allocations also mean less garbage collection).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from core.monitor.snapshot import (
+    BrokerInfo,
+    ClusterSnapshot,
+    ConnectionSnapshot,
+    Counters,
+    EventSnapshot,
+    GroupSnapshot,
+    MemberSnapshot,
+    OffsetSnapshot,
+    PartitionSnapshot,
+    RebalanceSnapshot,
+    TopicSnapshot,
+)
+
+if TYPE_CHECKING:
+    from core.broker import Broker
+
+EVENTS_KEPT = 2000
+
+
+class EmbeddedObserver:
+    """Snapshots of one Broker; keeps the event numbering across calls."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self._events: deque[EventSnapshot] = deque(maxlen=EVENTS_KEPT)
+        self._last_event: object | None = None
+        self._seq = 0
+        # Converted topics keyed by identity of the immutable parts (configs), so a
+        # topic's config tuple is only rebuilt when its overrides change.
+        self._config_cache: dict[str, tuple[dict, tuple[tuple[str, str], ...]]] = {}
+        # Last snapshot's topics, to reuse unchanged partition and topic objects.
+        self._previous_topics: dict[str, TopicSnapshot] = {}
+
+    def snapshot(self) -> ClusterSnapshot:
+        t0 = time.perf_counter()
+        broker = self.broker
+        now = time.time()
+        topics, hw_by_tp = self._topics()
+        groups = self._groups(hw_by_tp)
+        connections = self._connections()
+        self._drain_events()
+        listener = getattr(broker, "listener", None)
+        config = broker.config
+        started_at = getattr(broker, "started_at", None) or now
+        info = BrokerInfo(
+            node_id=int(getattr(broker, "node_id", config.node_id)),
+            cluster_id=str(getattr(broker, "cluster_id", "")),
+            host=listener[0] if listener else None,
+            port=int(listener[1]) if listener else None,
+            data_dir=str(config.data_dir),
+            started_at=started_at,
+            uptime_s=max(0.0, now - started_at),
+        )
+        c = getattr(broker, "counters", None)
+        counters = Counters(
+            records_in=getattr(c, "records_in", 0),
+            bytes_in=getattr(c, "bytes_in", 0),
+            records_out=getattr(c, "records_out", 0),
+            bytes_out=getattr(c, "bytes_out", 0),
+            requests=getattr(c, "requests", 0),
+            connections_total=getattr(c, "connections_total", 0),
+            errors=getattr(c, "errors", 0),
+        )
+        return ClusterSnapshot(
+            taken_at=now,
+            monotonic=time.monotonic(),
+            build_ms=(time.perf_counter() - t0) * 1000.0,
+            broker=info,
+            counters=counters,
+            topics=topics,
+            groups=groups,
+            connections=connections,
+            events=tuple(self._events),
+        )
+
+    # -- topics ----------------------------------------------------------------------
+
+    def _topics(self) -> tuple[tuple[TopicSnapshot, ...], dict[tuple[str, int], tuple[int, int]]]:
+        out: list[TopicSnapshot] = []
+        hw_by_tp: dict[tuple[str, int], tuple[int, int]] = {}
+        topics = self.broker.topics
+        previous = self._previous_topics
+        current: dict[str, TopicSnapshot] = {}
+        for name in sorted(topics):
+            topic = topics[name]
+            prev = previous.get(name)
+            prev_parts = prev.partitions if prev is not None else ()
+            parts: list[PartitionSnapshot] = []
+            reused = len(prev_parts) == len(topic.partitions)
+            messages = size = segs = rin = bin_ = rout = bout = 0
+            for p in topic.partitions:
+                log = p.log
+                start = log.log_start_offset
+                end = log.log_end_offset
+                size_bytes = log.size_bytes
+                index = p.index
+                # An idle partition keeps its snapshot object: fewer allocations per tick
+                # means less garbage-collector work in a process the GUI shares.
+                old = prev_parts[index] if index < len(prev_parts) else None
+                if (
+                    old is not None
+                    and old.high_watermark == end
+                    and old.log_start_offset == start
+                    and old.records_out == p.records_out
+                    and old.size_bytes == size_bytes
+                    and old.bytes_out == p.bytes_out
+                    and old.segment_count == log.segment_count
+                ):
+                    ps = old
+                else:
+                    reused = False
+                    ps = PartitionSnapshot(
+                        name,
+                        index,
+                        start,
+                        end,
+                        size_bytes,
+                        log.segment_count,
+                        p.records_in,
+                        p.bytes_in,
+                        p.batches_in,
+                        p.records_out,
+                        p.bytes_out,
+                    )
+                parts.append(ps)
+                hw_by_tp[(name, index)] = (start, end)
+                messages += end - start if end > start else 0
+                size += size_bytes
+                segs += ps.segment_count
+                rin += ps.records_in
+                bin_ += ps.bytes_in
+                rout += ps.records_out
+                bout += ps.bytes_out
+            lc = topic.log_config
+            configs = self._configs(name, topic.configs)
+            if (
+                reused
+                and prev is not None
+                and prev.configs is configs
+                and prev.topic_id == str(topic.topic_id)
+                and prev.retention_ms == lc.retention_ms
+                and prev.retention_bytes == lc.retention_bytes
+                and prev.segment_bytes == lc.segment_bytes
+            ):
+                ts = prev
+            else:
+                ts = TopicSnapshot(
+                    name=name,
+                    topic_id=str(topic.topic_id),
+                    partitions=tuple(parts),
+                    configs=configs,
+                    retention_ms=lc.retention_ms,
+                    retention_bytes=lc.retention_bytes,
+                    segment_bytes=lc.segment_bytes,
+                    messages=messages,
+                    size_bytes=size,
+                    segment_count=segs,
+                    records_in=rin,
+                    bytes_in=bin_,
+                    records_out=rout,
+                    bytes_out=bout,
+                )
+            current[name] = ts
+            out.append(ts)
+        self._previous_topics = current
+        if len(self._config_cache) > 2 * len(topics) + 16:
+            self._config_cache = {k: v for k, v in self._config_cache.items() if k in topics}
+        return tuple(out), hw_by_tp
+
+    def _configs(self, name: str, configs: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
+        if not configs:
+            return ()
+        # The broker replaces a topic's config dict when it changes, so identity of the
+        # dict is the cheap change test (no per-tick sorting or hashing of its items).
+        # The cache holds the dict itself, so its identity cannot be reused by another.
+        cached = self._config_cache.get(name)
+        if cached is not None and cached[0] is configs:
+            return cached[1]
+        value = tuple(sorted((k, str(v)) for k, v in configs.items() if v is not None))
+        self._config_cache[name] = (configs, value)
+        return value
+
+    # -- groups ----------------------------------------------------------------------
+
+    def _groups(
+        self, hw_by_tp: dict[tuple[str, int], tuple[int, int]]
+    ) -> tuple[GroupSnapshot, ...]:
+        coordinator = getattr(self.broker, "groups", None)
+        if coordinator is None:
+            return ()
+        raw = coordinator.snapshot()
+        return tuple(sorted((convert_group(g, hw_by_tp) for g in raw), key=lambda g: g.group_id))
+
+    # -- connections -----------------------------------------------------------------
+
+    def _connections(self) -> tuple[ConnectionSnapshot, ...]:
+        conns = getattr(self.broker, "connections", None) or {}
+        out = []
+        for conn_id in sorted(conns):
+            c = conns[conn_id]
+            by_api = tuple(sorted(c.requests_by_api.items()))
+            out.append(
+                ConnectionSnapshot(
+                    conn_id=c.conn_id,
+                    host=c.host,
+                    port=c.port,
+                    connected_at=c.connected_at,
+                    client_id=c.client_id or "",
+                    software_name=c.software_name or "",
+                    software_version=c.software_version or "",
+                    requests_by_api=by_api,
+                    requests=sum(n for _, n in by_api),
+                    bytes_in=c.bytes_in,
+                    bytes_out=c.bytes_out,
+                )
+            )
+        return tuple(out)
+
+    # -- events ----------------------------------------------------------------------
+
+    def _drain_events(self) -> None:
+        feed = getattr(self.broker, "events", None)
+        if not feed:
+            return
+        last = feed[-1]
+        if last is self._last_event:
+            return
+        # The feed is a bounded deque appended on the right: walk back to the last event
+        # already converted (by identity), then convert the newer ones in order.
+        fresh = []
+        for ev in reversed(feed):
+            if ev is self._last_event:
+                break
+            fresh.append(ev)
+        for ev in reversed(fresh):
+            self._seq += 1
+            self._events.append(
+                EventSnapshot(self._seq, float(ev.ts), str(ev.kind), str(ev.message))
+            )
+        self._last_event = last
+
+
+def convert_group(g: Any, hw_by_tp: dict[tuple[str, int], tuple[int, int]]) -> GroupSnapshot:
+    """One coordinator ``GroupInfo`` -> :class:`GroupSnapshot`, with lag from the logs.
+
+    Lag is computed here from the same high watermarks the topics carry, so the group
+    and topic views of one snapshot always agree.
+    """
+    members = []
+    owner: dict[tuple[str, int], str] = {}
+    for m in g.members:
+        assignment = tuple(sorted((t, p) for t, ps in m.assignment.items() for p in ps))
+        for tp in assignment:
+            owner[tp] = m.member_id
+        members.append(
+            MemberSnapshot(
+                member_id=m.member_id,
+                client_id=m.client_id or "",
+                host=m.client_host or "",
+                group_instance_id=m.group_instance_id,
+                assignment=assignment,
+            )
+        )
+    committed = {tp: o.offset for tp, o in g.offsets.items()}
+    offsets = []
+    total = 0
+    for tp in sorted(committed.keys() | owner.keys()):
+        start, hw = hw_by_tp.get(tp, (0, 0))
+        off = committed.get(tp, -1)
+        lag: int | None
+        if off >= 0:
+            lag = hw - off if hw > off else 0
+            total += lag
+        else:
+            lag = None
+        offsets.append(OffsetSnapshot(tp[0], tp[1], off, hw, start, lag, owner.get(tp)))
+    rebalances = tuple(
+        RebalanceSnapshot(
+            generation=r.generation,
+            started_at=r.started_at,
+            completed_at=r.completed_at,
+            reason=r.reason or "",
+            member_count=r.member_count,
+        )
+        for r in g.rebalances
+    )
+    return GroupSnapshot(
+        group_id=g.group_id,
+        state=str(getattr(g.state, "value", g.state)),
+        protocol_type=g.protocol_type or "",
+        assignor=g.protocol_name or "",
+        generation=g.generation,
+        leader=g.leader or None,
+        members=tuple(members),
+        offsets=tuple(offsets),
+        total_lag=total,
+        rebalances=rebalances,
+    )
+
+
+def build_snapshot(broker: Broker) -> ClusterSnapshot:
+    """A one-off snapshot (events numbered from 1); keep an EmbeddedObserver to poll."""
+    return EmbeddedObserver(broker).snapshot()

@@ -1,0 +1,270 @@
+"""Frozen snapshot dataclasses: the whole cluster as the monitor sees it at one instant.
+
+Contract: everything here is immutable plain data (no broker objects, no Qt), safe to
+hand from the broker's thread to any other thread and to keep. Counters are monotonic
+totals since the broker started; rates are derived by the reader from the deltas between
+two snapshots (``ClusterSnapshot.monotonic`` is the clock to divide by). Both observers
+(the embedded broker, an external Kafka cluster) fill these same classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Kafka's API names by key (the protocol guide's table), for request counters.
+API_NAMES: dict[int, str] = {
+    0: "Produce",
+    1: "Fetch",
+    2: "ListOffsets",
+    3: "Metadata",
+    8: "OffsetCommit",
+    9: "OffsetFetch",
+    10: "FindCoordinator",
+    11: "JoinGroup",
+    12: "Heartbeat",
+    13: "LeaveGroup",
+    14: "SyncGroup",
+    15: "DescribeGroups",
+    16: "ListGroups",
+    17: "SaslHandshake",
+    18: "ApiVersions",
+    19: "CreateTopics",
+    20: "DeleteTopics",
+    21: "DeleteRecords",
+    22: "InitProducerId",
+    23: "OffsetForLeaderEpoch",
+    24: "AddPartitionsToTxn",
+    32: "DescribeConfigs",
+    33: "AlterConfigs",
+    35: "DescribeLogDirs",
+    36: "SaslAuthenticate",
+    37: "CreatePartitions",
+    42: "DeleteGroups",
+    44: "IncrementalAlterConfigs",
+    47: "OffsetDelete",
+    60: "DescribeCluster",
+    61: "DescribeProducers",
+    75: "DescribeTopicPartitions",
+}
+
+
+def api_name(key: int) -> str:
+    return API_NAMES.get(key, f"Api{key}")
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerInfo:
+    """The broker itself: where it listens and where it keeps its logs."""
+
+    node_id: int
+    cluster_id: str
+    host: str | None  # None while not listening
+    port: int | None
+    data_dir: str
+    started_at: float  # wall clock (time.time()) of start
+    uptime_s: float
+
+    @property
+    def listening(self) -> bool:
+        return self.host is not None and self.port is not None
+
+    @property
+    def bootstrap(self) -> str:
+        """``host:port`` to give a client, or ``""`` while not listening."""
+        if not self.listening:
+            return ""
+        host = self.host
+        if host and ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    """Broker-wide monotonic totals since start."""
+
+    records_in: int = 0
+    bytes_in: int = 0
+    records_out: int = 0
+    bytes_out: int = 0
+    requests: int = 0
+    connections_total: int = 0
+    errors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionSnapshot:
+    topic: str
+    index: int
+    log_start_offset: int
+    high_watermark: int  # log end offset: last offset + 1
+    size_bytes: int
+    segment_count: int
+    records_in: int
+    bytes_in: int
+    batches_in: int
+    records_out: int
+    bytes_out: int
+
+    @property
+    def messages(self) -> int:
+        """Offsets currently retained (high watermark minus log start)."""
+        return max(0, self.high_watermark - self.log_start_offset)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSnapshot:
+    name: str
+    topic_id: str
+    partitions: tuple[PartitionSnapshot, ...]
+    configs: tuple[tuple[str, str], ...]  # overrides only, sorted by name
+    retention_ms: int  # effective; -1 = forever
+    retention_bytes: int  # effective, per partition; -1 = unlimited
+    segment_bytes: int  # effective
+    # Sums over the partitions, computed once at build time.
+    messages: int
+    size_bytes: int
+    segment_count: int
+    records_in: int
+    bytes_in: int
+    records_out: int
+    bytes_out: int
+
+    @property
+    def partition_count(self) -> int:
+        return len(self.partitions)
+
+    def config(self, name: str) -> str | None:
+        for key, value in self.configs:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSnapshot:
+    member_id: str
+    client_id: str
+    host: str
+    group_instance_id: str | None
+    assignment: tuple[tuple[str, int], ...]  # (topic, partition), sorted
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetSnapshot:
+    """One partition of one group: where the group's cursor is and how far behind."""
+
+    topic: str
+    partition: int
+    committed_offset: int  # -1: nothing committed
+    high_watermark: int
+    log_start_offset: int
+    lag: int | None  # None when nothing is committed
+    member_id: str | None  # the member it is assigned to now, if any
+
+
+@dataclass(frozen=True, slots=True)
+class RebalanceSnapshot:
+    generation: int
+    started_at: float  # wall clock
+    completed_at: float | None  # None while in progress
+    reason: str
+    member_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSnapshot:
+    group_id: str
+    state: str  # Kafka's names: Empty, PreparingRebalance, CompletingRebalance, Stable, Dead
+    protocol_type: str
+    assignor: str  # the chosen protocol name (range, roundrobin, ...)
+    generation: int
+    leader: str | None
+    members: tuple[MemberSnapshot, ...]
+    offsets: tuple[OffsetSnapshot, ...]  # sorted by (topic, partition)
+    total_lag: int
+    rebalances: tuple[RebalanceSnapshot, ...]  # oldest first, bounded
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.members
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for o in self.offsets:
+            seen.setdefault(o.topic)
+        for m in self.members:
+            for topic, _ in m.assignment:
+                seen.setdefault(topic)
+        return tuple(sorted(seen))
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionSnapshot:
+    conn_id: int
+    host: str
+    port: int
+    connected_at: float  # wall clock
+    client_id: str
+    software_name: str
+    software_version: str
+    requests_by_api: tuple[tuple[int, int], ...]  # (api key, count), sorted by key
+    requests: int
+    bytes_in: int
+    bytes_out: int
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def software(self) -> str:
+        if not self.software_name:
+            return ""
+        return f"{self.software_name} {self.software_version}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class EventSnapshot:
+    seq: int  # increasing per observer; lets readers append only what is new
+    ts: float  # wall clock
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSnapshot:
+    taken_at: float  # wall clock
+    monotonic: float  # time.monotonic() at build: divide counter deltas by this
+    build_ms: float  # how long building this snapshot took
+    broker: BrokerInfo
+    counters: Counters
+    topics: tuple[TopicSnapshot, ...]  # sorted by name
+    groups: tuple[GroupSnapshot, ...]  # sorted by group id
+    connections: tuple[ConnectionSnapshot, ...]  # sorted by conn id
+    events: tuple[EventSnapshot, ...]  # oldest first, bounded
+
+    def topic(self, name: str) -> TopicSnapshot | None:
+        for t in self.topics:
+            if t.name == name:
+                return t
+        return None
+
+    def group(self, group_id: str) -> GroupSnapshot | None:
+        for g in self.groups:
+            if g.group_id == group_id:
+                return g
+        return None
+
+    @property
+    def partition_count(self) -> int:
+        return sum(len(t.partitions) for t in self.topics)
+
+    @property
+    def messages(self) -> int:
+        return sum(t.messages for t in self.topics)
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(t.size_bytes for t in self.topics)

@@ -1,0 +1,284 @@
+"""The desktop app's composition root: ``streamscope`` with no subcommand lands here.
+
+Usage (through ``core.cli``, which imports this module lazily)::
+
+    streamscope [--listen HOST:PORT] [--data-dir DIR] [--theme system|light|dark]
+    streamscope --screenshots DIR [--after SECONDS]
+
+Contract:
+
+* :func:`main` builds the ``QApplication``, runs asyncio inside Qt through qasync, starts
+  the embedded broker off the GUI thread (:class:`~desktop.broker_service.BrokerService`)
+  and shows the main window; on quit it stops the ticker, saves settings, stops the
+  in-process consumers and the broker, and joins the broker thread. Exit code 0 on a normal
+  quit, 1 when the broker could not start and the user gave up.
+* If the listen port is taken, the app says so and offers the next free port or any free
+  port (:class:`~desktop.dialogs.port_dialog.PortDialog`) instead of failing silently.
+* ``--screenshots DIR`` runs the app (offscreen works) on a throwaway data dir with a small
+  demo workload, waits ``--after`` seconds, saves one PNG per main view into DIR and exits
+  0 (see :mod:`desktop.screenshots`).
+* :class:`Streamscope` wires the parts together and is what tests build (with their own
+  ``QSettings`` file, data dir and port 0), so tests run the same wiring as users.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from core.config import DEFAULT_PORT, BrokerConfig
+from desktop.broker_service import BrokerService, port_in_use
+from desktop.commands import Commands, error_text
+from desktop.dialogs.port_dialog import PortDialog
+from desktop.main_window import MainWindow
+from desktop.theme import THEME_NAMES, ThemeManager
+from desktop.ticker import Ticker
+
+log = logging.getLogger("streamscope.desktop")
+
+ORGANIZATION = "Streamscope"
+APPLICATION = "Streamscope"
+
+
+class Streamscope(QObject):
+    """The running app: theme, broker service, ticker, commands and main window."""
+
+    quit_requested = Signal(int)  # exit code
+
+    def __init__(
+        self,
+        app: QApplication,
+        config: BrokerConfig,
+        settings: QSettings,
+        *,
+        theme: str | None = None,
+        interactive: bool = True,
+    ) -> None:
+        super().__init__()
+        self.app = app
+        self.settings = settings
+        self.interactive = interactive  # False: never ask (screenshots, tests)
+        self.exit_code = 0
+        self.port_dialog: PortDialog | None = None
+        self._closed = False
+        name = theme or str(settings.value("theme", "system"))
+        self.themes = ThemeManager(app, name if name in THEME_NAMES else "system")
+        self.service = BrokerService(config)
+        self.commands = Commands(self.service)
+        self.ticker = Ticker(self.service)
+        self.window = MainWindow(
+            self.commands, self.ticker, self.themes, settings, log_defaults=config.log
+        )
+        self.service.started.connect(self._on_started)
+        self.service.failed.connect(self._on_failed)
+
+    def start(self, show: bool = True) -> None:
+        if show:
+            self.window.show()
+        self.window.set_listener_text(
+            f"Starting broker on {self.service.config.host}:{self.service.config.port}…"
+        )
+        self.service.start()
+        self.ticker.start()
+
+    def _on_started(self, bootstrap: str) -> None:
+        self.window.set_listener_text(f"Listening on {bootstrap}", self.themes.theme.ok)
+        self.ticker.refresh_now()
+        # Everything alive now (Qt wrappers, modules, the broker's startup state) lives as
+        # long as the app: take it out of the garbage collector's full scans, which would
+        # otherwise stall both threads (one GIL) for tens of ms every few seconds.
+        gc.freeze()
+
+    def _on_failed(self, exc: BaseException) -> None:
+        config = self.service.config
+        if port_in_use(exc):
+            if not self.interactive:
+                # Nobody to ask: take any free port rather than fail.
+                log.warning("%s:%s is in use; listening on a free port", config.host, config.port)
+                self.service.start(replace(config, port=0))
+                return
+            self.window.set_listener_text(
+                f"{config.host}:{config.port} is in use", self.themes.theme.bad
+            )
+            dialog = PortDialog(config.host, config.port, self.window)
+            self.port_dialog = dialog
+
+            def chosen(_result: int) -> None:
+                self.port_dialog = None
+                dialog.deleteLater()
+                if dialog.choice is None:
+                    self.quit(1)
+                else:
+                    self.service.start(replace(config, port=dialog.choice))
+
+            dialog.finished.connect(chosen)
+            dialog.open()
+            return
+        self.window.set_listener_text(f"Broker failed: {error_text(exc)}", self.themes.theme.bad)
+        if not self.interactive:
+            log.error("the broker could not start: %s", error_text(exc))
+            self.quit(1)
+            return
+        box = QMessageBox(self.window)
+        box.setIcon(QMessageBox.Icon.Critical)
+        box.setWindowTitle("The broker could not start")
+        box.setText(f"The embedded broker could not start:\n\n{error_text(exc)}")
+        box.finished.connect(lambda _r: self.quit(1))
+        box.open()
+
+    def quit(self, code: int = 0) -> None:
+        self.exit_code = code
+        self.quit_requested.emit(code)
+        self.window.close()
+        QCoreApplication.quit()
+
+    def close(self) -> None:
+        """Stop everything and join the broker thread; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self.ticker.stop()
+        self.window.save_settings()
+        self.service.stop()
+        self.window.close()
+        self.window.dispose()
+
+
+def _listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = "127.0.0.1", text
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        number = int(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port in {text!r}") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range in {text!r}")
+    return host, number
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="streamscope", description="The Streamscope desktop app.")
+    p.add_argument(
+        "--listen",
+        type=_listen,
+        default=None,
+        metavar="HOST:PORT",
+        help=f"where the embedded broker listens (default 127.0.0.1:{DEFAULT_PORT}; port 0 "
+        "picks a free one)",
+    )
+    p.add_argument("--data-dir", type=Path, default=None, help="where topics are stored")
+    p.add_argument("--theme", choices=THEME_NAMES, default=None, help="colour theme")
+    p.add_argument(
+        "--screenshots",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="run a demo workload, save one PNG per view into DIR, then exit",
+    )
+    p.add_argument(
+        "--after",
+        type=float,
+        default=8.0,
+        metavar="SECONDS",
+        help="with --screenshots: how long to let the app run first (default 8)",
+    )
+    return p.parse_args(list(argv))
+
+
+def make_config(args: argparse.Namespace, data_dir: Path | None = None) -> BrokerConfig:
+    config = BrokerConfig()
+    changes: dict = {}
+    if args.listen is not None:
+        changes["host"], changes["port"] = args.listen
+    if data_dir is not None:
+        changes["data_dir"] = data_dir
+    elif args.data_dir is not None:
+        changes["data_dir"] = args.data_dir
+    return replace(config, **changes) if changes else config
+
+
+def _quiet_offscreen_warnings() -> None:
+    """The offscreen platform warns about every window it cannot resize natively; drop that."""
+    if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        return
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(mode, context, message: str) -> None:
+        if "propagateSizeHints" in message:
+            return
+        sys.stderr.write(message + "\n")
+
+    qInstallMessageHandler(handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # the demo's kafka-python client
+    if args.screenshots is not None and not os.environ.get("QT_QPA_PLATFORM"):
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+    import qasync  # only the GUI needs it; imported late so --help stays fast
+
+    _quiet_offscreen_warnings()
+
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setApplicationName(APPLICATION)
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "streamscope"])
+    assert isinstance(app, QApplication)
+
+    tmp: tempfile.TemporaryDirectory | None = None
+    if args.screenshots is not None:
+        from desktop.screenshots import ScreenshotRun
+
+        # A throwaway data dir and settings: screenshots never touch the user's data.
+        tmp = tempfile.TemporaryDirectory(prefix="streamscope-shots-")
+        data_dir = args.data_dir or Path(tmp.name) / "data"
+        settings = QSettings(str(Path(tmp.name) / "settings.ini"), QSettings.Format.IniFormat)
+        shell = Streamscope(
+            app, make_config(args, data_dir), settings, theme=args.theme, interactive=False
+        )
+        run = ScreenshotRun(shell, args.screenshots, args.after)
+    else:
+        settings = QSettings()
+        shell = Streamscope(app, make_config(args), settings, theme=args.theme)
+        run = None
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    closed = asyncio.Event()
+    app.aboutToQuit.connect(shell.close)
+    app.aboutToQuit.connect(closed.set)
+    try:
+        with loop:
+            shell.start()
+            if run is not None:
+                run.start()
+            loop.run_until_complete(closed.wait())
+    finally:
+        shell.close()
+        if tmp is not None:
+            tmp.cleanup()
+    if run is not None:
+        return run.exit_code
+    return shell.exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Dialogs: each validates its input live, runs one broker command, and shows refusals inline."""

@@ -1,0 +1,210 @@
+"""Bounded numpy histories of rates and lag, derived from successive cluster snapshots.
+
+Contract: no widgets and no Qt. :class:`MonitorHistory.update` takes one
+:class:`~core.monitor.ClusterSnapshot` per tick (about 10 Hz), turns counter deltas into
+rates and appends them to fixed-size ring buffers; charts read contiguous numpy views.
+Memory is bounded whatever runs: totals keep 15 minutes, per-topic and per-partition
+series keep less, and series of topics, groups and clients that vanish are dropped.
+
+Rates are measured over a sliding window (about one second) of cumulative counters, so a
+batching producer does not make the line saw-tooth at the tick rate; a counter going
+backwards (broker restarted, topic recreated) restarts that window instead of showing a
+negative rate.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from core.monitor import ClusterSnapshot
+
+TICK_HZ = 10
+TOTAL_SECONDS = 15 * 60
+TOPIC_SECONDS = 5 * 60
+LAG_SECONDS = 5 * 60
+PARTITION_LAG_SECONDS = 3 * 60
+RATE_WINDOW_S = 1.0
+
+
+class Ring:
+    """A fixed-capacity ring of samples with ``columns`` values each.
+
+    Every sample is written twice (at ``i`` and ``i + capacity``), so the most recent
+    ``n`` samples are always one contiguous slice: :meth:`view` never copies.
+    """
+
+    __slots__ = ("capacity", "columns", "_buf", "_pos", "_count")
+
+    def __init__(self, capacity: int, columns: int = 2, dtype: type = np.float64) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be positive")
+        self.capacity = capacity
+        self.columns = columns
+        self._buf = np.zeros((columns, 2 * capacity), dtype=dtype)
+        self._pos = 0
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def append(self, values: Sequence[float]) -> None:
+        pos = self._pos
+        buf = self._buf
+        for col, value in enumerate(values):
+            buf[col, pos] = value
+            buf[col, pos + self.capacity] = value
+        self._pos = pos + 1 if pos + 1 < self.capacity else 0
+        if self._count < self.capacity:
+            self._count += 1
+
+    def view(self, last: int | None = None) -> np.ndarray:
+        """The newest samples, oldest first: shape ``(columns, n)``; a view, not a copy."""
+        n = self._count if last is None else min(last, self._count)
+        end = self._pos + self.capacity
+        return self._buf[:, end - n : end]
+
+    def latest(self) -> np.ndarray | None:
+        if not self._count:
+            return None
+        return self._buf[:, self._pos + self.capacity - 1]
+
+    def clear(self) -> None:
+        self._pos = 0
+        self._count = 0
+
+
+class RateWindow:
+    """Rates of several monotonic counters over a sliding time window."""
+
+    __slots__ = ("window", "_samples")
+
+    def __init__(self, window_s: float = RATE_WINDOW_S) -> None:
+        self.window = window_s
+        self._samples: deque[tuple[float, tuple[int, ...]]] = deque()
+
+    def update(self, t: float, counters: tuple[int, ...]) -> tuple[float, ...]:
+        samples = self._samples
+        if samples and any(c < p for c, p in zip(counters, samples[-1][1], strict=True)):
+            samples.clear()  # a counter went backwards: start over rather than go negative
+        samples.append((t, counters))
+        # Keep exactly one sample at or before the window's start, as the base.
+        while len(samples) > 2 and samples[1][0] <= t - self.window:
+            samples.popleft()
+        t0, base = samples[0]
+        dt = t - t0
+        if dt <= 0:
+            return tuple(0.0 for _ in counters)
+        return tuple((c - b) / dt for c, b in zip(counters, base, strict=True))
+
+
+class MonitorHistory:
+    """Everything the charts and rate columns show, fed one snapshot per tick.
+
+    Rings hold columns ``[t, ...]`` where ``t`` is seconds since the first snapshot seen
+    (``epoch``; small numbers keep float32 series precise); charts plot ``t - now`` so
+    the x axis reads "seconds ago".
+
+    * ``totals``: ``[t, msgs_in/s, msgs_out/s, bytes_in/s, bytes_out/s]``
+    * ``topics[name]``: same columns, per topic
+    * ``group_lag[group]``: ``[t, total_lag]``
+    * ``partition_lag[(group, topic, partition)]``: ``[t, lag]`` (float32)
+    """
+
+    def __init__(self, hz: int = TICK_HZ) -> None:
+        self.hz = hz
+        self.totals = Ring(TOTAL_SECONDS * hz, 5)
+        self.topics: dict[str, Ring] = {}
+        self.group_lag: dict[str, Ring] = {}
+        self.partition_lag: dict[tuple[str, str, int], Ring] = {}
+        # Current rates, for tables and the status bar.
+        self.total_rates: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+        self.topic_rates: dict[str, tuple[float, float, float, float]] = {}
+        self.client_rates: dict[int, tuple[float, float, float]] = {}  # req/s, B/s in, out
+        self._total_window = RateWindow()
+        self._topic_windows: dict[str, RateWindow] = {}
+        self._client_windows: dict[int, RateWindow] = {}
+        self.last_monotonic: float | None = None
+        self.epoch: float | None = None
+
+    @property
+    def now(self) -> float:
+        """The time of the newest sample, on the rings' clock."""
+        if self.last_monotonic is None or self.epoch is None:
+            return 0.0
+        return self.last_monotonic - self.epoch
+
+    def update(self, snap: ClusterSnapshot) -> None:
+        if self.last_monotonic is not None and snap.monotonic <= self.last_monotonic:
+            return  # same snapshot seen twice: nothing new to record
+        if self.epoch is None:
+            self.epoch = snap.monotonic
+        self.last_monotonic = snap.monotonic
+        t = snap.monotonic - self.epoch
+        c = snap.counters
+        rates = self._total_window.update(t, (c.records_in, c.records_out, c.bytes_in, c.bytes_out))
+        self.total_rates = rates  # type: ignore[assignment]
+        self.totals.append((t, *rates))
+
+        seen_topics = set()
+        topic_rates = {}
+        for topic in snap.topics:
+            name = topic.name
+            seen_topics.add(name)
+            win = self._topic_windows.get(name)
+            if win is None:
+                win = self._topic_windows[name] = RateWindow()
+                self.topics[name] = Ring(TOPIC_SECONDS * self.hz, 5, np.float32)
+            r = win.update(
+                t, (topic.records_in, topic.records_out, topic.bytes_in, topic.bytes_out)
+            )
+            topic_rates[name] = r
+            self.topics[name].append((t, *r))
+        self.topic_rates = topic_rates  # type: ignore[assignment]
+        _drop_missing(self.topics, seen_topics)
+        _drop_missing(self._topic_windows, seen_topics)
+
+        seen_groups = set()
+        seen_parts = set()
+        for g in snap.groups:
+            seen_groups.add(g.group_id)
+            ring = self.group_lag.get(g.group_id)
+            if ring is None:
+                ring = self.group_lag[g.group_id] = Ring(LAG_SECONDS * self.hz, 2)
+            ring.append((t, g.total_lag))
+            for o in g.offsets:
+                key = (g.group_id, o.topic, o.partition)
+                seen_parts.add(key)
+                pring = self.partition_lag.get(key)
+                if pring is None:
+                    pring = self.partition_lag[key] = Ring(
+                        PARTITION_LAG_SECONDS * self.hz, 2, np.float32
+                    )
+                pring.append((t, o.lag if o.lag is not None else np.nan))
+        _drop_missing(self.group_lag, seen_groups)
+        _drop_missing(self.partition_lag, seen_parts)
+
+        seen_conns = set()
+        client_rates = {}
+        for conn in snap.connections:
+            seen_conns.add(conn.conn_id)
+            win = self._client_windows.get(conn.conn_id)
+            if win is None:
+                win = self._client_windows[conn.conn_id] = RateWindow()
+            client_rates[conn.conn_id] = win.update(
+                t, (conn.requests, conn.bytes_in, conn.bytes_out)
+            )
+        self.client_rates = client_rates  # type: ignore[assignment]
+        _drop_missing(self._client_windows, seen_conns)
+
+    def group_partition_keys(self, group_id: str) -> list[tuple[str, str, int]]:
+        return sorted(k for k in self.partition_lag if k[0] == group_id)
+
+
+def _drop_missing(mapping: dict, keep: Iterable) -> None:
+    keep = keep if isinstance(keep, set) else set(keep)
+    if len(mapping) != len(keep) or any(k not in keep for k in mapping):
+        for key in [k for k in mapping if k not in keep]:
+            del mapping[key]

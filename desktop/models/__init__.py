@@ -1,0 +1,1 @@
+"""Qt item models: thin adapters over monitor snapshots, updated by diffing (never reset per tick)."""

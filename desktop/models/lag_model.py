@@ -1,0 +1,82 @@
+"""Per-partition offsets and lag of one consumer group.
+
+Contract: :meth:`LagModel.update` takes a :class:`~core.monitor.GroupSnapshot` (or
+``None``); rows are keyed by ``(topic, partition)``: committed offset, high watermark,
+lag (with the red/amber/green cue) and the member it is assigned to (in its colour).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from core.monitor import GroupSnapshot
+from desktop import format as fmt
+from desktop.models.groups_model import lag_level
+from desktop.models.members_model import member_color_index
+from desktop.models.table_model import Column, KeyedTableModel, swatch
+from desktop.theme import LIGHT, Theme
+
+
+def _offset(value: int) -> str:
+    return "-" if value < 0 else fmt.count(value)
+
+
+class LagModel(KeyedTableModel):
+    TOPIC, PARTITION, COMMITTED, HIGH_WATERMARK, LAG, MEMBER = range(6)
+    columns = (
+        Column("Topic"),
+        Column("Partition", str, numeric=True),
+        Column(
+            "Committed", _offset, numeric=True, tooltip="the group's committed offset (its cursor)"
+        ),
+        Column("High watermark", fmt.count, numeric=True),
+        Column("Lag", fmt.count, numeric=True),
+        Column("Member", lambda v: v[0], tooltip="the member it is assigned to (client id)"),
+    )
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._theme: Theme = LIGHT
+        self._slots: dict[str, int] = {}
+
+    def set_theme(self, theme: Theme) -> None:
+        self._theme = theme
+
+    def update(self, group: GroupSnapshot | None) -> None:
+        if group is None:
+            self._slots = {}
+            self.set_rows(())
+            return
+        self._slots = member_color_index(group)
+        client_of = {m.member_id: m.client_id or m.member_id for m in group.members}
+        self.set_rows(
+            (
+                (o.topic, o.partition),
+                (
+                    o.topic,
+                    o.partition,
+                    o.committed_offset,
+                    o.high_watermark,
+                    o.lag,
+                    (client_of.get(o.member_id, o.member_id), o.member_id) if o.member_id else None,
+                ),
+            )
+            for o in group.offsets
+        )
+
+    def style(self, row: int, col: int, role: int) -> Any:
+        values = self.values_at(row)
+        if col == self.LAG and values[self.LAG] is not None:
+            level = lag_level(values[self.LAG])
+            if role == Qt.ItemDataRole.DecorationRole:
+                return swatch(getattr(self._theme, level), round_=True)
+            if role == Qt.ItemDataRole.ForegroundRole and level != "ok":
+                return QColor(getattr(self._theme, level))
+        if col == self.MEMBER and role == Qt.ItemDataRole.DecorationRole:
+            member = values[self.MEMBER] and values[self.MEMBER][1]
+            if member is not None and member in self._slots:
+                return swatch(self._theme.member_color(self._slots[member]))
+        return None

@@ -1,0 +1,105 @@
+"""``streamscope --screenshots DIR``: run the app with a demo workload, save one PNG per view.
+
+Contract: once the broker is listening, :class:`ScreenshotRun` starts the demo workload
+(:mod:`desktop.demo`), waits ``after`` seconds for charts to fill, then for each main view
+(overview, topics, groups, clients, event log) shows it, lets it draw, and saves
+``DIR/<view>.png`` from ``QWidget.grab()``. It then quits the app with exit code 0 (1 if
+the broker never started or a PNG could not be written). Works offscreen.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtWidgets import QApplication
+
+from desktop.demo import DemoWorkload
+
+if TYPE_CHECKING:
+    from desktop.app import Streamscope
+
+log = logging.getLogger(__name__)
+
+VIEWS = ("overview", "topics", "groups", "clients", "event_log")
+WINDOW_SIZE = (1440, 900)
+
+
+class ScreenshotRun(QObject):
+    def __init__(self, shell: Streamscope, out_dir: Path, after: float) -> None:
+        super().__init__()
+        self.shell = shell
+        self.out_dir = Path(out_dir)
+        self.after_ms = max(0, int(after * 1000))
+        self.exit_code = 1
+        self.saved: list[Path] = []
+        self.demo = DemoWorkload(shell.service, shell.commands)
+        self._queue: list[str] = []
+
+    def start(self) -> None:
+        w = self.shell.window
+        w.resize(*WINDOW_SIZE)
+        self.shell.service.started.connect(self._on_started)
+        self.shell.service.failed.connect(lambda _e: None)
+        # Give up if the broker never comes up.
+        QTimer.singleShot(self.after_ms + 60_000, self, self._give_up)
+
+    def _on_started(self, _bootstrap: str) -> None:
+        self.demo.start()
+        QTimer.singleShot(self.after_ms, self, self._begin)
+
+    def _give_up(self) -> None:
+        if not self.saved:
+            log.error("screenshots: the app did not get going; nothing saved")
+            self._finish(1)
+
+    def _begin(self) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._queue = list(VIEWS)
+        self._next()
+
+    def _next(self) -> None:
+        if not self._queue:
+            self._finish(0)
+            return
+        view = self._queue[0]
+        w = self.shell.window
+        if view == "event_log":
+            w.show_view("overview")
+            w.dock.show()
+            w.resizeDocks([w.dock], [int(WINDOW_SIZE[1] * 0.5)], Qt.Orientation.Vertical)
+        else:
+            w.show_view(view)
+            self._select_interesting(view)
+        self.shell.ticker.refresh_now()
+        # Let layouts settle and a couple of ticks draw before grabbing.
+        QTimer.singleShot(700, self, self._grab)
+
+    def _select_interesting(self, view: str) -> None:
+        w = self.shell.window
+        if view == "topics":
+            w.topics.table.select_key(self.demo.showcase_topic)
+        elif view == "groups":
+            w.groups.select_group(self.demo.showcase_group)
+
+    def _grab(self) -> None:
+        view = self._queue.pop(0)
+        w = self.shell.window
+        QApplication.processEvents()
+        path = self.out_dir / f"{view}.png"
+        if not w.grab().save(str(path)):
+            log.error("screenshots: could not write %s", path)
+            self._finish(1)
+            return
+        self.saved.append(path)
+        log.info("screenshot saved: %s", path)
+        if view == "event_log":
+            w.resizeDocks([w.dock], [170], Qt.Orientation.Vertical)
+        self._next()
+
+    def _finish(self, code: int) -> None:
+        self.exit_code = code
+        self.demo.stop()
+        self.shell.quit(code)

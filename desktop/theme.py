@@ -1,0 +1,205 @@
+"""Light and dark themes: the Qt palette, the style sheet, chart colours and member colours.
+
+Contract: :func:`apply_theme` sets the application's palette and style sheet (from
+``resources/themes/<name>.qss``) and returns the :class:`Theme` it applied; views read
+colours from the returned object (never from global state), and re-read them when
+:class:`ThemeManager` emits ``changed``. ``"system"`` follows the desktop's colour scheme
+and keeps following it while the app runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
+from PySide6.QtWidgets import QApplication
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+THEME_NAMES = ("system", "light", "dark")
+
+
+@dataclass(frozen=True, slots=True)
+class Theme:
+    name: str  # "light" or "dark" (resolved)
+    window: str
+    base: str
+    alt_base: str
+    text: str
+    muted: str
+    accent: str
+    border: str
+    chart_bg: str
+    chart_fg: str
+    grid_alpha: float
+    series: tuple[str, ...]  # in / out / bytes ... lines
+    ok: str
+    warn: str
+    bad: str
+    members: tuple[str, ...]  # one colour per consumer-group member
+
+    @property
+    def dark(self) -> bool:
+        return self.name == "dark"
+
+    def member_color(self, i: int) -> QColor:
+        return QColor(self.members[i % len(self.members)])
+
+    def qcolor(self, name: str) -> QColor:
+        return QColor(getattr(self, name))
+
+
+# A qualitative palette readable on both backgrounds (Tableau 10-like hues).
+_MEMBERS_LIGHT = (
+    "#4e79a7",
+    "#f28e2b",
+    "#59a14f",
+    "#e15759",
+    "#b07aa1",
+    "#76b7b2",
+    "#edc948",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+)
+_MEMBERS_DARK = (
+    "#6fa0d8",
+    "#ffa54f",
+    "#7cc46f",
+    "#ff7b7d",
+    "#cf9bd0",
+    "#8fd3cd",
+    "#f5d76e",
+    "#ffb3bb",
+    "#c4987a",
+    "#d0c8c4",
+)
+
+LIGHT = Theme(
+    name="light",
+    window="#f4f5f7",
+    base="#ffffff",
+    alt_base="#f7f8fa",
+    text="#1d2330",
+    muted="#667085",
+    accent="#2f6fde",
+    border="#d6dae1",
+    chart_bg="#ffffff",
+    chart_fg="#4a5264",
+    grid_alpha=0.18,
+    series=("#2f6fde", "#e8762b", "#12a150", "#b548c6"),
+    ok="#12a150",
+    warn="#d99a06",
+    bad="#d93b3b",
+    members=_MEMBERS_LIGHT,
+)
+
+DARK = Theme(
+    name="dark",
+    window="#16191f",
+    base="#1e222a",
+    alt_base="#232833",
+    text="#e3e6ec",
+    muted="#98a2b3",
+    accent="#5b9bff",
+    border="#323845",
+    chart_bg="#1e222a",
+    chart_fg="#aab2c0",
+    grid_alpha=0.22,
+    series=("#5b9bff", "#ff9d4d", "#3ccf7c", "#d47cf0"),
+    ok="#3ccf7c",
+    warn="#f1bc3a",
+    bad="#ff6363",
+    members=_MEMBERS_DARK,
+)
+
+
+def system_prefers_dark() -> bool:
+    hints = QGuiApplication.styleHints()
+    scheme = getattr(hints, "colorScheme", None)
+    if scheme is not None:
+        value = scheme()
+        if value == Qt.ColorScheme.Dark:
+            return True
+        if value == Qt.ColorScheme.Light:
+            return False
+    # Unknown (offscreen, or a desktop that does not say): light, like Qt's default.
+    return False
+
+
+def resolve(name: str) -> Theme:
+    if name == "dark":
+        return DARK
+    if name == "light":
+        return LIGHT
+    return DARK if system_prefers_dark() else LIGHT
+
+
+def _palette(t: Theme) -> QPalette:
+    p = QPalette()
+    role = QPalette.ColorRole
+    group = QPalette.ColorGroup
+    p.setColor(role.Window, QColor(t.window))
+    p.setColor(role.WindowText, QColor(t.text))
+    p.setColor(role.Base, QColor(t.base))
+    p.setColor(role.AlternateBase, QColor(t.alt_base))
+    p.setColor(role.Text, QColor(t.text))
+    p.setColor(role.Button, QColor(t.base))
+    p.setColor(role.ButtonText, QColor(t.text))
+    p.setColor(role.Highlight, QColor(t.accent))
+    p.setColor(role.HighlightedText, QColor("#ffffff"))
+    p.setColor(role.ToolTipBase, QColor(t.base))
+    p.setColor(role.ToolTipText, QColor(t.text))
+    p.setColor(role.PlaceholderText, QColor(t.muted))
+    p.setColor(role.Link, QColor(t.accent))
+    p.setColor(role.Mid, QColor(t.border))
+    for r in (role.WindowText, role.Text, role.ButtonText):
+        p.setColor(group.Disabled, r, QColor(t.muted))
+    return p
+
+
+def apply_theme(app: QApplication, name: str) -> Theme:
+    theme = resolve(name)
+    app.setStyle("Fusion")  # the same widgets everywhere; the palette does the rest
+    app.setPalette(_palette(theme))
+    qss_path = RESOURCES / "themes" / f"{theme.name}.qss"
+    qss = qss_path.read_text(encoding="utf-8") if qss_path.exists() else ""
+    app.setStyleSheet(qss)
+    return theme
+
+
+def icon(name: str) -> QIcon:
+    """An icon from ``resources/icons/<name>.svg`` (an empty icon if missing)."""
+    path = RESOURCES / "icons" / f"{name}.svg"
+    return QIcon(str(path)) if path.exists() else QIcon()
+
+
+class ThemeManager(QObject):
+    """Holds the chosen theme name, applies it, and follows the system when asked to."""
+
+    changed = Signal(object)  # the resolved Theme
+
+    def __init__(self, app: QApplication, name: str = "system") -> None:
+        super().__init__(app)
+        self._app = app
+        self.name = name if name in THEME_NAMES else "system"
+        self.theme = apply_theme(app, self.name)
+        hints = QGuiApplication.styleHints()
+        if hasattr(hints, "colorSchemeChanged"):
+            hints.colorSchemeChanged.connect(self._system_changed)
+
+    def set_name(self, name: str) -> None:
+        self.name = name if name in THEME_NAMES else "system"
+        self._apply()
+
+    def _system_changed(self, *_: object) -> None:
+        if self.name == "system":
+            self._apply()
+
+    def _apply(self) -> None:
+        theme = apply_theme(self._app, self.name)
+        changed = theme != self.theme
+        self.theme = theme
+        if changed:
+            self.changed.emit(theme)

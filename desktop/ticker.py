@@ -1,0 +1,73 @@
+"""The GUI's clock: pulls one snapshot per tick and fans it out to the views.
+
+Contract: a fast timer (about 10 Hz) takes the service's latest snapshot, feeds it to the
+:class:`~desktop.history.MonitorHistory`, asks the service for the next one and emits
+``tick(snapshot, history)`` for charts; a slow timer (2 Hz by default) emits
+``slow_tick(snapshot, history)`` for tables and text, which read better when they change
+less often. One emission per tick whatever the message rate; nothing is emitted before the
+first snapshot exists. :meth:`refresh_now` re-emits ``slow_tick`` (after a command).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from core.monitor import ClusterSnapshot
+from desktop.broker_service import BrokerService
+from desktop.history import TICK_HZ, MonitorHistory
+
+
+class Ticker(QObject):
+    tick = Signal(object, object)  # (ClusterSnapshot, MonitorHistory)
+    slow_tick = Signal(object, object)
+
+    def __init__(
+        self,
+        service: BrokerService,
+        history: MonitorHistory | None = None,
+        *,
+        fast_ms: int = 1000 // TICK_HZ,
+        slow_ms: int = 500,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.history = history or MonitorHistory()
+        self.snapshot: ClusterSnapshot | None = None
+        self._fast = QTimer(self)
+        self._fast.setInterval(fast_ms)
+        self._fast.timeout.connect(self._on_fast)
+        self._slow = QTimer(self)
+        self._slow.setInterval(slow_ms)
+        self._slow.timeout.connect(self._on_slow)
+        service.command_done.connect(self._after_command)
+
+    def start(self) -> None:
+        self._fast.start()
+        self._slow.start()
+
+    def stop(self) -> None:
+        self._fast.stop()
+        self._slow.stop()
+
+    def _on_fast(self) -> None:
+        snap = self.service.latest()
+        self.service.request_snapshot()
+        if snap is None or snap is self.snapshot:
+            return
+        self.snapshot = snap
+        self.history.update(snap)
+        self.tick.emit(snap, self.history)
+
+    def _on_slow(self) -> None:
+        if self.snapshot is not None:
+            self.slow_tick.emit(self.snapshot, self.history)
+
+    def refresh_now(self) -> None:
+        """Take whatever is newest and update tables now (not waiting for the slow tick)."""
+        self._on_fast()
+        self._on_slow()
+
+    def _after_command(self) -> None:
+        # The command's effect is in the next snapshot, one broker-thread hop away.
+        QTimer.singleShot(60, self, self.refresh_now)

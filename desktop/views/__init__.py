@@ -1,0 +1,1 @@
+"""Views: one main view per ``*_view.py`` file, plus the widgets and charts they share."""

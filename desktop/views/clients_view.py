@@ -1,0 +1,101 @@
+"""Clients: every connection to the broker, who it is, and how busy it is.
+
+Contract: on the slow tick the connections table (address, client id, software, connected
+since, requests, requests/s, bytes) and, for the selected connection, its requests by Kafka
+API are diffed from the snapshot and the history's per-connection rates.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from core.monitor import ClusterSnapshot
+from desktop import format as fmt
+from desktop.history import MonitorHistory
+from desktop.models.api_requests_model import ApiRequestsModel
+from desktop.models.clients_model import ClientsModel
+from desktop.theme import Theme
+from desktop.views.table import KeyedTableView
+from desktop.views.widgets import EmptyState, section_title
+
+
+class ClientsView(QWidget):
+    title = "Clients"
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ClientsView")
+        self.snapshot: ClusterSnapshot | None = None
+        root = QVBoxLayout(self)
+        root.setContentsMargins(18, 14, 18, 16)
+        root.setSpacing(8)
+        self.summary = QLabel("")
+        self.summary.setObjectName("Muted")
+        root.addWidget(section_title("Connected clients"))
+        root.addWidget(self.summary)
+        self.model = ClientsModel(self)
+        self.table = KeyedTableView(self.model, sort_column=3, stretch_column=2)
+        self.table.set_column_widths({0: 150, 1: 170, 3: 150, 4: 90, 5: 90, 6: 90, 7: 90})
+        self.empty = EmptyState(
+            "No clients connected. Point a producer or consumer at the bootstrap address "
+            "shown in Overview."
+        )
+        self.api_model = ApiRequestsModel(self)
+        self.api_table = KeyedTableView(self.api_model, sort_column=2, stretch_column=0)
+        self.api_table.sortByColumn(2, Qt.SortOrder.DescendingOrder)
+        self.api_title = section_title("Requests by API")
+        lower = QWidget()
+        ll = QVBoxLayout(lower)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.api_title)
+        ll.addWidget(self.api_table, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(self.table, 1)
+        tl.addWidget(self.empty, 1)
+        split.addWidget(top)
+        split.addWidget(lower)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        root.addWidget(split, 1)
+        self.table.selection_changed.connect(lambda _k: self._update_details())
+        self._update_empty()
+
+    def apply_theme(self, theme: Theme) -> None:
+        pass  # tables follow the palette
+
+    def on_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
+        pass  # nothing here moves faster than text
+
+    def on_slow_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
+        self.snapshot = snap
+        self.model.update(snap, history.client_rates)
+        self.table.ensure_selection()
+        rate = sum(r[0] for r in history.client_rates.values())
+        self.summary.setText(
+            f"{len(snap.connections)} open · {fmt.count(snap.counters.connections_total)} since "
+            f"start · {fmt.short_count(rate)} requests/s · "
+            f"{fmt.count(snap.counters.requests)} requests in all"
+        )
+        self._update_details()
+        self._update_empty()
+
+    def _update_details(self) -> None:
+        key = self.table.selected_key()
+        conn = None
+        if key is not None and self.snapshot is not None:
+            conn = next((c for c in self.snapshot.connections if c.conn_id == key), None)
+        self.api_model.update(conn)
+        if conn is None:
+            self.api_title.setText("Requests by API")
+        else:
+            who = conn.client_id or conn.address
+            self.api_title.setText(f"Requests by API · {who} ({conn.address})")
+
+    def _update_empty(self) -> None:
+        empty = self.model.rowCount() == 0
+        self.empty.setVisible(empty)
+        self.table.setVisible(not empty)

@@ -1,0 +1,132 @@
+"""Small shared widgets: stat cards, section headers, a copyable code block, empty states.
+
+Contract: presentation only; no broker access, no timers. Object names match selectors in
+``resources/themes/*.qss`` (``#StatCard``, ``#StatValue``, ``#SectionTitle`` ...).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QGuiApplication, QPainter
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.theme import icon
+from desktop.views.charts import mono_font
+
+
+class StatCard(QFrame):
+    """A number with a caption (``Topics 12``)."""
+
+    def __init__(self, caption: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("StatCard")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 10, 14, 10)
+        layout.setSpacing(2)
+        self.caption = QLabel(caption.upper())
+        self.caption.setObjectName("StatCaption")
+        self.value = QLabel("-")
+        self.value.setObjectName("StatValue")
+        self.detail = QLabel("")
+        self.detail.setObjectName("StatDetail")
+        layout.addWidget(self.caption)
+        layout.addWidget(self.value)
+        layout.addWidget(self.detail)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def set(self, value: str, detail: str = "") -> None:
+        if self.value.text() != value:
+            self.value.setText(value)
+        if self.detail.text() != detail:
+            self.detail.setText(detail)
+
+
+def section_title(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("SectionTitle")
+    return label
+
+
+def copy_button(text_source, tooltip: str = "Copy") -> QToolButton:
+    """A tool button copying ``text_source()`` to the clipboard, briefly saying so."""
+    button = QToolButton()
+    button.setIcon(icon("copy"))
+    button.setText("Copy")
+    button.setToolTip(tooltip)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    button.setAutoRaise(True)
+
+    def copy() -> None:
+        QGuiApplication.clipboard().setText(text_source())
+        button.setText("Copied")
+        QTimer.singleShot(1200, button, lambda: button.setText("Copy"))
+
+    button.clicked.connect(copy)
+    return button
+
+
+class CodeBlock(QWidget):
+    """Read-only monospaced text with a copy button in its corner."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.edit = QPlainTextEdit()
+        self.edit.setObjectName("CodeBlock")
+        self.edit.setReadOnly(True)
+        self.edit.setFont(mono_font())
+        self.edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.edit.setPlainText(text)
+        bar = QHBoxLayout()
+        bar.addStretch(1)
+        self.copy = copy_button(self.edit.toPlainText, "Copy this snippet")
+        bar.addWidget(self.copy)
+        layout.addWidget(self.edit)
+        layout.addLayout(bar)
+
+    def set_text(self, text: str) -> None:
+        if self.edit.toPlainText() != text:
+            self.edit.setPlainText(text)
+
+
+class Dot(QWidget):
+    """A small filled circle: listener state in the status bar and overview."""
+
+    def __init__(self, color: str = "#888888", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._color = QColor(color)
+        self.setFixedSize(12, 12)
+
+    def set_color(self, color: str) -> None:
+        c = QColor(color)
+        if c != self._color:
+            self._color = c
+            self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(self._color)
+        p.drawEllipse(2, 2, 8, 8)
+
+
+class EmptyState(QLabel):
+    """A muted, centred hint shown where a table or panel has nothing yet."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setObjectName("EmptyState")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)

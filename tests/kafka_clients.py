@@ -1,0 +1,112 @@
+"""Real Kafka clients (confluent-kafka) driven from test threads: produce, consume in a group, wait."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient
+
+
+def admin(bootstrap: str) -> AdminClient:
+    return AdminClient({"bootstrap.servers": bootstrap})
+
+
+def topic_partitions(bootstrap: str, name: str) -> int | None:
+    """Partition count of ``name`` as a real client's metadata request sees it."""
+    md = admin(bootstrap).list_topics(timeout=10)
+    t = md.topics.get(name)
+    if t is None or t.error is not None:
+        return None
+    return len(t.partitions)
+
+
+def produce(
+    bootstrap: str, topic: str, n: int, *, key: bytes | None = None, partition: int = -1
+) -> None:
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for i in range(n):
+        p.produce(topic, value=b"v%d" % i, key=key, partition=partition)
+    assert p.flush(15) == 0
+
+
+class ProducerThread(threading.Thread):
+    """Produces continuously until stopped."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        super().__init__(daemon=True, name="test-producer")
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.sent = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        p = Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 5})
+        while not self._stop_event.is_set():
+            for _ in range(200):
+                p.produce(self.topic, value=b"x" * 100)
+                self.sent += 1
+            p.poll(0)
+            self._stop_event.wait(0.02)
+        p.flush(10)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(15)
+
+
+class ConsumerThread(threading.Thread):
+    """A group member polling in its own thread; records what it was given."""
+
+    def __init__(self, bootstrap: str, group: str, topic: str, client_id: str, **conf) -> None:
+        super().__init__(daemon=True, name=f"test-consumer-{client_id}")
+        self.conf = {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "client.id": client_id,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 500,
+            **conf,
+        }
+        self.topic = topic
+        self.offsets: list[tuple[int, int]] = []  # (partition, offset) in delivery order
+        self.assigned: set[tuple[str, int]] = set()
+        self._stop_event = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        def on_assign(consumer, partitions):
+            self.assigned = {(p.topic, p.partition) for p in partitions}
+
+        def on_revoke(consumer, partitions):
+            self.assigned = set()
+
+        try:
+            c = Consumer(self.conf)
+            c.subscribe([self.topic], on_assign=on_assign, on_revoke=on_revoke)
+            try:
+                while not self._stop_event.is_set():
+                    msg = c.poll(0.1)
+                    if msg is not None and msg.error() is None:
+                        self.offsets.append((msg.partition(), msg.offset()))
+                        if not self.conf.get("enable.auto.commit", True):
+                            c.commit(msg, asynchronous=False)
+            finally:
+                c.close()
+        except BaseException as exc:  # surfaced by the test
+            self.error = exc
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(15)
+
+
+def wait_for(predicate, timeout: float = 15.0) -> None:
+    """For waits outside Qt (a client thread); tests use qtbot.waitUntil for the GUI."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        time.sleep(0.02)
