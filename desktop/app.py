@@ -28,13 +28,14 @@ import asyncio
 import gc
 import logging
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, QSettings, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.config import DEFAULT_PORT, BrokerConfig
@@ -94,6 +95,7 @@ class Streamscope(QObject):
 
     def _on_started(self, bootstrap: str) -> None:
         self.window.set_listener_text(f"Listening on {bootstrap}", self.themes.theme.ok)
+        log.info("listening on %s (data dir %s)", bootstrap, self.service.config.data_dir)
         self.ticker.refresh_now()
         # Everything alive now (Qt wrappers, modules, the broker's startup state) lives as
         # long as the app: take it out of the garbage collector's full scans, which would
@@ -224,15 +226,46 @@ def _quiet_offscreen_warnings() -> None:
     qInstallMessageHandler(handler)
 
 
+def _quit_on_signals(app: QApplication) -> None:
+    """Ctrl+C or SIGTERM quits the app cleanly (broker stopped, files closed, exit 0).
+
+    Python runs signal handlers only between bytecodes, and Qt's loop runs in C, so a
+    slow timer gives the interpreter a regular chance to notice a pending signal.
+    """
+
+    def request_quit(signum: int, _frame: object) -> None:
+        logging.getLogger("streamscope").info("%s received, quitting", signal.Signals(signum).name)
+        QTimer.singleShot(0, app.quit)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, request_quit)
+    ticker = QTimer(app)
+    ticker.setInterval(250)
+    ticker.timeout.connect(lambda: None)
+    ticker.start()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("kafka").setLevel(logging.WARNING)  # the demo's kafka-python client
-    if args.screenshots is not None and not os.environ.get("QT_QPA_PLATFORM"):
-        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    no_display = (
+        sys.platform.startswith("linux")
+        and not os.environ.get("QT_QPA_PLATFORM")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    )
+    if no_display:
+        # Qt would abort without a display. Run offscreen instead: the embedded broker
+        # and the monitor work the same, and clients can still connect.
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        if args.screenshots is None:
+            logging.getLogger("streamscope").warning(
+                "no display (DISPLAY/WAYLAND_DISPLAY unset): running with the window "
+                "offscreen; `streamscope broker` runs the broker alone"
+            )
 
     import qasync  # only the GUI needs it; imported late so --help stays fast
 
@@ -260,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         shell = Streamscope(app, make_config(args), settings, theme=args.theme)
         run = None
 
+    _quit_on_signals(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()
