@@ -1,104 +1,304 @@
-"""GUI responsiveness while a real producer drives the embedded broker hard.
+"""The GUI under load: event-loop lag and broker throughput, GUI open versus headless, and
+the broker on a thread of the GUI process versus in a child process.
 
-Runs the desktop app offscreen (the same :class:`desktop.app.Streamscope` wiring users
-run, under qasync) with its embedded broker on 127.0.0.1 port 0 and a throwaway data dir,
-and starts a real Kafka producer (confluent-kafka / librdkafka) in a SEPARATE PROCESS that
-produces 100-byte values as fast as it can (linger.ms 5, batch.size 1000000) for
-``--seconds``. Meanwhile a 10 ms QTimer measures the GUI event loop's lag (how late each
-timeout fires), the views cycle so every one of them draws under load, and the broker
-service records how long each snapshot took to build. Prints:
+    .venv/bin/python benchmarks/gui_load.py            # 3 rounds, ~3 minutes on 2 cores
+    .venv/bin/python benchmarks/gui_load.py --quick    # 1 round, shorter phases, ~40 s
+    .venv/bin/python benchmarks/gui_load.py --rounds 5 --json out.json --keep-logs /tmp/gl
 
-* GUI event-loop lag p50 / p99 / max (ms)       aim: p99 < 50 ms
-* snapshot build time p50 / p99 (ms)
-* the producer's achieved msg/s                   aim: >= 50,000 msg/s
+What one run measures, per round, with the variants in rotating order (A B C, B C A, ...):
 
-    .venv/bin/python benchmarks/gui_load.py [--seconds 20] [--partitions 6] [--rate 0]
-                                            [--consumers 0] [--json out.json]
+* ``headless``: ``python -m core.cli broker --listen 127.0.0.1:0`` as a subprocess (as
+  ``throughput.py`` starts it), no GUI anywhere.
+* ``gui-thread`` (what ships): the desktop app (``desktop.app.Streamscope``, offscreen,
+  window 1440x900, views cycling every second) with its embedded broker, which
+  ``desktop/broker_service.py`` runs on a ``core.runtime.BrokerThread``: one process, one
+  GIL shared by the GUI thread and the broker thread.
+* ``gui-process`` (the alternative, a benchmark stand-in): the same app and views, but the
+  GUI process runs no broker. The broker runs in a child process (``_gui_peer.py``: the
+  same Broker + Server as ``streamscope broker``) that also answers snapshot requests on a
+  second loopback socket with a pickled ``ClusterSnapshot``; the GUI's ticker is pointed
+  at that (``RemoteSnapshots`` replaces ``BrokerService.latest``/``request_snapshot``), so
+  the views draw the real broker state under the real load. The app has no such
+  transport; commands (create topic, start consumers) would need one too. What this
+  shows is the GIL-contention cost of the thread design against the cost of a second
+  process (CPU on a 2-core machine, pickling snapshots).
 
-``--rate R`` paces the producer at R msg/s (default 0: as fast as it can).
+Each variant gets a fresh broker and data dir, then, from separate client processes
+(confluent-kafka, 1 KiB values by default, ``--size 100`` for small ones, 6 partitions
+round-robin, linger.ms 5, batch.size 1000000, acks=1, as in ``throughput.py``):
 
-``--consumers N`` also starts N in-process consumers (one group) reading the topic, so
-the out rates and lag views have something to draw too.
+1. *idle*: the GUI idles (views cycling) for 2 s;
+2. *flat-out produce* for ``--seconds`` (topic ``flat``), timed from the first
+   ``produce()`` to ``flush()`` returning: msg/s = messages acknowledged / that time;
+3. *consume* the first ``--consume-max`` messages of ``flat`` in a fresh group (timed from
+   the first message to the last, join excluded);
+4. *paced produce* at ``--pace`` msg/s (60,000) for ``--paced-seconds`` (GUI variants).
+
+Inside the GUI process a 10 ms ``Qt.PreciseTimer`` records how late each timeout fires
+(the event loop's lag); the ticker's snapshot arrivals and the CPU time of the GUI thread
+spent in each fast/slow tick (``time.thread_time``: GIL waits excluded) are recorded with
+timestamps, and sliced by the phases' start/end (``CLOCK_MONOTONIC`` is one clock for all
+processes). The producer and consumer workers sample /proc for the CPU of the broker
+process, the GUI process and the GUI's main thread over exactly their interval.
+
+Experiments (not in the default run): ``--thread-loop uvloop`` runs the embedded broker
+thread on uvloop (the headless CLI's loop; the app uses asyncio's), ``--switch-interval-ms``
+sets the GUI process's GIL switch interval, ``--peer-nice N`` lowers the broker child's CPU
+priority, ``--size 100`` uses 100-byte values (there the Python client is the limit).
+
+Printed: per figure the median over rounds; GUI/headless ratios (target >= 0.7x for
+produce); lag p50/p99/max per phase (target p99 < 50 ms with >= 50,000 msg/s going in);
+the CPU split. Every wait has a deadline; ``--max-minutes`` bounds the run (runs that
+would not fit are skipped with a note); only processes this script started are killed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import statistics
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-TOPIC = "load"
-VALUE = b"x" * 100
+from _common import (  # noqa: E402 - after the path set-up above
+    PYTHON,
+    BenchError,
+    LineReader,
+    fmt_num,
+    fmt_ratio,
+    install_cleanup,
+    median,
+    percentile,
+    print_table,
+    remove_tree,
+    run_worker,
+    spawn,
+    start_streamscope,
+    stop,
+    stop_all,
+    tail,
+)
+
+SCRIPT = Path(__file__).resolve()
+PEER = SCRIPT.with_name("_gui_peer.py")
+VARIANTS = ("gui-thread", "headless", "gui-process")
+LABELS = {
+    "headless": "headless broker",
+    "gui-thread": "GUI + broker thread",
+    "gui-process": "GUI + broker process",
+}
+PHASES = ("idle", "flat", "consume", "paced")
+PHASE_LABELS = {"idle": "idle", "flat": "flat-out", "consume": "consume", "paced": "paced"}
+PRODUCER_CONF = {
+    "linger.ms": 5,
+    "batch.size": 1_000_000,
+    "acks": 1,
+    "compression.type": "none",
+    "queue.buffering.max.messages": 1_000_000,
+    "enable.idempotence": False,
+}
+CONSUMER_CONF = {"session.timeout.ms": 6000, "fetch.queue.backoff.ms": 10}
+LAG_PROBE_MS = 10
+IDLE_S = 2.0
+LEGEND = """\
+What was measured:
+  headless      `python -m core.cli broker` subprocess, no GUI running.
+  broker thread the app as shipped: GUI and embedded broker (BrokerThread) share one process
+                and one GIL; views cycle every second.
+  broker process a stand-in for the alternative design: the same app and views, no broker in
+                the GUI process; a child process runs the headless broker and serves pickled
+                snapshots on a loopback socket, which the ticker pulls at 10 Hz. The app has
+                no such transport (commands would need one too).
+  msg/s in = the phase's producer (or consumer) rate; lag = lateness of a 10 ms timer on
+  the GUI thread (samples = timeouts seen in the phase: a short phase's p99 is its max);
+  snapshots/s = fresh snapshots the GUI got (10 asked); build p99 = one snapshot's build on
+  the broker loop, ms; GUI tick CPU % = GUI-thread CPU in the ticker's fast and slow ticks
+  (views drawing), % of one core; fast tick p99 = wall time of one fast tick, ms (a wait
+  for the GIL counts here, not in the CPU figure)."""
 
 
-def producer_main(bootstrap: str, topic: str, seconds: float, rate: float) -> None:
-    """The separate producer process: produce (flat out, or paced at ``rate`` msg/s for
-    ``rate`` > 0), then report what was delivered."""
+def fmt_rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def fmt_pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+# =========================================================================================
+# Workers: separate processes, started as ``gui_load.py worker KIND SPEC``; the produce and
+# consume workers print one JSON object as their last stdout line.
+# =========================================================================================
+
+
+def _cpu_seconds(stat_path: str) -> float | None:
+    """utime + stime of a /proc/.../stat (a process, or one thread under task/)."""
+    try:
+        with open(stat_path) as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(x) for x in f.readline().split()[1:9]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def _cpu_sampler(paths: dict[str, str]):
+    """CPU % of one core for each /proc path (and this client) over an interval, and how
+    busy the whole machine was (other engineers' work shows up there)."""
+    start = {k: _cpu_seconds(p) for k, p in paths.items()}
+    client0 = time.process_time()
+    busy0, total0 = _machine_busy()
+
+    def finish(elapsed: float) -> dict[str, float | None]:
+        busy1, total1 = _machine_busy()
+        cores = os.cpu_count() or 1
+        out: dict[str, float | None] = {
+            "client": 100 * (time.process_time() - client0) / elapsed,
+            "machine": 100 * cores * (busy1 - busy0) / max(1, total1 - total0),
+        }
+        for k, p in paths.items():
+            end = _cpu_seconds(p)
+            s = start[k]
+            # /proc counts 10 ms ticks: below a second the figure would be noise.
+            ok = s is not None and end is not None and elapsed >= 1.0
+            out[k] = 100 * (end - s) / elapsed if ok else None  # type: ignore[operator]
+        return out
+
+    return finish
+
+
+def _ensure_topic(bootstrap: str, topic: str, partitions: int, deadline: float) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics([NewTopic(topic, partitions, 1)], operation_timeout=20)
+    with contextlib.suppress(Exception):  # TOPIC_ALREADY_EXISTS is fine; metadata decides
+        futures[topic].result(max(1.0, deadline - time.monotonic()))
+    while True:
+        with contextlib.suppress(Exception):
+            t = admin.list_topics(topic, timeout=5).topics.get(topic)
+            if t is not None and t.error is None and len(t.partitions) == partitions:
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topic {topic} not visible with {partitions} partitions")
+        time.sleep(0.05)
+
+
+def worker_produce(spec: dict[str, Any]) -> dict[str, Any]:
+    """Produce for ``seconds`` (flat out, or paced at ``rate`` msg/s), then flush."""
     from confluent_kafka import Producer
 
-    delivered = 0
-    failed = 0
+    topic, parts, seconds, rate = spec["topic"], spec["partitions"], spec["seconds"], spec["rate"]
+    _ensure_topic(spec["bootstrap"], topic, parts, time.monotonic() + 40)
+    errors = [0]
 
     def on_delivery(err, _msg) -> None:
-        nonlocal delivered, failed
-        if err is None:
-            delivered += 1
-        else:
-            failed += 1
+        if err is not None:
+            errors[0] += 1
 
-    p = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "linger.ms": 5,
-            "batch.size": 1_000_000,
-            "queue.buffering.max.messages": 1_000_000,
-            "queue.buffering.max.kbytes": 1_048_576,
-            "acks": 1,
-            "enable.idempotence": False,
-        }
-    )
-    start = time.monotonic()
-    end = start + seconds
-    produce = p.produce
+    producer = Producer({"bootstrap.servers": spec["bootstrap"], **PRODUCER_CONF,
+                         "on_delivery": on_delivery, "delivery.report.only.error": True})
+    # Connect and learn the leaders before the clock starts, as throughput.py does.
+    producer.list_topics(topic, timeout=10)
+    value = os.urandom(spec["size"])
+    produce, poll = producer.produce, producer.poll
+    chunk = 100 if rate > 0 else 1000
+    cpu = _cpu_sampler(spec.get("cpu", {}))
+    t0 = time.monotonic()
+    end = t0 + seconds
     sent = 0
     while (now := time.monotonic()) < end:
-        if rate > 0 and sent > (now - start) * rate:
-            p.poll(0.001)  # ahead of the pace: serve callbacks, then check again
+        if rate > 0 and sent >= (now - t0) * rate:
+            poll(0.0005)  # ahead of the pace: serve callbacks, then look again
             continue
-        sent += 1000
-        for _ in range(1000):
-            try:
-                produce(topic, VALUE, on_delivery=on_delivery)
-            except BufferError:
-                p.poll(0.005)
-        p.poll(0)
-    p.flush(60)
-    elapsed = time.monotonic() - start
-    print(json.dumps({"delivered": delivered, "failed": failed, "elapsed": elapsed}), flush=True)
+        for _ in range(chunk):
+            while True:
+                try:
+                    produce(topic, value, partition=sent % parts)
+                    break
+                except BufferError:  # the local queue is full: let librdkafka drain it
+                    poll(0.005)
+            sent += 1
+        poll(0)
+    left = producer.flush(spec.get("flush_s", 60))
+    t1 = time.monotonic()
+    delivered = sent - left - errors[0]
+    return {"sent": sent, "delivered": delivered, "undelivered": left, "errors": errors[0],
+            "seconds": t1 - t0, "msg_s": delivered / (t1 - t0), "t0": t0, "t1": t1,
+            "cpu": cpu(t1 - t0)}
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def worker_consume(spec: dict[str, Any]) -> dict[str, Any]:
+    """Consume ``n`` messages of ``topic`` in a fresh group, timed first to last message."""
+    from confluent_kafka import Consumer
+
+    n = spec["n"]
+    consumer = Consumer({"bootstrap.servers": spec["bootstrap"], "group.id": spec["group"],
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                         **CONSUMER_CONF})
+    consumer.subscribe([spec["topic"]])
+    t_sub = time.monotonic()
+    deadline = t_sub + spec.get("timeout_s", 90)
+    got = errs = 0
+    t0 = t_last = None
+    cpu = None
+    try:
+        while got < n and time.monotonic() < deadline:
+            msgs = consumer.consume(min(10_000, n - got), 0.5)
+            if not msgs:
+                if t_last is not None and time.monotonic() - t_last > 10:
+                    break  # nothing for 10 s after data flowed: the rest is not coming
+                continue
+            now = time.monotonic()
+            if t0 is None:
+                t0 = now
+                cpu = _cpu_sampler(spec.get("cpu", {}))
+            bad = sum(1 for m in msgs if m.error())
+            errs += bad
+            got += len(msgs) - bad
+            t_last = now
+    finally:
+        consumer.close()
+    if got < n or t0 is None or t_last is None or cpu is None:
+        return {"error": f"consumed {got} of {n} ({errs} errors)"}
+    elapsed = max(t_last - t0, 1e-9)
+    # The first message starts the clock, so n - 1 arrived within the interval.
+    return {"msgs": got, "seconds": elapsed, "msg_s": (got - 1) / elapsed,
+            "join_s": t0 - t_sub, "t0": t0, "t1": t_last, "cpu": cpu(elapsed)}
 
 
-def gui_main(args: argparse.Namespace) -> dict:
+def worker_gui(spec: dict[str, Any]) -> int:
+    """The app, offscreen, with the lag probe; prints READY BOOTSTRAP, runs until the stop
+    file appears, writes its samples to ``result_file``."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import asyncio
+    import gc
+
+    if spec.get("switch_interval_ms"):
+        sys.setswitchinterval(spec["switch_interval_ms"] / 1000)
+    if spec.get("thread_loop") == "uvloop":
+        import uvloop  # BrokerThread calls asyncio.new_event_loop(): the policy decides
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
     import qasync
-    from PySide6.QtCore import QCoreApplication, QElapsedTimer, QSettings, QTimer
+    from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from core.config import BrokerConfig
@@ -106,30 +306,58 @@ def gui_main(args: argparse.Namespace) -> dict:
     from desktop.main_window import VIEW_KEYS
 
     _quiet_offscreen_warnings()
-
     app = QApplication.instance() or QApplication(["gui_load"])
-    tmp = tempfile.TemporaryDirectory(prefix="streamscope-gui-load-")
-    settings = QSettings(str(Path(tmp.name) / "settings.ini"), QSettings.Format.IniFormat)
-    config = BrokerConfig(host="127.0.0.1", port=0, data_dir=Path(tmp.name) / "data")
+    settings_dir = Path(spec["data_dir"]).parent
+    settings = QSettings(str(settings_dir / "settings.ini"), QSettings.Format.IniFormat)
+    config = BrokerConfig(host="127.0.0.1", port=0, data_dir=Path(spec["data_dir"]))
     shell = Streamscope(app, config, settings, theme="light", interactive=False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 
-    lags: list[float] = []
-    result: dict = {}
-    clock = QElapsedTimer()
-    probe = QTimer()
-    probe.setInterval(10)
+    remote = None
+    if spec["mode"] == "process":
+        from _gui_peer import RemoteSnapshots
+
+        host, _, port = spec["snapshots"].rpartition(":")
+        remote = RemoteSnapshots(host, int(port))
+        # The ticker asks its service for snapshots; point it at the child process.
+        shell.service.latest = remote.latest  # type: ignore[method-assign]
+        shell.service.request_snapshot = remote.request  # type: ignore[method-assign]
+
+    lag_t: list[float] = []
+    lag_ms: list[float] = []
+    ticks: list[tuple[float, float]] = []  # (arrival, build_ms)
+    work: list[tuple[float, str, float, float]] = []  # (t, fast|slow, wall ms, cpu ms)
     last = [0.0]
-    measuring = [False]
 
     def on_probe() -> None:
-        now = clock.nsecsElapsed() / 1e6
-        if measuring[0] and last[0]:
-            lags.append(max(0.0, now - last[0] - 10.0))
+        now = time.monotonic()
+        if last[0]:
+            lag_t.append(now)
+            lag_ms.append(max(0.0, (now - last[0]) * 1000 - LAG_PROBE_MS))
         last[0] = now
 
+    probe = QTimer()
+    probe.setTimerType(Qt.TimerType.PreciseTimer)
+    probe.setInterval(LAG_PROBE_MS)
     probe.timeout.connect(on_probe)
+
+    # Time the ticker's work on the GUI thread: wall time, and CPU time of this thread only
+    # (a wait for the GIL is wall time but not CPU time).
+    ticker = shell.ticker
+    for timer, kind, fn in ((ticker._fast, "fast", ticker._on_fast),
+                            (ticker._slow, "slow", ticker._on_slow)):
+        timer.timeout.disconnect()
+
+        def timed(fn=fn, kind=kind) -> None:
+            w0, c0 = time.perf_counter(), time.thread_time()
+            fn()
+            work.append((time.monotonic(), kind, (time.perf_counter() - w0) * 1000,
+                         (time.thread_time() - c0) * 1000))
+
+        timer.timeout.connect(timed)
+    ticker.tick.connect(lambda snap, _h: ticks.append((time.monotonic(), snap.build_ms)))
+
     views = list(VIEW_KEYS)
     view_i = [0]
 
@@ -137,139 +365,491 @@ def gui_main(args: argparse.Namespace) -> dict:
         view_i[0] = (view_i[0] + 1) % len(views)
         shell.window.show_view(views[view_i[0]])
         if views[view_i[0]] == "topics":
-            shell.window.topics.table.select_key(TOPIC)
+            shell.window.topics.table.select_key(spec.get("select_topic", "flat"))
 
     cycler = QTimer()
-    cycler.setInterval(2000)
+    cycler.setInterval(spec.get("cycle_ms", 1000))
     cycler.timeout.connect(cycle_views)
-    producer: list[subprocess.Popen] = []
 
-    def topic_created(_result: object, error: BaseException | None) -> None:
-        if error is not None:
-            print(f"could not create the topic: {error}", file=sys.stderr)
-            QCoreApplication.quit()
-            return
-        if args.consumers:
-            shell.commands.start_consumers("load-readers", TOPIC, args.consumers, "range")
-        shell.service.build_ms.clear()
-        producer.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    __file__,
-                    "--producer",
-                    shell.service.bootstrap,
-                    "--seconds",
-                    str(args.seconds),
-                    "--rate",
-                    str(args.rate),
-                ],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-        )
-        # librdkafka takes a moment to connect; measure from when records flow.
-        QTimer.singleShot(1000, start_measuring)
-        QTimer.singleShot(int((args.seconds + 90) * 1000), QCoreApplication.quit)  # safety
-        poll_producer.start()
+    stop_file = Path(spec["stop_file"])
+    started_at = time.monotonic()
 
-    def start_measuring() -> None:
-        measuring[0] = True
-        clock.restart()
-        last[0] = 0.0
-
-    def on_started(_bootstrap: str) -> None:
-        shell.commands.create_topic(TOPIC, args.partitions, None, topic_created)
-
-    poll_producer = QTimer()
-    poll_producer.setInterval(200)
-
-    def check_producer() -> None:
-        if producer and producer[0].poll() is not None:
-            measuring[0] = False
-            out = producer[0].stdout.read() if producer[0].stdout else ""
-            try:
-                result["producer"] = json.loads(out.strip().splitlines()[-1])
-            except (ValueError, IndexError):
-                result["producer"] = {"error": out}
-            snap = shell.ticker.snapshot
-            result["records_in"] = snap.counters.records_in if snap else 0
+    def check_stop() -> None:
+        if stop_file.exists() or time.monotonic() - started_at > spec.get("max_s", 600):
             QCoreApplication.quit()
 
-    poll_producer.timeout.connect(check_producer)
-    shell.service.started.connect(on_started)
+    watcher = QTimer()
+    watcher.setInterval(100)
+    watcher.timeout.connect(check_stop)
+
+    def ready(bootstrap: str) -> None:
+        print(f"READY {bootstrap}", flush=True)
+
     shell.window.resize(1440, 900)
-    shell.start()
+    if remote is not None:
+        shell.window.show()
+        shell.window.set_listener_text(f"Listening on {spec['bootstrap']}")
+        ticker.start()
+        remote.request()
+        gc.freeze()  # as Streamscope._on_started does once its broker is up
+        QTimer.singleShot(0, lambda: ready(spec["bootstrap"]))
+    else:
+        shell.service.started.connect(ready)
+        shell.service.failed.connect(lambda exc: (print(f"FAILED {exc}", flush=True),
+                                                  QCoreApplication.quit()))
+        shell.start()
     probe.start()
-    clock.start()
     cycler.start()
+    watcher.start()
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     with loop:
         loop.run_until_complete(closed.wait())
-    build = list(shell.service.build_ms)
+    probe.stop()
     shell.close()
-    for p in producer:
-        if p.poll() is None:
-            p.kill()
-    tmp.cleanup()
+    if remote is not None:
+        fetch = list(remote.fetch_ms)
+        unpickle = list(remote.unpickle_ms)
+        snap_bytes = remote.bytes_last
+        remote.close()
+    else:
+        fetch, unpickle, snap_bytes = [], [], 0
+    Path(spec["result_file"]).write_text(json.dumps({
+        "lag_t": lag_t, "lag_ms": lag_ms, "ticks": ticks, "work": work,
+        "fetch_ms": fetch, "unpickle_ms": unpickle, "snapshot_bytes": snap_bytes,
+    }))
+    print("DONE", flush=True)
+    return 0
 
-    prod = result.get("producer", {})
-    rate = prod.get("delivered", 0) / prod["elapsed"] if prod.get("elapsed") else 0.0
+
+def worker_main(kind: str, spec_json: str) -> int:
+    spec = json.loads(spec_json)
+    if kind == "gui":
+        return worker_gui(spec)
+    fn = {"produce": worker_produce, "consume": worker_consume}[kind]
+    try:
+        result = fn(spec)
+    except Exception as exc:  # noqa: BLE001 - reported to the harness as a result
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+# =========================================================================================
+# Harness
+# =========================================================================================
+
+
+def _sorted_in(times: list[float], values: list[float], t0: float, t1: float) -> list[float]:
+    return sorted(v for t, v in zip(times, values, strict=True) if t0 <= t <= t1)
+
+
+def phase_figures(gui: dict[str, Any], t0: float, t1: float) -> dict[str, float | None]:
+    """The GUI's figures over one phase [t0, t1] (monotonic seconds)."""
+    lags = _sorted_in(gui["lag_t"], gui["lag_ms"], t0, t1)
+    ticks = [b for t, b in gui["ticks"] if t0 <= t <= t1]
+    span = max(t1 - t0, 1e-9)
+    cpu = sum(c for t, _k, _w, c in gui["work"] if t0 <= t <= t1)
+    wall = sorted(w for t, k, w, _c in gui["work"] if t0 <= t <= t1 and k == "fast")
     return {
-        "seconds": args.seconds,
-        "partitions": args.partitions,
-        "consumers": args.consumers,
-        "rate_asked": args.rate,
-        "gui_lag_ms": {
-            "samples": len(lags),
-            "p50": statistics.median(lags) if lags else float("nan"),
-            "p99": percentile(lags, 0.99),
-            "max": max(lags) if lags else float("nan"),
-        },
-        "snapshot_build_ms": {
-            "samples": len(build),
-            "p50": statistics.median(build) if build else float("nan"),
-            "p99": percentile(build, 0.99),
-        },
-        "producer": {
-            "delivered": prod.get("delivered", 0),
-            "failed": prod.get("failed", 0),
-            "msgs_per_s": rate,
-        },
-        "broker_records_in": result.get("records_in", 0),
+        "lag_p50": percentile(lags, 50) if lags else None,
+        "lag_p99": percentile(lags, 99) if lags else None,
+        "lag_max": lags[-1] if lags else None,
+        "lag_n": len(lags),
+        "snaps_per_s": len(ticks) / span,
+        "build_p99": percentile(sorted(ticks), 99) if ticks else None,
+        "tick_cpu_pct": 100 * cpu / 1000 / span,  # GUI thread CPU in ticker work
+        "fast_tick_wall_p99": percentile(wall, 99) if wall else None,
     }
 
 
-def main() -> None:
+class Bench:
+    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        self.args = args
+        self.workdir = workdir
+        self.started = time.monotonic()
+        self.budget_s = args.max_minutes * 60
+        self.rounds: dict[str, list[dict[str, Any]]] = {v: [] for v in args.variants}
+        self.notes: list[str] = []
+        self.serial = 0
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        print(f"  note: {text}", flush=True)
+
+    def unique(self, stem: str) -> str:
+        self.serial += 1
+        return f"{stem}-{self.serial}"
+
+    def run_estimate(self, variant: str) -> float:
+        a = self.args
+        if variant == "headless":
+            return a.seconds + 12
+        return IDLE_S + a.seconds + a.paced_seconds + 22
+
+    def fits(self, variant: str) -> bool:
+        return time.monotonic() - self.started + self.run_estimate(variant) <= self.budget_s
+
+    # -- phases shared by every variant -------------------------------------------------
+
+    def produce(self, bootstrap: str, topic: str, rate: float, seconds: float,
+                cpu: dict[str, str]) -> dict[str, Any]:
+        spec = {"bootstrap": bootstrap, "topic": topic, "partitions": self.args.partitions,
+                "size": self.args.size, "seconds": seconds, "rate": rate, "cpu": cpu}
+        name = self.unique(f"produce-{topic}")
+        r = run_worker(SCRIPT, "produce", spec, seconds + 120, self.workdir / f"{name}.log")
+        if r["undelivered"] or r["errors"]:
+            self.note(f"{topic}: {r['undelivered']} undelivered, {r['errors']} errors")
+        return r
+
+    def consume(self, bootstrap: str, topic: str, n: int, cpu: dict[str, str]) -> dict[str, Any]:
+        spec = {"bootstrap": bootstrap, "topic": topic, "n": n,
+                "group": self.unique("readers"), "cpu": cpu, "timeout_s": 90}
+        return run_worker(SCRIPT, "consume", spec, 120,
+                          self.workdir / f"{self.unique('consume')}.log")
+
+    def load(self, bootstrap: str, cpu: dict[str, str], paced: bool,
+             out: dict[str, Any]) -> None:
+        """flat-out produce, consume, then (GUI variants) paced produce; results into out."""
+        a = self.args
+        flat = self.produce(bootstrap, "flat", 0, a.seconds, cpu)
+        out["flat"] = flat
+        n = min(flat["delivered"], a.consume_max)
+        if n > 0:
+            try:
+                out["consume"] = self.consume(bootstrap, "flat", n, cpu)
+            except BenchError as exc:
+                self.note(f"consume: {exc}")
+        if paced:
+            out["paced"] = self.produce(bootstrap, "paced", a.pace, a.paced_seconds, cpu)
+        # What the machine spent beyond our processes: kernel writeback, other users.
+        ours = ["client", "broker"] + (["gui"] if cpu.get("gui", cpu["broker"]) != cpu["broker"]
+                                       else [])
+        for phase in ("flat", "consume", "paced"):
+            c = out.get(phase, {}).get("cpu", {})
+            if c.get("machine") is not None and all(c.get(k) is not None for k in ours):
+                c["rest"] = c["machine"] - sum(c[k] for k in ours)
+
+    # -- variants -----------------------------------------------------------------------
+
+    def run_headless(self) -> dict[str, Any]:
+        handle = start_streamscope(self.workdir, name=self.unique("headless"))
+        out: dict[str, Any] = {}
+        try:
+            self.load(handle.bootstrap, {"broker": f"/proc/{handle.pid}/stat"}, False, out)
+            handle.check_alive()
+        finally:
+            handle.stop()
+            if handle.data_dir is not None:
+                remove_tree(handle.data_dir)
+        return out
+
+    def start_peer(self, name: str) -> tuple[Any, str, str, Path, Path]:
+        data_dir = self.workdir / f"data-{name}"
+        log_path = self.workdir / f"{name}.log"
+        cmd = [PYTHON, str(PEER), "--data-dir", str(data_dir)]
+        if self.args.peer_nice:
+            cmd = ["nice", "-n", str(self.args.peer_nice), *cmd]
+        proc = spawn(cmd, log_path=log_path)
+        deadline = time.monotonic() + 30
+        while True:
+            text = log_path.read_text(errors="replace") if log_path.exists() else ""
+            found = {k: ln.split(" on ", 1)[1].strip() for ln in text.splitlines()
+                     for k in ("listening", "snapshots") if ln.startswith(f"{k} on ")}
+            if len(found) == 2:
+                return proc, found["listening"], found["snapshots"], data_dir, log_path
+            if proc.poll() is not None or time.monotonic() > deadline:
+                stop(proc)
+                raise BenchError(f"broker child process did not start: {tail(log_path)}")
+            time.sleep(0.05)
+
+    def run_gui(self, mode: str) -> dict[str, Any]:
+        name = self.unique(f"gui-{mode}")
+        run_dir = self.workdir / name
+        run_dir.mkdir()
+        spec: dict[str, Any] = {
+            "mode": mode, "data_dir": str(run_dir / "data"), "stop_file": str(run_dir / "stop"),
+            "result_file": str(run_dir / "result.json"), "select_topic": "flat",
+            "max_s": self.run_estimate("gui-thread") + 120,
+            "switch_interval_ms": self.args.switch_interval_ms,
+            "thread_loop": self.args.thread_loop,
+        }
+        peer = None
+        out: dict[str, Any] = {}
+        gui_proc = None
+        try:
+            if mode == "process":
+                peer, bootstrap, snaps, peer_data, _log = self.start_peer(f"{name}-broker")
+                spec.update(bootstrap=bootstrap, snapshots=snaps)
+            gui_log = self.workdir / f"{name}.log"
+            gui_proc = spawn([PYTHON, str(SCRIPT), "worker", "gui", json.dumps(spec)],
+                             stdout=subprocess.PIPE, log_path=gui_log)
+            reader = LineReader(gui_proc)
+            line = reader.wait_for(lambda ln: ln.startswith(("READY", "FAILED")),
+                                   time.monotonic() + 60)
+            if not line or not line.startswith("READY"):
+                raise BenchError(f"the GUI did not start: {line or tail(gui_log)}")
+            t_ready = time.monotonic()
+            bootstrap = line.split()[1]
+            gui_pid = gui_proc.pid
+            cpu = {"gui": f"/proc/{gui_pid}/stat",
+                   "gui_main": f"/proc/{gui_pid}/task/{gui_pid}/stat",
+                   "broker": f"/proc/{peer.pid if peer else gui_pid}/stat"}
+            time.sleep(IDLE_S)
+            out["idle"] = {"t0": t_ready + 0.3, "t1": time.monotonic()}
+            self.load(bootstrap, cpu, True, out)
+            Path(spec["stop_file"]).touch()
+            if not reader.wait_eof(time.monotonic() + 40):
+                self.note(f"{name}: the GUI did not exit in 40 s after the stop request")
+            with contextlib.suppress(Exception):
+                gui_proc.wait(10)
+            result_file = Path(spec["result_file"])
+            if not result_file.exists():
+                raise BenchError(f"{name}: no result file; GUI log: {tail(gui_log)}")
+            gui = json.loads(result_file.read_text())
+            out["gui"] = {ph: phase_figures(gui, out[ph]["t0"], out[ph]["t1"])
+                          for ph in PHASES if ph in out}
+            if gui["fetch_ms"]:
+                fetch, unp = sorted(gui["fetch_ms"]), sorted(gui["unpickle_ms"])
+                out["transport"] = {"fetch_p50": percentile(fetch, 50),
+                                    "fetch_p99": percentile(fetch, 99),
+                                    "unpickle_p50": percentile(unp, 50),
+                                    "bytes": gui["snapshot_bytes"]}
+        finally:
+            if gui_proc is not None:
+                stop(gui_proc)
+            if peer is not None:
+                stop(peer)
+            remove_tree(run_dir / "data")
+            if mode == "process":
+                remove_tree(self.workdir / f"data-{name}-broker")
+        return out
+
+    def run(self) -> None:
+        variants = list(self.args.variants)
+        for r in range(self.args.rounds):
+            order = variants[r % len(variants):] + variants[:r % len(variants)]
+            print(f"round {r + 1}/{self.args.rounds}: {' -> '.join(order)}", flush=True)
+            for v in order:
+                if not self.fits(v):
+                    self.note(f"round {r + 1} {v}: skipped, --max-minutes would be exceeded")
+                    continue
+                t = time.monotonic()
+                try:
+                    res = self.run_headless() if v == "headless" else self.run_gui(
+                        v.removeprefix("gui-"))
+                except BenchError as exc:
+                    self.note(f"round {r + 1} {v}: {exc}")
+                    continue
+                self.rounds[v].append(res)
+                flat = res.get("flat", {}).get("msg_s")
+                lag = res.get("gui", {}).get("flat", {}).get("lag_p99")
+                print(f"  {v:<12} produce {fmt_rate(flat)} msg/s"
+                      + (f", lag p99 {fmt_num(lag, 'ms')} ms" if lag is not None else "")
+                      + f"  ({time.monotonic() - t:.0f} s)", flush=True)
+
+    # -- report -------------------------------------------------------------------------
+
+    def med(self, variant: str, *path: str) -> float | None:
+        vals = []
+        for res in self.rounds.get(variant, []):
+            cur: Any = res
+            for key in path:
+                cur = cur.get(key) if isinstance(cur, dict) else None
+            if isinstance(cur, (int, float)):
+                vals.append(float(cur))
+        return median(vals)
+
+    def worst(self, variant: str, *path: str) -> float | None:
+        vals = []
+        for res in self.rounds.get(variant, []):
+            cur: Any = res
+            for key in path:
+                cur = cur.get(key) if isinstance(cur, dict) else None
+            if isinstance(cur, (int, float)):
+                vals.append(float(cur))
+        return max(vals) if vals else None
+
+    def report(self) -> None:
+        a = self.args
+        n = {v: len(r) for v, r in self.rounds.items()}
+        print()
+        print(f"Throughput, median of rounds ({', '.join(f'{v} {k}' for v, k in n.items())}); "
+              f"{a.size} B values, {a.partitions} partitions, confluent-kafka")
+        gv = [v for v in ("gui-thread", "gui-process") if v in self.rounds]
+        headers = ["figure", LABELS["headless"]]
+        for v in gv:
+            headers += [LABELS[v], f"{v.removeprefix('gui-')}/headless"]
+        rows = []
+        for label, path, headless_too in (
+            ("produce flat-out, msg/s", ("flat", "msg_s"), True),
+            (f"consume {a.consume_max:,} msgs, msg/s", ("consume", "msg_s"), True),
+            (f"produce paced {a.pace:,.0f}/s, achieved msg/s", ("paced", "msg_s"), False),
+        ):
+            h = self.med("headless", *path) if headless_too else None
+            row = [label, fmt_rate(h)]
+            for v in gv:
+                g = self.med(v, *path)
+                row += [fmt_rate(g), fmt_ratio(g, h) if headless_too else "-"]
+            rows.append(row)
+        print_table(headers, rows)
+
+        print()
+        print(f"GUI event-loop lag, ms ({LAG_PROBE_MS} ms PreciseTimer, lateness of each "
+              "timeout), per phase: median of rounds [worst round]")
+        headers = ["variant / phase", "msg/s in", "samples", "lag p50", "lag p99", "lag max",
+                   "snapshots/s", "build p99", "GUI tick CPU %", "fast tick p99"]
+        rows = []
+        for v in gv:
+            for ph in PHASES:
+                if not any(ph in r.get("gui", {}) for r in self.rounds[v]):
+                    continue
+                rate = (self.med(v, ph, "msg_s") if ph in ("flat", "paced") else
+                        self.med(v, "consume", "msg_s") if ph == "consume" else None)
+                g = ("gui", ph)
+                rows.append([
+                    f"{LABELS[v]} / {PHASE_LABELS[ph]}",
+                    fmt_rate(rate),
+                    fmt_rate(self.med(v, *g, "lag_n")),
+                    fmt_num(self.med(v, *g, "lag_p50"), "ms"),
+                    f"{fmt_num(self.med(v, *g, 'lag_p99'), 'ms')} "
+                    f"[{fmt_num(self.worst(v, *g, 'lag_p99'), 'ms')}]",
+                    f"{fmt_num(self.med(v, *g, 'lag_max'), 'ms')} "
+                    f"[{fmt_num(self.worst(v, *g, 'lag_max'), 'ms')}]",
+                    fmt_num(self.med(v, *g, "snaps_per_s")),
+                    fmt_num(self.med(v, *g, "build_p99"), "ms"),
+                    fmt_pct(self.med(v, *g, "tick_cpu_pct")),
+                    fmt_num(self.med(v, *g, "fast_tick_wall_p99"), "ms"),
+                ])
+        print_table(headers, rows)
+        for v in gv:
+            if self.med(v, "transport", "fetch_p99") is not None:
+                print(f"  {LABELS[v]}: snapshot transport (request -> unpickled) "
+                      f"p50 {fmt_num(self.med(v, 'transport', 'fetch_p50'), 'ms')} ms, "
+                      f"p99 {fmt_num(self.med(v, 'transport', 'fetch_p99'), 'ms')} ms; "
+                      f"unpickle p50 {fmt_num(self.med(v, 'transport', 'unpickle_p50'), 'ms')}"
+                      f" ms; {fmt_num(self.med(v, 'transport', 'bytes'))} bytes per snapshot")
+
+        print()
+        print(f"CPU during flat-out produce, % of one core ({os.cpu_count()} cores = "
+              f"{100 * (os.cpu_count() or 1)} %), median of rounds; 'rest' = whole machine "
+              "minus these processes (kernel writeback, anything else running)")
+        headers = ["variant", "producer", "broker process", "GUI process", "GUI main thread",
+                   "whole machine", "rest"]
+        rows = []
+        for v in [x for x in ("headless", "gui-thread", "gui-process") if x in self.rounds]:
+            c = ("flat", "cpu")
+            same = v == "gui-thread"
+            rows.append([
+                LABELS[v], fmt_pct(self.med(v, *c, "client")),
+                fmt_pct(self.med(v, *c, "broker")) + (" (= GUI process)" if same else ""),
+                fmt_pct(self.med(v, *c, "gui")) if v != "headless" else "-",
+                fmt_pct(self.med(v, *c, "gui_main")) if v != "headless" else "-",
+                fmt_pct(self.med(v, *c, "machine")),
+                fmt_pct(self.med(v, *c, "rest")),
+            ])
+        print_table(headers, rows)
+        print(LEGEND)
+
+        print()
+        print("Targets (issue 6):")
+        h = self.med("headless", "flat", "msg_s")
+        for v in gv:
+            g = self.med(v, "flat", "msg_s")
+            ratio = g / h if g and h else None
+            print(f"  {LABELS[v]}: produce with the GUI open / headless = "
+                  f"{fmt_ratio(g, h)} (target >= 0.70x): "
+                  f"{'met' if ratio is not None and ratio >= 0.7 else 'NOT met'}")
+            for ph in ("flat", "paced"):
+                p99 = self.med(v, "gui", ph, "lag_p99")
+                rate = self.med(v, ph, "msg_s")
+                ok = p99 is not None and p99 < 50 and rate is not None and rate >= 50_000
+                print(f"  {LABELS[v]}: lag p99 {fmt_num(p99, 'ms')} ms with "
+                      f"{fmt_rate(rate)} msg/s going in ({PHASE_LABELS[ph]}; target p99 < 50 ms "
+                      f"at >= 50,000 msg/s): {'met' if ok else 'NOT met'}")
+        if self.notes:
+            print()
+            print("Notes:")
+            for text in self.notes:
+                print(f"  - {text}")
+
+    def dump_json(self, path: Path) -> None:
+        path.write_text(json.dumps({"args": {k: (str(v) if isinstance(v, Path) else v)
+                                             for k, v in vars(self.args).items()},
+                                    "rounds": self.rounds, "notes": self.notes}, indent=1))
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--rounds", type=int, default=None, help="default 3 (quick: 1)")
+    p.add_argument("--seconds", type=float, default=None,
+                   help="flat-out produce phase, s (default 8; quick 5)")
+    p.add_argument("--paced-seconds", type=float, default=None,
+                   help="paced produce phase, s (default 6; quick 4)")
+    p.add_argument("--pace", type=float, default=60_000, help="paced phase msg/s")
+    p.add_argument("--consume-max", type=int, default=None,
+                   help="messages to consume back (default 2,000,000; quick 1,000,000)")
     p.add_argument("--partitions", type=int, default=6)
-    p.add_argument("--consumers", type=int, default=0)
-    p.add_argument("--rate", type=float, default=0, help="msg/s to produce; 0 = flat out")
+    p.add_argument("--size", type=int, default=1024, help="value bytes (default 1024)")
+    p.add_argument("--variants", default=",".join(VARIANTS),
+                   help=f"comma-separated subset of {','.join(VARIANTS)}")
+    p.add_argument("--switch-interval-ms", type=float, default=None,
+                   help="sys.setswitchinterval in the GUI process (experiment; default 5 ms)")
+    p.add_argument("--thread-loop", choices=("asyncio", "uvloop"), default="asyncio",
+                   help="event loop of the embedded broker thread (experiment; the app "
+                        "uses asyncio's)")
+    p.add_argument("--peer-nice", type=int, default=0,
+                   help="run the gui-process variant's broker child at this niceness "
+                        "(experiment: OS priority for the GUI, which threads cannot give)")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="stop starting runs after this (default 5.8; quick 1.9)")
     p.add_argument("--json", type=Path, default=None)
-    p.add_argument("--producer", metavar="BOOTSTRAP", help=argparse.SUPPRESS)
-    args = p.parse_args()
-    if args.producer:
-        producer_main(args.producer, TOPIC, args.seconds, args.rate)
-        return
-    r = gui_main(args)
-    lag, build, prod = r["gui_lag_ms"], r["snapshot_build_ms"], r["producer"]
-    print(
-        f"GUI event-loop lag (10 ms timer drift, {lag['samples']} samples): "
-        f"p50 {lag['p50']:.1f} ms  p99 {lag['p99']:.1f} ms  max {lag['max']:.1f} ms"
-    )
-    print(
-        f"snapshot build ({build['samples']} snapshots): "
-        f"p50 {build['p50']:.2f} ms  p99 {build['p99']:.2f} ms"
-    )
-    print(
-        f"producer (separate process, confluent-kafka): {prod['msgs_per_s']:,.0f} msg/s "
-        f"({prod['delivered']:,} delivered, {prod['failed']} failed) over {r['seconds']:.0f} s"
-    )
-    if args.json:
-        args.json.write_text(json.dumps(r, indent=2))
+    p.add_argument("--keep-logs", type=Path, default=None, metavar="DIR")
+    args = p.parse_args(argv)
+    q = args.quick
+    args.rounds = args.rounds if args.rounds is not None else (1 if q else 3)
+    args.seconds = args.seconds if args.seconds is not None else (5.0 if q else 8.0)
+    args.paced_seconds = args.paced_seconds if args.paced_seconds is not None else (
+        4.0 if q else 6.0)
+    args.consume_max = args.consume_max if args.consume_max is not None else (
+        1_000_000 if q else 2_000_000)
+    args.max_minutes = args.max_minutes if args.max_minutes is not None else (
+        1.9 if q else 5.8)
+    args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    bad = [v for v in args.variants if v not in VARIANTS]
+    if bad:
+        p.error(f"unknown variants {bad}; choose from {VARIANTS}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["worker"]:
+        return worker_main(argv[1], argv[2])
+    args = parse_args(argv)
+    install_cleanup()
+    workdir = Path(tempfile.mkdtemp(prefix="streamscope-gui-load-"))
+    bench = Bench(args, workdir)
+    print(f"gui_load: {args.rounds} round(s) of {', '.join(args.variants)}; flat-out "
+          f"{args.seconds:.0f} s, paced {args.pace:,.0f} msg/s for {args.paced_seconds:.0f} s, "
+          f"consume up to {args.consume_max:,}; workdir {workdir}", flush=True)
+    try:
+        bench.run()
+        bench.report()
+        if args.json:
+            bench.dump_json(args.json)
+    finally:
+        stop_all()
+        if args.keep_logs:
+            args.keep_logs.mkdir(parents=True, exist_ok=True)
+            for log in workdir.glob("**/*.log"):
+                with contextlib.suppress(OSError):
+                    shutil.copy(log, args.keep_logs / log.name)
+        remove_tree(workdir)
+    print(f"total {time.monotonic() - bench.started:.0f} s")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

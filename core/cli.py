@@ -164,12 +164,9 @@ def _broker_main(argv: list[str]) -> int:
 
 
 def _run(coro) -> None:
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(coro)
-        return
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+    from core.runtime import new_event_loop
+
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
         runner.run(coro)
 
 
