@@ -338,7 +338,7 @@ class Broker:
         for p in topic.partitions:
             p.dirty = False
             self._wake(p)
-            p.log.close()
+            p.log.close(flush=False)  # about to be deleted: no fsync on the loop
             _discard_dir(p.log.directory)
         if hasattr(self.groups, "on_topic_deleted"):
             self.groups.on_topic_deleted(name)
@@ -428,7 +428,12 @@ class Broker:
         dup = self._check_sequences(p, headers)
         if dup is not None:
             return dup, plog.log_start_offset
-        buf = data if isinstance(data, bytearray) else bytearray(data)
+        # Patched in place: a bytearray or a writable memoryview (the server hands over
+        # each frame's own buffer) is used as is; read-only bytes are copied once.
+        if isinstance(data, bytearray) or (isinstance(data, memoryview) and not data.readonly):
+            buf = data
+        else:
+            buf = bytearray(data)
         base, _last = plog.append(buf, headers)
         self._record_sequences(p, headers, base)
         n_records = 0

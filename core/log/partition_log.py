@@ -175,11 +175,14 @@ class PartitionLog:
 
     # --- append -----------------------------------------------------------------------
 
-    def append(self, data: bytearray, headers: list[BatchHeader]) -> tuple[int, int]:
+    def append(
+        self, data: bytearray | memoryview, headers: list[BatchHeader]
+    ) -> tuple[int, int]:
         """Assign offsets to validated batches and write them with one ``write()``.
 
-        ``data`` is patched in place (base offsets, leader epoch 0) and so are the
-        ``headers``' base offsets. Returns (first batch's base offset, last offset).
+        ``data`` (a bytearray or writable memoryview) is patched in place (base offsets,
+        leader epoch 0) and so are the ``headers``' base offsets. Returns (first batch's
+        base offset, last offset).
         """
         if self._closed:
             raise ValueError(f"log {self._directory} is closed")
@@ -406,9 +409,15 @@ class PartitionLog:
         if dir_dirty:
             _fsync_dir(self._directory)
 
-    def close(self) -> None:
-        """Flush and close every file; the object is unusable afterwards."""
+    def close(self, *, flush: bool = True) -> None:
+        """Flush and close every file; the object is unusable afterwards.
+
+        ``flush=False`` skips the index persist and fsync: for a log about to be deleted.
+        """
         if self._closed:
+            return
+        if not flush:
+            self._close_fds()
             return
         for seg in self._segments:
             seg.index.persist()

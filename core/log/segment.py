@@ -225,7 +225,8 @@ class Segment:
         return self.size + nbytes <= _U32 and self.next_offset + nbytes - self.base_offset <= _U32
 
     def append(
-        self, data: bytearray, headers: list[BatchHeader], interval: int, now: float
+        self, data: bytearray | memoryview, headers: list[BatchHeader], interval: int,
+        now: float,
     ) -> None:
         """Patch offsets (from ``next_offset``) into ``data`` and write it in one go.
 
