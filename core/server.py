@@ -17,8 +17,9 @@ Contract:
 * A handler returning ``None`` (Produce with acks=0) sends nothing.
 * A connection with no request in hand that receives no whole request for
   ``BrokerConfig.connection_idle_ms`` is closed.
-* ``close()`` stops accepting, wakes long-polling fetches (they answer with what they
-  have), lets requests in flight finish (bounded), then closes every connection.
+* ``close()`` stops accepting, answers parked requests (long-polling fetches with what
+  they have; joins parked in a rebalance with NOT_COORDINATOR), lets requests in flight
+  finish (bounded), then closes every connection.
 * Bytes after a request body are ignored, as Kafka ignores them (see
   :func:`_decode_request_body`); a peer that hangs up while its answer is being written
   just ends its connection.
@@ -141,8 +142,9 @@ class Server:
             conn.stopping = True
             if not conn.busy:
                 conn.task.cancel()
-        # Long-polling fetches are in flight too: answer them now, not after max_wait_ms.
-        self.broker.wake_fetchers()
+        # Long-polling fetches and rebalance-parked joins are in flight too: answer them
+        # now, not after max_wait_ms or the rebalance timeout.
+        await self.broker.begin_shutdown()
         if conns:
             await asyncio.wait([c.task for c in conns], timeout=grace_s)
         for conn in list(self._connections.values()):
