@@ -96,6 +96,4 @@ class ClientsView(QWidget):
             self.api_title.setText(f"Requests by API · {who} ({conn.address})")
 
     def _update_empty(self) -> None:
-        empty = self.model.rowCount() == 0
-        self.empty.setVisible(empty)
-        self.table.setVisible(not empty)
+        self.empty.show_instead_of(self.table, self.model.rowCount() == 0)

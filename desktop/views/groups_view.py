@@ -39,7 +39,7 @@ from desktop.views.assignment_widget import AssignmentWidget
 from desktop.views.charts import MultiLineChart
 from desktop.views.rebalance_timeline import RebalanceTimeline
 from desktop.views.table import KeyedTableView
-from desktop.views.widgets import EmptyState, section_title
+from desktop.views.widgets import DialogSlot, EmptyState, section_title
 
 
 class GroupsView(QWidget):
@@ -51,7 +51,7 @@ class GroupsView(QWidget):
         self.commands = commands
         self.theme = theme
         self.snapshot: ClusterSnapshot | None = None
-        self.dialog: QDialog | None = None
+        self._dialogs = DialogSlot()
         self._pending_select: str | None = None
 
         root = QVBoxLayout(self)
@@ -258,24 +258,17 @@ class GroupsView(QWidget):
             self.reset_action.setToolTip("Move the group's committed offsets")
 
     def _update_empty(self) -> None:
-        empty = self.model.rowCount() == 0
-        self.empty.setVisible(empty)
-        self.table.setVisible(not empty)
+        self.empty.show_instead_of(self.table, self.model.rowCount() == 0)
 
     # -- actions -----------------------------------------------------------------------
 
+    @property
+    def dialog(self) -> QDialog | None:
+        """The dialog this view has open, if any (tests drive it)."""
+        return self._dialogs.current
+
     def _show(self, dialog: QDialog) -> None:
-        if self.dialog is not None:
-            self.dialog.close()
-        self.dialog = dialog
-
-        def finished(_result: int) -> None:
-            if self.dialog is dialog:
-                self.dialog = None
-            dialog.deleteLater()
-
-        dialog.finished.connect(finished)
-        dialog.open()
+        self._dialogs.open(dialog)
 
     def open_start_dialog(self) -> StartConsumersDialog:
         snap = self.snapshot

@@ -37,7 +37,7 @@ from desktop.models.topics_model import TopicsModel
 from desktop.theme import Theme, icon
 from desktop.views.charts import LiveChart
 from desktop.views.table import KeyedTableView
-from desktop.views.widgets import EmptyState, section_title
+from desktop.views.widgets import DialogSlot, EmptyState, section_title
 
 
 class TopicsView(QWidget):
@@ -56,7 +56,7 @@ class TopicsView(QWidget):
         self.commands = commands
         self.defaults = defaults or LogConfig()
         self.snapshot: ClusterSnapshot | None = None
-        self.dialog: QDialog | None = None
+        self._dialogs = DialogSlot()
         self._pending_select: str | None = None
 
         root = QVBoxLayout(self)
@@ -206,24 +206,17 @@ class TopicsView(QWidget):
         self.delete_action.setEnabled(has)
 
     def _update_empty(self) -> None:
-        empty = self.model.rowCount() == 0
-        self.empty.setVisible(empty)
-        self.table.setVisible(not empty)
+        self.empty.show_instead_of(self.table, self.model.rowCount() == 0)
 
     # -- actions -----------------------------------------------------------------------
 
+    @property
+    def dialog(self) -> QDialog | None:
+        """The dialog this view has open, if any (tests drive it)."""
+        return self._dialogs.current
+
     def _show(self, dialog: QDialog) -> None:
-        if self.dialog is not None:
-            self.dialog.close()
-        self.dialog = dialog
-
-        def finished(_result: int) -> None:
-            if self.dialog is dialog:
-                self.dialog = None
-            dialog.deleteLater()
-
-        dialog.finished.connect(finished)
-        dialog.open()
+        self._dialogs.open(dialog)
 
     def existing_topics(self) -> set[str]:
         return {t.name for t in self.snapshot.topics} if self.snapshot else set()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QGuiApplication, QPainter
 from PySide6.QtWidgets import (
+    QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -130,3 +131,33 @@ class EmptyState(QLabel):
         self.setObjectName("EmptyState")
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setWordWrap(True)
+
+    def show_instead_of(self, table: QWidget, empty: bool) -> None:
+        """Show this hint in place of ``table`` while there is nothing to list."""
+        self.setVisible(empty)
+        table.setVisible(not empty)
+
+
+class DialogSlot:
+    """The one non-modal dialog a view has open: opening another closes it first.
+
+    Dialogs are shown with ``open()`` (never ``exec()``, which would nest an event loop
+    inside qasync) and deleted when they finish.
+    """
+
+    def __init__(self) -> None:
+        self.current: QDialog | None = None
+
+    def open(self, dialog: QDialog) -> None:
+        if self.current is not None:
+            self.current.close()
+        self.current = dialog
+
+        def finished(_result: int) -> None:
+            if self.current is dialog:
+                self.current = None
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        dialog.open()
+
