@@ -43,6 +43,7 @@ import os
 import platform
 import shlex
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -329,17 +330,79 @@ def worker_latency_producer(spec: dict[str, Any]) -> dict[str, Any]:
     return {"sent": n, "seconds": time.monotonic() - t0, "late": late}
 
 
+def _sum_stats(raw: list[str | None]) -> dict[str, float]:
+    """Totals over librdkafka statistics JSON (one per producer): requests and bytes sent
+    to the brokers, and the ProduceRequests' message count from the topic batch stats."""
+    tx = txbytes = batches = 0
+    rtt_us: list[float] = []
+    for text in raw:
+        if not text:
+            continue
+        stats = json.loads(text)
+        for b in stats.get("brokers", {}).values():
+            if b.get("nodeid", -1) < 0:
+                continue  # the bootstrap placeholder: metadata only
+            tx += b.get("tx", 0)
+            txbytes += b.get("txbytes", 0)
+            if b.get("rtt", {}).get("cnt"):
+                rtt_us.append(b["rtt"]["avg"])
+        for t in stats.get("topics", {}).values():
+            batches += t.get("batchcnt", {}).get("cnt", 0)
+    return {"requests": tx, "request_bytes": txbytes, "batches_sampled": batches,
+            "rtt_avg_ms": (sum(rtt_us) / len(rtt_us) / 1000) if rtt_us else None}
+
+
+def _rdkafka_thread_cpu() -> float:
+    """CPU seconds so far of this process's librdkafka threads (they name themselves rdk:)."""
+    total = 0.0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/comm") as f:
+                if not f.read().startswith("rdk:"):
+                    continue
+            with open(f"/proc/self/task/{task}/stat") as f:
+                stat = f.read()
+            fields = stat[stat.rfind(")") + 2:].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            continue  # the thread exited
+    return total
+
+
 def worker_scale_produce(spec: dict[str, Any]) -> dict[str, Any]:
-    """``producers`` Producers (one connection each) on threads share ``n`` messages."""
+    """``producers`` Producers (one connection each) on threads share ``n`` messages.
+
+    Run alone it times itself. Run as one of several processes of a scaling step (the
+    spec has ``go_path``), it prints READY once every producer sees the topic, waits for
+    the harness to create ``go_path``, and reports its wall-clock start and end
+    (time.time(), comparable across processes) and its own CPU seconds; the harness
+    combines them. With ``stats`` set, librdkafka's statistics (requests and bytes sent
+    per producer) are collected too; that costs some client CPU, so it is a diagnostic.
+    """
     n, size, parts, topic = spec["n"], spec["size"], spec["partitions"], spec["topic"]
     count = spec["producers"]
+    offset = spec.get("producer_offset", 0)  # this process's first global producer index
     value = os.urandom(size)
-    clients = [_producer(spec) for _ in range(count)]
+    stats_raw: list[str | None] = [None] * count
+    stats_seen = [0.0] * count
+
+    def make(idx: int):
+        if not spec.get("stats"):
+            return _producer(spec)
+
+        def on_stats(text: str, idx: int = idx) -> None:
+            stats_raw[idx] = text
+            stats_seen[idx] = time.monotonic()
+
+        return _producer(spec, **{"statistics.interval.ms": 500, "stats_cb": on_stats})
+
+    clients = [make(i) for i in range(count)]
     deadline = time.monotonic() + 60
     for producer, _ in clients:
         _wait_topic(producer, topic, parts, deadline)
     barrier = threading.Barrier(count + 1)
     failures: list[str] = []
+    flushed = [0.0] * count
 
     def run(idx: int) -> None:
         producer, errors = clients[idx]
@@ -349,7 +412,7 @@ def worker_scale_produce(spec: dict[str, Any]) -> dict[str, Any]:
             # Offset each producer's round-robin start so all partitions get traffic.
             produce = producer.produce
             for i in range(share):
-                part = (i + idx) % parts
+                part = (i + idx + offset) % parts
                 while True:
                     try:
                         produce(topic, value, partition=part)
@@ -357,6 +420,7 @@ def worker_scale_produce(spec: dict[str, Any]) -> dict[str, Any]:
                     except BufferError:
                         producer.poll(0.005)
             left = producer.flush(spec.get("timeout_s", 120))
+            flushed[idx] = time.monotonic()
             if left or errors[0]:
                 failures.append(f"producer {idx}: {left} undelivered, {errors[0]} errors")
         except Exception as exc:
@@ -365,16 +429,45 @@ def worker_scale_produce(spec: dict[str, Any]) -> dict[str, Any]:
     threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(count)]
     for t in threads:
         t.start()
+    go_path = spec.get("go_path")
+    if go_path:
+        print("READY", flush=True)
+        go_deadline = time.monotonic() + spec.get("go_timeout_s", 120)
+        while not os.path.exists(go_path):  # the harness creates it once all are READY
+            if time.monotonic() > go_deadline:
+                return {"error": "no go signal from the harness"}
+            time.sleep(0.001)
     cpu = _cpu_sampler(spec.get("broker_pid"))
+    rdk0 = _rdkafka_thread_cpu() if spec.get("stats") else 0.0
+    cpu0 = time.process_time()
+    wall0 = time.time()
     barrier.wait()
     t0 = time.perf_counter()
     for t in threads:
         t.join(spec.get("timeout_s", 120))
     elapsed = time.perf_counter() - t0
+    wall1 = time.time()
+    client_cpu_s = time.process_time() - cpu0
+    rdk_end = _rdkafka_thread_cpu() if spec.get("stats") else 0.0
     if failures or any(t.is_alive() for t in threads):
         return {"error": "; ".join(failures[:3]) or "producer threads did not finish"}
-    return {"msgs": n, "seconds": elapsed, "msg_s": n / elapsed,
-            "mb_s": n * size / 1e6 / elapsed, **cpu(elapsed)}
+    out = {"msgs": n, "seconds": elapsed, "msg_s": n / elapsed,
+           "mb_s": n * size / 1e6 / elapsed, "t_start": wall0, "t_end": wall1,
+           "client_cpu_s": client_cpu_s, **cpu(elapsed)}
+    if spec.get("stats"):
+        # Wait for one statistics report after each producer's flush, so the counts are
+        # complete (reports come from poll(), every 500 ms).
+        stop_at = time.monotonic() + 3
+        while time.monotonic() < stop_at and any(
+                stats_seen[i] <= flushed[i] for i in range(count)):
+            for i, (producer, _) in enumerate(clients):
+                if stats_seen[i] <= flushed[i]:
+                    producer.poll(0)
+            time.sleep(0.02)
+        out.update(_sum_stats(stats_raw))
+        # librdkafka's own threads (named rdk:*) against the rest (Python, holding the GIL).
+        out["rdkafka_cpu_s"] = min(client_cpu_s, max(0.0, rdk_end - rdk0))
+    return out
 
 
 def worker_snapshot(spec: dict[str, Any]) -> dict[str, Any]:
@@ -712,8 +805,6 @@ class Harness:
                         "warmup": warmup, "group": f"{topic}-g",
                         "consumer_conf": self.consumer_conf, "timeout_s": seconds + 60}
                 log_path = self.worker_log(f"{run.key}-{topic}-latcons")
-                import subprocess
-
                 consumer = spawn([PYTHON, str(SCRIPT), "worker", "latency_consumer",
                                   json.dumps(spec)], stdout=subprocess.PIPE, log_path=log_path)
                 reader = LineReader(consumer)
@@ -796,23 +887,91 @@ class Harness:
 
     def scale_one(self, run: BrokerRun, parts: int, producers: int, n: int,
                   size: int) -> dict[str, Any] | None:
+        """One scaling step: ``producers`` connections share ``n`` messages.
+
+        The producers are spread over up to ``--scaling-procs`` client processes (each
+        with its share of producers and messages), so that the step measures the broker
+        rather than one client process's GIL and CPU. All processes set up their
+        producers, report READY, and start sending when the harness creates a go file;
+        the figure is timed from the earliest start to the latest flush.
+        """
         topic = self.unique(f"scale-{parts}p-{producers}c")
+        procs = max(1, min(producers, self.args.scaling_procs))
 
         def go() -> dict[str, Any]:
             self.create_topic(run, topic, parts)
+            go_path = self.workdir / f"go-{topic}"
+            workers: list[tuple[Any, LineReader, Path]] = []
             try:
-                spec = {"bootstrap": run.handle.bootstrap, "topic": topic, "n": n,
-                        "size": size, "partitions": parts, "producers": producers,
-                        "broker_pid": run.handle.pid, "timeout_s": self.timeout_for(n)}
-                res = run_worker(SCRIPT, "scale_produce", spec, self.timeout_for(n) + 90,
-                                 self.worker_log(f"{run.key}-{topic}"))
+                timeout = self.timeout_for(n)
+                given = 0
+                for j in range(procs):
+                    count = producers // procs + (1 if j < producers % procs else 0)
+                    # Each producer sends n / producers messages, whichever process it is in.
+                    share = n * (given + count) // producers - n * given // producers
+                    spec = {"bootstrap": run.handle.bootstrap, "topic": topic, "n": share,
+                            "size": size, "partitions": parts, "producers": count,
+                            "producer_offset": given, "timeout_s": timeout,
+                            "go_path": str(go_path), "stats": self.args.scaling_stats}
+                    given += count
+                    log_path = self.worker_log(f"{run.key}-{topic}-{j}")
+                    proc = spawn([PYTHON, str(SCRIPT), "worker", "scale_produce",
+                                  json.dumps(spec)], stdout=subprocess.PIPE, log_path=log_path)
+                    workers.append((proc, LineReader(proc), log_path))
+                ready_by = time.monotonic() + 90
+                for _proc, reader, log_path in workers:
+                    if reader.wait_for(lambda ln: ln == "READY", ready_by) is None:
+                        raise BenchError(f"scale producer not ready: {tail(log_path, 3)}")
+                cpu0 = proc_cpu_seconds(run.handle.pid)
+                go_path.touch()
+                done_by = time.monotonic() + timeout + 60
+                results = []
+                for proc, reader, log_path in workers:
+                    if not reader.wait_eof(done_by):
+                        raise BenchError("scale producer did not finish in time")
+                    proc.wait(5)
+                    results.append(parse_worker_output(
+                        "scale_produce", proc.returncode,
+                        "\n".join(reader.lines).encode(), log_path))
+                cpu1 = proc_cpu_seconds(run.handle.pid)
+                elapsed = (max(r["t_end"] for r in results)
+                           - min(r["t_start"] for r in results))
+                res: dict[str, Any] = {
+                    "msgs": n, "seconds": elapsed, "msg_s": n / elapsed,
+                    "mb_s": n * size / 1e6 / elapsed, "client_procs": procs,
+                    # All client processes together, % of one core.
+                    "client_cpu_pct": 100 * sum(r["client_cpu_s"] for r in results) / elapsed,
+                    "broker_cpu_pct": (100 * (cpu1 - cpu0) / elapsed
+                                       if cpu0 is not None and cpu1 is not None
+                                       and elapsed >= 1.0 else None),
+                }
+                if self.args.scaling_stats:
+                    reqs = sum(r.get("requests", 0) for r in results)
+                    req_bytes = sum(r.get("request_bytes", 0) for r in results)
+                    rtts = [r["rtt_avg_ms"] for r in results if r.get("rtt_avg_ms")]
+                    rdk = sum(r.get("rdkafka_cpu_s", 0.0) for r in results)
+                    res["rdkafka_cpu_pct"] = 100 * rdk / elapsed
+                    res.update({"requests_s": reqs / elapsed,
+                                "bytes_per_request": req_bytes / reqs if reqs else None,
+                                "rtt_avg_ms": sum(rtts) / len(rtts) if rtts else None})
                 run.stored_bytes += n * size
                 res["peak_rss_kib"] = proc_status_kib(run.handle.pid, "VmHWM")
+                extra = ""
+                if self.args.scaling_stats:
+                    extra = (f"  {fmt_num(res['requests_s'])} req/s "
+                             f"{human_bytes(res['bytes_per_request'])}/req "
+                             f"rtt {fmt_num(res['rtt_avg_ms'], 'ms')} ms "
+                             f"(rdkafka threads {fmt_num(res['rdkafka_cpu_pct'])}%)")
                 print(f"  {run.label:<20} scale {parts:>4} partitions {producers:>3} "
-                      f"producers  {res['msg_s']:>10,.0f} msg/s {res['mb_s']:7.1f} MB/s  "
-                      f"broker cpu {fmt_num(res.get('broker_cpu_pct'))}%", flush=True)
+                      f"producers ({procs} procs) {res['msg_s']:>10,.0f} msg/s "
+                      f"{res['mb_s']:7.1f} MB/s  broker cpu "
+                      f"{fmt_num(res.get('broker_cpu_pct'))}%  client cpu "
+                      f"{fmt_num(res['client_cpu_pct'])}%{extra}", flush=True)
                 return res
             finally:
+                for proc, _reader, _log in workers:
+                    stop(proc, grace_s=1.0)
+                go_path.unlink(missing_ok=True)
                 self.delete_topic(run, topic)
 
         return self.measure(run, f"scaling {parts}p/{producers} producers", go)
@@ -898,16 +1057,27 @@ class Harness:
                 for dim, title in (("partitions", "partitions (1 producer)"),
                                    ("connections", "producer connections (6 partitions)")):
                     rows = []
+                    stats = any(v and v.get("requests_s") is not None
+                                for v in res[dim].values())
                     for k, v in res[dim].items():
-                        rows.append([k, fmt_num(v["msg_s"]) if v else "failed",
-                                     fmt_num(v["mb_s"]) if v else "-",
-                                     fmt_num(v.get("broker_cpu_pct")) if v else "-",
-                                     fmt_num(v.get("client_cpu_pct")) if v else "-",
-                                     human_bytes((v.get("peak_rss_kib") or 0) * 1024)
-                                     if v else "-"])
+                        row = [k, str(v.get("client_procs", 1)) if v else "-",
+                               fmt_num(v["msg_s"]) if v else "failed",
+                               fmt_num(v["mb_s"]) if v else "-",
+                               fmt_num(v.get("broker_cpu_pct")) if v else "-",
+                               fmt_num(v.get("client_cpu_pct")) if v else "-",
+                               human_bytes((v.get("peak_rss_kib") or 0) * 1024)
+                               if v else "-"]
+                        if stats:
+                            row += [fmt_num(v.get("requests_s")) if v else "-",
+                                    human_bytes(v.get("bytes_per_request")) if v else "-",
+                                    fmt_num(v.get("rtt_avg_ms"), "ms") if v else "-"]
+                        rows.append(row)
                     print(f"{label}: {title}")
-                    print_table([dim, "msg/s", "MB/s", "broker cpu %", "client cpu %",
-                                 "broker peak RSS so far"], rows)
+                    headers = [dim, "client procs", "msg/s", "MB/s", "broker cpu %",
+                               "client cpu % (all procs)", "broker peak RSS so far"]
+                    if stats:
+                        headers += ["requests/s", "bytes/request", "rtt avg ms"]
+                    print_table(headers, rows)
         if self.snapshot_times:
             print("\n== Broker.snapshot() build time (in-process, median of 20)")
             parts = self.snapshot_times["partitions"]
@@ -956,6 +1126,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="also: partitions 1..1000, producer connections 1..200, snapshot time")
     p.add_argument("--scaling-brokers", default="tansu,streamscope",
                    help="comma list of brokers for --scaling (default tansu,streamscope)")
+    p.add_argument("--scaling-procs", type=int, default=4,
+                   help="client processes the producer connections are spread over "
+                        "(default 4; 1 = all producers as threads of one process)")
+    p.add_argument("--scaling-stats", action="store_true",
+                   help="diagnostic: collect librdkafka statistics in the scaling steps "
+                        "(requests/s, bytes per request, rtt); costs client CPU")
     p.add_argument("--scale-n", type=int, default=None,
                    help="1 KiB messages per scaling run (default 1,000,000)")
     p.add_argument("--max-minutes", type=float, default=None,
