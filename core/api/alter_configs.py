@@ -17,16 +17,9 @@ Version notes: v1 is v0 with throttling after the answer; v2 is flexible.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import TYPE_CHECKING
 
-from core.api.describe_configs import (
-    RESOURCE_BROKER,
-    RESOURCE_TOPIC,
-    check_broker_name,
-    check_topic_name,
-)
-from core.errors import ErrorCode, KafkaError
+from core.api.describe_configs import alter_resources
 
 if TYPE_CHECKING:
     from core.api import RequestContext
@@ -38,38 +31,10 @@ MAX_VERSION = 2
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     broker = ctx.broker
-    validate_only = bool(request.get("validate_only", False))
-    resources = request.get("resources") or []
-    counts = Counter((r["resource_type"], r["resource_name"]) for r in resources)
-    out = []
-    for res in resources:
-        rtype, rname = res["resource_type"], res["resource_name"]
-        try:
-            if counts[(rtype, rname)] > 1:
-                raise KafkaError(ErrorCode.INVALID_REQUEST, f"Resource {rname} given twice")
-            configs = res.get("configs") or []
-            names = [c["name"] for c in configs]
-            if len(set(names)) != len(names):
-                raise KafkaError(ErrorCode.INVALID_REQUEST, "A config is given twice")
-            if rtype == RESOURCE_TOPIC:
-                check_topic_name(broker, rname)
-                broker.alter_topic_configs(
-                    rname, {c["name"]: c.get("value") for c in configs},
-                    validate_only=validate_only,
-                )
-            elif rtype == RESOURCE_BROKER:
-                check_broker_name(broker, rname)
-                if configs:
-                    raise KafkaError(
-                        ErrorCode.INVALID_REQUEST,
-                        "Broker configs are read-only; restart the broker with new settings.",
-                    )
-            else:
-                raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type {rtype}")
-        except KafkaError as exc:
-            out.append({"error_code": int(exc.code), "error_message": exc.message or None,
-                        "resource_type": rtype, "resource_name": rname})
-            continue
-        out.append({"error_code": 0, "error_message": None, "resource_type": rtype,
-                    "resource_name": rname})
-    return {"throttle_time_ms": 0, "responses": out}
+
+    def replace_overrides(topic: str, configs: list[dict], validate_only: bool) -> None:
+        broker.alter_topic_configs(
+            topic, {c["name"]: c.get("value") for c in configs}, validate_only=validate_only
+        )
+
+    return alter_resources(broker, request, replace_overrides)

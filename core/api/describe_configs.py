@@ -28,6 +28,8 @@ AlterConfigs and IncrementalAlterConfigs.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from core.broker import validate_topic_name
@@ -147,6 +149,49 @@ def check_topic_name(broker: Broker, resource_name: str) -> None:
     if reason:
         raise KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, reason)
     broker.get_topic(resource_name)
+
+
+def alter_resources(
+    broker: Broker, request: dict, alter_topic: Callable[[str, list[dict], bool], None]
+) -> dict:
+    """The response of AlterConfigs / IncrementalAlterConfigs, sharing their rules.
+
+    Per resource: a resource named twice or a config named twice, an unknown resource
+    type, or any change to the (read-only) broker gets INVALID_REQUEST; a topic is
+    checked (name, existence) and handed to ``alter_topic(name, configs, validate_only)``,
+    whose KafkaError becomes that resource's error.
+    """
+    validate_only = bool(request.get("validate_only", False))
+    resources = request.get("resources") or []
+    counts = Counter((r["resource_type"], r["resource_name"]) for r in resources)
+    out = []
+    for res in resources:
+        rtype, rname = res["resource_type"], res["resource_name"]
+        code, message = 0, None
+        try:
+            if counts[(rtype, rname)] > 1:
+                raise KafkaError(ErrorCode.INVALID_REQUEST, f"Resource {rname} given twice")
+            configs = res.get("configs") or []
+            names = [c["name"] for c in configs]
+            if len(set(names)) != len(names):
+                raise KafkaError(ErrorCode.INVALID_REQUEST, "A config is given twice")
+            if rtype == RESOURCE_TOPIC:
+                check_topic_name(broker, rname)
+                alter_topic(rname, configs, validate_only)
+            elif rtype == RESOURCE_BROKER:
+                check_broker_name(broker, rname)
+                if configs:
+                    raise KafkaError(
+                        ErrorCode.INVALID_REQUEST,
+                        "Broker configs are read-only; restart the broker with new settings.",
+                    )
+            else:
+                raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type {rtype}")
+        except KafkaError as exc:
+            code, message = int(exc.code), exc.message or None
+        out.append({"error_code": code, "error_message": message, "resource_type": rtype,
+                    "resource_name": rname})
+    return {"throttle_time_ms": 0, "responses": out}
 
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:

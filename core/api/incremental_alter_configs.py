@@ -17,16 +17,9 @@ Version notes: v1 is flexible.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import TYPE_CHECKING
 
-from core.api.describe_configs import (
-    LIST_CONFIGS,
-    RESOURCE_BROKER,
-    RESOURCE_TOPIC,
-    check_broker_name,
-    check_topic_name,
-)
+from core.api.describe_configs import LIST_CONFIGS, alter_resources
 from core.errors import ErrorCode, KafkaError
 
 if TYPE_CHECKING:
@@ -41,41 +34,12 @@ SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     broker = ctx.broker
-    validate_only = bool(request.get("validate_only", False))
-    resources = request.get("resources") or []
-    counts = Counter((r["resource_type"], r["resource_name"]) for r in resources)
-    out = []
-    for res in resources:
-        rtype, rname = res["resource_type"], res["resource_name"]
-        try:
-            if counts[(rtype, rname)] > 1:
-                raise KafkaError(ErrorCode.INVALID_REQUEST, f"Resource {rname} given twice")
-            configs = res.get("configs") or []
-            names = [c["name"] for c in configs]
-            if len(set(names)) != len(names):
-                raise KafkaError(ErrorCode.INVALID_REQUEST, "A config is given twice")
-            if rtype == RESOURCE_TOPIC:
-                check_topic_name(broker, rname)
-                changes = _changes(broker, rname, configs)
-                broker.alter_topic_configs(
-                    rname, changes, incremental=True, validate_only=validate_only
-                )
-            elif rtype == RESOURCE_BROKER:
-                check_broker_name(broker, rname)
-                if configs:
-                    raise KafkaError(
-                        ErrorCode.INVALID_REQUEST,
-                        "Broker configs are read-only; restart the broker with new settings.",
-                    )
-            else:
-                raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type {rtype}")
-        except KafkaError as exc:
-            out.append({"error_code": int(exc.code), "error_message": exc.message or None,
-                        "resource_type": rtype, "resource_name": rname})
-            continue
-        out.append({"error_code": 0, "error_message": None, "resource_type": rtype,
-                    "resource_name": rname})
-    return {"throttle_time_ms": 0, "responses": out}
+
+    def apply_operations(topic: str, configs: list[dict], validate_only: bool) -> None:
+        changes = _changes(broker, topic, configs)
+        broker.alter_topic_configs(topic, changes, incremental=True, validate_only=validate_only)
+
+    return alter_resources(broker, request, apply_operations)
 
 
 def _changes(broker, topic: str, configs: list[dict]) -> dict[str, str | None]:
