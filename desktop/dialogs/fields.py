@@ -14,58 +14,84 @@ _TIME_UNITS = (("minutes", 60_000), ("hours", 3_600_000), ("days", 86_400_000))
 _SIZE_UNITS = (("MiB", 1 << 20), ("GiB", 1 << 30))
 
 
-class DurationField(QWidget):
+class _AmountField(QWidget):
+    """An amount, a unit and an optional "no limit" box; ``value()`` in the base unit."""
+
     changed = Signal()
 
-    def __init__(self, ms: int, *, allow_forever: bool = True, parent: QWidget | None = None):
+    def __init__(
+        self,
+        value: int,
+        units: tuple[tuple[str, int], ...],
+        *,
+        none_text: str,
+        allow_none: bool,
+        none_placeholder: tuple[int, int] | None = None,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
+        self._units = units
+        # (unit index, amount) shown greyed while "no limit" is ticked, if any.
+        self._none_placeholder = none_placeholder
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.amount = QSpinBox()
         self.amount.setRange(1, 1_000_000)
         self.unit = QComboBox()
-        for name, _ in _TIME_UNITS:
+        for name, _ in units:
             self.unit.addItem(name)
-        self.forever = QCheckBox("forever")
-        self.forever.setVisible(allow_forever)
+        self.none_box = QCheckBox(none_text)
+        self.none_box.setVisible(allow_none)
         layout.addWidget(self.amount, 1)
         layout.addWidget(self.unit)
-        layout.addWidget(self.forever)
-        self.set_value(ms)
+        layout.addWidget(self.none_box)
+        self.set_value(value)
         self.amount.valueChanged.connect(self.changed)
         self.unit.currentIndexChanged.connect(self.changed)
-        self.forever.toggled.connect(self._forever_toggled)
+        self.none_box.toggled.connect(self._none_toggled)
 
-    def _forever_toggled(self, on: bool) -> None:
+    def _none_toggled(self, on: bool) -> None:
         self.amount.setEnabled(not on)
         self.unit.setEnabled(not on)
         self.changed.emit()
 
-    def set_value(self, ms: int) -> None:
-        if ms < 0:
-            self.forever.setChecked(True)
+    def set_value(self, value: int) -> None:
+        if value < 0:
+            self.none_box.setChecked(True)
             self.amount.setEnabled(False)
             self.unit.setEnabled(False)
+            if self._none_placeholder is not None:
+                self.unit.setCurrentIndex(self._none_placeholder[0])
+                self.amount.setValue(self._none_placeholder[1])
             return
-        self.forever.setChecked(False)
+        self.none_box.setChecked(False)
         # The largest unit that divides the value exactly reads best.
-        for i in range(len(_TIME_UNITS) - 1, -1, -1):
-            factor = _TIME_UNITS[i][1]
-            if ms >= factor and ms % factor == 0:
+        for i in range(len(self._units) - 1, -1, -1):
+            factor = self._units[i][1]
+            if value >= factor and value % factor == 0:
                 self.unit.setCurrentIndex(i)
-                self.amount.setValue(ms // factor)
+                self.amount.setValue(value // factor)
                 return
         self.unit.setCurrentIndex(0)
-        self.amount.setValue(max(1, round(ms / 60_000)))
+        self.amount.setValue(max(1, round(value / self._units[0][1])))
 
     def value(self) -> int:
-        if self.forever.isChecked():
+        if self.none_box.isChecked():
             return -1
-        return self.amount.value() * _TIME_UNITS[self.unit.currentIndex()][1]
+        return self.amount.value() * self._units[self.unit.currentIndex()][1]
 
 
-class SizeField(QWidget):
-    changed = Signal()
+class DurationField(_AmountField):
+    """A duration in minutes, hours or days; ``value()`` in milliseconds, -1 = forever."""
+
+    def __init__(self, ms: int, *, allow_forever: bool = True, parent: QWidget | None = None):
+        super().__init__(ms, _TIME_UNITS, none_text="forever", allow_none=allow_forever,
+                         parent=parent)
+        self.forever = self.none_box
+
+
+class SizeField(_AmountField):
+    """A size in MiB or GiB; ``value()`` in bytes, -1 = unlimited."""
 
     def __init__(
         self,
@@ -75,46 +101,6 @@ class SizeField(QWidget):
         unlimited_text: str = "unlimited",
         parent: QWidget | None = None,
     ):
-        super().__init__(parent)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.amount = QSpinBox()
-        self.amount.setRange(1, 1_000_000)
-        self.unit = QComboBox()
-        for name, _ in _SIZE_UNITS:
-            self.unit.addItem(name)
-        self.unlimited = QCheckBox(unlimited_text)
-        self.unlimited.setVisible(allow_unlimited)
-        layout.addWidget(self.amount, 1)
-        layout.addWidget(self.unit)
-        layout.addWidget(self.unlimited)
-        self.set_value(nbytes)
-        self.amount.valueChanged.connect(self.changed)
-        self.unit.currentIndexChanged.connect(self.changed)
-        self.unlimited.toggled.connect(self._unlimited_toggled)
-
-    def _unlimited_toggled(self, on: bool) -> None:
-        self.amount.setEnabled(not on)
-        self.unit.setEnabled(not on)
-        self.changed.emit()
-
-    def set_value(self, nbytes: int) -> None:
-        if nbytes < 0:
-            self.unlimited.setChecked(True)
-            self.amount.setEnabled(False)
-            self.unit.setEnabled(False)
-            self.unit.setCurrentIndex(0)
-            self.amount.setValue(1024)
-            return
-        self.unlimited.setChecked(False)
-        if nbytes >= 1 << 30 and nbytes % (1 << 30) == 0:
-            self.unit.setCurrentIndex(1)
-            self.amount.setValue(nbytes >> 30)
-        else:
-            self.unit.setCurrentIndex(0)
-            self.amount.setValue(max(1, round(nbytes / (1 << 20))))
-
-    def value(self) -> int:
-        if self.unlimited.isChecked():
-            return -1
-        return self.amount.value() * _SIZE_UNITS[self.unit.currentIndex()][1]
+        super().__init__(nbytes, _SIZE_UNITS, none_text=unlimited_text,
+                         allow_none=allow_unlimited, none_placeholder=(0, 1024), parent=parent)
+        self.unlimited = self.none_box

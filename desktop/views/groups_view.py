@@ -39,7 +39,7 @@ from desktop.views.assignment_widget import AssignmentWidget
 from desktop.views.charts import MultiLineChart
 from desktop.views.rebalance_timeline import RebalanceTimeline
 from desktop.views.table import KeyedTableView
-from desktop.views.widgets import DialogSlot, EmptyState, section_title
+from desktop.views.widgets import DialogSlot, EmptyState, section_title, table_over_details
 
 
 class GroupsView(QWidget):
@@ -141,18 +141,9 @@ class GroupsView(QWidget):
         self.timeline.set_theme(theme)
         dl.addWidget(self.timeline)
 
-        split = QSplitter(Qt.Orientation.Vertical)
-        top = QWidget()
-        tl = QVBoxLayout(top)
-        tl.setContentsMargins(0, 0, 0, 0)
-        tl.addWidget(self.table, 1)
-        tl.addWidget(self.empty, 1)
-        split.addWidget(top)
-        split.addWidget(details)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 3)
-        split.setSizes([170, 520])
-        root.addWidget(split, 1)
+        root.addWidget(
+            table_over_details(self.table, self.empty, details, (1, 3), (170, 520)), 1
+        )
 
         self.start_action.triggered.connect(self.open_start_dialog)
         self.stop_action.triggered.connect(self.stop_consumers)

@@ -37,7 +37,7 @@ from desktop.models.topics_model import TopicsModel
 from desktop.theme import Theme, icon
 from desktop.views.charts import LiveChart
 from desktop.views.table import KeyedTableView
-from desktop.views.widgets import DialogSlot, EmptyState, section_title
+from desktop.views.widgets import DialogSlot, EmptyState, section_title, table_over_details
 
 
 class TopicsView(QWidget):
@@ -120,18 +120,9 @@ class TopicsView(QWidget):
         lower.setSizes([560, 440])
         dl.addWidget(lower, 1)
 
-        split = QSplitter(Qt.Orientation.Vertical)
-        top = QWidget()
-        tl = QVBoxLayout(top)
-        tl.setContentsMargins(0, 0, 0, 0)
-        tl.addWidget(self.table, 1)
-        tl.addWidget(self.empty, 1)
-        split.addWidget(top)
-        split.addWidget(details)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        split.setSizes([240, 360])
-        root.addWidget(split, 1)
+        root.addWidget(
+            table_over_details(self.table, self.empty, details, (3, 2), (240, 360)), 1
+        )
 
         self.create_action.triggered.connect(self.open_create_dialog)
         self.add_partitions_action.triggered.connect(self.open_add_partitions_dialog)

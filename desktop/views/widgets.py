@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QSizePolicy,
+    QSplitter,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -136,6 +137,25 @@ class EmptyState(QLabel):
         """Show this hint in place of ``table`` while there is nothing to list."""
         self.setVisible(empty)
         table.setVisible(not empty)
+
+
+def table_over_details(
+    table: QWidget, empty: QWidget, details: QWidget, stretch: tuple[int, int],
+    sizes: tuple[int, int],
+) -> QSplitter:
+    """A vertical splitter: the list (or its empty-state hint) above, details below."""
+    split = QSplitter(Qt.Orientation.Vertical)
+    top = QWidget()
+    tl = QVBoxLayout(top)
+    tl.setContentsMargins(0, 0, 0, 0)
+    tl.addWidget(table, 1)
+    tl.addWidget(empty, 1)
+    split.addWidget(top)
+    split.addWidget(details)
+    split.setStretchFactor(0, stretch[0])
+    split.setStretchFactor(1, stretch[1])
+    split.setSizes(list(sizes))
+    return split
 
 
 class DialogSlot:
