@@ -120,6 +120,27 @@ class BrokerEvent:
     data: dict[str, Any]
 
 
+@dataclass(slots=True)
+class LocalClient:
+    """An in-process client (no socket), listed by the monitor beside real connections.
+
+    The client counts its own calls by the Kafka API they stand for (Fetch, Heartbeat,
+    OffsetCommit...), so the Clients view shows it as it shows a connection.
+    """
+
+    conn_id: int  # negative: never the id of a socket connection
+    client_id: str
+    kind: str  # "consumer" or "producer"
+    connected_at: float  # wall clock
+    requests_by_api: dict[int, int] = field(default_factory=dict)
+    bytes_in: int = 0  # what it handed the broker (produced records)
+    bytes_out: int = 0  # what the broker handed it (fetched records)
+
+    def count(self, api_key: int, bytes_out: int = 0) -> None:
+        self.requests_by_api[api_key] = self.requests_by_api.get(api_key, 0) + 1
+        self.bytes_out += bytes_out
+
+
 @dataclass(frozen=True, slots=True)
 class FetchResult:
     records: bytes
@@ -134,6 +155,9 @@ class Broker:
         self.data_dir = Path(self.config.data_dir)
         self.topics: dict[str, Topic] = {}
         self.connections: dict = {}
+        # In-process clients by (negative) id; registered and removed on the loop.
+        self.local_clients: dict[int, LocalClient] = {}
+        self._local_serial = 0
         self.counters = BrokerCounters()
         self.events: deque[BrokerEvent] = deque(maxlen=2000)
         self.listener: tuple[str, int] | None = None
@@ -240,6 +264,22 @@ class Broker:
                 deleted += p.log.enforce_retention(now)
         return deleted
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` began: logs are closing, nothing new will be appended."""
+        return self._closed
+
+    # --- in-process clients -----------------------------------------------------------
+
+    def register_local_client(self, client_id: str, kind: str) -> LocalClient:
+        self._local_serial += 1
+        client = LocalClient(-self._local_serial, client_id, kind, time.time())
+        self.local_clients[client.conn_id] = client
+        return client
+
+    def unregister_local_client(self, client: LocalClient) -> None:
+        self.local_clients.pop(client.conn_id, None)
+
     # --- events ---------------------------------------------------------------------
 
     def emit_event(self, kind: str, message: str, **data: Any) -> None:
@@ -291,7 +331,8 @@ class Broker:
                 _discard_dir(stale)
             topic.partitions.append(self._open_partition(topic, i))
         self.topics[name] = topic
-        self.emit_event("topic_created", f"Topic {name} created with {partitions} partitions",
+        noun = "partition" if partitions == 1 else "partitions"
+        self.emit_event("topic_created", f"Topic {name} created with {partitions} {noun}",
                         topic=name, partitions=partitions)
         return topic
 
@@ -513,29 +554,44 @@ class Broker:
         return FetchResult(data, plog.log_end_offset, plog.log_start_offset)
 
     async def wait_for_data(self, positions: list[tuple[str, int, int]], timeout_s: float) -> None:
-        """Return when any listed partition's high watermark passes its offset, or on timeout."""
+        """Wait until a listed partition's high watermark passes its offset, or ``timeout_s``.
+
+        Every path suspends, so a polling loop around this call can never starve the loop:
+        data already there still yields once; partitions that do not exist (a deleted
+        topic) are not waited on, since no append can wake them; with nothing left to wait
+        on, or on a closed broker, it sleeps out the timeout. Woken at once by an append,
+        a topic deletion or the broker closing. A cancellation is never lost: the timeout
+        resolves the future with a timer instead of ``asyncio.wait_for``, which in Python
+        3.11 returns the result and drops a cancel that arrives as the future completes.
+        """
         if timeout_s <= 0:
+            await asyncio.sleep(0)
+            return
+        if self._closed:
+            await asyncio.sleep(timeout_s)
             return
         parts = []
         for topic, index, offset in positions:
-            try:
-                p = self.partition(topic, index)
-            except KafkaError:
-                return
+            t = self.topics.get(topic)
+            if t is None or not 0 <= index < len(t.partitions):
+                continue  # gone (deleted topic): no append will ever wake it
+            p = t.partitions[index]
             if p.log.log_end_offset > offset:
+                await asyncio.sleep(0)
                 return
             parts.append(p)
         if not parts:
             await asyncio.sleep(timeout_s)
             return
-        fut = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
         for p in parts:
             p.waiters.add(fut)
+        timer = loop.call_later(timeout_s, _resolve, fut)
         try:
-            await asyncio.wait_for(fut, timeout_s)
-        except TimeoutError:
-            pass
+            await fut
         finally:
+            timer.cancel()
             for p in parts:
                 p.waiters.discard(fut)
 
@@ -590,6 +646,11 @@ class Broker:
         from core.monitor import build_snapshot
 
         return build_snapshot(self)
+
+
+def _resolve(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 def _count_records(data: bytes) -> int:

@@ -16,24 +16,32 @@ Contract:
   returns a ``concurrent.futures.Future``; :meth:`run` wraps it for ``await`` under qasync;
   :meth:`call` delivers ``on_done(result, error)`` on the GUI thread. None of them block
   the GUI thread. Views never hold broker objects: they pass functions of the broker.
+* In-process consumers: :meth:`start_consumers` runs each as a
+  :class:`core.clients.Consumer` plus a poll loop on the broker loop; :meth:`stop_consumers`
+  closes a group's (commit, LeaveGroup) and always finishes: a consumer that does not close
+  within :data:`CLOSE_TIMEOUT_S` is killed instead and the failure logged and reported.
+  :meth:`member_action` stops, kills, pauses or resumes one of them by member id. With
+  every snapshot the service also publishes what it started
+  (:meth:`local_consumers`, frozen :class:`LocalConsumer` rows) for menus to read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import errno
 import inspect
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from core.broker import Broker
+from core.clients import Consumer
 from core.config import BrokerConfig
 from core.errors import ErrorCode, KafkaError
 from core.monitor import ClusterSnapshot, EmbeddedObserver
@@ -43,6 +51,35 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 OnDone = Callable[[Any, BaseException | None], None]
+
+
+# How long one in-process consumer may take to close (commit, LeaveGroup) before it is
+# killed instead, so a stop command always finishes.
+CLOSE_TIMEOUT_S = 10.0
+# How long a poll loop may take to end once told to stop.
+POLL_STOP_TIMEOUT_S = 5.0
+MEMBER_ACTIONS = ("stop", "kill", "pause", "resume")
+
+
+@dataclass(frozen=True, slots=True)
+class LocalConsumer:
+    """One in-process consumer this app started, as the GUI may see it (any thread)."""
+
+    group: str
+    client_id: str
+    member_id: str  # "" until it has joined
+    topics: tuple[str, ...]
+    status: str  # the Consumer's: joining, rebalancing, stable, closed, dead
+    paused: bool
+    processing_delay_s: float
+
+
+class ConsumersStopFailed(RuntimeError):
+    """Some consumers did not close gracefully and were killed; ``count`` are left."""
+
+    def __init__(self, message: str, count: int) -> None:
+        super().__init__(message)
+        self.count = count
 
 
 def port_in_use(exc: BaseException | None) -> bool:
@@ -73,6 +110,9 @@ class BrokerService(QObject):
         # GUI-side count per group, updated when start/stop commands complete.
         self._consumer_counts: dict[str, int] = {}
         self._consumer_serial: dict[str, int] = {}  # broker thread only
+        # What the apps above look like, rebuilt with each snapshot (broker thread) and
+        # read by the GUI: one reference assignment, so readers see one whole tuple.
+        self._local_consumers: tuple[LocalConsumer, ...] = ()
         self.last_error: BaseException | None = None
         self._deliver.connect(self._on_deliver)
         self._start_result.connect(self._on_start_result)
@@ -156,6 +196,7 @@ class BrokerService(QObject):
             self._observer = None
             self._pending = False
             self._consumer_counts.clear()
+            self._local_consumers = ()
             self._state = "stopped"
             self.stopped.emit()
 
@@ -182,6 +223,9 @@ class BrokerService(QObject):
             if observer is not None:
                 snap = observer.snapshot()
                 self.build_ms.append(snap.build_ms)
+                self._local_consumers = tuple(
+                    app.describe() for apps in self._consumers.values() for app in apps
+                )
                 self._latest = snap  # one reference assignment: atomic for readers
         except Exception:
             log.exception("building a snapshot failed")
@@ -275,10 +319,23 @@ class BrokerService(QObject):
         """In-process consumers this app started in ``group`` (GUI thread view)."""
         return self._consumer_counts.get(group, 0)
 
+    def local_consumers(self, group: str | None = None) -> tuple[LocalConsumer, ...]:
+        """The in-process consumers this app started (in ``group``), as of the last snapshot."""
+        return tuple(c for c in self._local_consumers if group is None or c.group == group)
+
+    def local_member(self, group: str, member_id: str) -> LocalConsumer | None:
+        """The consumer this app started that is ``member_id`` of ``group``, if any."""
+        if not member_id:
+            return None
+        for c in self._local_consumers:
+            if c.group == group and c.member_id == member_id:
+                return c
+        return None
+
     def start_consumers(
         self,
         group: str,
-        topic: str,
+        topics: str | Sequence[str],
         count: int,
         assignor: str,
         on_done: OnDone | None = None,
@@ -288,21 +345,27 @@ class BrokerService(QObject):
     ) -> None:
         """Start ``count`` in-process consumers (:class:`core.clients.Consumer`) in ``group``.
 
-        Each consumes continuously (a poll loop on the broker loop) and auto-commits, so it
-        behaves like a real consumer app; ``on_done`` gets the group's new count.
+        Each subscribes to ``topics`` (one name or several), consumes continuously (a poll
+        loop on the broker loop), spends ``processing_delay_s`` per record and
+        auto-commits, so it behaves like a real consumer app; ``on_done`` gets the group's
+        new count.
         """
+        names = (topics,) if isinstance(topics, str) else tuple(topics)
 
         async def run(broker: Broker) -> int:
-            if topic not in broker.topics:
-                raise KafkaError(
-                    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"topic {topic!r} does not exist"
-                )
+            if not names:
+                raise KafkaError(ErrorCode.INVALID_REQUEST, "consumers need a topic to read")
+            for topic in names:
+                if topic not in broker.topics:
+                    raise KafkaError(
+                        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"topic {topic!r} does not exist"
+                    )
             started = self._consumers.setdefault(group, [])
             for _ in range(count):
                 app = _ConsumerApp(
                     broker,
                     group,
-                    topic,
+                    names,
                     client_id=f"{group}-{self._next_consumer_number(group)}",
                     assignor=assignor,
                     offset_reset=offset_reset,
@@ -321,11 +384,53 @@ class BrokerService(QObject):
         return n
 
     def stop_consumers(self, group: str, on_done: OnDone | None = None) -> None:
-        """Close this app's in-process consumers in ``group`` (they leave the group)."""
+        """Close this app's in-process consumers in ``group`` (they leave the group).
+
+        ``on_done`` gets 0, or :class:`ConsumersStopFailed` naming the consumers that had
+        to be killed (they leave the group when their session times out).
+        """
 
         async def run(broker: Broker) -> int:
-            await _close_consumers(self._consumers.pop(group, []))
+            failed = await _close_consumers(self._consumers.pop(group, []))
+            if failed:
+                raise ConsumersStopFailed(_killed_text(failed), 0)
             return 0
+
+        self.call(run, self._counting(group, on_done))
+
+    def member_action(
+        self, group: str, member_id: str, action: str, on_done: OnDone | None = None
+    ) -> None:
+        """``stop`` (gracefully: commit, LeaveGroup), ``kill`` (abruptly: no LeaveGroup, so
+        the group only notices at the session timeout), ``pause`` or ``resume`` the
+        in-process consumer that is ``member_id`` of ``group``; ``on_done`` gets the
+        group's count of consumers started here."""
+        if action not in MEMBER_ACTIONS:
+            raise ValueError(f"unknown member action {action!r}")
+
+        async def run(broker: Broker) -> int:
+            apps = self._consumers.get(group, [])
+            app = next((a for a in apps if a.consumer.member_id == member_id), None)
+            if app is None:
+                raise KafkaError(
+                    ErrorCode.UNKNOWN_MEMBER_ID,
+                    f"{member_id} is not a consumer started in this app",
+                )
+            if action in ("stop", "kill"):
+                apps.remove(app)
+                if not apps:
+                    self._consumers.pop(group, None)
+                if action == "kill":
+                    app.kill()
+                else:
+                    failed = await _close_consumers([app])
+                    if failed:
+                        raise ConsumersStopFailed(_killed_text(failed), len(apps))
+            elif action == "pause":
+                app.pause()
+            else:
+                app.resume()
+            return len(apps)
 
         self.call(run, self._counting(group, on_done))
 
@@ -333,6 +438,10 @@ class BrokerService(QObject):
         def done(result: Any, error: BaseException | None) -> None:
             if error is None and isinstance(result, int):
                 self._consumer_counts[group] = result
+            elif isinstance(error, ConsumersStopFailed):
+                self._consumer_counts[group] = error.count
+            if error is not None:
+                log.error("in-process consumers of group %s: %s", group, error)
             if on_done is not None:
                 on_done(result, error)
 
@@ -340,54 +449,130 @@ class BrokerService(QObject):
 
 
 class _ConsumerApp:
-    """An in-process consumer plus the poll loop that makes it consume, like an app would."""
+    """An in-process consumer plus the poll loop that makes it consume, like an app would.
+
+    The poll loop ends on its own stop flag, not on cancellation alone; :meth:`close`
+    waits for it with a bound, then closes the consumer (commit, LeaveGroup) whatever
+    the loop did. Pausing pauses every partition it owns, and those it is given later.
+    """
 
     def __init__(
         self,
         broker: Broker,
         group: str,
-        topic: str,
+        topics: Sequence[str],
         *,
         client_id: str,
         assignor: str,
         offset_reset: str,
         processing_delay_s: float,
     ) -> None:
-        from core.clients import Consumer
-
+        self.group = group
         self.consumer = Consumer(
             broker,
             group,
-            [topic],
+            topics,
             client_id=client_id,
             assignors=(assignor,),
             auto_offset_reset=offset_reset,
             auto_commit_interval_ms=1000,
             processing_delay_s=processing_delay_s,
+            on_assigned=self._on_assigned,
         )
+        self.paused = False
+        self._stopping = False
         self._task: asyncio.Task | None = None
+
+    def describe(self) -> LocalConsumer:
+        c = self.consumer
+        return LocalConsumer(
+            self.group, c.client_id, c.member_id, c.topics, c.status, self.paused,
+            c.processing_delay_s,
+        )
 
     async def start(self) -> None:
         await self.consumer.start()
         self._task = asyncio.get_running_loop().create_task(
             self._poll(), name=f"poll-{self.consumer.client_id}"
         )
+        self._task.add_done_callback(self._poll_done)
 
     async def _poll(self) -> None:
-        while True:
-            await self.consumer.getmany(timeout_ms=500)
+        consumer = self.consumer
+        while not self._stopping:
+            if consumer.status in ("closed", "dead"):
+                return  # killed, fenced, or the broker closed under it
+            try:
+                await consumer.getmany(timeout_ms=500)
+            except KafkaError as exc:
+                if consumer.status in ("closed", "dead"):
+                    return
+                log.warning("consumer %s: %s", consumer.client_id, exc)
+                await asyncio.sleep(0.5)
+
+    def _poll_done(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "poll loop of consumer %s failed", self.consumer.client_id,
+                exc_info=task.exception(),
+            )
+
+    def _on_assigned(self, tps: set[tuple[str, int]]) -> None:
+        if self.paused:
+            self.consumer.pause(*tps)
+
+    def pause(self) -> None:
+        self.paused = True
+        self.consumer.pause()
+
+    def resume(self) -> None:
+        self.paused = False
+        self.consumer.resume()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        self._stopping = True
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            # asyncio.wait, not wait_for: it never swallows a cancel of the caller, and
+            # the flag above ends the loop even if the cancel were lost inside it.
+            done, _ = await asyncio.wait({task}, timeout=POLL_STOP_TIMEOUT_S)
+            if not done:
+                log.error("poll loop of consumer %s did not stop", self.consumer.client_id)
         await self.consumer.close()
 
+    def kill(self) -> None:
+        """Stop dead: no commit, no LeaveGroup (the group notices at the session timeout)."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+        self.consumer.kill()
 
-async def _close_consumers(consumers: list[Any]) -> None:
-    for consumer in consumers:
+
+async def _close_consumers(apps: list[_ConsumerApp]) -> list[str]:
+    """Close each consumer gracefully; one that fails or hangs is killed. Returns those."""
+    failed: list[str] = []
+    for app in apps:
         try:
-            await consumer.close()
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await app.close()
         except Exception:  # noqa: BLE001 - one bad consumer must not keep others running
-            log.exception("closing an in-process consumer failed")
+            log.exception(
+                "closing in-process consumer %s failed; killed instead", app.consumer.client_id
+            )
+            app.kill()
+            failed.append(app.consumer.client_id)
+            app.consumer.broker.emit_event(
+                "error",
+                f"Consumer {app.consumer.client_id} did not leave group {app.group} "
+                "gracefully and was killed",
+                group=app.group, client_id=app.consumer.client_id,
+            )
+    return failed
+
+
+def _killed_text(client_ids: list[str]) -> str:
+    return (
+        f"{', '.join(client_ids)} did not leave gracefully and were killed; the group "
+        "drops them when their session times out"
+    )

@@ -9,12 +9,12 @@ and no broker object ever leaves the broker thread. Refusals arrive as
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.broker import validate_topic_name
 from core.errors import ErrorCode, KafkaError
-from desktop.broker_service import BrokerService, OnDone
+from desktop.broker_service import BrokerService, LocalConsumer, OnDone
 
 __all__ = ["Commands", "error_text", "validate_topic_name"]
 
@@ -90,7 +90,7 @@ class Commands:
     def start_consumers(
         self,
         group: str,
-        topic: str,
+        topics: str | Sequence[str],
         count: int,
         assignor: str,
         on_done: OnDone | None = None,
@@ -100,7 +100,7 @@ class Commands:
     ) -> None:
         self.service.start_consumers(
             group,
-            topic,
+            topics,
             count,
             assignor,
             on_done,
@@ -113,6 +113,27 @@ class Commands:
 
     def consumer_count(self, group: str) -> int:
         return self.service.consumer_count(group)
+
+    # -- one in-process member ---------------------------------------------------------
+
+    def local_member(self, group: str, member_id: str) -> LocalConsumer | None:
+        """The in-process consumer started here that is ``member_id``, if it is one."""
+        return self.service.local_member(group, member_id)
+
+    def stop_member(self, group: str, member_id: str, on_done: OnDone | None = None) -> None:
+        """Gracefully: commit, LeaveGroup; the group rebalances at once."""
+        self.service.member_action(group, member_id, "stop", on_done)
+
+    def kill_member(self, group: str, member_id: str, on_done: OnDone | None = None) -> None:
+        """Abruptly: no commit, no LeaveGroup; the group notices at the session timeout."""
+        self.service.member_action(group, member_id, "kill", on_done)
+
+    def pause_member(self, group: str, member_id: str, on_done: OnDone | None = None) -> None:
+        """Stop handing out records (heartbeats go on, so it keeps its partitions)."""
+        self.service.member_action(group, member_id, "pause", on_done)
+
+    def resume_member(self, group: str, member_id: str, on_done: OnDone | None = None) -> None:
+        self.service.member_action(group, member_id, "resume", on_done)
 
 
 def _group_partitions(b: Any, group: str) -> list[tuple[str, int]]:

@@ -22,12 +22,19 @@ Contract:
   stays under ~0.5 s). Positions advance when records are handed out, and only for
   partitions still owned afterwards: a partition revoked meanwhile is left for its new
   owner (at-least-once, no duplicate from this consumer). One ``getmany`` at a time.
+* Every ``getmany`` suspends at least once, even when records are ready (a consumer
+  that is behind always has some), so a ``while True: await getmany()`` loop never
+  starves the broker's loop. A partition whose topic was deleted is dropped and the
+  consumer rejoins; ``getmany`` returns ``{}`` at once while the consumer is stopping.
 * Commits: auto-commit of positions (also before partitions are revoked and on
   ``close``), or ``commit()`` by hand (raises ``KafkaError`` when the group refuses it).
 * ``close()`` leaves the group gracefully (LeaveGroup, unless static); ``kill()`` stops
   dead with no LeaveGroup, so the coordinator evicts it after its session timeout.
 * ``state()`` reports what the GUI shows: status, member id, generation, assignment,
   positions, records consumed, paused partitions.
+* While started it is registered with the broker as a local client
+  (``Broker.register_local_client``), counting its calls by the Kafka API they stand for,
+  so the monitor lists it beside socket connections; ``close``/``kill`` remove it.
 """
 
 from __future__ import annotations
@@ -39,18 +46,22 @@ import struct
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.clients.assignors import Assignor, MemberSubscription, get_assignor
 from core.errors import ErrorCode, KafkaError
 from core.meta import CommittedOffset
 from core.protocol import (
+    ApiKey,
     decode_consumer_assignment,
     decode_consumer_subscription,
     encode_consumer_assignment,
     encode_consumer_subscription,
 )
 from core.records import iter_all_records
+
+if TYPE_CHECKING:
+    from core.broker import LocalClient
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +172,7 @@ class Consumer:
         self._next_commit = 0.0
         self._assigned_counts: dict[str, int] = {}
         self._rotate = 0
+        self._local: LocalClient | None = None
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -169,6 +181,7 @@ class Consumer:
             loop = asyncio.get_running_loop()
             self._next_commit = loop.time() + self.auto_commit_interval_ms / 1000
             self.status = "joining"
+            self._local = self.broker.register_local_client(self.client_id, "consumer")
             self._task = loop.create_task(self._run(), name=f"consumer-{self.client_id}")
             self._task.add_done_callback(self._task_done)
         return self
@@ -187,6 +200,7 @@ class Consumer:
             log.error("consumer %s stopped: %r", self.client_id, exc, exc_info=exc)
             self.last_error = repr(exc)
             self.status = "dead"
+            self._unregister()
 
     async def close(self) -> None:
         """Commit (with auto-commit), leave the group, stop. Idempotent."""
@@ -197,11 +211,13 @@ class Consumer:
             with contextlib.suppress(KafkaError):
                 await self.commit()
         if self.member_id and self.group_instance_id is None:
+            self._count(ApiKey.LEAVE_GROUP)
             await self._coordinator().leave_group(
                 self.group_id, [(self.member_id, None)], reason="the consumer is being closed"
             )
         self._lose(set(self._assigned))
         self.status = "closed"
+        self._unregister()
 
     def kill(self) -> None:
         """Die abruptly: no commit, no LeaveGroup, heartbeats just stop."""
@@ -211,14 +227,26 @@ class Consumer:
         self._assigned.clear()
         self._buffers.clear()
         self.status = "dead"
+        self._unregister()
+
+    def _unregister(self) -> None:
+        if self._local is not None:
+            self.broker.unregister_local_client(self._local)
+            self._local = None
+
+    def _count(self, api_key: ApiKey, bytes_out: int = 0) -> None:
+        if self._local is not None:
+            self._local.count(api_key, bytes_out)
 
     async def _stop_task(self) -> None:
         self._stopping = True
         self._wake.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            # asyncio.wait never raises the task's outcome (its done-callback logs a
+            # failure), and a cancel of close() itself still goes through.
+            await asyncio.wait({task})
 
     def _coordinator(self):
         return self.broker.groups
@@ -298,14 +326,19 @@ class Consumer:
                     self._request_rejoin()
                     continue
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: in Python 3.11 wait_for drops a cancel
+                # that arrives as the wait completes, and close() relies on cancelling.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.heartbeat_interval_ms / 1000)
+                    async with asyncio.timeout(self.heartbeat_interval_ms / 1000):
+                        await self._wake.wait()
         except _Stop:
             self._lose(set(self._assigned))
             self.status = "dead"
             self.last_error = self.last_error or "the group coordinator went away"
+            self._unregister()
 
     async def _heartbeat(self) -> None:
+        self._count(ApiKey.HEARTBEAT)
         err = await self._coordinator().heartbeat(
             self.group_id, self.generation, self.member_id, self.group_instance_id
         )
@@ -342,6 +375,7 @@ class Consumer:
             await self._revoke(set(self._assigned))
         backoff = 0.05
         while not self._stopping:
+            self._count(ApiKey.JOIN_GROUP)
             result = await coordinator.join_group(
                 self.group_id,
                 self.member_id,
@@ -362,6 +396,7 @@ class Consumer:
                 if err == ErrorCode.UNKNOWN_MEMBER_ID:
                     self.member_id = ""
                     self._lose(set(self._assigned))
+                    await asyncio.sleep(0)  # the coordinator answered without waiting
                     continue
                 self._handle_fatal_join_error(err)
                 await asyncio.sleep(backoff)
@@ -374,6 +409,7 @@ class Consumer:
             plan: dict[str, bytes] = {}
             if result.is_leader and not result.skip_assignment:
                 plan = self._assign(result)
+            self._count(ApiKey.SYNC_GROUP)
             synced = await coordinator.sync_group(
                 self.group_id, self.generation, self.member_id, plan,
                 group_instance_id=self.group_instance_id, protocol_type=PROTOCOL_TYPE,
@@ -449,6 +485,9 @@ class Consumer:
         )
 
     async def _install(self, new: set[TopicPartition]) -> None:
+        # A leader that has not seen a topic deletion yet may still hand out its
+        # partitions: owning what does not exist would only fail every fetch.
+        new = {tp for tp in new if self._exists(tp)}
         revoked = self._assigned - new
         if revoked:
             await self._revoke(revoked)
@@ -486,7 +525,12 @@ class Consumer:
             self._buffers.pop(tp, None)
             self._paused.discard(tp)
 
+    def _exists(self, tp: TopicPartition) -> bool:
+        count = self.broker.topic_partition_count(tp[0])
+        return count is not None and 0 <= tp[1] < count
+
     def _initial_position(self, tp: TopicPartition) -> int:
+        self._count(ApiKey.OFFSET_FETCH)
         committed = self._coordinator().fetch_offsets(self.group_id, [tp]).get(tp)
         if committed is not None and committed.offset >= 0:
             return self._in_range(tp, committed.offset)
@@ -521,6 +565,7 @@ class Consumer:
             return
         if self.generation < 0:
             raise KafkaError(ErrorCode.ILLEGAL_GENERATION, "not a member of a generation")
+        self._count(ApiKey.OFFSET_COMMIT)
         results = await self._coordinator().commit_offsets(
             self.group_id,
             [CommittedOffset(t, p, off, -1, "") for (t, p), off in offsets.items()],
@@ -557,21 +602,34 @@ class Consumer:
         if delay > 0:
             limit = max(1, min(limit, int(MAX_PROCESSING_PAUSE_S / delay)))
         deadline = loop.time() + timeout_ms / 1000
+        waited = False
         while True:
+            if self._stopping or self.status in ("closed", "dead"):
+                await asyncio.sleep(0)
+                return {}
             batch = self._take(limit)
             if batch:
                 break
             remaining = deadline - loop.time()
-            if remaining <= 0 or self.status in ("closed", "dead"):
+            if remaining <= 0:
+                if not waited:
+                    await asyncio.sleep(0)
                 return {}
             waits = [(t, p, self._positions[(t, p)]) for (t, p) in self._fetchable()]
+            # Both always suspend (wait_for_data even for a deleted partition or a closed
+            # broker), so this loop cannot spin. Short waits: an assignment change must
+            # be noticed promptly too.
             if waits:
-                # Short waits: an assignment change must be noticed promptly too.
                 await self.broker.wait_for_data(waits, min(remaining, 0.1))
             else:
                 await asyncio.sleep(min(remaining, 0.05))
+            waited = True
         if delay > 0:
             await asyncio.sleep(delay * sum(len(r) for r in batch.values()))
+        elif not waited:
+            # Records were ready at once (a consumer behind always has some): yield anyway,
+            # or a poll loop would keep the broker's loop to itself until it caught up.
+            await asyncio.sleep(0)
         out: dict[TopicPartition, list[ConsumerRecord]] = {}
         for tp, records in batch.items():
             # Hand out only what is still ours and not moved by a seek or a rebalance.
@@ -602,6 +660,8 @@ class Consumer:
         for tp in tps:
             if left <= 0:
                 break
+            if tp not in self._positions:
+                continue  # dropped by a _fill above (its topic was deleted)
             buf = self._buffers.get(tp)
             if not buf:
                 buf = self._fill(tp)
@@ -616,9 +676,20 @@ class Consumer:
         position = self._positions[tp]
         try:
             result = self.broker.fetch(tp[0], tp[1], position, self.max_partition_fetch_bytes)
-        except (KafkaError, ValueError, OSError):
-            # Topic deleted, or its log closed with the broker: nothing to read now.
+        except KafkaError as exc:
+            if not self._exists(tp):
+                # The topic was deleted: drop all of it and rejoin, so the group's next
+                # assignment leaves it out (and nobody waits on it meanwhile).
+                self._lose({t for t in self._assigned if not self._exists(t)})
+                self._request_rejoin()
+            elif exc.code == ErrorCode.OFFSET_OUT_OF_RANGE:
+                # Retention or DeleteRecords moved the log start past us: reset, as
+                # auto.offset.reset says, instead of waiting on data we can never read.
+                self._positions[tp] = self._reset_position(tp)
             return None
+        except (ValueError, OSError):
+            return None  # its log closed with the broker: nothing to read, ever
+        self._count(ApiKey.FETCH, len(result.records))
         if position > result.high_watermark or position < result.log_start_offset:
             self._positions[tp] = self._reset_position(tp)
             return None

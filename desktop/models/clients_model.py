@@ -1,9 +1,13 @@
-"""Connected clients: address, client id, software, requests and request rate.
+"""Clients: socket connections and in-process clients, who they are and how busy.
 
 Contract: :meth:`ClientsModel.update` takes a snapshot and the per-connection rates that
 :class:`desktop.history.MonitorHistory` keeps (``{conn_id: (req/s, B/s in, B/s out)}``);
-rows are keyed by connection id. The tooltip of the requests column breaks the count
-down by Kafka API.
+rows are keyed by connection id. In-process clients (consumers started inside the app:
+``ConnectionSnapshot.in_process``, negative ids) are rows too, marked in-process: their
+address reads "in-process" in italics, with a tooltip saying what that means, and their
+Received cell is empty (no request bytes: they call the broker directly, and their calls
+are counted as the Kafka requests they stand for). The tooltip of the requests columns
+breaks the count down by Kafka API.
 """
 
 from __future__ import annotations
@@ -11,9 +15,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+
 from core.monitor import ClusterSnapshot, api_name
 from desktop import format as fmt
 from desktop.models.table_model import Column, KeyedTableModel
+
+IN_PROCESS_TIP = (
+    "In-process: this consumer runs inside Streamscope, on the broker's own loop, with no "
+    "socket. It joins groups, fetches and commits through the same code a Kafka request "
+    "reaches; its calls are counted here as the requests they stand for."
+)
 
 
 class ClientsModel(KeyedTableModel):
@@ -32,12 +45,14 @@ class ClientsModel(KeyedTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._by_api: dict[int, tuple[tuple[int, int], ...]] = {}
+        self._in_process: set[int] = set()
 
     def update(
         self, snap: ClusterSnapshot, rates: Mapping[int, tuple[float, float, float]] | None = None
     ) -> None:
         rates = rates or {}
         self._by_api = {c.conn_id: c.requests_by_api for c in snap.connections}
+        self._in_process = {c.conn_id for c in snap.connections if c.in_process}
         self.set_rows(
             (
                 c.conn_id,
@@ -48,16 +63,32 @@ class ClientsModel(KeyedTableModel):
                     c.connected_at,
                     c.requests,
                     round(rates.get(c.conn_id, (0.0,))[0], 1),
-                    c.bytes_in,
+                    None if c.in_process else c.bytes_in,
                     c.bytes_out,
                 ),
             )
             for c in snap.connections
         )
 
+    def is_in_process(self, row: int) -> bool:
+        return self.key_at(row) in self._in_process
+
+    def style(self, row: int, col: int, role: int) -> Any:
+        if (
+            col == self.ADDRESS
+            and role == Qt.ItemDataRole.FontRole
+            and self.is_in_process(row)
+        ):
+            font = QFont()
+            font.setItalic(True)
+            return font
+        return None
+
     def tooltip(self, row: int, col: int) -> Any:
         if col in (self.REQUESTS, self.REQ_RATE):
             by_api = self._by_api.get(self.key_at(row), ())  # type: ignore[arg-type]
             if by_api:
                 return "\n".join(f"{api_name(k)}: {fmt.count(n)}" for k, n in by_api)
+        if col in (self.ADDRESS, self.BYTES_IN) and self.is_in_process(row):
+            return IN_PROCESS_TIP
         return None

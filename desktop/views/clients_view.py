@@ -2,7 +2,9 @@
 
 Contract: on the slow tick the connections table (address, client id, software, connected
 since, requests, requests/s, bytes) and, for the selected connection, its requests by Kafka
-API are diffed from the snapshot and the history's per-connection rates.
+API are diffed from the snapshot and the history's per-connection rates. In-process
+consumers (started inside the app) are listed too, marked "in-process"; the summary line
+counts them apart from socket connections.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from desktop.history import MonitorHistory
 from desktop.models.api_requests_model import ApiRequestsModel
 from desktop.models.clients_model import ClientsModel
 from desktop.theme import Theme
+from desktop.views.elided import ElidedLabel
 from desktop.views.table import KeyedTableView
 from desktop.views.widgets import EmptyState, section_title
 
@@ -32,19 +35,21 @@ class ClientsView(QWidget):
         root.setSpacing(8)
         self.summary = QLabel("")
         self.summary.setObjectName("Muted")
-        root.addWidget(section_title("Connected clients"))
+        root.addWidget(section_title("Clients"))
         root.addWidget(self.summary)
         self.model = ClientsModel(self)
         self.table = KeyedTableView(self.model, sort_column=3, stretch_column=2)
         self.table.set_column_widths({0: 150, 1: 170, 3: 150, 4: 90, 5: 90, 6: 90, 7: 90})
         self.empty = EmptyState(
             "No clients connected. Point a producer or consumer at the bootstrap address "
-            "shown in Overview."
+            "shown in Overview, or start consumers from Consumer groups."
         )
         self.api_model = ApiRequestsModel(self)
         self.api_table = KeyedTableView(self.api_model, sort_column=2, stretch_column=0)
         self.api_table.sortByColumn(2, Qt.SortOrder.DescendingOrder)
-        self.api_title = section_title("Requests by API")
+        # Shows a client's own id: plain text, elided, so a long id cannot widen the window.
+        self.api_title = ElidedLabel("Requests by API")
+        self.api_title.setObjectName("SectionTitle")
         lower = QWidget()
         ll = QVBoxLayout(lower)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -75,11 +80,20 @@ class ClientsView(QWidget):
         self.model.update(snap, history.client_rates)
         self.table.ensure_selection()
         rate = sum(r[0] for r in history.client_rates.values())
-        self.summary.setText(
-            f"{len(snap.connections)} open · {fmt.count(snap.counters.connections_total)} since "
-            f"start · {fmt.short_count(rate)} requests/s · "
-            f"{fmt.count(snap.counters.requests)} requests in all"
-        )
+        local = sum(1 for c in snap.connections if c.in_process)
+        sockets = len(snap.connections) - local
+        # The broker counts socket requests; in-process calls are counted by their clients.
+        requests = snap.counters.requests + sum(c.requests for c in snap.connections
+                                                if c.in_process)
+        parts = [
+            f"{fmt.count(sockets)} connection{'' if sockets == 1 else 's'} open",
+            f"{fmt.count(snap.counters.connections_total)} since start",
+        ]
+        if local:
+            parts.append(f"{fmt.count(local)} in-process consumer{'' if local == 1 else 's'}")
+        parts.append(f"{fmt.short_count(rate)} requests/s")
+        parts.append(f"{fmt.count(requests)} requests in all")
+        self.summary.setText(" · ".join(parts))
         self._update_details()
         self._update_empty()
 
@@ -93,7 +107,10 @@ class ClientsView(QWidget):
             self.api_title.setText("Requests by API")
         else:
             who = conn.client_id or conn.address
-            self.api_title.setText(f"Requests by API · {who} ({conn.address})")
+            if conn.in_process:
+                self.api_title.setText(f"Calls by the Kafka API they stand for · {who} (in-process)")
+            else:
+                self.api_title.setText(f"Requests by API · {who} ({conn.address})")
 
     def _update_empty(self) -> None:
         self.empty.show_instead_of(self.table, self.model.rowCount() == 0)

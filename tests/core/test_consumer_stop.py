@@ -1,0 +1,227 @@
+"""In-process consumers stop, and never starve the broker's loop: issue 9, items 1 and 1b.
+
+Item 1: a consumer's poll task cancelled while records keep arriving must end (Python
+3.11's ``asyncio.wait_for`` drops a cancel that lands as its future completes).
+Item 1b: a deleted topic, a closed broker, or a consumer that is behind must never turn a
+``getmany`` loop into a spin that keeps every other task (every client) off the loop.
+
+"Did it suspend?" is asked without clocks: a callback scheduled with ``call_soon`` (or a
+timer) before the call runs only if the call gave the loop back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from core.broker import Broker
+from core.clients import Consumer
+from core.records import build_batch
+from tests.core.test_clients_consumer import consumer, make_broker, produce_keyed, wait_until
+
+pytestmark = pytest.mark.timeout(120)  # a regression would spin: fail instead of hanging
+
+
+@pytest.fixture
+async def broker(tmp_path):
+    b = make_broker(tmp_path / "data")
+    await b.start()
+    try:
+        yield b
+    finally:
+        await b.close()
+
+
+def append(broker: Broker, topic: str, partition: int, n: int = 1) -> None:
+    broker.produce(topic, partition, build_batch([(None, b"x" * 20)] * n))
+
+
+class Probe:
+    """Scheduled now; ``ran`` tells whether the loop got control back since."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.ran = False
+        loop = asyncio.get_running_loop()
+        if delay:
+            loop.call_later(delay, self._run)
+        else:
+            loop.call_soon(self._run)
+
+    def _run(self) -> None:
+        self.ran = True
+
+
+async def stable(c: Consumer, tps: set[tuple[str, int]]) -> None:
+    await wait_until(lambda: c.status == "stable" and c.assignment() == tps,
+                     what=f"{c.client_id} to own {sorted(tps)}")
+
+
+# --- item 1: a cancel is never lost ---------------------------------------------------------
+
+
+async def test_a_wait_for_data_cancelled_as_data_arrives_is_cancelled(broker):
+    broker.create_topic("t", 1)
+    waiter = asyncio.create_task(broker.wait_for_data([("t", 0, 0)], 30))
+    await asyncio.sleep(0)  # parked on the partition
+    assert broker.partition("t", 0).waiters
+    append(broker, "t", 0)  # completes the waiter's future...
+    waiter.cancel()  # ...in the very step its task is cancelled
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert waiter.cancelled()
+
+
+async def test_poll_tasks_cancelled_under_a_stream_of_appends_all_end(broker):
+    broker.create_topic("t", 6)
+    members = [consumer(broker, "g", f"c{i}", heartbeat_interval_ms=200) for i in range(3)]
+    for c in members:
+        await c.start()
+    await wait_until(lambda: sum(len(c.assignment()) for c in members) == 6
+                     and all(c.status == "stable" for c in members), what="a stable group")
+
+    async def poll(c: Consumer) -> None:
+        while True:
+            await c.getmany(timeout_ms=500)
+
+    async def stream() -> None:
+        n = 0
+        while True:
+            append(broker, "t", n % 6, 5)
+            n += 1
+            await asyncio.sleep(0)
+
+    producer = asyncio.create_task(stream())
+    polls = [asyncio.create_task(poll(c)) for c in members]
+    try:
+        await wait_until(lambda: all(c.records_consumed > 500 for c in members),
+                         what="every member consuming")
+        for task in polls:
+            task.cancel()
+            # asyncio.wait bounds the wait without relying on cancellation itself.
+            done, _ = await asyncio.wait({task}, timeout=10)
+            assert done, "a poll task swallowed its cancellation and kept polling"
+            assert task.cancelled()
+    finally:
+        producer.cancel()
+        for c, task in zip(members, polls, strict=True):
+            if not task.done():
+                c.kill()  # a poll loop that lost its cancel ends when getmany refuses
+        await asyncio.wait({producer, *polls}, timeout=10)
+    for c in members:
+        await c.close()
+    assert not broker.groups.snapshot()[0].members
+
+
+# --- item 1b: every path suspends ------------------------------------------------------------
+
+
+async def test_wait_for_data_on_a_deleted_topic_sleeps_out_its_timeout(broker):
+    broker.create_topic("doomed", 1)
+    broker.delete_topic("doomed")
+    later = Probe(delay=0.05)
+    await broker.wait_for_data([("doomed", 0, 0)], 0.2)
+    assert later.ran, "returned at once for a partition no append can ever wake"
+
+
+async def test_wait_for_data_suspends_when_data_is_already_there(broker):
+    broker.create_topic("t", 1)
+    append(broker, "t", 0)
+    probe = Probe()
+    await broker.wait_for_data([("t", 0, 0)], 5)
+    assert probe.ran
+
+
+async def test_wait_for_data_on_a_closed_broker_sleeps_out_its_timeout(tmp_path):
+    b = make_broker(tmp_path / "data")
+    await b.start()
+    b.create_topic("t", 1)
+    append(b, "t", 0, 3)
+    await b.close()
+    later = Probe(delay=0.05)
+    await b.wait_for_data([("t", 0, 0)], 0.2)
+    assert later.ran
+
+
+async def test_getmany_gives_the_loop_back_while_the_consumer_is_behind(broker):
+    broker.create_topic("t", 1)
+    await produce_keyed(broker, "t", 2000)
+    c = consumer(broker, "g", "behind", max_poll_records=10)
+    await c.start()
+    try:
+        await stable(c, {("t", 0)})
+        for _ in range(5):
+            probe = Probe()
+            got = await c.getmany(timeout_ms=1000)
+            assert got, "records were ready"
+            assert probe.ran, "getmany handed out records without ever suspending"
+    finally:
+        await c.close()
+
+
+async def test_a_consumer_drops_a_deleted_topic_rejoins_and_reads_the_rest(broker):
+    broker.create_topic("doomed", 2)
+    broker.create_topic("kept", 2)
+    await produce_keyed(broker, "doomed", 20)
+    c = consumer(broker, "g", "reader", topics=("doomed", "kept"))
+    await c.start()
+    try:
+        await stable(c, {("doomed", 0), ("doomed", 1), ("kept", 0), ("kept", 1)})
+        await wait_until(lambda: c.position(("doomed", 0)) is not None, what="positions")
+        while await c.getmany(timeout_ms=100):
+            pass  # caught up: nothing is buffered, "kept" is empty
+        generation = c.generation
+        broker.delete_topic("doomed")
+        probe = Probe()
+        got = await c.getmany(timeout_ms=300)
+        assert probe.ran, "getmany spun on the deleted partitions without suspending"
+        assert got == {}
+        assert not {tp for tp in c.assignment() if tp[0] == "doomed"}
+        await wait_until(lambda: c.generation > generation and c.status == "stable",
+                         what="the consumer to rejoin")
+        member = broker.groups.snapshot()[0].members[0]
+        assert set(member.assignment) == {"kept"}
+        await produce_keyed(broker, "kept", 10)
+        seen: list[int] = []
+
+        async def read() -> bool:
+            for records in (await c.getmany(timeout_ms=200)).values():
+                seen.extend(r.offset for r in records)
+            return len(seen) >= 10
+
+        for _ in range(100):
+            if await read():
+                break
+        assert len(seen) == 10
+    finally:
+        await c.close()
+
+
+async def test_a_consumer_behind_stops_cleanly_when_the_broker_closes_under_it(tmp_path):
+    b = make_broker(tmp_path / "data")
+    await b.start()
+    b.create_topic("t", 1)
+    await produce_keyed(b, "t", 1000)
+    c = consumer(b, "g", "behind", max_poll_records=10)
+    await c.start()
+    await stable(c, {("t", 0)})
+    assert await c.getmany(timeout_ms=1000)
+    c.seek(("t", 0), 500)  # behind, with nothing buffered: the next read hits the log
+    await b.close()
+    probe = Probe()
+    got = await c.getmany(timeout_ms=300)
+    assert probe.ran, "getmany spun on the closed logs without suspending"
+    assert got == {}
+
+    async def poll() -> None:  # the app's loop: poll until the consumer is gone
+        while c.status not in ("closed", "dead"):
+            await c.getmany(timeout_ms=100)
+
+    task = asyncio.create_task(poll())
+    done, _ = await asyncio.wait({task}, timeout=15)
+    assert done, "the poll loop did not end after the broker closed"
+    assert task.exception() is None
+    assert c.status == "dead"
+    assert c.last_error and "coordinator" in c.last_error
+    await c.close()  # idempotent on a dead consumer: returns at once
+    assert not b.local_clients
