@@ -6,6 +6,10 @@ rates and appends them to fixed-size ring buffers; charts read contiguous numpy 
 Memory is bounded whatever runs: totals keep 15 minutes, per-topic and per-partition
 series keep less, and series of topics, groups and clients that vanish are dropped.
 
+Member colours live here too (:class:`MemberColors`): a member keeps its colour slot for
+as long as it is in its group, and a newcomer gets a slot no live member has (one not used
+recently, when the palette allows), so a survivor never takes a dead member's colour.
+
 Rates are measured over a sliding window (about one second) of cumulative counters, so a
 batching producer does not make the line saw-tooth at the tick rate; a counter going
 backwards (broker restarted, topic recreated) restarts that window instead of showing a
@@ -14,6 +18,7 @@ negative rate.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Iterable, Sequence
 
@@ -26,6 +31,9 @@ TOTAL_SECONDS = 15 * 60
 TOPIC_SECONDS = 5 * 60
 LAG_SECONDS = 5 * 60
 PARTITION_LAG_SECONDS = 3 * 60
+MEMBER_LAG_SECONDS = 3 * 60
+MEMBER_COLOURS = 10  # the themes' member palette; slots beyond it repeat colours
+UNASSIGNED = ""  # the member key of a group's partitions that no member owns
 RATE_WINDOW_S = 1.0
 
 
@@ -100,6 +108,53 @@ class RateWindow:
         return tuple((c - b) / dt for c, b in zip(counters, base, strict=True))
 
 
+class MemberColors:
+    """Colour slots of consumer-group members that do not move while a member lives.
+
+    :meth:`update` is given each group's live members once per snapshot. A member keeps
+    the slot it was given until it leaves; a new member gets a free slot, preferring one
+    never used in this group, then the one freed longest ago (so a newcomer does not
+    look like the member that just died). Groups that vanish are forgotten.
+    """
+
+    def __init__(self, palette: int = MEMBER_COLOURS) -> None:
+        self.palette = palette
+        self._live: dict[str, dict[str, int]] = {}
+        self._freed: dict[str, dict[int, int]] = {}  # slot -> when freed (a counter)
+        self._clock = itertools.count()
+
+    def update(self, group_id: str, member_ids: Iterable[str]) -> dict[str, int]:
+        live = self._live.setdefault(group_id, {})
+        freed = self._freed.setdefault(group_id, {})
+        # Sorted: members that arrive in the same snapshot get slots in a repeatable order.
+        ids = sorted(set(member_ids))
+        current = set(ids)
+        for mid in [m for m in live if m not in current]:
+            freed[live.pop(mid)] = next(self._clock)
+        for mid in ids:
+            if mid not in live:
+                live[mid] = self._free_slot(live, freed)
+        return live
+
+    def _free_slot(self, live: dict[str, int], freed: dict[int, int]) -> int:
+        used = set(live.values())
+        free = [s for s in range(max(self.palette, len(used) + 1)) if s not in used]
+        fresh = [s for s in free if s not in freed]
+        if fresh:
+            return fresh[0]
+        return min(free, key=lambda s: freed[s])
+
+    def slots(self, group_id: str) -> dict[str, int]:
+        """Member id -> colour slot for the group's live members (a copy)."""
+        return dict(self._live.get(group_id, {}))
+
+    def forget_except(self, group_ids: Iterable[str]) -> None:
+        keep = set(group_ids)
+        for mapping in (self._live, self._freed):
+            for gid in [g for g in mapping if g not in keep]:
+                del mapping[gid]
+
+
 class MonitorHistory:
     """Everything the charts and rate columns show, fed one snapshot per tick.
 
@@ -111,6 +166,10 @@ class MonitorHistory:
     * ``topics[name]``: same columns, per topic
     * ``group_lag[group]``: ``[t, total_lag]``
     * ``partition_lag[(group, topic, partition)]``: ``[t, lag]`` (float32)
+    * ``member_lag[(group, member_id)]``: ``[t, lag of the partitions it owns then]``
+      (float32, NaN while none has a committed offset); member id :data:`UNASSIGNED`
+      sums the partitions nobody owns
+    * ``member_colors``: the :class:`MemberColors` every view colours members by
     """
 
     def __init__(self, hz: int = TICK_HZ) -> None:
@@ -119,6 +178,8 @@ class MonitorHistory:
         self.topics: dict[str, Ring] = {}
         self.group_lag: dict[str, Ring] = {}
         self.partition_lag: dict[tuple[str, str, int], Ring] = {}
+        self.member_lag: dict[tuple[str, str], Ring] = {}
+        self.member_colors = MemberColors()
         # Current rates, for tables and the status bar.
         self.total_rates: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
         self.topic_rates: dict[str, tuple[float, float, float, float]] = {}
@@ -168,6 +229,7 @@ class MonitorHistory:
 
         seen_groups = set()
         seen_parts = set()
+        seen_members: set[tuple[str, str]] = set()
         for g in snap.groups:
             seen_groups.add(g.group_id)
             ring = self.group_lag.get(g.group_id)
@@ -183,8 +245,27 @@ class MonitorHistory:
                         PARTITION_LAG_SECONDS * self.hz, 2, np.float32
                     )
                 pring.append((t, o.lag if o.lag is not None else np.nan))
+            self.member_colors.update(g.group_id, (m.member_id for m in g.members))
+            # Lag per member: what the partitions it owns at this instant are behind by;
+            # NaN (a gap, not a zero) while none of them has a committed offset yet.
+            owed: dict[str, float] = {m.member_id: np.nan for m in g.members}
+            owed[UNASSIGNED] = np.nan
+            for o in g.offsets:
+                if o.lag is None:
+                    continue
+                mid = o.member_id if o.member_id in owed else UNASSIGNED
+                owed[mid] = o.lag if np.isnan(owed[mid]) else owed[mid] + o.lag
+            for mid, lag in owed.items():
+                key = (g.group_id, mid)
+                seen_members.add(key)
+                mring = self.member_lag.get(key)
+                if mring is None:
+                    mring = self.member_lag[key] = Ring(MEMBER_LAG_SECONDS * self.hz, 2, np.float32)
+                mring.append((t, lag))
         _drop_missing(self.group_lag, seen_groups)
         _drop_missing(self.partition_lag, seen_parts)
+        _drop_missing(self.member_lag, seen_members)
+        self.member_colors.forget_except(seen_groups)
 
         seen_conns = set()
         client_rates = {}

@@ -7,7 +7,9 @@ Contract:
   JoinGroup or SyncGroup makes for the rest of its group (on futures the coordinator
   resolves). Timers are ``loop.call_later`` handles: one session timer per member
   (re-armed on every heartbeat, join, sync and commit), one join timer and one
-  pending-sync timer per group.
+  pending-sync timer per group. For the monitor, :meth:`snapshot` reports on the loop's
+  clock how long each member has been silent against its session timeout, the interval
+  its Heartbeats were seen arriving at, and whether it is parked in a rebalance.
 * The state machine is Kafka's (Empty, PreparingRebalance, CompletingRebalance, Stable,
   Dead) with its rules: member ids ``f"{client_id}-{uuid4}"``; JoinGroup v4+ answers a
   first join with MEMBER_ID_REQUIRED and a new id (the id is "pending" until the member
@@ -82,6 +84,8 @@ NEW_MEMBER_JOIN_TIMEOUT_MS = 5 * 60 * 1000
 # Kafka's offset.metadata.max.bytes.
 MAX_OFFSET_METADATA = 4096
 REBALANCE_HISTORY = 50
+# Gaps between Heartbeat requests kept per member, to estimate its heartbeat interval.
+HEARTBEAT_GAPS = 4
 CONSUMER = "consumer"
 
 _ACTIVE = (GroupState.PREPARING_REBALANCE, GroupState.COMPLETING_REBALANCE, GroupState.STABLE)
@@ -104,7 +108,13 @@ class _Member:
     sync_future: asyncio.Future | None = None
     is_new: bool = True
     timer: asyncio.TimerHandle | None = None
+    # Loop time of the last sign of life that re-armed the session timer (heartbeat,
+    # join, sync or commit): the session timeout runs from here.
     last_heartbeat: float = 0.0
+    # Loop time of the last Heartbeat request, and the recent gaps between them: the
+    # interval this client heartbeats at, as the broker sees it (clients do not say).
+    last_heartbeat_request: float | None = None
+    heartbeat_gaps: deque[float] = field(default_factory=lambda: deque(maxlen=HEARTBEAT_GAPS))
 
     @property
     def awaiting_join(self) -> bool:
@@ -674,8 +684,8 @@ class GroupCoordinator:
         group.last_assignment = now_assignment
         self._emit(
             "rebalance_completed",
-            f"Group {group.group_id} generation {group.generation}: {len(current)} member(s),"
-            f" {duration_ms:.0f} ms",
+            f"Group {group.group_id} generation {group.generation}: {len(current)} member"
+            f"{'' if len(current) == 1 else 's'}, {duration_ms:.0f} ms",
             group=group.group_id, generation=group.generation, members=len(current),
             duration_ms=round(duration_ms, 1),
         )
@@ -835,6 +845,10 @@ class GroupCoordinator:
             return ErrorCode.ILLEGAL_GENERATION
         if group.state == GroupState.EMPTY:
             return ErrorCode.UNKNOWN_MEMBER_ID
+        now = self.loop.time()
+        if member.last_heartbeat_request is not None:
+            member.heartbeat_gaps.append(now - member.last_heartbeat_request)
+        member.last_heartbeat_request = now
         self._arm_session(group, member)
         if group.state == GroupState.PREPARING_REBALANCE:
             return ErrorCode.REBALANCE_IN_PROGRESS
@@ -1185,6 +1199,7 @@ class GroupCoordinator:
         return self._info(group) if group is not None else None
 
     def _info(self, g: _Group) -> GroupInfo:
+        now = self.loop.time()
         members = tuple(
             MemberInfo(
                 member_id=m.member_id,
@@ -1197,6 +1212,13 @@ class GroupCoordinator:
                 assignment=dict(m.decoded_assignment),
                 subscription=m.subscription,
                 assignment_bytes=len(m.assignment),
+                since_heartbeat_ms=max(0.0, (now - m.last_heartbeat) * 1000.0),
+                # The largest recent gap: one early heartbeat (after a rejoin) must not
+                # make the estimate so short that a healthy member looks silent.
+                heartbeat_interval_ms=(
+                    max(m.heartbeat_gaps) * 1000.0 if m.heartbeat_gaps else None
+                ),
+                awaiting_rebalance=m.awaiting_join or m.awaiting_sync,
             )
             for m in g.members.values()
         )

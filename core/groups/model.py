@@ -153,6 +153,13 @@ class MemberInfo:
     assignment: dict[str, tuple[int, ...]] = field(default_factory=dict)
     subscription: tuple[str, ...] = ()
     assignment_bytes: int = 0
+    # On the broker loop's clock, at the time of the copy: how long since the member's
+    # session timer was last re-armed (heartbeat, join, sync or commit).
+    since_heartbeat_ms: float = 0.0
+    # The interval the member has been sending Heartbeats at (None until two were seen).
+    heartbeat_interval_ms: float | None = None
+    # Parked in JoinGroup or SyncGroup: alive, waiting for the rebalance, not heartbeating.
+    awaiting_rebalance: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from core.broker import Broker
 
 EVENTS_KEPT = 2000
+IN_PROCESS_HOST = "in-process"  # the address column of an in-process client
 
 
 class EmbeddedObserver:
@@ -215,8 +216,27 @@ class EmbeddedObserver:
     # -- connections -----------------------------------------------------------------
 
     def _connections(self) -> tuple[ConnectionSnapshot, ...]:
-        conns = getattr(self.broker, "connections", None) or {}
+        """Socket connections, and in-process clients (negative ids, so they sort first)."""
         out = []
+        for client in sorted(self.broker.local_clients.values(), key=lambda c: c.conn_id):
+            by_api = tuple(sorted(client.requests_by_api.items()))
+            out.append(
+                ConnectionSnapshot(
+                    conn_id=client.conn_id,
+                    host=IN_PROCESS_HOST,
+                    port=0,
+                    connected_at=client.connected_at,
+                    client_id=client.client_id,
+                    software_name=f"Streamscope {client.kind}",
+                    software_version="",
+                    requests_by_api=by_api,
+                    requests=sum(n for _, n in by_api),
+                    bytes_in=client.bytes_in,
+                    bytes_out=client.bytes_out,
+                    in_process=True,
+                )
+            )
+        conns = getattr(self.broker, "connections", None) or {}
         for conn_id in sorted(conns):
             c = conns[conn_id]
             by_api = tuple(sorted(c.requests_by_api.items()))
@@ -280,6 +300,10 @@ def convert_group(g: Any, hw_by_tp: dict[tuple[str, int], tuple[int, int]]) -> G
                 host=m.client_host or "",
                 group_instance_id=m.group_instance_id,
                 assignment=assignment,
+                session_timeout_ms=m.session_timeout_ms,
+                since_heartbeat_ms=m.since_heartbeat_ms,
+                heartbeat_interval_ms=m.heartbeat_interval_ms,
+                awaiting_rebalance=m.awaiting_rebalance,
             )
         )
     committed = {tp: o.offset for tp, o in g.offsets.items()}

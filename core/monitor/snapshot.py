@@ -141,13 +141,50 @@ class TopicSnapshot:
         return None
 
 
+# A member is suspect once it has been silent this many of its heartbeat intervals.
+SUSPECT_MISSED_HEARTBEATS = 2
+
+
 @dataclass(frozen=True, slots=True)
 class MemberSnapshot:
+    """One member of a group. Heartbeat fields are on the broker's clock at build time;
+    an observer that cannot see them (an external cluster) leaves them at their defaults
+    and the member is never called suspect."""
+
     member_id: str
     client_id: str
     host: str
     group_instance_id: str | None
     assignment: tuple[tuple[str, int], ...]  # (topic, partition), sorted
+    session_timeout_ms: int = 0  # 0: unknown
+    # Since the coordinator last heard from it (heartbeat, join, sync or commit): the
+    # session timeout runs from there. None: unknown.
+    since_heartbeat_ms: float | None = None
+    heartbeat_interval_ms: float | None = None  # as observed by the broker; None: unknown
+    awaiting_rebalance: bool = False  # parked in JoinGroup/SyncGroup: alive, not heartbeating
+
+    @property
+    def suspect_after_ms(self) -> float | None:
+        """Silence after which the member has missed heartbeats (None: cannot tell).
+
+        Twice the interval it was seen heartbeating at, but never more than half its
+        session timeout; before an interval is known, a third of the session timeout
+        (Kafka's advice: heartbeat no less often than that).
+        """
+        session = self.session_timeout_ms
+        if self.since_heartbeat_ms is None or session <= 0:
+            return None
+        if self.heartbeat_interval_ms:
+            return min(SUSPECT_MISSED_HEARTBEATS * self.heartbeat_interval_ms, session / 2)
+        return session / 3
+
+    @property
+    def suspect(self) -> bool:
+        """Missed heartbeats: probably dead, until the session timeout evicts it."""
+        after = self.suspect_after_ms
+        if after is None or self.awaiting_rebalance or self.since_heartbeat_ms is None:
+            return False
+        return self.since_heartbeat_ms > after
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +227,10 @@ class GroupSnapshot:
         return not self.members
 
     @property
+    def suspect_members(self) -> tuple[MemberSnapshot, ...]:
+        return tuple(m for m in self.members if m.suspect)
+
+    @property
     def topics(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}
         for o in self.offsets:
@@ -213,10 +254,12 @@ class ConnectionSnapshot:
     requests: int
     bytes_in: int
     bytes_out: int
+    # An in-process client (no socket; negative conn id): host is "in-process", port 0.
+    in_process: bool = False
 
     @property
     def address(self) -> str:
-        return f"{self.host}:{self.port}"
+        return self.host if self.in_process else f"{self.host}:{self.port}"
 
     @property
     def software(self) -> str:

@@ -1,8 +1,9 @@
 """Per-partition offsets and lag of one consumer group.
 
 Contract: :meth:`LagModel.update` takes a :class:`~core.monitor.GroupSnapshot` (or
-``None``); rows are keyed by ``(topic, partition)``: committed offset, high watermark,
-lag (with the red/amber/green cue) and the member it is assigned to (in its colour).
+``None``) and the group's member colour slots (see :mod:`desktop.models.members_model`);
+rows are keyed by ``(topic, partition)``: committed offset, high watermark, lag (with the
+red/amber/green colour) and the member it is assigned to (client id, in its colour).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from PySide6.QtGui import QColor
 from core.monitor import GroupSnapshot
 from desktop import format as fmt
 from desktop.models.groups_model import lag_level
-from desktop.models.members_model import member_color_index
-from desktop.models.table_model import Column, KeyedTableModel, swatch
+from desktop.models.members_model import member_color_index, steady_swatch
+from desktop.models.table_model import Column, KeyedTableModel
 from desktop.theme import LIGHT, Theme
 
 
@@ -33,7 +34,12 @@ class LagModel(KeyedTableModel):
             "Committed", _offset, numeric=True, tooltip="the group's committed offset (its cursor)"
         ),
         Column("High watermark", fmt.count, numeric=True),
-        Column("Lag", fmt.count, numeric=True),
+        Column(
+            "Lag",
+            fmt.count,
+            numeric=True,
+            tooltip="messages not yet consumed (high watermark minus committed offset)",
+        ),
         Column("Member", lambda v: v[0], tooltip="the member it is assigned to (client id)"),
     )
 
@@ -45,12 +51,12 @@ class LagModel(KeyedTableModel):
     def set_theme(self, theme: Theme) -> None:
         self._theme = theme
 
-    def update(self, group: GroupSnapshot | None) -> None:
+    def update(self, group: GroupSnapshot | None, slots: dict[str, int] | None = None) -> None:
         if group is None:
             self._slots = {}
             self.set_rows(())
             return
-        self._slots = member_color_index(group)
+        self._slots = slots if slots is not None else member_color_index(group)
         client_of = {m.member_id: m.client_id or m.member_id for m in group.members}
         self.set_rows(
             (
@@ -70,13 +76,12 @@ class LagModel(KeyedTableModel):
     def style(self, row: int, col: int, role: int) -> Any:
         values = self.values_at(row)
         if col == self.LAG and values[self.LAG] is not None:
+            # Coloured text only: a dot here would sit beside the previous column's number.
             level = lag_level(values[self.LAG])
-            if role == Qt.ItemDataRole.DecorationRole:
-                return swatch(getattr(self._theme, level), round_=True)
             if role == Qt.ItemDataRole.ForegroundRole and level != "ok":
                 return QColor(getattr(self._theme, level))
         if col == self.MEMBER and role == Qt.ItemDataRole.DecorationRole:
             member = values[self.MEMBER] and values[self.MEMBER][1]
             if member is not None and member in self._slots:
-                return swatch(self._theme.member_color(self._slots[member]))
+                return steady_swatch(self._theme.member_color(self._slots[member]))
         return None

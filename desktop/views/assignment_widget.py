@@ -1,16 +1,19 @@
 """Partition -> member assignment of one consumer group, drawn as coloured partition chips.
 
 Contract: :meth:`AssignmentWidget.set_group` takes a :class:`~core.monitor.GroupSnapshot`
-(or ``None``) and repaints only when the assignment changed. Each topic the group reads
-is a row; each partition a chip filled with its member's colour (the same colours as the
-members and lag tables, from :func:`member_color_index`), hollow when unassigned. A legend
-names the members by client id.
+(or ``None``) and the group's member colour slots (the same as the members and lag
+tables; see :class:`desktop.history.MemberColors`) and repaints only when the assignment
+changed. Each topic the group reads is a row; each partition a chip filled with its
+member's colour, hollow when unassigned, and crossed out while its member is silent
+(missed heartbeats: nobody is consuming it). It has no legend of its own: the members
+table above it, with a swatch beside each client id, is the colour key, and the height a
+legend would take is what the tables need at 1280x720.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from core.monitor import GroupSnapshot
@@ -22,7 +25,6 @@ CHIP_H = 24
 GAP = 6
 ROW_GAP = 10
 LABEL_W = 120
-LEGEND_H = 22
 
 
 class AssignmentWidget(QWidget):
@@ -31,31 +33,39 @@ class AssignmentWidget(QWidget):
         self.setObjectName("AssignmentWidget")
         self._theme: Theme = LIGHT
         self._key: tuple | None = None
-        # (topic, [(partition, member slot or None, lag)]) and the legend.
+        # (topic, [(partition, member slot or None)]) and the silent members' slots.
         self._rows: list[tuple[str, list[tuple[int, int | None]]]] = []
-        self._legend: list[tuple[int, str]] = []
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.setMinimumHeight(80)
+        self._silent: set[int] = set()
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
+        self.setMinimumHeight(CHIP_H + GAP + 4)
 
     def set_theme(self, theme: Theme) -> None:
         self._theme = theme
         self.update()
 
-    def set_group(self, group: GroupSnapshot | None) -> None:
-        if group is None:
+    def set_group(
+        self, group: GroupSnapshot | None, slots: dict[str, int] | None = None
+    ) -> None:
+        if group is not None and slots is None:
+            slots = member_color_index(group)
+        if group is None or slots is None:
             key: tuple | None = None
         else:
             key = (
-                tuple((m.member_id, m.client_id, m.assignment) for m in group.members),
+                tuple(
+                    (m.member_id, m.client_id, m.assignment, slots.get(m.member_id), m.suspect)
+                    for m in group.members
+                ),
                 tuple((o.topic, o.partition) for o in group.offsets),
             )
         if key == self._key:
             return
         self._key = key
         self._rows = []
-        self._legend = []
-        if group is not None:
-            slots = member_color_index(group)
+        self._silent = set()
+        if group is not None and slots is not None:
+            slots = {m.member_id: slots.get(m.member_id, 0) for m in group.members}
+            self._silent = {slots[m.member_id] for m in group.members if m.suspect}
             owner: dict[tuple[str, int], int] = {}
             for m in group.members:
                 for tp in m.assignment:
@@ -69,9 +79,6 @@ class AssignmentWidget(QWidget):
                 self._rows.append(
                     (topic, [(p, owner.get((topic, p))) for p in sorted(parts[topic])])
                 )
-            for m in sorted(group.members, key=lambda m: m.member_id):
-                label = m.client_id or m.member_id
-                self._legend.append((slots[m.member_id], label))
         self.updateGeometry()
         self.update()
 
@@ -87,17 +94,28 @@ class AssignmentWidget(QWidget):
     def _per_row(self) -> int:
         return max(1, (self.width() - LABEL_W - 8) // (CHIP_W + GAP))
 
+    def _font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.5, font.pointSizeF() - 1))
+        return font
+
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
         per_row = self._per_row()
         lines = sum(max(1, -(-len(chips) // per_row)) for _, chips in self._rows) or 1
-        return QSize(480, LEGEND_H + 12 + lines * (CHIP_H + GAP) + len(self._rows) * ROW_GAP)
+        return QSize(480, 4 + self._chips_height(lines))
+
+    def _chips_height(self, lines: int) -> int:
+        return lines * (CHIP_H + GAP) + max(0, len(self._rows) - 1) * ROW_GAP
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.updateGeometry()  # chips wrap to another number of lines at another width
 
     def paintEvent(self, event) -> None:  # noqa: N802
         t = self._theme
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        font = QFont(self.font())
-        font.setPointSizeF(max(7.5, font.pointSizeF() - 1))
+        font = self._font()
         p.setFont(font)
         fm = QFontMetrics(font)
         muted = QColor(t.muted)
@@ -106,22 +124,7 @@ class AssignmentWidget(QWidget):
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No partitions assigned")
             return
 
-        # Legend: one swatch per member.
-        x = 4.0
         y = 4.0
-        for slot, label in self._legend:
-            color = t.member_color(slot)
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(color)
-            p.drawRoundedRect(QRectF(x, y + 4, 12, 12), 3, 3)
-            p.setPen(QColor(t.text))
-            text = fm.elidedText(label, Qt.TextElideMode.ElideMiddle, 160)
-            p.drawText(QRectF(x + 17, y, 170, 20), Qt.AlignmentFlag.AlignVCenter, text)
-            x += 17 + fm.horizontalAdvance(text) + 16
-            if x > self.width() - 120:
-                break
-        y += LEGEND_H + 8
-
         per_row = self._per_row()
         for topic, chips in self._rows:
             p.setPen(QColor(t.text))
@@ -146,6 +149,11 @@ class AssignmentWidget(QWidget):
                     p.setPen(Qt.PenStyle.NoPen)
                     p.setBrush(color)
                     p.drawRoundedRect(rect, 5, 5)
-                    p.setPen(QColor("#ffffff") if color.lightness() < 170 else QColor("#1d2330"))
+                    ink = QColor("#ffffff") if color.lightness() < 170 else QColor("#1d2330")
+                    if slot in self._silent:
+                        # Its member has gone quiet: the partition is stuck, not consumed.
+                        p.setBrush(QBrush(ink, Qt.BrushStyle.BDiagPattern))
+                        p.drawRoundedRect(rect, 5, 5)
+                    p.setPen(ink)
                 p.drawText(rect, Qt.AlignmentFlag.AlignCenter, str(partition))
             y += CHIP_H + GAP + ROW_GAP

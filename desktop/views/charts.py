@@ -1,37 +1,143 @@
 """Live line charts on pyqtgraph, fed from history ring buffers once per tick.
 
-Contract: :class:`LiveChart` draws named series against "seconds ago" on the x axis. Pens
-are made once per theme; :meth:`LiveChart.set_series` hands numpy views straight to
-``PlotDataItem.setData`` (clip-to-view, peak downsampling, finite-check skipped where the
-data is finite), so one call per series per tick is all a redraw costs. Charts never see
-individual messages.
+Contract: :class:`LiveChart` draws named series, :class:`MultiLineChart` a changing set of
+keyed lines (with :class:`ChartLegend` naming them), both against "seconds ago" on the x
+axis. Pens are made once per theme (or per line); a redraw hands numpy slices of the
+visible window to ``PlotDataItem.setData``, so one call per line per tick is all it costs.
+Charts never see individual messages.
+
+How the axes read, on every chart alike:
+
+* y starts at 0 and ends at a round number just above the largest visible value
+  (:func:`nice_top`), recomputed on every redraw: a chart never keeps the scale of data it
+  no longer shows (another group, an idle topic), and an empty chart reads 0 to a small
+  round number, never pyqtgraph's 0.2-0.8.
+* y tick labels share one format per axis (:func:`si_ticks`, :func:`binary_ticks`): one SI
+  prefix and one number of decimals for all of them ("0, 5 k, 10 k, 15 k", never "5000"
+  beside "10.0 k"); byte axes use binary units (KiB, MiB) as the tables do.
+* x runs from ``-window_s`` to 0 and its last tick is labelled "now".
+* Where sampling paused (no sample for more than :data:`GAP_S`), the line breaks: a gap is
+  drawn as a gap, never as a straight or box-shaped bridge across it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import html
+import math
+from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
-from desktop import format as fmt
 from desktop.theme import Theme
 
 pg.setConfigOptions(antialias=True, useNumba=False)
 
 DEFAULT_WINDOW_S = 120.0
+# A pause in sampling longer than this is drawn as a gap (ticks come every 0.1 s).
+GAP_S = 1.0
+# Smallest top of the y axis: an idle chart reads 0-10, not 0-1 with fractional ticks.
+MIN_TOP_COUNT = 10.0
+MIN_TOP_BYTES = 1024.0
+
+_SI = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+_BINARY = ((1024.0**4, "TiB"), (1024.0**3, "GiB"), (1024.0**2, "MiB"), (1024.0, "KiB"))
+
+
+def _decimals(step: float) -> int:
+    """Decimals needed to tell ticks ``step`` apart (0 for whole steps)."""
+    if step <= 0 or step >= 1 or math.isclose(step, round(step)):
+        return 0
+    return min(3, max(0, -math.floor(math.log10(step) + 1e-9)))
+
+
+def si_ticks(values: Sequence[float], step: float, unit: str = "") -> list[str]:
+    """Labels for ticks ``values`` spaced ``step`` apart, in one SI format.
+
+    The prefix comes from the largest tick and the decimals from the spacing, so every
+    label on the axis reads alike: ``[0, 5000, 10000]`` -> ``["0", "5 k", "10 k"]``.
+    """
+    values = list(values)
+    big = max((abs(v) for v in values), default=0.0)
+    scale, prefix = 1.0, ""
+    for s, p in _SI:
+        if big >= s:
+            scale, prefix = s, p
+            break
+    digits = _decimals(step / scale)
+    suffix = f" {prefix}{unit}" if prefix or unit else ""
+    out = []
+    for v in values:
+        if abs(v) < step * 1e-6:
+            out.append("0")
+        else:
+            out.append(f"{v / scale:.{digits}f}{suffix}")
+    return out
+
+
+def binary_ticks(values: Sequence[float], step: float, unit: str = "") -> list[str]:
+    """Byte labels in one binary unit for the whole axis: ``0, 512 KiB, 1 MiB`` never mix."""
+    values = list(values)
+    big = max((abs(v) for v in values), default=0.0)
+    scale, name = 1.0, "B"
+    for s, n in _BINARY:
+        if big >= s:
+            scale, name = s, n
+            break
+    digits = _decimals(step / scale)
+    return ["0" if abs(v) < step * 1e-6 else f"{v / scale:.{digits}f} {name}{unit}" for v in values]
+
+
+def nice_top(peak: float, *, binary: bool = False, floor: float | None = None) -> float:
+    """A round axis top at or above ``peak`` (1, 2, 2.5, 5 x 10^n; powers of 1024 x 1, 2,
+    5... for bytes), never below ``floor``."""
+    floor = floor if floor is not None else (MIN_TOP_BYTES if binary else MIN_TOP_COUNT)
+    peak = max(float(peak), floor)
+    if binary:
+        unit = 1.0
+        while peak / unit >= 1024:
+            unit *= 1024
+        for m in (1, 2, 4, 5, 8, 10, 16, 20, 25, 32, 40, 50, 64, 100, 128, 200, 256, 500, 512,
+                  1000, 1024):
+            if m * unit >= peak:
+                return m * unit
+        return 1024 * unit
+    mag = 10 ** math.floor(math.log10(peak))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * mag >= peak * (1 - 1e-9):
+            return m * mag
+    return 10 * mag
+
+
+def with_gaps(x: np.ndarray, y: np.ndarray, gap: float = GAP_S) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` with a NaN inserted wherever samples are more than ``gap`` apart, so a
+    line drawn with ``connect="finite"`` breaks there instead of bridging the pause."""
+    if len(x) < 2:
+        return x, y
+    breaks = np.flatnonzero(np.diff(x) > gap) + 1
+    if not len(breaks):
+        return x, y
+    mid = (x[breaks - 1] + x[breaks]) / 2
+    return np.insert(x, breaks, mid), np.insert(y.astype(np.float64), breaks, np.nan)
+
+
+def count_axis_format(v: float) -> str:
+    """One value as a count axis writes it (for callers that label a single number)."""
+    return si_ticks([v], abs(v) or 1.0)[0]
+
+
+def bytes_axis_format(v: float) -> str:
+    return binary_ticks([v], abs(v) or 1.0)[0]
 
 
 class _ValueAxis(pg.AxisItem):
-    """A y axis that writes 52.1 k rather than 52100 or 5.21e4."""
+    """A y axis whose tick labels share one format (see :func:`si_ticks`)."""
 
-    def __init__(
-        self, formatter: Callable[[float], str], *, binary: bool = False, **kwargs
-    ) -> None:
+    def __init__(self, *, binary: bool = False, **kwargs) -> None:
         super().__init__(orientation="left", **kwargs)
-        self._formatter = formatter
         self._binary = binary  # bytes: ticks at round KiB / MiB, not round thousands
         self.enableAutoSIPrefix(False)
 
@@ -42,18 +148,49 @@ class _ValueAxis(pg.AxisItem):
         unit = 1.0
         while span / (unit * 1024) >= 1 and unit < 1024**4:
             unit *= 1024
-        for m in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000):
-            if span / (m * unit) <= 6:
+        for m in (1, 2, 4, 5, 8, 10, 16, 20, 25, 32, 50, 64, 100, 128, 200, 256, 500, 512):
+            if span / (m * unit) <= 5:
                 return [(m * unit, 0), (m * unit / 2, 0)]
         return super().tickSpacing(minVal, maxVal, size)
 
+    def boundingRect(self):  # noqa: N802 - Qt's name
+        # With a grid, pyqtgraph bounds the labels by the plot: the "0" at the bottom edge
+        # would be dropped. Let labels overhang the ends by half a line.
+        return super().boundingRect().adjusted(0, -10, 0, 10)
+
     def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph's name
-        return [self._formatter(v * scale) for v in values]
+        values = [v * scale for v in values]
+        step = spacing * scale
+        return binary_ticks(values, step) if self._binary else si_ticks(values, step)
 
 
 class _AgoAxis(pg.AxisItem):
+    """Seconds before now, ending at a tick labelled "now"."""
+
     def __init__(self, **kwargs) -> None:
         super().__init__(orientation="bottom", **kwargs)
+
+    def boundingRect(self):  # noqa: N802 - Qt's name
+        # The "now" label is centred on the right edge: let it overhang by half its width
+        # (the plot keeps a right margin for it) instead of being dropped, as pyqtgraph
+        # does with labels outside the plot when a grid is shown.
+        return super().boundingRect().adjusted(-20, 0, 20, 0)
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 - pyqtgraph's names
+        # Ticks counted back from 0, so "now" is always one of them.
+        span = maxVal - minVal
+        if span <= 0:
+            return super().tickValues(minVal, maxVal, size)
+        # At most six labels, and at least ~60 px apart so "-100 s" never touches "-80 s".
+        major = next(
+            (s for s in (5, 10, 15, 20, 30, 60, 120, 300, 600)
+             if span / s <= 6 and size * s / span >= 60),
+            900,
+        )
+        # The tick at the window's far end is left out: its label would sit on the y axis.
+        first = math.floor(minVal / major + 1e-9) + 1
+        ticks = [k * major for k in range(first, math.floor(maxVal / major + 1e-9) + 1)]
+        return [(major, ticks)]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802
         out = []
@@ -61,145 +198,50 @@ class _AgoAxis(pg.AxisItem):
             s = -v * scale
             if abs(s) < 0.5:
                 out.append("now")
-            elif s >= 60 and spacing >= 30:
+            elif spacing * scale >= 60 and spacing * scale % 60 == 0:  # one unit per axis
                 out.append(f"-{s / 60:g} min")
             else:
                 out.append(f"-{s:g} s")
         return out
 
 
-def count_axis_format(v: float) -> str:
-    return fmt.short_count(v)
-
-
-def bytes_axis_format(v: float) -> str:
-    units = ("B", "KiB", "MiB", "GiB", "TiB")
-    i = 0
-    while abs(v) >= 1024 and i < len(units) - 1:
-        v /= 1024
-        i += 1
-    text = f"{v:.0f}" if abs(v) >= 10 or v == int(v) else f"{v:.1f}"
-    return f"{text} {units[i]}"
-
-
-class LiveChart(pg.PlotWidget):
-    def __init__(
-        self,
-        title: str,
-        series: Sequence[str],
-        *,
-        theme: Theme,
-        value_format: Callable[[float], str] = count_axis_format,
-        window_s: float = DEFAULT_WINDOW_S,
-        parent: QWidget | None = None,
-    ) -> None:
-        binary = value_format is bytes_axis_format
-        super().__init__(
-            parent=parent,
-            axisItems={"left": _ValueAxis(value_format, binary=binary), "bottom": _AgoAxis()},
-        )
-        self.window_s = window_s
-        self._title = title
-        self._names = list(series)
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(x=False, y=False)
-        self.hideButtons()
-        self.setMinimumHeight(140)
-        item = self.getPlotItem()
-        item.setClipToView(True)
-        item.setDownsampling(auto=True, mode="peak")
-        item.showGrid(x=True, y=True)
-        self._curves: list[pg.PlotDataItem] = []
-        for name in self._names:
-            self._curves.append(item.plot([], [], name=name, skipFiniteCheck=True))
-        self.setXRange(-window_s, 0, padding=0)
-        self.setLimits(yMin=0)
-        item.enableAutoRange(axis="y", enable=True)
-        self.apply_theme(theme)
-
-    def apply_theme(self, theme: Theme) -> None:
-        self.setBackground(QColor(theme.chart_bg))
-        item = self.getPlotItem()
-        fg = QColor(theme.chart_fg)
-        font = QFont()
-        font.setPointSizeF(8.5)
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.setPen(pg.mkPen(QColor(theme.border)))
-            axis.setTextPen(pg.mkPen(fg))
-            axis.setTickFont(font)
-            axis.setStyle(tickTextOffset=4)
-            axis.setGrid(int(255 * theme.grid_alpha))
-        # The legend lives in the title: a pyqtgraph legend covers the newest data.
-        keys = "&nbsp;&nbsp;".join(
-            f"<span style='color:{theme.series[i % len(theme.series)]}'>&#9644; {name}</span>"
-            for i, name in enumerate(self._names)
-        )
-        item.setTitle(f"{self._title}&nbsp;&nbsp;&nbsp;{keys}", color=theme.chart_fg, size="9.5pt")
-        # Pens are made once per theme, not per tick.
-        for i, curve in enumerate(self._curves):
-            color = QColor(theme.series[i % len(theme.series)])
-            curve.setPen(pg.mkPen(color, width=1.6))
-            fill = QColor(color)
-            fill.setAlpha(40 if i == 0 else 0)
-            if i == 0:
-                curve.setFillLevel(0)
-                curve.setBrush(pg.mkBrush(fill))
-
-    def set_colors(self, colors: Sequence[QColor]) -> None:
-        for curve, color in zip(self._curves, colors, strict=False):
-            curve.setPen(pg.mkPen(color, width=1.6))
-
-    def set_series(self, t: np.ndarray, ys: Sequence[np.ndarray], now: float) -> None:
-        """One tick: ``t`` on the history clock, ``now`` its newest value."""
-        if len(t) == 0:
-            for curve in self._curves:
-                curve.setData([], [])
-            return
-        # Only the visible window is handed over: less to clip and downsample.
-        start = int(np.searchsorted(t, now - self.window_s - 1.0))
-        x = t[start:] - now
-        for curve, y in zip(self._curves, ys, strict=False):
-            curve.setData(x, y[start:], skipFiniteCheck=True)
-
-    def clear_series(self) -> None:
-        for curve in self._curves:
-            curve.setData([], [])
-
-
-class MultiLineChart(pg.PlotWidget):
-    """A chart whose set of lines changes (per-partition lag): lines keyed, added/removed."""
+class _Chart(pg.PlotWidget):
+    """What both charts share: axes, theme, fixed x window, y from 0."""
 
     def __init__(
-        self,
-        title: str,
-        *,
-        theme: Theme,
-        value_format: Callable[[float], str] = count_axis_format,
-        window_s: float = DEFAULT_WINDOW_S,
-        parent: QWidget | None = None,
+        self, title: str, theme: Theme, *, binary: bool, window_s: float, parent: QWidget | None
     ) -> None:
         super().__init__(
             parent=parent,
-            axisItems={"left": _ValueAxis(value_format), "bottom": _AgoAxis()},
+            axisItems={"left": _ValueAxis(binary=binary), "bottom": _AgoAxis()},
         )
         self.window_s = window_s
         self._title = title
+        self._binary = binary
         self._theme = theme
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
-        self.setMinimumHeight(120)
         item = self.getPlotItem()
         item.setClipToView(True)
-        item.setDownsampling(auto=True, mode="peak")
         item.showGrid(x=True, y=True)
-        self._curves: dict[object, pg.PlotDataItem] = {}
+        item.enableAutoRange(enable=False)
+        item.setContentsMargins(2, 8, 16, 2)  # room for the top and "now" labels
         self.setXRange(-window_s, 0, padding=0)
         self.setLimits(yMin=0)
-        self.apply_theme(theme)
+        self.set_top(0.0)
 
-    def apply_theme(self, theme: Theme) -> None:
+    @property
+    def y_top(self) -> float:
+        return float(self.getPlotItem().viewRange()[1][1])
+
+    def set_top(self, peak: float) -> None:
+        """Scale y from 0 to a round number at or above ``peak``."""
+        top = nice_top(peak, binary=self._binary)
+        if not math.isclose(top, self.y_top):
+            self.setYRange(0, top, padding=0)
+
+    def _style_axes(self, theme: Theme) -> None:
         self._theme = theme
         self.setBackground(QColor(theme.chart_bg))
         item = self.getPlotItem()
@@ -210,36 +252,214 @@ class MultiLineChart(pg.PlotWidget):
             axis.setPen(pg.mkPen(QColor(theme.border)))
             axis.setTextPen(pg.mkPen(QColor(theme.chart_fg)))
             axis.setTickFont(font)
+            axis.setStyle(tickTextOffset=4)
             axis.setGrid(int(255 * theme.grid_alpha))
-        item.setTitle(self._title, color=theme.chart_fg, size="9.5pt")
+
+    def _fit_minimum_width(self) -> None:
+        """Never narrower than the plot's own layout (axes, title): pyqtgraph lays its scene
+        out at that minimum regardless, and a narrower widget would cut off its right edge
+        (the legend, "now")."""
+        need = self.getPlotItem().effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
+        self.setMinimumWidth(max(self.minimumWidth(), math.ceil(need) + 4))
+
+    def _window(self, t: np.ndarray, now: float) -> int:
+        return int(np.searchsorted(t, now - self.window_s - 1.0))
+
+
+def _peak(y: np.ndarray) -> float:
+    if not len(y):
+        return 0.0
+    m = np.nanmax(y) if np.isfinite(y).any() else 0.0
+    return float(m)
+
+
+class LiveChart(_Chart):
+    def __init__(
+        self,
+        title: str,
+        series: Sequence[str],
+        *,
+        theme: Theme,
+        value_format: Callable[[float], str] = count_axis_format,
+        window_s: float = DEFAULT_WINDOW_S,
+        legend_below_title: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(
+            title, theme, binary=value_format is bytes_axis_format, window_s=window_s,
+            parent=parent,
+        )
+        # In a narrow place, the legend goes on a second line so the title row, which
+        # sets the chart's minimum width, stays short.
+        self._legend_sep = "<br>" if legend_below_title else "&nbsp;&nbsp;&nbsp;"
+        self._names = list(series)
+        self.setMinimumHeight(140)
+        item = self.getPlotItem()
+        item.setDownsampling(auto=True, mode="peak")
+        self._curves: list[pg.PlotDataItem] = []
+        for name in self._names:
+            self._curves.append(item.plot([], [], name=name, connect="finite"))
+        self.apply_theme(theme)
+
+    def apply_theme(self, theme: Theme) -> None:
+        self._style_axes(theme)
+        item = self.getPlotItem()
+        # The legend lives in the title: a pyqtgraph legend covers the newest data.
+        keys = "&nbsp;&nbsp;".join(
+            f"<span style='color:{theme.series[i % len(theme.series)]}'>&#9644; "
+            f"{html.escape(name)}</span>"
+            for i, name in enumerate(self._names)
+        )
+        item.setTitle(
+            f"{html.escape(self._title)}{self._legend_sep}{keys}", color=theme.chart_fg,
+            size="9.5pt",
+        )
+        self._fit_minimum_width()
+        # Pens are made once per theme, not per tick.
+        for i, curve in enumerate(self._curves):
+            color = QColor(theme.series[i % len(theme.series)])
+            curve.setPen(pg.mkPen(color, width=1.6))
+            if i == 0:
+                fill = QColor(color)
+                fill.setAlpha(40)
+                curve.setFillLevel(0)
+                curve.setBrush(pg.mkBrush(fill))
+
+    def set_colors(self, colors: Sequence[QColor]) -> None:
+        for curve, color in zip(self._curves, colors, strict=False):
+            curve.setPen(pg.mkPen(color, width=1.6))
+
+    def set_series(self, t: np.ndarray, ys: Sequence[np.ndarray], now: float) -> None:
+        """One tick: ``t`` on the history clock, ``now`` its newest value."""
+        if len(t) == 0:
+            self.clear_series()
+            return
+        # Only the visible window is handed over: less to clip and downsample.
+        start = self._window(t, now)
+        x = t[start:] - now
+        peak = 0.0
+        for curve, y in zip(self._curves, ys, strict=False):
+            gx, gy = with_gaps(x, y[start:])
+            curve.setData(gx, gy, connect="finite")
+            peak = max(peak, _peak(gy))
+        self.set_top(peak)
+
+    def clear_series(self) -> None:
+        for curve in self._curves:
+            curve.setData([], [])
+        self.set_top(0.0)
+
+
+class MultiLineChart(_Chart):
+    """A chart whose set of lines changes (lag per partition or per member): lines keyed,
+    added and removed; :meth:`legend` names what is drawn, for a :class:`ChartLegend`."""
+
+    def __init__(
+        self,
+        title: str,
+        *,
+        theme: Theme,
+        value_format: Callable[[float], str] = count_axis_format,
+        window_s: float = DEFAULT_WINDOW_S,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(
+            title, theme, binary=value_format is bytes_axis_format, window_s=window_s,
+            parent=parent,
+        )
+        self.setMinimumHeight(120)
+        # (curve, colour name, label) per key, in the order the lines were given.
+        self._curves: dict[Hashable, tuple[pg.PlotDataItem, str, str]] = {}
+        self.apply_theme(theme)
+
+    def apply_theme(self, theme: Theme) -> None:
+        self._style_axes(theme)
+        if self._title:
+            self.getPlotItem().setTitle(
+                html.escape(self._title), color=theme.chart_fg, size="9.5pt"
+            )
 
     def set_lines(
         self,
-        lines: dict[object, tuple[np.ndarray, np.ndarray, QColor]],
+        lines: dict[Hashable, tuple[np.ndarray, np.ndarray, QColor, str]],
         now: float,
     ) -> None:
-        """``{key: (t, y, colour)}``; lines not listed are removed."""
+        """``{key: (t, y, colour, label)}``; lines not listed are removed."""
         item = self.getPlotItem()
         for key in [k for k in self._curves if k not in lines]:
-            item.removeItem(self._curves.pop(key))
-        for key, (t, y, color) in lines.items():
-            curve = self._curves.get(key)
-            if curve is None:
-                curve = self._curves[key] = item.plot([], [], connect="finite")
-                curve.setPen(pg.mkPen(color, width=1.4))
-                curve.setData([], [])
-                curve._color = color.name()  # type: ignore[attr-defined]
-            elif curve._color != color.name():  # type: ignore[attr-defined]
-                curve.setPen(pg.mkPen(color, width=1.4))
-                curve._color = color.name()  # type: ignore[attr-defined]
+            item.removeItem(self._curves.pop(key)[0])
+        peak = 0.0
+        order: dict[Hashable, tuple[pg.PlotDataItem, str, str]] = {}
+        for key, (t, y, color, label) in lines.items():
+            entry = self._curves.get(key)
+            if entry is None:
+                curve = item.plot([], [], connect="finite")
+                curve.setPen(pg.mkPen(color, width=1.8))
+            else:
+                curve = entry[0]
+                if entry[1] != color.name():
+                    curve.setPen(pg.mkPen(color, width=1.8))
+            order[key] = (curve, color.name(), label)
             if len(t) == 0:
                 curve.setData([], [])
                 continue
-            start = int(np.searchsorted(t, now - self.window_s - 1.0))
-            curve.setData(t[start:] - now, y[start:])
+            start = self._window(t, now)
+            x, yy = with_gaps(t[start:] - now, y[start:])
+            curve.setData(x, yy, connect="finite")
+            peak = max(peak, _peak(yy))
+        self._curves = order
+        self.set_top(peak)
 
     def line_count(self) -> int:
         return len(self._curves)
+
+    def legend(self) -> list[tuple[str, str]]:
+        """``(label, colour name)`` of each line drawn, in the order given."""
+        return [(label, color) for _, color, label in self._curves.values()]
+
+    def line_data(self, key: Hashable) -> tuple[np.ndarray, np.ndarray] | None:
+        """What is drawn for one line (after clipping and gaps), for tests."""
+        entry = self._curves.get(key)
+        if entry is None:
+            return None
+        x, y = entry[0].getData()
+        return (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
+
+
+class ChartLegend(QLabel):
+    """A wrapped row of colour keys naming a chart's lines (names are escaped: topic names
+    and client ids are the clients' data, never markup)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ChartLegend")
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setWordWrap(True)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._entries: list[tuple[str, str]] = []
+
+    def set_entries(self, entries: list[tuple[str, str]], more: int = 0) -> None:
+        """``(label, colour name)`` per key; an empty colour makes the label a heading
+        for the keys after it ("rider-locations  0  1  2")."""
+        if entries == self._entries and not more:
+            return
+        self._entries = list(entries)
+        keys = []
+        for label, color in entries:
+            # One key never wraps inside itself: spaces and hyphens are non-breaking.
+            text = html.escape(label).replace(" ", "&nbsp;").replace("-", "&#8209;")
+            if not color:
+                keys.append(f"<b>{text}</b>")
+            else:
+                keys.append(
+                    f"<span style='color:{color}; font-size:13pt'>&#9632;</span>&nbsp;{text}"
+                )
+        if more:
+            keys.append(f"+{more}&nbsp;more")
+        self.setText(" &nbsp; ".join(keys))
+
+    def entries(self) -> list[tuple[str, str]]:
+        return list(self._entries)
 
 
 def mono_font() -> QFont:

@@ -2,7 +2,8 @@
 
 Contract: :meth:`RebalanceTimeline.set_group` takes a :class:`~core.monitor.GroupSnapshot`
 (or ``None``); each rebalance is a marker at its start time spanning to its completion,
-labelled with the generation it produced and the member count; hovering shows the reason.
+labelled beside it with the generation it produced and the member count; hovering shows
+the reason. It is one line high (about 40 px), so it fits beside tables at 1280x720.
 The time axis runs from the first recorded rebalance to now, so a calm group shows its
 last rebalance far to the left. Repaints once per slow tick at most.
 """
@@ -31,11 +32,11 @@ class RebalanceTimeline(QWidget):
         self._now = time.time()
         self._marks: list[tuple[QRectF, RebalanceSnapshot]] = []
         self.setMouseTracking(True)
-        self.setMinimumHeight(74)
+        self.setMinimumHeight(40)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
-        return QSize(600, 78)
+        return QSize(400, 44)
 
     def set_theme(self, theme: Theme) -> None:
         self._theme = theme
@@ -59,7 +60,7 @@ class RebalanceTimeline(QWidget):
         p.setFont(font)
         fm = QFontMetrics(font)
         w, h = self.width(), self.height()
-        axis_y = h - 22
+        axis_y = h - 16
         p.setPen(QPen(QColor(t.border), 1))
         p.drawLine(QPointF(MARGIN, axis_y), QPointF(w - MARGIN, axis_y))
         self._marks = []
@@ -77,10 +78,10 @@ class RebalanceTimeline(QWidget):
         # Axis labels: the oldest time and "now".
         p.setPen(QColor(t.muted))
         p.drawText(
-            QRectF(MARGIN, axis_y + 3, 200, 18), Qt.AlignmentFlag.AlignLeft, fmt.clock(t0)[:8]
+            QRectF(MARGIN, axis_y + 1, 200, 16), Qt.AlignmentFlag.AlignLeft, fmt.clock(t0)[:8]
         )
         p.drawText(
-            QRectF(w - MARGIN - 200, axis_y + 3, 200, 18), Qt.AlignmentFlag.AlignRight, "now"
+            QRectF(w - MARGIN - 200, axis_y + 1, 200, 16), Qt.AlignmentFlag.AlignRight, "now"
         )
         last_label_x = -1e9
         for r in self._rebalances:
@@ -88,17 +89,23 @@ class RebalanceTimeline(QWidget):
             x1 = x_of(r.completed_at if r.completed_at is not None else self._now)
             done = r.completed_at is not None
             color = QColor(t.accent if done else t.warn)
-            bar = QRectF(x0, axis_y - 14, max(4.0, x1 - x0), 10)
+            bar = QRectF(x0, axis_y - 11, max(4.0, x1 - x0), 8)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(color)
             p.drawRoundedRect(bar, 3, 3)
-            self._marks.append((bar.adjusted(-4, -20, 4, 4), r))
-            label = f"gen {r.generation} · {r.member_count}"
+            self._marks.append((bar.adjusted(-4, -8, 4, 4), r))
+            label = f"gen {r.generation}: {r.member_count} member{'s' if r.member_count != 1 else ''}"
             lw = fm.horizontalAdvance(label)
-            if x0 - last_label_x > lw + 8:  # skip labels that would overlap
+            lx = bar.right() + 4
+            if lx + lw > w - MARGIN:  # a recent one, near "now": label it on its left
+                lx = x0 - 4 - lw
+            # Beside its bar, skipped where it would overlap the previous label.
+            if lx > last_label_x and lx >= MARGIN:
                 p.setPen(QColor(t.text))
-                p.drawText(QRectF(x0, axis_y - 34, lw + 4, 18), Qt.AlignmentFlag.AlignLeft, label)
-                last_label_x = x0
+                p.drawText(
+                    QRectF(lx, axis_y - 24, lw + 4, 18), Qt.AlignmentFlag.AlignVCenter, label
+                )
+                last_label_x = lx + lw + 8
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
         pos = event.position()

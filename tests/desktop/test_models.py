@@ -134,8 +134,8 @@ def test_groups_model_marks_lag_red_amber_green():
     assert lag_level(50_000) == "bad"
     model = GroupsModel()
     model.set_theme(LIGHT)
-    far = group("slow", committed={("t", 0): 0}, hw=50_000)
-    fine = group("fast", committed={("t", 0): 100}, hw=100)
+    far = group("slow", {"m1": [("t", 0)]}, committed={("t", 0): 0}, hw=50_000)
+    fine = group("fast", {"m2": [("t", 0)]}, committed={("t", 0): 100}, hw=100)
     model.update(snapshot(groups=[far, fine]))
     slow_row = model.row_of("slow")
     fast_row = model.row_of("fast")
@@ -143,9 +143,13 @@ def test_groups_model_marks_lag_red_amber_green():
     fg = Qt.ItemDataRole.ForegroundRole
     assert model.index(slow_row, GroupsModel.LAG).data(fg).name() == LIGHT.bad
     assert model.index(fast_row, GroupsModel.LAG).data(fg) is None  # plain text when fine
-    slow_dot = model.index(slow_row, GroupsModel.LAG).data(deco)
-    fast_dot = model.index(fast_row, GroupsModel.LAG).data(deco)
+    # The dot lives in the Health column, under its own header, with words beside it.
+    assert model.index(slow_row, GroupsModel.LAG).data(deco) is None
+    slow_dot = model.index(slow_row, GroupsModel.HEALTH).data(deco)
+    fast_dot = model.index(fast_row, GroupsModel.HEALTH).data(deco)
     assert slow_dot.cacheKey() != fast_dot.cacheKey()
+    assert model.index(slow_row, GroupsModel.HEALTH).data() == "far behind"
+    assert model.index(fast_row, GroupsModel.HEALTH).data() == "keeping up"
 
 
 def test_members_and_lag_models_agree_on_member_colours():
@@ -156,6 +160,35 @@ def test_members_and_lag_models_agree_on_member_colours():
     lag = LagModel()
     lag.set_theme(LIGHT)
     lag.update(g)
+    deco = Qt.ItemDataRole.DecorationRole
+    member_swatch = {
+        members.key_at(r): members.index(r, 0).data(deco).pixmap(8, 8).toImage().pixel(4, 4)
+        for r in range(members.rowCount())
+    }
+    assert len(set(member_swatch.values())) == len(member_swatch) > 1  # one colour each
+    checked = 0
+    for r in range(lag.rowCount()):
+        cell = lag.values_at(r)[LagModel.MEMBER]
+        if cell is None:
+            continue
+        swatch = lag.index(r, LagModel.MEMBER).data(deco).pixmap(8, 8).toImage().pixel(4, 4)
+        assert swatch == member_swatch[cell[1]], f"partition row {r} coloured unlike its member"
+        checked += 1
+    assert checked == sum(len(m.assignment) for m in g.members)
+
+
+def test_a_group_with_no_members_is_not_said_to_keep_up():
+    model = GroupsModel()
+    model.set_theme(LIGHT)
+    model.update(snapshot(groups=[group("orphan", committed={("t", 0): 10}, hw=500)]))
+    row = model.row_of("orphan")
+    assert model.index(row, GroupsModel.HEALTH).data() == "no members"
+    assert "No member is consuming" in model.index(row, GroupsModel.HEALTH).data(
+        Qt.ItemDataRole.ToolTipRole
+    )
+    assert model.index(row, GroupsModel.HEALTH).data(Qt.ItemDataRole.ForegroundRole).name() == (
+        LIGHT.muted
+    )
 
 
 def test_events_model_appends_only_new_events_and_stays_bounded():
