@@ -29,16 +29,18 @@ def count(n: float) -> str:
 
 
 def short_count(n: float) -> str:
-    """``1234567`` -> ``"1.23 M"`` (for rates and axis-like labels)."""
+    """One SI format for rates and counts in short labels, three significant digits from
+    a thousand up: ``950`` -> ``"950"``, ``5000`` -> ``"5.00 k"``, ``12345`` -> ``"12.3 k"``,
+    ``1234567`` -> ``"1.23 M"``. Below ten, one decimal unless whole (``2.5``, ``3``)."""
     value = float(n)
     a = abs(value)
-    if a >= 1e9:
-        return f"{value / 1e9:.2f} G"
-    if a >= 1e6:
-        return f"{value / 1e6:.2f} M"
-    if a >= 1e4:
-        return f"{value / 1e3:.1f} k"
-    if a >= 100 or value == int(value):
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if a >= scale * 0.9995:
+            v = value / scale
+            av = abs(v)
+            digits = 2 if av < 9.995 else 1 if av < 99.95 else 0
+            return f"{v:.{digits}f} {prefix}"
+    if a >= 10 or value == int(value):
         return f"{value:.0f}"
     return f"{value:.1f}"
 
@@ -77,6 +79,75 @@ def retention_bytes(n: int) -> str:
     if n < 0:
         return "unlimited"
     return size(n)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1, "partition"`` -> ``"1 partition"``; ``3`` -> ``"3 partitions"`` (counts grouped)."""
+    return f"{count(n)} {word if n == 1 else (many or word + 's')}"
+
+
+def retention(ms: int, nbytes: int) -> str:
+    """A topic's retention as the topics table writes it: ``"7 d"``, ``"forever / 1.0 GiB"``.
+
+    The time limit first; the size limit (per partition) only when there is one.
+    """
+    if nbytes < 0:
+        return retention_ms(ms)
+    return f"{retention_ms(ms)} / {retention_bytes(nbytes)}"
+
+
+def retention_sentence(ms: int, nbytes: int) -> str:
+    """The same limits in words: ``"keeps records forever, at most 1.0 GiB per partition"``."""
+    kept = "forever" if ms < 0 else f"for {retention_ms(ms)}"
+    limit = "no size limit" if nbytes < 0 else f"at most {size(nbytes)} per partition"
+    return f"keeps records {kept}, {limit}"
+
+
+_CONFIG_NAMES = {
+    "retention.ms": "retention time",
+    "retention.bytes": "retention size",
+    "segment.bytes": "segment size",
+    "segment.ms": "segment roll time",
+    "max.message.bytes": "max batch size",
+    "index.interval.bytes": "index interval",
+    "segment.index.bytes": "index size",
+}
+_CONFIG_KINDS = {
+    "retention.ms": "ms",
+    "segment.ms": "ms",
+    "retention.bytes": "bytes",
+    "segment.bytes": "bytes",
+    "max.message.bytes": "bytes",
+    "index.interval.bytes": "bytes",
+    "segment.index.bytes": "bytes",
+}
+
+
+def config_value(name: str, value: str) -> str:
+    """A topic config's value in the units people read: ``retention.ms=-1`` -> ``"forever"``.
+
+    Unknown names and values that are not numbers are returned as they are.
+    """
+    kind = _CONFIG_KINDS.get(name)
+    try:
+        number = int(value)
+    except ValueError:
+        return value
+    if kind == "ms":
+        return retention_ms(number)
+    if kind == "bytes":
+        return retention_bytes(number)
+    return value
+
+
+def config_name(name: str) -> str:
+    """``"retention.ms"`` -> ``"retention time"``; unknown names as they are."""
+    return _CONFIG_NAMES.get(name, name)
+
+
+def config_override(name: str, value: str) -> str:
+    """``("retention.ms", "-1")`` -> ``"retention time forever"`` (for one-line summaries)."""
+    return f"{config_name(name)} {config_value(name, value)}"
 
 
 def clock(ts: float) -> str:

@@ -165,7 +165,8 @@ def apply_theme(app: QApplication, name: str) -> Theme:
     app.setPalette(_palette(theme))
     qss_path = RESOURCES / "themes" / f"{theme.name}.qss"
     qss = qss_path.read_text(encoding="utf-8") if qss_path.exists() else ""
-    app.setStyleSheet(qss)
+    # url() in a style sheet resolves against the working directory, not the sheet.
+    app.setStyleSheet(qss.replace("@ICONS@", (RESOURCES / "icons").as_posix()))
     return theme
 
 

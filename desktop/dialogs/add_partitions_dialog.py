@@ -9,8 +9,10 @@ from __future__ import annotations
 from PySide6.QtWidgets import QSpinBox, QWidget
 
 from core.broker import MAX_PARTITIONS_PER_TOPIC
+from desktop import format as fmt
 from desktop.commands import Commands
 from desktop.dialogs.base import CommandDialog
+from desktop.dialogs.fields import name_field
 
 
 class AddPartitionsDialog(CommandDialog):
@@ -24,12 +26,13 @@ class AddPartitionsDialog(CommandDialog):
         self.topic = topic
         self.current = current
         self.set_intro(
-            f"{topic} has {current} partition{'s' if current != 1 else ''}. Partitions can "
-            "be added but never removed, and keys hash to different partitions afterwards."
+            f"The topic has {fmt.plural(current, 'partition')}. Partitions can be added but "
+            "never removed, and keys hash to different partitions afterwards."
         )
         self.total = QSpinBox()
         self.total.setRange(1, MAX_PARTITIONS_PER_TOPIC)
         self.total.setValue(min(current + 1, MAX_PARTITIONS_PER_TOPIC))
+        self.form.addRow("Topic", name_field(topic))
         self.form.addRow("New partition count", self.total)
         self.total.valueChanged.connect(self.revalidate)
         self.revalidate()

@@ -46,11 +46,15 @@ class CreateTopicDialog(CommandDialog):
         self.partitions.setValue(3)
         self.retention_time = DurationField(self.defaults.retention_ms)
         self.retention_size = SizeField(self.defaults.retention_bytes)
+        self.retention_size.setToolTip(
+            "retention.bytes: a limit for each partition, not for the whole topic. A topic "
+            "of N partitions can hold N times this much."
+        )
         self.segment_size = SizeField(self.defaults.segment_bytes, allow_unlimited=False)
         self.form.addRow("Name", self.name)
         self.form.addRow("Partitions", self.partitions)
         self.form.addRow("Keep records for", self.retention_time)
-        self.form.addRow("Keep at most", self.retention_size)
+        self.form.addRow("Keep at most (per partition)", self.retention_size)
         self.form.addRow("Segment size", self.segment_size)
         self.name.textChanged.connect(self.revalidate)
         self.partitions.valueChanged.connect(self.revalidate)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QWidget
 from core.config import LogConfig
 from desktop.commands import Commands
 from desktop.dialogs.base import CommandDialog
-from desktop.dialogs.fields import DurationField, SizeField
+from desktop.dialogs.fields import DurationField, SizeField, name_field
 
 
 class RetentionDialog(CommandDialog):
@@ -37,6 +37,7 @@ class RetentionDialog(CommandDialog):
         )
         self.retention_time = DurationField(retention_ms)
         self.retention_size = SizeField(retention_bytes)
+        self.form.addRow("Topic", name_field(topic))
         self.form.addRow("Keep records for", self.retention_time)
         self.form.addRow("Keep at most (per partition)", self.retention_size)
         self.retention_time.changed.connect(self.revalidate)

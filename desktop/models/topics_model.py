@@ -15,10 +15,7 @@ from desktop.models.table_model import Column, KeyedTableModel
 
 
 def _retention(value: tuple[int, int]) -> str:
-    ms, nbytes = value
-    if nbytes < 0:
-        return fmt.retention_ms(ms)
-    return f"{fmt.retention_ms(ms)} / {fmt.retention_bytes(nbytes)}"
+    return fmt.retention(*value)
 
 
 class TopicsModel(KeyedTableModel):

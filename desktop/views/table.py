@@ -3,21 +3,50 @@
 Contract: wraps the model in a ``QSortFilterProxyModel`` (sorting by the raw values of
 :data:`SORT_ROLE`, filtering on the first column's text) and exposes the selection by row
 *key*, so a selection survives rows moving as they are sorted, inserted or removed.
-``selection_changed(key)`` fires with the selected key, or ``None``.
+``selection_changed(key)`` fires with the selected key, or ``None``; ``columns_fitted``
+after column widths changed to fit new content (for layouts that give the table room).
+
+Columns size to their content: whenever rows change, every column except the stretching
+one is set to the width of its widest cell (header included, up to
+:data:`FIT_ROWS` rows measured), never below the floor given by :meth:`set_column_widths`,
+so a number is never cut to "193,…". The stretching column (usually a name) takes the
+rest and elides its text in the middle; any cell whose text does not fit shows it whole
+as a tooltip. A column the user resized keeps that width until its content's width
+changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QFont, QFontMetrics, QHelpEvent
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QToolTip, QWidget
 
 from desktop.models.table_model import KEY_ROLE, SORT_ROLE, KeyedTableModel
+
+# Rows measured when fitting a column (Qt's resize precision): enough for every table a
+# snapshot fills in practice, bounded so a 10,000-partition topic costs no more.
+FIT_ROWS = 500
+# Room beside the widest text: the cell's margins, so digits never touch the next column.
+CELL_PADDING = 8
+# A header's padding (the themes' QHeaderView::section: 8 px each side) and
+# the room its sort arrow takes on the one column that sorts the table.
+HEADER_PADDING = 16
+SORT_ARROW = 16
 
 
 class KeyedTableView(QTableView):
     selection_changed = Signal(object)
+    columns_fitted = Signal()  # some column's width changed to fit its content
 
     def __init__(
         self,
@@ -50,11 +79,32 @@ class KeyedTableView(QTableView):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(stretch_column is None)
         header.setDefaultSectionSize(110)
+        header.setResizeContentsPrecision(FIT_ROWS)
+        header.setMinimumSectionSize(36)
+        self.stretch_column = stretch_column
         if stretch_column is not None:
             header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
+        # Names are told apart by both ends ("orders.eu.v1" vs "orders.us.v1").
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self._selected: Hashable | None = None
         self.selectionModel().selectionChanged.connect(self._on_selection)
+        self._floors: dict[int, int] = {}
+        self._fitted: dict[int, int] = {}  # last width each column was fitted to
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(0)  # once per burst of model signals
+        self._fit_timer.timeout.connect(self.fit_columns)
+        for signal in (
+            model.dataChanged,
+            model.rowsInserted,
+            model.rowsRemoved,
+            model.modelReset,
+            model.layoutChanged,
+        ):
+            signal.connect(self._schedule_fit)
+        header.sortIndicatorChanged.connect(self._schedule_fit)  # the arrow moves
+        self.fit_columns()
 
     def _on_selection(self, *_: object) -> None:
         key = self.selected_key()
@@ -96,14 +146,82 @@ class KeyedTableView(QTableView):
         self.proxy.setFilterFixedString(text)
 
     def header_width(self, col: int) -> int:
-        """Room for the column's title and the sort arrow."""
+        """Room for the column's title, and for the sort arrow if it sorts the table."""
+        header = self.horizontalHeader()
         title = self.source.headerData(col, Qt.Orientation.Horizontal) or ""
-        fm = self.horizontalHeader().fontMetrics()
-        return fm.horizontalAdvance(str(title)) + 30
+        arrow = SORT_ARROW if header.sortIndicatorSection() == col else 0
+        # The themes draw titles bold: measure them so (a wider font is the safe error).
+        font = QFont(header.font())
+        font.setBold(True)
+        return QFontMetrics(font).horizontalAdvance(str(title)) + HEADER_PADDING + arrow
 
     def set_column_widths(self, widths: dict[int, int]) -> None:
-        for col, width in widths.items():
-            self.setColumnWidth(col, max(width, self.header_width(col)))
+        """Floors: a column is never fitted narrower than this (content may widen it)."""
+        self._floors.update(widths)
+        self._fitted.clear()
+        self.fit_columns()
+
+    def content_width(self, col: int) -> int:
+        """The width column ``col`` needs to show its header and every measured cell."""
+        cells = self.sizeHintForColumn(col) if self.proxy.rowCount() else 0
+        return max(
+            self.header_width(col),
+            cells + CELL_PADDING,
+            self._floors.get(col, 0),
+        )
+
+    def _schedule_fit(self, *_: object) -> None:
+        # A hidden table (another view is showing) measures nothing until it is shown.
+        if self.isVisible() and not self._fit_timer.isActive():
+            self._fit_timer.start()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._schedule_fit()
+
+    def fit_columns(self) -> None:
+        """Size every column but the stretching one to its content (see the module doc)."""
+        changed = False
+        for col in range(self.source.columnCount()):
+            if col == self.stretch_column:
+                continue
+            width = self.content_width(col)
+            if self._fitted.get(col) != width:
+                self._fitted[col] = width
+                self.setColumnWidth(col, width)
+                changed = True
+        if changed:
+            self.columns_fitted.emit()
+
+    def columns_width(self) -> int:
+        """Width that shows every column whole (the stretching one at its content width)."""
+        total = 0
+        for col in range(self.source.columnCount()):
+            if self.isColumnHidden(col):
+                continue
+            total += self.content_width(col) if col == self.stretch_column else self.columnWidth(col)
+        return total + 2 * self.frameWidth() + 2  # +2: Qt scrolls for a pixel short
+
+    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        # A cell whose text is elided shows it whole as its tooltip (unless the model
+        # has a tooltip of its own for that cell).
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            index = self.indexAt(event.pos())
+            text = self.full_text_tooltip(index) if index.isValid() else None
+            if text is not None:
+                QToolTip.showText(event.globalPos(), text, self.viewport())
+                return True
+        return super().viewportEvent(event)
+
+    def full_text_tooltip(self, index: QModelIndex) -> str | None:
+        """The tooltip :meth:`viewportEvent` shows for ``index`` (``None``: none)."""
+        if index.data(Qt.ItemDataRole.ToolTipRole) is not None:
+            return None
+        text = index.data(Qt.ItemDataRole.DisplayRole)
+        if not text:
+            return None
+        room = self.visualRect(index).width() - CELL_PADDING
+        return str(text) if self.fontMetrics().horizontalAdvance(str(text)) > room else None
 
     def index_for_key(self, key: Hashable, column: int = 0) -> QModelIndex:
         row = self.source.row_of(key)

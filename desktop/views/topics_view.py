@@ -1,10 +1,16 @@
 """Topics: the table of topics, their partitions, per-topic throughput, and topic admin.
 
 Contract: tables update on the slow tick from snapshots (diffed models), the selected
-topic's chart on the fast tick from history. Actions open dialogs with ``open()``
-(create, add partitions, edit retention, delete with confirmation); they run as broker
-commands through :class:`~desktop.commands.Commands` and never block. The dialog being
+topic's chart on the fast tick from history; selecting another topic starts its chart on
+a fresh scale from 0 (an idle topic never inherits a busy one's axis). Actions open
+dialogs with ``open()`` (create, add partitions, edit retention, delete once the name is
+typed); they run as broker commands through :class:`~desktop.commands.Commands` and never
+block. A topic created here is selected as soon as a snapshot lists it. The dialog being
 shown is ``self.dialog`` (tests drive it).
+
+Fits 1280x720: names (the details title, the table's name column) elide with the full
+name as tooltip, so no name widens the window; the partitions table gets the width its
+columns need (every column whole, no sideways scrolling) and the chart the rest.
 """
 
 from __future__ import annotations
@@ -13,8 +19,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDialog,
-    QHBoxLayout,
-    QLabel,
     QLineEdit,
     QSizePolicy,
     QSplitter,
@@ -28,7 +32,7 @@ from core.monitor import ClusterSnapshot, TopicSnapshot
 from desktop import format as fmt
 from desktop.commands import Commands
 from desktop.dialogs.add_partitions_dialog import AddPartitionsDialog
-from desktop.dialogs.confirm_dialog import ConfirmDialog
+from desktop.dialogs.confirm_dialog import DeleteDialog
 from desktop.dialogs.create_topic_dialog import CreateTopicDialog
 from desktop.dialogs.retention_dialog import RetentionDialog
 from desktop.history import MonitorHistory
@@ -36,8 +40,12 @@ from desktop.models.partitions_model import PartitionsModel
 from desktop.models.topics_model import TopicsModel
 from desktop.theme import Theme, icon
 from desktop.views.charts import LiveChart
+from desktop.views.elided import ElidedLabel
 from desktop.views.table import KeyedTableView
-from desktop.views.widgets import DialogSlot, EmptyState, section_title, table_over_details
+from desktop.views.widgets import DialogSlot, EmptyState, table_over_details
+
+# The throughput chart stays readable beside the partitions table down to this width.
+CHART_MIN_WIDTH = 200
 
 
 class TopicsView(QWidget):
@@ -89,7 +97,6 @@ class TopicsView(QWidget):
 
         self.model = TopicsModel(self)
         self.table = KeyedTableView(self.model, sort_column=0, stretch_column=0)
-        self.table.set_column_widths({1: 90, 2: 110, 3: 100, 4: 110, 5: 110, 6: 150})
         self.empty = EmptyState(
             "No topics yet. Create one here, or just produce to a name: the broker creates "
             "topics on first use."
@@ -99,26 +106,28 @@ class TopicsView(QWidget):
         dl = QVBoxLayout(details)
         dl.setContentsMargins(0, 0, 0, 0)
         dl.setSpacing(6)
-        head = QHBoxLayout()
-        self.detail_title = section_title("Select a topic")
-        self.detail_info = QLabel("")
+        # Two elided lines (never QLabels sized by their text: an 80-character name once
+        # made the window's minimum width 1,776 px).
+        self.detail_title = ElidedLabel("Select a topic")
+        self.detail_title.setObjectName("SectionTitle")
+        self.detail_info = ElidedLabel("", mode=Qt.TextElideMode.ElideRight)
         self.detail_info.setObjectName("Muted")
-        self.detail_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        head.addWidget(self.detail_title)
-        head.addSpacing(12)
-        head.addWidget(self.detail_info, 1)
-        dl.addLayout(head)
-        lower = QSplitter(Qt.Orientation.Horizontal)
+        dl.addWidget(self.detail_title)
+        dl.addWidget(self.detail_info)
+        self.lower = QSplitter(Qt.Orientation.Horizontal)
+        self.lower.setChildrenCollapsible(False)
         self.partitions_model = PartitionsModel(self)
         self.partitions = KeyedTableView(self.partitions_model, sort_column=0, stretch_column=None)
-        self.partitions.set_column_widths({0: 60, 1: 70, 2: 90, 3: 80, 4: 80, 5: 60})
-        self.chart = LiveChart("Messages per second", ("in", "out"), theme=theme)
-        lower.addWidget(self.partitions)
-        lower.addWidget(self.chart)
-        lower.setStretchFactor(0, 1)
-        lower.setStretchFactor(1, 1)
-        lower.setSizes([560, 440])
-        dl.addWidget(lower, 1)
+        self.chart = LiveChart(
+            "Messages/s", ("in", "out"), theme=theme, legend_below_title=True
+        )
+        self.chart.setMinimumWidth(max(CHART_MIN_WIDTH, self.chart.minimumWidth()))
+        self.lower.addWidget(self.partitions)
+        self.lower.addWidget(self.chart)
+        self.lower.setStretchFactor(0, 0)
+        self.lower.setStretchFactor(1, 1)
+        dl.addWidget(self.lower, 1)
+        self._partitions_width = 0  # the width last given to the partitions table
 
         root.addWidget(
             table_over_details(self.table, self.empty, details, (3, 2), (240, 360)), 1
@@ -130,6 +139,7 @@ class TopicsView(QWidget):
         self.delete_action.triggered.connect(self.open_delete_dialog)
         self.filter.textChanged.connect(self.table.set_filter)
         self.table.selection_changed.connect(self._selection_changed)
+        self.partitions.columns_fitted.connect(self._give_partitions_room)
         self.table.doubleClicked.connect(lambda *_: self.open_retention_dialog())
         self._update_actions()
         self._update_empty()
@@ -142,9 +152,13 @@ class TopicsView(QWidget):
     def on_slow_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
         self.snapshot = snap
         self.model.update(snap, history.topic_rates)
+        # A topic just created here wins over the first-row default.
+        if self._pending_select is not None and self.table.select_key(self._pending_select):
+            self._pending_select = None
         self.table.ensure_selection()
         self._update_details()
         self._update_empty()
+        self._give_partitions_room()
 
     def on_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
         if not self.isVisible():
@@ -170,8 +184,32 @@ class TopicsView(QWidget):
         return self.snapshot.topic(name)
 
     def _selection_changed(self, _key: object) -> None:
+        self._reset_chart()
         self._update_details()
         self._update_actions()
+        self._give_partitions_room()
+
+    def _reset_chart(self) -> None:
+        """Start the chart afresh for the newly selected topic: no line of the previous one,
+        and (``LiveChart.clear_series``) its y-scale back to 0 to a small round number."""
+        self.chart.clear_series()
+
+    def _give_partitions_room(self) -> None:
+        """Widen the partitions table to show every column whole; the chart takes the rest."""
+        need = self.partitions.columns_width()
+        if self.partitions.verticalScrollBar().isVisible():
+            need += self.partitions.verticalScrollBar().width()
+        total = sum(self.lower.sizes())
+        if total <= 0:
+            return
+        width = max(0, min(need, total - self.chart.minimumWidth() - self.lower.handleWidth()))
+        if width != self._partitions_width or self.lower.sizes()[0] != width:
+            self._partitions_width = width
+            self.lower.setSizes([width, total - width])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._give_partitions_room()
 
     def _update_details(self) -> None:
         t = self._selected_snapshot()
@@ -182,12 +220,7 @@ class TopicsView(QWidget):
             self.chart.clear_series()
             return
         self.detail_title.setText(t.name)
-        overrides = ", ".join(f"{k}={v}" for k, v in t.configs) or "broker defaults"
-        self.detail_info.setText(
-            f"{t.partition_count} partitions · {fmt.count(t.messages)} messages · "
-            f"{fmt.size(t.size_bytes)} in {t.segment_count} segments · "
-            f"segment size {fmt.size(t.segment_bytes)} · {overrides} · id {t.topic_id}"
-        )
+        self.detail_info.setText(topic_summary(t))
         self._update_actions()
 
     def _update_actions(self) -> None:
@@ -226,16 +259,9 @@ class TopicsView(QWidget):
         return dialog
 
     def _select_when_present(self, name: str) -> None:
-        self._pending_select = name
-        if not self.table.select_key(name):
-            # Not in the table yet: select it on the refresh that follows the command.
-            self.commands.service.command_done.connect(self._try_pending_select)
+        # Not in the table yet, usually: the slow tick that first lists it selects it.
+        self._pending_select = None if self.table.select_key(name) else name
 
-    def _try_pending_select(self) -> None:
-        name = getattr(self, "_pending_select", None)
-        if name and self.table.select_key(name):
-            self._pending_select = None
-            self.commands.service.command_done.disconnect(self._try_pending_select)
 
     def open_add_partitions_dialog(self) -> AddPartitionsDialog | None:
         t = self._selected_snapshot()
@@ -260,19 +286,50 @@ class TopicsView(QWidget):
         self._show(dialog)
         return dialog
 
-    def open_delete_dialog(self) -> ConfirmDialog | None:
+    def open_delete_dialog(self) -> DeleteDialog | None:
         t = self._selected_snapshot()
         if t is None:
             return None
         name = t.name
-        dialog = ConfirmDialog(
-            f"Delete topic {name}?",
-            f"<b>{name}</b> and its {t.partition_count} partitions "
-            f"({fmt.count(t.messages)} messages, {fmt.size(t.size_bytes)}) will be deleted "
-            "from disk. Producers and consumers of it will get errors. This cannot be undone.",
-            "Delete topic",
+        dialog = DeleteDialog(
+            "topic",
+            name,
+            f"The topic and its {fmt.plural(t.partition_count, 'partition')} "
+            f"({fmt.plural(t.messages, 'message')}, {fmt.size(t.size_bytes)}) will be "
+            "deleted from disk. Producers and consumers of it will get errors. This cannot "
+            "be undone.",
             lambda done: self.commands.delete_topic(name, done),
             parent=self,
         )
         self._show(dialog)
         return dialog
+
+
+_SUMMARY_ORDER = {"retention.ms": 0, "retention.bytes": 1, "segment.bytes": 2}
+
+
+def topic_summary(t: TopicSnapshot) -> str:
+    """The details line: sizes and settings in words, as the table writes them."""
+    # Time before size, as the table's Retention column writes them.
+    overrides = sorted((k for k, _ in t.configs), key=lambda k: (_SUMMARY_ORDER.get(k, 9), k))
+    origin = (
+        "set on this topic: " + ", ".join(fmt.config_name(k) for k in overrides)
+        if overrides
+        else "all broker defaults"
+    )
+    extra = [
+        fmt.config_override(k, v)
+        for k, v in t.configs
+        if k not in ("retention.ms", "retention.bytes", "segment.bytes")
+    ]
+    parts = [
+        fmt.plural(t.partition_count, "partition"),
+        fmt.plural(t.messages, "message"),
+        f"{fmt.size(t.size_bytes)} in {fmt.plural(t.segment_count, 'segment')}",
+        fmt.retention_sentence(t.retention_ms, t.retention_bytes),
+        f"segments of {fmt.size(t.segment_bytes)}",
+        *extra,
+        origin,
+        f"id {t.topic_id}",
+    ]
+    return " · ".join(parts)
