@@ -4,8 +4,9 @@ Usage::
 
     streamscope broker [--listen HOST:PORT] [--data-dir DIR] [--fsync always|interval]
                        [--auto-create-topics true|false] [--default-partitions N]
-    streamscope [GUI options]        # the desktop app (desktop.app.main)
-    streamscope --version
+    streamscope [--listen HOST:PORT] [--data-dir DIR] [--theme system|light|dark]
+                [--screenshots DIR [--after SECONDS]]     # the desktop app
+    streamscope --help | --version
 
 Contract of ``streamscope broker``:
 
@@ -25,6 +26,9 @@ Contract of ``streamscope broker``:
 
 Without a subcommand (or with only GUI flags), the desktop app runs: it is imported by
 name at run time, because ``core`` must never import ``desktop`` (import-linter contract).
+The GUI's options are declared here, once (:func:`gui_parser`), and the desktop app
+parses its arguments with that same parser, so ``streamscope --help`` lists exactly the
+options the app accepts and prints without importing Qt.
 """
 
 from __future__ import annotations
@@ -54,13 +58,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] == _BROKER_COMMAND:
         return _broker_main(args[1:])
     if args and args[0] in ("--version", "-V"):
-        print(f"streamscope {_version()}")
+        print(f"streamscope {version()}")
         return 0
-    if args and args[0] in ("-h", "--help"):
-        print(_TOP_HELP)
+    if any(a in ("-h", "--help") for a in args):
+        gui_parser().print_help()
         return 0
     if args and not args[0].startswith("-"):
-        print(f"streamscope: unknown command {args[0]!r}\n{_TOP_HELP}", file=sys.stderr)
+        print(f"streamscope: unknown command {args[0]!r}", file=sys.stderr)
+        gui_parser().print_usage(sys.stderr)
         return 2
     # The desktop app; a string import keeps core free of any static desktop dependency.
     app = importlib.import_module("desktop.app")
@@ -68,16 +73,86 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(result or 0)
 
 
-_TOP_HELP = """usage: streamscope [GUI options]          run the desktop app
-       streamscope broker [options]       run the broker without a GUI (see broker -h)
-       streamscope --version"""
+# --- the desktop app's options ---------------------------------------------------------
+
+# The desktop's theme names (desktop.theme.THEME_NAMES; a test keeps the two equal).
+GUI_THEMES = ("system", "light", "dark")
+
+_GUI_EPILOG = """other commands:
+  streamscope broker [options]   run the broker without a GUI (streamscope broker -h)
+  streamscope --version          print the version
+
+In the app, F1 explains the view you are looking at."""
 
 
-def _version() -> str:
+def _gui_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``PORT``; an empty host means loopback (the app is local)."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = "127.0.0.1", text
+    host = host.strip("[]") or "127.0.0.1"
     try:
-        from importlib.metadata import version
+        number = int(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port in {text!r}") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range in {text!r}")
+    return host, number
 
-        return version("streamscope")
+
+def gui_parser() -> argparse.ArgumentParser:
+    """The desktop app's command line (``streamscope [options]``), parsed by desktop.app."""
+    from core.config import DEFAULT_PORT
+
+    p = argparse.ArgumentParser(
+        prog="streamscope",
+        description="Streamscope: a Kafka-compatible broker in a window that shows it\n"
+        "working. With no command, the desktop app starts.",
+        epilog=_GUI_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--listen",
+        type=_gui_listen,
+        default=None,
+        metavar="HOST:PORT",
+        help=f"where the embedded broker listens (default 127.0.0.1:{DEFAULT_PORT}; port 0 "
+        "picks a free one)",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where topics and offsets are stored (default: the user data dir)",
+    )
+    p.add_argument(
+        "--theme", choices=GUI_THEMES, default=None,
+        help="colour theme (default: the last one chosen, else follow the system)",
+    )
+    p.add_argument(
+        "--screenshots",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="run a demo workload on a throwaway data dir, save one 1280x720 PNG per "
+        "view into DIR, then exit",
+    )
+    p.add_argument(
+        "--after",
+        type=float,
+        default=8.0,
+        metavar="SECONDS",
+        help="with --screenshots: how long to let the app run first (default 8)",
+    )
+    return p
+
+
+def version() -> str:
+    try:
+        from importlib.metadata import version as package_version
+
+        return package_version("streamscope")
     except Exception:  # not installed (running from a checkout)
         return "0.1.0"
 

@@ -1,6 +1,7 @@
 """The desktop app's composition root: ``streamscope`` with no subcommand lands here.
 
-Usage (through ``core.cli``, which imports this module lazily)::
+Usage (through ``core.cli``, which imports this module lazily; the options are declared
+once in :func:`core.cli.gui_parser`, so ``streamscope --help`` lists them)::
 
     streamscope [--listen HOST:PORT] [--data-dir DIR] [--theme system|light|dark]
     streamscope --screenshots DIR [--after SECONDS]
@@ -14,9 +15,14 @@ Contract:
   quit, 1 when the broker could not start and the user gave up.
 * If the listen port is taken, the app says so and offers the next free port or any free
   port (:class:`~desktop.dialogs.port_dialog.PortDialog`) instead of failing silently.
-* ``--screenshots DIR`` runs the app (offscreen works) on a throwaway data dir with a small
-  demo workload, waits ``--after`` seconds, saves one PNG per main view into DIR and exits
-  0 (see :mod:`desktop.screenshots`).
+  Until the broker listens, the overview shows the address it was asked for (never a
+  default it was not asked for).
+* The demo workload (:class:`~desktop.demo.DemoWorkload`) belongs to the app: the window
+  starts and stops it (Demo menu, overview's first step); quitting stops it before the
+  broker.
+* ``--screenshots DIR`` runs the app (offscreen works) on a throwaway data dir with the
+  demo workload, waits ``--after`` seconds, saves one 1280x720 PNG per main view into DIR
+  and exits 0 (see :mod:`desktop.screenshots`).
 * :class:`Streamscope` wires the parts together and is what tests build (with their own
   ``QSettings`` file, data dir and port 0), so tests run the same wiring as users.
 """
@@ -31,16 +37,19 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from core.config import DEFAULT_PORT, BrokerConfig
+from core.cli import gui_parser
+from core.config import BrokerConfig
 from desktop.broker_service import BrokerService, port_in_use
 from desktop.commands import Commands, error_text
+from desktop.demo import DemoWorkload
 from desktop.dialogs.port_dialog import PortDialog
 from desktop.main_window import MainWindow
 from desktop.theme import THEME_NAMES, ThemeManager
@@ -65,6 +74,7 @@ class Streamscope(QObject):
         *,
         theme: str | None = None,
         interactive: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.app = app
@@ -77,9 +87,15 @@ class Streamscope(QObject):
         self.themes = ThemeManager(app, name if name in THEME_NAMES else "system")
         self.service = BrokerService(config)
         self.commands = Commands(self.service)
-        self.ticker = Ticker(self.service)
+        self.ticker = Ticker(self.service, clock=clock)
+        self.demo = DemoWorkload(self.service, self.commands, self)
         self.window = MainWindow(
-            self.commands, self.ticker, self.themes, settings, log_defaults=config.log
+            self.commands,
+            self.ticker,
+            self.themes,
+            settings,
+            log_defaults=config.log,
+            demo=self.demo,
         )
         self.service.started.connect(self._on_started)
         self.service.failed.connect(self._on_failed)
@@ -87,9 +103,9 @@ class Streamscope(QObject):
     def start(self, show: bool = True) -> None:
         if show:
             self.window.show()
-        self.window.set_listener_text(
-            f"Starting broker on {self.service.config.host}:{self.service.config.port}…"
-        )
+        config = self.service.config
+        self.window.set_listener_text(f"Starting broker on {_address(config)}…")
+        self.window.overview.set_requested_address(_address(config))
         self.service.start()
         self.ticker.start()
 
@@ -107,12 +123,11 @@ class Streamscope(QObject):
         if port_in_use(exc):
             if not self.interactive:
                 # Nobody to ask: take any free port rather than fail.
-                log.warning("%s:%s is in use; listening on a free port", config.host, config.port)
+                log.warning("%s is in use; listening on a free port", _address(config))
                 self.service.start(replace(config, port=0))
                 return
-            self.window.set_listener_text(
-                f"{config.host}:{config.port} is in use", self.themes.theme.bad
-            )
+            self.window.set_listener_text(f"{_address(config)} is in use", self.themes.theme.bad)
+            self.window.overview.set_requested_address(_address(config), "in use")
             dialog = PortDialog(config.host, config.port, self.window)
             self.port_dialog = dialog
 
@@ -122,7 +137,9 @@ class Streamscope(QObject):
                 if dialog.choice is None:
                     self.quit(1)
                 else:
-                    self.service.start(replace(config, port=dialog.choice))
+                    chosen_config = replace(config, port=dialog.choice)
+                    self.window.overview.set_requested_address(_address(chosen_config))
+                    self.service.start(chosen_config)
 
             dialog.finished.connect(chosen)
             dialog.open()
@@ -152,52 +169,21 @@ class Streamscope(QObject):
         self._closed = True
         self.ticker.stop()
         self.window.save_settings()
+        # The demo's real clients leave their groups while the broker still answers.
+        self.demo.stop(wait=True)
         self.service.stop()
         self.window.close()
         self.window.dispose()
 
 
-def _listen(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        host, port = "127.0.0.1", text
-    host = host.strip("[]") or "127.0.0.1"
-    try:
-        number = int(port)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid port in {text!r}") from None
-    if not 0 <= number <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range in {text!r}")
-    return host, number
+def _address(config: BrokerConfig) -> str:
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    return f"{host}:{config.port}"
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="streamscope", description="The Streamscope desktop app.")
-    p.add_argument(
-        "--listen",
-        type=_listen,
-        default=None,
-        metavar="HOST:PORT",
-        help=f"where the embedded broker listens (default 127.0.0.1:{DEFAULT_PORT}; port 0 "
-        "picks a free one)",
-    )
-    p.add_argument("--data-dir", type=Path, default=None, help="where topics are stored")
-    p.add_argument("--theme", choices=THEME_NAMES, default=None, help="colour theme")
-    p.add_argument(
-        "--screenshots",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="run a demo workload, save one PNG per view into DIR, then exit",
-    )
-    p.add_argument(
-        "--after",
-        type=float,
-        default=8.0,
-        metavar="SECONDS",
-        help="with --screenshots: how long to let the app run first (default 8)",
-    )
-    return p.parse_args(list(argv))
+    """The options ``streamscope --help`` lists (declared in :func:`core.cli.gui_parser`)."""
+    return gui_parser().parse_args(list(argv))
 
 
 def make_config(args: argparse.Namespace, data_dir: Path | None = None) -> BrokerConfig:

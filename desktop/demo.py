@@ -4,8 +4,15 @@ Contract: :meth:`DemoWorkload.start` (GUI thread, broker running) creates a few 
 starts in-process producers on the broker loop (real RecordBatch v2 bytes appended through
 ``Broker.produce``, keyed by delivery-partner id) and in-process consumer groups, and, when
 ``confluent_kafka`` is installed, one real Kafka client producing and one consuming over
-TCP so the Clients view has something to show. :meth:`stop` ends all of it (the service
-also cancels its background tasks when it stops). Nothing here runs unless asked.
+TCP so the Clients view has something to show. Nothing here runs unless asked: the app
+starts it from the Demo menu or the overview's first step, ``--screenshots`` at launch.
+
+:meth:`stop` ends all of it without blocking the GUI thread: producers are cancelled, the
+demo's in-process groups are stopped (they leave their groups), and the real clients'
+threads are told to finish; ``stop(wait=True)`` also joins them (at app shutdown, before
+the broker stops, so they leave their groups politely). The workload can be started again
+after a stop; ``running_changed(bool)`` follows its state for menus. Starting while it
+runs, or stopping while it is stopped, does nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import threading
 import time
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.records import build_batch
 from desktop.broker_service import BrokerService
@@ -45,18 +52,35 @@ GROUPS = (
 STOP_LATER = ("billing",)
 
 
-class DemoWorkload:
+class DemoWorkload(QObject):
     showcase_topic = "gps-updates"
     showcase_group = "analytics"
+    running_changed = Signal(bool)
 
-    def __init__(self, service: BrokerService, commands: Commands) -> None:
+    def __init__(
+        self, service: BrokerService, commands: Commands, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
         self.service = service
         self.commands = commands
         self._futures: list[Any] = []
+        # One event per run: a stopped run's threads keep theirs while they wind down,
+        # and a new run gets a fresh one.
         self._stop = threading.Event()
+        self._stop.set()
         self._threads: list[threading.Thread] = []
 
+    @property
+    def running(self) -> bool:
+        return not self._stop.is_set()
+
     def start(self) -> None:
+        if self.running:
+            return
+        if not self.service.running:
+            log.warning("demo workload: the broker is not running")
+            return
+        stop = self._stop = threading.Event()
         pending = len(TOPICS)
 
         def topic_ready(_result: object, error: BaseException | None) -> None:
@@ -64,34 +88,35 @@ class DemoWorkload:
             if error is not None:
                 log.info("demo topic: %s", error)  # already there from an earlier run
             pending -= 1
-            if pending == 0:
-                self._start_traffic()
+            if pending == 0 and not stop.is_set():
+                self._start_traffic(stop)
 
         for name, partitions, configs, _rate, _keys in TOPICS:
             self.commands.create_topic(name, partitions, configs, topic_ready)
+        self.running_changed.emit(True)
 
-    def _start_traffic(self) -> None:
+    def _start_traffic(self, stop: threading.Event) -> None:
         for name, _partitions, _configs, rate, keys in TOPICS:
             self._futures.append(self.service.spawn(_producer(name, rate, keys)))
         for group, topic, count, assignor, delay in GROUPS:
             self.commands.start_consumers(group, topic, count, assignor, processing_delay_s=delay)
         for group in STOP_LATER:
-            QTimer.singleShot(3000, lambda g=group: self._stop_group(g))
-        self._start_real_clients()
+            QTimer.singleShot(3000, self, lambda g=group: self._stop_group(g, stop))
+        self._start_real_clients(stop)
 
-    def _stop_group(self, group: str) -> None:
-        if not self._stop.is_set():
+    def _stop_group(self, group: str, stop: threading.Event) -> None:
+        if not stop.is_set():
             self.commands.stop_consumers(group)
 
-    def _start_real_clients(self) -> None:
+    def _start_real_clients(self, stop: threading.Event) -> None:
         try:
             import confluent_kafka  # noqa: F401 - optional, only for the demo
         except ImportError:
             return
         bootstrap = self.service.bootstrap
-        self._threads = [
-            threading.Thread(target=self._real_producer, args=(bootstrap,), daemon=True),
-            threading.Thread(target=self._real_consumer, args=(bootstrap,), daemon=True),
+        self._threads += [
+            threading.Thread(target=self._real_producer, args=(bootstrap, stop), daemon=True),
+            threading.Thread(target=self._real_consumer, args=(bootstrap, stop), daemon=True),
         ]
         try:
             import kafka  # noqa: F401 - optional: a second client library in the Clients view
@@ -99,27 +124,30 @@ class DemoWorkload:
             pass
         else:
             self._threads.append(
-                threading.Thread(target=self._kafka_python_consumer, args=(bootstrap,), daemon=True)
+                threading.Thread(
+                    target=self._kafka_python_consumer, args=(bootstrap, stop), daemon=True
+                )
             )
         for t in self._threads:
-            t.start()
+            if not t.is_alive() and t.ident is None:
+                t.start()
 
-    def _real_producer(self, bootstrap: str) -> None:
+    def _real_producer(self, bootstrap: str, stop: threading.Event) -> None:
         from confluent_kafka import Producer
 
         p = Producer(
             {"bootstrap.servers": bootstrap, "client.id": "checkout-service", "linger.ms": 20}
         )
         n = 0
-        while not self._stop.is_set():
+        while not stop.is_set():
             for _ in range(40):
                 n += 1
                 p.produce("orders", key=f"customer-{n % 37}", value=json.dumps({"order": n}))
             p.poll(0)
-            self._stop.wait(0.1)
+            stop.wait(0.1)
         p.flush(2)
 
-    def _real_consumer(self, bootstrap: str) -> None:
+    def _real_consumer(self, bootstrap: str, stop: threading.Event) -> None:
         from confluent_kafka import Consumer
 
         c = Consumer(
@@ -132,12 +160,12 @@ class DemoWorkload:
         )
         c.subscribe(["orders"])
         try:
-            while not self._stop.is_set():
+            while not stop.is_set():
                 c.poll(0.2)
         finally:
             c.close()
 
-    def _kafka_python_consumer(self, bootstrap: str) -> None:
+    def _kafka_python_consumer(self, bootstrap: str, stop: threading.Event) -> None:
         from kafka import KafkaConsumer
 
         c = KafkaConsumer(
@@ -148,18 +176,29 @@ class DemoWorkload:
             auto_offset_reset="earliest",
         )
         try:
-            while not self._stop.is_set():
+            while not stop.is_set():
                 c.poll(timeout_ms=200)
         finally:
             c.close()
 
-    def stop(self) -> None:
+    def stop(self, *, wait: bool = False) -> None:
+        """End the run; ``wait`` also joins the real clients' threads (shutdown only)."""
+        was_running = self.running
         self._stop.set()
         for fut in self._futures:
             fut.cancel()
-        for t in self._threads:
-            t.join(5)
-        self._threads = []
+        self._futures = []
+        if was_running and self.service.running:
+            for group, *_rest in GROUPS:
+                self.commands.stop_consumers(group)
+        # Threads that have finished are dropped; the others finish on their own (each
+        # checks its run's event every 0.2 s), joined only when the caller can wait.
+        if wait:
+            for t in self._threads:
+                t.join(5)
+        self._threads = [t for t in self._threads if t.is_alive()]
+        if was_running:
+            self.running_changed.emit(False)
 
 
 def _producer(topic: str, rate: int, keys: int):

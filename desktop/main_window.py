@@ -1,37 +1,58 @@
 """The main window: navigation between views, the event log dock, menus and the status bar.
 
 Contract: the window is given its views' collaborators (commands, ticker, theme manager,
-settings) by the composition root (desktop/app.py) and builds only its own widgets. It
-forwards each tick to the views (``on_tick`` for charts, ``on_slow_tick`` for tables and
-text), keeps the status bar current (listener, msgs/s in and out, data dir), and persists
-geometry, dock layout, theme and the last view in the ``QSettings`` it was given.
+settings, the demo workload) by the composition root (desktop/app.py) and builds only its
+own widgets. It forwards each tick to the views (``on_tick`` for charts, ``on_slow_tick``
+for tables and text), keeps the status bar current (listener, msgs/s in and out, data
+dir), and persists geometry, dock layout, theme and the last view in the ``QSettings`` it
+was given.
+
+Size: the window's minimum size is fixed (``MINIMUM_SIZE``), never derived from what the
+views show, so a long topic name or data dir can neither raise it nor keep it raised.
+Each view sits in a scroll area that scrolls only if a view cannot shrink to the space it
+is given; views elide long names themselves, so at 1280x720 none has to.
+
+Staleness: when the service says the broker is running but no new snapshot arrived for
+``STALE_AFTER_S`` (:meth:`Ticker.is_stale`), the status bar says "Broker not responding:
+last update N s ago" instead of presenting the last snapshot as live.
+
+Menus: Demo starts and stops the demo workload; Help has "What am I looking at?" (F1,
+opened at the current view's section), the keyboard shortcuts and About (the version).
+The overview's first-step buttons are routed here to the topics view's create dialog, the
+groups view's start-consumers dialog and the demo workload.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
+    QFrame,
     QHBoxLayout,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QStackedWidget,
+    QStyle,
     QWidget,
 )
 
+from core.cli import version
 from core.config import LogConfig
 from core.monitor import ClusterSnapshot
 from desktop import format as fmt
 from desktop.commands import Commands
+from desktop.demo import DemoWorkload
+from desktop.dialogs.help_dialog import HelpDialog
 from desktop.history import MonitorHistory
 from desktop.theme import THEME_NAMES, Theme, ThemeManager, icon
 from desktop.ticker import Ticker
 from desktop.views.clients_view import ClientsView
+from desktop.views.elided import ElidedLabel
 from desktop.views.event_log_view import EventLogView
 from desktop.views.groups_view import GroupsView
 from desktop.views.overview_view import OverviewView
@@ -40,6 +61,61 @@ from desktop.views.widgets import Dot
 
 VIEW_KEYS = ("overview", "topics", "groups", "clients")
 _ICONS = {"overview": "overview", "topics": "topics", "groups": "groups", "clients": "clients"}
+# Fixed, content-independent, and below a 1280x720 projector (window decorations included).
+MINIMUM_SIZE = (960, 600)
+DEFAULT_SIZE = (1280, 720)
+
+
+class ViewPage(QScrollArea):
+    """Holds one view: fills the page, and scrolls only below the view's minimum size.
+
+    Not ``widgetResizable``: for a view whose layout has a height-for-width (any wrapped
+    label), QScrollArea would size it to its *preferred* height and scroll needlessly. Here
+    the view gets the whole viewport, never less than its minimum size hint.
+    """
+
+    def __init__(self, view: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidgetResizable(False)
+        self.setWidget(view)
+        view.installEventFilter(self)
+
+    def fit(self) -> None:
+        view = self.widget()
+        if view is None:
+            return
+        need = view.minimumSizeHint().expandedTo(view.minimumSize())
+        avail = self.maximumViewportSize()  # the viewport without scroll bars
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        width, height = avail.width(), avail.height()
+        for _ in range(2):  # a scroll bar in one direction can require the other
+            if need.height() > height:
+                width = avail.width() - bar
+            if need.width() > width:
+                height = avail.height() - bar
+        view.resize(max(width, need.width()), max(height, need.height()))
+
+    def needs_scrolling(self) -> bool:
+        """True when the view cannot shrink to the page (a projector would scroll)."""
+        view = self.widget()
+        need = view.minimumSizeHint().expandedTo(view.minimumSize())
+        avail = self.maximumViewportSize()
+        return need.width() > avail.width() or need.height() > avail.height()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.fit()
+        super().resizeEvent(event)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        # A hidden page misses its view's layout requests: catch up when shown.
+        self.fit()
+        super().showEvent(event)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.fit()
+        return super().eventFilter(watched, event)
 
 
 class MainWindow(QMainWindow):
@@ -51,6 +127,7 @@ class MainWindow(QMainWindow):
         settings: QSettings,
         *,
         log_defaults: LogConfig | None = None,
+        demo: DemoWorkload | None = None,
         parent: QWidget | None = None,
     ) -> None:
         existing = set(QApplication.topLevelWidgets())
@@ -62,7 +139,12 @@ class MainWindow(QMainWindow):
         self.ticker = ticker
         self.themes = themes
         self.settings = settings
+        self.demo = demo
+        self.help_dialog: HelpDialog | None = None
         theme = themes.theme
+        # Explicit, so the layout never raises it to fit content (QLayout leaves an
+        # explicitly set minimum alone).
+        self.setMinimumSize(*MINIMUM_SIZE)
 
         self.overview = OverviewView(theme)
         self.topics = TopicsView(commands, theme, defaults=log_defaults)
@@ -87,12 +169,16 @@ class MainWindow(QMainWindow):
         self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.stack = QStackedWidget()
+        self.pages: dict[str, ViewPage] = {}
         for key, view in self.views.items():
             item = QListWidgetItem(icon(_ICONS[key]), view.title)  # type: ignore[attr-defined]
             item.setData(Qt.ItemDataRole.UserRole, key)
             item.setSizeHint(QSize(180, 40))
             self.nav.addItem(item)
-            self.stack.addWidget(view)
+            page = ViewPage(view)
+            page.setObjectName(f"{key}Page")
+            self.pages[key] = page
+            self.stack.addWidget(page)
         layout.addWidget(self.nav)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
@@ -108,6 +194,11 @@ class MainWindow(QMainWindow):
 
         self._build_status_bar()
         self._build_menus()
+        self.overview.create_topic_requested.connect(self._create_topic)
+        self.overview.start_consumers_requested.connect(self.start_consumers)
+        self.overview.demo_requested.connect(self.start_demo)
+        if demo is not None:
+            demo.running_changed.connect(self._demo_changed)
 
         ticker.tick.connect(self._on_tick)
         ticker.slow_tick.connect(self._on_slow_tick)
@@ -125,22 +216,26 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         bar.setObjectName("StatusBar")
         self.status_dot = Dot(self.themes.theme.muted)
-        self.status_listener = QLabel("Starting broker…")
-        self.status_rates = QLabel("")
+        # Elided labels: a long data dir or address must not widen the window.
+        self.status_listener = ElidedLabel("Starting broker…", mode=Qt.TextElideMode.ElideRight)
+        self.status_rates = ElidedLabel("", mode=Qt.TextElideMode.ElideRight)
         self.status_rates.setObjectName("StatusRates")
-        self.status_data = QLabel("")
+        self.status_data = ElidedLabel("")
         self.status_data.setObjectName("Muted")
+        for label in (self.status_listener, self.status_rates, self.status_data):
+            label.setContentsMargins(4, 0, 4, 0)
         bar.addWidget(self.status_dot)
-        bar.addWidget(self.status_listener)
-        bar.addWidget(QLabel("   "))
-        bar.addWidget(self.status_rates)
-        bar.addPermanentWidget(self.status_data)
+        bar.addWidget(self.status_listener, 2)
+        bar.addWidget(self.status_rates, 3)
+        bar.addPermanentWidget(self.status_data, 2)
 
     def _build_menus(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        if quit_action.shortcut().isEmpty():  # some platforms define none
+            quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
 
@@ -182,7 +277,29 @@ class MainWindow(QMainWindow):
             self.theme_actions.addAction(action)
             theme_menu.addAction(action)
 
+        demo_menu = menu.addMenu("&Demo")
+        self.demo_start_action = QAction("&Start the demo workload", self)
+        self.demo_start_action.setToolTip(
+            "Topics, producers and consumer groups at work, lag included"
+        )
+        self.demo_start_action.triggered.connect(self.start_demo)
+        self.demo_stop_action = QAction("S&top the demo workload", self)
+        self.demo_stop_action.triggered.connect(self.stop_demo)
+        demo_menu.addAction(self.demo_start_action)
+        demo_menu.addAction(self.demo_stop_action)
+        self._demo_changed(False)
+
         help_menu = menu.addMenu("&Help")
+        self.help_action = QAction("&What am I looking at?", self)
+        self.help_action.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
+        if self.help_action.shortcut().isEmpty():
+            self.help_action.setShortcut(QKeySequence("F1"))
+        self.help_action.triggered.connect(lambda: self.open_help())
+        help_menu.addAction(self.help_action)
+        shortcuts = QAction("&Keyboard shortcuts", self)
+        shortcuts.triggered.connect(lambda: self.open_help("shortcuts"))
+        help_menu.addAction(shortcuts)
+        help_menu.addSeparator()
         about = QAction("&About Streamscope", self)
         about.triggered.connect(self._about)
         help_menu.addAction(about)
@@ -204,7 +321,7 @@ class MainWindow(QMainWindow):
         # Draw the newly shown view now rather than at the next tick.
         snap, history = self.ticker.snapshot, self.ticker.history
         if snap is not None:
-            view = self.stack.currentWidget()
+            view = self.views[VIEW_KEYS[row]]
             view.on_slow_tick(snap, history)  # type: ignore[attr-defined]
             view.on_tick(snap, history)  # type: ignore[attr-defined]
 
@@ -212,12 +329,65 @@ class MainWindow(QMainWindow):
         self.show_view("topics")
         self.topics.open_create_dialog()
 
+    def start_consumers(self) -> None:
+        self.show_view("groups")
+        self.groups.open_start_dialog()
+
+    # -- demo workload -----------------------------------------------------------------
+
+    def start_demo(self) -> None:
+        if self.demo is not None:
+            self.demo.start()
+
+    def stop_demo(self) -> None:
+        if self.demo is not None:
+            self.demo.stop()
+
+    def _demo_changed(self, running: bool) -> None:
+        available = self.demo is not None
+        self.demo_start_action.setEnabled(available and not running)
+        self.demo_stop_action.setEnabled(available and running)
+        self.overview.demo_running = running
+        if self.ticker.snapshot is not None:
+            self.overview.first_step.update_for(self.ticker.snapshot, running)
+
+    # -- help --------------------------------------------------------------------------
+
+    def shortcuts(self) -> list[tuple[str, str]]:
+        """(what, keys) for every menu action with a shortcut, as the menus say them."""
+        out = []
+        for menu_action in self.menuBar().actions():
+            menu = menu_action.menu()
+            if menu is None:
+                continue
+            stack = list(menu.actions())
+            while stack:
+                action = stack.pop(0)
+                if action.menu() is not None:
+                    stack[:0] = action.menu().actions()
+                    continue
+                keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+                if keys:
+                    out.append((action.text().replace("&", ""), keys))
+        return out
+
+    def open_help(self, section: str | None = None) -> HelpDialog:
+        """The help page, at ``section`` (default: the view being looked at)."""
+        if self.help_dialog is None:
+            dialog = HelpDialog(self.shortcuts(), version(), self)
+            self.help_dialog = dialog
+        dialog = self.help_dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        dialog.show_section(section or self.current_view())
+        return dialog
+
     # -- ticks -------------------------------------------------------------------------
 
     def _on_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
         # Only the visible view draws; hidden ones catch up when shown.
-        view = self.stack.currentWidget()
-        view.on_tick(snap, history)  # type: ignore[attr-defined]
+        self.views[self.current_view()].on_tick(snap, history)  # type: ignore[attr-defined]
 
     def _on_slow_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
         for view in self.views.values():
@@ -225,17 +395,25 @@ class MainWindow(QMainWindow):
         self.event_log.on_slow_tick(snap, history)
         b = snap.broker
         t = self.themes.theme
-        if b.listening:
+        age = self.ticker.snapshot_age()
+        r = history.total_rates
+        rates = (
+            f"In {fmt.rate(r[0])} ({fmt.byte_rate(r[2])})   ·   "
+            f"Out {fmt.rate(r[1])} ({fmt.byte_rate(r[3])})"
+        )
+        if age is not None and self.ticker.is_stale():
+            # The broker loop is not answering: say how old the picture is, and do not
+            # pass the last rates off as current ones.
+            self.status_dot.set_color(t.warn)
+            self.status_listener.setText(f"Broker not responding: last update {age:.0f} s ago")
+            rates = ""
+        elif b.listening:
             self.status_dot.set_color(t.ok)
             self.status_listener.setText(f"Listening on {b.bootstrap}")
         else:
             self.status_dot.set_color(t.bad)
             self.status_listener.setText("Not listening")
-        r = history.total_rates
-        self.status_rates.setText(
-            f"In {fmt.rate(r[0])} ({fmt.byte_rate(r[2])})   ·   "
-            f"Out {fmt.rate(r[1])} ({fmt.byte_rate(r[3])})"
-        )
+        self.status_rates.setText(rates)
         self.status_data.setText(f"Data: {b.data_dir}")
 
     def set_listener_text(self, text: str, color: str | None = None) -> None:
@@ -263,7 +441,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1320, 860)
+            self.resize(*DEFAULT_SIZE)
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
@@ -292,8 +470,9 @@ class MainWindow(QMainWindow):
         box = QMessageBox(self)
         box.setWindowTitle("About Streamscope")
         box.setText(
-            "<b>Streamscope</b><br>A Kafka-compatible broker you can watch work.<br><br>"
-            "Any Kafka client can connect to the bootstrap address shown in Overview."
+            f"<b>Streamscope {version()}</b><br>A Kafka-compatible broker you can watch "
+            "work.<br><br>Any Kafka client can connect to the bootstrap address shown in "
+            "Overview. Press F1 to learn what each view shows."
         )
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()

@@ -1,10 +1,13 @@
 """``streamscope --screenshots DIR``: run the app with a demo workload, save one PNG per view.
 
-Contract: once the broker is listening, :class:`ScreenshotRun` starts the demo workload
+Contract: the window is sized to 1280x720 (a projector; every PNG is that size). Once
+the broker is listening, :class:`ScreenshotRun` saves ``first_step.png`` (the overview of
+the empty broker, offering a first step), starts the app's demo workload
 (:mod:`desktop.demo`), waits ``after`` seconds for charts to fill, then for each main view
-(overview, topics, groups, clients, event log) shows it, lets it draw, and saves
-``DIR/<view>.png`` from ``QWidget.grab()``. It then quits the app with exit code 0 (1 if
-the broker never started or a PNG could not be written). Works offscreen.
+(overview, topics, groups, clients, event log) shows it with something interesting
+selected, lets it draw, and saves ``DIR/<view>.png`` from ``QWidget.grab()``. It then
+quits the app with exit code 0 (1 if the broker never started or a PNG could not be
+written). Works offscreen.
 """
 
 from __future__ import annotations
@@ -16,15 +19,14 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-from desktop.demo import DemoWorkload
-
 if TYPE_CHECKING:
     from desktop.app import Streamscope
 
 log = logging.getLogger(__name__)
 
-VIEWS = ("overview", "topics", "groups", "clients", "event_log")
-WINDOW_SIZE = (1440, 900)
+FIRST_STEP = "first_step"
+VIEWS = (FIRST_STEP, "overview", "topics", "groups", "clients", "event_log")
+WINDOW_SIZE = (1280, 720)
 
 
 class ScreenshotRun(QObject):
@@ -35,7 +37,7 @@ class ScreenshotRun(QObject):
         self.after_ms = max(0, int(after * 1000))
         self.exit_code = 1
         self.saved: list[Path] = []
-        self.demo = DemoWorkload(shell.service, shell.commands)
+        self.demo = shell.demo
         self._queue: list[str] = []
 
     def start(self) -> None:
@@ -47,6 +49,12 @@ class ScreenshotRun(QObject):
         QTimer.singleShot(self.after_ms + 60_000, self, self._give_up)
 
     def _on_started(self, _bootstrap: str) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        # The empty broker first, as a new user sees it; then the demo fills it.
+        self._queue = [FIRST_STEP]
+        self._next()
+
+    def _start_demo(self) -> None:
         self.demo.start()
         QTimer.singleShot(self.after_ms, self, self._begin)
 
@@ -56,8 +64,7 @@ class ScreenshotRun(QObject):
             self._finish(1)
 
     def _begin(self) -> None:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._queue = list(VIEWS)
+        self._queue = [v for v in VIEWS if v != FIRST_STEP]
         self._next()
 
     def _next(self) -> None:
@@ -66,10 +73,17 @@ class ScreenshotRun(QObject):
             return
         view = self._queue[0]
         w = self.shell.window
-        if view == "event_log":
+        if view == FIRST_STEP:
             w.show_view("overview")
+        elif view == "event_log":
+            # The log tall, over a view that still fits in what is left (no scrolling).
+            w.show_view("topics")
             w.dock.show()
-            w.resizeDocks([w.dock], [int(WINDOW_SIZE[1] * 0.5)], Qt.Orientation.Vertical)
+            QApplication.processEvents()
+            page = w.pages["topics"]
+            spare = page.height() - page.widget().minimumSizeHint().height()
+            tall = min(int(WINDOW_SIZE[1] * 0.5), w.dock.height() + max(0, spare))
+            w.resizeDocks([w.dock], [tall], Qt.Orientation.Vertical)
         else:
             w.show_view(view)
             self._select_interesting(view)
@@ -97,7 +111,10 @@ class ScreenshotRun(QObject):
         log.info("screenshot saved: %s", path)
         if view == "event_log":
             w.resizeDocks([w.dock], [170], Qt.Orientation.Vertical)
-        self._next()
+        if view == FIRST_STEP:
+            self._start_demo()
+        else:
+            self._next()
 
     def _finish(self, code: int) -> None:
         self.exit_code = code

@@ -6,15 +6,27 @@ Contract: a fast timer (about 10 Hz) takes the service's latest snapshot, feeds 
 ``slow_tick(snapshot, history)`` for tables and text, which read better when they change
 less often. One emission per tick whatever the message rate; nothing is emitted before the
 first snapshot exists. :meth:`refresh_now` re-emits ``slow_tick`` (after a command).
+
+Staleness: the ticker notes when (by its ``clock``, injectable for tests) each new snapshot
+arrived. :meth:`snapshot_age` says how old the newest one is while the service claims to
+be running; :meth:`is_stale` is true once that exceeds ``STALE_AFTER_S``, meaning the
+broker loop stopped answering and what the views show is no longer live.
 """
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.monitor import ClusterSnapshot
 from desktop.broker_service import BrokerService
 from desktop.history import TICK_HZ, MonitorHistory
+
+# Snapshots normally arrive every tick (100 ms); a GC pause or a burst of work can delay a
+# few. Two seconds without one means the broker loop is not answering.
+STALE_AFTER_S = 2.0
 
 
 class Ticker(QObject):
@@ -28,12 +40,15 @@ class Ticker(QObject):
         *,
         fast_ms: int = 1000 // TICK_HZ,
         slow_ms: int = 500,
+        clock: Callable[[], float] = time.monotonic,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.service = service
         self.history = history or MonitorHistory()
         self.snapshot: ClusterSnapshot | None = None
+        self.clock = clock
+        self._received_at: float | None = None  # clock() when self.snapshot arrived
         self._fast = QTimer(self)
         self._fast.setInterval(fast_ms)
         self._fast.timeout.connect(self._on_fast)
@@ -56,12 +71,27 @@ class Ticker(QObject):
         if snap is None or snap is self.snapshot:
             return
         self.snapshot = snap
+        self._received_at = self.clock()
         self.history.update(snap)
         self.tick.emit(snap, self.history)
 
     def _on_slow(self) -> None:
         if self.snapshot is not None:
             self.slow_tick.emit(self.snapshot, self.history)
+
+    def snapshot_age(self) -> float | None:
+        """Seconds since the newest snapshot arrived; None unless the broker should be answering.
+
+        A service that is starting, stopping or stopped is not expected to send snapshots,
+        so it is never "not responding".
+        """
+        if self._received_at is None or not self.service.running:
+            return None
+        return max(0.0, self.clock() - self._received_at)
+
+    def is_stale(self) -> bool:
+        age = self.snapshot_age()
+        return age is not None and age >= STALE_AFTER_S
 
     def refresh_now(self) -> None:
         """Take whatever is newest and update tables now (not waiting for the slow tick)."""

@@ -3,7 +3,8 @@
 Contract: append-only and bounded. :meth:`EventsModel.update` appends the snapshot's events
 newer than the last one it holds (by sequence number) with ``beginInsertRows``, and drops
 the oldest rows with ``beginRemoveRows`` beyond :data:`MAX_ROWS`. :class:`EventFilterModel`
-filters by kind and by text for the event log view.
+filters by kind and by text for the event log view. Details carry their full text as a
+tooltip, since the column elides long names.
 """
 
 from __future__ import annotations
@@ -116,6 +117,8 @@ class EventsModel(QAbstractTableModel):
             return ev.kind
         if role == Qt.ItemDataRole.ToolTipRole and col == self.TIME:
             return fmt.timestamp(ev.ts)
+        if role == Qt.ItemDataRole.ToolTipRole and col == self.MESSAGE:
+            return ev.message  # the whole line, wherever the column elides it
         if role == Qt.ItemDataRole.ForegroundRole and col == self.KIND:
             if ev.kind == "error":
                 return QColor(self._theme.bad)

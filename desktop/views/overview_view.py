@@ -4,16 +4,32 @@ Contract: a passive view. ``on_tick(snapshot, history)`` redraws the two live ch
 (messages/s and bytes/s, in and out) from the history's ring buffers when the view is
 visible; ``on_slow_tick`` refreshes the bootstrap address, the ready-to-paste client
 snippets (confluent-kafka, kafka-python, kcat) and the count cards.
+
+Before the broker listens, :meth:`OverviewView.set_requested_address` makes the address
+and snippets show the address the app was asked for (never a made-up default), and says
+when it could not be bound.
+
+First step: while nothing has been stored or consumed (no records, no consumer groups),
+the charts make way for a panel offering "Create a topic", "Start consumers" and "Start
+the demo workload". The view does none of these itself: it emits
+``create_topic_requested``, ``start_consumers_requested`` and ``demo_requested`` for the
+main window to route to the topics view, the groups view and the demo workload.
+
+Layout: every part may shrink (labels elide, snippets scroll), so the view fits a
+1280x720 window with the event log open, whatever the names and paths it shows.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QPushButton,
+    QSizePolicy,
+    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -22,8 +38,9 @@ from PySide6.QtWidgets import (
 from core.monitor import ClusterSnapshot
 from desktop import format as fmt
 from desktop.history import MonitorHistory
-from desktop.theme import Theme
+from desktop.theme import Theme, icon
 from desktop.views.charts import LiveChart, bytes_axis_format, count_axis_format
+from desktop.views.elided import ElidedLabel
 from desktop.views.widgets import CodeBlock, Dot, StatCard, copy_button, section_title
 
 
@@ -69,8 +86,75 @@ def snippets(bootstrap: str, topic: str) -> dict[str, str]:
     }
 
 
+def is_first_step(snap: ClusterSnapshot) -> bool:
+    """Nothing stored and nothing consumed yet: the moment a new user needs a first step."""
+    return not snap.groups and snap.messages == 0
+
+
+class FirstStepPanel(QFrame):
+    """Three ways to get going, each with one line on what it does."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Panel")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 14, 18, 14)
+        layout.setSpacing(8)
+        layout.addWidget(section_title("Nothing is flowing yet: pick a first step"))
+        self.create_topic = QPushButton("Create a topic")
+        self.start_consumers = QPushButton("Start consumers")
+        self.start_demo = QPushButton("Start the demo workload")
+        self.create_topic.setIcon(icon("add"))
+        self.start_consumers.setIcon(icon("groups"))
+        self.start_demo.setIcon(icon("play"))
+        rows = (
+            (self.create_topic, "A topic is a named log, split into partitions, that "
+             "producers append to."),
+            (self.start_consumers, "Consumers in a group share a topic's partitions and "
+             "commit how far they have read."),
+            (self.start_demo, "Four topics, producers and consumer groups at once, lag "
+             "included. Stop it from the Demo menu."),
+        )
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(14)
+        grid.setVerticalSpacing(8)
+        for row, (button, text) in enumerate(rows):
+            button.setMinimumWidth(200)
+            note = QLabel(text)
+            note.setObjectName("Muted")
+            note.setWordWrap(True)
+            note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            grid.addWidget(button, row, 0)
+            grid.addWidget(note, row, 1)
+        grid.setColumnStretch(1, 1)
+        layout.addLayout(grid)
+        self.hint = QLabel(
+            "Or connect any Kafka client to the bootstrap address: the snippets on the "
+            "left run as they are."
+        )
+        self.hint.setObjectName("Muted")
+        self.hint.setWordWrap(True)
+        self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        layout.addWidget(self.hint)
+        layout.addStretch(1)
+
+    def update_for(self, snap: ClusterSnapshot, demo_running: bool) -> None:
+        has_topics = bool(snap.topics)
+        self.start_consumers.setEnabled(has_topics)
+        self.start_consumers.setToolTip(
+            "" if has_topics else "Create a topic first: consumers need one to read"
+        )
+        self.start_demo.setEnabled(not demo_running)
+        self.start_demo.setText(
+            "Demo workload starting…" if demo_running else "Start the demo workload"
+        )
+
+
 class OverviewView(QWidget):
     title = "Overview"
+    create_topic_requested = Signal()
+    start_consumers_requested = Signal()
+    demo_requested = Signal()
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,48 +162,14 @@ class OverviewView(QWidget):
         self._theme = theme
         self._bootstrap = ""
         self._topic = ""
+        self._requested = ""
+        self.demo_running = False
 
         root = QVBoxLayout(self)
-        root.setContentsMargins(18, 16, 18, 16)
-        root.setSpacing(14)
+        root.setContentsMargins(16, 10, 16, 10)
+        root.setSpacing(10)
 
-        top = QHBoxLayout()
-        top.setSpacing(14)
-        root.addLayout(top, 0)
-
-        # Connect panel: the address, a copy button, and snippets.
-        connect = QFrame()
-        connect.setObjectName("Panel")
-        cl = QVBoxLayout(connect)
-        cl.setContentsMargins(16, 14, 16, 12)
-        cl.setSpacing(8)
-        cl.addWidget(section_title("Bootstrap server"))
-        row = QHBoxLayout()
-        self.dot = Dot(theme.muted)
-        self.address = QLabel("starting…")
-        self.address.setObjectName("BootstrapAddress")
-        self.address.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.copy_address = copy_button(lambda: self._bootstrap, "Copy the bootstrap address")
-        row.addWidget(self.dot)
-        row.addWidget(self.address)
-        row.addStretch(1)
-        row.addWidget(self.copy_address)
-        cl.addLayout(row)
-        self.broker_detail = QLabel("")
-        self.broker_detail.setObjectName("Muted")
-        self.broker_detail.setWordWrap(True)
-        cl.addWidget(self.broker_detail)
-        self.snippet_tabs = QTabWidget()
-        self.snippet_tabs.setObjectName("SnippetTabs")
-        self.snippet_blocks: dict[str, CodeBlock] = {}
-        for name, text in snippets("127.0.0.1:9092", "demo").items():
-            block = CodeBlock(text)
-            self.snippet_blocks[name] = block
-            self.snippet_tabs.addTab(block, name)
-        cl.addWidget(self.snippet_tabs, 1)
-        top.addWidget(connect, 5)
-
-        # Count cards.
+        # Count cards: two rows of four, so the charts and snippets keep the height.
         cards = QGridLayout()
         cards.setSpacing(10)
         self.cards = {
@@ -133,22 +183,73 @@ class OverviewView(QWidget):
             "rate_out": StatCard("Out"),
         }
         for i, card in enumerate(self.cards.values()):
-            cards.addWidget(card, i // 2, i % 2)
-        cards_box = QWidget()
-        cards_box.setLayout(cards)
-        top.addWidget(cards_box, 4)
+            cards.addWidget(card, i // 4, i % 4)
+        for col in range(4):
+            cards.setColumnStretch(col, 1)
+        root.addLayout(cards, 0)
 
-        charts = QHBoxLayout()
-        charts.setSpacing(14)
+        bottom = QHBoxLayout()
+        bottom.setSpacing(10)
+        root.addLayout(bottom, 1)
+
+        # Connect panel: the address, a copy button, and snippets.
+        connect = QFrame()
+        connect.setObjectName("Panel")
+        cl = QVBoxLayout(connect)
+        cl.setContentsMargins(14, 10, 14, 8)
+        cl.setSpacing(6)
+        row = QHBoxLayout()
+        self.dot = Dot(theme.muted)
+        self.address = ElidedLabel("starting…", mode=Qt.TextElideMode.ElideRight)
+        self.address.setObjectName("BootstrapAddress")
+        self.copy_address = copy_button(lambda: self._bootstrap, "Copy the bootstrap address")
+        row.addWidget(section_title("Bootstrap server"))
+        row.addSpacing(6)
+        row.addWidget(self.dot)
+        row.addWidget(self.address, 1)
+        row.addWidget(self.copy_address)
+        cl.addLayout(row)
+        self.broker_detail = ElidedLabel("")
+        self.broker_detail.setObjectName("Muted")
+        self.data_dir = ElidedLabel("")
+        self.data_dir.setObjectName("Muted")
+        cl.addWidget(self.broker_detail)
+        cl.addWidget(self.data_dir)
+        self.snippet_tabs = QTabWidget()
+        self.snippet_tabs.setObjectName("SnippetTabs")
+        self.snippet_blocks: dict[str, CodeBlock] = {}
+        for name, text in snippets("HOST:PORT", "demo").items():
+            block = CodeBlock(text)
+            block.edit.setMinimumHeight(60)
+            self.snippet_blocks[name] = block
+            self.snippet_tabs.addTab(block, name)
+        cl.addWidget(self.snippet_tabs, 1)
+        bottom.addWidget(connect, 5)
+
+        # Charts, or the first step while there is nothing to chart.
         self.msg_chart = LiveChart(
             "Messages per second", ("in", "out"), theme=theme, value_format=count_axis_format
         )
         self.bytes_chart = LiveChart(
             "Bytes per second", ("in", "out"), theme=theme, value_format=bytes_axis_format
         )
-        charts.addWidget(self.msg_chart)
-        charts.addWidget(self.bytes_chart)
-        root.addLayout(charts, 1)
+        for chart in (self.msg_chart, self.bytes_chart):
+            chart.setMinimumHeight(96)
+        charts = QWidget()
+        chl = QVBoxLayout(charts)
+        chl.setContentsMargins(0, 0, 0, 0)
+        chl.setSpacing(10)
+        chl.addWidget(self.msg_chart)
+        chl.addWidget(self.bytes_chart)
+        self.first_step = FirstStepPanel()
+        self.first_step.create_topic.clicked.connect(self.create_topic_requested)
+        self.first_step.start_consumers.clicked.connect(self.start_consumers_requested)
+        self.first_step.start_demo.clicked.connect(self.demo_requested)
+        self.right = QStackedWidget()
+        self.right.addWidget(charts)
+        self.right.addWidget(self.first_step)
+        self._charts_page = charts
+        bottom.addWidget(self.right, 6)
 
     # -- updates -----------------------------------------------------------------------
 
@@ -157,9 +258,31 @@ class OverviewView(QWidget):
         self.msg_chart.apply_theme(theme)
         self.bytes_chart.apply_theme(theme)
 
+    def showing_first_step(self) -> bool:
+        return self.right.currentWidget() is self.first_step
+
+    def set_requested_address(self, address: str, problem: str = "") -> None:
+        """Before (or instead of) listening: show the address the app was asked to use.
+
+        ``problem`` ("in use", ...) is shown beside it while that address is not bound.
+        """
+        self._requested = address
+        if self._bootstrap:
+            return  # listening: the snapshot's real address wins
+        self.address.setText(f"{address} ({problem})" if problem else address)
+        self.dot.set_color(self._theme.bad if problem else self._theme.muted)
+        self._set_snippets(address, self._topic or "demo")
+
+    def _set_snippets(self, bootstrap: str, topic: str) -> None:
+        for name, text in snippets(bootstrap, topic).items():
+            self.snippet_blocks[name].set_text(text)
+
     def on_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
-        if not self.isVisible():
+        if not self.isVisible() or self.showing_first_step():
             return
+        self._draw_charts(history)
+
+    def _draw_charts(self, history: MonitorHistory) -> None:
         data = history.totals.view()
         now = history.now
         self.msg_chart.set_series(data[0], (data[1], data[2]), now)
@@ -172,25 +295,35 @@ class OverviewView(QWidget):
         if bootstrap and (bootstrap != self._bootstrap or topic != self._topic):
             self._bootstrap, self._topic = bootstrap, topic
             self.address.setText(bootstrap)
-            for name, text in snippets(bootstrap, topic).items():
-                self.snippet_blocks[name].set_text(text)
+            self._set_snippets(bootstrap, topic)
         self.dot.set_color(self._theme.ok if b.listening else self._theme.bad)
         if not b.listening:
             self.address.setText("not listening")
         self.broker_detail.setText(
             f"Node {b.node_id} · cluster {b.cluster_id or '-'} · up {fmt.duration(b.uptime_s)}"
-            f"\nData dir {b.data_dir}"
         )
+        self.data_dir.setText(f"Data dir {b.data_dir}")
+        first = is_first_step(snap)
+        self.first_step.update_for(snap, self.demo_running)
+        was_first = self.showing_first_step()
+        self.right.setCurrentWidget(self.first_step if first else self._charts_page)
+        if was_first and not first:
+            self._draw_charts(history)  # now, not at the next tick
         r = history.total_rates
         c = self.cards
         c["topics"].set(fmt.count(len(snap.topics)))
         c["partitions"].set(fmt.count(snap.partition_count))
         active = sum(1 for g in snap.groups if g.members)
         c["groups"].set(fmt.count(len(snap.groups)), f"{active} active")
-        c["clients"].set(
-            fmt.count(len(snap.connections)),
-            f"{fmt.count(snap.counters.connections_total)} since start",
-        )
+        # Sockets and in-process consumers apart ("since start" counts sockets only, so
+        # it is not shown beside a total that includes in-process ones).
+        local = sum(1 for conn in snap.connections if conn.in_process)
+        sockets = len(snap.connections) - local
+        if local:
+            detail = f"{fmt.count(sockets)} over TCP · {fmt.count(local)} in-process"
+        else:
+            detail = f"{fmt.count(snap.counters.connections_total)} since start"
+        c["clients"].set(fmt.count(sockets + local), detail)
         c["messages"].set(fmt.short_count(snap.messages), f"{fmt.count(snap.messages)} offsets")
         c["size"].set(fmt.size(snap.size_bytes))
         c["rate_in"].set(fmt.rate(r[0]), fmt.byte_rate(r[2]))

@@ -1,4 +1,6 @@
-"""``streamscope --screenshots DIR``: the packaged entry runs headless and saves every view."""
+"""``streamscope --screenshots DIR``: the packaged entry runs headless and saves every view
+(the first step on the empty broker, then overview, topics, groups, clients, event log),
+each at 1280x720, the size of a projector."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QImage
 
-from desktop.screenshots import VIEWS, WINDOW_SIZE
+from desktop.screenshots import VIEWS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,10 +39,11 @@ def test_screenshots_mode_saves_one_png_per_view_and_exits_0(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Fatal Python error" not in proc.stderr
+    assert {"first_step", "overview", "topics", "groups", "clients", "event_log"} <= set(VIEWS)
     for view in VIEWS:
         image = QImage(str(out / f"{view}.png"))
         assert not image.isNull(), view
-        assert (image.width(), image.height()) == WINDOW_SIZE
+        assert (image.width(), image.height()) == (1280, 720), view
         # Not a blank frame: a real rendering has many distinct colours.
         colours = {
             image.pixel(x, y)
