@@ -10,6 +10,10 @@ Member colours live here too (:class:`MemberColors`): a member keeps its colour 
 as long as it is in its group, and a newcomer gets a slot no live member has (one not used
 recently, when the palette allows), so a survivor never takes a dead member's colour.
 
+Group health is judged by the lag's trend, not its size (:func:`lag_trend`): at 5,000
+msg/s a consumer that commits every second always trails by about 5,000 records and is
+keeping up; one whose lag grows across the window is falling behind, whatever the figure.
+
 Rates are measured over a sliding window (about one second) of cumulative counters, so a
 batching producer does not make the line saw-tooth at the tick rate; a counter going
 backwards (broker restarted, topic recreated) restarts that window instead of showing a
@@ -35,6 +39,8 @@ MEMBER_LAG_SECONDS = 3 * 60
 MEMBER_COLOURS = 10  # the themes' member palette; slots beyond it repeat colours
 UNASSIGNED = ""  # the member key of a group's partitions that no member owns
 RATE_WINDOW_S = 1.0
+TREND_WINDOW_S = 20.0  # how far back a group's lag trend looks
+TREND_MIN_S = 6.0  # less history than this: the trend is not known yet
 
 
 class Ring:
@@ -280,8 +286,39 @@ class MonitorHistory:
         self.client_rates = client_rates  # type: ignore[assignment]
         _drop_missing(self._client_windows, seen_conns)
 
+    def group_trend(self, group_id: str) -> str | None:
+        """The trend of the group's total lag (see :func:`lag_trend`)."""
+        ring = self.group_lag.get(group_id)
+        return lag_trend(ring.view(), self.now) if ring is not None else None
+
     def group_partition_keys(self, group_id: str) -> list[tuple[str, str, int]]:
         return sorted(k for k in self.partition_lag if k[0] == group_id)
+
+
+def lag_trend(samples: np.ndarray, now: float, window_s: float = TREND_WINDOW_S) -> str | None:
+    """``"growing"``, ``"shrinking"``, ``"steady"`` or None (not enough history yet).
+
+    ``samples`` is a ring's view: shape ``(2, n)``, rows ``t`` and ``lag``, oldest first. The last ``window_s`` is cut in
+    quarters; lag grows when every sample of the last quarter is above every sample of the
+    first (so the saw-tooth of periodic commits never reads as a trend), and shrinks in the
+    mirror case. Gaps (NaN: nothing committed) are ignored.
+    """
+    if samples.shape[1] == 0:
+        return None
+    t = samples[0]
+    lag = samples[1]
+    keep = (t >= now - window_s) & np.isfinite(lag)
+    t, lag = t[keep], lag[keep]
+    if len(t) < 2 or t[-1] - t[0] < TREND_MIN_S:
+        return None
+    quarter = (t[-1] - t[0]) / 4
+    first = lag[t <= t[0] + quarter]
+    last = lag[t >= t[-1] - quarter]
+    if last.min() > first.max():
+        return "growing"
+    if last.max() < first.min():
+        return "shrinking"
+    return "steady"
 
 
 def _drop_missing(mapping: dict, keep: Iterable) -> None:

@@ -1,15 +1,20 @@
 """Consumer groups table: group, state, members, assignor, generation, total lag, health.
 
 Contract: :meth:`GroupsModel.update` diffs a snapshot's groups into rows keyed by group
-id. The total lag is coloured red/amber/green by :func:`lag_level`; the Health column,
-under its own header, carries the cue as a dot and words ("keeping up", "falling behind",
-"far behind"), and says when members have missed heartbeats ("1 member silent"), which
-outranks lag: such a group still reads Stable until the session timeout evicts them.
-Colours come from the theme given to :meth:`set_theme`.
+id, given each group's lag trend from the history (:func:`desktop.history.lag_trend`).
+Health is judged by the trend, not the size of the lag (a consumer committing once a
+second at 5,000 msg/s always trails by thousands and is keeping up): "keeping up" (lag
+steady), "catching up" (shrinking), "falling behind" (growing; "far behind" once it is
+also large), "measuring" (not enough history yet), "no members". Members that missed
+heartbeats ("1 member silent") outrank all of it: such a group still reads Stable until
+the session timeout evicts them. The Health column carries the cue as a dot and words,
+under its own header, and the total lag takes its colour when it is a warning. Colours
+come from the theme given to :meth:`set_theme`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -34,17 +39,50 @@ def lag_level(lag: int | None) -> str:
     return "bad"
 
 
-LEVEL_TEXT = {"ok": "keeping up", "warn": "falling behind", "bad": "far behind"}
-
-
 IDLE = "idle"  # no members: nothing is consuming, whatever the lag says
+MEASURING = "measuring"  # members, but too little history to tell a trend
+CATCHING_UP = "catching"  # lag shrinking
+LEVEL_TEXT = {
+    "ok": "keeping up",
+    CATCHING_UP: "catching up",
+    "warn": "falling behind",
+    "bad": "far behind",
+    MEASURING: "measuring…",
+    IDLE: "no members",
+}
+LEVEL_TIPS = {
+    "ok": "Lag is steady: the group reads as fast as records arrive (the lag left is what "
+    "arrived since its last commit).",
+    CATCHING_UP: "Lag is shrinking: the group reads faster than records arrive.",
+    "warn": "Lag has grown over the last 20 s: records arrive faster than the group reads.",
+    "bad": "Lag has grown over the last 20 s and is large: the group cannot keep up.",
+    MEASURING: "Watching the lag for a few seconds to tell whether it grows.",
+    IDLE: "No member is consuming: the lag stays until consumers join again.",
+}
+
+
+def health_level(total_lag: int, members: int, trend: str | None) -> str:
+    """The Health level of a group from its lag trend (see the module docstring)."""
+    if not members:
+        return IDLE
+    if trend is None:
+        return MEASURING
+    if trend == "growing":
+        return "bad" if total_lag >= LAG_RED else "warn"
+    if trend == "shrinking":
+        return CATCHING_UP
+    return "ok"
+
+
+def _level_color_name(level: str) -> str:
+    if level in (IDLE, MEASURING):
+        return "muted"
+    return "ok" if level == CATCHING_UP else level
 
 
 def _health(value: tuple[str, int]) -> str:
     level, silent = value
-    if level == IDLE:
-        return "no members"
-    if silent:
+    if silent and level != IDLE:
         return f"{silent} member{'s' if silent != 1 else ''} silent"
     return LEVEL_TEXT[level]
 
@@ -66,8 +104,9 @@ class GroupsModel(KeyedTableModel):
         Column(
             "Health",
             _health,
-            tooltip="keeping up / falling behind / far behind by total lag; members silent: "
-            "they missed heartbeats and are probably dead",
+            tooltip="whether the lag grows (falling behind), holds (keeping up) or shrinks "
+            "(catching up) over the last 20 s; members silent: they missed heartbeats and "
+            "are probably dead",
         ),
     )
 
@@ -82,7 +121,12 @@ class GroupsModel(KeyedTableModel):
                 self.index(0, self.LAG), self.index(self.rowCount() - 1, self.HEALTH)
             )
 
-    def update(self, snap: ClusterSnapshot) -> None:
+    def update(
+        self, snap: ClusterSnapshot, trends: Mapping[str, str | None] | None = None
+    ) -> None:
+        """``trends``: group id -> lag trend (``MonitorHistory.group_trend``); a group
+        without one reads "measuring"."""
+        trends = trends or {}
         self.set_rows(
             (
                 g.group_id,
@@ -94,7 +138,7 @@ class GroupsModel(KeyedTableModel):
                     g.generation,
                     g.total_lag,
                     (
-                        lag_level(g.total_lag) if g.members else IDLE,
+                        health_level(g.total_lag, len(g.members), trends.get(g.group_id)),
                         len(g.suspect_members),
                     ),
                 ),
@@ -104,21 +148,21 @@ class GroupsModel(KeyedTableModel):
 
     def _level(self, row: int) -> str:
         level, silent = self.values_at(row)[self.HEALTH]
-        return "bad" if silent else level
+        return "bad" if silent and level != IDLE else level
 
     def style(self, row: int, col: int, role: int) -> Any:
-        if col == self.LAG:
-            level = lag_level(self.values_at(row)[self.LAG])
-            if role == Qt.ItemDataRole.ForegroundRole and level != "ok":
-                return QColor(getattr(self._theme, level))
-            return None
-        if col != self.HEALTH:
+        if col not in (self.LAG, self.HEALTH):
             return None
         level = self._level(row)
-        color = QColor(self._theme.muted if level == IDLE else getattr(self._theme, level))
+        color = QColor(getattr(self._theme, _level_color_name(level)))
+        if col == self.LAG:
+            # The figure takes the warning colour only when its trend is a warning.
+            if role == Qt.ItemDataRole.ForegroundRole and level in ("warn", "bad"):
+                return color
+            return None
         if role == Qt.ItemDataRole.DecorationRole:
             return steady_swatch(color, round_=True)
-        if role == Qt.ItemDataRole.ForegroundRole and level != "ok":
+        if role == Qt.ItemDataRole.ForegroundRole and level not in ("ok", CATCHING_UP):
             return color
         return None
 
@@ -131,7 +175,5 @@ class GroupsModel(KeyedTableModel):
                     "group stays "
                     "Stable until their session timeout runs out; their partitions wait."
                 )
-            if level == IDLE:
-                return "No member is consuming: the lag stays until consumers join again."
-            return LEVEL_TEXT[level]
+            return LEVEL_TIPS[level]
         return None

@@ -263,7 +263,7 @@ class GroupsView(QWidget):
     def on_slow_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
         self.snapshot = snap
         self.history = history
-        self.model.update(snap)
+        self.model.update(snap, {g.group_id: history.group_trend(g.group_id) for g in snap.groups})
         if self._pending_select and self.table.select_key(self._pending_select):
             self._pending_select = None
         self.table.ensure_selection()

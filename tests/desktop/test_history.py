@@ -77,3 +77,36 @@ def test_history_is_bounded():
     for i in range(h.totals.capacity + 50):
         h.update(snapshot(t=float(i + 1)))
     assert len(h.totals) == h.totals.capacity
+
+
+# -- group health by lag trend (a healthy fast consumer trails by a second of records) ------
+
+
+def _feed_lag(h: MonitorHistory, lags) -> None:
+    """One snapshot per 0.1 s with the group's total lag (one partition, one member)."""
+    for i, lag in enumerate(lags):
+        g = group("g", {"m": [("t", 0)]}, committed={("t", 0): 1_000_000}, hw=1_000_000 + lag)
+        h.update(snapshot(groups=[g], t=1000.0 + i / 10))
+
+
+def test_a_saw_tooth_lag_of_thousands_is_steady_not_falling_behind():
+    h = MonitorHistory()
+    # 5,000 msg/s with a commit every second: lag climbs to ~5,000 then drops, for 20 s.
+    _feed_lag(h, [(i % 10) * 500 for i in range(200)])
+    assert h.group_trend("g") == "steady"
+
+
+def test_a_lag_that_keeps_growing_is_growing_and_a_draining_one_shrinking():
+    h = MonitorHistory()
+    _feed_lag(h, [100 + 40 * i + (i % 10) * 30 for i in range(200)])
+    assert h.group_trend("g") == "growing"
+    h2 = MonitorHistory()
+    _feed_lag(h2, [20_000 - 90 * i for i in range(200)])
+    assert h2.group_trend("g") == "shrinking"
+
+
+def test_a_trend_needs_a_few_seconds_of_history():
+    h = MonitorHistory()
+    _feed_lag(h, [10 * i for i in range(30)])  # 3 s
+    assert h.group_trend("g") is None
+    assert h.group_trend("unknown") is None

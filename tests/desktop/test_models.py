@@ -128,28 +128,40 @@ def test_raw_values_sort_numerically_while_display_is_formatted():
     assert cell.data(SORT_ROLE) == 3_000_000
 
 
-def test_groups_model_marks_lag_red_amber_green():
+def test_groups_model_judges_health_by_the_lag_trend_not_its_size():
     assert lag_level(0) == "ok"
     assert lag_level(5_000) == "warn"
     assert lag_level(50_000) == "bad"
     model = GroupsModel()
     model.set_theme(LIGHT)
-    far = group("slow", {"m1": [("t", 0)]}, committed={("t", 0): 0}, hw=50_000)
-    fine = group("fast", {"m2": [("t", 0)]}, committed={("t", 0): 100}, hw=100)
-    model.update(snapshot(groups=[far, fine]))
-    slow_row = model.row_of("slow")
-    fast_row = model.row_of("fast")
+    groups = [
+        # A fast consumer at 5,000 msg/s trails by thousands: steady is keeping up.
+        group("fast", {"m1": [("t", 0)]}, committed={("t", 0): 0}, hw=5_000),
+        group("slow", {"m2": [("t", 0)]}, committed={("t", 0): 0}, hw=2_000),
+        group("swamped", {"m3": [("t", 0)]}, committed={("t", 0): 0}, hw=50_000),
+        group("draining", {"m4": [("t", 0)]}, committed={("t", 0): 0}, hw=50_000),
+        group("new", {"m5": [("t", 0)]}, committed={("t", 0): 0}, hw=10),
+    ]
+    trends = {"fast": "steady", "slow": "growing", "swamped": "growing", "draining": "shrinking"}
+    model.update(snapshot(groups=groups), trends)
     deco = Qt.ItemDataRole.DecorationRole
     fg = Qt.ItemDataRole.ForegroundRole
-    assert model.index(slow_row, GroupsModel.LAG).data(fg).name() == LIGHT.bad
-    assert model.index(fast_row, GroupsModel.LAG).data(fg) is None  # plain text when fine
+
+    def health(gid: str) -> str:
+        return model.index(model.row_of(gid), GroupsModel.HEALTH).data()
+
+    assert [health(g) for g in ("fast", "slow", "swamped", "draining", "new")] == [
+        "keeping up", "falling behind", "far behind", "catching up", "measuring…"
+    ]
+    fast, slow, swamped = (model.row_of(g) for g in ("fast", "slow", "swamped"))
+    assert model.index(fast, GroupsModel.LAG).data(fg) is None  # 5,000 behind, yet fine
+    assert model.index(slow, GroupsModel.LAG).data(fg).name() == LIGHT.warn
+    assert model.index(swamped, GroupsModel.LAG).data(fg).name() == LIGHT.bad
     # The dot lives in the Health column, under its own header, with words beside it.
-    assert model.index(slow_row, GroupsModel.LAG).data(deco) is None
-    slow_dot = model.index(slow_row, GroupsModel.HEALTH).data(deco)
-    fast_dot = model.index(fast_row, GroupsModel.HEALTH).data(deco)
-    assert slow_dot.cacheKey() != fast_dot.cacheKey()
-    assert model.index(slow_row, GroupsModel.HEALTH).data() == "far behind"
-    assert model.index(fast_row, GroupsModel.HEALTH).data() == "keeping up"
+    assert model.index(swamped, GroupsModel.LAG).data(deco) is None
+    dots = {model.index(r, GroupsModel.HEALTH).data(deco).cacheKey() for r in (fast, slow, swamped)}
+    assert len(dots) == 3
+    assert "grown" in model.index(slow, GroupsModel.HEALTH).data(Qt.ItemDataRole.ToolTipRole)
 
 
 def test_members_and_lag_models_agree_on_member_colours():
