@@ -192,9 +192,9 @@ class Broker:
             for i in range(rec.partitions):
                 topic.partitions.append(self._open_partition(topic, i))
             self.topics[rec.name] = topic
-        from core.groups import GroupCoordinator  # the coordinator needs a built Broker
+        from core.groups import GroupConfig, GroupCoordinator  # needs a built Broker
 
-        self.groups = GroupCoordinator(self, self.meta)
+        self.groups = GroupCoordinator(self, self.meta, GroupConfig.from_broker(self.config))
         await self.groups.start()
         self.started_at = time.time()
         if self.config.fsync == "interval":

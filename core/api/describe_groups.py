@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from core.groups import GroupState
+
 if TYPE_CHECKING:
     from core.api import RequestContext
 
@@ -31,16 +33,20 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     include_ops = version >= 3 and bool(request.get("include_authorized_operations"))
     out = []
     for d in ctx.broker.groups.describe(request.get("groups") or []):
+        # Kafka's summary: the chosen protocol, member metadata and assignments only
+        # when Stable (a rebalance in flight has none that are current).
+        stable = d.state == GroupState.STABLE
         out.append({
             "error_code": int(d.error),
             "group_id": d.group_id,
-            "group_state": d.state,
+            "group_state": d.state.value,
             "protocol_type": d.protocol_type,
             "protocol_data": d.protocol_data,
             "members": [
                 {"member_id": m.member_id, "group_instance_id": m.group_instance_id,
                  "client_id": m.client_id, "client_host": f"/{m.client_host}",
-                 "member_metadata": m.metadata, "member_assignment": m.assignment}
+                 "member_metadata": m.metadata if stable else b"",
+                 "member_assignment": m.raw_assignment if stable else b""}
                 for m in d.members
             ],
             "authorized_operations": GROUP_OPERATIONS if include_ops else NOT_REQUESTED,

@@ -27,7 +27,8 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
         "throttle_time_ms": 0,
         "error_code": 0,
         "groups": [
-            {"group_id": g.group_id, "protocol_type": g.protocol_type, "group_state": g.state}
+            {"group_id": g.group_id, "protocol_type": g.protocol_type,
+             "group_state": g.state.value}
             for g in groups
         ],
     }

@@ -1,10 +1,14 @@
 """Consumer groups: the classic group coordinator and the data it hands out.
 
-:class:`GroupCoordinator` (coordinator.py) runs Kafka's classic group protocol and owns
-committed offsets; model.py holds the frozen results and snapshots it returns.
+:class:`GroupCoordinator` (coordinator.py, split by request into state, join_sync,
+membership, offsets and admin) runs Kafka's classic group protocol and owns committed
+offsets; model.py holds the frozen results and descriptions it returns; lag.py is the
+one definition of lag; ports.py and clock.py are the typed seams it is built with.
 """
 
+from core.groups.clock import Clock, LoopClock, ManualClock
 from core.groups.coordinator import GroupCoordinator
+from core.groups.lag import partition_lag, total_lag
 from core.groups.model import (
     DescribedMember,
     GroupDescription,
@@ -14,6 +18,7 @@ from core.groups.model import (
     JoinResult,
     LeaveResult,
     ListedGroup,
+    MemberDescription,
     MemberInfo,
     MemberMove,
     OffsetSpec,
@@ -21,8 +26,18 @@ from core.groups.model import (
     SyncResult,
     TopicPartition,
 )
+from core.groups.ports import GroupConfig, OffsetStore, PartitionView
 
 __all__ = [
+    "Clock",
+    "GroupConfig",
+    "LoopClock",
+    "ManualClock",
+    "MemberDescription",
+    "OffsetStore",
+    "PartitionView",
+    "partition_lag",
+    "total_lag",
     "DescribedMember",
     "GroupCoordinator",
     "GroupDescription",

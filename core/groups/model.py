@@ -1,8 +1,11 @@
-"""Plain data the group coordinator hands out: results of group calls and snapshots.
+"""Plain data the group coordinator hands out: results of group calls and descriptions.
 
 Everything here is immutable (frozen dataclasses, tuples, fresh dicts) so the wire
 handlers, the in-process consumer and the monitor can keep it without copying.
 State names are Kafka's own (``GroupState.value`` is what DescribeGroups sends).
+One model of a group (:class:`GroupDescription`) and of a member
+(:class:`MemberDescription`) serves DescribeGroups, ListGroups and the monitor; the old
+names (GroupInfo, ListedGroup, MemberInfo, DescribedMember) are aliases of them.
 """
 
 from __future__ import annotations
@@ -71,35 +74,6 @@ class LeaveResult:
 
 
 @dataclass(frozen=True, slots=True)
-class DescribedMember:
-    member_id: str
-    group_instance_id: str | None
-    client_id: str
-    client_host: str
-    metadata: bytes  # empty unless the group is Stable (as Kafka describes)
-    assignment: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class GroupDescription:
-    """What DescribeGroups returns for one group (Kafka's GroupSummary)."""
-
-    group_id: str
-    error: ErrorCode
-    state: str
-    protocol_type: str
-    protocol_data: str  # the chosen protocol when Stable, else ""
-    members: tuple[DescribedMember, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ListedGroup:
-    group_id: str
-    protocol_type: str
-    state: str
-
-
-@dataclass(frozen=True, slots=True)
 class OffsetSpec:
     """Where :meth:`GroupCoordinator.reset_offsets` moves a group's offsets to.
 
@@ -126,14 +100,18 @@ class MemberMove:
 
 @dataclass(frozen=True, slots=True)
 class RebalanceRecord:
-    """One rebalance, from PreparingRebalance to Stable (or Empty)."""
+    """One rebalance, from PreparingRebalance to Stable (or Empty).
+
+    The monitor's ``RebalanceSnapshot`` is this class; its first five fields are all an
+    observer of an external cluster can fill.
+    """
 
     generation: int  # the generation it produced
     started_at: float  # wall clock
-    completed_at: float | None
-    duration_ms: float
+    completed_at: float | None  # None while in progress
     reason: str
     member_count: int
+    duration_ms: float = 0.0
     joined: tuple[str, ...] = ()
     left: tuple[str, ...] = ()
     moved: tuple[MemberMove, ...] = ()
@@ -141,18 +119,22 @@ class RebalanceRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class MemberInfo:
+class MemberDescription:
+    """One member of a group, as DescribeGroups, the admin calls and the monitor see it."""
+
     member_id: str
+    group_instance_id: str | None
     client_id: str
     client_host: str
-    group_instance_id: str | None
-    session_timeout_ms: int
-    rebalance_timeout_ms: int
-    is_leader: bool
+    session_timeout_ms: int = 0
+    rebalance_timeout_ms: int = 0
+    is_leader: bool = False
     # Decoded ConsumerProtocol data ("consumer" groups); empty for other protocol types.
     assignment: dict[str, tuple[int, ...]] = field(default_factory=dict)
     subscription: tuple[str, ...] = ()
-    assignment_bytes: int = 0
+    # The opaque bytes: metadata for the group's chosen protocol, and the assignment.
+    metadata: bytes = b""
+    raw_assignment: bytes = b""
     # On the broker loop's clock, at the time of the copy: how long since the member's
     # session timer was last re-armed (heartbeat, join, sync or commit).
     since_heartbeat_ms: float = 0.0
@@ -161,22 +143,43 @@ class MemberInfo:
     # Parked in JoinGroup or SyncGroup: alive, waiting for the rebalance, not heartbeating.
     awaiting_rebalance: bool = False
 
+    @property
+    def assignment_bytes(self) -> int:
+        return len(self.raw_assignment)
+
 
 @dataclass(frozen=True, slots=True)
-class GroupInfo:
-    """A cheap, I/O-free copy of one group for the monitor and the GUI."""
+class GroupDescription:
+    """One group as plain frozen data: what DescribeGroups, ListGroups, the admin calls
+    and the monitor's snapshot all read (Kafka's GroupSummary and more).
+
+    Built by the coordinator with no I/O. Lag is not here: it needs high watermarks,
+    and :mod:`core.groups.lag` defines it once for every view.
+    """
 
     group_id: str
     state: GroupState
     protocol_type: str  # "" for a "simple" group that only stores offsets
-    protocol_name: str | None  # the assignor when the protocol type is "consumer"
-    generation: int
-    leader: str | None
-    members: tuple[MemberInfo, ...]
-    offsets: dict[TopicPartition, CommittedOffset]
-    lag: dict[TopicPartition, int]
-    rebalances: tuple[RebalanceRecord, ...]  # oldest first, bounded
+    protocol_name: str | None = None  # the assignor when the protocol type is "consumer"
+    generation: int = 0
+    leader: str | None = None
+    members: tuple[MemberDescription, ...] = ()
+    offsets: dict[TopicPartition, CommittedOffset] = field(default_factory=dict)
+    rebalances: tuple[RebalanceRecord, ...] = ()  # oldest first, bounded
+    error: ErrorCode = ErrorCode.NONE  # DescribeGroups' per-group error
 
     @property
-    def total_lag(self) -> int:
-        return sum(self.lag.values())
+    def protocol_data(self) -> str:
+        """DescribeGroups' ``protocol_data``: the chosen protocol, only when Stable."""
+        return (self.protocol_name or "") if self.state == GroupState.STABLE else ""
+
+    def assigned(self) -> set[TopicPartition]:
+        """Every partition some member owns now."""
+        return {(t, p) for m in self.members for t, ps in m.assignment.items() for p in ps}
+
+
+# Names of the shapes this model replaced, kept importable for callers.
+GroupInfo = GroupDescription
+ListedGroup = GroupDescription
+MemberInfo = MemberDescription
+DescribedMember = MemberDescription

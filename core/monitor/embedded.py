@@ -18,6 +18,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from core.groups import GroupDescription, partition_lag, total_lag
 from core.monitor.snapshot import (
     BrokerInfo,
     ClusterSnapshot,
@@ -28,7 +29,6 @@ from core.monitor.snapshot import (
     MemberSnapshot,
     OffsetSnapshot,
     PartitionSnapshot,
-    RebalanceSnapshot,
     TopicSnapshot,
 )
 
@@ -207,7 +207,7 @@ class EmbeddedObserver:
     def _groups(
         self, hw_by_tp: dict[tuple[str, int], tuple[int, int]]
     ) -> tuple[GroupSnapshot, ...]:
-        coordinator = getattr(self.broker, "groups", None)
+        coordinator = self.broker.groups
         if coordinator is None:
             return ()
         raw = coordinator.snapshot()
@@ -281,11 +281,14 @@ class EmbeddedObserver:
         self._last_event = last
 
 
-def convert_group(g: Any, hw_by_tp: dict[tuple[str, int], tuple[int, int]]) -> GroupSnapshot:
-    """One coordinator ``GroupInfo`` -> :class:`GroupSnapshot`, with lag from the logs.
+def convert_group(
+    g: GroupDescription, hw_by_tp: dict[tuple[str, int], tuple[int, int]]
+) -> GroupSnapshot:
+    """One coordinator :class:`GroupDescription` -> :class:`GroupSnapshot`, with lag.
 
-    Lag is computed here from the same high watermarks the topics carry, so the group
-    and topic views of one snapshot always agree.
+    Lag is :func:`core.groups.lag.partition_lag` over the same high watermarks the
+    topics carry, so the group and topic views of one snapshot always agree; the
+    coordinator computes none of it. The rebalance records are the coordinator's own.
     """
     members = []
     owner: dict[tuple[str, int], str] = {}
@@ -308,38 +311,23 @@ def convert_group(g: Any, hw_by_tp: dict[tuple[str, int], tuple[int, int]]) -> G
         )
     committed = {tp: o.offset for tp, o in g.offsets.items()}
     offsets = []
-    total = 0
     for tp in sorted(committed.keys() | owner.keys()):
         start, hw = hw_by_tp.get(tp, (0, 0))
         off = committed.get(tp, -1)
-        lag: int | None
-        if off >= 0:
-            lag = hw - off if hw > off else 0
-            total += lag
-        else:
-            lag = None
-        offsets.append(OffsetSnapshot(tp[0], tp[1], off, hw, start, lag, owner.get(tp)))
-    rebalances = tuple(
-        RebalanceSnapshot(
-            generation=r.generation,
-            started_at=r.started_at,
-            completed_at=r.completed_at,
-            reason=r.reason or "",
-            member_count=r.member_count,
+        offsets.append(
+            OffsetSnapshot(tp[0], tp[1], off, hw, start, partition_lag(off, hw), owner.get(tp))
         )
-        for r in g.rebalances
-    )
     return GroupSnapshot(
         group_id=g.group_id,
-        state=str(getattr(g.state, "value", g.state)),
+        state=g.state.value,
         protocol_type=g.protocol_type or "",
         assignor=g.protocol_name or "",
         generation=g.generation,
         leader=g.leader or None,
         members=tuple(members),
         offsets=tuple(offsets),
-        total_lag=total,
-        rebalances=rebalances,
+        total_lag=total_lag(o.lag for o in offsets),
+        rebalances=g.rebalances,
     )
 
 

@@ -4,51 +4,25 @@ Contract: everything here is immutable plain data (no broker objects, no Qt), sa
 hand from the broker's thread to any other thread and to keep. Counters are monotonic
 totals since the broker started; rates are derived by the reader from the deltas between
 two snapshots (``ClusterSnapshot.monotonic`` is the clock to divide by). Both observers
-(the embedded broker, an external Kafka cluster) fill these same classes.
+(the embedded broker, an external Kafka cluster) fill these same classes. Groups reuse
+the groups model where the fields match (``RebalanceSnapshot`` is its RebalanceRecord)
+and carry lag as :mod:`core.groups.lag` defines it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Kafka's API names by key (the protocol guide's table), for request counters.
-API_NAMES: dict[int, str] = {
-    0: "Produce",
-    1: "Fetch",
-    2: "ListOffsets",
-    3: "Metadata",
-    8: "OffsetCommit",
-    9: "OffsetFetch",
-    10: "FindCoordinator",
-    11: "JoinGroup",
-    12: "Heartbeat",
-    13: "LeaveGroup",
-    14: "SyncGroup",
-    15: "DescribeGroups",
-    16: "ListGroups",
-    17: "SaslHandshake",
-    18: "ApiVersions",
-    19: "CreateTopics",
-    20: "DeleteTopics",
-    21: "DeleteRecords",
-    22: "InitProducerId",
-    23: "OffsetForLeaderEpoch",
-    24: "AddPartitionsToTxn",
-    32: "DescribeConfigs",
-    33: "AlterConfigs",
-    35: "DescribeLogDirs",
-    36: "SaslAuthenticate",
-    37: "CreatePartitions",
-    42: "DeleteGroups",
-    44: "IncrementalAlterConfigs",
-    47: "OffsetDelete",
-    60: "DescribeCluster",
-    61: "DescribeProducers",
-    75: "DescribeTopicPartitions",
-}
+from core.groups.model import RebalanceRecord
+from core.protocol.api_keys import ApiKey
+
+# Kafka's API names by key, for request counters: derived from the one table of API keys
+# (:class:`core.protocol.api_keys.ApiKey`), never kept by hand here.
+API_NAMES: dict[int, str] = {key.value: key.title for key in ApiKey}
 
 
 def api_name(key: int) -> str:
+    """Kafka's CamelCase name of an API key (``ApiVersions``); ``Api<N>`` for an unknown one."""
     return API_NAMES.get(key, f"Api{key}")
 
 
@@ -196,17 +170,13 @@ class OffsetSnapshot:
     committed_offset: int  # -1: nothing committed
     high_watermark: int
     log_start_offset: int
-    lag: int | None  # None when nothing is committed
+    lag: int | None  # core.groups.lag.partition_lag: None when nothing is committed
     member_id: str | None  # the member it is assigned to now, if any
 
 
-@dataclass(frozen=True, slots=True)
-class RebalanceSnapshot:
-    generation: int
-    started_at: float  # wall clock
-    completed_at: float | None  # None while in progress
-    reason: str
-    member_count: int
+# One rebalance of a group: the groups model's own record (generation, started_at,
+# completed_at, reason, member_count first; an external observer fills only those).
+RebalanceSnapshot = RebalanceRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +189,7 @@ class GroupSnapshot:
     leader: str | None
     members: tuple[MemberSnapshot, ...]
     offsets: tuple[OffsetSnapshot, ...]  # sorted by (topic, partition)
-    total_lag: int
+    total_lag: int  # core.groups.lag.total_lag of the offsets' lags
     rebalances: tuple[RebalanceSnapshot, ...]  # oldest first, bounded
 
     @property

@@ -1,0 +1,233 @@
+"""OffsetCommit, OffsetFetch, OffsetDelete, and the admin reset of a group's offsets.
+
+Contract: OffsetCommit is checked against member and generation; generation -1 with no
+member id is accepted only while the group has no members (admin tools, manual
+assignment), creating a "simple" group with no protocol type. Commits are written
+through to the :class:`~core.groups.ports.OffsetStore` (one transaction per request)
+before the answer, and all are loaded at start, so they survive a restart. OffsetDelete
+refuses topics a live "consumer" group subscribes to; a reset (``kafka-consumer-groups
+--reset-offsets``) needs a group with no members and clamps into [log start, high
+watermark]. Commit timestamps come from the clock's wall time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import replace
+
+from core.errors import ErrorCode, KafkaError
+from core.groups import consumer_data
+from core.groups.model import GroupState, OffsetSpec, TopicPartition
+from core.groups.state import CONSUMER, CoordinatorState, _Group
+from core.meta import CommittedOffset
+
+log = logging.getLogger(__name__)
+
+# Kafka's offset.metadata.max.bytes.
+MAX_OFFSET_METADATA = 4096
+
+
+class OffsetsMixin(CoordinatorState):
+    """Committed offsets of :class:`~core.groups.GroupCoordinator`."""
+
+    # --- offsets ------------------------------------------------------------------------
+
+    async def commit_offsets(
+        self,
+        group_id: str,
+        offsets: Iterable[CommittedOffset],
+        *,
+        member_id: str = "",
+        generation_id: int = -1,
+        group_instance_id: str | None = None,
+    ) -> dict[TopicPartition, ErrorCode]:
+        """OffsetCommit: one error code per partition; accepted ones are durable on return."""
+        offsets = list(offsets)
+        member_id = member_id or ""
+        group = self._groups.get(group_id)
+        error = ErrorCode.NONE
+        create = False
+        if self._closed:
+            error = ErrorCode.NOT_COORDINATOR
+        elif group is None:
+            if generation_id < 0 and not member_id and group_instance_id is None:
+                create = True  # a group that only uses Kafka to store offsets
+            else:
+                error = ErrorCode.ILLEGAL_GENERATION
+        else:
+            error = self._validate_commit(group, member_id, generation_id, group_instance_id)
+        now = int(self.clock.wall() * 1000)
+        results: dict[TopicPartition, ErrorCode] = {}
+        accepted: list[CommittedOffset] = []
+        for o in offsets:
+            tp = (o.topic, o.partition)
+            if error != ErrorCode.NONE:
+                results[tp] = error
+            elif not self._partition_exists(o.topic, o.partition):
+                results[tp] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            elif o.metadata is not None and len(o.metadata) > MAX_OFFSET_METADATA:
+                results[tp] = ErrorCode.OFFSET_METADATA_TOO_LARGE
+            else:
+                results[tp] = ErrorCode.NONE
+                # Kafka stores a null metadata string as "" (OffsetAndMetadata.NoMetadata).
+                accepted.append(replace(
+                    o,
+                    metadata=o.metadata if o.metadata is not None else "",
+                    commit_timestamp=o.commit_timestamp if o.commit_timestamp > 0 else now,
+                ))
+        if not accepted:
+            return results
+        try:
+            self.store.commit_offsets(group_id, accepted)
+        except Exception:
+            log.exception("storing offsets of group %s failed", group_id)
+            for o in accepted:
+                results[(o.topic, o.partition)] = ErrorCode.UNKNOWN_SERVER_ERROR
+            return results
+        if create:
+            group = self._groups.setdefault(group_id, _Group(group_id))
+        for o in accepted:
+            group.offsets[(o.topic, o.partition)] = o
+        return results
+
+    def _validate_commit(
+        self, group: _Group, member_id: str, generation_id: int, instance_id: str | None
+    ) -> ErrorCode:
+        if group.state == GroupState.DEAD:
+            return ErrorCode.COORDINATOR_NOT_AVAILABLE
+        if generation_id >= 0 or member_id or instance_id is not None:
+            if group.is_fenced(instance_id, member_id):
+                return ErrorCode.FENCED_INSTANCE_ID
+            member = group.members.get(member_id)
+            if member is None:
+                return ErrorCode.UNKNOWN_MEMBER_ID
+            if generation_id != group.generation:
+                return ErrorCode.ILLEGAL_GENERATION
+            if group.state == GroupState.COMPLETING_REBALANCE:
+                # The member has its new generation from JoinGroup but no assignment yet.
+                return ErrorCode.REBALANCE_IN_PROGRESS
+            self._arm_session(group, member)
+            return ErrorCode.NONE
+        if group.members:
+            # Generation -1 comes from admin tools or manual assignment: only for a
+            # group nobody is consuming in.
+            return ErrorCode.UNKNOWN_MEMBER_ID
+        return ErrorCode.NONE
+
+    def _partition_exists(self, topic: str, partition: int) -> bool:
+        count = self.partitions.topic_partition_count(topic)
+        return count is not None and 0 <= partition < count
+
+    def fetch_offsets(
+        self, group_id: str, partitions: Iterable[TopicPartition] | None = None
+    ) -> dict[TopicPartition, CommittedOffset | None]:
+        """OffsetFetch: committed offsets (None where nothing is committed).
+
+        ``partitions`` None means every partition the group has committed.
+        """
+        group = self._groups.get(group_id)
+        offsets = group.offsets if group is not None else {}
+        if partitions is None:
+            return dict(sorted(offsets.items()))
+        return {tp: offsets.get(tp) for tp in partitions}
+
+    async def delete_offsets(
+        self, group_id: str, partitions: Iterable[TopicPartition]
+    ) -> tuple[ErrorCode, dict[TopicPartition, ErrorCode]]:
+        """OffsetDelete: (group error, per-partition errors), Kafka's rules."""
+        partitions = list(partitions)
+        group = self._groups.get(group_id)
+        if group is None or group.state == GroupState.DEAD:
+            return ErrorCode.GROUP_ID_NOT_FOUND, {}
+        subscribed: set[str] = set()
+        if group.members:
+            if group.protocol_type != CONSUMER:
+                return ErrorCode.NON_EMPTY_GROUP, {}
+            for m in group.members.values():
+                subscribed.update(
+                    m.subscription
+                    or consumer_data.subscribed_topics(m.metadata_for(group.protocol_name))
+                )
+        results: dict[TopicPartition, ErrorCode] = {}
+        doomed = []
+        for tp in partitions:
+            if not self._partition_exists(*tp):
+                results[tp] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            elif tp[0] in subscribed:
+                results[tp] = ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC
+            else:
+                results[tp] = ErrorCode.NONE
+                doomed.append(tp)
+        if doomed:
+            self.store.delete_offsets(group_id, doomed)
+            for tp in doomed:
+                group.offsets.pop(tp, None)
+        return ErrorCode.NONE, results
+
+    async def reset_offsets(
+        self,
+        group_id: str,
+        topic: str,
+        spec: OffsetSpec,
+        partitions: Iterable[int] | None = None,
+    ) -> dict[TopicPartition, int]:
+        """Admin reset of a group's offsets on ``topic`` (all partitions unless given).
+
+        Allowed only while the group has no members (NON_EMPTY_GROUP otherwise), as
+        ``kafka-consumer-groups --reset-offsets`` requires. Returns the new offsets.
+        """
+        if not group_id:
+            raise KafkaError(ErrorCode.INVALID_GROUP_ID, "The group id must not be empty")
+        if spec.kind not in OffsetSpec.KINDS:
+            raise KafkaError(ErrorCode.INVALID_REQUEST, f"unknown reset kind {spec.kind!r}")
+        group = self._groups.get(group_id)
+        if group is not None and (group.members or group.state != GroupState.EMPTY):
+            raise KafkaError(
+                ErrorCode.NON_EMPTY_GROUP,
+                f"Group {group_id} has active members ({group.state.value}); stop them first",
+            )
+        count = self.partitions.topic_partition_count(topic)
+        if count is None:
+            raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Unknown topic {topic!r}")
+        wanted = list(range(count)) if partitions is None else list(partitions)
+        targets: dict[TopicPartition, int] = {}
+        for p in wanted:
+            if not 0 <= p < count:
+                raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"No partition {topic}-{p}")
+            start, end = self.partitions.partition_offsets(topic, p)
+            if spec.kind == "earliest":
+                target = start
+            elif spec.kind == "latest":
+                target = end
+            elif spec.kind == "timestamp":
+                found, _ts = self.partitions.list_offsets(topic, p, spec.value)
+                target = end if found < 0 else found
+            elif spec.kind == "offset":
+                target = spec.value
+            else:
+                current = group.offsets.get((topic, p)) if group is not None else None
+                base = current.offset if current is not None and current.offset >= 0 else start
+                target = base + spec.value
+            targets[(topic, p)] = min(max(target, start), end)
+        now = int(self.clock.wall() * 1000)
+        records = [CommittedOffset(t, p, off, -1, "", now) for (t, p), off in targets.items()]
+        self.store.commit_offsets(group_id, records)
+        group = self._groups.setdefault(group_id, _Group(group_id))
+        for rec in records:
+            group.offsets[(rec.topic, rec.partition)] = rec
+        self._emit(
+            "offsets_reset",
+            f"Group {group_id} offsets on {topic} reset ({spec.kind}"
+            f"{'' if spec.kind in ('earliest', 'latest') else f' {spec.value}'})",
+            group=group_id, topic=topic, spec=spec.kind,
+            offsets={p: off for (_, p), off in targets.items()},
+        )
+        return targets
+
+    def on_topic_deleted(self, topic: str) -> None:
+        """Forget committed offsets on a deleted topic (the store drops its rows itself)."""
+        for group in self._groups.values():
+            for tp in [tp for tp in group.offsets if tp[0] == topic]:
+                del group.offsets[tp]
+

@@ -1,0 +1,69 @@
+"""What the group coordinator needs from the rest of the broker, as typed seams.
+
+Contract: the coordinator sees partitions through :class:`PartitionView` (counts, log
+start and high watermark, offset by timestamp, and the event feed), committed offsets
+through :class:`OffsetStore` (``core.meta.MetaStore`` is one), and its settings through
+:class:`GroupConfig` (built from the ``group_*`` fields of ``BrokerConfig``). ``Broker``
+satisfies PartitionView structurally; nothing here imports it, so the arrow points from
+the broker to the groups and a renamed attribute is a type error, not a silent default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from core.meta import CommittedOffset
+
+if TYPE_CHECKING:
+    from core.config import BrokerConfig
+
+TopicPartition = tuple[str, int]
+
+
+@runtime_checkable
+class PartitionView(Protocol):
+    def topic_partition_count(self, name: str) -> int | None:
+        """Partitions of a topic, None if there is no such topic."""
+        ...
+
+    def partition_offsets(self, topic: str, index: int) -> tuple[int, int]:
+        """(log start offset, high watermark); raises KafkaError for an unknown partition."""
+        ...
+
+    def list_offsets(self, topic: str, index: int, timestamp: int) -> tuple[int, int]:
+        """(first offset at or after ``timestamp`` ms or -1, its timestamp)."""
+        ...
+
+    def emit_event(self, kind: str, message: str, **data: object) -> None:
+        """Append to the broker's event feed (the monitor shows it)."""
+        ...
+
+
+@runtime_checkable
+class OffsetStore(Protocol):
+    def load_all_offsets(self) -> dict[str, dict[TopicPartition, CommittedOffset]]: ...
+
+    def commit_offsets(self, group: str, offsets: Iterable[CommittedOffset]) -> None: ...
+
+    def delete_offsets(
+        self, group: str, partitions: Iterable[TopicPartition] | None = None
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GroupConfig:
+    """The coordinator's settings (Kafka's ``group.*`` broker configs)."""
+
+    initial_rebalance_delay_ms: int = 300
+    min_session_timeout_ms: int = 1000
+    max_session_timeout_ms: int = 1_800_000
+
+    @classmethod
+    def from_broker(cls, config: BrokerConfig) -> GroupConfig:
+        return cls(
+            initial_rebalance_delay_ms=config.group_initial_rebalance_delay_ms,
+            min_session_timeout_ms=config.group_min_session_timeout_ms,
+            max_session_timeout_ms=config.group_max_session_timeout_ms,
+        )
