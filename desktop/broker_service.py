@@ -17,7 +17,8 @@ Contract:
   :meth:`call` delivers ``on_done(result, error)`` on the GUI thread. None of them block
   the GUI thread. Views never hold broker objects: they pass functions of the broker.
 * In-process consumers: :meth:`start_consumers` runs each as a
-  :class:`core.clients.Consumer` plus a poll loop on the broker loop; :meth:`stop_consumers`
+  :class:`core.clients.consumer_app.ConsumerApp` (a consumer plus its poll loop, on the
+  broker loop); :meth:`stop_consumers`
   closes a group's (commit, LeaveGroup) and always finishes: a consumer that does not close
   within :data:`CLOSE_TIMEOUT_S` is killed instead and the failure logged and reported.
   :meth:`member_action` stops, kills, pauses or resumes one of them by member id. With
@@ -35,13 +36,13 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from core.broker import Broker
-from core.clients import Consumer
+from core.clients.consumer_app import CLOSE_TIMEOUT_S as CONSUMER_CLOSE_TIMEOUT_S
+from core.clients.consumer_app import ConsumerApp, LocalConsumer, close_consumers
 from core.config import BrokerConfig
 from core.errors import ErrorCode, KafkaError
 from core.monitor import ClusterSnapshot, EmbeddedObserver
@@ -54,24 +55,9 @@ OnDone = Callable[[Any, BaseException | None], None]
 
 
 # How long one in-process consumer may take to close (commit, LeaveGroup) before it is
-# killed instead, so a stop command always finishes.
-CLOSE_TIMEOUT_S = 10.0
-# How long a poll loop may take to end once told to stop.
-POLL_STOP_TIMEOUT_S = 5.0
+# killed instead, so a stop command always finishes (read at each stop: tests lower it).
+CLOSE_TIMEOUT_S = CONSUMER_CLOSE_TIMEOUT_S
 MEMBER_ACTIONS = ("stop", "kill", "pause", "resume")
-
-
-@dataclass(frozen=True, slots=True)
-class LocalConsumer:
-    """One in-process consumer this app started, as the GUI may see it (any thread)."""
-
-    group: str
-    client_id: str
-    member_id: str  # "" until it has joined
-    topics: tuple[str, ...]
-    status: str  # the Consumer's: joining, rebalancing, stable, closed, dead
-    paused: bool
-    processing_delay_s: float
 
 
 class ConsumersStopFailed(RuntimeError):
@@ -106,7 +92,7 @@ class BrokerService(QObject):
         self.build_ms: deque[float] = deque(maxlen=100_000)  # for benchmarks
         self._background: set[concurrent.futures.Future] = set()
         # In-process consumers by group; the lists are touched on the broker thread only.
-        self._consumers: dict[str, list[Any]] = {}
+        self._consumers: dict[str, list[ConsumerApp]] = {}
         # GUI-side count per group, updated when start/stop commands complete.
         self._consumer_counts: dict[str, int] = {}
         self._consumer_serial: dict[str, int] = {}  # broker thread only
@@ -313,7 +299,7 @@ class BrokerService(QObject):
     async def _close_all_consumers(self, broker: Broker) -> None:
         consumers = [c for group in self._consumers.values() for c in group]
         self._consumers.clear()
-        await _close_consumers(consumers)
+        await close_consumers(consumers, CLOSE_TIMEOUT_S)
 
     def consumer_count(self, group: str) -> int:
         """In-process consumers this app started in ``group`` (GUI thread view)."""
@@ -362,7 +348,7 @@ class BrokerService(QObject):
                     )
             started = self._consumers.setdefault(group, [])
             for _ in range(count):
-                app = _ConsumerApp(
+                app = ConsumerApp(
                     broker,
                     group,
                     names,
@@ -391,7 +377,7 @@ class BrokerService(QObject):
         """
 
         async def run(broker: Broker) -> int:
-            failed = await _close_consumers(self._consumers.pop(group, []))
+            failed = await close_consumers(self._consumers.pop(group, []), CLOSE_TIMEOUT_S)
             if failed:
                 raise ConsumersStopFailed(_killed_text(failed), 0)
             return 0
@@ -423,7 +409,7 @@ class BrokerService(QObject):
                 if action == "kill":
                     app.kill()
                 else:
-                    failed = await _close_consumers([app])
+                    failed = await close_consumers([app], CLOSE_TIMEOUT_S)
                     if failed:
                         raise ConsumersStopFailed(_killed_text(failed), len(apps))
             elif action == "pause":
@@ -446,129 +432,6 @@ class BrokerService(QObject):
                 on_done(result, error)
 
         return done
-
-
-class _ConsumerApp:
-    """An in-process consumer plus the poll loop that makes it consume, like an app would.
-
-    The poll loop ends on its own stop flag, not on cancellation alone; :meth:`close`
-    waits for it with a bound, then closes the consumer (commit, LeaveGroup) whatever
-    the loop did. Pausing pauses every partition it owns, and those it is given later.
-    """
-
-    def __init__(
-        self,
-        broker: Broker,
-        group: str,
-        topics: Sequence[str],
-        *,
-        client_id: str,
-        assignor: str,
-        offset_reset: str,
-        processing_delay_s: float,
-    ) -> None:
-        self.group = group
-        self.consumer = Consumer(
-            broker,
-            group,
-            topics,
-            client_id=client_id,
-            assignors=(assignor,),
-            auto_offset_reset=offset_reset,
-            auto_commit_interval_ms=1000,
-            processing_delay_s=processing_delay_s,
-            on_assigned=self._on_assigned,
-        )
-        self.paused = False
-        self._stopping = False
-        self._task: asyncio.Task | None = None
-
-    def describe(self) -> LocalConsumer:
-        c = self.consumer
-        return LocalConsumer(
-            self.group, c.client_id, c.member_id, c.topics, c.status, self.paused,
-            c.processing_delay_s,
-        )
-
-    async def start(self) -> None:
-        await self.consumer.start()
-        self._task = asyncio.get_running_loop().create_task(
-            self._poll(), name=f"poll-{self.consumer.client_id}"
-        )
-        self._task.add_done_callback(self._poll_done)
-
-    async def _poll(self) -> None:
-        consumer = self.consumer
-        while not self._stopping:
-            if consumer.status in ("closed", "dead"):
-                return  # killed, fenced, or the broker closed under it
-            try:
-                await consumer.getmany(timeout_ms=500)
-            except KafkaError as exc:
-                if consumer.status in ("closed", "dead"):
-                    return
-                log.warning("consumer %s: %s", consumer.client_id, exc)
-                await asyncio.sleep(0.5)
-
-    def _poll_done(self, task: asyncio.Task) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            log.error(
-                "poll loop of consumer %s failed", self.consumer.client_id,
-                exc_info=task.exception(),
-            )
-
-    def _on_assigned(self, tps: set[tuple[str, int]]) -> None:
-        if self.paused:
-            self.consumer.pause(*tps)
-
-    def pause(self) -> None:
-        self.paused = True
-        self.consumer.pause()
-
-    def resume(self) -> None:
-        self.paused = False
-        self.consumer.resume()
-
-    async def close(self) -> None:
-        self._stopping = True
-        task = self._task
-        if task is not None and not task.done():
-            task.cancel()
-            # asyncio.wait, not wait_for: it never swallows a cancel of the caller, and
-            # the flag above ends the loop even if the cancel were lost inside it.
-            done, _ = await asyncio.wait({task}, timeout=POLL_STOP_TIMEOUT_S)
-            if not done:
-                log.error("poll loop of consumer %s did not stop", self.consumer.client_id)
-        await self.consumer.close()
-
-    def kill(self) -> None:
-        """Stop dead: no commit, no LeaveGroup (the group notices at the session timeout)."""
-        self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-        self.consumer.kill()
-
-
-async def _close_consumers(apps: list[_ConsumerApp]) -> list[str]:
-    """Close each consumer gracefully; one that fails or hangs is killed. Returns those."""
-    failed: list[str] = []
-    for app in apps:
-        try:
-            async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                await app.close()
-        except Exception:  # noqa: BLE001 - one bad consumer must not keep others running
-            log.exception(
-                "closing in-process consumer %s failed; killed instead", app.consumer.client_id
-            )
-            app.kill()
-            failed.append(app.consumer.client_id)
-            app.consumer.broker.emit_event(
-                "error",
-                f"Consumer {app.consumer.client_id} did not leave group {app.group} "
-                "gracefully and was killed",
-                group=app.group, client_id=app.consumer.client_id,
-            )
-    return failed
 
 
 def _killed_text(client_ids: list[str]) -> str:

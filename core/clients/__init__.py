@@ -4,7 +4,9 @@
 :class:`Consumer` (the classic group protocol against the coordinator's Python API, with
 the range, roundrobin and cooperative-sticky assignors) are what the simulations and
 the GUI spawn; they share groups with real clients because they speak the same
-ConsumerProtocol bytes.
+ConsumerProtocol bytes. The consumer is split into ``membership`` (the group task) and
+``fetcher`` (positions and reads) behind ``consumer.Consumer``; ``consumer_app`` adds the
+poll loop that makes one consume like an app; ``clock`` is the time they all run on.
 """
 
 from core.clients.assignors import (
@@ -15,16 +17,22 @@ from core.clients.assignors import (
     RoundRobinAssignor,
     get_assignor,
 )
+from core.clients.clock import Clock, LoopClock
 from core.clients.consumer import Consumer, ConsumerRecord, ConsumerState
+from core.clients.consumer_app import ConsumerApp, LocalConsumer, close_consumers
 from core.clients.partitioner import StickyPartitioner, murmur2, partition_for_key
 from core.clients.producer import Producer, ProducerStats, RecordMetadata
 
 __all__ = [
     "ASSIGNORS",
+    "Clock",
     "Consumer",
+    "ConsumerApp",
     "ConsumerRecord",
     "ConsumerState",
     "CooperativeStickyAssignor",
+    "LocalConsumer",
+    "LoopClock",
     "MemberSubscription",
     "Producer",
     "ProducerStats",
@@ -32,6 +40,7 @@ __all__ = [
     "RecordMetadata",
     "RoundRobinAssignor",
     "StickyPartitioner",
+    "close_consumers",
     "get_assignor",
     "murmur2",
     "partition_for_key",

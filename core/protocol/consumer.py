@@ -6,11 +6,17 @@ their extra trailing fields ignored, as Kafka's consumer does. The decoded dict 
 the blob's ``version`` alongside the fields; encoders ignore a ``version`` key in the
 dict and take the version as an argument. Errors raise :class:`ProtocolError` /
 :class:`EncodeError`.
+
+:func:`assignment_partitions` is the one place an assignment blob becomes the set of
+``(topic, partition)`` it hands out (the in-process consumer installs it; display code
+reads it the same way); :func:`topic_partitions` flattens any ``[{topic, partitions}]``
+list (assigned or owned partitions).
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from typing import Any
 
 from .compiler import StructCodec, compile_struct
@@ -23,6 +29,8 @@ __all__ = [
     "encode_consumer_subscription",
     "decode_consumer_assignment",
     "encode_consumer_assignment",
+    "assignment_partitions",
+    "topic_partitions",
 ]
 
 _H = struct.Struct(">h")
@@ -89,3 +97,18 @@ def decode_consumer_assignment(blob: bytes | bytearray | memoryview) -> dict:
 
 def encode_consumer_assignment(version: int, body: dict) -> bytes:
     return _encode(CONSUMER_PROTOCOL_ASSIGNMENT, version, body)
+
+
+def topic_partitions(entries: Iterable[dict] | None) -> set[tuple[str, int]]:
+    """``[{topic, partitions: [...]}, ...]`` -> {(topic, partition)}; None -> empty."""
+    return {(entry["topic"], p) for entry in entries or () for p in entry.get("partitions") or ()}
+
+
+def assignment_partitions(blob: bytes | bytearray | memoryview) -> set[tuple[str, int]]:
+    """An assignment blob -> the partitions it assigns; an empty blob assigns nothing.
+
+    A malformed blob raises :class:`ProtocolError`: callers that only display it catch that.
+    """
+    if not blob:
+        return set()
+    return topic_partitions(decode_consumer_assignment(blob).get("assigned_partitions"))

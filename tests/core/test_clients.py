@@ -1,4 +1,5 @@
-"""In-process client parts: Kafka's partitioner, the assignors, and the producer."""
+"""In-process client parts: Kafka's partitioner, the assignors, the producer, and the one
+assignment decoder the consumer shares with the rest of the broker."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from core.clients import (
 from core.clients.assignors import sticky_assignment
 from core.config import BrokerConfig
 from core.errors import ErrorCode, KafkaError
+from core.protocol import ProtocolError
+from core.protocol.consumer import assignment_partitions, encode_consumer_assignment
 from core.records import iter_all_records
 
 
@@ -213,3 +216,28 @@ async def test_producer_unknown_topic_without_auto_creation_fails(tmp_path):
         assert exc.value.code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
     finally:
         await b.close()
+
+
+# --- the one assignment decoder ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", [0, 1, 3])
+def test_an_assignment_blob_decodes_to_the_partitions_it_assigns(version):
+    blob = encode_consumer_assignment(version, {
+        "assigned_partitions": [{"topic": "a", "partitions": [2, 0]},
+                                {"topic": "b", "partitions": []},
+                                {"topic": "c", "partitions": [1]}],
+        "user_data": None,
+    })
+    assert assignment_partitions(blob) == {("a", 0), ("a", 2), ("c", 1)}
+    assert assignment_partitions(b"") == set()  # a member given nothing
+    with pytest.raises(ProtocolError):
+        assignment_partitions(blob[:-3])
+
+
+def test_the_in_process_consumer_has_no_decoder_of_its_own():
+    import core.clients.consumer as consumer
+    import core.clients.membership as membership
+
+    assert not hasattr(consumer, "_decode_assignment")
+    assert membership.assignment_partitions is assignment_partitions

@@ -7,6 +7,11 @@ Item 1b: a deleted topic, a closed broker, or a consumer that is behind must nev
 
 "Did it suspend?" is asked without clocks: a callback scheduled with ``call_soon`` (or a
 timer) before the call runs only if the call gave the loop back.
+
+Issue 10: the consumer app (:mod:`core.clients.consumer_app`, moved out of the desktop)
+never stops consuming unseen: a poll loop that fails, also while it is being closed, is
+logged and leaves an ``error`` broker event; one that will not close is killed.
+Every test stops what it started in a ``finally``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import pytest
 
 from core.broker import Broker
 from core.clients import Consumer
+from core.clients.consumer_app import ConsumerApp, close_consumers
 from core.records import build_batch
 from tests.core.test_clients_consumer import consumer, make_broker, produce_keyed, wait_until
 
@@ -108,8 +114,8 @@ async def test_poll_tasks_cancelled_under_a_stream_of_appends_all_end(broker):
             if not task.done():
                 c.kill()  # a poll loop that lost its cancel ends when getmany refuses
         await asyncio.wait({producer, *polls}, timeout=10)
-    for c in members:
-        await c.close()
+        for c in members:
+            await c.close()
     assert not broker.groups.snapshot()[0].members
 
 
@@ -135,9 +141,11 @@ async def test_wait_for_data_suspends_when_data_is_already_there(broker):
 async def test_wait_for_data_on_a_closed_broker_sleeps_out_its_timeout(tmp_path):
     b = make_broker(tmp_path / "data")
     await b.start()
-    b.create_topic("t", 1)
-    append(b, "t", 0, 3)
-    await b.close()
+    try:
+        b.create_topic("t", 1)
+        append(b, "t", 0, 3)
+    finally:
+        await b.close()
     later = Probe(delay=0.05)
     await b.wait_for_data([("t", 0, 0)], 0.2)
     assert later.ran
@@ -200,28 +208,142 @@ async def test_a_consumer_drops_a_deleted_topic_rejoins_and_reads_the_rest(broke
 async def test_a_consumer_behind_stops_cleanly_when_the_broker_closes_under_it(tmp_path):
     b = make_broker(tmp_path / "data")
     await b.start()
-    b.create_topic("t", 1)
-    await produce_keyed(b, "t", 1000)
     c = consumer(b, "g", "behind", max_poll_records=10)
+    try:
+        b.create_topic("t", 1)
+        await produce_keyed(b, "t", 1000)
+        await c.start()
+        await stable(c, {("t", 0)})
+        assert await c.getmany(timeout_ms=1000)
+        c.seek(("t", 0), 500)  # behind, with nothing buffered: the next read hits the log
+    finally:
+        await b.close()
+    task: asyncio.Task | None = None
+    try:
+        probe = Probe()
+        got = await c.getmany(timeout_ms=300)
+        assert probe.ran, "getmany spun on the closed logs without suspending"
+        assert got == {}
+
+        async def poll() -> None:  # the app's loop: poll until the consumer is gone
+            while c.status not in ("closed", "dead"):
+                await c.getmany(timeout_ms=100)
+
+        task = asyncio.create_task(poll())
+        done, _ = await asyncio.wait({task}, timeout=15)
+        assert done, "the poll loop did not end after the broker closed"
+        assert task.exception() is None
+        assert c.status == "dead"
+        assert c.last_error and "coordinator" in c.last_error
+        await c.close()  # idempotent on a dead consumer: returns at once
+        assert not b.local_clients
+    finally:
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=15)
+        c.kill()
+
+
+# --- issue 10: the consumer app never stops consuming unseen ------------------------------
+
+
+def app(broker: Broker, client_id: str) -> ConsumerApp:
+    return ConsumerApp(broker, "g", ["t"], client_id=client_id, assignor="range",
+                       offset_reset="earliest", processing_delay_s=0.0)
+
+
+def error_events(broker: Broker, client_id: str) -> list[str]:
+    return [e.message for e in broker.events
+            if e.kind == "error" and e.data.get("client_id") == client_id]
+
+
+async def test_a_failing_membership_task_leaves_the_consumer_dead_and_says_so(broker):
+    broker.create_topic("t", 1)
+    failure = RuntimeError("an on_assigned callback failed")
+
+    def on_assigned(_tps: set[tuple[str, int]]) -> None:
+        raise failure
+
+    c = consumer(broker, "g", "fragile", on_assigned=on_assigned)
     await c.start()
-    await stable(c, {("t", 0)})
-    assert await c.getmany(timeout_ms=1000)
-    c.seek(("t", 0), 500)  # behind, with nothing buffered: the next read hits the log
-    await b.close()
-    probe = Probe()
-    got = await c.getmany(timeout_ms=300)
-    assert probe.ran, "getmany spun on the closed logs without suspending"
-    assert got == {}
+    try:
+        await wait_until(lambda: c.status == "dead", what="the consumer to die")
+        assert c.last_error == repr(failure)
+        assert error_events(broker, "fragile") == [
+            f"Consumer fragile of group g stopped: {failure!r}"]
+        assert not broker.local_clients  # no longer listed as a live client
+    finally:
+        c.kill()
 
-    async def poll() -> None:  # the app's loop: poll until the consumer is gone
-        while c.status not in ("closed", "dead"):
-            await c.getmany(timeout_ms=100)
 
-    task = asyncio.create_task(poll())
-    done, _ = await asyncio.wait({task}, timeout=15)
-    assert done, "the poll loop did not end after the broker closed"
-    assert task.exception() is None
-    assert c.status == "dead"
-    assert c.last_error and "coordinator" in c.last_error
-    await c.close()  # idempotent on a dead consumer: returns at once
-    assert not b.local_clients
+async def test_a_poll_loop_that_fails_is_logged_and_leaves_an_error_event(broker, caplog):
+    broker.create_topic("t", 1)
+    a = app(broker, "app-1")
+    failure = RuntimeError("boom in the poll loop")
+
+    async def broken(*_args: object, **_kwargs: object) -> dict:
+        raise failure
+
+    a.consumer.getmany = broken  # fault injection: the next poll raises
+    await a.start()
+    try:
+        await wait_until(lambda: a.poll_error is not None, what="the poll loop to fail")
+        assert a.poll_error is failure
+        assert error_events(broker, "app-1") == [
+            f"Consumer app-1 of group g stopped consuming: {failure!r}"]
+        assert any(r.levelname == "ERROR" and r.exc_info and r.exc_info[1] is failure
+                   for r in caplog.records)
+    finally:
+        await a.close()
+    assert a.consumer.status == "closed"
+
+
+async def test_a_poll_loop_failing_as_close_stops_it_is_reported_and_the_member_still_leaves(
+    broker,
+):
+    broker.create_topic("t", 1)
+    a = app(broker, "app-2")
+
+    async def fails_when_cancelled(*_args: object, **_kwargs: object) -> dict:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise RuntimeError("cleanup failed") from None
+        return {}
+
+    a.consumer.getmany = fails_when_cancelled
+    await a.start()
+    try:
+        await stable(a.consumer, {("t", 0)})
+        await a.close()
+        assert isinstance(a.poll_error, RuntimeError)
+        assert error_events(broker, "app-2") == [
+            "Consumer app-2 of group g stopped consuming: RuntimeError('cleanup failed')"]
+        assert a.consumer.status == "closed"
+        assert not broker.groups.group_info("g").members  # it still left (LeaveGroup)
+    finally:
+        a.kill()
+
+
+async def test_close_consumers_kills_one_that_will_not_close_and_closes_the_rest(broker):
+    broker.create_topic("t", 2)
+    apps = [app(broker, "app-3"), app(broker, "app-4")]
+    try:
+        for a in apps:
+            await a.start()
+        await wait_until(lambda: all(a.consumer.status == "stable"
+                                     and len(a.consumer.assignment()) == 1 for a in apps),
+                         what="one partition each")
+
+        async def never() -> None:
+            await asyncio.Event().wait()
+
+        apps[0].consumer.close = never  # fault injection: this close never returns
+        assert await close_consumers(apps, timeout_s=2.0) == ["app-3"]
+        assert [a.consumer.status for a in apps] == ["dead", "closed"]
+        assert error_events(broker, "app-3") == [
+            "Consumer app-3 did not leave group g gracefully and was killed"]
+        assert error_events(broker, "app-4") == []
+    finally:
+        for a in apps:
+            a.kill()
