@@ -50,8 +50,9 @@ async def _serve(data_dir: Path) -> None:
     from core.broker import Broker
     from core.config import BrokerConfig
     from core.monitor import EmbeddedObserver
-    from core.server import Server
+    from core.server import Server, tune_allocator
 
+    tune_allocator()  # as `streamscope broker` does by default (--tune-allocator)
     broker = Broker(BrokerConfig(host="127.0.0.1", port=0, data_dir=data_dir))
     await broker.start()
     server = Server(broker)

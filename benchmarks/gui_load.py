@@ -302,6 +302,7 @@ def worker_gui(spec: dict[str, Any]) -> int:
     from PySide6.QtWidgets import QApplication
 
     from core.config import BrokerConfig
+    from core.server import tune_allocator
     from desktop.app import Streamscope, _quiet_offscreen_warnings
     from desktop.main_window import VIEW_KEYS
 
@@ -391,9 +392,13 @@ def worker_gui(spec: dict[str, Any]) -> int:
         shell.window.set_listener_text(f"Listening on {spec['bootstrap']}")
         ticker.start()
         remote.request()
-        gc.freeze()  # as Streamscope._on_started does once its broker is up
+        gc.freeze()  # as desktop.app.main does once its broker is up
         QTimer.singleShot(0, lambda: ready(spec["bootstrap"]))
     else:
+        # What desktop.app.main does around the app: the allocator tuned before the broker
+        # starts, the heap frozen for the GC once it is up.
+        tune_allocator()
+        shell.service.started.connect(lambda _bootstrap: gc.freeze())
         shell.service.started.connect(ready)
         shell.service.failed.connect(lambda exc: (print(f"FAILED {exc}", flush=True),
                                                   QCoreApplication.quit()))

@@ -417,8 +417,9 @@ def main() -> int:
     else:
         runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
         loop_name = "uvloop"
-    # The broker's Server tunes the allocator when it starts; do it first so every
-    # section measures the broker as it runs (absent before the tuning existed).
+    # `streamscope broker` tunes the allocator by default (before the tuning moved to the
+    # entry point, Server.start() did); do it first so every section measures the broker
+    # as it runs (absent before the tuning existed).
     tune = getattr(server_module, "tune_allocator", None)
     tuned = tune() if tune is not None else False
     print(f"hotpath benchmark: Python {sys.version.split()[0]}, loop {loop_name}, "

@@ -478,8 +478,9 @@ def worker_snapshot(spec: dict[str, Any]) -> dict[str, Any]:
     sys.path.insert(0, str(REPO_ROOT))
     from core.broker import Broker
     from core.config import BrokerConfig
-    from core.server import Server
+    from core.server import Server, tune_allocator
 
+    tune_allocator()  # as `streamscope broker` does by default (--tune-allocator)
     reps = spec.get("reps", 20)
 
     def time_snapshot(broker) -> float:

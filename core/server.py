@@ -24,13 +24,15 @@ Contract:
   :func:`_decode_request_body`); a peer that hangs up while its answer is being written
   just ends its connection.
 
-Memory: on Linux with glibc, :func:`tune_allocator` (run by :meth:`Server.start`, once per
-process) keeps freed buffers of up to 32 MiB in the heap (trimmed back to the OS only past
-64 MiB free) instead of mapping and unmapping each. Every request and Fetch read here
-is a fresh buffer of up to a megabyte or more; glibc's defaults hand most of them back
-to the kernel when freed, so each new one paid page faults on every 4 KiB page -- on a
-1 KiB-record consume that was over half the broker's CPU time. Peak RSS is unchanged
-(freed memory is reused, not added to).
+Memory: on Linux with glibc, :func:`tune_allocator` keeps freed buffers of up to 32 MiB in
+the heap (trimmed back to the OS only past 64 MiB free) instead of mapping and unmapping
+each. Every request and Fetch read here is a fresh buffer of up to a megabyte or more;
+glibc's defaults hand most of them back to the kernel when freed, so each new one paid
+page faults on every 4 KiB page -- on a 1 KiB-record consume that was over half the
+broker's CPU time. Peak RSS is unchanged
+(freed memory is reused, not added to). It changes the allocator of the whole process, so
+the server never calls it: the program's entry point does, behind an option
+(``streamscope broker --tune-allocator``, on by default, and the same option of the app).
 
 Hot path (issue 6): frames are received straight into their own ``bytearray`` with an
 ``asyncio.BufferedProtocol`` (no StreamReader buffer, no ``readexactly`` copy), so a
@@ -58,14 +60,15 @@ from types import ModuleType
 from core.api import CloseConnection, ConnectionInfo, RequestContext, load_handlers
 from core.broker import Broker
 from core.errors import ErrorCode
-from core.protocol import ProtocolError, codec_for, encode_response, read_request_header
+from core.protocol import ApiKey, ProtocolError, codec_for, encode_response, read_request_header
 from core.protocol.hotpath import decode_produce_request, encode_fetch_response
 
 log = logging.getLogger(__name__)
 
-PRODUCE_KEY = 0
-FETCH_KEY = 1
-API_VERSIONS_KEY = 18
+# Plain ints (not the enum members) for the per-request comparisons on the hot path.
+PRODUCE_KEY = int(ApiKey.PRODUCE)
+FETCH_KEY = int(ApiKey.FETCH)
+API_VERSIONS_KEY = int(ApiKey.API_VERSIONS)
 _SIZE = struct.Struct(">i")
 _conn_ids = itertools.count(1)
 
@@ -113,7 +116,6 @@ class Server:
 
     async def start(self) -> None:
         """Bind the listener (port 0 picks a free one) and start accepting."""
-        tune_allocator()
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: _Connection(self), self.config.host, self.config.port,
@@ -128,10 +130,6 @@ class Server:
             # unless told otherwise (``advertised_host``).
             self.host = "127.0.0.1"
         self.broker.listener = (self.host, self.port)
-
-    async def serve_forever(self, shutdown: asyncio.Event) -> None:
-        await shutdown.wait()
-        await self.close()
 
     async def close(self, grace_s: float = 5.0) -> None:
         if self._server is None:
@@ -159,7 +157,8 @@ def tune_allocator() -> bool:
     """Keep freed large buffers for reuse (glibc only; see the module docstring).
 
     Returns whether the setting is in force. Runs once per process; elsewhere (macOS,
-    Windows, musl) it does nothing.
+    Windows, musl) it does nothing. Process-wide: called by entry points only
+    (:mod:`core.cli`, :mod:`desktop.app`, the benchmarks), never by the library.
     """
     global _allocator_tuned
     if _allocator_tuned or not sys.platform.startswith("linux"):

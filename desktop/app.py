@@ -23,6 +23,9 @@ Contract:
 * ``--screenshots DIR`` runs the app (offscreen works) on a throwaway data dir with the
   demo workload, waits ``--after`` seconds, saves one 1280x720 PNG per main view into DIR
   and exits 0 (see :mod:`desktop.screenshots`).
+* Process-wide settings are made by :func:`main` only, never by :class:`Streamscope`:
+  glibc's allocator tuning (``--tune-allocator``, default on, as ``streamscope broker``)
+  and ``gc.freeze()`` once the broker is up.
 * :class:`Streamscope` wires the parts together and is what tests build (with their own
   ``QSettings`` file, data dir and port 0), so tests run the same wiring as users.
 """
@@ -47,6 +50,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.cli import gui_parser
 from core.config import BrokerConfig
+from core.server import tune_allocator
 from desktop.broker_service import BrokerService, port_in_use
 from desktop.commands import Commands, error_text
 from desktop.demo import DemoWorkload
@@ -113,10 +117,6 @@ class Streamscope(QObject):
         self.window.set_listener_text(f"Listening on {bootstrap}", self.themes.theme.ok)
         log.info("listening on %s (data dir %s)", bootstrap, self.service.config.data_dir)
         self.ticker.refresh_now()
-        # Everything alive now (Qt wrappers, modules, the broker's startup state) lives as
-        # long as the app: take it out of the garbage collector's full scans, which would
-        # otherwise stall both threads (one GIL) for tens of ms every few seconds.
-        gc.freeze()
 
     def _on_failed(self, exc: BaseException) -> None:
         config = self.service.config
@@ -279,6 +279,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         shell = Streamscope(app, make_config(args), settings, theme=args.theme)
         run = None
 
+    if args.tune_allocator:
+        tune_allocator()  # process-wide, so here at the entry point (see core.server)
+    # Everything alive once the broker is up (Qt wrappers, modules, the broker's startup
+    # state) lives as long as the app: take it out of the garbage collector's full scans,
+    # which would otherwise stall both threads (one GIL) for tens of ms every few seconds.
+    # Process-wide too, so the entry point does it, not Streamscope.
+    shell.service.started.connect(lambda _bootstrap: gc.freeze())
     _quit_on_signals(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

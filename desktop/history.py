@@ -291,9 +291,6 @@ class MonitorHistory:
         ring = self.group_lag.get(group_id)
         return lag_trend(ring.view(), self.now) if ring is not None else None
 
-    def group_partition_keys(self, group_id: str) -> list[tuple[str, str, int]]:
-        return sorted(k for k in self.partition_lag if k[0] == group_id)
-
 
 def lag_trend(samples: np.ndarray, now: float, window_s: float = TREND_WINDOW_S) -> str | None:
     """``"growing"``, ``"shrinking"``, ``"steady"`` or None (not enough history yet).

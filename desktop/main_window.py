@@ -96,13 +96,6 @@ class ViewPage(QScrollArea):
                 height = avail.height() - bar
         view.resize(max(width, need.width()), max(height, need.height()))
 
-    def needs_scrolling(self) -> bool:
-        """True when the view cannot shrink to the page (a projector would scroll)."""
-        view = self.widget()
-        need = view.minimumSizeHint().expandedTo(view.minimumSize())
-        avail = self.maximumViewportSize()
-        return need.width() > avail.width() or need.height() > avail.height()
-
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.fit()
         super().resizeEvent(event)

@@ -46,9 +46,6 @@ class Theme:
     def member_color(self, i: int) -> QColor:
         return QColor(self.members[i % len(self.members)])
 
-    def qcolor(self, name: str) -> QColor:
-        return QColor(getattr(self, name))
-
 
 # A qualitative palette readable on both backgrounds (Tableau 10-like hues).
 _MEMBERS_LIGHT = (

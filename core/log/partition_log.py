@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import threading
 import time
 from bisect import bisect_right
@@ -155,10 +154,6 @@ class PartitionLog:
 
     @property
     def log_end_offset(self) -> int:
-        return self._segments[-1].next_offset
-
-    @property
-    def high_watermark(self) -> int:
         return self._segments[-1].next_offset
 
     @property
@@ -423,11 +418,6 @@ class PartitionLog:
             seg.index.persist()
         self.flush()
         self._close_fds()
-
-    def delete(self) -> None:
-        """Close and remove the partition directory with everything in it."""
-        self._close_fds()
-        shutil.rmtree(self._directory, ignore_errors=True)
 
     def _close_fds(self) -> None:
         with self._lock:

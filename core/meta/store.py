@@ -173,9 +173,6 @@ class MetaStore:
                     [(group, t, p) for t, p in partitions],
                 )
 
-    def delete_topic_offsets(self, topic: str) -> None:
-        self._db.execute("DELETE FROM committed_offsets WHERE topic=?", (topic,))
-
     def _transaction(self):
         return _Tx(self._db)
 

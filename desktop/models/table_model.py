@@ -130,9 +130,6 @@ class KeyedTableModel(QAbstractTableModel):
                 self._values.append(new[key])
             self.endInsertRows()
 
-    def clear_rows(self) -> None:
-        self.set_rows(())
-
     # -- lookups ---------------------------------------------------------------------
 
     def key_at(self, row: int) -> Hashable | None:

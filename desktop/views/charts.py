@@ -220,6 +220,11 @@ class _Chart(pg.PlotWidget):
         self._binary = binary
         self._theme = theme
         self.setMenuEnabled(False)
+        # pyqtgraph's "Plot Options" menu has no parent: a reference cycle through its Qt
+        # connections can keep it alive as a stray top-level window. Owned by the chart,
+        # it is deleted with the chart.
+        options = self.getPlotItem().ctrlMenu
+        options.setParent(self, options.windowFlags())
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         item = self.getPlotItem()
@@ -324,10 +329,6 @@ class LiveChart(_Chart):
                 fill.setAlpha(40)
                 curve.setFillLevel(0)
                 curve.setBrush(pg.mkBrush(fill))
-
-    def set_colors(self, colors: Sequence[QColor]) -> None:
-        for curve, color in zip(self._curves, colors, strict=False):
-            curve.setPen(pg.mkPen(color, width=1.6))
 
     def set_series(self, t: np.ndarray, ys: Sequence[np.ndarray], now: float) -> None:
         """One tick: ``t`` on the history clock, ``now`` its newest value."""

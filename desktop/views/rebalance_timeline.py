@@ -47,10 +47,6 @@ class RebalanceTimeline(QWidget):
         self._now = now if now is not None else time.time()
         self.update()
 
-    @property
-    def rebalance_count(self) -> int:
-        return len(self._rebalances)
-
     def paintEvent(self, event) -> None:  # noqa: N802
         t = self._theme
         p = QPainter(self)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -123,18 +122,30 @@ async def test_idempotent_producer_duplicates_gaps_and_fencing(broker):
 
 async def test_long_poll_wakes_on_append_not_at_timeout(broker):
     broker.create_topic("t", 1)
-    loop = asyncio.get_running_loop()
-    loop.call_later(0.05, broker.produce, "t", 0, batch(b"wake"))
-    start = time.monotonic()
-    await broker.wait_for_data([("t", 0, 0)], timeout_s=30)
-    assert time.monotonic() - start < 15  # woken by the append, far before the 30 s timeout
+    # A timeout far beyond the test's: only the append can end this wait.
+    waiting = asyncio.create_task(broker.wait_for_data([("t", 0, 0)], timeout_s=3600))
+    try:
+        async with asyncio.timeout(30):
+            while not broker.topics["t"].partitions[0].waiters:  # parked on the partition
+                await asyncio.sleep(0.005)
+            broker.produce("t", 0, batch(b"wake"))
+            await waiting
+    finally:
+        waiting.cancel()
     assert broker.partition_offsets("t", 0)[1] == 1
 
 
 async def test_long_poll_returns_at_once_when_data_is_there(broker):
     broker.create_topic("t", 1)
     broker.produce("t", 0, batch(b"x"))
-    await asyncio.wait_for(broker.wait_for_data([("t", 0, 0)], timeout_s=30), 5)
+    waiting = asyncio.create_task(broker.wait_for_data([("t", 0, 0)], timeout_s=3600))
+    for _ in range(3):  # loop turns, not time: the call yields once, then returns
+        await asyncio.sleep(0)
+    try:
+        assert waiting.done()
+        assert not broker.topics["t"].partitions[0].waiters  # it never parked
+    finally:
+        waiting.cancel()
 
 
 async def test_list_offsets_by_kind_and_time(broker):

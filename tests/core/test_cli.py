@@ -169,3 +169,32 @@ def test_without_broker_subcommand_the_desktop_app_runs_with_the_arguments(monke
     assert cli.main(["--listen", "127.0.0.1:0", "--screenshots"]) == 0
     assert cli.main([]) == 0
     assert calls == [["--listen", "127.0.0.1:0", "--screenshots"], []]
+
+
+@pytest.mark.parametrize("text, expected", [
+    (":9092", ("127.0.0.1", 9092)),
+    ("9092", ("127.0.0.1", 9092)),
+    ("0.0.0.0:0", ("0.0.0.0", 0)),
+    ("[::1]:9093", ("::1", 9093)),
+    ("example.org:19092", ("example.org", 19092)),
+])
+def test_app_and_broker_read_listen_the_same_way_and_an_empty_host_is_loopback(text, expected):
+    assert cli._broker_parser().parse_args(["--listen", text]).listen == expected
+    assert cli.gui_parser().parse_args(["--listen", text]).listen == expected
+
+
+@pytest.mark.parametrize("text", ["no-port-here", "host:", "127.0.0.1:65536", ":-1"])
+def test_a_bad_listen_address_exits_2_for_app_and_broker_alike(text, capsys):
+    for parser in (cli._broker_parser(), cli.gui_parser()):
+        with pytest.raises(SystemExit) as exc:
+            parser.parse_args(["--listen", text])
+        assert exc.value.code == 2
+
+
+def test_allocator_tuning_is_an_option_of_app_and_broker_on_by_default(capsys):
+    for parser in (cli._broker_parser(), cli.gui_parser()):
+        assert parser.parse_args([]).tune_allocator is True
+        assert parser.parse_args(["--no-tune-allocator"]).tune_allocator is False
+        help_text = " ".join(parser.format_help().split())
+        assert "--tune-allocator, --no-tune-allocator" in help_text
+        assert "whole process" in help_text  # --help says what it changes

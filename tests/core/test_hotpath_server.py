@@ -14,7 +14,9 @@ import ctypes
 import random
 import socket
 import struct
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +26,8 @@ from core.config import BrokerConfig
 from core.protocol import decode_response, encode_request
 from core.records import build_batch, iter_batches
 from core.server import DIRECT_FRAME_BYTES, Server
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -231,20 +235,16 @@ def test_idle_connection_is_closed_after_connection_idle_ms(run, tmp_path) -> No
     async def scenario():
         async with serving(tmp_path / "d", connection_idle_ms=300) as (broker, server):
             reader, writer = await connect(server)
-            loop = asyncio.get_running_loop()
-            t0 = loop.time()
-            rest = await asyncio.wait_for(reader.read(), 10)
-            waited = loop.time() - t0
+            # The server hangs up (EOF) on its own; the default idle time (minutes) would
+            # outlast the timeout, so only connection_idle_ms can end this read.
+            rest = await asyncio.wait_for(reader.read(), 60)
             await close(writer)
-            deadline = loop.time() + 5
-            while broker.connections and loop.time() < deadline:
-                await asyncio.sleep(0.01)
-            return rest, waited, len(broker.connections)
+            async with asyncio.timeout(30):  # the broker forgets the connection too
+                while broker.connections:
+                    await asyncio.sleep(0.01)
+            return rest
 
-    rest, waited, left = run(scenario)
-    assert rest == b""
-    assert 0.25 <= waited < 5
-    assert left == 0
+    assert run(scenario) == b""
 
 
 def test_acks_zero_large_produce_is_appended_without_an_answer(run, tmp_path) -> None:
@@ -299,14 +299,61 @@ def test_large_fetch_answer_arrives_whole_and_matches_the_log(run, tmp_path) -> 
             assert parts[p]["high_watermark"] == 1200
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc tuning is Linux-only")
-def test_allocator_tuning_is_in_force_once_a_server_has_started(run, tmp_path) -> None:
-    async def scenario():
-        async with serving(tmp_path / "data"):
-            return server_module.tune_allocator()
+# Run in a fresh interpreter, so nothing earlier in the test session tuned the allocator:
+# prints whether an 8 MiB malloc gets a mapping of its own (glibc's default for large
+# blocks) after a Broker and Server started, then again after tune_allocator().
+_ALLOCATOR_PROBE = """
+import asyncio, ctypes, sys
+from pathlib import Path
+from core.broker import Broker
+from core.config import BrokerConfig
+from core.server import Server, tune_allocator
 
+libc = ctypes.CDLL(None)
+fields = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in fields.split()]
+
+libc.mallinfo2.restype = MallInfo2
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = (ctypes.c_size_t,)
+libc.free.argtypes = (ctypes.c_void_p,)
+
+def mapped_alone(size):
+    before = libc.mallinfo2().hblks
+    block = libc.malloc(size)
+    after = libc.mallinfo2().hblks
+    libc.free(block)
+    return after > before
+
+async def main():
+    broker = Broker(BrokerConfig(host="127.0.0.1", port=0, data_dir=Path(sys.argv[1])))
+    await broker.start()
+    server = Server(broker)
+    await server.start()
+    try:
+        print(mapped_alone(8 << 20))  # once only: freeing it moves glibc's own threshold
+    finally:
+        await server.close()
+        await broker.close()
+    print(tune_allocator(), mapped_alone(9 << 20))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc tuning is Linux-only")
+def test_a_started_server_leaves_the_process_allocator_alone_until_an_entry_point_tunes_it(
+        tmp_path) -> None:
     libc = ctypes.CDLL(None)
-    if not hasattr(libc, "gnu_get_libc_version"):
-        pytest.skip("not glibc: nothing to tune")
-    assert run(scenario) is True
-    assert server_module.tune_allocator() is True  # idempotent
+    if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallinfo2"):
+        pytest.skip("not glibc 2.33+: nothing to tune or observe")
+    out = subprocess.run(
+        [sys.executable, "-c", _ALLOCATOR_PROBE, str(tmp_path / "data")],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.split()
+    # A library changes no process-wide setting: large blocks still get their own mapping.
+    assert out[0] == "True"
+    # The entry point's tune_allocator() keeps them in the heap for reuse.
+    assert out[1:] == ["True", "False"]

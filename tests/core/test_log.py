@@ -399,10 +399,3 @@ def test_replaced_config_applies_to_later_appends(tmp_path: Path) -> None:
     produce(plog, batch_of(1))
     assert plog.segment_count == 2
     plog.close()
-
-
-def test_delete_removes_the_directory(tmp_path: Path) -> None:
-    plog = PartitionLog.open(tmp_path / "t-0", cfg())
-    produce(plog, batch_of(1))
-    plog.delete()
-    assert not (tmp_path / "t-0").exists()

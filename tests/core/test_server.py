@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import struct
-import time
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -28,6 +28,19 @@ API_VERSIONS, CREATE_TOPICS, DELETE_TOPICS, DELETE_RECORDS = 18, 19, 20, 21
 INIT_PRODUCER_ID, DESCRIBE_CONFIGS, ALTER_CONFIGS, CREATE_PARTITIONS = 22, 32, 33, 37
 INCREMENTAL_ALTER_CONFIGS, DESCRIBE_CLUSTER = 44, 60
 INT32_MIN = -2147483648
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    """Wait until ``condition()`` holds, checking every few ms; the timeout fails a stuck test."""
+    async with asyncio.timeout(timeout_s):
+        while not condition():
+            await asyncio.sleep(0.005)
+
+
+def parked(broker: Broker, topic: str, partition: int = 0) -> bool:
+    """Whether a long-polling fetch is waiting for data on this partition."""
+    t = broker.topics.get(topic)
+    return t is not None and bool(t.partitions[partition].waiters)
 
 
 class Wire:
@@ -380,32 +393,32 @@ async def test_fetch_lists_every_partition_with_its_own_error(served, wire):
     assert all(p[3] == b"" for p in parts[2:])
 
 
-async def test_fetch_long_poll_wakes_on_append_well_before_max_wait(served, wire):
+async def test_fetch_long_poll_is_answered_by_an_append_not_by_max_wait(served, wire):
     broker, server = served
     broker.create_topic("lp")
     producer = await Wire.connect(server)
     try:
-        started = time.monotonic()
-        sent = await wire.send(FETCH, 12, fetch_body([("lp", 0, 0)], max_wait_ms=10_000))
-        await asyncio.sleep(0.2)  # let the fetch park (an earlier append answers at once)
+        # max_wait far beyond the test's timeout: only the append can answer this fetch.
+        sent = await wire.send(FETCH, 12, fetch_body([("lp", 0, 0)], max_wait_ms=3_600_000))
+        await until(lambda: parked(broker, "lp"))  # an earlier append would answer at once
         await producer.call(PRODUCE, 9, produce_body("lp", 0, batch(b"wake")))
-        correlation, response = await wire.recv(FETCH, 12, timeout=5)
-        elapsed = time.monotonic() - started
+        correlation, response = await wire.recv(FETCH, 12, timeout=30)
     finally:
         await producer.close()
     assert correlation == sent
     assert [r.value for r in iter_all_records(only_partition(response)["records"])] == [b"wake"]
-    assert elapsed < 3, f"long-poll took {elapsed:.2f}s, not woken by the append"
+    assert not parked(broker, "lp")
 
 
 async def test_fetch_waits_max_wait_when_nothing_arrives_and_answers_empty(served, wire):
     broker, _ = served
     broker.create_topic("idle")
-    started = time.monotonic()
-    response = await wire.call(FETCH, 12, fetch_body([("idle", 0, 0)], max_wait_ms=300))
-    elapsed = time.monotonic() - started
-    assert 0.25 <= elapsed < 3
+    sent = await wire.send(FETCH, 12, fetch_body([("idle", 0, 0)], max_wait_ms=300))
+    await until(lambda: parked(broker, "idle"))  # it waits rather than answering at once
+    correlation, response = await wire.recv(FETCH, 12, timeout=30)
+    assert correlation == sent
     assert only_partition(response)["records"] == b""
+    assert not parked(broker, "idle")  # the timer ended the wait, nothing was left behind
 
 
 async def test_fetch_waits_for_min_bytes_across_appends(served, wire):
@@ -416,8 +429,8 @@ async def test_fetch_waits_for_min_bytes_across_appends(served, wire):
     try:
         sent = await wire.send(FETCH, 12, fetch_body([("mb", 0, 0)], max_wait_ms=10_000,
                                                      min_bytes=2000))
-        with pytest.raises(TimeoutError):  # still waiting: one small batch is below min_bytes
-            await asyncio.wait_for(wire.reader.readexactly(4), 0.3)
+        # Still waiting, parked after the small batch: it is below min_bytes.
+        await until(lambda: parked(broker, "mb"))
         await producer.call(PRODUCE, 9, produce_body("mb", 0, batch(b"y" * 3000)))
         correlation, response = await wire.recv(FETCH, 12, timeout=5)
     finally:
@@ -456,12 +469,12 @@ async def test_fetch_partition_max_bytes_counts_whole_batches(served, wire):
 async def test_server_close_answers_a_parked_long_poll_at_once(served, wire):
     broker, server = served
     broker.create_topic("closing")
-    sent = await wire.send(FETCH, 12, fetch_body([("closing", 0, 0)], max_wait_ms=30_000))
-    await asyncio.sleep(0.2)  # parked in the long-poll
-    started = time.monotonic()
+    # max_wait far beyond any timeout here: only the close can answer this fetch, and a
+    # close that did not would cancel it after its grace period, with no answer at all.
+    sent = await wire.send(FETCH, 12, fetch_body([("closing", 0, 0)], max_wait_ms=3_600_000))
+    await until(lambda: parked(broker, "closing"))
     await server.close()
-    assert time.monotonic() - started < 2
-    correlation, response = await wire.recv(FETCH, 12, timeout=2)
+    correlation, response = await wire.recv(FETCH, 12, timeout=30)
     assert correlation == sent and only_partition(response)["records"] == b""
     assert await wire.reader.read() == b""  # and then the connection is closed
 

@@ -4,6 +4,11 @@
 the same :class:`desktop.app.Streamscope` users run, on a real broker listening on
 127.0.0.1 port 0 with a fresh data dir and a throwaway settings file, waits until it is
 listening, and closes it after the test (checking nothing is left running).
+
+Every desktop test also fails if it leaves a top-level widget behind (``_no_leaked_windows``,
+as napari's test fixture does): a window that outlives its test is a leak in the app, and
+it would also show up, stale, in the next test's ``topLevelWidgets()``. Qt warnings fail
+tests too (``qt_log_level_fail`` in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 
+import gc  # noqa: E402
 import threading  # noqa: E402
 
 import pytest  # noqa: E402
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from core.config import BrokerConfig  # noqa: E402
 
@@ -29,6 +36,34 @@ def broker_threads() -> list[threading.Thread]:
 def _qt_application(qapp):
     """Every desktop test runs with the QApplication (pixmaps and fonts need it)."""
     return qapp
+
+
+def leftover_windows(before: set[QWidget]) -> list[QWidget]:
+    """Top-level widgets not in ``before``, once pending deletes and garbage are gone."""
+    # deleteLater() only takes effect when the event loop sees DeferredDelete; Python
+    # wrappers caught in reference cycles only release their widget on a collection.
+    for _ in range(2):
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        gc.collect()
+    return [w for w in QApplication.topLevelWidgets() if w not in before]
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_windows(_qt_application):
+    """Fail the test if it leaves a top-level widget behind.
+
+    Autouse fixtures are set up first, so this one is torn down last: after ``app_shell``
+    closed the app and after qtbot closed the widgets registered with ``addWidget``.
+    """
+    before = set(QApplication.topLevelWidgets())
+    yield
+    leaked = leftover_windows(before)
+    names = [f"{type(w).__name__}({w.objectName() or w.windowTitle()!r})" for w in leaked]
+    for widget in leaked:  # so one leak fails one test, not every test after it
+        widget.close()
+        widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert not leaked, f"top-level widgets left behind: {names}"
 
 
 @pytest.fixture

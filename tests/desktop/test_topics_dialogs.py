@@ -202,11 +202,13 @@ def test_counts_of_one_are_singular_in_the_event_log_and_the_fields(app_shell, q
     app_shell.commands.stop_consumers("solo-reader")
 
     field = DurationField(60_000)
+    qtbot.addWidget(field)  # parentless here (a dialog owns it in the app): closed after
     assert (field.amount.value(), field.unit.currentText()) == (1, "minute")
     field.amount.setValue(2)
     assert field.unit.currentText() == "minutes"
     assert field.value() == 120_000
     day = DurationField(86_400_000)
+    qtbot.addWidget(day)
     assert (day.amount.value(), day.unit.currentText()) == (1, "day")
 
 
