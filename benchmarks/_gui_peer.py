@@ -9,7 +9,7 @@ would cost and save.
 Contract:
 
 * ``python benchmarks/_gui_peer.py --data-dir DIR`` runs the headless broker exactly as
-  ``streamscope broker`` assembles it (Broker + Server on 127.0.0.1 port 0, default fsync
+  ``streamscope broker`` assembles it (a ``core.node.Node`` on 127.0.0.1 port 0, default fsync
   policy, uvloop when importable, as ``core.cli`` does), plus a snapshot listener on another
   free loopback port. It logs ``listening on HOST:PORT`` and ``snapshots on HOST:PORT`` to
   stderr and runs until SIGTERM/SIGINT.
@@ -47,17 +47,14 @@ _LEN = struct.Struct(">I")
 
 
 async def _serve(data_dir: Path) -> None:
-    from core.broker import Broker
     from core.config import BrokerConfig
-    from core.monitor import EmbeddedObserver
-    from core.server import Server, tune_allocator
+    from core.node import Node
+    from core.server import tune_allocator
 
     tune_allocator()  # as `streamscope broker` does by default (--tune-allocator)
-    broker = Broker(BrokerConfig(host="127.0.0.1", port=0, data_dir=data_dir))
-    await broker.start()
-    server = Server(broker)
-    await server.start()
-    observer = EmbeddedObserver(broker)
+    node = await Node(BrokerConfig(host="127.0.0.1", port=0, data_dir=data_dir)).start()
+    server = node.server
+    observer = node.observer()
 
     async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -84,8 +81,7 @@ async def _serve(data_dir: Path) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     snaps.close()
-    await server.close()
-    await broker.close()
+    await node.close()
 
 
 def main(argv: list[str] | None = None) -> int:

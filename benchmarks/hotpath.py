@@ -48,8 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 import core.server as server_module  # noqa: E402
 from core.api import ConnectionInfo, RequestContext, load_handlers  # noqa: E402
-from core.broker import Broker  # noqa: E402
 from core.config import BrokerConfig  # noqa: E402
+from core.node import Node  # noqa: E402
 from core.protocol import (  # noqa: E402
     codec_for,
     encode_request,
@@ -57,7 +57,6 @@ from core.protocol import (  # noqa: E402
     read_request_header,
 )
 from core.records import build_batch  # noqa: E402
-from core.server import Server  # noqa: E402
 
 try:
     from core.protocol import hotpath  # noqa: E402
@@ -175,8 +174,9 @@ def section_decode(repeats: int) -> None:
 async def section_produce(repeats: int, tmp: Path) -> None:
     print("\n== 2. Produce handling in process (header+decode, handle, append to disk, encode)")
     row("request", "per request", "throughput", "", "")
-    broker = Broker(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp / "produce"))
-    await broker.start()
+    node = await Node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp / "produce"),
+                      serve=False).start()
+    broker, groups = node.broker, node.groups
     module = load_handlers()[PRODUCE]
     info = ConnectionInfo(1, "127.0.0.1", 1, time.time())
     try:
@@ -199,7 +199,7 @@ async def section_produce(repeats: int, tmp: Path) -> None:
                 request = server_module._decode_request_body(PRODUCE, header.api_version,
                                                              buf, pos)
                 ctx = RequestContext(broker, info, PRODUCE, header.api_version,
-                                     header.correlation_id, header.client_id)
+                                     header.correlation_id, header.client_id, groups)
                 response = drive(module.handle(ctx, header.api_version, request))
                 return encode_response(PRODUCE, header.api_version, header.correlation_id,
                                        response)
@@ -214,8 +214,9 @@ async def section_produce(repeats: int, tmp: Path) -> None:
 async def section_fetch(repeats: int, tmp: Path) -> None:
     print("\n== 3. Fetch response building (handle + encode; general vs hand-tuned)")
     row("response", "general", "hand-tuned", "ratio", "MB/s (hand)")
-    broker = Broker(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp / "fetch"))
-    await broker.start()
+    node = await Node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp / "fetch"),
+                      serve=False).start()
+    broker, groups = node.broker, node.groups
     module = load_handlers()[FETCH]
     info = ConnectionInfo(1, "127.0.0.1", 1, time.time())
     try:
@@ -236,7 +237,7 @@ async def section_fetch(repeats: int, tmp: Path) -> None:
         ]
         for label, topics, pmax, version, inner in cases:
             request = fetch_request(topics, pmax, version)
-            ctx = RequestContext(broker, info, FETCH, version, 7, "bench")
+            ctx = RequestContext(broker, info, FETCH, version, 7, "bench", groups)
 
             def general(request=request, ctx=ctx, version=version):
                 body = drive(module.handle(ctx, version, request))
@@ -331,10 +332,8 @@ async def run_client(host: str, port: int, mode: str, n: int, frame: bytes) -> d
 async def section_socket(repeats: int, tmp: Path, quick: bool) -> None:
     print("\n== 4. Over a socket (Server on this loop, raw-socket client process)")
     row("workload", "median", "broker CPU", "", "")
-    broker = Broker(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp / "socket"))
-    await broker.start()
-    server = Server(broker)
-    await server.start()
+    node = await Node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp / "socket")).start()
+    broker, server = node.broker, node.server
     try:
         broker.create_topic("s1", 1, BIG_TOPIC_CONFIG)
         broker.create_topic("s6", 6, BIG_TOPIC_CONFIG)
@@ -386,8 +385,7 @@ async def section_socket(repeats: int, tmp: Path, quick: bool) -> None:
             cpu_s = f"{statistics.median(cpus):.2f} ms/MB" if cpus else ""
             row(label, us(main) if "round trip" in label else f"{main:,.0f} MB/s", cpu_s)
     finally:
-        await server.close(grace_s=1)
-        await broker.close()
+        await node.close(grace_s=1)
 
 
 async def main_async(args: argparse.Namespace) -> None:

@@ -1,7 +1,7 @@
 """How long one monitor snapshot takes on a busy broker.
 
-Builds a real :class:`core.broker.Broker` in a temporary data dir with 100 topics x 10
-partitions (records in every partition) and 50 consumer groups of in-process consumers
+Builds a real node (:class:`core.node.Node`, no listener) in a temporary data dir with
+100 topics x 10 partitions (records in every partition) and 50 consumer groups of in-process consumers
 (2 members each, committed offsets on every partition they own), then times
 :meth:`core.monitor.EmbeddedObserver.snapshot` on the broker's loop, as the desktop app
 calls it 10 times a second. Prints median, p99 and max in milliseconds.
@@ -30,10 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.broker import Broker  # noqa: E402
 from core.clients import Consumer  # noqa: E402
 from core.config import BrokerConfig  # noqa: E402
-from core.monitor import EmbeddedObserver  # noqa: E402
+from core.node import Node  # noqa: E402
 from core.records import build_batch  # noqa: E402
 
 
@@ -43,8 +42,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run(args: argparse.Namespace, data_dir: Path) -> None:
-    broker = Broker(BrokerConfig(port=0, data_dir=data_dir, fsync_interval_ms=60_000))
-    await broker.start()
+    node = await Node(BrokerConfig(port=0, data_dir=data_dir, fsync_interval_ms=60_000),
+                      serve=False).start()
+    broker = node.broker
     consumers: list[Consumer] = []
     try:
         t0 = time.perf_counter()
@@ -75,7 +75,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
         # commit so each group has offsets and lag to report.
         deadline = time.monotonic() + 120
         while True:
-            infos = broker.groups.snapshot()
+            infos = node.groups.snapshot()
             ready = sum(1 for g in infos if str(g.state) == "Stable" and len(g.members) == 2)
             if ready == args.groups and all(c.assignment() for c in consumers):
                 break
@@ -87,7 +87,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
             await c.commit()
         setup_groups = time.perf_counter() - t0
 
-        observer = EmbeddedObserver(broker)
+        observer = node.observer()
         observer.snapshot()  # warm-up
 
         async def measure(busy: bool) -> tuple[list[float], object]:
@@ -130,7 +130,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
     finally:
         for c in consumers:
             c.kill()
-        await broker.close()
+        await node.close()
 
 
 def main() -> None:

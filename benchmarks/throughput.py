@@ -471,41 +471,42 @@ def worker_scale_produce(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def worker_snapshot(spec: dict[str, Any]) -> dict[str, Any]:
-    """In-process: time ``Broker.snapshot()`` with P partitions and with C idle connections."""
+    """In-process: time one kept ``EmbeddedObserver.snapshot()`` (as the GUI polls it)
+    with P partitions and with C idle connections."""
     import asyncio
     import socket
 
     sys.path.insert(0, str(REPO_ROOT))
-    from core.broker import Broker
     from core.config import BrokerConfig
-    from core.server import Server, tune_allocator
+    from core.monitor import EmbeddedObserver
+    from core.node import Node
+    from core.server import tune_allocator
 
     tune_allocator()  # as `streamscope broker` does by default (--tune-allocator)
     reps = spec.get("reps", 20)
 
-    def time_snapshot(broker) -> float:
-        broker.snapshot()  # the first may fill caches
+    def time_snapshot(observer: EmbeddedObserver) -> float:
+        observer.snapshot()  # the first may fill caches
         samples = []
         for _ in range(reps):
             t0 = time.perf_counter()
-            broker.snapshot()
+            observer.snapshot()
             samples.append((time.perf_counter() - t0) * 1000)
         return median(samples) or 0.0
 
     async def run() -> dict[str, Any]:
         out: dict[str, Any] = {"partitions": {}, "connections": {}}
         with tempfile.TemporaryDirectory(prefix="streamscope-snap-") as tmp:
-            broker = Broker(BrokerConfig(port=0, data_dir=Path(tmp)))
-            await broker.start()
-            server = Server(broker)
-            await server.start()
+            node = await Node(BrokerConfig(port=0, data_dir=Path(tmp))).start()
+            broker, server = node.broker, node.server
+            observer = node.observer()  # one, kept across calls, as the GUI keeps its own
             socks: list[socket.socket] = []
             try:
                 made = 0
                 for p in spec["partitions"]:
                     broker.create_topic(f"snap-{p}", p)
                     made += p
-                    out["partitions"][str(p)] = {"ms": time_snapshot(broker), "total": made}
+                    out["partitions"][str(p)] = {"ms": time_snapshot(observer), "total": made}
                 for c in spec["connections"]:
                     while len(socks) < c:
                         s = socket.socket()
@@ -518,13 +519,12 @@ def worker_snapshot(spec: dict[str, Any]) -> dict[str, Any]:
                     deadline = time.monotonic() + 20
                     while len(broker.connections) < c and time.monotonic() < deadline:
                         await asyncio.sleep(0.01)
-                    out["connections"][str(c)] = {"ms": time_snapshot(broker),
+                    out["connections"][str(c)] = {"ms": time_snapshot(observer),
                                                   "seen": len(broker.connections)}
             finally:
                 for s in socks:
                     s.close()
-                await server.close(grace_s=1)
-                await broker.close()
+                await node.close(grace_s=1)
         return out
 
     return asyncio.run(run())
@@ -1080,7 +1080,7 @@ class Harness:
                         headers += ["requests/s", "bytes/request", "rtt avg ms"]
                     print_table(headers, rows)
         if self.snapshot_times:
-            print("\n== Broker.snapshot() build time (in-process, median of 20)")
+            print("\n== EmbeddedObserver.snapshot() build time (in-process, median of 20)")
             parts = self.snapshot_times["partitions"]
             total = max((v["total"] for v in parts.values()), default=0)
             rows = [[f"topic of {k} partitions ({v['total']} in all)", f"{v['ms']:.3f}"]

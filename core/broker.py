@@ -12,92 +12,72 @@ Contract:
 * Refusals are :class:`core.errors.KafkaError` with Kafka's own error codes.
 * Durability follows ``BrokerConfig.fsync`` (see core/config.py): with ``interval`` a
   background flusher fsyncs dirty logs off the loop, in a worker thread.
+* The broker is storage: it never builds the group coordinator or the server. The
+  composition root (``core/node.py``) attaches a coordinator (:meth:`attach_groups`,
+  typed :class:`core.ports.BrokerGroups`) and the server reports connections and counts
+  through :class:`core.ports.ServerStats`, which the broker implements. A bare
+  ``Broker(config)`` is storage alone (``groups`` is None).
 * The monitor reads the public state below (``topics``, ``connections``, ``counters``,
-  ``events``, ``groups``) on the loop thread; :meth:`snapshot` builds a frozen copy.
+  ``events``, ``local_clients``) on the loop thread (``core.monitor.EmbeddedObserver``).
+
+The parts live in their own modules: the data-dir lock in ``core/datadir.py``, topics
+and their rules in ``core/topics.py``, idempotence in ``core/idempotence.py``, flushing
+and retention in ``core/flusher.py``; their public names stay importable from here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
-import os
-import re
-import shutil
 import struct
 import time
 import uuid
 from collections import deque
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.config import KNOWN_TOPIC_CONFIGS, BrokerConfig, LogConfig
+from core.config import BrokerConfig, LogConfig
+from core.datadir import DataDir, discard_dir
 from core.errors import ErrorCode, KafkaError
+from core.flusher import Flusher, enforce_retention
+from core.idempotence import (
+    PRODUCER_BATCH_CACHE,
+    ProducerState,
+    check_sequences,
+    record_sequences,
+)
 from core.log import PartitionLog
 from core.meta import MetaStore
-from core.records import BatchHeader, validate_batches
+from core.ports import BrokerGroups, ConnectionInfo
+from core.records import validate_batches
+from core.topics import (
+    MAX_PARTITIONS_PER_TOPIC,
+    Partition,
+    Topic,
+    check_new_partition_count,
+    check_partition_increase,
+    log_config_for,
+    validate_topic_name,
+)
+
+__all__ = [
+    "MAX_PARTITIONS_PER_TOPIC",
+    "PRODUCER_BATCH_CACHE",
+    "Broker",
+    "BrokerCounters",
+    "BrokerEvent",
+    "FetchResult",
+    "LocalClient",
+    "Partition",
+    "ProducerState",
+    "Topic",
+    "validate_topic_name",
+]
 
 log = logging.getLogger(__name__)
-
-MAX_PARTITIONS_PER_TOPIC = 10_000
-# How many recent batches per (producer, partition) are remembered to spot duplicates
-# (Kafka keeps 5: a producer has at most 5 requests in flight).
-PRODUCER_BATCH_CACHE = 5
-_TOPIC_NAME_RE = re.compile(r"^[a-zA-Z0-9._-]+$")
-_BATCH_HEAD = struct.Struct(">qi")
-
-
-def validate_topic_name(name: str | None) -> str | None:
-    """Kafka's topic-name rules. None when valid, else the reason (for errors and forms)."""
-    if not name:
-        return "Topic name must not be empty"
-    if name in (".", ".."):
-        return f"Topic name cannot be '{name}'"
-    if len(name) > 249:
-        return f"Topic name is {len(name)} characters long; the limit is 249"
-    if not _TOPIC_NAME_RE.match(name):
-        bad = sorted({c for c in name if not re.match(r"[a-zA-Z0-9._-]", c)})
-        return (
-            "Topic name may contain only ASCII letters, digits, '.', '_' and '-'"
-            f" (found {''.join(bad)!r})"
-        )
-    return None
-
-
-@dataclass(slots=True)
-class ProducerState:
-    """Idempotence bookkeeping for one producer id on one partition."""
-
-    epoch: int
-    # (first sequence, last sequence, base offset) of the last few batches, oldest first.
-    batches: deque = field(default_factory=lambda: deque(maxlen=PRODUCER_BATCH_CACHE))
-
-
-@dataclass(slots=True)
-class Partition:
-    topic: str
-    index: int
-    log: PartitionLog
-    records_in: int = 0
-    bytes_in: int = 0
-    batches_in: int = 0
-    records_out: int = 0
-    bytes_out: int = 0
-    dirty: bool = False
-    waiters: set[asyncio.Future] = field(default_factory=set)
-    producers: dict[int, ProducerState] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Topic:
-    name: str
-    topic_id: uuid.UUID
-    configs: dict[str, str]
-    log_config: LogConfig
-    partitions: list[Partition]
-    created_at: int = 0
 
 
 @dataclass(slots=True)
@@ -149,12 +129,16 @@ class FetchResult:
 
 
 class Broker:
+    """Topics, partition logs and the counters the monitor reads (module docstring)."""
+
     def __init__(self, config: BrokerConfig | None = None) -> None:
         self.config = config or BrokerConfig()
         self.node_id = self.config.node_id
         self.data_dir = Path(self.config.data_dir)
+        self._dir = DataDir(self.data_dir)
         self.topics: dict[str, Topic] = {}
-        self.connections: dict = {}
+        # Socket connections, reported by the server (ServerStats below).
+        self.connections: dict[int, ConnectionInfo] = {}
         # In-process clients by (negative) id; registered and removed on the loop.
         self.local_clients: dict[int, LocalClient] = {}
         self._local_serial = 0
@@ -164,26 +148,17 @@ class Broker:
         self.started_at = 0.0
         self.cluster_id = ""
         self.meta: MetaStore | None = None
-        self.groups: Any = None
-        self._lock_fd: int | None = None
-        self._tasks: list[asyncio.Task] = []
+        # The group coordinator, attached by the composition root (core/node.py).
+        self.groups: BrokerGroups | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
-        self._flush_lock = asyncio.Lock()
+        self._flusher = Flusher(self._all_partitions)
 
     # --- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
         """Open the data dir (locked against a second broker), topics and logs."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        for leftover in self.data_dir.glob("*-delete"):
-            shutil.rmtree(leftover, ignore_errors=True)  # deleted topics a crash left behind
-        self._lock_fd = os.open(self.data_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._lock_fd)
-            self._lock_fd = None
-            raise RuntimeError(f"data dir {self.data_dir} is in use by another broker") from None
+        self._dir.lock()
         self.meta = MetaStore(self.data_dir / "meta.sqlite")
         self.cluster_id = self.meta.cluster_id
         for rec in self.meta.load_topics():
@@ -192,14 +167,14 @@ class Broker:
             for i in range(rec.partitions):
                 topic.partitions.append(self._open_partition(topic, i))
             self.topics[rec.name] = topic
-        from core.groups import GroupConfig, GroupCoordinator  # needs a built Broker
-
-        self.groups = GroupCoordinator(self, self.meta, GroupConfig.from_broker(self.config))
-        await self.groups.start()
         self.started_at = time.time()
         if self.config.fsync == "interval":
-            self._spawn(self._flush_loop(), "flusher")
+            self._spawn(self._flusher.run(self.config.fsync_interval_ms / 1000), "flusher")
         self._spawn(self._retention_loop(), "retention")
+
+    def attach_groups(self, groups: BrokerGroups) -> None:
+        """The group coordinator built over this broker (by core/node.py); closed with it."""
+        self.groups = groups
 
     async def close(self) -> None:
         """Stop background work, flush and close every log, release the data dir."""
@@ -213,7 +188,7 @@ class Broker:
                 await task
         if self.groups is not None:
             await self.groups.close()
-        async with self._flush_lock:
+        async with self._flusher.lock:
             for topic in self.topics.values():
                 for p in topic.partitions:
                     self._wake(p)
@@ -221,34 +196,25 @@ class Broker:
                     p.log.close()
         if self.meta is not None:
             self.meta.close()
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._dir.unlock()
 
-    def _spawn(self, coro, name: str) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=f"broker-{name}")
         task.add_done_callback(self._task_done)
         self._tasks.append(task)
 
-    def _task_done(self, task: asyncio.Task) -> None:
+    def _task_done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
             log.error("broker task %s failed", task.get_name(), exc_info=task.exception())
             self.emit_event("error", f"{task.get_name()} failed: {task.exception()!r}")
 
-    async def _flush_loop(self) -> None:
-        interval = self.config.fsync_interval_ms / 1000
-        while True:
-            await asyncio.sleep(interval)
-            await self.flush_dirty()
+    def _all_partitions(self) -> Iterator[Partition]:
+        for topic in self.topics.values():
+            yield from topic.partitions
 
     async def flush_dirty(self) -> None:
         """fsync every log appended to since the last flush, in a worker thread."""
-        async with self._flush_lock:
-            dirty = [p for t in self.topics.values() for p in t.partitions if p.dirty]
-            for p in dirty:
-                p.dirty = False
-            if dirty:
-                await asyncio.to_thread(_flush_logs, [p.log for p in dirty])
+        await self._flusher.flush_dirty()
 
     async def _retention_loop(self) -> None:
         while True:
@@ -257,12 +223,7 @@ class Broker:
 
     def enforce_retention(self) -> int:
         """Delete whole old segments past each topic's retention; returns how many."""
-        deleted = 0
-        now = int(time.time() * 1000)
-        for topic in self.topics.values():
-            for p in topic.partitions:
-                deleted += p.log.enforce_retention(now)
-        return deleted
+        return enforce_retention(self.topics.values())
 
     @property
     def closed(self) -> bool:
@@ -280,6 +241,24 @@ class Broker:
     def unregister_local_client(self, client: LocalClient) -> None:
         self.local_clients.pop(client.conn_id, None)
 
+    # --- what the server reports (core.ports.ServerStats) -------------------------------
+
+    def listener_changed(self, address: tuple[str, int] | None) -> None:
+        self.listener = address
+
+    def connection_opened(self, info: ConnectionInfo) -> None:
+        self.connections[info.conn_id] = info
+        self.counters.connections_total += 1
+
+    def connection_closed(self, conn_id: int) -> None:
+        self.connections.pop(conn_id, None)
+
+    def request_handled(self) -> None:
+        self.counters.requests += 1
+
+    def request_failed(self) -> None:
+        self.counters.errors += 1
+
     # --- events ---------------------------------------------------------------------
 
     def emit_event(self, kind: str, message: str, **data: Any) -> None:
@@ -287,12 +266,9 @@ class Broker:
 
     # --- topics ---------------------------------------------------------------------
 
-    def _partition_dir(self, topic: str, index: int) -> Path:
-        return self.data_dir / f"{topic}-{index}"
-
     def _open_partition(self, topic: Topic, index: int) -> Partition:
         plog = PartitionLog.open(
-            self._partition_dir(topic.name, index), topic.log_config, topic=topic.name, partition=index
+            self._dir.partition_dir(topic.name, index), topic.log_config, topic=topic.name, partition=index
         )
         return Partition(topic.name, index, plog)
 
@@ -312,11 +288,7 @@ class Broker:
             raise KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
         if partitions is None or partitions == -1:
             partitions = self.config.default_partitions
-        if not 1 <= partitions <= MAX_PARTITIONS_PER_TOPIC:
-            raise KafkaError(
-                ErrorCode.INVALID_PARTITIONS,
-                f"Number of partitions must be between 1 and {MAX_PARTITIONS_PER_TOPIC}.",
-            )
+        check_new_partition_count(partitions)
         configs = {k: v for k, v in (configs or {}).items() if v is not None}
         log_config = self._log_config_for(configs)
         if validate_only:
@@ -326,9 +298,9 @@ class Broker:
         topic = Topic(name, topic_id, configs, log_config, [], rec.created_at)
         for i in range(partitions):
             # A leftover dir of a deleted topic with the same name must not come back.
-            stale = self._partition_dir(name, i)
+            stale = self._dir.partition_dir(name, i)
             if stale.exists():
-                _discard_dir(stale)
+                discard_dir(stale)
             topic.partitions.append(self._open_partition(topic, i))
         self.topics[name] = topic
         noun = "partition" if partitions == 1 else "partitions"
@@ -337,13 +309,7 @@ class Broker:
         return topic
 
     def _log_config_for(self, configs: dict[str, str]) -> LogConfig:
-        for key in configs:
-            if key not in KNOWN_TOPIC_CONFIGS:
-                raise KafkaError(ErrorCode.INVALID_CONFIG, f"Unknown topic config name: {key}")
-        try:
-            return self.config.log.with_topic_configs(configs)
-        except ValueError as exc:
-            raise KafkaError(ErrorCode.INVALID_CONFIG, str(exc)) from None
+        return log_config_for(self.config.log, configs)
 
     def get_topic(self, name: str) -> Topic:
         topic = self.topics.get(name)
@@ -380,32 +346,22 @@ class Broker:
             p.dirty = False
             self._wake(p)
             p.log.close(flush=False)  # about to be deleted: no fsync on the loop
-            _discard_dir(p.log.directory)
-        if hasattr(self.groups, "on_topic_deleted"):
+            discard_dir(p.log.directory)
+        if self.groups is not None:
             self.groups.on_topic_deleted(name)
         self.emit_event("topic_deleted", f"Topic {name} deleted", topic=name)
 
     def add_partitions(self, name: str, total: int, *, validate_only: bool = False) -> None:
         topic = self.get_topic(name)
         current = len(topic.partitions)
-        if total <= current:
-            raise KafkaError(
-                ErrorCode.INVALID_PARTITIONS,
-                f"Topic currently has {current} partitions, which is higher than or equal"
-                f" to the requested {total}.",
-            )
-        if total > MAX_PARTITIONS_PER_TOPIC:
-            raise KafkaError(
-                ErrorCode.INVALID_PARTITIONS,
-                f"Number of partitions must be at most {MAX_PARTITIONS_PER_TOPIC}.",
-            )
+        check_partition_increase(current, total)
         if validate_only:
             return
         self.meta.set_partitions(name, total)
         for i in range(current, total):
-            stale = self._partition_dir(name, i)
+            stale = self._dir.partition_dir(name, i)
             if stale.exists():
-                _discard_dir(stale)
+                discard_dir(stale)
             topic.partitions.append(self._open_partition(topic, i))
         self.emit_event("partitions_added", f"Topic {name} now has {total} partitions",
                         topic=name, partitions=total)
@@ -466,7 +422,7 @@ class Broker:
         p = self.partition(topic, index)
         plog = p.log
         headers = validate_batches(data, max_batch_bytes=plog.config.max_message_bytes)
-        dup = self._check_sequences(p, headers)
+        dup = check_sequences(p.producers, headers)
         if dup is not None:
             return dup, plog.log_start_offset
         # Patched in place: a bytearray or a writable memoryview (the server hands over
@@ -476,7 +432,7 @@ class Broker:
         else:
             buf = bytearray(data)
         base, _last = plog.append(buf, headers)
-        self._record_sequences(p, headers, base)
+        record_sequences(p.producers, headers, base)
         n_records = 0
         for h in headers:
             n_records += h.last_offset_delta + 1
@@ -493,52 +449,6 @@ class Broker:
         if p.waiters:
             self._wake(p)
         return base, plog.log_start_offset
-
-    def _check_sequences(self, p: Partition, headers: list[BatchHeader]) -> int | None:
-        """Kafka's idempotence rules; the original base offset for a duplicate, else None."""
-        for h in headers:
-            if h.producer_id < 0 or h.base_sequence < 0:
-                continue
-            state = p.producers.get(h.producer_id)
-            if state is None:
-                continue  # unknown producer (e.g. after a restart): accept any sequence
-            if h.producer_epoch < state.epoch:
-                raise KafkaError(
-                    ErrorCode.INVALID_PRODUCER_EPOCH,
-                    f"Producer epoch {h.producer_epoch} is older than {state.epoch}",
-                )
-            if h.producer_epoch > state.epoch:
-                if h.base_sequence != 0:
-                    raise KafkaError(
-                        ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
-                        f"New epoch {h.producer_epoch} must start at sequence 0",
-                    )
-                continue
-            last_seq = h.base_sequence + h.last_offset_delta
-            for first, last, base in state.batches:
-                if first == h.base_sequence and last == last_seq:
-                    if len(headers) == 1:
-                        return base
-                    raise KafkaError(ErrorCode.DUPLICATE_SEQUENCE_NUMBER)
-            expected = (state.batches[-1][1] + 1) & 0x7FFFFFFF if state.batches else None
-            if expected is not None and h.base_sequence != expected:
-                raise KafkaError(
-                    ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
-                    f"Expected sequence {expected}, got {h.base_sequence}",
-                )
-        return None
-
-    def _record_sequences(self, p: Partition, headers: list[BatchHeader], base: int) -> None:
-        offset = base
-        for h in headers:
-            if h.producer_id >= 0 and h.base_sequence >= 0:
-                state = p.producers.get(h.producer_id)
-                if state is None or h.producer_epoch > state.epoch:
-                    state = p.producers[h.producer_id] = ProducerState(h.producer_epoch)
-                state.batches.append(
-                    (h.base_sequence, h.base_sequence + h.last_offset_delta, offset)
-                )
-            offset += h.last_offset_delta + 1
 
     def fetch(self, topic: str, index: int, offset: int, max_bytes: int) -> FetchResult:
         """Whole batches from the one containing ``offset`` (at least one if any exist)."""
@@ -639,14 +549,6 @@ class Broker:
     def allocate_producer_id(self) -> int:
         return self.meta.allocate_producer_id()
 
-    # --- monitor --------------------------------------------------------------------
-
-    def snapshot(self):
-        """A frozen snapshot of the whole broker (see core/monitor)."""
-        from core.monitor import build_snapshot
-
-        return build_snapshot(self)
-
 
 def _resolve(fut: asyncio.Future) -> None:
     if not fut.done():
@@ -664,29 +566,3 @@ def _count_records(data: bytes) -> int:
         n += unpack(">i", data, pos + 23)[0] + 1
         pos += 12 + length
     return n
-
-
-def _flush_logs(logs: list[PartitionLog]) -> None:
-    for plog in logs:
-        try:
-            plog.flush()
-        except (OSError, ValueError):
-            # A log closed or deleted meanwhile has nothing left to flush.
-            pass
-
-
-def _discard_dir(path: Path) -> None:
-    """Remove a partition dir: renamed aside at once, deleted in the background."""
-    if not path.exists():
-        return
-    aside = path.with_name(f"{path.name}.{uuid.uuid4().hex}-delete")
-    try:
-        path.rename(aside)
-    except OSError:
-        aside = path
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        shutil.rmtree(aside, ignore_errors=True)
-    else:
-        loop.run_in_executor(None, shutil.rmtree, aside, True)

@@ -1,17 +1,16 @@
-"""The ``streamscope`` command: the headless broker, or the desktop app.
+"""The headless commands of ``streamscope``: ``streamscope broker``.
 
-Usage::
+Usage (``streamscope broker ...`` from the app's entry point :mod:`desktop.main`, which
+hands core commands here; or ``python -m core.cli broker ...``, as the benchmarks do)::
 
     streamscope broker [--listen HOST:PORT] [--data-dir DIR] [--fsync always|interval]
                        [--auto-create-topics true|false] [--default-partitions N]
                        [--[no-]tune-allocator]
-    streamscope [--listen HOST:PORT] [--data-dir DIR] [--theme system|light|dark]
-                [--screenshots DIR [--after SECONDS]] [--[no-]tune-allocator]  # the app
-    streamscope --help | --version
+    python -m core.cli --help | --version
 
 Contract of ``streamscope broker``:
 
-* Runs a :class:`core.broker.Broker` and its :class:`core.server.Server` on one asyncio
+* Runs a :class:`core.node.Node` (broker, group coordinator, server) on one asyncio
   loop (uvloop when importable). Defaults: ``127.0.0.1:9092``, the user data dir
   (:func:`core.config.default_data_dir`), interval fsync, topic auto-creation on, 1
   partition per auto-created topic. ``--listen`` is read by :func:`listen_address` for the
@@ -29,11 +28,10 @@ Contract of ``streamscope broker``:
   ``streamscope: ...`` line and exits 1. No traceback for either.
 * Bad arguments exit 2 with argparse's message.
 
-Without a subcommand (or with only GUI flags), the desktop app runs: it is imported by
-name at run time, because ``core`` must never import ``desktop`` (import-linter contract).
-The GUI's options are declared here, once (:func:`gui_parser`), and the desktop app
-parses its arguments with that same parser, so ``streamscope --help`` lists exactly the
-options the app accepts and prints without importing Qt.
+This module knows nothing of the desktop app (``core`` never imports ``desktop``, not even
+by name): ``streamscope`` without a core command is :mod:`desktop.main`'s to dispatch.
+What the app and the broker share lives here: :func:`listen_address` (the one HOST:PORT
+parser), :func:`add_tune_allocator_option` and :func:`version`.
 """
 
 from __future__ import annotations
@@ -41,7 +39,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
-import importlib
 import logging
 import os
 import signal
@@ -52,7 +49,10 @@ from pathlib import Path
 log = logging.getLogger("streamscope")
 
 _BROKER_COMMAND = "broker"
+COMMANDS = (_BROKER_COMMAND,)  # what the app's entry point hands to main() below
 LOOPBACK = "127.0.0.1"
+_USAGE = """usage: streamscope broker [options]   (streamscope broker -h lists them)
+       streamscope --version"""
 
 
 class CliError(Exception):
@@ -60,35 +60,23 @@ class CliError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """A core command line (``broker ...``); exit code 2 for anything else."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == _BROKER_COMMAND:
         return _broker_main(args[1:])
     if args and args[0] in ("--version", "-V"):
         print(f"streamscope {version()}")
         return 0
-    if any(a in ("-h", "--help") for a in args):
-        gui_parser().print_help()
+    if args and args[0] in ("-h", "--help"):
+        print(_USAGE)
         return 0
-    if args and not args[0].startswith("-"):
+    if args:
         print(f"streamscope: unknown command {args[0]!r}", file=sys.stderr)
-        gui_parser().print_usage(sys.stderr)
-        return 2
-    # The desktop app; a string import keeps core free of any static desktop dependency.
-    app = importlib.import_module("desktop.app")
-    result = app.main(args)
-    return int(result or 0)
+    print(_USAGE, file=sys.stderr)
+    return 2
 
 
-# --- the desktop app's options ---------------------------------------------------------
-
-# The desktop's theme names (desktop.theme.THEME_NAMES; a test keeps the two equal).
-GUI_THEMES = ("system", "light", "dark")
-
-_GUI_EPILOG = """other commands:
-  streamscope broker [options]   run the broker without a GUI (streamscope broker -h)
-  streamscope --version          print the version
-
-In the app, F1 explains the view you are looking at."""
+# --- shared by the app and the broker ----------------------------------------------------
 
 
 def listen_address(text: str) -> tuple[str, int]:
@@ -122,55 +110,6 @@ def add_tune_allocator_option(p: argparse.ArgumentParser) -> None:
     """``--tune-allocator`` / ``--no-tune-allocator``, the same for the app and the broker."""
     p.add_argument("--tune-allocator", action=argparse.BooleanOptionalAction, default=True,
                    help=_TUNE_ALLOCATOR_HELP)
-
-
-def gui_parser() -> argparse.ArgumentParser:
-    """The desktop app's command line (``streamscope [options]``), parsed by desktop.app."""
-    from core.config import DEFAULT_PORT
-
-    p = argparse.ArgumentParser(
-        prog="streamscope",
-        description="Streamscope: a Kafka-compatible broker in a window that shows it\n"
-        "working. With no command, the desktop app starts.",
-        epilog=_GUI_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "--listen",
-        type=listen_address,
-        default=None,
-        metavar="HOST:PORT",
-        help=f"where the embedded broker listens (default 127.0.0.1:{DEFAULT_PORT}; port 0 "
-        "picks a free one)",
-    )
-    p.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="where topics and offsets are stored (default: the user data dir)",
-    )
-    p.add_argument(
-        "--theme", choices=GUI_THEMES, default=None,
-        help="colour theme (default: the last one chosen, else follow the system)",
-    )
-    p.add_argument(
-        "--screenshots",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="run a demo workload on a throwaway data dir, save one 1280x720 PNG per "
-        "view into DIR, then exit",
-    )
-    p.add_argument(
-        "--after",
-        type=float,
-        default=8.0,
-        metavar="SECONDS",
-        help="with --screenshots: how long to let the app run first (default 8)",
-    )
-    add_tune_allocator_option(p)
-    return p
 
 
 def version() -> str:
@@ -261,23 +200,19 @@ def _run(coro) -> None:
 
 
 async def _serve(config) -> None:
-    from core.broker import Broker
-    from core.server import Server
+    from core.node import Node
 
-    broker = Broker(config)
+    node = Node(config, serve=False)
     try:
-        await broker.start()
+        await node.start()
     except RuntimeError as exc:  # the data-dir lock is held by another broker
-        await broker.close()
         raise CliError(str(exc)) from None
     except OSError as exc:
-        await broker.close()
         raise CliError(f"cannot use data dir {config.data_dir}: {exc.strerror or exc}") from None
-    server = Server(broker)
     try:
-        await server.start()
+        server = await node.serve()
     except OSError as exc:
-        await broker.close()
+        await node.close()
         why = "address already in use" if exc.errno == errno.EADDRINUSE else (
             (exc.strerror or str(exc)).lower())
         raise CliError(f"cannot listen on {_fmt(config.host, config.port)}: {why}") from None
@@ -299,8 +234,7 @@ async def _serve(config) -> None:
     try:
         await stop.wait()
     finally:
-        await server.close()
-        await broker.close()
+        await node.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
     log.info("stopped")

@@ -1,10 +1,12 @@
-"""``BrokerThread``: a Broker and its Server on their own thread and asyncio loop.
+"""``BrokerThread``: a node (Broker, group coordinator, Server) on its own thread and loop.
 
 Used wherever the caller is not the broker's loop: the desktop app (which must never
 block the GUI thread on broker work) and tests that drive blocking Kafka clients.
 
 Contract:
 
+* The node is built by :class:`core.node.Node` (the composition root); ``node``,
+  ``broker`` and ``server`` are set once it started.
 * ``start()`` returns once the listener is bound (``bootstrap`` is then ``host:port``)
   or raises the error that stopped the broker from starting (port in use, data dir
   locked...). ``stop()`` closes the server and the broker on their loop and joins the
@@ -26,6 +28,8 @@ from typing import Any, TypeVar
 
 from core.broker import Broker
 from core.config import BrokerConfig
+from core.node import Node
+from core.server import Server
 
 T = TypeVar("T")
 
@@ -42,8 +46,9 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 class BrokerThread:
     def __init__(self, config: BrokerConfig, *, name: str = "streamscope-broker") -> None:
         self.config = config
+        self.node: Node | None = None
         self.broker: Broker | None = None
-        self.server = None
+        self.server: Server | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._ready = threading.Event()
@@ -76,27 +81,18 @@ class BrokerThread:
             loop.close()
 
     async def _main(self) -> None:
-        from core.server import Server
-
         self._stop = asyncio.Event()
-        broker = Broker(self.config)
+        node = Node(self.config)
         try:
-            await broker.start()
-            server = Server(broker)
-            try:
-                await server.start()
-            except BaseException:
-                await broker.close()
-                raise
+            await node.start()  # closes what it opened if it fails
         except BaseException as exc:
             self._startup_error = exc
             self._ready.set()
             return
-        self.broker, self.server = broker, server
+        self.node, self.broker, self.server = node, node.broker, node.server
         self._ready.set()
         await self._stop.wait()
-        await server.close()
-        await broker.close()
+        await node.close()
 
     def call(self, fn: Callable[..., T], *args: Any, timeout: float = 30.0) -> T:
         """Run ``fn(*args)`` on the broker loop; its result or exception, here."""

@@ -57,9 +57,11 @@ import time
 from collections import deque
 from types import ModuleType
 
-from core.api import CloseConnection, ConnectionInfo, RequestContext, load_handlers
+from core.api import CloseConnection, RequestContext, load_handlers
 from core.broker import Broker
 from core.errors import ErrorCode
+from core.groups import GroupCoordinator
+from core.ports import ConnectionInfo, ServerStats
 from core.protocol import ApiKey, ProtocolError, codec_for, encode_response, read_request_header
 from core.protocol.hotpath import decode_produce_request, encode_fetch_response
 
@@ -100,8 +102,20 @@ _DECODE_ERRORS = (ProtocolError, ValueError, IndexError, UnicodeDecodeError, str
 
 
 class Server:
-    def __init__(self, broker: Broker, *, advertised_host: str | None = None) -> None:
+    """The listener of one node: ``Server(broker, groups)``, built by ``core.node.Node``.
+
+    Connections, requests and errors are reported through ``stats`` (the broker's
+    :class:`~core.ports.ServerStats` unless another is given); the server never writes
+    broker attributes.
+    """
+
+    def __init__(
+        self, broker: Broker, groups: GroupCoordinator, *, stats: ServerStats | None = None,
+        advertised_host: str | None = None,
+    ) -> None:
         self.broker = broker
+        self.groups = groups
+        self.stats: ServerStats = broker if stats is None else stats
         self.config = broker.config
         self.handlers: dict[int, ModuleType] = load_handlers()
         self._advertised_host = advertised_host
@@ -129,7 +143,7 @@ class Server:
             # A wildcard bind is reached by clients through a real address; advertise loopback
             # unless told otherwise (``advertised_host``).
             self.host = "127.0.0.1"
-        self.broker.listener = (self.host, self.port)
+        self.stats.listener_changed((self.host, self.port))
 
     async def close(self, grace_s: float = 5.0) -> None:
         if self._server is None:
@@ -150,7 +164,7 @@ class Server:
         with contextlib.suppress(Exception):
             await self._server.wait_closed()
         self._server = None
-        self.broker.listener = None
+        self.stats.listener_changed(None)
 
 
 def tune_allocator() -> bool:
@@ -228,8 +242,7 @@ class _Connection(asyncio.BufferedProtocol):
         self.info = info
         server = self.server
         server._connections[info.conn_id] = self
-        server.broker.connections[info.conn_id] = info
-        server.broker.counters.connections_total += 1
+        server.stats.connection_opened(info)
         self.task = asyncio.get_running_loop().create_task(self.run(), name=f"conn-{info.conn_id}")
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -418,11 +431,11 @@ class _Connection(asyncio.BufferedProtocol):
             pass
         except Exception:
             # A bug here must not vanish in an unretrieved task exception.
-            server.broker.counters.errors += 1
+            server.stats.request_failed()
             log.exception("connection %s failed", self._peer)
         finally:
             server._connections.pop(info.conn_id, None)
-            server.broker.connections.pop(info.conn_id, None)
+            server.stats.connection_closed(info.conn_id)
             if self.transport is not None:
                 self.transport.close()
 
@@ -471,10 +484,10 @@ class _Connection(asyncio.BufferedProtocol):
             info.client_id = header.client_id
         by_api = info.requests_by_api
         by_api[key] = by_api.get(key, 0) + 1
-        broker.counters.requests += 1
+        server.stats.request_handled()
         ctx = RequestContext(
             broker, info, key, version, header.correlation_id, header.client_id,
-            server.host, server.port,
+            server.groups, server.host, server.port,
         )
         try:
             response = await module.handle(ctx, version, request)
@@ -482,7 +495,7 @@ class _Connection(asyncio.BufferedProtocol):
             self._drop(str(exc) or f"API {key} asked to close the connection")
             return False
         except Exception:
-            broker.counters.errors += 1
+            server.stats.request_failed()
             log.exception("API %s v%s handler failed; closing %s", key, version, self._peer)
             broker.emit_event("error", f"API {key} v{version} handler failed for {self._peer}")
             return False
@@ -519,7 +532,7 @@ class _Connection(asyncio.BufferedProtocol):
         return f"{self.info.host}:{self.info.port}"
 
     def _drop(self, why: str) -> None:
-        self.server.broker.counters.errors += 1
+        self.server.stats.request_failed()
         log.warning("closing connection %s: %s", self._peer, why)
         self.server.broker.emit_event("error", f"Closed connection {self._peer}: {why}")
 

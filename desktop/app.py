@@ -1,7 +1,8 @@
 """The desktop app's composition root: ``streamscope`` with no subcommand lands here.
 
-Usage (through ``core.cli``, which imports this module lazily; the options are declared
-once in :func:`core.cli.gui_parser`, so ``streamscope --help`` lists them)::
+Usage (through the entry point :mod:`desktop.main`, which imports this module only when
+the app runs; the options are declared once in :func:`desktop.options.gui_parser`, so
+``streamscope --help`` lists them)::
 
     streamscope [--listen HOST:PORT] [--data-dir DIR] [--theme system|light|dark]
     streamscope --screenshots DIR [--after SECONDS]
@@ -48,7 +49,6 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from core.cli import gui_parser
 from core.config import BrokerConfig
 from core.server import tune_allocator
 from desktop.broker_service import BrokerService, port_in_use
@@ -56,6 +56,7 @@ from desktop.commands import Commands, error_text
 from desktop.demo import DemoWorkload
 from desktop.dialogs.port_dialog import PortDialog
 from desktop.main_window import MainWindow
+from desktop.options import gui_parser
 from desktop.theme import THEME_NAMES, ThemeManager
 from desktop.ticker import Ticker
 
@@ -182,7 +183,7 @@ def _address(config: BrokerConfig) -> str:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    """The options ``streamscope --help`` lists (declared in :func:`core.cli.gui_parser`)."""
+    """The options ``streamscope --help`` lists (declared in :func:`desktop.options.gui_parser`)."""
     return gui_parser().parse_args(list(argv))
 
 

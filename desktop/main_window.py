@@ -64,6 +64,7 @@ _ICONS = {"overview": "overview", "topics": "topics", "groups": "groups", "clien
 # Fixed, content-independent, and below a 1280x720 projector (window decorations included).
 MINIMUM_SIZE = (960, 600)
 DEFAULT_SIZE = (1280, 720)
+EVENT_LOG_HEIGHT = 170  # the event log dock's height until the user drags it
 
 
 class ViewPage(QScrollArea):
@@ -307,6 +308,28 @@ class MainWindow(QMainWindow):
         if key in VIEW_KEYS:
             self.nav.setCurrentRow(VIEW_KEYS.index(key))
 
+    def select_topic(self, name: str) -> bool:
+        """Select a topic in the topics view (shown or not); False if it is not listed."""
+        return self.topics.table.select_key(name)
+
+    def select_group(self, group_id: str) -> bool:
+        """Select a group in the groups view (shown or not); False if it is not listed."""
+        return self.groups.select_group(group_id)
+
+    def show_event_log(self, height: int | None = None) -> None:
+        """Show the event log dock, ``height`` pixels tall if given (else as it was)."""
+        self.dock.show()
+        if height is not None:
+            self.resizeDocks([self.dock], [height], Qt.Orientation.Vertical)
+
+    def event_log_fit_height(self, limit: int) -> int:
+        """How tall the event log can be, at most ``limit``, with the current view still
+        fitting above it unscrolled (laid out as shown now)."""
+        page = self.pages[self.current_view()]
+        view = page.widget()
+        spare = page.height() - view.minimumSizeHint().height() if view is not None else 0
+        return min(limit, self.dock.height() + max(0, spare))
+
     def _nav_changed(self, row: int) -> None:
         if row < 0:
             return
@@ -439,7 +462,7 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         else:
-            self.resizeDocks([self.dock], [170], Qt.Orientation.Vertical)
+            self.resizeDocks([self.dock], [EVENT_LOG_HEIGHT], Qt.Orientation.Vertical)
         last = s.value("view/current", "overview")
         self.show_view(str(last) if str(last) in VIEW_KEYS else "overview")
 

@@ -7,7 +7,9 @@ the empty broker, offering a first step), starts the app's demo workload
 (overview, topics, groups, clients, event log) shows it with something interesting
 selected, lets it draw, and saves ``DIR/<view>.png`` from ``QWidget.grab()``. It then
 quits the app with exit code 0 (1 if the broker never started or a PNG could not be
-written). Works offscreen.
+written). Works offscreen. It drives the window through its public methods only
+(:meth:`~desktop.main_window.MainWindow.show_view`, ``select_topic``, ``select_group``,
+``show_event_log``, ``event_log_fit_height``, and QWidget's ``resize`` and ``grab``).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
+
+from desktop.main_window import EVENT_LOG_HEIGHT
 
 if TYPE_CHECKING:
     from desktop.app import Streamscope
@@ -78,12 +82,9 @@ class ScreenshotRun(QObject):
         elif view == "event_log":
             # The log tall, over a view that still fits in what is left (no scrolling).
             w.show_view("topics")
-            w.dock.show()
-            QApplication.processEvents()
-            page = w.pages["topics"]
-            spare = page.height() - page.widget().minimumSizeHint().height()
-            tall = min(int(WINDOW_SIZE[1] * 0.5), w.dock.height() + max(0, spare))
-            w.resizeDocks([w.dock], [tall], Qt.Orientation.Vertical)
+            w.show_event_log()
+            QApplication.processEvents()  # lay the dock out before measuring the room left
+            w.show_event_log(w.event_log_fit_height(int(WINDOW_SIZE[1] * 0.5)))
         else:
             w.show_view(view)
             self._select_interesting(view)
@@ -94,9 +95,9 @@ class ScreenshotRun(QObject):
     def _select_interesting(self, view: str) -> None:
         w = self.shell.window
         if view == "topics":
-            w.topics.table.select_key(self.demo.showcase_topic)
+            w.select_topic(self.demo.showcase_topic)
         elif view == "groups":
-            w.groups.select_group(self.demo.showcase_group)
+            w.select_group(self.demo.showcase_group)
 
     def _grab(self) -> None:
         view = self._queue.pop(0)
@@ -110,7 +111,7 @@ class ScreenshotRun(QObject):
         self.saved.append(path)
         log.info("screenshot saved: %s", path)
         if view == "event_log":
-            w.resizeDocks([w.dock], [170], Qt.Orientation.Vertical)
+            w.show_event_log(EVENT_LOG_HEIGHT)
         if view == FIRST_STEP:
             self._start_demo()
         else:

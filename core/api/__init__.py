@@ -25,29 +25,18 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from core.ports import ConnectionInfo
+
 if TYPE_CHECKING:
     from core.broker import Broker
+    from core.groups import GroupCoordinator
+
+__all__ = ["CloseConnection", "ConnectionInfo", "RequestContext", "load_handlers"]
 
 
 class CloseConnection(Exception):
     """Raised by a handler to close the connection without answering (Kafka's way with
     a failed acks=0 produce: the client reads no reply, so the broker hangs up)."""
-
-
-@dataclass(slots=True)
-class ConnectionInfo:
-    """What the server knows of one client connection (shown by the monitor)."""
-
-    conn_id: int
-    host: str
-    port: int
-    connected_at: float
-    client_id: str | None = None
-    software_name: str | None = None
-    software_version: str | None = None
-    requests_by_api: dict[int, int] = field(default_factory=dict)
-    bytes_in: int = 0
-    bytes_out: int = 0
 
 
 @dataclass(slots=True)
@@ -58,6 +47,8 @@ class RequestContext:
     api_version: int
     correlation_id: int
     client_id: str | None
+    # The node's group coordinator (the group APIs' state).
+    groups: GroupCoordinator
     # Where the listener really is, for Metadata / FindCoordinator answers.
     advertised_host: str = "127.0.0.1"
     advertised_port: int = 9092

@@ -21,7 +21,7 @@ MAX_VERSION = 2
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     names = list(request.get("groups_names") or [])
-    results = await ctx.broker.groups.delete_groups(names)
+    results = await ctx.groups.delete_groups(names)
     return {
         "throttle_time_ms": 0,
         "results": [{"group_id": g, "error_code": int(results[g])} for g in names],

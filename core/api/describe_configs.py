@@ -32,8 +32,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from core.broker import validate_topic_name
 from core.errors import ErrorCode, KafkaError
+from core.topics import validate_topic_name
 
 if TYPE_CHECKING:
     from core.api import RequestContext

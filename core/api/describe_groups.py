@@ -32,7 +32,7 @@ NOT_REQUESTED = -2147483648
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     include_ops = version >= 3 and bool(request.get("include_authorized_operations"))
     out = []
-    for d in ctx.broker.groups.describe(request.get("groups") or []):
+    for d in ctx.groups.describe(request.get("groups") or []):
         # Kafka's summary: the chosen protocol, member metadata and assignments only
         # when Stable (a rebalance in flight has none that are current).
         stable = d.state == GroupState.STABLE

@@ -22,7 +22,7 @@ MAX_VERSION = 4
 
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
-    error = await ctx.broker.groups.heartbeat(
+    error = await ctx.groups.heartbeat(
         request["group_id"],
         request["generation_id"],
         request.get("member_id") or "",

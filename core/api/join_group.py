@@ -30,7 +30,7 @@ MAX_VERSION = 7
 
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
-    result = await ctx.broker.groups.join_group(
+    result = await ctx.groups.join_group(
         request["group_id"],
         request.get("member_id") or "",
         request.get("protocol_type") or "",

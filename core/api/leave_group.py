@@ -28,7 +28,7 @@ MAX_VERSION = 5
 
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
-    coordinator = ctx.broker.groups
+    coordinator = ctx.groups
     if version < 3:
         result = await coordinator.leave_group(
             request["group_id"], [(request.get("member_id") or "", None)]

@@ -22,7 +22,7 @@ MAX_VERSION = 4
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     states = request.get("states_filter") if version >= 4 else None
-    groups = ctx.broker.groups.list_groups(states or None)
+    groups = ctx.groups.list_groups(states or None)
     return {
         "throttle_time_ms": 0,
         "error_code": 0,

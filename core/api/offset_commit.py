@@ -45,7 +45,7 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
             ))
             parts.append(p["partition_index"])
         order.append((t["name"], parts))
-    results = await ctx.broker.groups.commit_offsets(
+    results = await ctx.groups.commit_offsets(
         request["group_id"],
         offsets,
         member_id=(request.get("member_id") or "") if version >= 1 else "",

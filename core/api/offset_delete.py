@@ -24,7 +24,7 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
         (t["name"], [p["partition_index"] for p in t.get("partitions") or []])
         for t in request.get("topics") or []
     ]
-    error, results = await ctx.broker.groups.delete_offsets(
+    error, results = await ctx.groups.delete_offsets(
         request["group_id"], [(name, p) for name, parts in order for p in parts]
     )
     if error:

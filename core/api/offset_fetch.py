@@ -45,7 +45,7 @@ def _topics(coordinator, group_id: str, topics: list[dict] | None) -> list[dict]
 
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
-    coordinator = ctx.broker.groups
+    coordinator = ctx.groups
     if version >= 8:
         return {
             "throttle_time_ms": 0,

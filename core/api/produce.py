@@ -43,8 +43,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from core.api import CloseConnection
-from core.broker import validate_topic_name
 from core.errors import ErrorCode, KafkaError
+from core.topics import validate_topic_name
 
 if TYPE_CHECKING:
     from core.api import RequestContext

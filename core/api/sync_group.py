@@ -26,7 +26,7 @@ MAX_VERSION = 5
 
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
-    result = await ctx.broker.groups.sync_group(
+    result = await ctx.groups.sync_group(
         request["group_id"],
         request["generation_id"],
         request.get("member_id") or "",

@@ -1,28 +1,29 @@
 """Reading the ConsumerProtocol blobs of "consumer" groups, for display and checks only.
 
 The coordinator treats member metadata and assignments as opaque bytes; these helpers
-decode them (via :mod:`core.protocol`) for the monitor (who owns which partition) and for
+decode them (via :mod:`core.protocol`, whose :func:`~core.protocol.consumer.assignment_partitions`
+is the one assignment decoder) for the monitor (who owns which partition) and for
 OffsetDelete's "is the group subscribed to this topic" rule. A blob that does not decode
-(a client with its own format) yields nothing rather than an error.
+(a client with its own format: a :class:`~core.protocol.ProtocolError`) yields nothing
+rather than an error; any other exception is a bug and propagates.
 """
 
 from __future__ import annotations
 
-from core.protocol import decode_consumer_assignment, decode_consumer_subscription
+from core.protocol import ProtocolError, decode_consumer_subscription
+from core.protocol.consumer import assignment_partitions
 
 
 def assigned_partitions(blob: bytes) -> dict[str, tuple[int, ...]]:
     """An assignment blob -> {topic: sorted partitions}; {} if empty or undecodable."""
-    if not blob:
-        return {}
     try:
-        body = decode_consumer_assignment(blob)
-    except Exception:
+        pairs = assignment_partitions(blob)
+    except ProtocolError:
         return {}
-    out: dict[str, set[int]] = {}
-    for entry in body.get("assigned_partitions") or ():
-        out.setdefault(entry["topic"], set()).update(entry.get("partitions") or ())
-    return {topic: tuple(sorted(parts)) for topic, parts in sorted(out.items())}
+    out: dict[str, list[int]] = {}
+    for topic, partition in sorted(pairs):
+        out.setdefault(topic, []).append(partition)
+    return {topic: tuple(parts) for topic, parts in out.items()}
 
 
 def subscribed_topics(blob: bytes) -> tuple[str, ...]:

@@ -1,5 +1,9 @@
 """The embedded observer: builds a :class:`ClusterSnapshot` from a live in-process Broker.
 
+It reads the broker only through :class:`core.monitor.ports.BrokerView` (read-only,
+typed; ``core.broker.Broker`` satisfies it structurally): no defaults stand in for a
+missing attribute, so a renamed one fails loudly instead of showing zeros.
+
 Contract: call :meth:`EmbeddedObserver.snapshot` (or :func:`build_snapshot`) ON THE
 BROKER'S EVENT-LOOP THREAD; it only reads broker state, never awaits, and returns
 immutable data that may then cross to any thread. It is cheap by construction: one pass
@@ -16,9 +20,10 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
 
 from core.groups import GroupDescription, partition_lag, total_lag
+from core.monitor.ports import BrokerView
 from core.monitor.snapshot import (
     BrokerInfo,
     ClusterSnapshot,
@@ -32,9 +37,6 @@ from core.monitor.snapshot import (
     TopicSnapshot,
 )
 
-if TYPE_CHECKING:
-    from core.broker import Broker
-
 EVENTS_KEPT = 2000
 IN_PROCESS_HOST = "in-process"  # the address column of an in-process client
 
@@ -42,14 +44,16 @@ IN_PROCESS_HOST = "in-process"  # the address column of an in-process client
 class EmbeddedObserver:
     """Snapshots of one Broker; keeps the event numbering across calls."""
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: BrokerView) -> None:
         self.broker = broker
         self._events: deque[EventSnapshot] = deque(maxlen=EVENTS_KEPT)
         self._last_event: object | None = None
         self._seq = 0
         # Converted topics keyed by identity of the immutable parts (configs), so a
         # topic's config tuple is only rebuilt when its overrides change.
-        self._config_cache: dict[str, tuple[dict, tuple[tuple[str, str], ...]]] = {}
+        self._config_cache: dict[
+            str, tuple[Mapping[str, str | None], tuple[tuple[str, str], ...]]
+        ] = {}
         # Last snapshot's topics, to reuse unchanged partition and topic objects.
         self._previous_topics: dict[str, TopicSnapshot] = {}
 
@@ -61,27 +65,26 @@ class EmbeddedObserver:
         groups = self._groups(hw_by_tp)
         connections = self._connections()
         self._drain_events()
-        listener = getattr(broker, "listener", None)
-        config = broker.config
-        started_at = getattr(broker, "started_at", None) or now
+        listener = broker.listener
+        started_at = broker.started_at or now  # 0 until the broker has started
         info = BrokerInfo(
-            node_id=int(getattr(broker, "node_id", config.node_id)),
-            cluster_id=str(getattr(broker, "cluster_id", "")),
+            node_id=int(broker.node_id),
+            cluster_id=str(broker.cluster_id),
             host=listener[0] if listener else None,
             port=int(listener[1]) if listener else None,
-            data_dir=str(config.data_dir),
+            data_dir=str(broker.config.data_dir),
             started_at=started_at,
             uptime_s=max(0.0, now - started_at),
         )
-        c = getattr(broker, "counters", None)
+        c = broker.counters
         counters = Counters(
-            records_in=getattr(c, "records_in", 0),
-            bytes_in=getattr(c, "bytes_in", 0),
-            records_out=getattr(c, "records_out", 0),
-            bytes_out=getattr(c, "bytes_out", 0),
-            requests=getattr(c, "requests", 0),
-            connections_total=getattr(c, "connections_total", 0),
-            errors=getattr(c, "errors", 0),
+            records_in=c.records_in,
+            bytes_in=c.bytes_in,
+            records_out=c.records_out,
+            bytes_out=c.bytes_out,
+            requests=c.requests,
+            connections_total=c.connections_total,
+            errors=c.errors,
         )
         return ClusterSnapshot(
             taken_at=now,
@@ -189,7 +192,9 @@ class EmbeddedObserver:
             self._config_cache = {k: v for k, v in self._config_cache.items() if k in topics}
         return tuple(out), hw_by_tp
 
-    def _configs(self, name: str, configs: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    def _configs(
+        self, name: str, configs: Mapping[str, str | None] | None
+    ) -> tuple[tuple[str, str], ...]:
         if not configs:
             return ()
         # The broker replaces a topic's config dict when it changes, so identity of the
@@ -236,7 +241,7 @@ class EmbeddedObserver:
                     in_process=True,
                 )
             )
-        conns = getattr(self.broker, "connections", None) or {}
+        conns = self.broker.connections
         for conn_id in sorted(conns):
             c = conns[conn_id]
             by_api = tuple(sorted(c.requests_by_api.items()))
@@ -260,7 +265,7 @@ class EmbeddedObserver:
     # -- events ----------------------------------------------------------------------
 
     def _drain_events(self) -> None:
-        feed = getattr(self.broker, "events", None)
+        feed = self.broker.events
         if not feed:
             return
         last = feed[-1]
@@ -331,6 +336,6 @@ def convert_group(
     )
 
 
-def build_snapshot(broker: Broker) -> ClusterSnapshot:
+def build_snapshot(broker: BrokerView) -> ClusterSnapshot:
     """A one-off snapshot (events numbered from 1); keep an EmbeddedObserver to poll."""
     return EmbeddedObserver(broker).snapshot()

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-import types
 from pathlib import Path
 
 import pytest
@@ -160,15 +159,10 @@ def test_version_flag_prints_the_version(capsys):
     assert re.fullmatch(r"streamscope \d+\.\d+\.\d+\S*\n", capsys.readouterr().out)
 
 
-def test_without_broker_subcommand_the_desktop_app_runs_with_the_arguments(monkeypatch):
-    # The desktop app itself is tested elsewhere; here only the hand-off is checked.
-    calls = []
-    fake = types.ModuleType("desktop.app")
-    fake.main = lambda argv: calls.append(argv) or 0
-    monkeypatch.setitem(sys.modules, "desktop.app", fake)
-    assert cli.main(["--listen", "127.0.0.1:0", "--screenshots"]) == 0
-    assert cli.main([]) == 0
-    assert calls == [["--listen", "127.0.0.1:0", "--screenshots"], []]
+def test_the_headless_cli_without_a_command_is_a_usage_error(capsys):
+    # The desktop app is desktop.main's to start: core knows nothing of it.
+    assert cli.main([]) == 2
+    assert "streamscope broker" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -178,21 +172,20 @@ def test_without_broker_subcommand_the_desktop_app_runs_with_the_arguments(monke
     ("[::1]:9093", ("::1", 9093)),
     ("example.org:19092", ("example.org", 19092)),
 ])
-def test_app_and_broker_read_listen_the_same_way_and_an_empty_host_is_loopback(text, expected):
+def test_the_broker_reads_listen_and_an_empty_host_is_loopback(text, expected):
+    # The app reads it with the same parser (tests/desktop/test_entry_point.py).
     assert cli._broker_parser().parse_args(["--listen", text]).listen == expected
-    assert cli.gui_parser().parse_args(["--listen", text]).listen == expected
 
 
 @pytest.mark.parametrize("text", ["no-port-here", "host:", "127.0.0.1:65536", ":-1"])
-def test_a_bad_listen_address_exits_2_for_app_and_broker_alike(text, capsys):
-    for parser in (cli._broker_parser(), cli.gui_parser()):
-        with pytest.raises(SystemExit) as exc:
-            parser.parse_args(["--listen", text])
-        assert exc.value.code == 2
+def test_a_bad_listen_address_exits_2(text, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli._broker_parser().parse_args(["--listen", text])
+    assert exc.value.code == 2
 
 
-def test_allocator_tuning_is_an_option_of_app_and_broker_on_by_default(capsys):
-    for parser in (cli._broker_parser(), cli.gui_parser()):
+def test_allocator_tuning_is_an_option_of_the_broker_on_by_default(capsys):
+    for parser in (cli._broker_parser(),):
         assert parser.parse_args([]).tune_allocator is True
         assert parser.parse_args(["--no-tune-allocator"]).tune_allocator is False
         help_text = " ".join(parser.format_help().split())

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from kafka.partitioner.default import murmur2 as kafka_python_murmur2
 
-from core.broker import Broker
 from core.clients import (
     CooperativeStickyAssignor,
     MemberSubscription,
@@ -25,6 +24,7 @@ from core.clients import (
 from core.clients.assignors import sticky_assignment
 from core.config import BrokerConfig
 from core.errors import ErrorCode, KafkaError
+from core.node import start_broker
 from core.protocol import ProtocolError
 from core.protocol.consumer import assignment_partitions, encode_consumer_assignment
 from core.records import iter_all_records
@@ -32,8 +32,7 @@ from core.records import iter_all_records
 
 @pytest.fixture
 async def broker(tmp_path):
-    b = Broker(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data"))
-    await b.start()
+    b = await start_broker(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data"))
     try:
         yield b
     finally:
@@ -207,9 +206,8 @@ async def test_producer_flush_sends_lingering_records_and_close_refuses_more(bro
 
 
 async def test_producer_unknown_topic_without_auto_creation_fails(tmp_path):
-    b = Broker(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "d",
-                            auto_create_topics=False))
-    await b.start()
+    b = await start_broker(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "d",
+                                        auto_create_topics=False))
     try:
         with pytest.raises(KafkaError) as exc:
             await Producer(b).send("missing", b"x")

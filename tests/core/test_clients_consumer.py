@@ -24,13 +24,15 @@ from core.clients import Consumer, Producer
 from core.clients.fetcher import Fetcher, Partitions
 from core.config import BrokerConfig
 from core.groups import GroupConfig, GroupCoordinator, GroupState, ManualClock
+from core.node import start_broker
 from core.protocol import ApiKey
 
 WAIT_S = 30.0  # only ever reached by a hang: turns it into a failure
 
 
-def make_broker(path) -> Broker:
-    return Broker(BrokerConfig(
+async def make_broker(path) -> Broker:
+    """A started broker with its group coordinator (core.node), no listener."""
+    return await start_broker(BrokerConfig(
         host="127.0.0.1", port=0, data_dir=path, group_initial_rebalance_delay_ms=50,
         group_min_session_timeout_ms=100,
     ))
@@ -38,8 +40,7 @@ def make_broker(path) -> Broker:
 
 @pytest.fixture
 async def broker(tmp_path):
-    b = make_broker(tmp_path / "data")
-    await b.start()
+    b = await make_broker(tmp_path / "data")
     try:
         yield b
     finally:
@@ -427,9 +428,10 @@ async def test_processing_delay_holds_each_batch_for_its_time_on_the_clock(broke
 async def coordinator_on(broker: Broker, clock: ManualClock) -> None:
     """Swap in a group coordinator on ``clock`` over the same broker and offset store."""
     await broker.groups.close()
-    broker.groups = GroupCoordinator(broker, broker.meta, GroupConfig.from_broker(broker.config),
-                                     clock=clock)
-    await broker.groups.start()
+    groups = GroupCoordinator(broker, broker.meta, GroupConfig.from_broker(broker.config),
+                              clock=clock)
+    broker.attach_groups(groups)
+    await groups.start()
 
 
 async def pump(clock: ManualClock, predicate, what: str, step: float = 0.05) -> None:
@@ -477,8 +479,7 @@ async def test_a_killed_member_is_evicted_when_its_session_timeout_runs_out_exac
 
 async def test_manual_commit_survives_a_broker_restart(tmp_path):
     path = tmp_path / "data"
-    b = make_broker(path)
-    await b.start()
+    b = await make_broker(path)
     c = consumer(b, "g", "c", enable_auto_commit=False)
     try:
         b.create_topic("t", 2)
@@ -489,8 +490,7 @@ async def test_manual_commit_survives_a_broker_restart(tmp_path):
     finally:
         c.kill()
         await b.close()
-    b2 = make_broker(path)
-    await b2.start()
+    b2 = await make_broker(path)
     c2 = consumer(b2, "g", "c2", enable_auto_commit=False)
     try:
         await c2.start()

@@ -31,8 +31,7 @@ pytestmark = pytest.mark.timeout(120)  # a regression would spin: fail instead o
 
 @pytest.fixture
 async def broker(tmp_path):
-    b = make_broker(tmp_path / "data")
-    await b.start()
+    b = await make_broker(tmp_path / "data")
     try:
         yield b
     finally:
@@ -139,8 +138,7 @@ async def test_wait_for_data_suspends_when_data_is_already_there(broker):
 
 
 async def test_wait_for_data_on_a_closed_broker_sleeps_out_its_timeout(tmp_path):
-    b = make_broker(tmp_path / "data")
-    await b.start()
+    b = await make_broker(tmp_path / "data")
     try:
         b.create_topic("t", 1)
         append(b, "t", 0, 3)
@@ -206,8 +204,7 @@ async def test_a_consumer_drops_a_deleted_topic_rejoins_and_reads_the_rest(broke
 
 
 async def test_a_consumer_behind_stops_cleanly_when_the_broker_closes_under_it(tmp_path):
-    b = make_broker(tmp_path / "data")
-    await b.start()
+    b = await make_broker(tmp_path / "data")
     c = consumer(b, "g", "behind", max_poll_records=10)
     try:
         b.create_topic("t", 1)

@@ -32,35 +32,21 @@ from core.groups import (
 )
 from core.meta import CommittedOffset
 from core.monitor import EmbeddedObserver, RebalanceSnapshot
+from core.node import start_broker as start_node_broker
 from core.protocol import encode_consumer_assignment, encode_consumer_subscription
 from core.records import build_batch
 
 E = ErrorCode
 
 
-def make_broker(path, **overrides) -> Broker:
+async def start_broker(path, clock: ManualClock, **overrides) -> Broker:
+    """A started Broker whose group coordinator (built by core.node) runs on ``clock``."""
     settings = dict(
         host="127.0.0.1", port=0, data_dir=path, group_initial_rebalance_delay_ms=0,
         group_min_session_timeout_ms=100,
     )
     settings.update(overrides)
-    return Broker(BrokerConfig(**settings))
-
-
-async def start_broker(path, clock: ManualClock, **overrides) -> Broker:
-    """A started Broker whose group coordinator runs on ``clock``."""
-    b = make_broker(path, **overrides)
-    await b.start()
-    try:
-        # The broker builds its coordinator on the loop's clock; swap in one on the
-        # manual clock over the same broker (partitions, events) and store.
-        await b.groups.close()
-        b.groups = GroupCoordinator(b, b.meta, GroupConfig.from_broker(b.config), clock=clock)
-        await b.groups.start()
-    except BaseException:
-        await b.close()
-        raise
-    return b
+    return await start_node_broker(BrokerConfig(**settings), group_clock=clock)
 
 
 @pytest.fixture

@@ -13,19 +13,18 @@ import time
 
 import pytest
 
-from core.broker import Broker
 from core.clients import Consumer
 from core.config import BrokerConfig
 from core.monitor import EmbeddedObserver, MemberSnapshot
+from core.node import start_broker
 
 
 @pytest.fixture
 async def broker(tmp_path):
-    b = Broker(BrokerConfig(
+    b = await start_broker(BrokerConfig(
         host="127.0.0.1", port=0, data_dir=tmp_path / "data",
         group_initial_rebalance_delay_ms=50, group_min_session_timeout_ms=100,
     ))
-    await b.start()
     try:
         yield b
     finally:

@@ -23,6 +23,7 @@ import pytest
 import core.server as server_module
 from core.broker import Broker
 from core.config import BrokerConfig
+from core.node import start_node
 from core.protocol import decode_response, encode_request
 from core.records import build_batch, iter_batches
 from core.server import DIRECT_FRAME_BYTES, Server
@@ -57,15 +58,11 @@ def run(request):
 @contextlib.asynccontextmanager
 async def serving(data_dir, **config):
     config.setdefault("connection_idle_ms", 60_000)
-    broker = Broker(BrokerConfig(host="127.0.0.1", port=0, data_dir=data_dir, **config))
-    await broker.start()
-    server = Server(broker)
-    await server.start()
+    node = await start_node(BrokerConfig(host="127.0.0.1", port=0, data_dir=data_dir, **config))
     try:
-        yield broker, server
+        yield node.broker, node.server
     finally:
-        await server.close(grace_s=1)
-        await broker.close()
+        await node.close(grace_s=1)
 
 
 def produce(correlation: int, topic: str, batch: bytes, version: int = 9, acks: int = 1) -> bytes:
@@ -305,9 +302,9 @@ def test_large_fetch_answer_arrives_whole_and_matches_the_log(run, tmp_path) -> 
 _ALLOCATOR_PROBE = """
 import asyncio, ctypes, sys
 from pathlib import Path
-from core.broker import Broker
 from core.config import BrokerConfig
-from core.server import Server, tune_allocator
+from core.node import start_node
+from core.server import tune_allocator
 
 libc = ctypes.CDLL(None)
 fields = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
@@ -328,15 +325,11 @@ def mapped_alone(size):
     return after > before
 
 async def main():
-    broker = Broker(BrokerConfig(host="127.0.0.1", port=0, data_dir=Path(sys.argv[1])))
-    await broker.start()
-    server = Server(broker)
-    await server.start()
+    node = await start_node(BrokerConfig(host="127.0.0.1", port=0, data_dir=Path(sys.argv[1])))
     try:
         print(mapped_alone(8 << 20))  # once only: freeing it moves glibc's own threshold
     finally:
-        await server.close()
-        await broker.close()
+        await node.close()
     print(tune_allocator(), mapped_alone(9 << 20))
 
 asyncio.run(main())

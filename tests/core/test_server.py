@@ -17,6 +17,7 @@ from core.api import load_handlers
 from core.broker import Broker
 from core.config import BrokerConfig
 from core.errors import ErrorCode
+from core.node import start_node
 from core.protocol import decode_response, encode_request
 from core.records import build_batch, iter_all_records
 from core.server import Server
@@ -85,15 +86,11 @@ class Wire:
 
 @pytest.fixture
 async def served(tmp_path):
-    broker = Broker(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data"))
-    await broker.start()
-    server = Server(broker)
-    await server.start()
+    node = await start_node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data"))
     try:
-        yield broker, server
+        yield node.broker, node.server
     finally:
-        await server.close()
-        await broker.close()
+        await node.close()
 
 
 @pytest.fixture
@@ -343,10 +340,8 @@ async def test_idempotent_produce_dedupes_retries_and_refuses_gaps(served, wire)
 async def test_produce_refuses_unknown_topic_when_auto_create_is_off(tmp_path):
     config = BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "d",
                           auto_create_topics=False)
-    broker = Broker(config)
-    await broker.start()
-    server = Server(broker)
-    await server.start()
+    node = await start_node(config)
+    broker, server = node.broker, node.server
     w = await Wire.connect(server)
     try:
         response = await w.call(PRODUCE, 9, produce_body("ghost", 0, batch(b"a")))
@@ -355,8 +350,7 @@ async def test_produce_refuses_unknown_topic_when_auto_create_is_off(tmp_path):
         assert "ghost" not in broker.topics
     finally:
         await w.close()
-        await server.close()
-        await broker.close()
+        await node.close()
 
 
 # --- Fetch ----------------------------------------------------------------------------

@@ -11,11 +11,10 @@ import struct
 import pytest
 
 from core.api import load_handlers
-from core.broker import Broker
 from core.config import BrokerConfig
+from core.node import start_node
 from core.protocol import codec_for, decode_response, encode_request, read_request_header
 from core.records import build_batch
-from core.server import Server
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -59,11 +58,9 @@ async def _exchange(host: str, port: int, frame: bytes) -> bytes:
 
 
 async def test_mutated_requests_for_every_api_leave_the_broker_serving(tmp_path):
-    broker = Broker(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data",
-                                 max_request_bytes=1 << 20))
-    await broker.start()
-    server = Server(broker)
-    await server.start()
+    node = await start_node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data",
+                                         max_request_bytes=1 << 20))
+    broker, server = node.broker, node.server
     rng = random.Random(20261124)
     broker.create_topic("fuzz", 1)
     broker.produce("fuzz", 0, build_batch([(b"k", b"kept")]))
@@ -100,5 +97,4 @@ async def test_mutated_requests_for_every_api_leave_the_broker_serving(tmp_path)
         first = broker.fetch("fuzz", 0, 0, 1 << 16).records
         assert b"kept" in bytes(first)
     finally:
-        await server.close()
-        await broker.close()
+        await node.close()

@@ -23,7 +23,9 @@ from desktop.app import Streamscope, parse_args
 from desktop.demo import GROUPS, TOPICS
 from desktop.dialogs.create_topic_dialog import CreateTopicDialog
 from desktop.dialogs.start_consumers_dialog import StartConsumersDialog
+from desktop.main import main as entry_point
 from desktop.main_window import VIEW_KEYS
+from desktop.options import GUI_THEMES
 from desktop.theme import THEME_NAMES
 from tests.desktop.conftest import broker_threads
 
@@ -239,14 +241,14 @@ def test_f1_opens_what_am_i_looking_at_with_shortcuts_and_version(app_shell, qtb
 
 
 def test_help_flag_lists_the_gui_options_and_the_app_parses_the_same_ones(capsys):
-    assert cli.main(["--help"]) == 0
+    assert entry_point(["--help"]) == 0
     out = capsys.readouterr().out
     for option in ("--listen", "--data-dir", "--theme", "--screenshots", "--after"):
         assert option in out, option
     assert "streamscope broker" in out
     args = parse_args(["--listen", "127.0.0.1:0", "--theme", "dark", "--screenshots", "x"])
     assert args.listen == ("127.0.0.1", 0) and args.theme == "dark"
-    assert tuple(cli.GUI_THEMES) == tuple(THEME_NAMES)
+    assert tuple(GUI_THEMES) == tuple(THEME_NAMES)
 
 
 # -- item 14: a second instance shows the port it was asked for -------------------------

@@ -23,7 +23,7 @@ def test_screenshots_mode_saves_one_png_per_view_and_exits_0(tmp_path):
         [
             sys.executable,
             "-c",
-            "import sys; from core.cli import main; sys.exit(main())",
+            "import sys; from desktop.main import main; sys.exit(main())",
             "--listen",
             "127.0.0.1:0",
             "--screenshots",

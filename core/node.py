@@ -1,0 +1,125 @@
+"""The composition root of one broker node: storage, group coordinator, server, monitor.
+
+Contract:
+
+* ``Node(config)`` builds nothing that touches the disk or the network; ``await
+  node.start()`` (on the loop the node will live on) opens the broker's storage, builds
+  the group coordinator over it through its typed seams (the broker as
+  :class:`~core.groups.ports.PartitionView`, the MetaStore as
+  :class:`~core.groups.ports.OffsetStore`, a :class:`~core.groups.ports.GroupConfig`),
+  attaches it to the broker (:class:`core.ports.BrokerGroups`), and, unless
+  ``serve=False``, binds a :class:`~core.server.Server` that reports connections and
+  counts through the broker's :class:`core.ports.ServerStats`. A start that fails part
+  way closes what it opened and re-raises.
+* ``close()`` stops the server (answering parked requests), then the broker (which
+  closes the coordinator, flushes and releases the data dir); it is idempotent.
+* :meth:`observer` builds an :class:`~core.monitor.EmbeddedObserver` of this node; keep
+  one and call its ``snapshot()`` on the loop thread every tick (as the GUI does).
+* Nothing below this module imports it: the broker never builds its coordinator, the
+  server never builds a broker. ``core/runtime.py`` (a node on its own thread),
+  ``streamscope broker`` and test fixtures build nodes here.
+"""
+
+from __future__ import annotations
+
+from core.broker import Broker
+from core.config import BrokerConfig
+from core.groups import Clock, GroupConfig, GroupCoordinator
+from core.monitor import EmbeddedObserver
+from core.server import Server
+
+
+class Node:
+    def __init__(
+        self, config: BrokerConfig, *, serve: bool = True, group_clock: Clock | None = None,
+        advertised_host: str | None = None,
+    ) -> None:
+        self.config = config
+        self.broker = Broker(config)
+        self._serve = serve
+        self._group_clock = group_clock
+        self._advertised_host = advertised_host
+        self._groups: GroupCoordinator | None = None
+        self._server: Server | None = None
+        self._closed = False
+
+    @property
+    def groups(self) -> GroupCoordinator:
+        """The group coordinator (after :meth:`start`)."""
+        if self._groups is None:
+            raise RuntimeError("the node has not started")
+        return self._groups
+
+    @property
+    def server(self) -> Server:
+        """The listener (after :meth:`start` of a serving node)."""
+        if self._server is None:
+            raise RuntimeError("the node is not serving")
+        return self._server
+
+    @property
+    def bootstrap(self) -> str:
+        return self.server.bootstrap
+
+    async def start(self) -> Node:
+        """Open storage, start the coordinator, then (``serve``) bind the listener; self."""
+        broker = self.broker
+        await broker.start()
+        try:
+            assert broker.meta is not None  # opened by start()
+            groups = GroupCoordinator(
+                broker, broker.meta, GroupConfig.from_broker(self.config),
+                clock=self._group_clock,
+            )
+            broker.attach_groups(groups)
+            self._groups = groups
+            await groups.start()
+            if self._serve:
+                await self.serve()
+        except BaseException:
+            await broker.close()
+            raise
+        return self
+
+    async def serve(self) -> Server:
+        """Bind the listener of a started node (``start`` does it unless ``serve=False``;
+        ``streamscope broker`` calls it itself to tell a busy port from a locked data dir).
+        """
+        if self._server is not None:
+            return self._server
+        server = Server(self.broker, self.groups, advertised_host=self._advertised_host)
+        await server.start()
+        self._server = server
+        return server
+
+    async def close(self, *, grace_s: float = 5.0) -> None:
+        """Stop the listener (answering parked requests, requests in flight get
+        ``grace_s``), then storage and groups."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._server is not None:
+            await self._server.close(grace_s=grace_s)
+        await self.broker.close()
+
+    def observer(self) -> EmbeddedObserver:
+        """A new observer of this node; keep it and poll its ``snapshot()`` on the loop."""
+        return EmbeddedObserver(self.broker)
+
+    async def __aenter__(self) -> Node:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+async def start_node(config: BrokerConfig, *, serve: bool = True,
+                     group_clock: Clock | None = None) -> Node:
+    """A started node (see :class:`Node`); the caller closes it."""
+    return await Node(config, serve=serve, group_clock=group_clock).start()
+
+
+async def start_broker(config: BrokerConfig, *, group_clock: Clock | None = None) -> Broker:
+    """A started broker with its group coordinator and no listener (in-process clients,
+    tests); ``await broker.close()`` closes both."""
+    return (await start_node(config, serve=False, group_clock=group_clock)).broker
