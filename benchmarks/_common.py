@@ -231,8 +231,11 @@ _LISTENING_RE = re.compile(r"listening on (\[?[0-9A-Za-z.:]+?\]?):(\d+)\b")
 
 
 def streamscope_command(data_dir: Path, fsync: str) -> list[str]:
-    if (REPO_ROOT / "core" / "cli.py").exists():
-        return [PYTHON, "-m", "core.cli", "broker", "--listen", f"{LOOPBACK}:0",
+    cli = REPO_ROOT / "core" / "cli.py"
+    if cli.exists():
+        # Trees before the streamscope namespace ran their CLI as core.cli.
+        module = "streamscope.core.cli" if "streamscope.core" in cli.read_text() else "core.cli"
+        return [PYTHON, "-m", module, "broker", "--listen", f"{LOOPBACK}:0",
                 "--data-dir", str(data_dir), "--fsync", fsync]
     return [PYTHON, "-c", _INLINE_BROKER, str(data_dir), fsync]
 

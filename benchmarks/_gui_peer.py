@@ -47,9 +47,9 @@ _LEN = struct.Struct(">I")
 
 
 async def _serve(data_dir: Path) -> None:
-    from core.config import BrokerConfig
-    from core.node import Node
-    from core.server import tune_allocator
+    from streamscope.core.config import BrokerConfig
+    from streamscope.core.node import Node
+    from streamscope.core.server import tune_allocator
 
     tune_allocator()  # as `streamscope broker` does by default (--tune-allocator)
     node = await Node(BrokerConfig(host="127.0.0.1", port=0, data_dir=data_dir)).start()

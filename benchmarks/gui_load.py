@@ -7,7 +7,7 @@ the broker on a thread of the GUI process versus in a child process.
 
 What one run measures, per round, with the variants in rotating order (A B C, B C A, ...):
 
-* ``headless``: ``python -m core.cli broker --listen 127.0.0.1:0`` as a subprocess (as
+* ``headless``: ``python -m streamscope.core.cli broker --listen 127.0.0.1:0`` as a subprocess (as
   ``throughput.py`` starts it), no GUI anywhere.
 * ``gui-thread`` (what ships): the desktop app (``desktop.app.Streamscope``, offscreen,
   window 1440x900, views cycling every second) with its embedded broker, which
@@ -111,7 +111,7 @@ LAG_PROBE_MS = 10
 IDLE_S = 2.0
 LEGEND = """\
 What was measured:
-  headless      `python -m core.cli broker` subprocess, no GUI running.
+  headless      `python -m streamscope.core.cli broker` subprocess, no GUI running.
   broker thread the app as shipped: GUI and embedded broker (BrokerThread) share one process
                 and one GIL; views cycle every second.
   broker process a stand-in for the alternative design: the same app and views, no broker in
@@ -300,11 +300,10 @@ def worker_gui(spec: dict[str, Any]) -> int:
     import qasync
     from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
     from PySide6.QtWidgets import QApplication
-
-    from core.config import BrokerConfig
-    from core.server import tune_allocator
-    from desktop.app import Streamscope, _quiet_offscreen_warnings
-    from desktop.main_window import VIEW_KEYS
+    from streamscope.core.config import BrokerConfig
+    from streamscope.core.server import tune_allocator
+    from streamscope.desktop.app import Streamscope, _quiet_offscreen_warnings
+    from streamscope.desktop.main_window import VIEW_KEYS
 
     _quiet_offscreen_warnings()
     app = QApplication.instance() or QApplication(["gui_load"])

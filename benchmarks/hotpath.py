@@ -46,20 +46,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import core.server as server_module  # noqa: E402
-from core.api import ConnectionInfo, RequestContext, load_handlers  # noqa: E402
-from core.config import BrokerConfig  # noqa: E402
-from core.node import Node  # noqa: E402
-from core.protocol import (  # noqa: E402
+import streamscope.core.server as server_module  # noqa: E402
+from streamscope.core.api import ConnectionInfo, RequestContext, load_handlers  # noqa: E402
+from streamscope.core.config import BrokerConfig  # noqa: E402
+from streamscope.core.node import Node  # noqa: E402
+from streamscope.core.protocol import (  # noqa: E402
     codec_for,
     encode_request,
     encode_response,
     read_request_header,
 )
-from core.records import build_batch  # noqa: E402
+from streamscope.core.records import build_batch  # noqa: E402
 
 try:
-    from core.protocol import hotpath  # noqa: E402
+    from streamscope.core.protocol import hotpath  # noqa: E402
 except ImportError:  # before the hand-tuned codec existed: general figures only
     hotpath = None
 

@@ -30,10 +30,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.clients import Consumer  # noqa: E402
-from core.config import BrokerConfig  # noqa: E402
-from core.node import Node  # noqa: E402
-from core.records import build_batch  # noqa: E402
+from streamscope.core.clients import Consumer  # noqa: E402
+from streamscope.core.config import BrokerConfig  # noqa: E402
+from streamscope.core.node import Node  # noqa: E402
+from streamscope.core.records import build_batch  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:

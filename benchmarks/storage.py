@@ -36,9 +36,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.config import LogConfig  # noqa: E402
-from core.log import PartitionLog  # noqa: E402
-from core.records import build_batch, parse_header, validate_batches  # noqa: E402
+from streamscope.core.config import LogConfig  # noqa: E402
+from streamscope.core.log import PartitionLog  # noqa: E402
+from streamscope.core.records import build_batch, parse_header, validate_batches  # noqa: E402
 
 READ_MAX = 1 << 20
 READ_PASSES = 3

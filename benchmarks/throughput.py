@@ -477,10 +477,10 @@ def worker_snapshot(spec: dict[str, Any]) -> dict[str, Any]:
     import socket
 
     sys.path.insert(0, str(REPO_ROOT))
-    from core.config import BrokerConfig
-    from core.monitor import EmbeddedObserver
-    from core.node import Node
-    from core.server import tune_allocator
+    from streamscope.core.config import BrokerConfig
+    from streamscope.core.monitor import EmbeddedObserver
+    from streamscope.core.node import Node
+    from streamscope.core.server import tune_allocator
 
     tune_allocator()  # as `streamscope broker` does by default (--tune-allocator)
     reps = spec.get("reps", 20)

@@ -39,21 +39,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.config import BrokerConfig, LogConfig
-from core.datadir import DataDir, discard_dir
-from core.errors import ErrorCode, KafkaError
-from core.flusher import Flusher, enforce_retention
-from core.idempotence import (
+from streamscope.core.config import BrokerConfig, LogConfig
+from streamscope.core.datadir import DataDir, discard_dir
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.flusher import Flusher, enforce_retention
+from streamscope.core.idempotence import (
     PRODUCER_BATCH_CACHE,
     ProducerState,
     check_sequences,
     record_sequences,
 )
-from core.log import PartitionLog
-from core.meta import MetaStore
-from core.ports import BrokerGroups, ConnectionInfo
-from core.records import validate_batches
-from core.topics import (
+from streamscope.core.log import PartitionLog
+from streamscope.core.meta import MetaStore
+from streamscope.core.ports import BrokerGroups, ConnectionInfo
+from streamscope.core.records import validate_batches
+from streamscope.core.topics import (
     MAX_PARTITIONS_PER_TOPIC,
     Partition,
     Topic,

@@ -144,7 +144,7 @@ def _positive(text: str) -> int:
 
 
 def _broker_parser() -> argparse.ArgumentParser:
-    from core.config import DEFAULT_PORT
+    from streamscope.core.config import DEFAULT_PORT
 
     p = argparse.ArgumentParser(
         prog="streamscope broker",
@@ -168,7 +168,7 @@ def _broker_parser() -> argparse.ArgumentParser:
 
 
 def _broker_main(argv: list[str]) -> int:
-    from core.config import BrokerConfig, default_data_dir
+    from streamscope.core.config import BrokerConfig, default_data_dir
 
     args = _broker_parser().parse_args(argv)
     logging.basicConfig(
@@ -176,7 +176,7 @@ def _broker_main(argv: list[str]) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.tune_allocator:
-        from core.server import tune_allocator
+        from streamscope.core.server import tune_allocator
 
         tune_allocator()
     host, port = args.listen
@@ -193,14 +193,14 @@ def _broker_main(argv: list[str]) -> int:
 
 
 def _run(coro) -> None:
-    from core.runtime import new_event_loop
+    from streamscope.core.runtime import new_event_loop
 
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
         runner.run(coro)
 
 
 async def _serve(config) -> None:
-    from core.node import Node
+    from streamscope.core.node import Node
 
     node = Node(config, serve=False)
     try:

@@ -14,8 +14,8 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 
-from core.log import PartitionLog
-from core.topics import Partition, Topic
+from streamscope.core.log import PartitionLog
+from streamscope.core.topics import Partition, Topic
 
 
 class Flusher:

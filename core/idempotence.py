@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from core.errors import ErrorCode, KafkaError
-from core.records import BatchHeader
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.records import BatchHeader
 
 # How many recent batches per (producer, partition) are remembered to spot duplicates
 # (Kafka keeps 5: a producer has at most 5 requests in flight).

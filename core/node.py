@@ -22,11 +22,11 @@ Contract:
 
 from __future__ import annotations
 
-from core.broker import Broker
-from core.config import BrokerConfig
-from core.groups import Clock, GroupConfig, GroupCoordinator
-from core.monitor import EmbeddedObserver
-from core.server import Server
+from streamscope.core.broker import Broker
+from streamscope.core.config import BrokerConfig
+from streamscope.core.groups import Clock, GroupConfig, GroupCoordinator
+from streamscope.core.monitor import EmbeddedObserver
+from streamscope.core.server import Server
 
 
 class Node:

@@ -40,8 +40,7 @@ from typing import Any
 
 import cramjam
 import crc32c
-
-from core.errors import ErrorCode, KafkaError
+from streamscope.core.errors import ErrorCode, KafkaError
 
 BATCH_HEADER_SIZE = 61
 # batchLength counts from partitionLeaderEpoch on: the smallest legal batch is a header.

@@ -26,10 +26,10 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from core.broker import Broker
-from core.config import BrokerConfig
-from core.node import Node
-from core.server import Server
+from streamscope.core.broker import Broker
+from streamscope.core.config import BrokerConfig
+from streamscope.core.node import Node
+from streamscope.core.server import Server
 
 T = TypeVar("T")
 

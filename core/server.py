@@ -57,13 +57,19 @@ import time
 from collections import deque
 from types import ModuleType
 
-from core.api import CloseConnection, RequestContext, load_handlers
-from core.broker import Broker
-from core.errors import ErrorCode
-from core.groups import GroupCoordinator
-from core.ports import ConnectionInfo, ServerStats
-from core.protocol import ApiKey, ProtocolError, codec_for, encode_response, read_request_header
-from core.protocol.hotpath import decode_produce_request, encode_fetch_response
+from streamscope.core.api import CloseConnection, RequestContext, load_handlers
+from streamscope.core.broker import Broker
+from streamscope.core.errors import ErrorCode
+from streamscope.core.groups import GroupCoordinator
+from streamscope.core.ports import ConnectionInfo, ServerStats
+from streamscope.core.protocol import (
+    ApiKey,
+    ProtocolError,
+    codec_for,
+    encode_response,
+    read_request_header,
+)
+from streamscope.core.protocol.hotpath import decode_produce_request, encode_fetch_response
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
-from core.config import KNOWN_TOPIC_CONFIGS, LogConfig
-from core.errors import ErrorCode, KafkaError
-from core.idempotence import ProducerState
-from core.log import PartitionLog
+from streamscope.core.config import KNOWN_TOPIC_CONFIGS, LogConfig
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.idempotence import ProducerState
+from streamscope.core.log import PartitionLog
 
 MAX_PARTITIONS_PER_TOPIC = 10_000
 _TOPIC_NAME_RE = re.compile(r"^[a-zA-Z0-9._-]+$")

@@ -48,17 +48,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
-
-from core.config import BrokerConfig
-from core.server import tune_allocator
-from desktop.broker_service import BrokerService, port_in_use
-from desktop.commands import Commands, error_text
-from desktop.demo import DemoWorkload
-from desktop.dialogs.port_dialog import PortDialog
-from desktop.main_window import MainWindow
-from desktop.options import gui_parser
-from desktop.theme import THEME_NAMES, ThemeManager
-from desktop.ticker import Ticker
+from streamscope.core.config import BrokerConfig
+from streamscope.core.server import tune_allocator
+from streamscope.desktop.broker_service import BrokerService, port_in_use
+from streamscope.desktop.commands import Commands, error_text
+from streamscope.desktop.demo import DemoWorkload
+from streamscope.desktop.dialogs.port_dialog import PortDialog
+from streamscope.desktop.main_window import MainWindow
+from streamscope.desktop.options import gui_parser
+from streamscope.desktop.theme import THEME_NAMES, ThemeManager
+from streamscope.desktop.ticker import Ticker
 
 log = logging.getLogger("streamscope.desktop")
 
@@ -265,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     tmp: tempfile.TemporaryDirectory | None = None
     if args.screenshots is not None:
-        from desktop.screenshots import ScreenshotRun
+        from streamscope.desktop.screenshots import ScreenshotRun
 
         # A throwaway data dir and settings: screenshots never touch the user's data.
         tmp = tempfile.TemporaryDirectory(prefix="streamscope-shots-")

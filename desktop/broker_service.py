@@ -39,14 +39,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal, Slot
-
-from core.broker import Broker
-from core.clients.consumer_app import CLOSE_TIMEOUT_S as CONSUMER_CLOSE_TIMEOUT_S
-from core.clients.consumer_app import ConsumerApp, LocalConsumer, close_consumers
-from core.config import BrokerConfig
-from core.errors import ErrorCode, KafkaError
-from core.monitor import ClusterSnapshot, EmbeddedObserver
-from core.runtime import BrokerThread
+from streamscope.core.broker import Broker
+from streamscope.core.clients.consumer_app import CLOSE_TIMEOUT_S as CONSUMER_CLOSE_TIMEOUT_S
+from streamscope.core.clients.consumer_app import ConsumerApp, LocalConsumer, close_consumers
+from streamscope.core.config import BrokerConfig
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.monitor import ClusterSnapshot, EmbeddedObserver
+from streamscope.core.runtime import BrokerThread
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from core.broker import validate_topic_name
-from core.errors import ErrorCode, KafkaError
-from desktop.broker_service import BrokerService, LocalConsumer, OnDone
+from streamscope.core.broker import validate_topic_name
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.desktop.broker_service import BrokerService, LocalConsumer, OnDone
 
 __all__ = ["Commands", "error_text", "validate_topic_name"]
 
@@ -62,7 +62,7 @@ class Commands:
     def reset_offsets(
         self, group: str, topic: str | None, kind: str, value: int, on_done: OnDone | None = None
     ) -> None:
-        from core.groups.model import OffsetSpec
+        from streamscope.core.groups.model import OffsetSpec
 
         spec = OffsetSpec(kind, value)
 

@@ -27,10 +27,9 @@ import time
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
-
-from core.records import build_batch
-from desktop.broker_service import BrokerService
-from desktop.commands import Commands
+from streamscope.core.records import build_batch
+from streamscope.desktop.broker_service import BrokerService
+from streamscope.desktop.commands import Commands
 
 log = logging.getLogger(__name__)
 

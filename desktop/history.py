@@ -27,8 +27,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-
-from core.monitor import ClusterSnapshot
+from streamscope.core.monitor import ClusterSnapshot
 
 TICK_HZ = 10
 TOTAL_SECONDS = 15 * 60

@@ -22,8 +22,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from core import cli
-from desktop.options import gui_parser
+from streamscope.core import cli
+from streamscope.desktop.options import gui_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"streamscope: unknown command {args[0]!r}", file=sys.stderr)
         gui_parser().print_usage(sys.stderr)
         return 2
-    from desktop import app  # Qt, pyqtgraph, qasync: only when the app really runs
+    from streamscope.desktop import app  # Qt, pyqtgraph, qasync: only when the app really runs
 
     return int(app.main(args) or 0)
 

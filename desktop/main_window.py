@@ -40,24 +40,23 @@ from PySide6.QtWidgets import (
     QStyle,
     QWidget,
 )
-
-from core.cli import version
-from core.config import LogConfig
-from core.monitor import ClusterSnapshot
-from desktop import format as fmt
-from desktop.commands import Commands
-from desktop.demo import DemoWorkload
-from desktop.dialogs.help_dialog import HelpDialog
-from desktop.history import MonitorHistory
-from desktop.theme import THEME_NAMES, Theme, ThemeManager, icon
-from desktop.ticker import Ticker
-from desktop.views.clients_view import ClientsView
-from desktop.views.elided import ElidedLabel
-from desktop.views.event_log_view import EventLogView
-from desktop.views.groups_view import GroupsView
-from desktop.views.overview_view import OverviewView
-from desktop.views.topics_view import TopicsView
-from desktop.views.widgets import Dot
+from streamscope.core.cli import version
+from streamscope.core.config import LogConfig
+from streamscope.core.monitor import ClusterSnapshot
+from streamscope.desktop import format as fmt
+from streamscope.desktop.commands import Commands
+from streamscope.desktop.demo import DemoWorkload
+from streamscope.desktop.dialogs.help_dialog import HelpDialog
+from streamscope.desktop.history import MonitorHistory
+from streamscope.desktop.theme import THEME_NAMES, Theme, ThemeManager, icon
+from streamscope.desktop.ticker import Ticker
+from streamscope.desktop.views.clients_view import ClientsView
+from streamscope.desktop.views.elided import ElidedLabel
+from streamscope.desktop.views.event_log_view import EventLogView
+from streamscope.desktop.views.groups_view import GroupsView
+from streamscope.desktop.views.overview_view import OverviewView
+from streamscope.desktop.views.topics_view import TopicsView
+from streamscope.desktop.views.widgets import Dot
 
 VIEW_KEYS = ("overview", "topics", "groups", "clients")
 _ICONS = {"overview": "overview", "topics": "topics", "groups": "groups", "clients": "clients"}

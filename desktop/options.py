@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.cli import add_tune_allocator_option, listen_address
-from core.config import DEFAULT_PORT
+from streamscope.core.cli import add_tune_allocator_option, listen_address
+from streamscope.core.config import DEFAULT_PORT
 
 # The desktop's theme names (desktop.theme.THEME_NAMES, which imports Qt; a test keeps the
 # two equal).

@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
-
-from desktop.main_window import EVENT_LOG_HEIGHT
+from streamscope.desktop.main_window import EVENT_LOG_HEIGHT
 
 if TYPE_CHECKING:
-    from desktop.app import Streamscope
+    from streamscope.desktop.app import Streamscope
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """Light and dark themes: the Qt palette, the style sheet, chart colours and member colours.
 
 Contract: :func:`apply_theme` sets the application's palette and style sheet (from
-``resources/themes/<name>.qss``) and returns the :class:`Theme` it applied; views read
+``streamscope.resources``: ``resources/themes/<name>.qss`` in the repository, loaded with
+importlib.resources so an installed copy finds it) and returns the :class:`Theme` it applied; views read
 colours from the returned object (never from global state), and re-read them when
 :class:`ThemeManager` emits ``changed``. ``"system"`` follows the desktop's colour scheme
 and keeps following it while the app runs.
@@ -10,13 +11,27 @@ and keeps following it while the app runs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+def _resources() -> Path:
+    """The installed package data (``streamscope.resources``): a real directory, since Qt
+    reads style-sheet images and icons by path. Missing data fails loudly."""
+    root = Path(str(files("streamscope.resources")))
+    if not (root / "themes").is_dir() or not (root / "icons").is_dir():
+        raise RuntimeError(
+            f"Streamscope's resources are missing from {root} (themes/, icons/): "
+            "the installation is incomplete; reinstall the streamscope package"
+        )
+    return root
+
+
+RESOURCES = _resources()
 THEME_NAMES = ("system", "light", "dark")
 
 
@@ -160,8 +175,7 @@ def apply_theme(app: QApplication, name: str) -> Theme:
     theme = resolve(name)
     app.setStyle("Fusion")  # the same widgets everywhere; the palette does the rest
     app.setPalette(_palette(theme))
-    qss_path = RESOURCES / "themes" / f"{theme.name}.qss"
-    qss = qss_path.read_text(encoding="utf-8") if qss_path.exists() else ""
+    qss = (RESOURCES / "themes" / f"{theme.name}.qss").read_text(encoding="utf-8")
     # url() in a style sheet resolves against the working directory, not the sheet.
     app.setStyleSheet(qss.replace("@ICONS@", (RESOURCES / "icons").as_posix()))
     return theme

@@ -19,10 +19,9 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
-
-from core.monitor import ClusterSnapshot
-from desktop.broker_service import BrokerService
-from desktop.history import TICK_HZ, MonitorHistory
+from streamscope.core.monitor import ClusterSnapshot
+from streamscope.desktop.broker_service import BrokerService
+from streamscope.desktop.history import TICK_HZ, MonitorHistory
 
 # Snapshots normally arrive every tick (100 ms); a GC pause or a burst of work can delay a
 # few. Two seconds without one means the broker loop is not answering.

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from core.ports import ConnectionInfo
+from streamscope.core.ports import ConnectionInfo
 
 if TYPE_CHECKING:
-    from core.broker import Broker
-    from core.groups import GroupCoordinator
+    from streamscope.core.broker import Broker
+    from streamscope.core.groups import GroupCoordinator
 
 __all__ = ["CloseConnection", "ConnectionInfo", "RequestContext", "load_handlers"]
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.api.describe_configs import alter_resources
+from streamscope.core.api.describe_configs import alter_resources
 
 if TYPE_CHECKING:
-    from core.api import RequestContext
+    from streamscope.core.api import RequestContext
 
 API_KEY = 33
 MIN_VERSION = 0

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.api import RequestContext
+    from streamscope.core.api import RequestContext
 
 API_KEY = 18
 MIN_VERSION = 0
@@ -38,7 +38,7 @@ def advertised_api_keys() -> list[dict]:
     global _api_keys
     if _api_keys is None:
         # Imported lazily: the registry imports this module, so it cannot run at import time.
-        from core.api import load_handlers
+        from streamscope.core.api import load_handlers
 
         _api_keys = [
             {"api_key": key, "min_version": m.MIN_VERSION, "max_version": m.MAX_VERSION}

@@ -30,11 +30,11 @@ import uuid
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from core.api.describe_configs import CONFIG_SOURCE_DEFAULT, CONFIG_SOURCE_TOPIC
-from core.errors import ErrorCode, KafkaError
+from streamscope.core.api.describe_configs import CONFIG_SOURCE_DEFAULT, CONFIG_SOURCE_TOPIC
+from streamscope.core.errors import ErrorCode, KafkaError
 
 if TYPE_CHECKING:
-    from core.api import RequestContext
+    from streamscope.core.api import RequestContext
 
 API_KEY = 19
 MIN_VERSION = 0

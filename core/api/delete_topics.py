@@ -17,11 +17,11 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from core.errors import ErrorCode, KafkaError
-from core.topics import validate_topic_name
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.topics import validate_topic_name
 
 if TYPE_CHECKING:
-    from core.api import RequestContext
+    from streamscope.core.api import RequestContext
 
 API_KEY = 20
 MIN_VERSION = 0

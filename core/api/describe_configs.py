@@ -32,12 +32,12 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from core.errors import ErrorCode, KafkaError
-from core.topics import validate_topic_name
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.topics import validate_topic_name
 
 if TYPE_CHECKING:
-    from core.api import RequestContext
-    from core.broker import Broker
+    from streamscope.core.api import RequestContext
+    from streamscope.core.broker import Broker
 
 API_KEY = 32
 MIN_VERSION = 0

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.groups import GroupState
+from streamscope.core.groups import GroupState
 
 if TYPE_CHECKING:
-    from core.api import RequestContext
+    from streamscope.core.api import RequestContext
 
 API_KEY = 15
 MIN_VERSION = 0

@@ -45,10 +45,10 @@ import asyncio
 import struct
 from typing import TYPE_CHECKING
 
-from core.errors import ErrorCode, KafkaError
+from streamscope.core.errors import ErrorCode, KafkaError
 
 if TYPE_CHECKING:
-    from core.api import RequestContext
+    from streamscope.core.api import RequestContext
 
 API_KEY = 1
 MIN_VERSION = 4

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.api.describe_configs import LIST_CONFIGS, alter_resources
-from core.errors import ErrorCode, KafkaError
+from streamscope.core.api.describe_configs import LIST_CONFIGS, alter_resources
+from streamscope.core.errors import ErrorCode, KafkaError
 
 if TYPE_CHECKING:
-    from core.api import RequestContext
+    from streamscope.core.api import RequestContext
 
 API_KEY = 44
 MIN_VERSION = 0

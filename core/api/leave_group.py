@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.errors import ErrorCode
+from streamscope.core.errors import ErrorCode
 
 if TYPE_CHECKING:
-    from core.api import RequestContext
+    from streamscope.core.api import RequestContext
 
 API_KEY = 13
 MIN_VERSION = 0

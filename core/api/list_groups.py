@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.api import RequestContext
+    from streamscope.core.api import RequestContext
 
 API_KEY = 16
 MIN_VERSION = 0

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.errors import ErrorCode, KafkaError
+from streamscope.core.errors import ErrorCode, KafkaError
 
 if TYPE_CHECKING:
-    from core.api import RequestContext
+    from streamscope.core.api import RequestContext
 
 API_KEY = 2
 MIN_VERSION = 1

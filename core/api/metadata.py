@@ -34,12 +34,12 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from core.errors import ErrorCode, KafkaError
-from core.topics import validate_topic_name
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.topics import validate_topic_name
 
 if TYPE_CHECKING:
-    from core.api import RequestContext
-    from core.topics import Topic
+    from streamscope.core.api import RequestContext
+    from streamscope.core.topics import Topic
 
 API_KEY = 3
 MIN_VERSION = 0

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.meta import CommittedOffset
+from streamscope.core.meta import CommittedOffset
 
 if TYPE_CHECKING:
-    from core.api import RequestContext
+    from streamscope.core.api import RequestContext
 
 API_KEY = 8
 MIN_VERSION = 0

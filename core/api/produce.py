@@ -42,12 +42,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.api import CloseConnection
-from core.errors import ErrorCode, KafkaError
-from core.topics import validate_topic_name
+from streamscope.core.api import CloseConnection
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.topics import validate_topic_name
 
 if TYPE_CHECKING:
-    from core.api import RequestContext
+    from streamscope.core.api import RequestContext
 
 API_KEY = 0
 MIN_VERSION = 0

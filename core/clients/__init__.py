@@ -9,7 +9,7 @@ ConsumerProtocol bytes. The consumer is split into ``membership`` (the group tas
 poll loop that makes one consume like an app; ``clock`` is the time they all run on.
 """
 
-from core.clients.assignors import (
+from streamscope.core.clients.assignors import (
     ASSIGNORS,
     CooperativeStickyAssignor,
     MemberSubscription,
@@ -17,11 +17,11 @@ from core.clients.assignors import (
     RoundRobinAssignor,
     get_assignor,
 )
-from core.clients.clock import Clock, LoopClock
-from core.clients.consumer import Consumer, ConsumerRecord, ConsumerState
-from core.clients.consumer_app import ConsumerApp, LocalConsumer, close_consumers
-from core.clients.partitioner import StickyPartitioner, murmur2, partition_for_key
-from core.clients.producer import Producer, ProducerStats, RecordMetadata
+from streamscope.core.clients.clock import Clock, LoopClock
+from streamscope.core.clients.consumer import Consumer, ConsumerRecord, ConsumerState
+from streamscope.core.clients.consumer_app import ConsumerApp, LocalConsumer, close_consumers
+from streamscope.core.clients.partitioner import StickyPartitioner, murmur2, partition_for_key
+from streamscope.core.clients.producer import Producer, ProducerStats, RecordMetadata
 
 __all__ = [
     "ASSIGNORS",

@@ -26,14 +26,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.clients.clock import LOOP_CLOCK, Clock
-from core.clients.fetcher import ConsumerRecord, Fetcher, Partitions, TopicPartition
-from core.clients.membership import CLIENT_HOST, PROTOCOL_TYPE, Membership, PartitionsCallback
-from core.errors import ErrorCode, KafkaError
-from core.protocol import ApiKey
+from streamscope.core.clients.clock import LOOP_CLOCK, Clock
+from streamscope.core.clients.fetcher import ConsumerRecord, Fetcher, Partitions, TopicPartition
+from streamscope.core.clients.membership import (
+    CLIENT_HOST,
+    PROTOCOL_TYPE,
+    Membership,
+    PartitionsCallback,
+)
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.protocol import ApiKey
 
 if TYPE_CHECKING:
-    from core.broker import Broker, LocalClient
+    from streamscope.core.broker import Broker, LocalClient
 
 __all__ = [
     "CLIENT_HOST",

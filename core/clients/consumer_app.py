@@ -26,11 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.clients.consumer import Consumer
-from core.errors import KafkaError
+from streamscope.core.clients.consumer import Consumer
+from streamscope.core.errors import KafkaError
 
 if TYPE_CHECKING:
-    from core.broker import Broker
+    from streamscope.core.broker import Broker
 
 log = logging.getLogger(__name__)
 

@@ -30,13 +30,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from core.clients.clock import Clock, sleep
-from core.errors import ErrorCode, KafkaError
-from core.protocol import ApiKey
-from core.records import iter_all_records
+from streamscope.core.clients.clock import Clock, sleep
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.protocol import ApiKey
+from streamscope.core.records import iter_all_records
 
 if TYPE_CHECKING:
-    from core.broker import Broker
+    from streamscope.core.broker import Broker
 
 TopicPartition = tuple[str, int]
 # Most a processing-delay pause may last before records are handed out.

@@ -34,13 +34,13 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from core.clients.assignors import Assignor, MemberSubscription, get_assignor
-from core.clients.clock import Clock, sleep, wait_or_timeout
-from core.clients.fetcher import Count, Fetcher, Partitions, TopicPartition
-from core.errors import ErrorCode, KafkaError
-from core.meta import CommittedOffset
-from core.protocol import ApiKey
-from core.protocol.consumer import (
+from streamscope.core.clients.assignors import Assignor, MemberSubscription, get_assignor
+from streamscope.core.clients.clock import Clock, sleep, wait_or_timeout
+from streamscope.core.clients.fetcher import Count, Fetcher, Partitions, TopicPartition
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.meta import CommittedOffset
+from streamscope.core.protocol import ApiKey
+from streamscope.core.protocol.consumer import (
     assignment_partitions,
     decode_consumer_subscription,
     encode_consumer_assignment,
@@ -49,8 +49,8 @@ from core.protocol.consumer import (
 )
 
 if TYPE_CHECKING:
-    from core.broker import Broker
-    from core.groups import GroupCoordinator
+    from streamscope.core.broker import Broker
+    from streamscope.core.groups import GroupCoordinator
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.clients.partitioner import StickyPartitioner, partition_for_key
-from core.errors import ErrorCode, KafkaError
-from core.records import Compression, build_batch
+from streamscope.core.clients.partitioner import StickyPartitioner, partition_for_key
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.records import Compression, build_batch
 
 
 @dataclass(frozen=True, slots=True)

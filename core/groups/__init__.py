@@ -6,10 +6,10 @@ offsets; model.py holds the frozen results and descriptions it returns; lag.py i
 one definition of lag; ports.py and clock.py are the typed seams it is built with.
 """
 
-from core.groups.clock import Clock, LoopClock, ManualClock
-from core.groups.coordinator import GroupCoordinator
-from core.groups.lag import partition_lag, total_lag
-from core.groups.model import (
+from streamscope.core.groups.clock import Clock, LoopClock, ManualClock
+from streamscope.core.groups.coordinator import GroupCoordinator
+from streamscope.core.groups.lag import partition_lag, total_lag
+from streamscope.core.groups.model import (
     DescribedMember,
     GroupDescription,
     GroupInfo,
@@ -26,7 +26,7 @@ from core.groups.model import (
     SyncResult,
     TopicPartition,
 )
-from core.groups.ports import GroupConfig, OffsetStore, PartitionView
+from streamscope.core.groups.ports import GroupConfig, OffsetStore, PartitionView
 
 __all__ = [
     "Clock",

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from core.errors import ErrorCode, KafkaError
-from core.groups.lag import partition_lag
-from core.groups.model import GroupDescription, GroupState, MemberDescription, TopicPartition
-from core.groups.state import CoordinatorState, _Group
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.groups.lag import partition_lag
+from streamscope.core.groups.model import (
+    GroupDescription,
+    GroupState,
+    MemberDescription,
+    TopicPartition,
+)
+from streamscope.core.groups.state import CoordinatorState, _Group
 
 
 class AdminMixin(CoordinatorState):

@@ -10,8 +10,8 @@ rather than an error; any other exception is a bug and propagates.
 
 from __future__ import annotations
 
-from core.protocol import ProtocolError, decode_consumer_subscription
-from core.protocol.consumer import assignment_partitions
+from streamscope.core.protocol import ProtocolError, decode_consumer_subscription
+from streamscope.core.protocol.consumer import assignment_partitions
 
 
 def assigned_partitions(blob: bytes) -> dict[str, tuple[int, ...]]:

@@ -52,10 +52,10 @@ Contract:
 
 from __future__ import annotations
 
-from core.groups.admin import AdminMixin
-from core.groups.join_sync import JoinSyncMixin
-from core.groups.membership import MembershipMixin
-from core.groups.offsets import OffsetsMixin
+from streamscope.core.groups.admin import AdminMixin
+from streamscope.core.groups.join_sync import JoinSyncMixin
+from streamscope.core.groups.membership import MembershipMixin
+from streamscope.core.groups.offsets import OffsetsMixin
 
 
 class GroupCoordinator(JoinSyncMixin, MembershipMixin, OffsetsMixin, AdminMixin):

@@ -19,9 +19,9 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from core.errors import ErrorCode
-from core.groups.model import GroupState, JoinResult, SyncResult
-from core.groups.state import (
+from streamscope.core.errors import ErrorCode
+from streamscope.core.groups.model import GroupState, JoinResult, SyncResult
+from streamscope.core.groups.state import (
     CoordinatorState,
     _Group,
     _Member,

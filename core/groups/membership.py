@@ -14,9 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.errors import ErrorCode
-from core.groups.model import GroupState, LeaveResult
-from core.groups.state import NEW_MEMBER_JOIN_TIMEOUT_MS, CoordinatorState, _Group, _Member
+from streamscope.core.errors import ErrorCode
+from streamscope.core.groups.model import GroupState, LeaveResult
+from streamscope.core.groups.state import (
+    NEW_MEMBER_JOIN_TIMEOUT_MS,
+    CoordinatorState,
+    _Group,
+    _Member,
+)
 
 
 class MembershipMixin(CoordinatorState):

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from core.errors import ErrorCode
-from core.meta import CommittedOffset
+from streamscope.core.errors import ErrorCode
+from streamscope.core.meta import CommittedOffset
 
 TopicPartition = tuple[str, int]
 

@@ -16,11 +16,11 @@ import logging
 from collections.abc import Iterable
 from dataclasses import replace
 
-from core.errors import ErrorCode, KafkaError
-from core.groups import consumer_data
-from core.groups.model import GroupState, OffsetSpec, TopicPartition
-from core.groups.state import CONSUMER, CoordinatorState, _Group
-from core.meta import CommittedOffset
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.groups import consumer_data
+from streamscope.core.groups.model import GroupState, OffsetSpec, TopicPartition
+from streamscope.core.groups.state import CONSUMER, CoordinatorState, _Group
+from streamscope.core.meta import CommittedOffset
 
 log = logging.getLogger(__name__)
 

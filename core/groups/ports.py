@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from core.meta import CommittedOffset
+from streamscope.core.meta import CommittedOffset
 
 if TYPE_CHECKING:
-    from core.config import BrokerConfig
+    from streamscope.core.config import BrokerConfig
 
 TopicPartition = tuple[str, int]
 

@@ -25,10 +25,10 @@ import logging
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from core.errors import ErrorCode
-from core.groups import consumer_data
-from core.groups.clock import Clock, LoopClock, Timer
-from core.groups.model import (
+from streamscope.core.errors import ErrorCode
+from streamscope.core.groups import consumer_data
+from streamscope.core.groups.clock import Clock, LoopClock, Timer
+from streamscope.core.groups.model import (
     GroupState,
     JoinMember,
     JoinResult,
@@ -37,8 +37,8 @@ from core.groups.model import (
     SyncResult,
     TopicPartition,
 )
-from core.groups.ports import GroupConfig, OffsetStore, PartitionView
-from core.meta import CommittedOffset
+from streamscope.core.groups.ports import GroupConfig, OffsetStore, PartitionView
+from streamscope.core.meta import CommittedOffset
 
 log = logging.getLogger(__name__)
 

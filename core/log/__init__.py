@@ -4,6 +4,6 @@ Public API: :class:`PartitionLog` (open / append / read / retention / delete rec
 flush) and :class:`SegmentInfo`. See partition_log.py for the guarantees.
 """
 
-from core.log.partition_log import CHECKPOINT_NAME, PartitionLog, SegmentInfo
+from streamscope.core.log.partition_log import CHECKPOINT_NAME, PartitionLog, SegmentInfo
 
 __all__ = ["CHECKPOINT_NAME", "PartitionLog", "SegmentInfo"]

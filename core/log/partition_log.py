@@ -34,10 +34,10 @@ from bisect import bisect_right
 from pathlib import Path
 from typing import NamedTuple
 
-from core.config import LogConfig
-from core.errors import ErrorCode, KafkaError
-from core.log.segment import Segment
-from core.records import BatchHeader, iter_records
+from streamscope.core.config import LogConfig
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.log.segment import Segment
+from streamscope.core.records import BatchHeader, iter_records
 
 CHECKPOINT_NAME = "log-start-offset"
 _SEGMENT_RE = re.compile(r"^(\d{20})\.(log|index|timeindex)$")

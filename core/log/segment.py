@@ -25,10 +25,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import crc32c
-
-from core.errors import ErrorCode, KafkaError
-from core.log.offset_index import SegmentIndex, _write_all
-from core.records import BATCH_HEADER_SIZE, MAGIC, MIN_BATCH_LENGTH, BatchHeader, patch_batch
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.log.offset_index import SegmentIndex, _write_all
+from streamscope.core.records import (
+    BATCH_HEADER_SIZE,
+    MAGIC,
+    MIN_BATCH_LENGTH,
+    BatchHeader,
+    patch_batch,
+)
 
 _HEADER = struct.Struct(">qiibIhiqqqhii")
 _OPEN_FLAGS = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)

@@ -6,6 +6,6 @@ created topic is on disk (``synchronous=FULL`` under WAL) when the call returns,
 it survives a crash of the process and of the machine.
 """
 
-from core.meta.store import CommittedOffset, MetaStore, TopicRecord
+from streamscope.core.meta.store import CommittedOffset, MetaStore, TopicRecord
 
 __all__ = ["CommittedOffset", "MetaStore", "TopicRecord"]

@@ -5,8 +5,8 @@ them from an in-process :class:`core.broker.Broker` on the broker's loop thread.
 external observer (a real Kafka client polling a cluster) fills the same classes.
 """
 
-from core.monitor.embedded import EmbeddedObserver, build_snapshot
-from core.monitor.snapshot import (
+from streamscope.core.monitor.embedded import EmbeddedObserver, build_snapshot
+from streamscope.core.monitor.snapshot import (
     API_NAMES,
     BrokerInfo,
     ClusterSnapshot,

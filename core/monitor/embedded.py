@@ -22,9 +22,9 @@ import time
 from collections import deque
 from collections.abc import Mapping
 
-from core.groups import GroupDescription, partition_lag, total_lag
-from core.monitor.ports import BrokerView
-from core.monitor.snapshot import (
+from streamscope.core.groups import GroupDescription, partition_lag, total_lag
+from streamscope.core.monitor.ports import BrokerView
+from streamscope.core.monitor.snapshot import (
     BrokerInfo,
     ClusterSnapshot,
     ConnectionSnapshot,

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from core.groups import GroupDescription
+from streamscope.core.groups import GroupDescription
 
 
 @runtime_checkable

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.groups.model import RebalanceRecord
-from core.protocol.api_keys import ApiKey
+from streamscope.core.groups.model import RebalanceRecord
+from streamscope.core.protocol.api_keys import ApiKey
 
 # Kafka's API names by key, for request counters: derived from the one table of API keys
 # (:class:`core.protocol.api_keys.ApiKey`), never kept by hand here.

@@ -7,12 +7,11 @@ Contract: the new total must exceed the current count; the broker's refusal
 from __future__ import annotations
 
 from PySide6.QtWidgets import QSpinBox, QWidget
-
-from core.broker import MAX_PARTITIONS_PER_TOPIC
-from desktop import format as fmt
-from desktop.commands import Commands
-from desktop.dialogs.base import CommandDialog
-from desktop.dialogs.fields import name_field
+from streamscope.core.broker import MAX_PARTITIONS_PER_TOPIC
+from streamscope.desktop import format as fmt
+from streamscope.desktop.commands import Commands
+from streamscope.desktop.dialogs.base import CommandDialog
+from streamscope.desktop.dialogs.fields import name_field
 
 
 class AddPartitionsDialog(CommandDialog):

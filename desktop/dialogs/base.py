@@ -23,8 +23,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from desktop.commands import error_text
+from streamscope.desktop.commands import error_text
 
 
 class CommandDialog(QDialog):

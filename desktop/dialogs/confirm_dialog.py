@@ -15,10 +15,9 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QLabel, QLineEdit, QPushButton, QWidget
-
-from desktop.broker_service import OnDone
-from desktop.dialogs.base import CommandDialog
-from desktop.dialogs.fields import name_field
+from streamscope.desktop.broker_service import OnDone
+from streamscope.desktop.dialogs.base import CommandDialog
+from streamscope.desktop.dialogs.fields import name_field
 
 # Window titles are one line in the title bar: longer names are cut there (shown whole below).
 _TITLE_CHARS = 60

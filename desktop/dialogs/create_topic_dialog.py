@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtWidgets import QLineEdit, QSpinBox, QWidget
-
-from core.broker import MAX_PARTITIONS_PER_TOPIC, validate_topic_name
-from core.config import LogConfig
-from desktop.commands import Commands
-from desktop.dialogs.base import CommandDialog
-from desktop.dialogs.fields import DurationField, SizeField
+from streamscope.core.broker import MAX_PARTITIONS_PER_TOPIC, validate_topic_name
+from streamscope.core.config import LogConfig
+from streamscope.desktop.commands import Commands
+from streamscope.desktop.dialogs.base import CommandDialog
+from streamscope.desktop.dialogs.fields import DurationField, SizeField
 
 
 class CreateTopicDialog(CommandDialog):

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QDateTime
 from PySide6.QtWidgets import QComboBox, QDateTimeEdit, QSpinBox, QStackedWidget, QWidget
-
-from core.monitor import GroupSnapshot
-from desktop.commands import Commands
-from desktop.dialogs.base import CommandDialog
+from streamscope.core.monitor import GroupSnapshot
+from streamscope.desktop.commands import Commands
+from streamscope.desktop.dialogs.base import CommandDialog
 
 ALL_TOPICS = "All topics of the group"
 KINDS = (

@@ -7,11 +7,10 @@ the override (as ``kafka-configs --delete-config`` would), so the topic follows 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
-
-from core.config import LogConfig
-from desktop.commands import Commands
-from desktop.dialogs.base import CommandDialog
-from desktop.dialogs.fields import DurationField, SizeField, name_field
+from streamscope.core.config import LogConfig
+from streamscope.desktop.commands import Commands
+from streamscope.desktop.dialogs.base import CommandDialog
+from streamscope.desktop.dialogs.fields import DurationField, SizeField, name_field
 
 
 class RetentionDialog(CommandDialog):

@@ -22,10 +22,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from desktop import format as fmt
-from desktop.commands import Commands
-from desktop.dialogs.base import CommandDialog
+from streamscope.desktop import format as fmt
+from streamscope.desktop.commands import Commands
+from streamscope.desktop.dialogs.base import CommandDialog
 
 ASSIGNORS = ("range", "roundrobin", "cooperative-sticky")
 MAX_DELAY_MS = 10_000

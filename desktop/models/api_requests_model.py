@@ -6,9 +6,9 @@ Contract: :meth:`ApiRequestsModel.update` takes a
 
 from __future__ import annotations
 
-from core.monitor import ConnectionSnapshot, api_name
-from desktop import format as fmt
-from desktop.models.table_model import Column, KeyedTableModel
+from streamscope.core.monitor import ConnectionSnapshot, api_name
+from streamscope.desktop import format as fmt
+from streamscope.desktop.models.table_model import Column, KeyedTableModel
 
 
 class ApiRequestsModel(KeyedTableModel):

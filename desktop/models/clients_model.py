@@ -17,10 +17,9 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-
-from core.monitor import ClusterSnapshot, api_name
-from desktop import format as fmt
-from desktop.models.table_model import Column, KeyedTableModel
+from streamscope.core.monitor import ClusterSnapshot, api_name
+from streamscope.desktop import format as fmt
+from streamscope.desktop.models.table_model import Column, KeyedTableModel
 
 IN_PROCESS_TIP = (
     "In-process: this consumer runs inside Streamscope, on the broker's own loop, with no "

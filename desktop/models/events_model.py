@@ -19,10 +19,9 @@ from PySide6.QtCore import (
     Qt,
 )
 from PySide6.QtGui import QColor
-
-from core.monitor import ClusterSnapshot, EventSnapshot
-from desktop import format as fmt
-from desktop.theme import LIGHT, Theme
+from streamscope.core.monitor import ClusterSnapshot, EventSnapshot
+from streamscope.desktop import format as fmt
+from streamscope.desktop.theme import LIGHT, Theme
 
 MAX_ROWS = 5000
 

@@ -19,12 +19,11 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-
-from core.monitor import ClusterSnapshot
-from desktop import format as fmt
-from desktop.models.members_model import steady_swatch
-from desktop.models.table_model import Column, KeyedTableModel
-from desktop.theme import LIGHT, Theme
+from streamscope.core.monitor import ClusterSnapshot
+from streamscope.desktop import format as fmt
+from streamscope.desktop.models.members_model import steady_swatch
+from streamscope.desktop.models.table_model import Column, KeyedTableModel
+from streamscope.desktop.theme import LIGHT, Theme
 
 LAG_AMBER = 1_000  # messages behind: worth a look
 LAG_RED = 10_000  # messages behind: falling behind

@@ -12,13 +12,12 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-
-from core.monitor import GroupSnapshot
-from desktop import format as fmt
-from desktop.models.groups_model import lag_level
-from desktop.models.members_model import member_color_index, steady_swatch
-from desktop.models.table_model import Column, KeyedTableModel
-from desktop.theme import LIGHT, Theme
+from streamscope.core.monitor import GroupSnapshot
+from streamscope.desktop import format as fmt
+from streamscope.desktop.models.groups_model import lag_level
+from streamscope.desktop.models.members_model import member_color_index, steady_swatch
+from streamscope.desktop.models.table_model import Column, KeyedTableModel
+from streamscope.desktop.theme import LIGHT, Theme
 
 
 def _offset(value: int) -> str:

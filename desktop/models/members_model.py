@@ -16,10 +16,9 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon
-
-from core.monitor import GroupSnapshot, MemberSnapshot
-from desktop.models.table_model import Column, KeyedTableModel, swatch
-from desktop.theme import LIGHT, Theme
+from streamscope.core.monitor import GroupSnapshot, MemberSnapshot
+from streamscope.desktop.models.table_model import Column, KeyedTableModel, swatch
+from streamscope.desktop.theme import LIGHT, Theme
 
 
 def member_color_index(group: GroupSnapshot) -> dict[str, int]:

@@ -7,9 +7,9 @@ partition index and diffed like every other snapshot model.
 
 from __future__ import annotations
 
-from core.monitor import TopicSnapshot
-from desktop import format as fmt
-from desktop.models.table_model import Column, KeyedTableModel
+from streamscope.core.monitor import TopicSnapshot
+from streamscope.desktop import format as fmt
+from streamscope.desktop.models.table_model import Column, KeyedTableModel
 
 
 class PartitionsModel(KeyedTableModel):

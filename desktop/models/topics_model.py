@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from core.monitor import ClusterSnapshot
-from desktop import format as fmt
-from desktop.models.table_model import Column, KeyedTableModel
+from streamscope.core.monitor import ClusterSnapshot
+from streamscope.desktop import format as fmt
+from streamscope.desktop.models.table_model import Column, KeyedTableModel
 
 
 def _retention(value: tuple[int, int]) -> str:

@@ -15,10 +15,9 @@ from __future__ import annotations
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
-
-from core.monitor import GroupSnapshot
-from desktop.models.members_model import member_color_index
-from desktop.theme import LIGHT, Theme
+from streamscope.core.monitor import GroupSnapshot
+from streamscope.desktop.models.members_model import member_color_index
+from streamscope.desktop.theme import LIGHT, Theme
 
 CHIP_W = 34
 CHIP_H = 24

@@ -31,8 +31,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
-
-from desktop.theme import Theme
+from streamscope.desktop.theme import Theme
 
 pg.setConfigOptions(antialias=True, useNumba=False)
 

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
-
-from core.monitor import ClusterSnapshot
-from desktop import format as fmt
-from desktop.history import MonitorHistory
-from desktop.models.api_requests_model import ApiRequestsModel
-from desktop.models.clients_model import ClientsModel
-from desktop.theme import Theme
-from desktop.views.elided import ElidedLabel
-from desktop.views.table import KeyedTableView
-from desktop.views.widgets import EmptyState, section_title
+from streamscope.core.monitor import ClusterSnapshot
+from streamscope.desktop import format as fmt
+from streamscope.desktop.history import MonitorHistory
+from streamscope.desktop.models.api_requests_model import ApiRequestsModel
+from streamscope.desktop.models.clients_model import ClientsModel
+from streamscope.desktop.theme import Theme
+from streamscope.desktop.views.elided import ElidedLabel
+from streamscope.desktop.views.table import KeyedTableView
+from streamscope.desktop.views.widgets import EmptyState, section_title
 
 
 class ClientsView(QWidget):

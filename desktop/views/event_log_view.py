@@ -18,11 +18,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from core.monitor import ClusterSnapshot
-from desktop.history import MonitorHistory
-from desktop.models.events_model import EventFilterModel, EventsModel, kind_label
-from desktop.theme import Theme
+from streamscope.core.monitor import ClusterSnapshot
+from streamscope.desktop.history import MonitorHistory
+from streamscope.desktop.models.events_model import EventFilterModel, EventsModel, kind_label
+from streamscope.desktop.theme import Theme
 
 
 class EventLogView(QWidget):

@@ -37,25 +37,29 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from core.monitor import ClusterSnapshot, GroupSnapshot
-from desktop import format as fmt
-from desktop.commands import Commands, error_text
-from desktop.dialogs.confirm_dialog import DeleteDialog
-from desktop.dialogs.reset_offsets_dialog import ResetOffsetsDialog
-from desktop.dialogs.start_consumers_dialog import StartConsumersDialog
-from desktop.history import UNASSIGNED, MonitorHistory
-from desktop.models.groups_model import GroupsModel
-from desktop.models.lag_model import LagModel
-from desktop.models.members_model import MembersModel, member_color_index
-from desktop.theme import Theme, icon
-from desktop.views.assignment_widget import AssignmentWidget
-from desktop.views.charts import ChartLegend, MultiLineChart
-from desktop.views.elided import ElidedLabel
-from desktop.views.member_menu import MemberMenu
-from desktop.views.rebalance_timeline import RebalanceTimeline
-from desktop.views.table import KeyedTableView
-from desktop.views.widgets import DialogSlot, EmptyState, section_title, table_over_details
+from streamscope.core.monitor import ClusterSnapshot, GroupSnapshot
+from streamscope.desktop import format as fmt
+from streamscope.desktop.commands import Commands, error_text
+from streamscope.desktop.dialogs.confirm_dialog import DeleteDialog
+from streamscope.desktop.dialogs.reset_offsets_dialog import ResetOffsetsDialog
+from streamscope.desktop.dialogs.start_consumers_dialog import StartConsumersDialog
+from streamscope.desktop.history import UNASSIGNED, MonitorHistory
+from streamscope.desktop.models.groups_model import GroupsModel
+from streamscope.desktop.models.lag_model import LagModel
+from streamscope.desktop.models.members_model import MembersModel, member_color_index
+from streamscope.desktop.theme import Theme, icon
+from streamscope.desktop.views.assignment_widget import AssignmentWidget
+from streamscope.desktop.views.charts import ChartLegend, MultiLineChart
+from streamscope.desktop.views.elided import ElidedLabel
+from streamscope.desktop.views.member_menu import MemberMenu
+from streamscope.desktop.views.rebalance_timeline import RebalanceTimeline
+from streamscope.desktop.views.table import KeyedTableView
+from streamscope.desktop.views.widgets import (
+    DialogSlot,
+    EmptyState,
+    section_title,
+    table_over_details,
+)
 
 # Rows the groups list shows before it scrolls (the splitter may give it more).
 GROUP_ROWS = 5

@@ -22,11 +22,10 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QPoint, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
-
-from desktop.broker_service import OnDone
-from desktop.commands import Commands
-from desktop.models.table_model import KEY_ROLE
-from desktop.views.table import KeyedTableView
+from streamscope.desktop.broker_service import OnDone
+from streamscope.desktop.commands import Commands
+from streamscope.desktop.models.table_model import KEY_ROLE
+from streamscope.desktop.views.table import KeyedTableView
 
 NOT_LOCAL = "Only consumers started in this app can be stopped, killed or paused here"
 

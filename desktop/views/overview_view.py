@@ -34,14 +34,13 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from core.monitor import ClusterSnapshot
-from desktop import format as fmt
-from desktop.history import MonitorHistory
-from desktop.theme import Theme, icon
-from desktop.views.charts import LiveChart, bytes_axis_format, count_axis_format
-from desktop.views.elided import ElidedLabel
-from desktop.views.widgets import CodeBlock, Dot, StatCard, copy_button, section_title
+from streamscope.core.monitor import ClusterSnapshot
+from streamscope.desktop import format as fmt
+from streamscope.desktop.history import MonitorHistory
+from streamscope.desktop.theme import Theme, icon
+from streamscope.desktop.views.charts import LiveChart, bytes_axis_format, count_axis_format
+from streamscope.desktop.views.elided import ElidedLabel
+from streamscope.desktop.views.widgets import CodeBlock, Dot, StatCard, copy_button, section_title
 
 
 def snippets(bootstrap: str, topic: str) -> dict[str, str]:

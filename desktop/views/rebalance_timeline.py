@@ -15,10 +15,9 @@ import time
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
-
-from core.monitor import GroupSnapshot, RebalanceSnapshot
-from desktop import format as fmt
-from desktop.theme import LIGHT, Theme
+from streamscope.core.monitor import GroupSnapshot, RebalanceSnapshot
+from streamscope.desktop import format as fmt
+from streamscope.desktop.theme import LIGHT, Theme
 
 MARGIN = 14
 

@@ -30,8 +30,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QFont, QFontMetrics, QHelpEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QToolTip, QWidget
-
-from desktop.models.table_model import KEY_ROLE, SORT_ROLE, KeyedTableModel
+from streamscope.desktop.models.table_model import KEY_ROLE, SORT_ROLE, KeyedTableModel
 
 # Rows measured when fitting a column (Qt's resize precision): enough for every table a
 # snapshot fills in practice, bounded so a 10,000-partition topic costs no more.

@@ -26,23 +26,22 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from core.config import LogConfig
-from core.monitor import ClusterSnapshot, TopicSnapshot
-from desktop import format as fmt
-from desktop.commands import Commands
-from desktop.dialogs.add_partitions_dialog import AddPartitionsDialog
-from desktop.dialogs.confirm_dialog import DeleteDialog
-from desktop.dialogs.create_topic_dialog import CreateTopicDialog
-from desktop.dialogs.retention_dialog import RetentionDialog
-from desktop.history import MonitorHistory
-from desktop.models.partitions_model import PartitionsModel
-from desktop.models.topics_model import TopicsModel
-from desktop.theme import Theme, icon
-from desktop.views.charts import LiveChart
-from desktop.views.elided import ElidedLabel
-from desktop.views.table import KeyedTableView
-from desktop.views.widgets import DialogSlot, EmptyState, table_over_details
+from streamscope.core.config import LogConfig
+from streamscope.core.monitor import ClusterSnapshot, TopicSnapshot
+from streamscope.desktop import format as fmt
+from streamscope.desktop.commands import Commands
+from streamscope.desktop.dialogs.add_partitions_dialog import AddPartitionsDialog
+from streamscope.desktop.dialogs.confirm_dialog import DeleteDialog
+from streamscope.desktop.dialogs.create_topic_dialog import CreateTopicDialog
+from streamscope.desktop.dialogs.retention_dialog import RetentionDialog
+from streamscope.desktop.history import MonitorHistory
+from streamscope.desktop.models.partitions_model import PartitionsModel
+from streamscope.desktop.models.topics_model import TopicsModel
+from streamscope.desktop.theme import Theme, icon
+from streamscope.desktop.views.charts import LiveChart
+from streamscope.desktop.views.elided import ElidedLabel
+from streamscope.desktop.views.table import KeyedTableView
+from streamscope.desktop.views.widgets import DialogSlot, EmptyState, table_over_details
 
 # The throughput chart stays readable beside the partitions table down to this width.
 CHART_MIN_WIDTH = 200

@@ -20,9 +20,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from desktop.theme import icon
-from desktop.views.charts import mono_font
+from streamscope.desktop.theme import icon
+from streamscope.desktop.views.charts import mono_font
 
 
 class StatCard(QFrame):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.api import load_handlers
-from core.monitor import API_NAMES, api_name
-from core.protocol import ApiKey
+from streamscope.core.api import load_handlers
+from streamscope.core.monitor import API_NAMES, api_name
+from streamscope.core.protocol import ApiKey
 
 
 def test_every_kafka_api_key_has_its_kafka_name_including_ones_we_do_not_serve():

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from core.broker import Broker, validate_topic_name
-from core.config import BrokerConfig
-from core.errors import ErrorCode, KafkaError
-from core.records import build_batch, iter_all_records
+from streamscope.core.broker import Broker, validate_topic_name
+from streamscope.core.config import BrokerConfig
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.records import build_batch, iter_all_records
 
 
 def batch(*values: bytes, **kw) -> bytes:

@@ -6,16 +6,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-import core.broker
-from core.broker import Broker
-from core.config import BrokerConfig, LogConfig
-from core.datadir import DataDir, discard_dir
-from core.errors import ErrorCode, KafkaError
-from core.flusher import Flusher
-from core.idempotence import ProducerState, check_sequences, record_sequences
-from core.records import build_batch, validate_batches
-from core.topics import (
+import streamscope.core.broker
+from streamscope.core.broker import Broker
+from streamscope.core.config import BrokerConfig, LogConfig
+from streamscope.core.datadir import DataDir, discard_dir
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.flusher import Flusher
+from streamscope.core.idempotence import ProducerState, check_sequences, record_sequences
+from streamscope.core.records import build_batch, validate_batches
+from streamscope.core.topics import (
     MAX_PARTITIONS_PER_TOPIC,
     check_new_partition_count,
     check_partition_increase,
@@ -31,9 +30,9 @@ def headers(producer_id: int, epoch: int, seq: int, n: int = 1):
 
 
 def test_callers_keep_importing_the_broker_names_from_core_broker():
-    assert core.broker.validate_topic_name is validate_topic_name
-    assert core.broker.MAX_PARTITIONS_PER_TOPIC == MAX_PARTITIONS_PER_TOPIC
-    assert core.broker.ProducerState is ProducerState
+    assert streamscope.core.broker.validate_topic_name is validate_topic_name
+    assert streamscope.core.broker.MAX_PARTITIONS_PER_TOPIC == MAX_PARTITIONS_PER_TOPIC
+    assert streamscope.core.broker.ProducerState is ProducerState
 
 
 def test_a_data_dir_lock_refuses_a_second_holder_until_released(tmp_path):

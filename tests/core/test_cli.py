@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
-
-from core import cli
-from core.config import BrokerConfig
-from core.runtime import BrokerThread
+from streamscope.core import cli
+from streamscope.core.config import BrokerConfig
+from streamscope.core.runtime import BrokerThread
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"listening on (\S+):(\d+)$")
@@ -32,7 +31,7 @@ class BrokerProcess:
 
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "broker", *args],
+            [sys.executable, "-m", "streamscope.core.cli", "broker", *args],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kafka.partitioner.default import murmur2 as kafka_python_murmur2
-
-from core.clients import (
+from streamscope.core.clients import (
     CooperativeStickyAssignor,
     MemberSubscription,
     Producer,
@@ -21,13 +20,13 @@ from core.clients import (
     murmur2,
     partition_for_key,
 )
-from core.clients.assignors import sticky_assignment
-from core.config import BrokerConfig
-from core.errors import ErrorCode, KafkaError
-from core.node import start_broker
-from core.protocol import ProtocolError
-from core.protocol.consumer import assignment_partitions, encode_consumer_assignment
-from core.records import iter_all_records
+from streamscope.core.clients.assignors import sticky_assignment
+from streamscope.core.config import BrokerConfig
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.node import start_broker
+from streamscope.core.protocol import ProtocolError
+from streamscope.core.protocol.consumer import assignment_partitions, encode_consumer_assignment
+from streamscope.core.records import iter_all_records
 
 
 @pytest.fixture
@@ -234,8 +233,7 @@ def test_an_assignment_blob_decodes_to_the_partitions_it_assigns(version):
 
 
 def test_the_in_process_consumer_has_no_decoder_of_its_own():
-    import core.clients.consumer as consumer
-    import core.clients.membership as membership
-
+    import streamscope.core.clients.consumer as consumer
+    import streamscope.core.clients.membership as membership
     assert not hasattr(consumer, "_decode_assignment")
     assert membership.assignment_partitions is assignment_partitions

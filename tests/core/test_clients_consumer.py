@@ -18,14 +18,13 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 
 import pytest
-
-from core.broker import Broker
-from core.clients import Consumer, Producer
-from core.clients.fetcher import Fetcher, Partitions
-from core.config import BrokerConfig
-from core.groups import GroupConfig, GroupCoordinator, GroupState, ManualClock
-from core.node import start_broker
-from core.protocol import ApiKey
+from streamscope.core.broker import Broker
+from streamscope.core.clients import Consumer, Producer
+from streamscope.core.clients.fetcher import Fetcher, Partitions
+from streamscope.core.config import BrokerConfig
+from streamscope.core.groups import GroupConfig, GroupCoordinator, GroupState, ManualClock
+from streamscope.core.node import start_broker
+from streamscope.core.protocol import ApiKey
 
 WAIT_S = 30.0  # only ever reached by a hang: turns it into a failure
 

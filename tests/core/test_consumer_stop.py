@@ -19,11 +19,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from streamscope.core.broker import Broker
+from streamscope.core.clients import Consumer
+from streamscope.core.clients.consumer_app import ConsumerApp, close_consumers
+from streamscope.core.records import build_batch
 
-from core.broker import Broker
-from core.clients import Consumer
-from core.clients.consumer_app import ConsumerApp, close_consumers
-from core.records import build_batch
 from tests.core.test_clients_consumer import consumer, make_broker, produce_keyed, wait_until
 
 pytestmark = pytest.mark.timeout(120)  # a regression would spin: fail instead of hanging

@@ -8,10 +8,9 @@ tolerating only what that decoder calls a bad blob (:class:`ProtocolError`).
 from __future__ import annotations
 
 import pytest
-
-from core.groups import consumer_data
-from core.protocol import encode_consumer_assignment
-from core.protocol.consumer import assignment_partitions
+from streamscope.core.groups import consumer_data
+from streamscope.core.protocol import encode_consumer_assignment
+from streamscope.core.protocol.consumer import assignment_partitions
 
 
 def blob(version: int, topics: dict[str, list[int]]) -> bytes:

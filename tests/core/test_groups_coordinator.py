@@ -15,12 +15,11 @@ import typing
 from pathlib import Path
 
 import pytest
-
-import core.groups
-from core.broker import Broker
-from core.config import BrokerConfig
-from core.errors import ErrorCode, KafkaError
-from core.groups import (
+import streamscope.core.groups
+from streamscope.core.broker import Broker
+from streamscope.core.config import BrokerConfig
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.groups import (
     GroupConfig,
     GroupCoordinator,
     GroupDescription,
@@ -30,11 +29,11 @@ from core.groups import (
     OffsetStore,
     PartitionView,
 )
-from core.meta import CommittedOffset
-from core.monitor import EmbeddedObserver, RebalanceSnapshot
-from core.node import start_broker as start_node_broker
-from core.protocol import encode_consumer_assignment, encode_consumer_subscription
-from core.records import build_batch
+from streamscope.core.meta import CommittedOffset
+from streamscope.core.monitor import EmbeddedObserver, RebalanceSnapshot
+from streamscope.core.node import start_broker as start_node_broker
+from streamscope.core.protocol import encode_consumer_assignment, encode_consumer_subscription
+from streamscope.core.records import build_batch
 
 E = ErrorCode
 
@@ -745,6 +744,6 @@ def test_coordinator_is_split_by_request_with_no_room_over_600_lines():
         "snapshot": "admin", "_complete_join": "state", "_prepare_rebalance": "state",
     }
     for name, module in owners.items():
-        assert getattr(GroupCoordinator, name).__module__ == f"core.groups.{module}", name
-    for path in Path(core.groups.__file__).parent.glob("*.py"):
+        assert getattr(GroupCoordinator, name).__module__ == f"streamscope.core.groups.{module}", name
+    for path in Path(streamscope.core.groups.__file__).parent.glob("*.py"):
         assert len(path.read_text().splitlines()) <= 600, path.name

@@ -12,11 +12,10 @@ import asyncio
 import time
 
 import pytest
-
-from core.clients import Consumer
-from core.config import BrokerConfig
-from core.monitor import EmbeddedObserver, MemberSnapshot
-from core.node import start_broker
+from streamscope.core.clients import Consumer
+from streamscope.core.config import BrokerConfig
+from streamscope.core.monitor import EmbeddedObserver, MemberSnapshot
+from streamscope.core.node import start_broker
 
 
 @pytest.fixture

@@ -18,13 +18,17 @@ def test_every_core_module_imports_without_qt():
 
         class NoQt:
             def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in {"PySide6", "shiboken6", "pyqtgraph", "qasync", "desktop"}:
+                top = name.split(".")[0]
+                if top in {"PySide6", "shiboken6", "pyqtgraph", "qasync", "desktop"} or (
+                    name.startswith("streamscope.desktop")
+                ):
                     raise ImportError(f"{name} is blocked: core must not need it")
                 return None
 
         sys.meta_path.insert(0, NoQt())
-        import core
-        names = [m.name for m in pkgutil.walk_packages(core.__path__, "core.")]
+        import streamscope.core
+        core = streamscope.core
+        names = [m.name for m in pkgutil.walk_packages(core.__path__, "streamscope.core.")]
         for name in names:
             importlib.import_module(name)
         print(len(names))

@@ -15,8 +15,7 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from core.protocol import (
+from streamscope.core.protocol import (
     EncodeError,
     ProtocolError,
     codec_for,
@@ -24,13 +23,13 @@ from core.protocol import (
     encode_response,
     read_request_header,
 )
-from core.protocol.hotpath import (
+from streamscope.core.protocol.hotpath import (
     INLINE_RECORDS_MAX,
     decode_produce_request,
     encode_fetch_response,
 )
-from core.protocol.primitives import uvarint_bytes
-from core.records import build_batch
+from streamscope.core.protocol.primitives import uvarint_bytes
+from streamscope.core.records import build_batch
 
 PRODUCE, FETCH = 0, 1
 PRODUCE_VERSIONS = range(0, 10)
@@ -394,7 +393,7 @@ def test_fetch_encode_matches_general_codec_on_generated_bodies(version, body) -
        correlation_id=int32)
 def test_fetch_encode_round_trips_through_the_general_decoder(version, body,
                                                                correlation_id) -> None:
-    from core.protocol import decode_response
+    from streamscope.core.protocol import decode_response
 
     frame = b"".join(encode_fetch_response(version, correlation_id, body))
     got_id, decoded = decode_response(FETCH, version, frame[4:])

@@ -19,14 +19,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
-import core.server as server_module
-from core.broker import Broker
-from core.config import BrokerConfig
-from core.node import start_node
-from core.protocol import decode_response, encode_request
-from core.records import build_batch, iter_batches
-from core.server import DIRECT_FRAME_BYTES, Server
+import streamscope.core.server as server_module
+from streamscope.core.broker import Broker
+from streamscope.core.config import BrokerConfig
+from streamscope.core.node import start_node
+from streamscope.core.protocol import decode_response, encode_request
+from streamscope.core.records import build_batch, iter_batches
+from streamscope.core.server import DIRECT_FRAME_BYTES, Server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -302,9 +301,9 @@ def test_large_fetch_answer_arrives_whole_and_matches_the_log(run, tmp_path) -> 
 _ALLOCATOR_PROBE = """
 import asyncio, ctypes, sys
 from pathlib import Path
-from core.config import BrokerConfig
-from core.node import start_node
-from core.server import tune_allocator
+from streamscope.core.config import BrokerConfig
+from streamscope.core.node import start_node
+from streamscope.core.server import tune_allocator
 
 libc = ctypes.CDLL(None)
 fields = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"

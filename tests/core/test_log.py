@@ -10,11 +10,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from core.config import LogConfig
-from core.errors import ErrorCode, KafkaError
-from core.log import CHECKPOINT_NAME, PartitionLog
-from core.records import build_batch, iter_all_records, iter_batches, validate_batches
+from streamscope.core.config import LogConfig
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.log import CHECKPOINT_NAME, PartitionLog
+from streamscope.core.records import build_batch, iter_all_records, iter_batches, validate_batches
 
 NEVER = 10**15  # ms (~31,000 years): no time-based roll or retention in a test
 

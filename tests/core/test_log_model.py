@@ -9,10 +9,9 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from core.config import LogConfig
-from core.log import PartitionLog
-from core.records import Compression, build_batch, iter_all_records, validate_batches
+from streamscope.core.config import LogConfig
+from streamscope.core.log import PartitionLog
+from streamscope.core.records import Compression, build_batch, iter_all_records, validate_batches
 
 CONFIG = LogConfig(
     segment_bytes=600,

@@ -12,10 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-
-from core.config import LogConfig
-from core.log import PartitionLog
-from core.records import build_batch, iter_all_records, iter_batches, validate_batches
+from streamscope.core.config import LogConfig
+from streamscope.core.log import PartitionLog
+from streamscope.core.records import build_batch, iter_all_records, iter_batches, validate_batches
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = LogConfig(
@@ -232,9 +231,9 @@ WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from core.config import LogConfig
-    from core.log import PartitionLog
-    from core.records import build_batch, validate_batches
+    from streamscope.core.config import LogConfig
+    from streamscope.core.log import PartitionLog
+    from streamscope.core.records import build_batch, validate_batches
 
     log = PartitionLog.open(Path(sys.argv[1]), LogConfig(
         segment_bytes=20_000, index_interval_bytes=512, fsync="interval"))

@@ -11,12 +11,11 @@ import socket
 import time
 
 import pytest
-
-from core.broker import Broker
-from core.clients import Consumer
-from core.config import BrokerConfig
-from core.monitor import EmbeddedObserver
-from core.monitor.ports import (
+from streamscope.core.broker import Broker
+from streamscope.core.clients import Consumer
+from streamscope.core.config import BrokerConfig
+from streamscope.core.monitor import EmbeddedObserver
+from streamscope.core.monitor.ports import (
     BrokerConfigView,
     BrokerView,
     ConnectionView,
@@ -29,7 +28,7 @@ from core.monitor.ports import (
     PartitionView,
     TopicView,
 )
-from core.runtime import BrokerThread
+from streamscope.core.runtime import BrokerThread
 
 BROKER_READS = ("config", "node_id", "cluster_id", "listener", "started_at", "counters",
                 "topics", "groups", "connections", "local_clients", "events")

@@ -18,15 +18,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from core.broker import Broker
-from core.config import BrokerConfig
-from core.groups import GroupCoordinator
-from core.node import Node, start_node
-from core.ports import BrokerGroups, ConnectionInfo, ServerStats
-from core.protocol import decode_response, encode_request
-from core.runtime import BrokerThread
-from core.server import Server
+from streamscope.core.broker import Broker
+from streamscope.core.config import BrokerConfig
+from streamscope.core.groups import GroupCoordinator
+from streamscope.core.node import Node, start_node
+from streamscope.core.ports import BrokerGroups, ConnectionInfo, ServerStats
+from streamscope.core.protocol import decode_response, encode_request
+from streamscope.core.runtime import BrokerThread
+from streamscope.core.server import Server
 
 REPO = Path(__file__).resolve().parents[2]
 API_VERSIONS = 18

@@ -17,8 +17,7 @@ from kafka.protocol.metadata import (
     MetadataResponse,
 )
 from kafka.protocol.producer import ProduceRequest
-
-from core.protocol import (
+from streamscope.core.protocol import (
     SCHEMAS,
     ApiKey,
     EncodeError,

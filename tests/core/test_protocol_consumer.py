@@ -10,8 +10,7 @@ from kafka.protocol.consumer.metadata import (
     ConsumerProtocolAssignment,
     ConsumerProtocolSubscription,
 )
-
-from core.protocol import (
+from streamscope.core.protocol import (
     EncodeError,
     ProtocolError,
     decode_consumer_assignment,

@@ -17,8 +17,7 @@ from kafka.protocol import admin as kp_admin
 from kafka.protocol import consumer as kp_consumer
 from kafka.protocol import metadata as kp_metadata
 from kafka.protocol import producer as kp_producer
-
-from core.protocol import (
+from streamscope.core.protocol import (
     SCHEMAS,
     decode_request,
     decode_response,
@@ -26,7 +25,7 @@ from core.protocol import (
     encode_response,
     read_request_header,
 )
-from core.protocol.schema import Field
+from streamscope.core.protocol.schema import Field
 
 _INT_SAMPLES = {"int8": 7, "int16": 1234, "int32": 123456, "int64": 1 << 40, "uint16": 54321}
 

@@ -14,9 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from kafka import codec as kafka_codec
 from kafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
-
-from core.errors import ErrorCode, KafkaError
-from core.records import (
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.records import (
     BATCH_HEADER_SIZE,
     Compression,
     Record,

@@ -12,15 +12,14 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-
-from core.api import load_handlers
-from core.broker import Broker
-from core.config import BrokerConfig
-from core.errors import ErrorCode
-from core.node import start_node
-from core.protocol import decode_response, encode_request
-from core.records import build_batch, iter_all_records
-from core.server import Server
+from streamscope.core.api import load_handlers
+from streamscope.core.broker import Broker
+from streamscope.core.config import BrokerConfig
+from streamscope.core.errors import ErrorCode
+from streamscope.core.node import start_node
+from streamscope.core.protocol import decode_response, encode_request
+from streamscope.core.records import build_batch, iter_all_records
+from streamscope.core.server import Server
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -9,12 +9,16 @@ import random
 import struct
 
 import pytest
-
-from core.api import load_handlers
-from core.config import BrokerConfig
-from core.node import start_node
-from core.protocol import codec_for, decode_response, encode_request, read_request_header
-from core.records import build_batch
+from streamscope.core.api import load_handlers
+from streamscope.core.config import BrokerConfig
+from streamscope.core.node import start_node
+from streamscope.core.protocol import (
+    codec_for,
+    decode_response,
+    encode_request,
+    read_request_header,
+)
+from streamscope.core.records import build_batch
 
 pytestmark = pytest.mark.timeout(240)
 

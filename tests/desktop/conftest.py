@@ -24,8 +24,7 @@ import threading  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QEvent, QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
-
-from core.config import BrokerConfig  # noqa: E402
+from streamscope.core.config import BrokerConfig  # noqa: E402
 
 
 def broker_threads() -> list[threading.Thread]:
@@ -80,7 +79,7 @@ def broker_config(tmp_path) -> BrokerConfig:
 
 @pytest.fixture
 def app_shell(qapp, qtbot, settings, broker_config):
-    from desktop.app import Streamscope
+    from streamscope.desktop.app import Streamscope
 
     shell = Streamscope(qapp, broker_config, settings, theme="light", interactive=False)
     shell.start()

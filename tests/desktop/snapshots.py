@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from core.monitor import (
+from streamscope.core.monitor import (
     BrokerInfo,
     ClusterSnapshot,
     ConnectionSnapshot,

@@ -8,10 +8,10 @@ import socket
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QApplication, QLabel
+from streamscope.desktop.app import Streamscope
+from streamscope.desktop.models.groups_model import GroupsModel
+from streamscope.desktop.models.topics_model import TopicsModel
 
-from desktop.app import Streamscope
-from desktop.models.groups_model import GroupsModel
-from desktop.models.topics_model import TopicsModel
 from tests.desktop.conftest import broker_threads
 from tests.kafka_clients import (
     ConsumerThread,
@@ -124,7 +124,7 @@ def test_invalid_topic_names_are_explained_and_nothing_is_created(app_shell, qtb
 
 def test_a_broker_refusal_is_shown_inline_and_changes_nothing(app_shell, qtbot):
     create_topic(app_shell, qtbot, "three", 3)
-    from desktop.dialogs.add_partitions_dialog import AddPartitionsDialog
+    from streamscope.desktop.dialogs.add_partitions_dialog import AddPartitionsDialog
 
     # A stale view of the topic (1 partition) asks for 2: the broker says no.
     dialog = AddPartitionsDialog(app_shell.commands, "three", 1, parent=app_shell.window)

@@ -22,7 +22,7 @@ def test_app_without_a_display_serves_clients_and_quits_cleanly_on_a_signal(tmp_
     env["HOME"] = str(tmp_path)  # QSettings and data stay in the test's dir
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "desktop.main", "--listen", "127.0.0.1:0",
+        [sys.executable, "-m", "streamscope.desktop.main", "--listen", "127.0.0.1:0",
          "--data-dir", str(tmp_path / "data")],
         cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
     )

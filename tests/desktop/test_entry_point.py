@@ -15,30 +15,33 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
-import desktop.app
-from core import cli
-from desktop import main as entry
-from desktop.options import gui_parser
+import streamscope.desktop.app
+from streamscope.core import cli
+from streamscope.desktop import main as entry
+from streamscope.desktop.options import gui_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_streamscope_script_is_the_entry_point_above_core_and_desktop():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert project["project"]["scripts"]["streamscope"] == "desktop.main:main"
+    assert project["project"]["scripts"]["streamscope"] == "streamscope.desktop.main:main"
+
+
+def _is_desktop(name: str) -> bool:
+    return name.split(".")[0] == "desktop" or name.split(".")[:2] == ["streamscope", "desktop"]
 
 
 def _names_desktop(node: ast.AST) -> bool:
     if isinstance(node, ast.Import):
-        return any(a.name.split(".")[0] == "desktop" for a in node.names)
+        return any(_is_desktop(a.name) for a in node.names)
     if isinstance(node, ast.ImportFrom):
-        return (node.module or "").split(".")[0] == "desktop"
+        return _is_desktop(node.module or "")
     if isinstance(node, ast.Call):  # importlib.import_module("desktop..."), __import__(...)
         name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(
             node.func, "id", "")
         return name in ("import_module", "__import__") and any(
-            isinstance(a, ast.Constant) and str(a.value).split(".")[0] == "desktop"
+            isinstance(a, ast.Constant) and _is_desktop(str(a.value))
             for a in node.args
         )
     return False
@@ -57,14 +60,14 @@ def test_core_never_imports_desktop_not_even_by_name():
 def test_a_core_command_goes_to_the_headless_cli_with_its_arguments(monkeypatch):
     calls: list[list[str]] = []
     monkeypatch.setattr(cli, "main", lambda argv: calls.append(argv) or 7)
-    monkeypatch.setattr(desktop.app, "main", lambda argv: pytest.fail("the app ran"))
+    monkeypatch.setattr(streamscope.desktop.app, "main", lambda argv: pytest.fail("the app ran"))
     assert entry.main(["broker", "--listen", "127.0.0.1:0"]) == 7
     assert calls == [["broker", "--listen", "127.0.0.1:0"]]
 
 
 def test_without_a_command_the_desktop_app_runs_with_the_arguments(monkeypatch):
     calls: list[list[str]] = []
-    monkeypatch.setattr(desktop.app, "main", lambda argv: calls.append(argv) or 0)
+    monkeypatch.setattr(streamscope.desktop.app, "main", lambda argv: calls.append(argv) or 0)
     monkeypatch.setattr(cli, "main", lambda argv: pytest.fail("the headless CLI ran"))
     assert entry.main(["--listen", "127.0.0.1:0", "--screenshots", "x"]) == 0
     assert entry.main([]) == 0
@@ -72,7 +75,7 @@ def test_without_a_command_the_desktop_app_runs_with_the_arguments(monkeypatch):
 
 
 def test_an_unknown_command_exits_2_and_version_prints_the_version(monkeypatch, capsys):
-    monkeypatch.setattr(desktop.app, "main", lambda argv: pytest.fail("the app ran"))
+    monkeypatch.setattr(streamscope.desktop.app, "main", lambda argv: pytest.fail("the app ran"))
     assert entry.main(["frobnicate"]) == 2
     assert "unknown command 'frobnicate'" in capsys.readouterr().err
     assert entry.main(["--version"]) == 0
@@ -80,9 +83,9 @@ def test_an_unknown_command_exits_2_and_version_prints_the_version(monkeypatch, 
 
 
 def test_help_lists_the_app_options_without_loading_qt():
-    code = ("import sys; from desktop.main import main; rc = main(['--help']); "
+    code = ("import sys; from streamscope.desktop.main import main; rc = main(['--help']); "
             "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('PySide6', 'pyqtgraph', 'qasync') or m == 'desktop.app'); "
+            "('PySide6', 'pyqtgraph', 'qasync') or m == 'streamscope.desktop.app'); "
             "print('LOADED', loaded); sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)

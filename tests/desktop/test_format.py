@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from desktop import format as fmt
+from streamscope.desktop import format as fmt
 
 
 @pytest.mark.parametrize(

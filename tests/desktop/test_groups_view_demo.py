@@ -16,19 +16,19 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPainter
+from streamscope.core.clients import Consumer
+from streamscope.core.config import BrokerConfig
+from streamscope.core.records import build_batch
+from streamscope.desktop import history as history_module
+from streamscope.desktop.history import MonitorHistory
+from streamscope.desktop.models import members_model
+from streamscope.desktop.models.groups_model import LEVEL_TEXT
+from streamscope.desktop.models.lag_model import LagModel
+from streamscope.desktop.models.members_model import MembersModel
+from streamscope.desktop.theme import LIGHT
+from streamscope.desktop.views.charts import LiveChart, MultiLineChart, bytes_axis_format
+from streamscope.desktop.views.groups_view import GroupsView
 
-from core.clients import Consumer
-from core.config import BrokerConfig
-from core.records import build_batch
-from desktop import history as history_module
-from desktop.history import MonitorHistory
-from desktop.models import members_model
-from desktop.models.groups_model import LEVEL_TEXT
-from desktop.models.lag_model import LagModel
-from desktop.models.members_model import MembersModel
-from desktop.theme import LIGHT
-from desktop.views.charts import LiveChart, MultiLineChart, bytes_axis_format
-from desktop.views.groups_view import GroupsView
 from tests.desktop.snapshots import group, snapshot, topic
 
 DECO = Qt.ItemDataRole.DecorationRole

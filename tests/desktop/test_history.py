@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from streamscope.desktop.history import MonitorHistory, RateWindow, Ring
 
-from desktop.history import MonitorHistory, RateWindow, Ring
 from tests.desktop.snapshots import group, snapshot, topic
 
 

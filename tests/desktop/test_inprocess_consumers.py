@@ -17,11 +17,11 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from PySide6.QtCore import Qt
+from streamscope.core.monitor import GroupSnapshot
+from streamscope.desktop.app import Streamscope
+from streamscope.desktop.models.clients_model import ClientsModel
+from streamscope.desktop.views.groups_view import GroupsView
 
-from core.monitor import GroupSnapshot
-from desktop.app import Streamscope
-from desktop.models.clients_model import ClientsModel
-from desktop.views.groups_view import GroupsView
 from tests.kafka_clients import ConsumerThread, produce
 
 pytestmark = pytest.mark.timeout(180)
@@ -180,8 +180,7 @@ def test_stop_consumers_empties_the_group_while_a_producer_runs_at_full_speed(ap
 def test_stop_consumers_kills_a_consumer_that_will_not_close_and_says_so(
     app_shell, qtbot, monkeypatch
 ):
-    import desktop.broker_service as broker_service
-
+    import streamscope.desktop.broker_service as broker_service
     shell = app_shell
     monkeypatch.setattr(broker_service, "CLOSE_TIMEOUT_S", 0.5, raising=False)
     create_topic(shell, qtbot, "stuck", 2)

@@ -15,18 +15,18 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
+from streamscope.core import cli
+from streamscope.core.config import BrokerConfig
+from streamscope.core.runtime import BrokerThread
+from streamscope.desktop.app import Streamscope, parse_args
+from streamscope.desktop.demo import GROUPS, TOPICS
+from streamscope.desktop.dialogs.create_topic_dialog import CreateTopicDialog
+from streamscope.desktop.dialogs.start_consumers_dialog import StartConsumersDialog
+from streamscope.desktop.main import main as entry_point
+from streamscope.desktop.main_window import VIEW_KEYS
+from streamscope.desktop.options import GUI_THEMES
+from streamscope.desktop.theme import THEME_NAMES
 
-from core import cli
-from core.config import BrokerConfig
-from core.runtime import BrokerThread
-from desktop.app import Streamscope, parse_args
-from desktop.demo import GROUPS, TOPICS
-from desktop.dialogs.create_topic_dialog import CreateTopicDialog
-from desktop.dialogs.start_consumers_dialog import StartConsumersDialog
-from desktop.main import main as entry_point
-from desktop.main_window import VIEW_KEYS
-from desktop.options import GUI_THEMES
-from desktop.theme import THEME_NAMES
 from tests.desktop.conftest import broker_threads
 
 PROJECTOR = (1280, 720)

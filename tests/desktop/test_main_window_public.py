@@ -11,11 +11,10 @@ import ast
 from pathlib import Path
 
 import pytest
+import streamscope.desktop.screenshots
 from PySide6.QtWidgets import QApplication
-
-import desktop.screenshots
-from core.clients import Consumer
-from desktop.main_window import EVENT_LOG_HEIGHT, MainWindow
+from streamscope.core.clients import Consumer
+from streamscope.desktop.main_window import EVENT_LOG_HEIGHT, MainWindow
 
 
 def create_topic(shell, qtbot, name: str, partitions: int) -> None:
@@ -72,7 +71,7 @@ def test_the_event_log_grows_only_as_tall_as_the_view_above_leaves_room_for(app_
 
 
 def test_the_screenshot_mode_uses_only_public_methods_of_the_window():
-    tree = ast.parse(Path(desktop.screenshots.__file__).read_text())
+    tree = ast.parse(Path(streamscope.desktop.screenshots.__file__).read_text())
     calls = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     used = []
     for node in ast.walk(tree):

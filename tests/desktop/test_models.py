@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from streamscope.desktop.models.api_requests_model import ApiRequestsModel
+from streamscope.desktop.models.clients_model import ClientsModel
+from streamscope.desktop.models.events_model import EventFilterModel, EventsModel
+from streamscope.desktop.models.groups_model import GroupsModel, lag_level
+from streamscope.desktop.models.lag_model import LagModel
+from streamscope.desktop.models.members_model import MembersModel
+from streamscope.desktop.models.partitions_model import PartitionsModel
+from streamscope.desktop.models.topics_model import TopicsModel
+from streamscope.desktop.theme import LIGHT
 
-from desktop.models.api_requests_model import ApiRequestsModel
-from desktop.models.clients_model import ClientsModel
-from desktop.models.events_model import EventFilterModel, EventsModel
-from desktop.models.groups_model import GroupsModel, lag_level
-from desktop.models.lag_model import LagModel
-from desktop.models.members_model import MembersModel
-from desktop.models.partitions_model import PartitionsModel
-from desktop.models.topics_model import TopicsModel
-from desktop.theme import LIGHT
 from tests.desktop.snapshots import connection, event, group, snapshot, topic
 
 
@@ -119,7 +119,7 @@ def test_removing_scattered_rows_keeps_the_rest_in_order():
 
 
 def test_raw_values_sort_numerically_while_display_is_formatted():
-    from desktop.models.table_model import SORT_ROLE
+    from streamscope.desktop.models.table_model import SORT_ROLE
 
     model = TopicsModel()
     model.update(snapshot(topics=[topic("big", per_partition=1_000_000)]))

@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtGui import QImage
-
-from desktop.screenshots import VIEWS
+from streamscope.desktop.screenshots import VIEWS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +22,7 @@ def test_screenshots_mode_saves_one_png_per_view_and_exits_0(tmp_path):
         [
             sys.executable,
             "-c",
-            "import sys; from desktop.main import main; sys.exit(main())",
+            "import sys; from streamscope.desktop.main import main; sys.exit(main())",
             "--listen",
             "127.0.0.1:0",
             "--screenshots",

@@ -19,13 +19,13 @@ from PySide6.QtWidgets import (
     QStyleFactory,
     QStyleOptionSpinBox,
 )
+from streamscope.core.monitor import ClusterSnapshot
+from streamscope.desktop.app import Streamscope
+from streamscope.desktop.dialogs.create_topic_dialog import CreateTopicDialog
+from streamscope.desktop.dialogs.fields import DurationField
+from streamscope.desktop.models.topics_model import TopicsModel
+from streamscope.desktop.theme import apply_theme
 
-from core.monitor import ClusterSnapshot
-from desktop.app import Streamscope
-from desktop.dialogs.create_topic_dialog import CreateTopicDialog
-from desktop.dialogs.fields import DurationField
-from desktop.models.topics_model import TopicsModel
-from desktop.theme import apply_theme
 from tests.kafka_clients import ProducerThread, topic_partitions
 
 LONG_NAME = ("rider-locations-eu-west-delivery-partner-gps-updates-v2-" * 2)[:80]

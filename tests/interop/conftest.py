@@ -13,9 +13,8 @@ import dataclasses
 import shutil
 
 import pytest
-
-from core.config import BrokerConfig
-from core.runtime import BrokerThread
+from streamscope.core.config import BrokerConfig
+from streamscope.core.runtime import BrokerThread
 
 
 def make_config(data_dir, **overrides) -> BrokerConfig:

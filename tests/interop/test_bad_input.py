@@ -15,9 +15,9 @@ import time
 
 import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from streamscope.core.errors import ErrorCode
+from streamscope.core.protocol import decode_response, encode_request
 
-from core.errors import ErrorCode
-from core.protocol import decode_response, encode_request
 from tests.interop.conftest import make_config
 
 MAX_REQUEST_BYTES = 64 * 1024

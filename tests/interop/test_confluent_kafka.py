@@ -31,9 +31,8 @@ from confluent_kafka.admin import (
     OffsetSpec,
     ResourceType,
 )
-
-from core.clients.partitioner import partition_for_key
-from core.records import Compression, parse_header
+from streamscope.core.clients.partitioner import partition_for_key
+from streamscope.core.records import Compression, parse_header
 
 N_MESSAGES = 10_000
 PARTITIONS = 3

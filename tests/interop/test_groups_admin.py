@@ -19,8 +19,8 @@ from kafka import KafkaAdminClient, KafkaConsumer
 from kafka import TopicPartition as KpTopicPartition
 from kafka.errors import GroupSubscribedToTopicError, InvalidGroupIdError, NoError
 from kafka.structs import OffsetAndMetadata
+from streamscope.core.clients import Consumer
 
-from core.clients import Consumer
 from tests.interop.test_groups_harness import Member, distinct_seen, produce, wait_until
 
 TOPIC = "admin-t"

@@ -15,8 +15,8 @@ import time
 
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
+from streamscope.core.clients import Consumer
 
-from core.clients import Consumer
 from tests.interop.test_groups_harness import (
     Member,
     check_exclusive,

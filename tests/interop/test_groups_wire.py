@@ -11,9 +11,9 @@ import socket
 import struct
 
 import pytest
+from streamscope.core.errors import ErrorCode
+from streamscope.core.protocol import decode_response, encode_consumer_subscription, encode_request
 
-from core.errors import ErrorCode
-from core.protocol import decode_response, encode_consumer_subscription, encode_request
 from tests.interop.conftest import make_config
 
 E = ErrorCode

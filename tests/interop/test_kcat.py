@@ -14,8 +14,7 @@ import re
 import subprocess
 
 import confluent_kafka
-
-from core.records import Compression, parse_header
+from streamscope.core.records import Compression, parse_header
 
 TIMEOUT = 30
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from streamscope.core.config import BrokerConfig
+from streamscope.core.monitor import EmbeddedObserver, build_snapshot
+from streamscope.core.runtime import BrokerThread
 
-from core.config import BrokerConfig
-from core.monitor import EmbeddedObserver, build_snapshot
-from core.runtime import BrokerThread
 from tests.kafka_clients import ConsumerThread, produce
 
 
