@@ -82,9 +82,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class BrokerCounters:
+    """Broker-wide running totals, incremented in place on the request path (a plain
+    slots attribute, the cheapest increment there is). The monitor copies them into its
+    frozen :class:`core.monitor.snapshot.Counters` through ``CountersView``; the three
+    name the same fields (``tests/core/test_typed_seams.py`` holds them together)."""
+
     records_in: int = 0
     bytes_in: int = 0
-    batches_in: int = 0
     records_out: int = 0
     bytes_out: int = 0
     requests: int = 0
@@ -443,7 +447,6 @@ class Broker:
         c = self.counters
         c.records_in += n_records
         c.bytes_in += size
-        c.batches_in += len(headers)
         if plog.config.fsync == "interval":
             p.dirty = True
         if p.waiters:

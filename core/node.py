@@ -13,7 +13,8 @@ Contract:
   way closes what it opened and re-raises.
 * ``close()`` stops the server (answering parked requests), then the broker (which
   closes the coordinator, flushes and releases the data dir); it is idempotent.
-* :meth:`observer` builds an :class:`~core.monitor.EmbeddedObserver` of this node; keep
+* :meth:`observer` builds an :class:`~core.monitor.EmbeddedObserver` of this node (its broker
+  and its coordinator, each through its own view); keep
   one and call its ``snapshot()`` on the loop thread every tick (as the GUI does).
 * Nothing below this module imports it: the broker never builds its coordinator, the
   server never builds a broker. ``core/runtime.py`` (a node on its own thread),
@@ -104,7 +105,7 @@ class Node:
 
     def observer(self) -> EmbeddedObserver:
         """A new observer of this node; keep it and poll its ``snapshot()`` on the loop."""
-        return EmbeddedObserver(self.broker)
+        return EmbeddedObserver(self.broker, self.groups)
 
     async def __aenter__(self) -> Node:
         return await self.start()

@@ -157,8 +157,8 @@ class BrokerService(QObject):
             self.last_error = exc
             self.failed.emit(exc)
             return
-        assert self._thread is not None and self._thread.broker is not None
-        self._observer = EmbeddedObserver(self._thread.broker)
+        assert self._thread is not None and self._thread.node is not None
+        self._observer = self._thread.node.observer()
         self._state = "running"
         self.request_snapshot()
         self.started.emit(self._thread.bootstrap)
@@ -345,10 +345,14 @@ class BrokerService(QObject):
                     raise KafkaError(
                         ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"topic {topic!r} does not exist"
                     )
+            thread = self._thread
+            if thread is None or thread.node is None:
+                raise RuntimeError("the broker is not running")
             started = self._consumers.setdefault(group, [])
             for _ in range(count):
                 app = ConsumerApp(
                     broker,
+                    thread.node.groups,  # the coordinator, from the composition root
                     group,
                     names,
                     client_id=f"{group}-{self._next_consumer_number(group)}",

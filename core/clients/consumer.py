@@ -34,6 +34,7 @@ from streamscope.core.clients.membership import (
     Membership,
     PartitionsCallback,
 )
+from streamscope.core.clients.ports import ConsumerCoordinator, attached_coordinator
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.core.protocol import ApiKey
 
@@ -90,7 +91,10 @@ class Consumer:
         on_assigned: PartitionsCallback | None = None,
         on_revoked: PartitionsCallback | None = None,
         clock: Clock = LOOP_CLOCK,
+        groups: ConsumerCoordinator | None = None,
     ) -> None:
+        """``groups``: the group coordinator to join through (the node's); by default the
+        one attached to ``broker``, checked by :func:`~core.clients.ports.attached_coordinator`."""
         if not group_id:
             raise ValueError("a group consumer needs a group id")
         if auto_offset_reset not in ("earliest", "latest", "none"):
@@ -108,7 +112,8 @@ class Consumer:
             processing_delay_s=processing_delay_s,
         )
         self._membership = Membership(
-            broker, group_id, tuple(sorted(set(topics))), self._partitions, self._fetcher,
+            broker, groups if groups is not None else attached_coordinator(broker.groups),
+            group_id, tuple(sorted(set(topics))), self._partitions, self._fetcher,
             clock=clock, count=self._count, unregister=self._unregister,
             client_id=client_id, assignors=assignors, group_instance_id=group_instance_id,
             session_timeout_ms=session_timeout_ms, rebalance_timeout_ms=rebalance_timeout_ms,

@@ -31,6 +31,7 @@ from streamscope.core.errors import KafkaError
 
 if TYPE_CHECKING:
     from streamscope.core.broker import Broker
+    from streamscope.core.clients.ports import ConsumerCoordinator
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class ConsumerApp:
     def __init__(
         self,
         broker: Broker,
+        groups: ConsumerCoordinator,
         group: str,
         topics: Sequence[str],
         *,
@@ -79,6 +81,7 @@ class ConsumerApp:
             auto_commit_interval_ms=1000,
             processing_delay_s=processing_delay_s,
             on_assigned=self._on_assigned,
+            groups=groups,
         )
         self.paused = False
         self.poll_error: BaseException | None = None

@@ -6,7 +6,7 @@ Contract:
   ``sync_group``, ``heartbeat``, ``leave_group``, ``commit_offsets``), exactly the calls a
   wire client's requests become, so in-process consumers and real clients share a group:
   subscriptions and assignments are Kafka ConsumerProtocol bytes (decoded by
-  :mod:`core.protocol.consumer`), and the leader (whoever it is) assigns with the protocol
+  :mod:`core.protocol.consumer_protocol`), and the leader (whoever it is) assigns with the protocol
   the group voted for.
 * As in the Java client, the rebalance protocol is cooperative only if every configured
   assignor is: then partitions are revoked incrementally (only what moves, followed by a
@@ -40,7 +40,7 @@ from streamscope.core.clients.fetcher import Count, Fetcher, Partitions, TopicPa
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.core.meta import CommittedOffset
 from streamscope.core.protocol import ApiKey
-from streamscope.core.protocol.consumer import (
+from streamscope.core.protocol.consumer_protocol import (
     assignment_partitions,
     decode_consumer_subscription,
     encode_consumer_assignment,
@@ -50,7 +50,7 @@ from streamscope.core.protocol.consumer import (
 
 if TYPE_CHECKING:
     from streamscope.core.broker import Broker
-    from streamscope.core.groups import GroupCoordinator
+    from streamscope.core.clients.ports import ConsumerCoordinator
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class Membership:
     def __init__(
         self,
         broker: Broker,
+        coordinator: ConsumerCoordinator,
         group_id: str,
         topics: tuple[str, ...],
         partitions: Partitions,
@@ -87,6 +88,7 @@ class Membership:
         on_revoked: PartitionsCallback | None,
     ) -> None:
         self.broker = broker
+        self.coordinator = coordinator
         self.group_id = group_id
         self.topics = topics
         self.partitions = partitions
@@ -183,8 +185,8 @@ class Membership:
             # failure), and a cancel of close() itself still goes through.
             await asyncio.wait({task})
 
-    def _coordinator(self) -> GroupCoordinator:
-        return self.broker.groups
+    def _coordinator(self) -> ConsumerCoordinator:
+        return self.coordinator
 
     def request_rejoin(self) -> None:
         self._need_rejoin = True

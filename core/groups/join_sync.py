@@ -317,13 +317,9 @@ class JoinSyncMixin(CoordinatorState):
             return SyncResult(ErrorCode.UNKNOWN_MEMBER_ID)
         if group.state == GroupState.DEAD:
             return SyncResult(ErrorCode.COORDINATOR_NOT_AVAILABLE)
-        if group.is_fenced(instance_id, member_id):
-            return SyncResult(ErrorCode.FENCED_INSTANCE_ID)
-        member = group.members.get(member_id)
+        error, member = group.current_member(instance_id, member_id, generation_id)
         if member is None:
-            return SyncResult(ErrorCode.UNKNOWN_MEMBER_ID)
-        if generation_id != group.generation:
-            return SyncResult(ErrorCode.ILLEGAL_GENERATION)
+            return SyncResult(error)
         if (protocol_type is not None and protocol_type != group.protocol_type) or (
             protocol_name is not None and protocol_name != group.protocol_name
         ):

@@ -41,13 +41,9 @@ class MembershipMixin(CoordinatorState):
             return ErrorCode.UNKNOWN_MEMBER_ID
         if group.state == GroupState.DEAD:
             return ErrorCode.COORDINATOR_NOT_AVAILABLE
-        if group.is_fenced(group_instance_id, member_id):
-            return ErrorCode.FENCED_INSTANCE_ID
-        member = group.members.get(member_id)
+        error, member = group.current_member(group_instance_id, member_id, generation_id)
         if member is None:
-            return ErrorCode.UNKNOWN_MEMBER_ID
-        if generation_id != group.generation:
-            return ErrorCode.ILLEGAL_GENERATION
+            return error
         if group.state == GroupState.EMPTY:
             return ErrorCode.UNKNOWN_MEMBER_ID
         now = self.clock.time()

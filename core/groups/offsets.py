@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from streamscope.core.errors import ErrorCode, KafkaError
-from streamscope.core.groups import consumer_data
+from streamscope.core.groups import member_data
 from streamscope.core.groups.model import GroupState, OffsetSpec, TopicPartition
 from streamscope.core.groups.state import CONSUMER, CoordinatorState, _Group
 from streamscope.core.meta import CommittedOffset
@@ -97,13 +97,9 @@ class OffsetsMixin(CoordinatorState):
         if group.state == GroupState.DEAD:
             return ErrorCode.COORDINATOR_NOT_AVAILABLE
         if generation_id >= 0 or member_id or instance_id is not None:
-            if group.is_fenced(instance_id, member_id):
-                return ErrorCode.FENCED_INSTANCE_ID
-            member = group.members.get(member_id)
+            error, member = group.current_member(instance_id, member_id, generation_id)
             if member is None:
-                return ErrorCode.UNKNOWN_MEMBER_ID
-            if generation_id != group.generation:
-                return ErrorCode.ILLEGAL_GENERATION
+                return error
             if group.state == GroupState.COMPLETING_REBALANCE:
                 # The member has its new generation from JoinGroup but no assignment yet.
                 return ErrorCode.REBALANCE_IN_PROGRESS
@@ -147,7 +143,7 @@ class OffsetsMixin(CoordinatorState):
             for m in group.members.values():
                 subscribed.update(
                     m.subscription
-                    or consumer_data.subscribed_topics(m.metadata_for(group.protocol_name))
+                    or member_data.subscribed_topics(m.metadata_for(group.protocol_name))
                 )
         results: dict[TopicPartition, ErrorCode] = {}
         doomed = []

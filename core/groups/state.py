@@ -26,7 +26,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from streamscope.core.errors import ErrorCode
-from streamscope.core.groups import consumer_data
+from streamscope.core.groups import member_data
 from streamscope.core.groups.clock import Clock, LoopClock, Timer
 from streamscope.core.groups.model import (
     GroupState,
@@ -136,6 +136,22 @@ class _Group:
             return False
         current = self.static.get(group_instance_id)
         return current is not None and current != member_id
+
+    def current_member(
+        self, group_instance_id: str | None, member_id: str, generation_id: int
+    ) -> tuple[ErrorCode, _Member | None]:
+        """The member a Heartbeat, SyncGroup or OffsetCommit names, checked in Kafka's
+        order: a stale static incarnation is FENCED_INSTANCE_ID, an unknown member
+        UNKNOWN_MEMBER_ID, another generation ILLEGAL_GENERATION (member None); else
+        (NONE, the member)."""
+        if self.is_fenced(group_instance_id, member_id):
+            return ErrorCode.FENCED_INSTANCE_ID, None
+        member = self.members.get(member_id)
+        if member is None:
+            return ErrorCode.UNKNOWN_MEMBER_ID, None
+        if generation_id != self.generation:
+            return ErrorCode.ILLEGAL_GENERATION, None
+        return ErrorCode.NONE, member
 
 
 class CoordinatorState:
@@ -327,7 +343,7 @@ class CoordinatorState:
         group.pending_sync = set(group.members)
         if group.protocol_type == CONSUMER:
             for m in group.members.values():
-                m.subscription = consumer_data.subscribed_topics(
+                m.subscription = member_data.subscribed_topics(
                     m.metadata_for(group.protocol_name)
                 )
         members = self._member_list(group)
@@ -444,7 +460,7 @@ class CoordinatorState:
         for mid, m in group.members.items():
             m.assignment = bytes(given.get(mid) or b"")
             m.decoded_assignment = (
-                consumer_data.assigned_partitions(m.assignment) if consumer else {}
+                member_data.assigned_partitions(m.assignment) if consumer else {}
             )
         group.state = GroupState.STABLE
         self._finish_rebalance(group)

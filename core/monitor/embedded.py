@@ -1,7 +1,9 @@
 """The embedded observer: builds a :class:`ClusterSnapshot` from a live in-process Broker.
 
 It reads the broker only through :class:`core.monitor.ports.BrokerView` (read-only,
-typed; ``core.broker.Broker`` satisfies it structurally): no defaults stand in for a
+typed; ``core.broker.Broker`` satisfies it structurally) and the group coordinator through
+:class:`core.monitor.ports.GroupsView`, handed in by the composition root
+(:meth:`core.node.Node.observer`): no defaults stand in for a
 missing attribute, so a renamed one fails loudly instead of showing zeros.
 
 Contract: call :meth:`EmbeddedObserver.snapshot` (or :func:`build_snapshot`) ON THE
@@ -23,7 +25,7 @@ from collections import deque
 from collections.abc import Mapping
 
 from streamscope.core.groups import GroupDescription, partition_lag, total_lag
-from streamscope.core.monitor.ports import BrokerView
+from streamscope.core.monitor.ports import BrokerView, GroupsView
 from streamscope.core.monitor.snapshot import (
     BrokerInfo,
     ClusterSnapshot,
@@ -44,8 +46,10 @@ IN_PROCESS_HOST = "in-process"  # the address column of an in-process client
 class EmbeddedObserver:
     """Snapshots of one Broker; keeps the event numbering across calls."""
 
-    def __init__(self, broker: BrokerView) -> None:
+    def __init__(self, broker: BrokerView, groups: GroupsView | None) -> None:
+        """``groups`` is the node's coordinator (None: a broker without one, no groups)."""
         self.broker = broker
+        self.groups = groups
         self._events: deque[EventSnapshot] = deque(maxlen=EVENTS_KEPT)
         self._last_event: object | None = None
         self._seq = 0
@@ -212,7 +216,7 @@ class EmbeddedObserver:
     def _groups(
         self, hw_by_tp: dict[tuple[str, int], tuple[int, int]]
     ) -> tuple[GroupSnapshot, ...]:
-        coordinator = self.broker.groups
+        coordinator = self.groups
         if coordinator is None:
             return ()
         raw = coordinator.snapshot()
@@ -336,6 +340,6 @@ def convert_group(
     )
 
 
-def build_snapshot(broker: BrokerView) -> ClusterSnapshot:
+def build_snapshot(broker: BrokerView, groups: GroupsView | None) -> ClusterSnapshot:
     """A one-off snapshot (events numbered from 1); keep an EmbeddedObserver to poll."""
-    return EmbeddedObserver(broker).snapshot()
+    return EmbeddedObserver(broker, groups).snapshot()

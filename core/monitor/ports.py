@@ -5,6 +5,8 @@ Contract: :class:`BrokerView` names exactly the state
 read-only property, so a view never writes and a broker's plain attributes (and its
 ``dict``/``deque`` containers) satisfy it structurally. ``core.broker.Broker`` is one
 BrokerView; nothing here imports it, so the arrow points from the broker to the monitor.
+The group coordinator is a separate :class:`GroupsView`, passed beside the broker (the
+broker does not hand out its coordinator).
 A renamed or missing attribute is a type error (and, at run time, an ``AttributeError``
 from the observer), never a silent zero. Every protocol is ``runtime_checkable`` so a test
 can hold the real broker against it.
@@ -158,7 +160,10 @@ class EventView(Protocol):
 
 @runtime_checkable
 class GroupsView(Protocol):
-    """The group coordinator, as the monitor sees it."""
+    """The group coordinator, as the monitor sees it. The observer is handed it by the
+    composition root (:meth:`core.node.Node.observer`), not through the broker, whose
+    ``groups`` is typed only as what the broker itself calls (:class:`core.ports.BrokerGroups`).
+    """
 
     def snapshot(self) -> Sequence[GroupDescription]:
         """Every live group as frozen data (no I/O)."""
@@ -195,11 +200,6 @@ class BrokerView(Protocol):
     def counters(self) -> CountersView: ...
     @property
     def topics(self) -> Mapping[str, TopicView]: ...
-    @property
-    def groups(self) -> GroupsView | None:
-        """None until the broker has started its coordinator."""
-        ...
-
     @property
     def connections(self) -> Mapping[int, ConnectionView]: ...
     @property

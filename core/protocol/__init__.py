@@ -17,7 +17,7 @@ Representation choices:
 
 Modules: :mod:`.schema` (the definition form), :mod:`.messages` (the definitions),
 :mod:`.compiler` (the engine), :mod:`.codec` (headers and the public functions),
-:mod:`.consumer` (ConsumerProtocol blobs), :mod:`.api_keys`.
+:mod:`.consumer_protocol` (ConsumerProtocol blobs), :mod:`.api_keys`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from .codec import (
     response_header_version,
     schema_versions,
 )
-from .consumer import (
+from .consumer_protocol import (
     decode_consumer_assignment,
     decode_consumer_subscription,
     encode_consumer_assignment,

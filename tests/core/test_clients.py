@@ -25,7 +25,10 @@ from streamscope.core.config import BrokerConfig
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.core.node import start_broker
 from streamscope.core.protocol import ProtocolError
-from streamscope.core.protocol.consumer import assignment_partitions, encode_consumer_assignment
+from streamscope.core.protocol.consumer_protocol import (
+    assignment_partitions,
+    encode_consumer_assignment,
+)
 from streamscope.core.records import iter_all_records
 
 

@@ -45,7 +45,7 @@ def members_of(observer: EmbeddedObserver, group_id: str) -> dict[str, MemberSna
 
 async def test_a_killed_member_turns_suspect_before_its_session_timeout_evicts_it(broker):
     broker.create_topic("t", 2)
-    observer = EmbeddedObserver(broker)
+    observer = EmbeddedObserver(broker, broker.groups)
     consumers = [
         await Consumer(broker, "g", ["t"], client_id=f"c{i}", session_timeout_ms=3000,
                        heartbeat_interval_ms=100, rebalance_timeout_ms=3000).start()

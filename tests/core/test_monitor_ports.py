@@ -31,7 +31,7 @@ from streamscope.core.monitor.ports import (
 from streamscope.core.runtime import BrokerThread
 
 BROKER_READS = ("config", "node_id", "cluster_id", "listener", "started_at", "counters",
-                "topics", "groups", "connections", "local_clients", "events")
+                "topics", "connections", "local_clients", "events")
 COUNTERS_READ = ("records_in", "bytes_in", "records_out", "bytes_out", "requests",
                  "connections_total", "errors")
 
@@ -73,8 +73,8 @@ def test_the_running_broker_is_a_broker_view_all_the_way_down(tmp_path):
     config = BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data",
                           group_initial_rebalance_delay_ms=0)
     with BrokerThread(config) as bt:
-        broker = bt.broker
-        assert broker is not None
+        broker, node = bt.broker, bt.node
+        assert broker is not None and node is not None
         bt.call(broker.create_topic, "t", 2)
         consumer = bt.submit(Consumer(broker, "g", ["t"], client_id="c1").start).result(30)
         try:
@@ -83,12 +83,13 @@ def test_the_running_broker_is_a_broker_view_all_the_way_down(tmp_path):
                 deadline = time.monotonic() + 15
                 while not bt.call(lambda: bool(
                     broker.connections and broker.local_clients and broker.events
-                    and broker.groups is not None and broker.groups.snapshot()
+                    and node.groups.snapshot()
                 )):
                     assert time.monotonic() < deadline, "no connection, client, event or group"
                     time.sleep(0.02)
                 bt.call(assert_views_all_the_way_down, broker)
-                snap = bt.call(lambda: EmbeddedObserver(broker).snapshot())
+                assert isinstance(node.groups, GroupsView)
+                snap = bt.call(lambda: node.observer().snapshot())
         finally:
             bt.submit(consumer.close).result(30)
     assert snap.broker.port == int(port) and snap.broker.cluster_id
@@ -99,7 +100,6 @@ def assert_views_all_the_way_down(broker: Broker) -> None:
     assert isinstance(broker, BrokerView)
     assert isinstance(broker.config, BrokerConfigView)
     assert isinstance(broker.counters, CountersView)
-    assert isinstance(broker.groups, GroupsView)
     topic = broker.topics["t"]
     assert isinstance(topic, TopicView)
     assert isinstance(topic.log_config, LogConfigView)
@@ -116,7 +116,7 @@ async def test_a_broker_without_an_attribute_the_observer_reads_fails_loudly(bro
     renamed = Without(broker, name)
     assert not isinstance(renamed, BrokerView)
     with pytest.raises(AttributeError, match=name):
-        EmbeddedObserver(renamed).snapshot()  # type: ignore[arg-type]
+        EmbeddedObserver(renamed, None).snapshot()  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", COUNTERS_READ)
@@ -126,4 +126,4 @@ async def test_a_missing_counter_is_an_error_not_a_zero(broker, name):
 
     assert not isinstance(Renamed.counters, CountersView)
     with pytest.raises(AttributeError, match=name):
-        EmbeddedObserver(Renamed(broker, "")).snapshot()  # type: ignore[arg-type]
+        EmbeddedObserver(Renamed(broker, ""), None).snapshot()  # type: ignore[arg-type]

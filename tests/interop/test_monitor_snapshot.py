@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 from streamscope.core.config import BrokerConfig
-from streamscope.core.monitor import EmbeddedObserver, build_snapshot
+from streamscope.core.monitor import build_snapshot
 from streamscope.core.runtime import BrokerThread
 
 from tests.kafka_clients import ConsumerThread, produce
@@ -24,7 +24,7 @@ def bt(tmp_path):
 def test_snapshot_reports_topics_partitions_and_counters_from_real_traffic(bt):
     bt.call(lambda: bt.broker.create_topic("t", 2, {"retention.ms": "60000"}))
     produce(bt.bootstrap, "t", 30, key=b"same-key")  # one key: one partition
-    snap = bt.call(lambda: build_snapshot(bt.broker))
+    snap = bt.call(lambda: build_snapshot(bt.broker, bt.node.groups))
 
     assert snap.broker.bootstrap == bt.bootstrap
     assert snap.broker.listening and snap.broker.uptime_s >= 0
@@ -45,7 +45,7 @@ def test_snapshot_reports_groups_members_committed_offsets_and_lag(bt):
     produce(bt.bootstrap, "g", 20, partition=1)
     c = ConsumerThread(bt.bootstrap, "grp", "g", "reader", **{"enable.auto.commit": False})
     c.start()
-    observer = bt.call(lambda: EmbeddedObserver(bt.broker))
+    observer = bt.call(lambda: bt.node.observer())
     try:
         from tests.kafka_clients import wait_for
 
@@ -82,11 +82,11 @@ def test_snapshot_lists_client_connections_with_software_and_requests(bt):
         from tests.kafka_clients import wait_for
 
         def seen():
-            snap = bt.call(lambda: build_snapshot(bt.broker))
+            snap = bt.call(lambda: build_snapshot(bt.broker, bt.node.groups))
             return any(x.client_id == "who-am-i" and x.requests > 1 for x in snap.connections)
 
         wait_for(seen, timeout=15)
-        snap = bt.call(lambda: build_snapshot(bt.broker))
+        snap = bt.call(lambda: build_snapshot(bt.broker, bt.node.groups))
         conn = next(x for x in snap.connections if x.client_id == "who-am-i")
         assert "librdkafka" in conn.software or "confluent" in conn.software
         assert dict(conn.requests_by_api).get(18, 0) >= 1  # ApiVersions first
@@ -96,7 +96,7 @@ def test_snapshot_lists_client_connections_with_software_and_requests(bt):
 
 
 def test_events_are_numbered_once_and_only_new_ones_are_added(bt):
-    observer = bt.call(lambda: EmbeddedObserver(bt.broker))
+    observer = bt.call(lambda: bt.node.observer())
     bt.call(lambda: bt.broker.create_topic("e1", 1))
     first = bt.call(observer.snapshot).events
     bt.call(lambda: bt.broker.create_topic("e2", 1))
@@ -111,7 +111,7 @@ def test_events_are_numbered_once_and_only_new_ones_are_added(bt):
 def test_unchanged_partitions_are_reused_and_changed_ones_rebuilt(bt):
     bt.call(lambda: bt.broker.create_topic("quiet", 2))
     bt.call(lambda: bt.broker.create_topic("busy", 1))
-    observer = bt.call(lambda: EmbeddedObserver(bt.broker))
+    observer = bt.call(lambda: bt.node.observer())
     a = bt.call(observer.snapshot)
     produce(bt.bootstrap, "busy", 5)
     b = bt.call(observer.snapshot)

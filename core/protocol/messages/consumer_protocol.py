@@ -3,6 +3,7 @@
 Subscription (a member's JoinGroup protocol metadata) and Assignment (SyncGroup's
 per-member assignment) are each an int16 version followed by a non-flexible struct.
 Transcribed from Kafka's ConsumerProtocolSubscription/Assignment JSON specs, v0-3.
+This is the schema only; :mod:`core.protocol.consumer_protocol` is its codec.
 """
 
 from __future__ import annotations

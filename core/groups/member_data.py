@@ -1,9 +1,10 @@
-"""Reading the ConsumerProtocol blobs of "consumer" groups, for display and checks only.
+"""A group member's data (its subscription and assignment), read for display and checks.
 
-The coordinator treats member metadata and assignments as opaque bytes; these helpers
-decode them (via :mod:`core.protocol`, whose :func:`~core.protocol.consumer.assignment_partitions`
-is the one assignment decoder) for the monitor (who owns which partition) and for
-OffsetDelete's "is the group subscribed to this topic" rule. A blob that does not decode
+The coordinator treats member metadata and assignments as opaque bytes; for "consumer"
+groups these helpers decode them as ConsumerProtocol blobs (via
+:func:`core.protocol.consumer_protocol.assignment_partitions`, the one assignment
+decoder) for the monitor (who owns which partition) and for OffsetDelete's "is the group
+subscribed to this topic" rule. A blob that does not decode
 (a client with its own format: a :class:`~core.protocol.ProtocolError`) yields nothing
 rather than an error; any other exception is a bug and propagates.
 """
@@ -11,7 +12,7 @@ rather than an error; any other exception is a bug and propagates.
 from __future__ import annotations
 
 from streamscope.core.protocol import ProtocolError, decode_consumer_subscription
-from streamscope.core.protocol.consumer import assignment_partitions
+from streamscope.core.protocol.consumer_protocol import assignment_partitions
 
 
 def assigned_partitions(blob: bytes) -> dict[str, tuple[int, ...]]:

@@ -1,0 +1,152 @@
+"""Issue 10's typed seams and names, on a real node (core.node) with real in-process clients.
+
+* The embedded observer is handed the group coordinator by the composition root
+  (``Node.observer()``), beside the broker's read-only view; the broker does not hand it out.
+* The in-process consumer joins, heartbeats and commits through the coordinator whoever
+  builds it gives it (``groups=``, typed :class:`core.clients.ports.ConsumerCoordinator`),
+  and refuses, when built, a broker with no coordinator to default to.
+* The ConsumerProtocol codec and the group-member decoders are named for what they are.
+* The broker's running counters and the snapshot's frozen ones name the same fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import importlib.util
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+import pytest
+from streamscope.core.broker import Broker, BrokerCounters
+from streamscope.core.clients import Consumer
+from streamscope.core.config import BrokerConfig
+from streamscope.core.groups import GroupCoordinator, JoinResult, TopicPartition
+from streamscope.core.meta import CommittedOffset
+from streamscope.core.monitor import EmbeddedObserver
+from streamscope.core.monitor.ports import BrokerView, CountersView, GroupsView
+from streamscope.core.monitor.snapshot import Counters
+from streamscope.core.node import Node
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def wait_until(predicate: Callable[[], bool], what: str) -> None:
+    """Poll until true; the deadline only turns a hang into a failure."""
+    deadline = time.monotonic() + 30.0
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def node(tmp_path):
+    n = Node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data",
+                          group_initial_rebalance_delay_ms=0,
+                          group_min_session_timeout_ms=100), serve=False)
+    await n.start()
+    try:
+        yield n
+    finally:
+        await n.close()
+
+
+class CountingCoordinator:
+    """The node's coordinator, counting the calls a consumer makes through it."""
+
+    def __init__(self, inner: GroupCoordinator) -> None:
+        self.inner = inner
+        self.calls: list[str] = []
+
+    @property
+    def closed(self) -> bool:
+        return self.inner.closed
+
+    async def join_group(self, group_id: str, member_id: str, protocol_type: str,
+                         protocols: Sequence[tuple[str, bytes]], **kw) -> JoinResult:
+        self.calls.append("join_group")
+        return await self.inner.join_group(group_id, member_id, protocol_type, protocols, **kw)
+
+    async def sync_group(self, *args, **kw):
+        self.calls.append("sync_group")
+        return await self.inner.sync_group(*args, **kw)
+
+    async def heartbeat(self, *args, **kw):
+        self.calls.append("heartbeat")
+        return await self.inner.heartbeat(*args, **kw)
+
+    async def leave_group(self, *args, **kw):
+        self.calls.append("leave_group")
+        return await self.inner.leave_group(*args, **kw)
+
+    async def commit_offsets(self, group_id: str, offsets: Iterable[CommittedOffset], **kw):
+        self.calls.append("commit_offsets")
+        return await self.inner.commit_offsets(group_id, offsets, **kw)
+
+    def fetch_offsets(self, group_id: str, partitions: Iterable[TopicPartition] | None = None):
+        self.calls.append("fetch_offsets")
+        return self.inner.fetch_offsets(group_id, partitions)
+
+
+def test_the_broker_view_carries_no_group_coordinator():
+    assert "groups" not in vars(BrokerView)
+
+
+async def test_the_observer_shows_the_groups_of_the_coordinator_it_is_given(node):
+    broker = node.broker
+    broker.create_topic("t", 1)
+    c = await Consumer(broker, "g", ["t"], client_id="c1", heartbeat_interval_ms=50,
+                       session_timeout_ms=1000, groups=node.groups).start()
+    try:
+        observer = node.observer()
+        await wait_until(lambda: observer.snapshot().group("g") is not None, what="group g")
+        # The same broker without a coordinator handed in shows no groups: the observer
+        # does not reach through the broker for one.
+        assert EmbeddedObserver(broker, None).snapshot().groups == ()
+        assert isinstance(broker, BrokerView) and isinstance(node.groups, GroupsView)
+    finally:
+        await c.close()
+
+
+async def test_a_consumer_joins_and_commits_through_the_coordinator_it_is_given(node):
+    from streamscope.core.clients.ports import ConsumerCoordinator
+
+    node.broker.create_topic("t", 1)
+    counting = CountingCoordinator(node.groups)
+    assert isinstance(counting, ConsumerCoordinator)
+    c = await Consumer(node.broker, "g", ["t"], client_id="c1", heartbeat_interval_ms=50,
+                       session_timeout_ms=1000, auto_commit_interval_ms=50,
+                       groups=counting).start()
+    try:
+        await wait_until(lambda: {"join_group", "sync_group", "heartbeat", "commit_offsets"}
+                         <= set(counting.calls), what="join, sync, heartbeat and commit")
+    finally:
+        await c.close()
+    assert "leave_group" in counting.calls
+
+
+async def test_a_consumer_of_a_broker_without_a_coordinator_is_refused_when_built(tmp_path):
+    broker = Broker(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data"))
+    await broker.start()  # storage alone: no coordinator attached
+    try:
+        with pytest.raises(TypeError, match="group coordinator"):
+            Consumer(broker, "g", ["t"])
+    finally:
+        await broker.close()
+
+
+@pytest.mark.parametrize(("gone", "now"), [
+    ("streamscope.core.protocol.consumer", "streamscope.core.protocol.consumer_protocol"),
+    ("streamscope.core.groups.consumer_data", "streamscope.core.groups.member_data"),
+])
+def test_the_consumer_protocol_modules_are_named_for_what_they_are(gone, now):
+    assert importlib.util.find_spec(gone) is None
+    assert importlib.util.find_spec(now) is not None
+
+
+def test_broker_and_snapshot_counters_name_the_same_fields():
+    broker_fields = [f.name for f in dataclasses.fields(BrokerCounters)]
+    snapshot_fields = [f.name for f in dataclasses.fields(Counters)]
+    view_fields = {name for name in vars(CountersView) if not name.startswith("_")}
+    assert broker_fields == snapshot_fields
+    assert set(snapshot_fields) == view_fields
