@@ -37,6 +37,15 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 LOOPBACK = "127.0.0.1"
+# The Kafka producer both throughput benchmarks drive (confluent-kafka settings).
+PRODUCER_CONF = {
+    "linger.ms": 5,
+    "batch.size": 1_000_000,
+    "acks": 1,
+    "compression.type": "none",
+    # Let the client run ahead of the broker: the figure is the broker's, not the queue's.
+    "queue.buffering.max.messages": 1_000_000,
+}
 
 
 class BenchError(RuntimeError):

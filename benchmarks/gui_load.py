@@ -70,6 +70,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import (  # noqa: E402 - after the path set-up above
+    PRODUCER_CONF,
     PYTHON,
     BenchError,
     LineReader,
@@ -98,14 +99,7 @@ LABELS = {
 }
 PHASES = ("idle", "flat", "consume", "paced")
 PHASE_LABELS = {"idle": "idle", "flat": "flat-out", "consume": "consume", "paced": "paced"}
-PRODUCER_CONF = {
-    "linger.ms": 5,
-    "batch.size": 1_000_000,
-    "acks": 1,
-    "compression.type": "none",
-    "queue.buffering.max.messages": 1_000_000,
-    "enable.idempotence": False,
-}
+LOAD_PRODUCER_CONF = {**PRODUCER_CONF, "enable.idempotence": False}
 CONSUMER_CONF = {"session.timeout.ms": 6000, "fetch.queue.backoff.ms": 10}
 LAG_PROBE_MS = 10
 IDLE_S = 2.0
@@ -212,7 +206,7 @@ def worker_produce(spec: dict[str, Any]) -> dict[str, Any]:
         if err is not None:
             errors[0] += 1
 
-    producer = Producer({"bootstrap.servers": spec["bootstrap"], **PRODUCER_CONF,
+    producer = Producer({"bootstrap.servers": spec["bootstrap"], **LOAD_PRODUCER_CONF,
                          "on_delivery": on_delivery, "delivery.report.only.error": True})
     # Connect and learn the leaders before the clock starts, as throughput.py does.
     producer.list_topics(topic, timeout=10)
@@ -654,7 +648,8 @@ class Bench:
 
     # -- report -------------------------------------------------------------------------
 
-    def med(self, variant: str, *path: str) -> float | None:
+    def _values(self, variant: str, path: tuple[str, ...]) -> list[float]:
+        """The figure at ``path`` in each round of ``variant`` that has one."""
         vals = []
         for res in self.rounds.get(variant, []):
             cur: Any = res
@@ -662,16 +657,13 @@ class Bench:
                 cur = cur.get(key) if isinstance(cur, dict) else None
             if isinstance(cur, (int, float)):
                 vals.append(float(cur))
-        return median(vals)
+        return vals
+
+    def med(self, variant: str, *path: str) -> float | None:
+        return median(self._values(variant, path))
 
     def worst(self, variant: str, *path: str) -> float | None:
-        vals = []
-        for res in self.rounds.get(variant, []):
-            cur: Any = res
-            for key in path:
-                cur = cur.get(key) if isinstance(cur, dict) else None
-            if isinstance(cur, (int, float)):
-                vals.append(float(cur))
+        vals = self._values(variant, path)
         return max(vals) if vals else None
 
     def report(self) -> None:

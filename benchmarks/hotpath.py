@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import statistics
@@ -40,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,21 +166,35 @@ def section_decode(repeats: int) -> None:
             fns["hand"] = lambda v=version, m=mv, p=pos: hotpath.decode_produce_request(v, m, p)
         inner = 20 if len(parts["t"]) > 1 else 2000
         t = interleaved(fns, repeats, inner)
-        hand = t.get("hand")
-        row(label, us(t["general"]), us(hand) if hand else "-",
-            f"{t['general'] / hand:.2f}x" if hand else "-",
-            mbps(len(frame), hand) if hand else mbps(len(frame), t["general"]))
+        general_vs_hand_row(label, t, len(frame))
+
+
+def general_vs_hand_row(label: str, t: dict[str, float], size: int) -> None:
+    """A row of seconds per call, general and hand-tuned (``-`` when there is none), their
+    ratio, and MB/s of ``size`` bytes (the hand-tuned path's when it exists)."""
+    hand = t.get("hand")
+    row(label, us(t["general"]), us(hand) if hand else "-",
+        f"{t['general'] / hand:.2f}x" if hand else "-",
+        mbps(size, hand) if hand else mbps(size, t["general"]))
+
+
+@contextlib.asynccontextmanager
+async def handler_node(data_dir: Path, api_key: int) -> AsyncIterator[tuple]:
+    """A node that does not serve, with ``api_key``'s handler module and a connection to
+    call it as: ``(broker, groups, module, info)``; the broker is closed afterwards."""
+    node = await Node(BrokerConfig(host="127.0.0.1", port=0, data_dir=data_dir),
+                      serve=False).start()
+    info = ConnectionInfo(1, "127.0.0.1", 1, time.time())
+    try:
+        yield node.broker, node.groups, load_handlers()[api_key], info
+    finally:
+        await node.broker.close()
 
 
 async def section_produce(repeats: int, tmp: Path) -> None:
     print("\n== 2. Produce handling in process (header+decode, handle, append to disk, encode)")
     row("request", "per request", "throughput", "", "")
-    node = await Node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp / "produce"),
-                      serve=False).start()
-    broker, groups = node.broker, node.groups
-    module = load_handlers()[PRODUCE]
-    info = ConnectionInfo(1, "127.0.0.1", 1, time.time())
-    try:
+    async with handler_node(tmp / "produce", PRODUCE) as (broker, groups, module, info):
         broker.create_topic("p1", 1, BIG_TOPIC_CONFIG)
         broker.create_topic("p1000", 1000, BIG_TOPIC_CONFIG)
         cases = [
@@ -207,19 +222,12 @@ async def section_produce(repeats: int, tmp: Path) -> None:
             t = bench(one, repeats, inner)
             row(label, us(t), mbps(len(frame), t))
             broker.enforce_retention()
-    finally:
-        await broker.close()
 
 
 async def section_fetch(repeats: int, tmp: Path) -> None:
     print("\n== 3. Fetch response building (handle + encode; general vs hand-tuned)")
     row("response", "general", "hand-tuned", "ratio", "MB/s (hand)")
-    node = await Node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp / "fetch"),
-                      serve=False).start()
-    broker, groups = node.broker, node.groups
-    module = load_handlers()[FETCH]
-    info = ConnectionInfo(1, "127.0.0.1", 1, time.time())
-    try:
+    async with handler_node(tmp / "fetch", FETCH) as (broker, groups, module, info):
         broker.create_topic("f6", 6, BIG_TOPIC_CONFIG)
         broker.create_topic("f1000", 1000, BIG_TOPIC_CONFIG)
         b100 = batch(100, 1000)  # ~110 KB batches, as a linger-5 producer makes them
@@ -251,12 +259,7 @@ async def section_fetch(repeats: int, tmp: Path) -> None:
                 fns["hand"] = hand
             size = len(general())
             t = interleaved(fns, repeats, inner)
-            hand_t = t.get("hand")
-            row(label, us(t["general"]), us(hand_t) if hand_t else "-",
-                f"{t['general'] / hand_t:.2f}x" if hand_t else "-",
-                mbps(size, hand_t) if hand_t else mbps(size, t["general"]))
-    finally:
-        await broker.close()
+            general_vs_hand_row(label, t, size)
 
 
 # ----------------------------------------------------------------------------- socket

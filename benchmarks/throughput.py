@@ -56,6 +56,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402 - the line above makes the sibling module importable
+    PRODUCER_CONF,
     PYTHON,
     REPO_ROOT,
     BenchError,
@@ -84,14 +85,6 @@ from _common import (  # noqa: E402 - the line above makes the sibling module im
 
 SCRIPT = Path(__file__).resolve()
 SIZES = {"100 B": 100, "1 KiB": 1024}
-PRODUCER_CONF = {
-    "linger.ms": 5,
-    "batch.size": 1_000_000,
-    "acks": 1,
-    "compression.type": "none",
-    # Let the client run ahead of the broker: the figure is the broker's, not the queue's.
-    "queue.buffering.max.messages": 1_000_000,
-}
 CONSUMER_BACKOFF = {"fetch.queue.backoff.ms": 10}
 # Tansu holds a first JoinGroup for half the session timeout (45 s by default): 6 s, the
 # smallest Kafka allows, keeps its joins to ~3 s. Both brokers get the same setting.

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -298,33 +298,36 @@ def _snappy_decompress(data: bytes) -> bytes:
     return b"".join(parts)
 
 
+# Each codec's (compress, decompress), as cramjam names them; NONE has no entry.
+_CODECS: dict[int, tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]] = {
+    Compression.GZIP: (
+        lambda d: bytes(cramjam.gzip.compress(d)), lambda d: bytes(cramjam.gzip.decompress(d))
+    ),
+    Compression.SNAPPY: (_snappy_compress, _snappy_decompress),
+    Compression.LZ4: (
+        lambda d: bytes(cramjam.lz4.compress(d)), lambda d: bytes(cramjam.lz4.decompress(d))
+    ),
+    Compression.ZSTD: (
+        lambda d: bytes(cramjam.zstd.compress(d)), lambda d: bytes(cramjam.zstd.decompress(d))
+    ),
+}
+
+
 def _compress(codec: Compression, data: bytes) -> bytes:
-    if codec == Compression.GZIP:
-        return bytes(cramjam.gzip.compress(data))
-    if codec == Compression.SNAPPY:
-        return _snappy_compress(data)
-    if codec == Compression.LZ4:
-        return bytes(cramjam.lz4.compress(data))
-    if codec == Compression.ZSTD:
-        return bytes(cramjam.zstd.compress(data))
-    return data
+    pair = _CODECS.get(codec)
+    return pair[0](data) if pair is not None else data
 
 
 def _decompress(codec: int, data: bytes) -> bytes:
+    pair = _CODECS.get(codec)
+    if pair is None:
+        raise _corrupt(f"Unknown compression codec {codec}")
     try:
-        if codec == Compression.GZIP:
-            return bytes(cramjam.gzip.decompress(data))
-        if codec == Compression.SNAPPY:
-            return _snappy_decompress(data)
-        if codec == Compression.LZ4:
-            return bytes(cramjam.lz4.decompress(data))
-        if codec == Compression.ZSTD:
-            return bytes(cramjam.zstd.decompress(data))
+        return pair[1](data)
     except KafkaError:
         raise
     except Exception as exc:  # cramjam raises its own DecompressionError (and others)
         raise _corrupt(f"Cannot decompress {Compression(codec).name} records: {exc}") from None
-    raise _corrupt(f"Unknown compression codec {codec}")
 
 
 # --- build ----------------------------------------------------------------------------

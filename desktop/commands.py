@@ -9,7 +9,7 @@ and no broker object ever leaves the broker thread. Refusals arrive as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from streamscope.core.broker import validate_topic_name
@@ -28,6 +28,9 @@ def error_text(error: BaseException) -> str:
 class Commands:
     def __init__(self, service: BrokerService) -> None:
         self.service = service
+        # The service's own method, signature and all: a copy of its parameter list here
+        # would be one more place to change when it grows one.
+        self.start_consumers = service.start_consumers
 
     def _call(self, fn: Callable[[Any], Any], on_done: OnDone | None) -> None:
         self.service.call(fn, on_done)
@@ -87,26 +90,6 @@ class Commands:
 
         self._call(run, on_done)
 
-    def start_consumers(
-        self,
-        group: str,
-        topics: str | Sequence[str],
-        count: int,
-        assignor: str,
-        on_done: OnDone | None = None,
-        *,
-        offset_reset: str = "earliest",
-        processing_delay_s: float = 0.0,
-    ) -> None:
-        self.service.start_consumers(
-            group,
-            topics,
-            count,
-            assignor,
-            on_done,
-            offset_reset=offset_reset,
-            processing_delay_s=processing_delay_s,
-        )
 
     def stop_consumers(self, group: str, on_done: OnDone | None = None) -> None:
         self.service.stop_consumers(group, on_done)

@@ -34,11 +34,13 @@ def produce(
 class ProducerThread(threading.Thread):
     """Produces continuously until stopped."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        super().__init__(daemon=True, name="test-producer")
+    def __init__(self, bootstrap: str, topic: str, *, name: str = "test-producer",
+                 join_s: float = 15) -> None:
+        super().__init__(daemon=True, name=name)
         self.bootstrap = bootstrap
         self.topic = topic
         self.sent = 0
+        self._join_s = join_s
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -53,7 +55,7 @@ class ProducerThread(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
-        self.join(15)
+        self.join(self._join_s)
 
 
 class ConsumerThread(threading.Thread):

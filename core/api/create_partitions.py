@@ -14,9 +14,9 @@ added it for a quota fix).
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import TYPE_CHECKING
 
+from streamscope.core.api._answers import answer_each_topic
 from streamscope.core.errors import ErrorCode, KafkaError
 
 if TYPE_CHECKING:
@@ -30,38 +30,30 @@ MAX_VERSION = 3
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     broker = ctx.broker
     validate_only = bool(request.get("validate_only", False))
-    topics = request.get("topics") or []
-    counts = Counter(t["name"] for t in topics)
-    out = []
-    for t in topics:
-        name = t["name"]
-        try:
-            if counts[name] > 1:
+
+    def answer(name: str, t: dict) -> dict:
+        total = t["count"]
+        current = len(broker.get_topic(name).partitions)
+        assignments = t.get("assignments")
+        if assignments is not None:
+            if len(assignments) != total - current:
                 raise KafkaError(
-                    ErrorCode.INVALID_REQUEST,
-                    f"Create partitions request contains multiple entries for topic {name}.",
+                    ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                    f"Increasing the number of partitions by {total - current} but"
+                    f" {len(assignments)} assignments provided.",
                 )
-            total = t["count"]
-            current = len(broker.get_topic(name).partitions)
-            assignments = t.get("assignments")
-            if assignments is not None:
-                if len(assignments) != total - current:
+            for a in assignments:
+                if list(a.get("broker_ids") or []) != [broker.node_id]:
                     raise KafkaError(
                         ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                        f"Increasing the number of partitions by {total - current} but"
-                        f" {len(assignments)} assignments provided.",
+                        f"This cluster has one broker (id {broker.node_id});"
+                        f" replicas must be [{broker.node_id}].",
                     )
-                for a in assignments:
-                    if list(a.get("broker_ids") or []) != [broker.node_id]:
-                        raise KafkaError(
-                            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                            f"This cluster has one broker (id {broker.node_id});"
-                            f" replicas must be [{broker.node_id}].",
-                        )
-            broker.add_partitions(name, total, validate_only=validate_only)
-        except KafkaError as exc:
-            out.append({"name": name, "error_code": int(exc.code),
-                        "error_message": exc.message or None})
-            continue
-        out.append({"name": name, "error_code": 0, "error_message": None})
+        broker.add_partitions(name, total, validate_only=validate_only)
+        return {"name": name, "error_code": 0, "error_message": None}
+
+    def failed(name: str, exc: KafkaError) -> dict:
+        return {"name": name, "error_code": int(exc.code), "error_message": exc.message or None}
+
+    out = answer_each_topic(request.get("topics") or [], "Create partitions", answer, failed)
     return {"throttle_time_ms": 0, "results": out}

@@ -27,9 +27,9 @@ false); v7 answers ``topic_id``. Failed topics carry -1, -1 and null configs.
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from typing import TYPE_CHECKING
 
+from streamscope.core.api._answers import answer_each_topic
 from streamscope.core.api.describe_configs import CONFIG_SOURCE_DEFAULT, CONFIG_SOURCE_TOPIC
 from streamscope.core.errors import ErrorCode, KafkaError
 
@@ -46,27 +46,11 @@ ZERO_UUID = uuid.UUID(int=0)
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     broker = ctx.broker
     validate_only = bool(request.get("validate_only", False))
-    topics = request.get("topics") or []
-    counts = Counter(t["name"] for t in topics)
-    out = []
-    for t in topics:
-        name = t["name"]
-        try:
-            if counts[name] > 1:
-                raise KafkaError(
-                    ErrorCode.INVALID_REQUEST,
-                    f"Create topics request contains multiple entries for topic {name}.",
-                )
-            partitions = _partition_count(broker.node_id, t)
-            configs = {c["name"]: c.get("value") for c in t.get("configs") or []}
-            topic = broker.create_topic(name, partitions, configs, validate_only=validate_only)
-        except KafkaError as exc:
-            out.append({
-                "name": name, "topic_id": ZERO_UUID, "error_code": int(exc.code),
-                "error_message": exc.message or None, "num_partitions": -1,
-                "replication_factor": -1, "configs": None,
-            })
-            continue
+
+    def answer(name: str, t: dict) -> dict:
+        partitions = _partition_count(broker.node_id, t)
+        configs = {c["name"]: c.get("value") for c in t.get("configs") or []}
+        topic = broker.create_topic(name, partitions, configs, validate_only=validate_only)
         if topic is None:  # validate_only: describe what would have been created
             set_names = {k for k, v in configs.items() if v is not None}
             values = broker.config.log.with_topic_configs(
@@ -79,7 +63,7 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
             effective = broker.topic_config_values(name)
             count = len(topic.partitions)
             topic_id = topic.topic_id
-        out.append({
+        return {
             "name": name, "topic_id": topic_id, "error_code": 0, "error_message": None,
             "num_partitions": count, "replication_factor": 1,
             "configs": [
@@ -88,7 +72,16 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
                  "is_sensitive": False}
                 for k, (v, is_default) in sorted(effective.items())
             ],
-        })
+        }
+
+    def failed(name: str, exc: KafkaError) -> dict:
+        return {
+            "name": name, "topic_id": ZERO_UUID, "error_code": int(exc.code),
+            "error_message": exc.message or None, "num_partitions": -1,
+            "replication_factor": -1, "configs": None,
+        }
+
+    out = answer_each_topic(request.get("topics") or [], "Create topics", answer, failed)
     return {"throttle_time_ms": 0, "topics": out}
 
 

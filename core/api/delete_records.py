@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from streamscope.core.api._answers import answer_each_partition
 from streamscope.core.errors import ErrorCode, KafkaError
 
 if TYPE_CHECKING:
@@ -27,27 +28,25 @@ MAX_VERSION = 2
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     broker = ctx.broker
-    topics_out = []
-    for t in request.get("topics") or []:
-        name = t["name"]
-        parts_out = []
-        for p in t.get("partitions") or []:
-            index = p["partition_index"]
-            offset = p["offset"]
-            try:
-                log_start, hw = broker.partition_offsets(name, index)
-                if offset == -1:
-                    offset = hw
-                if offset < 0 or offset > hw:
-                    raise KafkaError(
-                        ErrorCode.OFFSET_OUT_OF_RANGE,
-                        f"Offset {offset} is outside [{log_start}, {hw}]",
-                    )
-                low = broker.delete_records(name, index, offset) if offset > log_start else log_start
-            except KafkaError as exc:
-                parts_out.append({"partition_index": index, "low_watermark": -1,
-                                  "error_code": int(exc.code)})
-                continue
-            parts_out.append({"partition_index": index, "low_watermark": low, "error_code": 0})
-        topics_out.append({"name": name, "partitions": parts_out})
-    return {"throttle_time_ms": 0, "topics": topics_out}
+
+    def answer(name: str, p: dict) -> dict:
+        index = p["partition_index"]
+        offset = p["offset"]
+        log_start, hw = broker.partition_offsets(name, index)
+        if offset == -1:
+            offset = hw
+        if offset < 0 or offset > hw:
+            raise KafkaError(
+                ErrorCode.OFFSET_OUT_OF_RANGE,
+                f"Offset {offset} is outside [{log_start}, {hw}]",
+            )
+        low = broker.delete_records(name, index, offset) if offset > log_start else log_start
+        return {"partition_index": index, "low_watermark": low, "error_code": 0}
+
+    def failed(index: int, exc: KafkaError) -> dict:
+        return {"partition_index": index, "low_watermark": -1, "error_code": int(exc.code)}
+
+    return {
+        "throttle_time_ms": 0,
+        "topics": answer_each_partition(request.get("topics"), answer, failed),
+    }

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from streamscope.core.api._answers import answer_each_partition
 from streamscope.core.errors import ErrorCode, KafkaError
 
 if TYPE_CHECKING:
@@ -36,27 +37,26 @@ MAX_TIMESTAMP = -3
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     broker = ctx.broker
-    topics_out = []
-    for t in request.get("topics") or []:
-        name = t["name"]
-        parts_out = []
-        for p in t.get("partitions") or []:
-            index = p["partition_index"]
-            timestamp = p["timestamp"]
-            try:
-                if timestamp == MAX_TIMESTAMP and version < 7:
-                    # A negative time other than -1/-2 means nothing before v7.
-                    raise KafkaError(ErrorCode.UNSUPPORTED_VERSION, "MAX_TIMESTAMP needs v7")
-                offset, found_ts = broker.list_offsets(name, index, timestamp)
-            except KafkaError as exc:
-                parts_out.append({
-                    "partition_index": index, "error_code": int(exc.code),
-                    "timestamp": -1, "offset": -1, "leader_epoch": -1,
-                })
-                continue
-            parts_out.append({
-                "partition_index": index, "error_code": 0,
-                "timestamp": found_ts, "offset": offset, "leader_epoch": 0,
-            })
-        topics_out.append({"name": name, "partitions": parts_out})
-    return {"throttle_time_ms": 0, "topics": topics_out}
+
+    def answer(name: str, p: dict) -> dict:
+        index = p["partition_index"]
+        timestamp = p["timestamp"]
+        if timestamp == MAX_TIMESTAMP and version < 7:
+            # A negative time other than -1/-2 means nothing before v7.
+            raise KafkaError(ErrorCode.UNSUPPORTED_VERSION, "MAX_TIMESTAMP needs v7")
+        offset, found_ts = broker.list_offsets(name, index, timestamp)
+        return {
+            "partition_index": index, "error_code": 0,
+            "timestamp": found_ts, "offset": offset, "leader_epoch": 0,
+        }
+
+    def failed(index: int, exc: KafkaError) -> dict:
+        return {
+            "partition_index": index, "error_code": int(exc.code),
+            "timestamp": -1, "offset": -1, "leader_epoch": -1,
+        }
+
+    return {
+        "throttle_time_ms": 0,
+        "topics": answer_each_partition(request.get("topics"), answer, failed),
+    }

@@ -46,6 +46,15 @@ _SI = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 _BINARY = ((1024.0**4, "TiB"), (1024.0**3, "GiB"), (1024.0**2, "MiB"), (1024.0, "KiB"))
 
 
+def _axis_scale(
+    values: Sequence[float], units: tuple[tuple[float, str], ...], base: str
+) -> tuple[float, str]:
+    """The largest of ``units`` (scale, name; largest first) that the largest value
+    reaches, else (1, ``base``): one unit for every label on the axis."""
+    big = max((abs(v) for v in values), default=0.0)
+    return next(((scale, name) for scale, name in units if big >= scale), (1.0, base))
+
+
 def _decimals(step: float) -> int:
     """Decimals needed to tell ticks ``step`` apart (0 for whole steps)."""
     if step <= 0 or step >= 1 or math.isclose(step, round(step)):
@@ -60,12 +69,7 @@ def si_ticks(values: Sequence[float], step: float, unit: str = "") -> list[str]:
     label on the axis reads alike: ``[0, 5000, 10000]`` -> ``["0", "5 k", "10 k"]``.
     """
     values = list(values)
-    big = max((abs(v) for v in values), default=0.0)
-    scale, prefix = 1.0, ""
-    for s, p in _SI:
-        if big >= s:
-            scale, prefix = s, p
-            break
+    scale, prefix = _axis_scale(values, _SI, "")
     digits = _decimals(step / scale)
     suffix = f" {prefix}{unit}" if prefix or unit else ""
     out = []
@@ -80,12 +84,7 @@ def si_ticks(values: Sequence[float], step: float, unit: str = "") -> list[str]:
 def binary_ticks(values: Sequence[float], step: float, unit: str = "") -> list[str]:
     """Byte labels in one binary unit for the whole axis: ``0, 512 KiB, 1 MiB`` never mix."""
     values = list(values)
-    big = max((abs(v) for v in values), default=0.0)
-    scale, name = 1.0, "B"
-    for s, n in _BINARY:
-        if big >= s:
-            scale, name = s, n
-            break
+    scale, name = _axis_scale(values, _BINARY, "B")
     digits = _decimals(step / scale)
     return ["0" if abs(v) < step * 1e-6 else f"{v / scale:.{digits}f} {name}{unit}" for v in values]
 

@@ -10,7 +10,7 @@ counts them apart from socket connections.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.desktop import format as fmt
 from streamscope.desktop.history import MonitorHistory
@@ -19,7 +19,7 @@ from streamscope.desktop.models.clients_model import ClientsModel
 from streamscope.desktop.theme import Theme
 from streamscope.desktop.views.elided import ElidedLabel
 from streamscope.desktop.views.table import KeyedTableView
-from streamscope.desktop.views.widgets import EmptyState, section_title
+from streamscope.desktop.views.widgets import EmptyState, section_title, table_over_details
 
 
 class ClientsView(QWidget):
@@ -54,17 +54,7 @@ class ClientsView(QWidget):
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(self.api_title)
         ll.addWidget(self.api_table, 1)
-        split = QSplitter(Qt.Orientation.Vertical)
-        top = QWidget()
-        tl = QVBoxLayout(top)
-        tl.setContentsMargins(0, 0, 0, 0)
-        tl.addWidget(self.table, 1)
-        tl.addWidget(self.empty, 1)
-        split.addWidget(top)
-        split.addWidget(lower)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        root.addWidget(split, 1)
+        root.addWidget(table_over_details(self.table, self.empty, lower, (3, 2)), 1)
         self.table.selection_changed.connect(lambda _k: self._update_details())
         self._update_empty()
 

@@ -29,10 +29,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QSizePolicy,
     QSplitter,
-    QToolBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -48,18 +45,13 @@ from streamscope.desktop.models.groups_model import GroupsModel
 from streamscope.desktop.models.lag_model import LagModel
 from streamscope.desktop.models.members_model import MembersModel, member_color_index
 from streamscope.desktop.theme import Theme, icon
+from streamscope.desktop.views.admin_view import AdminView
 from streamscope.desktop.views.assignment_widget import AssignmentWidget
 from streamscope.desktop.views.charts import ChartLegend, MultiLineChart
-from streamscope.desktop.views.elided import ElidedLabel
 from streamscope.desktop.views.member_menu import MemberMenu
 from streamscope.desktop.views.rebalance_timeline import RebalanceTimeline
 from streamscope.desktop.views.table import KeyedTableView
-from streamscope.desktop.views.widgets import (
-    DialogSlot,
-    EmptyState,
-    section_title,
-    table_over_details,
-)
+from streamscope.desktop.views.widgets import EmptyState, section_title, table_over_details
 
 # Rows the groups list shows before it scrolls (the splitter may give it more).
 GROUP_ROWS = 5
@@ -85,7 +77,7 @@ def partition_color(theme: Theme, i: int) -> QColor:
     return QColor(palette[i % len(palette)])
 
 
-class GroupsView(QWidget):
+class GroupsView(AdminView):
     title = "Consumer groups"
 
     def __init__(self, commands: Commands, theme: Theme, parent: QWidget | None = None) -> None:
@@ -95,32 +87,18 @@ class GroupsView(QWidget):
         self.theme = theme
         self.snapshot: ClusterSnapshot | None = None
         self.history: MonitorHistory | None = None
-        self._dialogs = DialogSlot()
-        self._pending_select: str | None = None
         self.lag_mode = PER_PARTITION
 
         root = QVBoxLayout(self)
         root.setContentsMargins(18, 12, 18, 16)
         root.setSpacing(8)
 
-        bar = QToolBar()
-        bar.setObjectName("ViewToolbar")
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.start_action = QAction(icon("play"), "Start consumers…", self)
         self.stop_action = QAction(icon("stop"), "Stop consumers", self)
         self.reset_action = QAction(icon("rewind"), "Reset offsets…", self)
         self.delete_action = QAction(icon("delete"), "Delete group…", self)
-        for action in (self.start_action, self.stop_action, self.reset_action, self.delete_action):
-            bar.addAction(action)
-        spacer = QWidget()
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        bar.addWidget(spacer)
-        self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter groups")
-        self.filter.setClearButtonEnabled(True)
-        self.filter.setMaximumWidth(240)
-        bar.addWidget(self.filter)
-        root.addWidget(bar)
+        actions = (self.start_action, self.stop_action, self.reset_action, self.delete_action)
+        root.addWidget(self._toolbar(actions, "Filter groups"))
         self.status = QLabel("")
         self.status.setObjectName("ErrorLabel")
         self.status.setTextFormat(Qt.TextFormat.PlainText)  # errors quote group ids
@@ -145,10 +123,7 @@ class GroupsView(QWidget):
         dl.setSpacing(6)
         head = QHBoxLayout()
         # Group ids and client ids are the clients' data: plain text, elided, never markup.
-        self.detail_title = ElidedLabel("Select a group", mode=Qt.TextElideMode.ElideRight)
-        self.detail_title.setObjectName("SectionTitle")
-        self.detail_info = ElidedLabel("", mode=Qt.TextElideMode.ElideRight)
-        self.detail_info.setObjectName("Muted")
+        self._detail_labels("Select a group", Qt.TextElideMode.ElideRight)
         head.addWidget(self.detail_title)
         head.addSpacing(12)
         head.addWidget(self.detail_info, 1)
@@ -350,9 +325,7 @@ class GroupsView(QWidget):
 
     # -- selection ---------------------------------------------------------------------
 
-    def selected_group_id(self) -> str | None:
-        key = self.table.selected_key()
-        return str(key) if key is not None else None
+    selected_group_id = AdminView.selected_name
 
     def selected_group(self) -> GroupSnapshot | None:
         gid = self.selected_group_id()
@@ -415,18 +388,7 @@ class GroupsView(QWidget):
         else:
             self.reset_action.setToolTip("Move the group's committed offsets")
 
-    def _update_empty(self) -> None:
-        self.empty.show_instead_of(self.table, self.model.rowCount() == 0)
-
     # -- actions -----------------------------------------------------------------------
-
-    @property
-    def dialog(self) -> QDialog | None:
-        """The dialog this view has open, if any (tests drive it)."""
-        return self._dialogs.current
-
-    def _show(self, dialog: QDialog) -> None:
-        self._dialogs.open(dialog)
 
     def open_start_dialog(self) -> StartConsumersDialog:
         snap = self.snapshot
@@ -448,8 +410,7 @@ class GroupsView(QWidget):
                 self._pending_select = dialog.group.currentText().strip()
 
         dialog.finished.connect(started)
-        self._show(dialog)
-        return dialog
+        return self._show(dialog)
 
     def stop_consumers(self) -> None:
         gid = self.selected_group_id()
@@ -469,9 +430,7 @@ class GroupsView(QWidget):
         g = self.selected_group()
         if g is None:
             return None
-        dialog = ResetOffsetsDialog(self.commands, g, parent=self)
-        self._show(dialog)
-        return dialog
+        return self._show(ResetOffsetsDialog(self.commands, g, parent=self))
 
     def open_delete_dialog(self) -> DeleteDialog | None:
         g = self.selected_group()
@@ -493,5 +452,4 @@ class GroupsView(QWidget):
             ),
             parent=self,
         )
-        self._show(dialog)
-        return dialog
+        return self._show(dialog)

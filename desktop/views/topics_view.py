@@ -19,10 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDialog,
-    QLineEdit,
-    QSizePolicy,
     QSplitter,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -38,16 +35,16 @@ from streamscope.desktop.history import MonitorHistory
 from streamscope.desktop.models.partitions_model import PartitionsModel
 from streamscope.desktop.models.topics_model import TopicsModel
 from streamscope.desktop.theme import Theme, icon
+from streamscope.desktop.views.admin_view import AdminView
 from streamscope.desktop.views.charts import LiveChart
-from streamscope.desktop.views.elided import ElidedLabel
 from streamscope.desktop.views.table import KeyedTableView
-from streamscope.desktop.views.widgets import DialogSlot, EmptyState, table_over_details
+from streamscope.desktop.views.widgets import EmptyState, table_over_details
 
 # The throughput chart stays readable beside the partitions table down to this width.
 CHART_MIN_WIDTH = 200
 
 
-class TopicsView(QWidget):
+class TopicsView(AdminView):
     title = "Topics"
 
     def __init__(
@@ -63,36 +60,26 @@ class TopicsView(QWidget):
         self.commands = commands
         self.defaults = defaults or LogConfig()
         self.snapshot: ClusterSnapshot | None = None
-        self._dialogs = DialogSlot()
-        self._pending_select: str | None = None
 
         root = QVBoxLayout(self)
         root.setContentsMargins(18, 12, 18, 16)
         root.setSpacing(10)
 
-        bar = QToolBar()
-        bar.setObjectName("ViewToolbar")
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.create_action = QAction(icon("add"), "Create topic…", self)
         self.add_partitions_action = QAction(icon("partitions"), "Add partitions…", self)
         self.retention_action = QAction(icon("clock"), "Edit retention…", self)
         self.delete_action = QAction(icon("delete"), "Delete…", self)
-        for action in (
-            self.create_action,
-            self.add_partitions_action,
-            self.retention_action,
-            self.delete_action,
-        ):
-            bar.addAction(action)
-        spacer = QWidget()
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        bar.addWidget(spacer)
-        self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter topics")
-        self.filter.setClearButtonEnabled(True)
-        self.filter.setMaximumWidth(240)
-        bar.addWidget(self.filter)
-        root.addWidget(bar)
+        root.addWidget(
+            self._toolbar(
+                (
+                    self.create_action,
+                    self.add_partitions_action,
+                    self.retention_action,
+                    self.delete_action,
+                ),
+                "Filter topics",
+            )
+        )
 
         self.model = TopicsModel(self)
         self.table = KeyedTableView(self.model, sort_column=0, stretch_column=0)
@@ -105,12 +92,7 @@ class TopicsView(QWidget):
         dl = QVBoxLayout(details)
         dl.setContentsMargins(0, 0, 0, 0)
         dl.setSpacing(6)
-        # Two elided lines (never QLabels sized by their text: an 80-character name once
-        # made the window's minimum width 1,776 px).
-        self.detail_title = ElidedLabel("Select a topic")
-        self.detail_title.setObjectName("SectionTitle")
-        self.detail_info = ElidedLabel("", mode=Qt.TextElideMode.ElideRight)
-        self.detail_info.setObjectName("Muted")
+        self._detail_labels("Select a topic", Qt.TextElideMode.ElideMiddle)
         dl.addWidget(self.detail_title)
         dl.addWidget(self.detail_info)
         self.lower = QSplitter(Qt.Orientation.Horizontal)
@@ -172,9 +154,7 @@ class TopicsView(QWidget):
 
     # -- selection ---------------------------------------------------------------------
 
-    def selected_topic(self) -> str | None:
-        key = self.table.selected_key()
-        return str(key) if key is not None else None
+    selected_topic = AdminView.selected_name
 
     def _selected_snapshot(self) -> TopicSnapshot | None:
         name = self.selected_topic()
@@ -228,18 +208,7 @@ class TopicsView(QWidget):
         self.retention_action.setEnabled(has)
         self.delete_action.setEnabled(has)
 
-    def _update_empty(self) -> None:
-        self.empty.show_instead_of(self.table, self.model.rowCount() == 0)
-
     # -- actions -----------------------------------------------------------------------
-
-    @property
-    def dialog(self) -> QDialog | None:
-        """The dialog this view has open, if any (tests drive it)."""
-        return self._dialogs.current
-
-    def _show(self, dialog: QDialog) -> None:
-        self._dialogs.open(dialog)
 
     def existing_topics(self) -> set[str]:
         return {t.name for t in self.snapshot.topics} if self.snapshot else set()
@@ -254,36 +223,34 @@ class TopicsView(QWidget):
                 self._select_when_present(str(dialog.result_value))
 
         dialog.finished.connect(created)
-        self._show(dialog)
-        return dialog
+        return self._show(dialog)
 
     def _select_when_present(self, name: str) -> None:
         # Not in the table yet, usually: the slow tick that first lists it selects it.
         self._pending_select = None if self.table.select_key(name) else name
 
-
     def open_add_partitions_dialog(self) -> AddPartitionsDialog | None:
         t = self._selected_snapshot()
         if t is None:
             return None
-        dialog = AddPartitionsDialog(self.commands, t.name, t.partition_count, parent=self)
-        self._show(dialog)
-        return dialog
+        return self._show(
+            AddPartitionsDialog(self.commands, t.name, t.partition_count, parent=self)
+        )
 
     def open_retention_dialog(self) -> RetentionDialog | None:
         t = self._selected_snapshot()
         if t is None:
             return None
-        dialog = RetentionDialog(
-            self.commands,
-            t.name,
-            t.retention_ms,
-            t.retention_bytes,
-            defaults=self.defaults,
-            parent=self,
+        return self._show(
+            RetentionDialog(
+                self.commands,
+                t.name,
+                t.retention_ms,
+                t.retention_bytes,
+                defaults=self.defaults,
+                parent=self,
+            )
         )
-        self._show(dialog)
-        return dialog
 
     def open_delete_dialog(self) -> DeleteDialog | None:
         t = self._selected_snapshot()
@@ -300,8 +267,7 @@ class TopicsView(QWidget):
             lambda done: self.commands.delete_topic(name, done),
             parent=self,
         )
-        self._show(dialog)
-        return dialog
+        return self._show(dialog)
 
 
 _SUMMARY_ORDER = {"retention.ms": 0, "retention.bytes": 1, "segment.bytes": 2}

@@ -140,9 +140,11 @@ class EmptyState(QLabel):
 
 def table_over_details(
     table: QWidget, empty: QWidget, details: QWidget, stretch: tuple[int, int],
-    sizes: tuple[int, int],
+    sizes: tuple[int, int] | None = None,
 ) -> QSplitter:
-    """A vertical splitter: the list (or its empty-state hint) above, details below."""
+    """A vertical splitter: the list (or its empty-state hint) above, details below.
+
+    Without ``sizes`` the splitter shares its height by the stretch factors alone."""
     split = QSplitter(Qt.Orientation.Vertical)
     top = QWidget()
     tl = QVBoxLayout(top)
@@ -153,7 +155,8 @@ def table_over_details(
     split.addWidget(details)
     split.setStretchFactor(0, stretch[0])
     split.setStretchFactor(1, stretch[1])
-    split.setSizes(list(sizes))
+    if sizes is not None:
+        split.setSizes(list(sizes))
     return split
 
 

@@ -20,6 +20,8 @@ from streamscope.core import cli
 from streamscope.core.config import BrokerConfig
 from streamscope.core.runtime import BrokerThread
 
+from tests.core.helpers import LISTEN_CASES
+
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"listening on (\S+):(\d+)$")
 
@@ -164,13 +166,7 @@ def test_the_headless_cli_without_a_command_is_a_usage_error(capsys):
     assert "streamscope broker" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("text, expected", [
-    (":9092", ("127.0.0.1", 9092)),
-    ("9092", ("127.0.0.1", 9092)),
-    ("0.0.0.0:0", ("0.0.0.0", 0)),
-    ("[::1]:9093", ("::1", 9093)),
-    ("example.org:19092", ("example.org", 19092)),
-])
+@pytest.mark.parametrize("text, expected", LISTEN_CASES)
 def test_the_broker_reads_listen_and_an_empty_host_is_loopback(text, expected):
     # The app reads it with the same parser (tests/desktop/test_entry_point.py).
     assert cli._broker_parser().parse_args(["--listen", text]).listen == expected

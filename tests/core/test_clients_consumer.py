@@ -19,40 +19,18 @@ from collections.abc import AsyncIterator
 
 import pytest
 from streamscope.core.broker import Broker
-from streamscope.core.clients import Consumer, Producer
+from streamscope.core.clients import Consumer
 from streamscope.core.clients.fetcher import Fetcher, Partitions
-from streamscope.core.config import BrokerConfig
 from streamscope.core.groups import GroupConfig, GroupCoordinator, GroupState, ManualClock
-from streamscope.core.node import start_broker
 from streamscope.core.protocol import ApiKey
 
-WAIT_S = 30.0  # only ever reached by a hang: turns it into a failure
-
-
-async def make_broker(path) -> Broker:
-    """A started broker with its group coordinator (core.node), no listener."""
-    return await start_broker(BrokerConfig(
-        host="127.0.0.1", port=0, data_dir=path, group_initial_rebalance_delay_ms=50,
-        group_min_session_timeout_ms=100,
-    ))
-
-
-@pytest.fixture
-async def broker(tmp_path):
-    b = await make_broker(tmp_path / "data")
-    try:
-        yield b
-    finally:
-        await b.close()
-
-
-async def wait_until(predicate, timeout=WAIT_S, what="condition"):
-    """Poll ``predicate`` until true; the deadline only turns a hang into a failure."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+from tests.core.helpers import (
+    WAIT_S,
+    consumer,
+    make_broker,
+    produce_keyed,
+    wait_until,
+)
 
 
 async def read_records(c: Consumer, n: int, timeout_ms: float = 100) -> Counter:
@@ -159,21 +137,6 @@ async def clients(broker) -> AsyncIterator[Clients]:
         yield started
     finally:
         await started.aclose()
-
-
-def consumer(broker, group, name, topics=("t",), **kw):
-    settings = dict(client_id=name, heartbeat_interval_ms=50, session_timeout_ms=600,
-                    rebalance_timeout_ms=2000, auto_offset_reset="earliest",
-                    auto_commit_interval_ms=100)
-    settings.update(kw)
-    return Consumer(broker, group, topics, **settings)
-
-
-async def produce_keyed(broker, topic, n, keys=40, start=0):
-    producer = Producer(broker, linger_ms=1)
-    futures = [await producer.send(topic, b"%d" % i, key=b"k%d" % (i % keys))
-               for i in range(start, start + n)]
-    await asyncio.gather(*futures)
 
 
 def caught_up(consumers, broker, topic) -> bool:

@@ -22,20 +22,17 @@ import pytest
 from streamscope.core.broker import Broker
 from streamscope.core.clients import Consumer
 from streamscope.core.clients.consumer_app import ConsumerApp, close_consumers
+from streamscope.core.clients.ports import attached_coordinator
 from streamscope.core.records import build_batch
 
-from tests.core.test_clients_consumer import consumer, make_broker, produce_keyed, wait_until
+from tests.core.helpers import (
+    consumer,
+    make_broker,
+    produce_keyed,
+    wait_until,
+)
 
 pytestmark = pytest.mark.timeout(120)  # a regression would spin: fail instead of hanging
-
-
-@pytest.fixture
-async def broker(tmp_path):
-    b = await make_broker(tmp_path / "data")
-    try:
-        yield b
-    finally:
-        await b.close()
 
 
 def append(broker: Broker, topic: str, partition: int, n: int = 1) -> None:
@@ -245,8 +242,9 @@ async def test_a_consumer_behind_stops_cleanly_when_the_broker_closes_under_it(t
 
 
 def app(broker: Broker, client_id: str) -> ConsumerApp:
-    return ConsumerApp(broker, "g", ["t"], client_id=client_id, assignor="range",
-                       offset_reset="earliest", processing_delay_s=0.0)
+    return ConsumerApp(broker, attached_coordinator(broker.groups), "g", ["t"],
+                       client_id=client_id, assignor="range", offset_reset="earliest",
+                       processing_delay_s=0.0)
 
 
 def error_events(broker: Broker, client_id: str) -> list[str]:

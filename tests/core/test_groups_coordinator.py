@@ -635,7 +635,7 @@ async def test_lag_has_one_definition_none_without_a_commit_in_every_view(broker
     assert coord.lag("g") == {("t", 0): 12}
     assert coord.lag("missing") == {}
     assert not hasattr(coord.group_info("g"), "lag")  # descriptions carry no second copy
-    snap = EmbeddedObserver(broker).snapshot().group("g")
+    snap = EmbeddedObserver(broker, broker.groups).snapshot().group("g")
     lags = {(o.topic, o.partition): o.lag for o in snap.offsets}
     assert lags == {("t", 0): 12, ("t", 1): None}
     assert snap.total_lag == 12
@@ -665,7 +665,7 @@ async def test_describe_list_and_snapshot_share_one_group_description(broker):
     listed = {g.group_id: g for g in coord.list_groups()}
     assert type(d) is type(listed["g"]) is type(coord.snapshot()[0]) is GroupDescription
     assert d == listed["g"] == coord.group_info("g") == coord.snapshot()[0]
-    snap = EmbeddedObserver(broker).snapshot().group("g")
+    snap = EmbeddedObserver(broker, broker.groups).snapshot().group("g")
     assert RebalanceSnapshot is type(d.rebalances[-1])
     assert snap.rebalances == d.rebalances and snap.rebalances[-1] is d.rebalances[-1]
 

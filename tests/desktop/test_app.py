@@ -13,20 +13,13 @@ from streamscope.desktop.models.groups_model import GroupsModel
 from streamscope.desktop.models.topics_model import TopicsModel
 
 from tests.desktop.conftest import broker_threads
+from tests.desktop.helpers import create_topic, wait_logged
 from tests.kafka_clients import (
     ConsumerThread,
     ProducerThread,
     produce,
     topic_partitions,
 )
-
-
-def create_topic(shell: Streamscope, qtbot, name: str, partitions: int) -> None:
-    """Create a topic through the broker service (set-up, not the behaviour under test)."""
-    done = []
-    shell.commands.create_topic(name, partitions, None, lambda r, e: done.append((r, e)))
-    qtbot.waitUntil(lambda: bool(done), timeout=5000)
-    assert done[0][1] is None
 
 
 def table_names(shell: Streamscope) -> list[str]:
@@ -341,12 +334,8 @@ def test_deleting_an_empty_group_through_the_gui(app_shell, qtbot):
 
 def test_event_log_records_topic_and_group_events_and_filters_them(app_shell, qtbot):
     create_topic(app_shell, qtbot, "audit", 1)
+    wait_logged(app_shell, qtbot, "Topic created", "Topic audit created with 1 partition")
     log = app_shell.window.event_log
-    app_shell.ticker.refresh_now()
-    qtbot.waitUntil(
-        lambda: ("Topic created", "Topic audit created with 1 partition") in log.row_texts(),
-        timeout=5000,
-    )
     log.text.setText("nothing-matches-this")
     assert log.row_texts() == []
     log.text.setText("")

@@ -20,6 +20,8 @@ from streamscope.core import cli
 from streamscope.desktop import main as entry
 from streamscope.desktop.options import gui_parser
 
+from tests.core.helpers import LISTEN_CASES
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -94,13 +96,7 @@ def test_help_lists_the_app_options_without_loading_qt():
     assert "LOADED []" in proc.stdout
 
 
-@pytest.mark.parametrize("text, expected", [
-    (":9092", ("127.0.0.1", 9092)),
-    ("9092", ("127.0.0.1", 9092)),
-    ("0.0.0.0:0", ("0.0.0.0", 0)),
-    ("[::1]:9093", ("::1", 9093)),
-    ("example.org:19092", ("example.org", 19092)),
-])
+@pytest.mark.parametrize("text, expected", LISTEN_CASES)
 def test_app_and_broker_read_listen_the_same_way_and_an_empty_host_is_loopback(text, expected):
     assert cli._broker_parser().parse_args(["--listen", text]).listen == expected
     assert gui_parser().parse_args(["--listen", text]).listen == expected

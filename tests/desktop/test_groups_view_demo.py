@@ -29,6 +29,7 @@ from streamscope.desktop.theme import LIGHT
 from streamscope.desktop.views.charts import LiveChart, MultiLineChart, bytes_axis_format
 from streamscope.desktop.views.groups_view import GroupsView
 
+from tests.desktop.helpers import create_topic
 from tests.desktop.snapshots import group, snapshot, topic
 
 DECO = Qt.ItemDataRole.DecorationRole
@@ -89,13 +90,6 @@ def members(app_shell) -> Iterator[Members]:
     m.close_all()
 
 
-def create_topic(shell, qtbot, name: str, partitions: int) -> None:
-    done = []
-    shell.commands.create_topic(name, partitions, None, lambda r, e: done.append(e))
-    qtbot.waitUntil(lambda: bool(done), timeout=5000)
-    assert done[0] is None
-
-
 def stable_with(view: GroupsView, group_id: str, clients: set[str]) -> bool:
     g = view.snapshot.group(group_id) if view.snapshot else None
     return (
@@ -104,6 +98,22 @@ def stable_with(view: GroupsView, group_id: str, clients: set[str]) -> bool:
         and {m.client_id for m in g.members} == clients
         and all(m.assignment for m in g.members)
     )
+
+
+def shown_stable_group(
+    shell, qtbot, members: Members, topic: str, partitions: int, group: str,
+    names: tuple[str, ...], **settings,
+) -> GroupsView:
+    """A topic, and a group of real consumers ``names`` on it, Stable and selected in the
+    groups view shown."""
+    create_topic(shell, qtbot, topic, partitions)
+    view = shell.window.groups
+    shell.window.show_view("groups")
+    for name in names:
+        members.start(group, topic, name, **settings)
+    qtbot.waitUntil(lambda: stable_with(view, group, set(names)), timeout=20_000)
+    assert view.select_group(group)
+    return view
 
 
 def member_colours(view: GroupsView) -> dict[str, str]:
@@ -124,14 +134,9 @@ def member_colours(view: GroupsView) -> dict[str, str]:
 def test_member_colours_stay_put_when_a_member_dies_and_a_newcomer_gets_an_unused_one(
     app_shell, qtbot, members
 ):
-    create_topic(app_shell, qtbot, "rides", 6)
-    view = app_shell.window.groups
-    app_shell.window.show_view("groups")
     fast = dict(session_timeout_ms=2000, heartbeat_interval_ms=300, rebalance_timeout_ms=4000)
-    for name in ("m-1", "m-2", "m-3"):
-        members.start("fleet", "rides", name, **fast)
-    qtbot.waitUntil(lambda: stable_with(view, "fleet", {"m-1", "m-2", "m-3"}), timeout=20_000)
-    assert view.select_group("fleet")
+    view = shown_stable_group(app_shell, qtbot, members, "rides", 6, "fleet",
+                              ("m-1", "m-2", "m-3"), **fast)
     qtbot.waitUntil(lambda: view.members_model.rowCount() == 3, timeout=5000)
     before = member_colours(view)
     assert len(set(before.values())) == 3
@@ -178,14 +183,9 @@ def test_member_colors_prefer_slots_never_used_then_the_longest_freed():
 def test_a_killed_member_is_marked_silent_with_its_heartbeat_age_before_eviction(
     app_shell, qtbot, members
 ):
-    create_topic(app_shell, qtbot, "pings", 3)
-    view = app_shell.window.groups
-    app_shell.window.show_view("groups")
     cfg = dict(session_timeout_ms=8000, heartbeat_interval_ms=300, rebalance_timeout_ms=8000)
-    for name in ("hb-1", "hb-2", "hb-3"):
-        members.start("beats", "pings", name, **cfg)
-    qtbot.waitUntil(lambda: stable_with(view, "beats", {"hb-1", "hb-2", "hb-3"}), timeout=20_000)
-    assert view.select_group("beats")
+    view = shown_stable_group(app_shell, qtbot, members, "pings", 3, "beats",
+                              ("hb-1", "hb-2", "hb-3"), **cfg)
     model = view.members_model
     heartbeat = column(model, "Last heartbeat")
 

@@ -9,9 +9,6 @@ produce at full speed, consume in the same groups, and check that the broker ans
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from confluent_kafka import Producer
@@ -22,22 +19,19 @@ from streamscope.desktop.app import Streamscope
 from streamscope.desktop.models.clients_model import ClientsModel
 from streamscope.desktop.views.groups_view import GroupsView
 
-from tests.kafka_clients import ConsumerThread, produce
+from tests.desktop.helpers import command, create_topic
+from tests.kafka_clients import ConsumerThread, ProducerThread, produce
 
 pytestmark = pytest.mark.timeout(180)
 
 
-class FullSpeedProducer(threading.Thread):
+class FullSpeedProducer(ProducerThread):
     """A real producer with no pacing: it sends as fast as librdkafka and the broker allow."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
-        super().__init__(daemon=True, name="full-speed-producer")
-        self.bootstrap = bootstrap
-        self.topic = topic
-        self.sent = 0
+        super().__init__(bootstrap, topic, name="full-speed-producer", join_s=20)
         self.acked = 0  # delivery reports without an error
         self.error: BaseException | None = None
-        self._stop_event = threading.Event()
 
     def run(self) -> None:
         try:
@@ -59,25 +53,6 @@ class FullSpeedProducer(threading.Thread):
             p.flush(10)
         except BaseException as exc:  # surfaced by the test
             self.error = exc
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join(20)
-
-
-def command(shell: Streamscope, qtbot, start: Callable[[Callable], None], timeout=15_000) -> Any:
-    """Run one command (``start(on_done)``), wait for its answer, return it or raise."""
-    done: list[tuple[Any, BaseException | None]] = []
-    start(lambda result, error: done.append((result, error)))
-    qtbot.waitUntil(lambda: bool(done), timeout=timeout)
-    result, error = done[0]
-    if error is not None:
-        raise error
-    return result
-
-
-def create_topic(shell: Streamscope, qtbot, name: str, partitions: int) -> None:
-    command(shell, qtbot, lambda cb: shell.commands.create_topic(name, partitions, None, cb))
 
 
 def group(shell: Streamscope, gid: str) -> GroupSnapshot | None:

@@ -28,16 +28,10 @@ from streamscope.desktop.options import GUI_THEMES
 from streamscope.desktop.theme import THEME_NAMES
 
 from tests.desktop.conftest import broker_threads
+from tests.desktop.helpers import create_topic
 
 PROJECTOR = (1280, 720)
 LONG_TOPIC = "rider-locations." + "x" * 180  # a legal name (249 max), far wider than a screen
-
-
-def create_topic(shell: Streamscope, qtbot, name: str, partitions: int = 1) -> None:
-    done: list = []
-    shell.commands.create_topic(name, partitions, None, lambda r, e: done.append(e))
-    qtbot.waitUntil(lambda: bool(done), timeout=5000)
-    assert done[0] is None
 
 
 def snapshot_has(shell: Streamscope, check) -> bool:

@@ -16,12 +16,7 @@ from PySide6.QtWidgets import QApplication
 from streamscope.core.clients import Consumer
 from streamscope.desktop.main_window import EVENT_LOG_HEIGHT, MainWindow
 
-
-def create_topic(shell, qtbot, name: str, partitions: int) -> None:
-    done = []
-    shell.commands.create_topic(name, partitions, None, lambda r, e: done.append(e))
-    qtbot.waitUntil(lambda: bool(done), timeout=5000)
-    assert done[0] is None
+from tests.desktop.helpers import create_topic
 
 
 @pytest.fixture

@@ -26,19 +26,17 @@ from streamscope.desktop.dialogs.fields import DurationField
 from streamscope.desktop.models.topics_model import TopicsModel
 from streamscope.desktop.theme import apply_theme
 
+from tests.desktop.helpers import create_topic, wait_logged
 from tests.kafka_clients import ProducerThread, topic_partitions
 
 LONG_NAME = ("rider-locations-eu-west-delivery-partner-gps-updates-v2-" * 2)[:80]
 
 
-def create_topic(
+def create_topic_listed(
     shell: Streamscope, qtbot, name: str, partitions: int, configs: dict[str, str] | None = None
 ) -> None:
     """Set-up through the broker service, then wait until the topics table lists it."""
-    done: list[BaseException | None] = []
-    shell.commands.create_topic(name, partitions, configs, lambda _r, e: done.append(e))
-    qtbot.waitUntil(lambda: bool(done), timeout=5000)
-    assert done[0] is None
+    create_topic(shell, qtbot, name, partitions, configs)
     view = shell.window.topics
     qtbot.waitUntil(lambda: view.model.row_of(name) >= 0, timeout=5000)
 
@@ -79,7 +77,7 @@ def press_enter(qtbot, widget) -> None:
 
 
 def test_delete_topic_needs_the_name_typed_and_enter_never_deletes(app_shell, qtbot):
-    create_topic(app_shell, qtbot, "precious", 2)
+    create_topic_listed(app_shell, qtbot, "precious", 2)
     view = app_shell.window.topics
     show_topics(app_shell, qtbot)
     assert view.table.select_key("precious")
@@ -126,7 +124,7 @@ def test_delete_topic_needs_the_name_typed_and_enter_never_deletes(app_shell, qt
 
 
 def test_delete_group_wants_its_name_typed_shown_as_plain_text(app_shell, qtbot):
-    create_topic(app_shell, qtbot, "ledger", 1)
+    create_topic_listed(app_shell, qtbot, "ledger", 1)
     gid = "<b>audit</b> & co"  # group ids are anything a client chose: never markup
     c = Consumer(
         {"bootstrap.servers": app_shell.service.bootstrap, "group.id": gid,
@@ -163,7 +161,7 @@ def test_delete_group_wants_its_name_typed_shown_as_plain_text(app_shell, qtbot)
 
 
 def test_topic_details_write_retention_in_words_as_the_table_does(app_shell, qtbot):
-    create_topic(
+    create_topic_listed(
         app_shell, qtbot, "kept", 1, {"retention.ms": "-1", "retention.bytes": str(1 << 30)}
     )
     view = app_shell.window.topics
@@ -183,13 +181,9 @@ def test_topic_details_write_retention_in_words_as_the_table_does(app_shell, qtb
 
 
 def test_counts_of_one_are_singular_in_the_event_log_and_the_fields(app_shell, qtbot):
-    create_topic(app_shell, qtbot, "single", 1)
+    create_topic_listed(app_shell, qtbot, "single", 1)
+    wait_logged(app_shell, qtbot, "Topic created", "Topic single created with 1 partition")
     log = app_shell.window.event_log
-    app_shell.ticker.refresh_now()
-    qtbot.waitUntil(
-        lambda: ("Topic created", "Topic single created with 1 partition") in log.row_texts(),
-        timeout=5000,
-    )
     # One in-process consumer: the rebalance that follows has "1 member", not "1 member(s)".
     app_shell.commands.start_consumers("solo-reader", "single", 1, "range")
     qtbot.waitUntil(
@@ -216,7 +210,7 @@ def test_counts_of_one_are_singular_in_the_event_log_and_the_fields(app_shell, q
 
 
 def test_partition_table_shows_records_in_and_out_whole_at_1280x720(app_shell, qtbot):
-    create_topic(app_shell, qtbot, "wide", 6)
+    create_topic_listed(app_shell, qtbot, "wide", 6)
     view = app_shell.window.topics
     show_topics(app_shell, qtbot)
     assert view.table.select_key("wide")
@@ -264,7 +258,7 @@ def test_a_long_topic_name_elides_and_never_widens_the_window(app_shell, qtbot):
     very_long = "x" * 120 + "-" + LONG_NAME  # 201 characters, a legal topic name
     view = w.topics
     for name in (LONG_NAME, very_long):
-        create_topic(app_shell, qtbot, name, 3)
+        create_topic_listed(app_shell, qtbot, name, 3)
         assert view.table.select_key(name)
         app_shell.ticker.refresh_now()
         qtbot.waitUntil(lambda n=name: view.detail_title.text() == n, timeout=3000)
@@ -278,7 +272,7 @@ def test_a_long_topic_name_elides_and_never_widens_the_window(app_shell, qtbot):
     index = view.table.index_for_key(very_long, TopicsModel.NAME)
     assert view.table.full_text_tooltip(index) == very_long
     # Selecting a short name again: still 1280 wide (the old label never shrank back).
-    create_topic(app_shell, qtbot, "short", 1)
+    create_topic_listed(app_shell, qtbot, "short", 1)
     assert view.table.select_key("short")
     app_shell.ticker.refresh_now()
     assert w.minimumSizeHint().width() <= 1280
@@ -288,7 +282,7 @@ def test_a_long_topic_name_elides_and_never_widens_the_window(app_shell, qtbot):
 
 
 def test_a_topic_created_in_the_dialog_is_selected_though_it_sorts_last(app_shell, qtbot):
-    create_topic(app_shell, qtbot, "aaa-first", 1)
+    create_topic_listed(app_shell, qtbot, "aaa-first", 1)
     view = app_shell.window.topics
     show_topics(app_shell, qtbot)
     qtbot.waitUntil(lambda: view.selected_topic() == "aaa-first", timeout=3000)
@@ -304,8 +298,8 @@ def test_a_topic_created_in_the_dialog_is_selected_though_it_sorts_last(app_shel
 
 
 def test_selecting_an_idle_topic_resets_the_chart_scale_to_start_at_zero(app_shell, qtbot):
-    create_topic(app_shell, qtbot, "busy", 1)
-    create_topic(app_shell, qtbot, "idle", 1)
+    create_topic_listed(app_shell, qtbot, "busy", 1)
+    create_topic_listed(app_shell, qtbot, "idle", 1)
     view = app_shell.window.topics
     show_topics(app_shell, qtbot)
     assert view.table.select_key("busy")

@@ -223,6 +223,36 @@ def _emit_batch(by_partition: dict[int, list[tuple[int, str]]]) -> None:
         _emit("recs", p=p, o=[o for o, _ in items], v=[v for _, v in items])
 
 
+def _next_command(commands: queue.Queue) -> str | None:
+    """The test's next command ("close", "commit"), or None when it sent none."""
+    try:
+        return commands.get_nowait()
+    except queue.Empty:
+        return None
+
+
+def _emit_polled(got: dict) -> None:
+    """kafka-python's and aiokafka's ``{TopicPartition: [record]}`` as ``recs`` lines."""
+    batch: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for tp, msgs in got.items():
+        batch[tp.partition].extend((m.offset, m.value.decode()) for m in msgs)
+    _emit_batch(batch)
+
+
+def _emit_tps(kind: str, tps) -> None:
+    _emit(kind, tps=[(tp.topic, tp.partition) for tp in tps])
+
+
+def _python_client_settings(bootstrap: str, group: str, name: str) -> dict:
+    """kafka-python and aiokafka take the same consumer settings."""
+    return dict(
+        bootstrap_servers=bootstrap, group_id=group, client_id=name,
+        auto_offset_reset="earliest", session_timeout_ms=SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS, enable_auto_commit=True,
+        auto_commit_interval_ms=AUTO_COMMIT_INTERVAL_MS,
+    )
+
+
 def run_confluent(bootstrap: str, group: str, topic: str, name: str,
                   strategy: str = "range,roundrobin") -> None:
     from confluent_kafka import Consumer
@@ -242,10 +272,7 @@ def run_confluent(bootstrap: str, group: str, topic: str, name: str,
     )
     commands = _commands()
     while True:
-        try:
-            command = commands.get_nowait()
-        except queue.Empty:
-            command = None
+        command = _next_command(commands)
         if command == "close":
             break
         if command == "commit":
@@ -269,33 +296,22 @@ def run_kafka_python(bootstrap: str, group: str, topic: str, name: str) -> None:
 
     class Listener(ConsumerRebalanceListener):
         def on_partitions_revoked(self, revoked):
-            _emit("revoked", tps=[(tp.topic, tp.partition) for tp in revoked])
+            _emit_tps("revoked", revoked)
 
         def on_partitions_assigned(self, assigned):
-            _emit("assigned", tps=[(tp.topic, tp.partition) for tp in assigned])
+            _emit_tps("assigned", assigned)
 
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, client_id=name,
-        auto_offset_reset="earliest", session_timeout_ms=SESSION_TIMEOUT_MS,
-        heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS, enable_auto_commit=True,
-        auto_commit_interval_ms=AUTO_COMMIT_INTERVAL_MS,
-    )
+    consumer = KafkaConsumer(**_python_client_settings(bootstrap, group, name))
     consumer.subscribe([topic], listener=Listener())
     commands = _commands()
     while True:
-        try:
-            command = commands.get_nowait()
-        except queue.Empty:
-            command = None
+        command = _next_command(commands)
         if command == "close":
             break
         if command == "commit":
             consumer.commit()
             _emit("committed")
-        batch: dict[int, list[tuple[int, str]]] = defaultdict(list)
-        for tp, msgs in consumer.poll(timeout_ms=100, max_records=500).items():
-            batch[tp.partition].extend((m.offset, m.value.decode()) for m in msgs)
-        _emit_batch(batch)
+        _emit_polled(consumer.poll(timeout_ms=100, max_records=500))
     _emit("closing")
     consumer.close()
     _emit("closed")
@@ -308,37 +324,25 @@ def run_aiokafka(bootstrap: str, group: str, topic: str, name: str) -> None:
 
     class Listener(ConsumerRebalanceListener):
         async def on_partitions_revoked(self, revoked):
-            _emit("revoked", tps=[(tp.topic, tp.partition) for tp in revoked])
+            _emit_tps("revoked", revoked)
 
         async def on_partitions_assigned(self, assigned):
-            _emit("assigned", tps=[(tp.topic, tp.partition) for tp in assigned])
+            _emit_tps("assigned", assigned)
 
     async def main() -> None:
         # aiokafka's default assignor is roundrobin only (KAFKA-NOTES pitfall 7).
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=group, client_id=name,
-            auto_offset_reset="earliest", session_timeout_ms=SESSION_TIMEOUT_MS,
-            heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS, enable_auto_commit=True,
-            auto_commit_interval_ms=AUTO_COMMIT_INTERVAL_MS,
-        )
+        consumer = AIOKafkaConsumer(**_python_client_settings(bootstrap, group, name))
         await consumer.start()
         consumer.subscribe([topic], listener=Listener())
         commands = _commands()
         while True:
-            try:
-                command = commands.get_nowait()
-            except queue.Empty:
-                command = None
+            command = _next_command(commands)
             if command == "close":
                 break
             if command == "commit":
                 await consumer.commit()
                 _emit("committed")
-            batch: dict[int, list[tuple[int, str]]] = defaultdict(list)
-            got = await consumer.getmany(timeout_ms=100, max_records=500)
-            for tp, msgs in got.items():
-                batch[tp.partition].extend((m.offset, m.value.decode()) for m in msgs)
-            _emit_batch(batch)
+            _emit_polled(await consumer.getmany(timeout_ms=100, max_records=500))
         _emit("closing")
         await consumer.stop()
         _emit("closed")

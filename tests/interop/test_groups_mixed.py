@@ -86,6 +86,13 @@ def describe(bt, group):
     return info, {m.client_id: m for m in info.members} if info else {}
 
 
+def check_delivery(members: list, total: int, label: str) -> None:
+    """Every record delivered in order, no partition owned twice at once; figures shown."""
+    figures = check_records(members, total)
+    check_exclusive(members)
+    print(f"\n[{label}] {figures['received']} received, {figures['duplicates']} duplicates")
+
+
 def test_in_process_and_kafka_python_consumers_share_a_group(broker, tmp_path):
     bt = broker
     bt.call(bt.broker.create_topic, "mixed", 4)
@@ -125,10 +132,7 @@ def test_in_process_and_kafka_python_consumers_share_a_group(broker, tmp_path):
         wait_until(lambda: distinct_seen(members) >= 6000, 30, "all 6000", members)
         real.close()
         sim2.close()
-        figures = check_records(members, 6000)
-        check_exclusive(members)
-        print(f"\n[mixed in-process + kafka-python] {figures['received']} received, "
-              f"{figures['duplicates']} duplicates")
+        check_delivery(members, 6000, "mixed in-process + kafka-python")
     finally:
         for m in members:
             m.stop()
@@ -163,10 +167,7 @@ def test_cooperative_rebalance_between_librdkafka_and_an_in_process_consumer(bro
         wait_until(lambda: distinct_seen(members) >= 6000, 30, "all 6000", members)
         for m in members:
             m.close()
-        figures = check_records(members, 6000)
-        check_exclusive(members)
-        print(f"\n[cooperative librdkafka + in-process] {figures['received']} received, "
-              f"{figures['duplicates']} duplicates")
+        check_delivery(members, 6000, "cooperative librdkafka + in-process")
     finally:
         for m in members:
             m.stop()

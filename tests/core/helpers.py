@@ -1,0 +1,70 @@
+"""Shared by the core tests that run in-process clients on a real broker.
+
+Contract: plain functions (the ``broker`` fixture built on :func:`make_broker` is in
+``tests/core/conftest.py``). Waits are for conditions; a deadline only turns a hang into
+a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from streamscope.core.broker import Broker
+from streamscope.core.clients import Consumer, Producer
+from streamscope.core.config import BrokerConfig
+from streamscope.core.node import start_broker
+
+WAIT_S = 30.0  # only ever reached by a hang: turns it into a failure
+
+# ``--listen`` texts and the (host, port) they mean, for the broker's CLI and the app
+# alike (one parser: an empty host means loopback).
+LISTEN_CASES = [
+    (":9092", ("127.0.0.1", 9092)),
+    ("9092", ("127.0.0.1", 9092)),
+    ("0.0.0.0:0", ("0.0.0.0", 0)),
+    ("[::1]:9093", ("::1", 9093)),
+    ("example.org:19092", ("example.org", 19092)),
+]
+
+
+async def make_broker(path: Path) -> Broker:
+    """A started broker with its group coordinator (core.node), no listener; short group
+    delays so rebalances in tests take milliseconds."""
+    return await start_broker(BrokerConfig(
+        host="127.0.0.1", port=0, data_dir=path, group_initial_rebalance_delay_ms=50,
+        group_min_session_timeout_ms=100,
+    ))
+
+
+async def wait_until(
+    predicate: Callable[[], bool], timeout: float = WAIT_S, what: str = "condition"
+) -> None:
+    """Poll ``predicate`` until true; the deadline only turns a hang into a failure."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def consumer(
+    broker: Broker, group: str, name: str, topics: Sequence[str] = ("t",), **kw: object
+) -> Consumer:
+    """An in-process consumer with test-sized heartbeats, sessions and auto-commit."""
+    settings: dict[str, object] = dict(
+        client_id=name, heartbeat_interval_ms=50, session_timeout_ms=600,
+        rebalance_timeout_ms=2000, auto_offset_reset="earliest", auto_commit_interval_ms=100,
+    )
+    settings.update(kw)
+    return Consumer(broker, group, topics, **settings)  # type: ignore[arg-type]
+
+
+async def produce_keyed(broker: Broker, topic: str, n: int, keys: int = 40, start: int = 0) -> None:
+    """``n`` records to ``topic``, keys ``k0``..``k<keys-1>`` in turn, all acknowledged."""
+    producer = Producer(broker, linger_ms=1)
+    futures = [await producer.send(topic, b"%d" % i, key=b"k%d" % (i % keys))
+               for i in range(start, start + n)]
+    await asyncio.gather(*futures)

@@ -1,0 +1,41 @@
+"""Set-up steps the desktop tests share: broker commands run through the real app.
+
+Contract: each helper waits for the command's answer on the GUI thread (``qtbot``, no
+sleeps) and fails the test if the broker refused; the behaviour under test comes after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from streamscope.desktop.app import Streamscope
+
+
+def command(shell: Streamscope, qtbot, start: Callable[[Callable], None], timeout=15_000) -> Any:
+    """Run one command (``start(on_done)``), wait for its answer, return it or raise."""
+    done: list[tuple[Any, BaseException | None]] = []
+    start(lambda result, error: done.append((result, error)))
+    qtbot.waitUntil(lambda: bool(done), timeout=timeout)
+    result, error = done[0]
+    if error is not None:
+        raise error
+    return result
+
+
+def create_topic(
+    shell: Streamscope,
+    qtbot,
+    name: str,
+    partitions: int = 1,
+    configs: dict[str, str] | None = None,
+) -> None:
+    """Create a topic through the broker service (set-up, not the behaviour under test)."""
+    command(shell, qtbot, lambda cb: shell.commands.create_topic(name, partitions, configs, cb))
+
+
+def wait_logged(shell: Streamscope, qtbot, kind: str, text: str, timeout=5000) -> None:
+    """Take a snapshot now and wait until the event log shows the row ``(kind, text)``."""
+    log = shell.window.event_log
+    shell.ticker.refresh_now()
+    qtbot.waitUntil(lambda: (kind, text) in log.row_texts(), timeout=timeout)
