@@ -18,6 +18,10 @@ version and whether that version is flexible, and returns a :class:`StructCodec`
 
 Everything version-dependent is decided here, once: the compiled closures carry no
 version checks. Consecutive fixed-width fields collapse into one ``struct.Struct``.
+
+Why one long module (over 600 lines): the per-type readers and writers and the compiler
+that stitches them into closures are one engine; split apart, every fast path would pay
+an attribute lookup per field, and the pieces have no use on their own.
 """
 
 from __future__ import annotations
