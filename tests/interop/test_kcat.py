@@ -14,7 +14,7 @@ import re
 import subprocess
 
 import confluent_kafka
-from streamscope.core.records import Compression, parse_header
+from streamscope.core.records import Compression, iter_batches
 
 TIMEOUT = 30
 
@@ -65,16 +65,22 @@ def test_kcat_compressed_produce_and_multi_partition_consume(broker, kcat_path):
          "-X", "partitioner=murmur2_random", stdin="\n".join(lines) + "\n")
 
     def stored():
+        """(log end offset, codec of every stored batch) per partition."""
         out = []
         for p in broker.broker.topics["kc-multi"].partitions:
             data = p.log.read(0, 1 << 30) if p.log.log_end_offset else b""
-            out.append((p.log.log_end_offset, parse_header(data).compression if data else None))
+            out.append((p.log.log_end_offset, {h.compression for h, _ in iter_batches(data)}))
         return out
 
     facts = broker.call(stored)
     assert sum(end for end, _ in facts) == 300
-    # Old librdkafka compresses only when Produce v0 is inside the advertised range.
-    assert {codec for end, codec in facts if end} == {Compression.SNAPPY}
+    # Old librdkafka compresses only when Produce v0 is inside the advertised range. It
+    # still sends a batch uncompressed when snappy would not shrink it (a batch of one or
+    # two tiny records, which a loaded machine makes likely), so: snappy is used, and
+    # nothing else is.
+    codecs = set().union(*(found for _, found in facts))
+    assert Compression.SNAPPY in codecs
+    assert codecs <= {Compression.SNAPPY, Compression.NONE}
     got = []
     for partition in range(3):
         out = kcat(kcat_path, broker.bootstrap, "-C", "-t", "kc-multi", "-p", str(partition),
