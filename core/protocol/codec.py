@@ -32,7 +32,6 @@ from typing import Any
 from .compiler import StructCodec, compile_struct
 from .messages import ALL_APIS
 from .primitives import (
-    EncodeError,
     ProtocolError,
     UnsupportedVersionError,
     read_uvarint,
@@ -189,17 +188,6 @@ def _name(api_key: int) -> str:
     return schema.name if schema else f"api {api_key}"
 
 
-def _encode_body(codec: StructCodec, body: dict, buf: bytearray, what: str) -> None:
-    try:
-        codec.encode(body, buf)
-    except Exception as e:  # any failure is re-diagnosed to name the field path
-        try:
-            codec.check(body, "")
-        except EncodeError as diagnosed:
-            raise EncodeError(f"{what}: {diagnosed}") from e
-        raise
-
-
 def encode_response(api_key: int, version: int, correlation_id: int, body: dict, *,
                     size_prefix: bool = False) -> bytes:
     """Response header + body. With ``size_prefix`` the 4-byte frame size leads."""
@@ -208,7 +196,7 @@ def encode_response(api_key: int, version: int, correlation_id: int, body: dict,
     buf += _I.pack(correlation_id)
     if response_header_version(api_key, version) == 1:
         buf.append(0)  # empty tagged-field section
-    _encode_body(codec, body, buf, f"{_name(api_key)} v{version} response")
+    codec.encode_named(body, buf, f"{_name(api_key)} v{version} response")
     if size_prefix:
         _I.pack_into(buf, 0, len(buf) - 4)
     return bytes(buf)
@@ -227,7 +215,7 @@ def encode_request(api_key: int, version: int, correlation_id: int, client_id: s
         buf += cid
     if request_header_version(api_key, version) == 2:
         buf.append(0)
-    _encode_body(codec, body, buf, f"{_name(api_key)} v{version} request")
+    codec.encode_named(body, buf, f"{_name(api_key)} v{version} request")
     if size_prefix:
         _I.pack_into(buf, 0, len(buf) - 4)
     return bytes(buf)

@@ -73,6 +73,18 @@ class StructCodec:
         self.default = default
         self.min_size = min_size
 
+    def encode_named(self, body: dict, buf: bytearray, what: str) -> None:
+        """``encode``, and on any failure an :class:`EncodeError` naming ``what`` and the
+        offending field path (found by ``check``, run only then)."""
+        try:
+            self.encode(body, buf)
+        except Exception as e:  # any failure is re-diagnosed to name the field path
+            try:
+                self.check(body, "")
+            except EncodeError as diagnosed:
+                raise EncodeError(f"{what}: {diagnosed}") from e
+            raise
+
 
 # --------------------------------------------------------------------------- values
 # Each value codec is (decoder, encoder, min wire size) for one field type at one

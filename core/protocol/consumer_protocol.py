@@ -70,14 +70,7 @@ def _encode(schema: DataSchema, version: int, body: dict) -> bytes:
         raise EncodeError(f"{schema.name}: no definition for v{version} (have v{lo}-v{hi})")
     codec = _codec(schema, version)
     buf = bytearray(_H.pack(version))
-    try:
-        codec.encode(body, buf)
-    except Exception as e:  # any failure is re-diagnosed to name the field path
-        try:
-            codec.check(body, "")
-        except EncodeError as diagnosed:
-            raise EncodeError(f"{schema.name} v{version}: {diagnosed}") from e
-        raise
+    codec.encode_named(body, buf, f"{schema.name} v{version}")
     return bytes(buf)
 
 
