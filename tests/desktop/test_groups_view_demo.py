@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from streamscope.core.clients import Consumer
 from streamscope.core.config import BrokerConfig
@@ -437,7 +437,11 @@ def test_busy_group_at_1280x720_shows_every_column_whole(app_shell, qtbot, membe
     assert view.select_group("dispatch")
     qtbot.waitUntil(lambda: view.lag_model.rowCount() == 6, timeout=5000)
     app_shell.ticker.refresh_now()
-    qtbot.wait(300)  # let the layouts settle before measuring them (no condition to await)
+    # Let the layouts settle before measuring them: deliver every posted layout request
+    # and run the zero-delay column fits they schedule (no time passes, nothing to hope).
+    for _ in range(3):
+        QCoreApplication.sendPostedEvents()
+        QCoreApplication.processEvents()
     if os.environ.get("STREAMSCOPE_SHOTS"):
         w.grab().save(str(tmp_path / "groups.png"))
 
