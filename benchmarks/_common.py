@@ -239,8 +239,9 @@ asyncio.run(main())
 _LISTENING_RE = re.compile(r"listening on (\[?[0-9A-Za-z.:]+?\]?):(\d+)\b")
 
 
-def streamscope_command(data_dir: Path, fsync: str) -> list[str]:
-    cli = REPO_ROOT / "core" / "cli.py"
+def streamscope_command(data_dir: Path, fsync: str, tree: Path = REPO_ROOT) -> list[str]:
+    """The headless broker of the source tree ``tree`` (this checkout by default)."""
+    cli = tree / "core" / "cli.py"
     if cli.exists():
         # Trees before the streamscope namespace ran their CLI as core.cli.
         module = "streamscope.core.cli" if "streamscope.core" in cli.read_text() else "core.cli"
@@ -250,13 +251,27 @@ def streamscope_command(data_dir: Path, fsync: str) -> list[str]:
 
 
 def start_streamscope(workdir: Path, *, fsync: str = "interval", name: str = "Streamscope",
-                      timeout_s: float = 30.0) -> BrokerHandle:
-    """Streamscope's headless broker on a free port (it binds port 0 and logs the port)."""
+                      timeout_s: float = 30.0, tree: Path | None = None) -> BrokerHandle:
+    """Streamscope's headless broker on a free port (it binds port 0 and logs the port).
+
+    ``tree`` runs another checkout's broker (e.g. a worktree at an older commit) with
+    the same interpreter, its own source first on ``sys.path``: before/after figures
+    in one run.
+    """
     data_dir = workdir / f"data-{name.lower().replace(' ', '-')}"
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"{name.lower().replace(' ', '-')}.log"
     log_path.write_bytes(b"")
-    proc = spawn(streamscope_command(data_dir, fsync), log_path=log_path)
+    env = None
+    if tree is not None:
+        tree = tree.resolve()
+        env = dict(os.environ, PYTHONPATH=str(tree))
+        if (tree / "core" / "cli.py").exists() and "streamscope.core" in (
+                tree / "core" / "cli.py").read_text():
+            raise BenchError(f"{tree}: a tree with the streamscope namespace runs as the "
+                             "installed package; use it as the checkout instead")
+    proc = spawn(streamscope_command(data_dir, fsync, tree or REPO_ROOT), log_path=log_path,
+                 cwd=tree, env=env)
     handle = BrokerHandle(name, proc, "", log_path, data_dir)
     deadline = time.monotonic() + timeout_s
     while True:

@@ -692,6 +692,14 @@ class Harness:
             except Exception as exc:
                 self.note(f"Streamscope not runnable: {exc}")
                 self.runs.append(BrokerRun("streamscope", "Streamscope", None, dead=str(exc)))
+        if self.args.baseline is not None:
+            label = "Baseline"
+            try:
+                handle = start_streamscope(self.workdir, fsync="interval", name=label,
+                                           tree=self.args.baseline)
+                self.runs.append(BrokerRun("baseline", label, handle))
+            except Exception as exc:
+                self.note(f"{label} ({self.args.baseline}) not runnable: {exc}")
         if "durable" in wanted and not self.args.no_durable:
             label = "Streamscope durable"
             try:
@@ -1006,6 +1014,22 @@ class Harness:
             row.append("/".join(str(c) for c in counts))
             rows.append(row)
         print_table(headers, rows)
+        before = next((r for r in runs if r.key == "baseline"), None)
+        after = next((r for r in runs if r.key == "streamscope"), None)
+        if before is not None and after is not None:
+            print(f"\n== this checkout against the baseline tree {self.args.baseline} "
+                  "(same run, same rounds; > 1 = this checkout better)")
+            rows = []
+            for f in self.figures:
+                b = median(before.values.get(f.key, []))
+                a = median(after.values.get(f.key, []))
+                if f.higher_is_better:
+                    ratio = fmt_ratio(a, b)
+                else:
+                    ratio = fmt_ratio(b, a)
+                rows.append([f.label + ("" if f.higher_is_better else " (lower=better)"),
+                             fmt_num(b, f.unit), fmt_num(a, f.unit), ratio])
+            print_table(["figure", "baseline", "this checkout", "ratio"], rows)
 
     def report_cpu(self, runs: list[BrokerRun]) -> None:
         print("\n== CPU during the measured interval, median % of one core "
@@ -1116,6 +1140,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--no-ceilings", action="store_true", help="skip the machine ceilings")
     p.add_argument("--brokers", default="tansu,streamscope,durable",
                    help="which brokers to run (default: tansu,streamscope,durable)")
+    p.add_argument("--baseline", type=Path, default=None,
+                   help="also run the broker of this source tree (e.g. a git worktree "
+                        "at an older commit, before the namespace) and compare")
     p.add_argument("--scaling", action="store_true",
                    help="also: partitions 1..1000, producer connections 1..200, snapshot time")
     p.add_argument("--scaling-brokers", default="tansu,streamscope",
