@@ -32,7 +32,10 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from confluent_kafka import Consumer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -371,6 +374,68 @@ def parse_worker_output(kind: str, returncode: int | None, out: bytes,
     if result.get("error"):
         raise BenchError(f"{kind}: {result['error']}")
     return result
+
+
+CpuFinish = Callable[[float], dict[str, float | None]]  # a CPU sampler: elapsed s -> figures
+
+
+@dataclass
+class Consumed:
+    """What :func:`consume_timed` read: good messages, errored ones (and the last error),
+    the clock's readings at the first and the last batch, and the CPU sampler started at
+    the first batch (so CPU is measured over the same interval as the messages)."""
+
+    got: int = 0
+    errors: int = 0
+    last_error: str = ""
+    first: float | None = None
+    last: float | None = None
+    cpu: CpuFinish | None = None
+
+    def figures(self, n: int, subscribed: float) -> dict[str, Any]:
+        """``msgs``; ``seconds`` from the first batch to the last (the first message starts
+        the clock, so ``got - 1`` arrived within it); ``msg_s``; ``join_s`` from
+        ``subscribed`` (same clock) to the first batch; ``cpu`` over ``seconds``. An
+        ``error`` instead when fewer than ``n`` came."""
+        if self.got < n or self.first is None or self.last is None or self.cpu is None:
+            last = f" {self.last_error}" if self.last_error else ""
+            return {"error": f"consumed {self.got} of {n} ({self.errors} errors{last})"}
+        elapsed = max(self.last - self.first, 1e-9)
+        return {"msgs": self.got, "seconds": elapsed, "msg_s": (self.got - 1) / elapsed,
+                "join_s": self.first - subscribed, "cpu": self.cpu(elapsed)}
+
+
+def consume_timed(consumer: Consumer, n: int, deadline: float, clock: Callable[[], float],
+                  start_cpu: Callable[[], CpuFinish],
+                  give_up: Callable[[Consumed], bool] = lambda _read: False) -> Consumed:
+    """Read a subscribed consumer until ``n`` good messages arrived, the ``deadline``
+    (``time.monotonic()``) passed or nothing came for 10 s after data flowed; on any
+    other empty poll ``give_up`` may end it (or raise). Batches are timed by ``clock``.
+    The consumer is closed afterwards, whatever happened."""
+    read = Consumed()
+    try:
+        while read.got < n and time.monotonic() < deadline:
+            # consume() waits for the full count or the timeout: never ask for more than is due.
+            msgs = consumer.consume(min(10_000, n - read.got), 0.5)
+            if not msgs:
+                if read.last is not None and clock() - read.last > 10:
+                    break  # nothing for 10 s after data flowed: the rest is not coming
+                if give_up(read):
+                    break
+                continue
+            now = clock()
+            if read.first is None:
+                read.first = now
+                read.cpu = start_cpu()
+            bad = [m for m in msgs if m.error()]
+            if bad:
+                read.errors += len(bad)
+                read.last_error = str(bad[-1].error())
+            read.got += len(msgs) - len(bad)
+            read.last = now
+    finally:
+        consumer.close()
+    return read
 
 
 class LineReader:

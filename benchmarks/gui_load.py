@@ -74,10 +74,12 @@ from _common import (  # noqa: E402 - after the path set-up above
     PYTHON,
     BenchError,
     LineReader,
+    consume_timed,
     fmt_num,
     fmt_ratio,
     install_cleanup,
     median,
+    parse_worker_output,
     percentile,
     print_table,
     remove_tree,
@@ -91,14 +93,18 @@ from _common import (  # noqa: E402 - after the path set-up above
 
 SCRIPT = Path(__file__).resolve()
 PEER = SCRIPT.with_name("_gui_peer.py")
-VARIANTS = ("gui-thread", "headless", "gui-process")
+VARIANTS = ("gui-thread", "headless", "gui-process", "log", "log-headless")
 LABELS = {
     "headless": "headless broker",
     "gui-thread": "GUI + broker thread",
     "gui-process": "GUI + broker process",
+    "log": "GUI + broker thread, Log page",
+    "log-headless": "headless broker",
 }
-PHASES = ("idle", "flat", "consume", "paced")
-PHASE_LABELS = {"idle": "idle", "flat": "flat-out", "consume": "consume", "paced": "paced"}
+PHASES = ("idle", "flat", "consume", "paced", "log", "log_flat")
+PHASE_LABELS = {"idle": "idle", "flat": "flat-out", "consume": "consume", "paced": "paced",
+                "log": "log view, paced", "log_flat": "log view, flat-out"}
+LOG_TOPIC = "lanes"
 LOAD_PRODUCER_CONF = {**PRODUCER_CONF, "enable.idempotence": False}
 CONSUMER_CONF = {"session.timeout.ms": 6000, "fetch.queue.backoff.ms": 10}
 LAG_PROBE_MS = 10
@@ -248,33 +254,63 @@ def worker_consume(spec: dict[str, Any]) -> dict[str, Any]:
                          **CONSUMER_CONF})
     consumer.subscribe([spec["topic"]])
     t_sub = time.monotonic()
-    deadline = t_sub + spec.get("timeout_s", 90)
-    got = errs = 0
-    t0 = t_last = None
-    cpu = None
+    read = consume_timed(consumer, n, t_sub + spec.get("timeout_s", 90), time.monotonic,
+                         lambda: _cpu_sampler(spec.get("cpu", {})))
+    figures = read.figures(n, t_sub)
+    if "error" not in figures:  # the phase's interval, on the GUI samples' clock
+        figures.update(t0=read.first, t1=read.last)
+    return figures
+
+
+def worker_follow(spec: dict[str, Any]) -> dict[str, Any]:
+    """One consumer group of the log-view workload: a confluent-kafka consumer that
+    commits every second (so the lanes show its cursor) and reads until the stop file
+    appears. Prints ``ASSIGNED`` once it owns partitions; returns (time, messages read)
+    samples every 0.25 s, so the harness can cut the reading rate by phase."""
+    from confluent_kafka import Consumer
+
+    _ensure_topic(spec["bootstrap"], spec["topic"], spec["partitions"], time.monotonic() + 40)
+    consumer = Consumer({"bootstrap.servers": spec["bootstrap"], "group.id": spec["group"],
+                         "auto.offset.reset": "earliest", "enable.auto.commit": True,
+                         "auto.commit.interval.ms": 1000, **CONSUMER_CONF})
+    told = [False]
+
+    def on_assign(_consumer: Any, partitions: list[Any]) -> None:
+        if partitions and not told[0]:
+            told[0] = True
+            print("ASSIGNED", flush=True)
+
+    consumer.subscribe([spec["topic"]], on_assign=on_assign)
+    stop_file = Path(spec["stop_file"])
+    deadline = time.monotonic() + spec["max_s"]
+    got = errors = 0
+    samples: list[tuple[float, int]] = [(time.monotonic(), 0)]
     try:
-        while got < n and time.monotonic() < deadline:
-            msgs = consumer.consume(min(10_000, n - got), 0.5)
-            if not msgs:
-                if t_last is not None and time.monotonic() - t_last > 10:
-                    break  # nothing for 10 s after data flowed: the rest is not coming
-                continue
+        while time.monotonic() < deadline and not stop_file.exists():
+            for m in consumer.consume(10_000, 0.1):
+                if m.error() is None:
+                    got += 1
+                else:
+                    errors += 1
             now = time.monotonic()
-            if t0 is None:
-                t0 = now
-                cpu = _cpu_sampler(spec.get("cpu", {}))
-            bad = sum(1 for m in msgs if m.error())
-            errs += bad
-            got += len(msgs) - bad
-            t_last = now
+            if now - samples[-1][0] >= 0.25:
+                samples.append((now, got))
     finally:
         consumer.close()
-    if got < n or t0 is None or t_last is None or cpu is None:
-        return {"error": f"consumed {got} of {n} ({errs} errors)"}
-    elapsed = max(t_last - t0, 1e-9)
-    # The first message starts the clock, so n - 1 arrived within the interval.
-    return {"msgs": got, "seconds": elapsed, "msg_s": (got - 1) / elapsed,
-            "join_s": t0 - t_sub, "t0": t0, "t1": t_last, "cpu": cpu(elapsed)}
+    samples.append((time.monotonic(), got))
+    return {"msgs": got, "errors": errors, "samples": samples}
+
+
+def _read_between(samples: list[list[float]], t0: float, t1: float) -> float | None:
+    """Messages a follower read in [t0, t1], interpolated between its samples."""
+    def at(t: float) -> float | None:
+        for (ta, na), (tb, nb) in zip(samples, samples[1:], strict=False):
+            if ta <= t <= tb:
+                return na + (nb - na) * ((t - ta) / (tb - ta) if tb > ta else 1.0)
+        return None
+
+    a, b = at(t0), at(t1)
+    return None if a is None or b is None else b - a
 
 
 def worker_gui(spec: dict[str, Any]) -> int:
@@ -284,6 +320,12 @@ def worker_gui(spec: dict[str, Any]) -> int:
     import asyncio
     import gc
 
+    # desktop.app.main keeps Qt's raster engine from farming fills out to its GUI thread
+    # pool (QT_NO_GUI_THREADPOOL); --qt-gui-threadpool restores Qt's default to compare.
+    if spec.get("qt_gui_threadpool"):
+        os.environ.pop("QT_NO_GUI_THREADPOOL", None)
+    else:
+        os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
     if spec.get("switch_interval_ms"):
         sys.setswitchinterval(spec["switch_interval_ms"] / 1000)
     if spec.get("thread_loop") == "uvloop":
@@ -292,7 +334,7 @@ def worker_gui(spec: dict[str, Any]) -> int:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
     import qasync
-    from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
+    from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt, QTimer
     from PySide6.QtWidgets import QApplication
     from streamscope.core.config import BrokerConfig
     from streamscope.core.server import tune_allocator
@@ -336,6 +378,22 @@ def worker_gui(spec: dict[str, Any]) -> int:
     probe.setInterval(LAG_PROBE_MS)
     probe.timeout.connect(on_probe)
 
+    # What ran on the GUI thread, for attributing stalls: (start, end, what, CPU ms, ms
+    # waiting for a CPU) of the ticker's ticks, the view switches and the window's
+    # repaints. /proc/thread-self/schedstat gives this thread's CPU time and the time it
+    # sat runnable in the run queue; the rest of a span's wall time it slept (a wait for
+    # the GIL, or for Qt's raster thread pool).
+    spans: list[tuple[float, float, str, float, float]] = []
+
+    def sched() -> tuple[int, int]:
+        with open("/proc/thread-self/schedstat") as f:
+            cpu_ns, wait_ns = f.read().split()[:2]
+        return int(cpu_ns), int(wait_ns)
+
+    def span(t0: float, t1: float, what: str, s0: tuple[int, int]) -> None:
+        cpu_ns, wait_ns = sched()
+        spans.append((t0, t1, what, (cpu_ns - s0[0]) / 1e6, (wait_ns - s0[1]) / 1e6))
+
     # Time the ticker's work on the GUI thread: wall time, and CPU time of this thread only
     # (a wait for the GIL is wall time but not CPU time).
     ticker = shell.ticker
@@ -344,26 +402,83 @@ def worker_gui(spec: dict[str, Any]) -> int:
         timer.timeout.disconnect()
 
         def timed(fn=fn, kind=kind) -> None:
-            w0, c0 = time.perf_counter(), time.thread_time()
+            w0, c0, m0, s0 = time.perf_counter(), time.thread_time(), time.monotonic(), sched()
             fn()
-            work.append((time.monotonic(), kind, (time.perf_counter() - w0) * 1000,
+            m1 = time.monotonic()
+            work.append((m1, kind, (time.perf_counter() - w0) * 1000,
                          (time.thread_time() - c0) * 1000))
+            span(m0, m1, f"{kind} tick ({views[view_i[0]]})", s0)
 
         timer.timeout.connect(timed)
     ticker.tick.connect(lambda snap, _h: ticks.append((time.monotonic(), snap.build_ms)))
+
+    # The window's repaints: the top-level widget's UpdateRequest paints every dirty child
+    # (its event() is wrapped on the instance).
+    window = shell.window
+    window_event = window.event
+
+    def timed_event(event: Any) -> bool:
+        if event.type() != QEvent.Type.UpdateRequest:
+            return window_event(event)
+        t0, s0 = time.monotonic(), sched()
+        result = window_event(event)
+        span(t0, time.monotonic(), f"paint {views[view_i[0]]}", s0)
+        return result
+
+    window.event = timed_event  # type: ignore[method-assign]
 
     views = list(VIEW_KEYS)
     view_i = [0]
 
     def cycle_views() -> None:
+        t0, s0 = time.monotonic(), sched()
         view_i[0] = (view_i[0] + 1) % len(views)
         shell.window.show_view(views[view_i[0]])
         if views[view_i[0]] == "topics":
             shell.window.topics.table.select_key(spec.get("select_topic", "flat"))
+        span(t0, time.monotonic(), f"switch to {views[view_i[0]]}", s0)
 
     cycler = QTimer()
     cycler.setInterval(spec.get("cycle_ms", 1000))
     cycler.timeout.connect(cycle_views)
+
+    # The log-view variant: the Log page stays open on one topic (no cycling) and the lane
+    # canvas's paint times (its frame_times ring, drained every 100 ms) are kept with the
+    # time they were drained at, to be cut by phase like the lag samples.
+    frames: list[tuple[float, float]] = []
+    log_note = ""
+    log_view = None
+    log_topic = spec.get("log_topic")
+    if log_topic:
+        from streamscope.desktop.views.log_view import LogView
+
+        pages = shell.window.findChildren(LogView)
+        if pages:
+            log_view = pages[0]
+            keys = [k for k in VIEW_KEYS if shell.window.views.get(k) is log_view]
+            if keys:
+                views[:] = keys
+        else:
+            # The main window has no Log page yet: show the page as a window of its own,
+            # fed by the same ticker, with the main window hidden (nothing else paints).
+            log_note = "Log page not in the main window: shown as its own window"
+            log_view = LogView(shell.themes.theme)
+            log_view.resize(1440, 900)
+            ticker.tick.connect(log_view.on_tick)
+            ticker.slow_tick.connect(log_view.on_slow_tick)
+        canvas = log_view.lanes
+
+        def drain_frames() -> None:
+            now = time.monotonic()
+            ring = canvas.frame_times
+            while ring:
+                frames.append((now, ring.popleft()))
+            if log_view.selected_topic() != log_topic:
+                log_view.show_topic(log_topic)
+
+        framer = QTimer()
+        framer.setInterval(100)
+        framer.timeout.connect(drain_frames)
 
     stop_file = Path(spec["stop_file"])
     started_at = time.monotonic()
@@ -377,7 +492,7 @@ def worker_gui(spec: dict[str, Any]) -> int:
     watcher.timeout.connect(check_stop)
 
     def ready(bootstrap: str) -> None:
-        print(f"READY {bootstrap}", flush=True)
+        print(f"READY {bootstrap} {os.getpid()}", flush=True)
 
     shell.window.resize(1440, 900)
     if remote is not None:
@@ -397,13 +512,26 @@ def worker_gui(spec: dict[str, Any]) -> int:
                                                   QCoreApplication.quit()))
         shell.start()
     probe.start()
-    cycler.start()
+    if log_view is None:
+        cycler.start()
+    else:
+        if log_note:
+            shell.window.hide()
+            log_view.show()
+        else:
+            shell.window.show_view(views[0])
+        framer.start()
     watcher.start()
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     with loop:
         loop.run_until_complete(closed.wait())
     probe.stop()
+    if log_view is not None:
+        framer.stop()
+        if log_note:
+            log_view.close()
+            log_view.deleteLater()
     shell.close()
     if remote is not None:
         fetch = list(remote.fetch_ms)
@@ -413,7 +541,8 @@ def worker_gui(spec: dict[str, Any]) -> int:
     else:
         fetch, unpickle, snap_bytes = [], [], 0
     Path(spec["result_file"]).write_text(json.dumps({
-        "lag_t": lag_t, "lag_ms": lag_ms, "ticks": ticks, "work": work,
+        "lag_t": lag_t, "lag_ms": lag_ms, "ticks": ticks, "work": work, "spans": spans,
+        "frames": frames, "log_note": log_note,
         "fetch_ms": fetch, "unpickle_ms": unpickle, "snapshot_bytes": snap_bytes,
     }))
     print("DONE", flush=True)
@@ -424,7 +553,7 @@ def worker_main(kind: str, spec_json: str) -> int:
     spec = json.loads(spec_json)
     if kind == "gui":
         return worker_gui(spec)
-    fn = {"produce": worker_produce, "consume": worker_consume}[kind]
+    fn = {"produce": worker_produce, "consume": worker_consume, "follow": worker_follow}[kind]
     try:
         result = fn(spec)
     except Exception as exc:  # noqa: BLE001 - reported to the harness as a result
@@ -449,7 +578,12 @@ def phase_figures(gui: dict[str, Any], t0: float, t1: float) -> dict[str, float 
     span = max(t1 - t0, 1e-9)
     cpu = sum(c for t, _k, _w, c in gui["work"] if t0 <= t <= t1)
     wall = sorted(w for t, k, w, _c in gui["work"] if t0 <= t <= t1 and k == "fast")
+    frames = sorted(ms for t, ms in gui.get("frames", []) if t0 <= t <= t1)
     return {
+        "frame_p50": percentile(frames, 50) if frames else None,
+        "frame_p99": percentile(frames, 99) if frames else None,
+        "frame_max": frames[-1] if frames else None,
+        "frames_per_s": len(frames) / span,
         "lag_p50": percentile(lags, 50) if lags else None,
         "lag_p99": percentile(lags, 99) if lags else None,
         "lag_max": lags[-1] if lags else None,
@@ -459,6 +593,50 @@ def phase_figures(gui: dict[str, Any], t0: float, t1: float) -> dict[str, float 
         "tick_cpu_pct": 100 * cpu / 1000 / span,  # GUI thread CPU in ticker work
         "fast_tick_wall_p99": percentile(wall, 99) if wall else None,
     }
+
+
+STALL_MS = 20.0
+
+
+def span_totals(gui: dict[str, Any], t0: float, t1: float) -> dict[str, dict[str, float]]:
+    """Per kind of GUI-thread work (paint of a view, tick, switch): how many, and the
+    total wall, CPU and run-queue ms, in [t0, t1]."""
+    out: dict[str, dict[str, float]] = {}
+    for s, e, what, cpu, runq in gui.get("spans", []):
+        if t0 <= s <= t1:
+            key = what.split(" (")[0] if what.startswith(("fast", "slow")) else what
+            f = out.setdefault(key, {"n": 0, "wall_ms": 0.0, "cpu_ms": 0.0, "runq_ms": 0.0})
+            f["n"] += 1
+            f["wall_ms"] += (e - s) * 1000
+            f["cpu_ms"] += cpu
+            f["runq_ms"] += runq
+    return out
+
+
+def stall_causes(gui: dict[str, Any], t0: float, t1: float) -> dict[str, Any]:
+    """Each lag sample over ``STALL_MS`` in [t0, t1], put down to the GUI-thread work that
+    overlapped it (the longest such span), or to nothing the GUI thread ran (waiting for
+    the GIL, or Qt work outside the wrapped spans). Returns per cause the count, the total
+    stall ms, and the overlapping spans' wall, CPU and run-queue ms (wall - CPU - run
+    queue = asleep: waiting for the GIL, or for Qt's raster thread pool)."""
+    spans = sorted(gui.get("spans", []))
+    causes: dict[str, list[float]] = {}
+    for t, lag in zip(gui["lag_t"], gui["lag_ms"], strict=True):
+        if not (t0 <= t <= t1) or lag < STALL_MS:
+            continue
+        start = t - (lag + LAG_PROBE_MS) / 1000
+        over = [(min(e, t) - max(s, start), what, cpu, runq, (e - s) * 1000)
+                for s, e, what, cpu, runq in spans if s < t and e > start]
+        if over:
+            _, what, cpu, runq, wall = max(over)
+            key = what.split(" (")[0] if what.startswith(("fast", "slow")) else what
+        else:
+            key, cpu, runq, wall = "(no GUI work: GIL wait or unwrapped Qt work)", 0.0, 0.0, 0.0
+        entry = causes.setdefault(key, [0, 0.0, 0.0, 0.0, 0.0])
+        for i, x in enumerate((1, lag, cpu, runq, wall)):
+            entry[i] += x
+    return {k: {"n": n, "ms": ms, "cpu_ms": cpu, "runq_ms": runq, "wall_ms": wall}
+            for k, (n, ms, cpu, runq, wall) in causes.items()}
 
 
 class Bench:
@@ -483,6 +661,8 @@ class Bench:
         a = self.args
         if variant == "headless":
             return a.seconds + 12
+        if variant in ("log", "log-headless"):
+            return a.log_seconds + a.seconds + 25 + (IDLE_S + 10 if variant == "log" else 0)
         return IDLE_S + a.seconds + a.paced_seconds + 22
 
     def fits(self, variant: str) -> bool:
@@ -491,8 +671,9 @@ class Bench:
     # -- phases shared by every variant -------------------------------------------------
 
     def produce(self, bootstrap: str, topic: str, rate: float, seconds: float,
-                cpu: dict[str, str]) -> dict[str, Any]:
-        spec = {"bootstrap": bootstrap, "topic": topic, "partitions": self.args.partitions,
+                cpu: dict[str, str], partitions: int | None = None) -> dict[str, Any]:
+        spec = {"bootstrap": bootstrap, "topic": topic,
+                "partitions": partitions or self.args.partitions,
                 "size": self.args.size, "seconds": seconds, "rate": rate, "cpu": cpu}
         name = self.unique(f"produce-{topic}")
         r = run_worker(SCRIPT, "produce", spec, seconds + 120, self.workdir / f"{name}.log")
@@ -528,13 +709,63 @@ class Bench:
             if c.get("machine") is not None and all(c.get(k) is not None for k in ours):
                 c["rest"] = c["machine"] - sum(c[k] for k in ours)
 
+    def load_log(self, bootstrap: str, cpu: dict[str, str], out: dict[str, Any]) -> None:
+        """The log-view workload: ``--log-groups`` consumer groups (one confluent-kafka
+        consumer each, in its own process) read a topic of ``--log-partitions``, first
+        while a producer paces ``--log-rate`` msg/s into it for ``--log-seconds``, then
+        while it produces flat out for ``--seconds``. Results into out["log"] and
+        out["log_flat"], each with the rate the groups read at (all groups together)."""
+        a = self.args
+        stop_file = self.workdir / self.unique("followers-stop")
+        followers = []
+        try:
+            for g in range(a.log_groups):
+                spec = {"bootstrap": bootstrap, "topic": LOG_TOPIC,
+                        "partitions": a.log_partitions, "group": f"lane-readers-{g + 1}",
+                        "stop_file": str(stop_file), "max_s": self.run_estimate("log") + 60}
+                name = self.unique("follow")
+                proc = spawn([PYTHON, str(SCRIPT), "worker", "follow", json.dumps(spec)],
+                             stdout=subprocess.PIPE, log_path=self.workdir / f"{name}.log")
+                followers.append((proc, LineReader(proc), self.workdir / f"{name}.log"))
+            deadline = time.monotonic() + 60
+            for _proc, reader, log in followers:
+                if reader.wait_for(lambda ln: ln == "ASSIGNED", deadline) is None:
+                    raise BenchError(f"a log-view consumer got no partitions: {tail(log)}")
+            out["log"] = self.produce(bootstrap, LOG_TOPIC, a.log_rate, a.log_seconds, cpu,
+                                      a.log_partitions)
+            out["log_flat"] = self.produce(bootstrap, LOG_TOPIC, 0, a.seconds, cpu,
+                                           a.log_partitions)
+        finally:
+            stop_file.touch()
+            results = []
+            for proc, reader, log in followers:
+                reader.wait_eof(time.monotonic() + 20)
+                with contextlib.suppress(Exception):
+                    proc.wait(5)
+                with contextlib.suppress(BenchError):
+                    results.append(parse_worker_output("follow", proc.returncode,
+                                                       "\n".join(reader.lines).encode(), log))
+                stop(proc)
+        for phase in ("log", "log_flat"):
+            r = out.get(phase)
+            if r is None:
+                continue
+            reads = [_read_between(f["samples"], r["t0"], r["t1"]) for f in results]
+            if results and all(x is not None for x in reads):
+                r["read_msg_s"] = sum(reads) / (r["t1"] - r["t0"])  # type: ignore[arg-type]
+                r["groups_read"] = len(results)
+
     # -- variants -----------------------------------------------------------------------
 
-    def run_headless(self) -> dict[str, Any]:
+    def run_headless(self, log: bool = False) -> dict[str, Any]:
         handle = start_streamscope(self.workdir, name=self.unique("headless"))
         out: dict[str, Any] = {}
         try:
-            self.load(handle.bootstrap, {"broker": f"/proc/{handle.pid}/stat"}, False, out)
+            cpu = {"broker": f"/proc/{handle.pid}/stat"}
+            if log:
+                self.load_log(handle.bootstrap, cpu, out)
+            else:
+                self.load(handle.bootstrap, cpu, False, out)
             handle.check_alive()
         finally:
             handle.stop()
@@ -571,6 +802,8 @@ class Bench:
             "max_s": self.run_estimate("gui-thread") + 120,
             "switch_interval_ms": self.args.switch_interval_ms,
             "thread_loop": self.args.thread_loop,
+            "qt_gui_threadpool": self.args.qt_gui_threadpool,
+            "log_topic": LOG_TOPIC if mode == "log" else None,
         }
         peer = None
         out: dict[str, Any] = {}
@@ -580,22 +813,31 @@ class Bench:
                 peer, bootstrap, snaps, peer_data, _log = self.start_peer(f"{name}-broker")
                 spec.update(bootstrap=bootstrap, snapshots=snaps)
             gui_log = self.workdir / f"{name}.log"
-            gui_proc = spawn([PYTHON, str(SCRIPT), "worker", "gui", json.dumps(spec)],
-                             stdout=subprocess.PIPE, log_path=gui_log)
+            cmd = [PYTHON, str(SCRIPT), "worker", "gui", json.dumps(spec)]
+            if self.args.profile:
+                # py-spy samples every thread (waits included, native frames: a wait for
+                # the GIL shows as take_gil) and writes collapsed stacks when the GUI exits.
+                self.args.profile.mkdir(parents=True, exist_ok=True)
+                cmd = [str(Path(PYTHON).with_name("py-spy")), "record", "--threads", "--idle",
+                       "--native", "--rate", "200", "--format", "raw", "--output",
+                       str(self.args.profile / f"{name}.txt"), "--", *cmd]
+            gui_proc = spawn(cmd, stdout=subprocess.PIPE, log_path=gui_log)
             reader = LineReader(gui_proc)
             line = reader.wait_for(lambda ln: ln.startswith(("READY", "FAILED")),
                                    time.monotonic() + 60)
             if not line or not line.startswith("READY"):
                 raise BenchError(f"the GUI did not start: {line or tail(gui_log)}")
             t_ready = time.monotonic()
-            bootstrap = line.split()[1]
-            gui_pid = gui_proc.pid
+            bootstrap, gui_pid = line.split()[1], int(line.split()[2])
             cpu = {"gui": f"/proc/{gui_pid}/stat",
                    "gui_main": f"/proc/{gui_pid}/task/{gui_pid}/stat",
                    "broker": f"/proc/{peer.pid if peer else gui_pid}/stat"}
             time.sleep(IDLE_S)
             out["idle"] = {"t0": t_ready + 0.3, "t1": time.monotonic()}
-            self.load(bootstrap, cpu, True, out)
+            if mode == "log":
+                self.load_log(bootstrap, cpu, out)
+            else:
+                self.load(bootstrap, cpu, True, out)
             Path(spec["stop_file"]).touch()
             if not reader.wait_eof(time.monotonic() + 40):
                 self.note(f"{name}: the GUI did not exit in 40 s after the stop request")
@@ -605,8 +847,14 @@ class Bench:
             if not result_file.exists():
                 raise BenchError(f"{name}: no result file; GUI log: {tail(gui_log)}")
             gui = json.loads(result_file.read_text())
+            if gui.get("log_note"):
+                self.note(f"{name}: {gui['log_note']}")
             out["gui"] = {ph: phase_figures(gui, out[ph]["t0"], out[ph]["t1"])
                           for ph in PHASES if ph in out}
+            out["spans"] = span_totals(gui, out["idle"]["t0"],
+                                       max(out[ph]["t1"] for ph in PHASES if ph in out))
+            out["stalls"] = stall_causes(gui, out["idle"]["t0"],
+                                         max(out[ph]["t1"] for ph in PHASES if ph in out))
             if gui["fetch_ms"]:
                 fetch, unp = sorted(gui["fetch_ms"]), sorted(gui["unpickle_ms"])
                 out["transport"] = {"fetch_p50": percentile(fetch, 50),
@@ -634,8 +882,9 @@ class Bench:
                     continue
                 t = time.monotonic()
                 try:
-                    res = self.run_headless() if v == "headless" else self.run_gui(
-                        v.removeprefix("gui-"))
+                    res = (self.run_headless(log=v == "log-headless")
+                           if v in ("headless", "log-headless")
+                           else self.run_gui(v.removeprefix("gui-")))
                 except BenchError as exc:
                     self.note(f"round {r + 1} {v}: {exc}")
                     continue
@@ -726,6 +975,30 @@ class Bench:
                       f"unpickle p50 {fmt_num(self.med(v, 'transport', 'unpickle_p50'), 'ms')}"
                       f" ms; {fmt_num(self.med(v, 'transport', 'bytes'))} bytes per snapshot")
 
+        for v in [*gv, *(["log"] if "log" in self.rounds else [])]:
+            total: dict[str, list[float]] = {}
+            for res in self.rounds[v]:
+                for cause, f in res.get("stalls", {}).items():
+                    t = total.setdefault(cause, [0.0] * 5)
+                    for i, k in enumerate(("n", "ms", "wall_ms", "cpu_ms", "runq_ms")):
+                        t[i] += f[k]
+            if not total:
+                continue
+            print()
+            print(f"{LABELS[v]}: stalls (lag samples > {STALL_MS:.0f} ms, all phases, all "
+                  "rounds) by the GUI-thread work that overlapped them; that work's wall "
+                  "time = CPU + runnable, waiting for a core + asleep (GIL, Qt's pool)")
+            rows = [[cause, f"{n:.0f}", fmt_num(ms, "ms"), fmt_num(ms / n, "ms"),
+                     fmt_num(wall / n, "ms"), fmt_num(cpu / n, "ms"), fmt_num(runq / n, "ms"),
+                     fmt_num(max(0.0, wall - cpu - runq) / n, "ms")]
+                    for cause, (n, ms, wall, cpu, runq)
+                    in sorted(total.items(), key=lambda kv: -kv[1][1])]
+            print_table(["cause", "stalls", "stall ms", "mean lag", "span wall", "CPU",
+                         "runnable", "asleep"], rows)
+
+        if "log" in self.rounds or "log-headless" in self.rounds:
+            self.report_log()
+
         print()
         print(f"CPU during flat-out produce, % of one core ({os.cpu_count()} cores = "
               f"{100 * (os.cpu_count() or 1)} %), median of rounds; 'rest' = whole machine "
@@ -769,6 +1042,49 @@ class Bench:
             for text in self.notes:
                 print(f"  - {text}")
 
+    def report_log(self) -> None:
+        a = self.args
+        n = {v: len(self.rounds.get(v, [])) for v in ("log", "log-headless")}
+        print()
+        print(f"Log view: the Log page open on '{LOG_TOPIC}' ({a.log_partitions} partitions), "
+              f"{a.log_groups} consumer groups reading it (confluent-kafka, one process "
+              f"each), fed at {a.log_rate:,.0f} msg/s for {a.log_seconds:.0f} s, then flat out "
+              f"for {a.seconds:.0f} s; median of rounds (log {n['log']}, headless "
+              f"{n['log-headless']}) [worst round]")
+        headers = ["phase", "produced msg/s", "headless", "GUI/headless", "read msg/s (all groups)",
+                   "headless", "GUI/headless", "frame p50", "frame p99", "frames/s", "lag p99"]
+        rows = []
+        for ph in ("log", "log_flat"):
+            g, h = self.med("log", ph, "msg_s"), self.med("log-headless", ph, "msg_s")
+            gr, hr = self.med("log", ph, "read_msg_s"), self.med("log-headless", ph, "read_msg_s")
+            f = ("gui", ph)
+            rows.append([
+                PHASE_LABELS[ph], fmt_rate(g), fmt_rate(h), fmt_ratio(g, h),
+                fmt_rate(gr), fmt_rate(hr), fmt_ratio(gr, hr),
+                fmt_num(self.med("log", *f, "frame_p50"), "ms"),
+                f"{fmt_num(self.med('log', *f, 'frame_p99'), 'ms')} "
+                f"[{fmt_num(self.worst('log', *f, 'frame_p99'), 'ms')}]",
+                fmt_num(self.med("log", *f, "frames_per_s")),
+                f"{fmt_num(self.med('log', *f, 'lag_p99'), 'ms')} "
+                f"[{fmt_num(self.worst('log', *f, 'lag_p99'), 'ms')}]",
+            ])
+        print_table(headers, rows)
+        print("  frame = one LaneCanvas.paintEvent (its frame_times ring), ms; lag as below; "
+              "read = messages the groups consumed per second, all groups together")
+        print("Targets (issue 11):")
+        for ph in ("log", "log_flat"):
+            fp = self.med("log", "gui", ph, "frame_p99")
+            lp = self.med("log", "gui", ph, "lag_p99")
+            print(f"  {PHASE_LABELS[ph]}: frame p99 {fmt_num(fp, 'ms')} ms (target < 16.7): "
+                  f"{'met' if fp is not None and fp < 16.7 else 'NOT met'}; lag p99 "
+                  f"{fmt_num(lp, 'ms')} ms (target < 50): "
+                  f"{'met' if lp is not None and lp < 50 else 'NOT met'}")
+            for what, key in (("produced", "msg_s"), ("read", "read_msg_s")):
+                g, h = self.med("log", ph, key), self.med("log-headless", ph, key)
+                ok = g is not None and h is not None and g >= 0.9 * h
+                print(f"  {PHASE_LABELS[ph]}: {what} with the view open / headless = "
+                      f"{fmt_ratio(g, h)} (target >= 0.90x): {'met' if ok else 'NOT met'}")
+
     def dump_json(self, path: Path) -> None:
         path.write_text(json.dumps({"args": {k: (str(v) if isinstance(v, Path) else v)
                                              for k, v in vars(self.args).items()},
@@ -786,6 +1102,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--consume-max", type=int, default=None,
                    help="messages to consume back (default 2,000,000; quick 1,000,000)")
     p.add_argument("--partitions", type=int, default=6)
+    p.add_argument("--log-seconds", type=float, default=None,
+                   help="log-view variants: paced produce phase, s (default 10; quick 6)")
+    p.add_argument("--log-rate", type=float, default=50_000,
+                   help="log-view variants: paced produce msg/s (default 50,000)")
+    p.add_argument("--log-partitions", type=int, default=12)
+    p.add_argument("--log-groups", type=int, default=5,
+                   help="log-view variants: consumer groups reading the topic (default 5)")
     p.add_argument("--size", type=int, default=1024, help="value bytes (default 1024)")
     p.add_argument("--variants", default=",".join(VARIANTS),
                    help=f"comma-separated subset of {','.join(VARIANTS)}")
@@ -794,9 +1117,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--thread-loop", choices=("asyncio", "uvloop"), default="asyncio",
                    help="event loop of the embedded broker thread (experiment; the app "
                         "uses asyncio's)")
+    p.add_argument("--qt-gui-threadpool", action="store_true",
+                   help="let Qt's raster engine hand big fills to its GUI thread pool and "
+                        "wait for them, as before the app set QT_NO_GUI_THREADPOOL "
+                        "(experiment)")
     p.add_argument("--peer-nice", type=int, default=0,
                    help="run the gui-process variant's broker child at this niceness "
                         "(experiment: OS priority for the GUI, which threads cannot give)")
+    p.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                   help="run each GUI under py-spy (install it in the venv); collapsed "
+                        "stacks of every thread, waits included, to DIR/<run>.txt")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--max-minutes", type=float, default=None,
                    help="stop starting runs after this (default 5.8; quick 1.9)")
@@ -808,6 +1138,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.seconds = args.seconds if args.seconds is not None else (5.0 if q else 8.0)
     args.paced_seconds = args.paced_seconds if args.paced_seconds is not None else (
         4.0 if q else 6.0)
+    args.log_seconds = args.log_seconds if args.log_seconds is not None else (
+        6.0 if q else 10.0)
     args.consume_max = args.consume_max if args.consume_max is not None else (
         1_000_000 if q else 2_000_000)
     args.max_minutes = args.max_minutes if args.max_minutes is not None else (

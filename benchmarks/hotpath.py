@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 import streamscope.core.server as server_module  # noqa: E402
 from streamscope.core.api import ConnectionInfo, RequestContext, load_handlers  # noqa: E402
+from streamscope.core.broker import Broker  # noqa: E402
 from streamscope.core.config import BrokerConfig  # noqa: E402
 from streamscope.core.node import Node  # noqa: E402
 from streamscope.core.protocol import (  # noqa: E402
@@ -133,6 +134,21 @@ def produce_frame(version: int, parts: dict[str, list[bytes]], acks: int = 1) ->
     return encode_request(PRODUCE, version, 1, "bench", body)
 
 
+def create_big_topics(broker: Broker, topics: dict[str, int]) -> None:
+    """Topics (name: partition count) that take ~1 MB batches and keep a bounded log."""
+    for name, partitions in topics.items():
+        broker.create_topic(name, partitions, BIG_TOPIC_CONFIG)
+
+
+def fill_for_fetch(broker: Broker, topic: str, partitions: int) -> None:
+    """12 batches of 1,000 x 100 B per partition (~110 KB each, as a linger-5 producer
+    makes them): over 1 MiB to fetch from each."""
+    b100 = batch(100, 1000)
+    for i in range(partitions):
+        for _ in range(12):
+            broker.produce(topic, i, bytearray(b100))
+
+
 def fetch_request(topics: dict[str, int], max_partition: int, version: int = 11) -> dict:
     return {"replica_id": -1, "max_wait_ms": 0, "min_bytes": 1, "max_bytes": 64 << 20,
             "isolation_level": 1, "session_id": 0, "session_epoch": -1, "topics": [
@@ -179,13 +195,16 @@ def general_vs_hand_row(label: str, t: dict[str, float], size: int) -> None:
 
 
 @contextlib.asynccontextmanager
-async def handler_node(data_dir: Path, api_key: int) -> AsyncIterator[tuple]:
-    """A node that does not serve, with ``api_key``'s handler module and a connection to
-    call it as: ``(broker, groups, module, info)``; the broker is closed afterwards."""
+async def handler_node(data_dir: Path, api_key: int,
+                       topics: dict[str, int]) -> AsyncIterator[tuple]:
+    """A node that does not serve, with ``topics`` (:func:`create_big_topics`),
+    ``api_key``'s handler module and a connection to call it as: ``(broker, groups,
+    module, info)``; the broker is closed afterwards."""
     node = await Node(BrokerConfig(host="127.0.0.1", port=0, data_dir=data_dir),
                       serve=False).start()
     info = ConnectionInfo(1, "127.0.0.1", 1, time.time())
     try:
+        create_big_topics(node.broker, topics)
         yield node.broker, node.groups, load_handlers()[api_key], info
     finally:
         await node.broker.close()
@@ -194,9 +213,9 @@ async def handler_node(data_dir: Path, api_key: int) -> AsyncIterator[tuple]:
 async def section_produce(repeats: int, tmp: Path) -> None:
     print("\n== 2. Produce handling in process (header+decode, handle, append to disk, encode)")
     row("request", "per request", "throughput", "", "")
-    async with handler_node(tmp / "produce", PRODUCE) as (broker, groups, module, info):
-        broker.create_topic("p1", 1, BIG_TOPIC_CONFIG)
-        broker.create_topic("p1000", 1000, BIG_TOPIC_CONFIG)
+    async with handler_node(tmp / "produce", PRODUCE, {"p1": 1, "p1000": 1000}) as (
+        broker, groups, module, info
+    ):
         cases = [
             ("100 B x 10,000 records, 1 partition, v9", 9, {"p1": [batch(100, 10_000)]}, 20),
             ("1 KiB x 1,000 records, 1 partition, v9", 9, {"p1": [batch(1024, 1000)]}, 20),
@@ -227,13 +246,10 @@ async def section_produce(repeats: int, tmp: Path) -> None:
 async def section_fetch(repeats: int, tmp: Path) -> None:
     print("\n== 3. Fetch response building (handle + encode; general vs hand-tuned)")
     row("response", "general", "hand-tuned", "ratio", "MB/s (hand)")
-    async with handler_node(tmp / "fetch", FETCH) as (broker, groups, module, info):
-        broker.create_topic("f6", 6, BIG_TOPIC_CONFIG)
-        broker.create_topic("f1000", 1000, BIG_TOPIC_CONFIG)
-        b100 = batch(100, 1000)  # ~110 KB batches, as a linger-5 producer makes them
-        for i in range(6):
-            for _ in range(12):
-                broker.produce("f6", i, bytearray(b100))
+    async with handler_node(tmp / "fetch", FETCH, {"f6": 6, "f1000": 1000}) as (
+        broker, groups, module, info
+    ):
+        fill_for_fetch(broker, "f6", 6)
         small = batch(1024, 10)
         for i in range(1000):
             broker.produce("f1000", i, bytearray(small))
@@ -338,14 +354,10 @@ async def section_socket(repeats: int, tmp: Path, quick: bool) -> None:
     node = await Node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp / "socket")).start()
     broker, server = node.broker, node.server
     try:
-        broker.create_topic("s1", 1, BIG_TOPIC_CONFIG)
-        broker.create_topic("s6", 6, BIG_TOPIC_CONFIG)
+        create_big_topics(broker, {"s1": 1, "s6": 6})
         results: dict[str, list] = {}
         big = {"100 B": batch(100, 9000), "1 KiB": batch(1024, 1000)}
-        b100 = batch(100, 1000)
-        for i in range(6):
-            for _ in range(12):
-                broker.produce("s6", i, bytearray(b100))
+        fill_for_fetch(broker, "s6", 6)
         fetch6 = encode_request(FETCH, 11, 1, "bench", fetch_request({"s6": 6}, 1 << 20))
         tiny = produce_frame(9, {"s1": [batch(100, 1)]})
         n_big = 100 if quick else 200

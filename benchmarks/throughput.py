@@ -61,7 +61,9 @@ from _common import (  # noqa: E402 - the line above makes the sibling module im
     REPO_ROOT,
     BenchError,
     BrokerHandle,
+    Consumed,
     LineReader,
+    consume_timed,
     dir_size,
     fmt_num,
     fmt_ratio,
@@ -219,41 +221,25 @@ def worker_consume(spec: dict[str, Any]) -> dict[str, Any]:
     t_sub = time.perf_counter()
     consumer.subscribe([topic])
     deadline = time.monotonic() + spec.get("timeout_s", 120)
-    got = errs = 0
-    t0 = t_last = None
-    cpu = None
-    last_err = ""
+
+    def give_up(read: Consumed) -> bool:
+        if read.last is None and time.perf_counter() - t_sub > 45:
+            return True  # no first message 45 s after subscribing: nothing will come
+        if _broker_gone(spec.get("broker_pid")):
+            raise BrokerGone(f"the broker exited after {read.got} of {n} messages")
+        return False
+
     try:
-        while got < n and time.monotonic() < deadline:
-            # consume() waits for the full count or the timeout: never ask for more than is due.
-            msgs = consumer.consume(min(10_000, n - got), 0.5)
-            if not msgs:
-                if t_last is not None and time.perf_counter() - t_last > 10:
-                    break  # nothing for 10 s after data flowed: the rest is not coming
-                if t_last is None and time.perf_counter() - t_sub > 45:
-                    break  # no first message 45 s after subscribing: nothing will come
-                if _broker_gone(spec.get("broker_pid")):
-                    return {"error": f"the broker exited after {got} of {n} messages"}
-                continue
-            now = time.perf_counter()
-            if t0 is None:
-                t0 = now
-                cpu = _cpu_sampler(spec.get("broker_pid"))
-            bad = [m for m in msgs if m.error()]
-            if bad:
-                errs += len(bad)
-                last_err = str(bad[-1].error())
-            got += len(msgs) - len(bad)
-            t_last = now
-    finally:
-        consumer.close()
-    if got < n or t0 is None or t_last is None:
-        return {"error": f"consumed {got} of {n} ({errs} errors {last_err})"}
-    # The first message's arrival starts the clock, so N-1 messages arrived in the interval.
-    elapsed = max(t_last - t0, 1e-9)
-    return {"msgs": got, "seconds": elapsed, "msg_s": (got - 1) / elapsed,
-            "mb_s": (got - 1) * size / 1e6 / elapsed, "join_s": t0 - t_sub,
-            "errors": errs, **cpu(elapsed)}
+        read = consume_timed(consumer, n, deadline, time.perf_counter,
+                             lambda: _cpu_sampler(spec.get("broker_pid")), give_up)
+    except BrokerGone as exc:
+        return {"error": str(exc)}
+    figures = read.figures(n, t_sub)
+    if "error" in figures:
+        return figures
+    cpu = figures.pop("cpu")
+    return {**figures, "mb_s": (read.got - 1) * size / 1e6 / figures["seconds"],
+            "errors": read.errors, **cpu}
 
 
 _LAT = struct.Struct(">qq")  # sequence number, send time (ns since the epoch)

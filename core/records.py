@@ -263,6 +263,16 @@ def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
             raise _corrupt("Varint longer than 10 bytes")
 
 
+def _read_bytes(buf: bytes, pos: int) -> tuple[bytes | None, int]:
+    """Decode what :func:`_encode_bytes` wrote at ``pos``: (bytes or None, next position).
+    Cut off, the bytes come back short and the position past the end: callers check it."""
+    n, pos = _read_varint(buf, pos)
+    if n < 0:
+        return None, pos
+    end = pos + n
+    return buf[pos:end], end
+
+
 # --- compression ----------------------------------------------------------------------
 
 _XERIAL_MAGIC = b"\x82SNAPPY\x00"
@@ -448,6 +458,7 @@ def _decode_records(h: BatchHeader, data: bytes) -> Iterator[Record]:
     base_offset = h.base_offset
     base_ts = h.base_timestamp
     read = _read_varint
+    read_bytes = _read_bytes
     pos = 0
     end = len(data)
     try:
@@ -459,31 +470,18 @@ def _decode_records(h: BatchHeader, data: bytes) -> Iterator[Record]:
             pos += 1  # record attributes: unused in v2
             ts_delta, pos = read(data, pos)
             off_delta, pos = read(data, pos)
-            n, pos = read(data, pos)
-            key = None
-            if n >= 0:
-                key = data[pos : pos + n]
-                pos += n
-            n, pos = read(data, pos)
-            value = None
-            if n >= 0:
-                value = data[pos : pos + n]
-                pos += n
+            key, pos = read_bytes(data, pos)
+            value, pos = read_bytes(data, pos)
             count, pos = read(data, pos)
             if count < 0:
                 raise _corrupt("Negative header count")
             headers: list[tuple[str, bytes | None]] = []
             for _ in range(count):
-                n, pos = read(data, pos)
-                if n < 0:
+                raw_key, pos = read_bytes(data, pos)
+                if raw_key is None:
                     raise _corrupt("Null header key")
-                hkey = data[pos : pos + n].decode("utf-8")
-                pos += n
-                n, pos = read(data, pos)
-                hvalue = None
-                if n >= 0:
-                    hvalue = data[pos : pos + n]
-                    pos += n
+                hkey = raw_key.decode("utf-8")
+                hvalue, pos = read_bytes(data, pos)
                 headers.append((hkey, hvalue))
             if pos != stop:
                 raise _corrupt("Record length disagrees with its fields")

@@ -98,7 +98,6 @@ class Streamscope(QObject):
             self.ticker,
             self.themes,
             settings,
-            log_defaults=config.log,
             demo=self.demo,
         )
         self.service.started.connect(self._on_started)

@@ -399,7 +399,7 @@ class BrokerService(QObject):
 
         async def run(broker: Broker) -> int:
             apps = self._consumers.get(group, [])
-            app = next((a for a in apps if a.consumer.member_id == member_id), None)
+            app = next((a for a in apps if a.consumer.membership.member_id == member_id), None)
             if app is None:
                 raise KafkaError(
                     ErrorCode.UNKNOWN_MEMBER_ID,

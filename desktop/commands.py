@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from streamscope.core.broker import validate_topic_name
+from streamscope.core.config import LogConfig
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.desktop.broker_service import BrokerService, LocalConsumer, OnDone
 
@@ -31,6 +32,11 @@ class Commands:
         # The service's own method, signature and all: a copy of its parameter list here
         # would be one more place to change when it grows one.
         self.start_consumers = service.start_consumers
+
+    @property
+    def log_defaults(self) -> LogConfig:
+        """The broker's topic defaults: what a topic without config overrides follows."""
+        return self.service.config.log
 
     def _call(self, fn: Callable[[Any], Any], on_done: OnDone | None) -> None:
         self.service.call(fn, on_done)

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFrame,
-    QHBoxLayout,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -41,13 +40,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from streamscope.core.cli import version
-from streamscope.core.config import LogConfig
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.desktop import format as fmt
 from streamscope.desktop.commands import Commands
 from streamscope.desktop.demo import DemoWorkload
 from streamscope.desktop.dialogs.help_dialog import HelpDialog
 from streamscope.desktop.history import MonitorHistory
+from streamscope.desktop.layout import hbox, named
 from streamscope.desktop.theme import THEME_NAMES, Theme, ThemeManager, icon
 from streamscope.desktop.ticker import Ticker
 from streamscope.desktop.views.clients_view import ClientsView
@@ -119,7 +118,6 @@ class MainWindow(QMainWindow):
         themes: ThemeManager,
         settings: QSettings,
         *,
-        log_defaults: LogConfig | None = None,
         demo: DemoWorkload | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -140,7 +138,7 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(*MINIMUM_SIZE)
 
         self.overview = OverviewView(theme)
-        self.topics = TopicsView(commands, theme, defaults=log_defaults)
+        self.topics = TopicsView(commands, theme)
         self.groups = GroupsView(commands, theme)
         self.clients = ClientsView(theme)
         self.event_log = EventLogView(theme)
@@ -152,11 +150,8 @@ class MainWindow(QMainWindow):
         }
 
         central = QWidget()
-        layout = QHBoxLayout(central)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        self.nav = QListWidget()
-        self.nav.setObjectName("NavList")
+        layout = hbox(central, spacing=0)
+        self.nav = named(QListWidget(), "NavList")
         self.nav.setIconSize(QSize(20, 20))
         self.nav.setFixedWidth(196)
         self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -177,8 +172,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.nav.currentRowChanged.connect(self._nav_changed)
 
-        self.dock = QDockWidget("Event log", self)
-        self.dock.setObjectName("EventLogDock")
+        self.dock = named(QDockWidget("Event log", self), "EventLogDock")
         self.dock.setWidget(self.event_log)
         self.dock.setAllowedAreas(
             Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea
@@ -206,15 +200,12 @@ class MainWindow(QMainWindow):
     # -- construction ------------------------------------------------------------------
 
     def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        bar.setObjectName("StatusBar")
+        bar = named(self.statusBar(), "StatusBar")
         self.status_dot = Dot(self.themes.theme.muted)
         # Elided labels: a long data dir or address must not widen the window.
         self.status_listener = ElidedLabel("Starting broker…", mode=Qt.TextElideMode.ElideRight)
-        self.status_rates = ElidedLabel("", mode=Qt.TextElideMode.ElideRight)
-        self.status_rates.setObjectName("StatusRates")
-        self.status_data = ElidedLabel("")
-        self.status_data.setObjectName("Muted")
+        self.status_rates = named(ElidedLabel("", mode=Qt.TextElideMode.ElideRight), "StatusRates")
+        self.status_data = named(ElidedLabel(""), "Muted")
         for label in (self.status_listener, self.status_rates, self.status_data):
             label.setContentsMargins(4, 0, 4, 0)
         bar.addWidget(self.status_dot)

@@ -45,7 +45,6 @@ class Theme:
     muted: str
     accent: str
     border: str
-    chart_bg: str
     chart_fg: str
     grid_alpha: float
     series: tuple[str, ...]  # in / out / bytes ... lines
@@ -57,6 +56,11 @@ class Theme:
     @property
     def dark(self) -> bool:
         return self.name == "dark"
+
+    @property
+    def chart_bg(self) -> str:
+        """Charts are drawn on the panels' own background."""
+        return self.base
 
     def member_color(self, i: int) -> QColor:
         return QColor(self.members[i % len(self.members)])
@@ -88,43 +92,33 @@ _MEMBERS_DARK = (
     "#d0c8c4",
 )
 
-LIGHT = Theme(
-    name="light",
-    window="#f4f5f7",
-    base="#ffffff",
-    alt_base="#f7f8fa",
-    text="#1d2330",
-    muted="#667085",
-    accent="#2f6fde",
-    border="#d6dae1",
-    chart_bg="#ffffff",
-    chart_fg="#4a5264",
-    grid_alpha=0.18,
-    series=("#2f6fde", "#e8762b", "#12a150", "#b548c6"),
-    ok="#12a150",
-    warn="#d99a06",
-    bad="#d93b3b",
-    members=_MEMBERS_LIGHT,
-)
+# Each colour role on the light and on the dark background, side by side.
+_ROLES: dict[str, tuple[str, str]] = {
+    "window": ("#f4f5f7", "#16191f"),
+    "base": ("#ffffff", "#1e222a"),
+    "alt_base": ("#f7f8fa", "#232833"),
+    "text": ("#1d2330", "#e3e6ec"),
+    "muted": ("#667085", "#98a2b3"),
+    "accent": ("#2f6fde", "#5b9bff"),
+    "border": ("#d6dae1", "#323845"),
+    "chart_fg": ("#4a5264", "#aab2c0"),
+    "ok": ("#12a150", "#3ccf7c"),
+    "warn": ("#d99a06", "#f1bc3a"),
+    "bad": ("#d93b3b", "#ff6363"),
+}
 
-DARK = Theme(
-    name="dark",
-    window="#16191f",
-    base="#1e222a",
-    alt_base="#232833",
-    text="#e3e6ec",
-    muted="#98a2b3",
-    accent="#5b9bff",
-    border="#323845",
-    chart_bg="#1e222a",
-    chart_fg="#aab2c0",
-    grid_alpha=0.22,
-    series=("#5b9bff", "#ff9d4d", "#3ccf7c", "#d47cf0"),
-    ok="#3ccf7c",
-    warn="#f1bc3a",
-    bad="#ff6363",
-    members=_MEMBERS_DARK,
-)
+
+def _theme(
+    name: str, grid_alpha: float, series: tuple[str, ...], members: tuple[str, ...]
+) -> Theme:
+    """The ``"light"`` or ``"dark"`` theme: its side of :data:`_ROLES`, and the rest."""
+    side = 1 if name == "dark" else 0
+    colours = {role: pair[side] for role, pair in _ROLES.items()}
+    return Theme(name=name, grid_alpha=grid_alpha, series=series, members=members, **colours)
+
+
+LIGHT = _theme("light", 0.18, ("#2f6fde", "#e8762b", "#12a150", "#b548c6"), _MEMBERS_LIGHT)
+DARK = _theme("dark", 0.22, ("#5b9bff", "#ff9d4d", "#3ccf7c", "#d47cf0"), _MEMBERS_DARK)
 
 
 def system_prefers_dark() -> bool:

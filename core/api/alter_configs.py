@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from streamscope.core.api import RequestContext
 from streamscope.core.api.describe_configs import alter_resources
 
 if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
+    from streamscope.core.broker import Broker
 
 API_KEY = 33
 MIN_VERSION = 0
@@ -30,11 +31,12 @@ MAX_VERSION = 2
 
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
-    broker = ctx.broker
+    return alter_resources(ctx.broker, request, _replace_overrides)
 
-    def replace_overrides(topic: str, configs: list[dict], validate_only: bool) -> None:
-        broker.alter_topic_configs(
-            topic, {c["name"]: c.get("value") for c in configs}, validate_only=validate_only
-        )
 
-    return alter_resources(broker, request, replace_overrides)
+def _replace_overrides(
+    broker: Broker, topic: str, configs: list[dict], validate_only: bool
+) -> None:
+    broker.alter_topic_configs(
+        topic, {c["name"]: c.get("value") for c in configs}, validate_only=validate_only
+    )

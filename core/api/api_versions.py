@@ -21,10 +21,7 @@ reported, which does not matter with no features.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
+from streamscope.core.api import RequestContext
 
 API_KEY = 18
 MIN_VERSION = 0

@@ -14,13 +14,9 @@ added it for a quota fix).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from streamscope.core.api import RequestContext
 from streamscope.core.api._answers import answer_each_topic
 from streamscope.core.errors import ErrorCode, KafkaError
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
 
 API_KEY = 37
 MIN_VERSION = 0
@@ -28,32 +24,33 @@ MAX_VERSION = 3
 
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
-    broker = ctx.broker
-    validate_only = bool(request.get("validate_only", False))
-
-    def answer(name: str, t: dict) -> dict:
+    def answer(name: str, t: dict, validate_only: bool) -> dict:
         total = t["count"]
-        current = len(broker.get_topic(name).partitions)
-        assignments = t.get("assignments")
-        if assignments is not None:
-            if len(assignments) != total - current:
-                raise KafkaError(
-                    ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                    f"Increasing the number of partitions by {total - current} but"
-                    f" {len(assignments)} assignments provided.",
-                )
-            for a in assignments:
-                if list(a.get("broker_ids") or []) != [broker.node_id]:
-                    raise KafkaError(
-                        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                        f"This cluster has one broker (id {broker.node_id});"
-                        f" replicas must be [{broker.node_id}].",
-                    )
-        broker.add_partitions(name, total, validate_only=validate_only)
+        added = total - len(ctx.broker.get_topic(name).partitions)
+        _check_assignments(ctx.broker.node_id, t.get("assignments"), added)
+        ctx.broker.add_partitions(name, total, validate_only=validate_only)
         return {"name": name, "error_code": 0, "error_message": None}
 
     def failed(name: str, exc: KafkaError) -> dict:
         return {"name": name, "error_code": int(exc.code), "error_message": exc.message or None}
 
-    out = answer_each_topic(request.get("topics") or [], "Create partitions", answer, failed)
+    out = answer_each_topic(request, "Create partitions", answer, failed)
     return {"throttle_time_ms": 0, "results": out}
+
+
+def _check_assignments(node_id: int, assignments: list[dict] | None, added: int) -> None:
+    """Null, or one replica list ``[node id]`` per added partition (a one-node cluster)."""
+    if assignments is None:
+        return
+    if len(assignments) != added:
+        raise KafkaError(
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            f"Increasing the number of partitions by {added} but"
+            f" {len(assignments)} assignments provided.",
+        )
+    for a in assignments:
+        if list(a.get("broker_ids") or []) != [node_id]:
+            raise KafkaError(
+                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                f"This cluster has one broker (id {node_id}); replicas must be [{node_id}].",
+            )

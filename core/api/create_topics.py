@@ -26,28 +26,21 @@ false); v7 answers ``topic_id``. Failed topics carry -1, -1 and null configs.
 
 from __future__ import annotations
 
-import uuid
-from typing import TYPE_CHECKING
-
+from streamscope.core.api import RequestContext
 from streamscope.core.api._answers import answer_each_topic
 from streamscope.core.api.describe_configs import CONFIG_SOURCE_DEFAULT, CONFIG_SOURCE_TOPIC
 from streamscope.core.errors import ErrorCode, KafkaError
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
+from streamscope.core.protocol import ZERO_UUID
 
 API_KEY = 19
 MIN_VERSION = 0
 MAX_VERSION = 7
 
-ZERO_UUID = uuid.UUID(int=0)
-
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     broker = ctx.broker
-    validate_only = bool(request.get("validate_only", False))
 
-    def answer(name: str, t: dict) -> dict:
+    def answer(name: str, t: dict, validate_only: bool) -> dict:
         partitions = _partition_count(broker.node_id, t)
         configs = {c["name"]: c.get("value") for c in t.get("configs") or []}
         topic = broker.create_topic(name, partitions, configs, validate_only=validate_only)
@@ -81,7 +74,7 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
             "replication_factor": -1, "configs": None,
         }
 
-    out = answer_each_topic(request.get("topics") or [], "Create topics", answer, failed)
+    out = answer_each_topic(request, "Create topics", answer, failed)
     return {"throttle_time_ms": 0, "topics": out}
 
 

@@ -9,10 +9,7 @@ Version notes: v1 is the same as v0; v2 is flexible.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
+from streamscope.core.api import RequestContext
 
 API_KEY = 42
 MIN_VERSION = 0

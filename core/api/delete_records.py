@@ -13,13 +13,9 @@ Version notes: v1 is v0 with throttling after the answer; v2 is flexible.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from streamscope.core.api import RequestContext
 from streamscope.core.api._answers import answer_each_partition
-from streamscope.core.errors import ErrorCode, KafkaError
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
+from streamscope.core.errors import KafkaError
 
 API_KEY = 21
 MIN_VERSION = 0
@@ -35,12 +31,10 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
         log_start, hw = broker.partition_offsets(name, index)
         if offset == -1:
             offset = hw
-        if offset < 0 or offset > hw:
-            raise KafkaError(
-                ErrorCode.OFFSET_OUT_OF_RANGE,
-                f"Offset {offset} is outside [{log_start}, {hw}]",
-            )
-        low = broker.delete_records(name, index, offset) if offset > log_start else log_start
+        if 0 <= offset <= log_start:  # nothing to delete: the current log start (as Kafka)
+            low = log_start
+        else:  # the log checks the range: OFFSET_OUT_OF_RANGE below 0 or past the end
+            low = broker.delete_records(name, index, offset)
         return {"partition_index": index, "low_watermark": low, "error_code": 0}
 
     def failed(index: int, exc: KafkaError) -> dict:

@@ -14,20 +14,14 @@ v5 adds error_message.
 
 from __future__ import annotations
 
-import uuid
-from typing import TYPE_CHECKING
-
+from streamscope.core.api import RequestContext
 from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.protocol import ZERO_UUID
 from streamscope.core.topics import validate_topic_name
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
 
 API_KEY = 20
 MIN_VERSION = 0
 MAX_VERSION = 6
-
-ZERO_UUID = uuid.UUID(int=0)
 
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:

@@ -11,12 +11,8 @@ UNSUPPORTED_ENDPOINT_TYPE (115), as a Kafka broker answers it. Both versions are
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from streamscope.core.api import RequestContext
 from streamscope.core.errors import ErrorCode
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
 
 API_KEY = 60
 MIN_VERSION = 0

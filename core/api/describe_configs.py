@@ -32,11 +32,11 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from streamscope.core.api import RequestContext
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.core.topics import validate_topic_name
 
 if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
     from streamscope.core.broker import Broker
 
 API_KEY = 32
@@ -54,26 +54,35 @@ CONFIG_SOURCE_DEFAULT = 5  # DEFAULT_CONFIG
 # Kafka's ConfigType codes.
 BOOLEAN, STRING, INT, LONG, LIST = 1, 2, 3, 5, 7
 
-# Topic config -> (type, broker-level synonym, documentation).
-TOPIC_CONFIG_INFO: dict[str, tuple[int, str, str]] = {
-    "segment.bytes": (INT, "log.segment.bytes", "Segment file size for the log."),
-    "segment.ms": (LONG, "log.roll.ms", "Time after which a new segment is rolled."),
-    "retention.ms": (LONG, "log.retention.ms",
-                     "How long to keep a segment before deleting it; -1 keeps forever."),
-    "retention.bytes": (LONG, "log.retention.bytes",
-                        "Maximum partition size before old segments are deleted; -1: no limit."),
-    "max.message.bytes": (INT, "message.max.bytes", "Largest record batch size allowed."),
-    "index.interval.bytes": (INT, "log.index.interval.bytes",
-                             "Bytes between entries in the offset index."),
-    "segment.index.bytes": (INT, "log.index.size.max.bytes", "Size of the offset index."),
-    "cleanup.policy": (LIST, "log.cleanup.policy", "Retention policy: delete only."),
-    "compression.type": (STRING, "compression.type",
-                         "Batches are stored as the producer compressed them."),
-    "message.timestamp.type": (STRING, "log.message.timestamp.type",
-                               "Record timestamps are the producer's CreateTime."),
-    "min.insync.replicas": (INT, "min.insync.replicas", "One broker: always 1."),
+# Topic config -> (type, broker-level synonym).
+TOPIC_CONFIG_INFO: dict[str, tuple[int, str]] = {
+    "segment.bytes": (INT, "log.segment.bytes"),
+    "segment.ms": (LONG, "log.roll.ms"),
+    "retention.ms": (LONG, "log.retention.ms"),
+    "retention.bytes": (LONG, "log.retention.bytes"),
+    "max.message.bytes": (INT, "message.max.bytes"),
+    "index.interval.bytes": (INT, "log.index.interval.bytes"),
+    "segment.index.bytes": (INT, "log.index.size.max.bytes"),
+    "cleanup.policy": (LIST, "log.cleanup.policy"),
+    "compression.type": (STRING, "compression.type"),
+    "message.timestamp.type": (STRING, "log.message.timestamp.type"),
+    "min.insync.replicas": (INT, "min.insync.replicas"),
 }
-LIST_CONFIGS = frozenset(k for k, (t, _, _) in TOPIC_CONFIG_INFO.items() if t == LIST)
+# Topic config -> a line of documentation (DescribeConfigs ``include_documentation``).
+TOPIC_CONFIG_DOCS: dict[str, str] = {
+    "segment.bytes": "Segment file size for the log.",
+    "segment.ms": "Time after which a new segment is rolled.",
+    "retention.ms": "How long to keep a segment before deleting it; -1 keeps forever.",
+    "retention.bytes": "Maximum partition size before old segments are deleted; -1: no limit.",
+    "max.message.bytes": "Largest record batch size allowed.",
+    "index.interval.bytes": "Bytes between entries in the offset index.",
+    "segment.index.bytes": "Size of the offset index.",
+    "cleanup.policy": "Retention policy: delete only.",
+    "compression.type": "Batches are stored as the producer compressed them.",
+    "message.timestamp.type": "Record timestamps are the producer's CreateTime.",
+    "min.insync.replicas": "One broker: always 1.",
+}
+LIST_CONFIGS = frozenset(k for k, (t, _) in TOPIC_CONFIG_INFO.items() if t == LIST)
 
 
 def broker_configs(broker: Broker) -> list[tuple[str, str, int, int]]:
@@ -119,7 +128,7 @@ def topic_config_entries(
     defaults = broker.config.log.as_topic_configs()
     out = []
     for key, (value, is_default) in sorted(values.items()):
-        ctype, broker_name, doc = TOPIC_CONFIG_INFO.get(key, (STRING, key, ""))
+        ctype, broker_name = TOPIC_CONFIG_INFO.get(key, (STRING, key))
         source = CONFIG_SOURCE_DEFAULT if is_default else CONFIG_SOURCE_TOPIC
         syn = []
         if synonyms:
@@ -130,7 +139,8 @@ def topic_config_entries(
         out.append({
             "name": key, "value": value, "read_only": False, "is_default": is_default,
             "config_source": source, "is_sensitive": False, "synonyms": syn,
-            "config_type": ctype, "documentation": doc if documentation else None,
+            "config_type": ctype,
+            "documentation": TOPIC_CONFIG_DOCS.get(key, "") if documentation else None,
         })
     return out
 
@@ -152,14 +162,15 @@ def check_topic_name(broker: Broker, resource_name: str) -> None:
 
 
 def alter_resources(
-    broker: Broker, request: dict, alter_topic: Callable[[str, list[dict], bool], None]
+    broker: Broker, request: dict, alter_topic: Callable[[Broker, str, list[dict], bool], None]
 ) -> dict:
     """The response of AlterConfigs / IncrementalAlterConfigs, sharing their rules.
 
     Per resource: a resource named twice or a config named twice, an unknown resource
     type, or any change to the (read-only) broker gets INVALID_REQUEST; a topic is
-    checked (name, existence) and handed to ``alter_topic(name, configs, validate_only)``,
-    whose KafkaError becomes that resource's error.
+    checked (name, existence) and handed to
+    ``alter_topic(broker, name, configs, validate_only)``, whose KafkaError becomes that
+    resource's error.
     """
     validate_only = bool(request.get("validate_only", False))
     resources = request.get("resources") or []
@@ -177,7 +188,7 @@ def alter_resources(
                 raise KafkaError(ErrorCode.INVALID_REQUEST, "A config is given twice")
             if rtype == RESOURCE_TOPIC:
                 check_topic_name(broker, rname)
-                alter_topic(rname, configs, validate_only)
+                alter_topic(broker, rname, configs, validate_only)
             elif rtype == RESOURCE_BROKER:
                 check_broker_name(broker, rname)
                 if configs:

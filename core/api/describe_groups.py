@@ -13,12 +13,8 @@ Version notes: v1 adds throttle time; v3 authorized operations; v4 each member's
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from streamscope.core.api import RequestContext
 from streamscope.core.groups import GroupState
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
 
 API_KEY = 15
 MIN_VERSION = 0

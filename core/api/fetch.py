@@ -43,12 +43,9 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from typing import TYPE_CHECKING
 
+from streamscope.core.api import RequestContext
 from streamscope.core.errors import ErrorCode, KafkaError
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
 
 API_KEY = 1
 MIN_VERSION = 4

@@ -13,12 +13,8 @@ flexible; v4 batches: ``coordinator_keys`` in, one ``coordinators`` entry per ke
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from streamscope.core.api import RequestContext
 from streamscope.core.errors import ErrorCode
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
 
 API_KEY = 10
 MIN_VERSION = 0

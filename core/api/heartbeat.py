@@ -11,10 +11,7 @@ Version notes: v1 adds throttle time; v3 ``group_instance_id``; v4 is flexible.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
+from streamscope.core.api import RequestContext
 
 API_KEY = 12
 MIN_VERSION = 0

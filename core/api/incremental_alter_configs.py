@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from streamscope.core.api import RequestContext
 from streamscope.core.api.describe_configs import LIST_CONFIGS, alter_resources
 from streamscope.core.errors import ErrorCode, KafkaError
 
 if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
+    from streamscope.core.broker import Broker
 
 API_KEY = 44
 MIN_VERSION = 0
@@ -33,16 +34,17 @@ SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
 
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
-    broker = ctx.broker
-
-    def apply_operations(topic: str, configs: list[dict], validate_only: bool) -> None:
-        changes = _changes(broker, topic, configs)
-        broker.alter_topic_configs(topic, changes, incremental=True, validate_only=validate_only)
-
-    return alter_resources(broker, request, apply_operations)
+    return alter_resources(ctx.broker, request, _apply_operations)
 
 
-def _changes(broker, topic: str, configs: list[dict]) -> dict[str, str | None]:
+def _apply_operations(
+    broker: Broker, topic: str, configs: list[dict], validate_only: bool
+) -> None:
+    changes = _changes(broker, topic, configs)
+    broker.alter_topic_configs(topic, changes, incremental=True, validate_only=validate_only)
+
+
+def _changes(broker: Broker, topic: str, configs: list[dict]) -> dict[str, str | None]:
     """The requested operations as name -> new override (None: remove the override)."""
     current = None
     changes: dict[str, str | None] = {}

@@ -23,12 +23,8 @@ INVALID_PRODUCER_EPOCH (never sent here).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from streamscope.core.api import RequestContext
 from streamscope.core.errors import ErrorCode
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
 
 API_KEY = 22
 MIN_VERSION = 0

@@ -19,10 +19,7 @@ rejoining a Stable group keeps the current assignment: before v9 (no
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
+from streamscope.core.api import RequestContext
 
 API_KEY = 11
 MIN_VERSION = 0

@@ -15,12 +15,8 @@ rebalance history).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from streamscope.core.api import RequestContext
 from streamscope.core.errors import ErrorCode
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
 
 API_KEY = 13
 MIN_VERSION = 0

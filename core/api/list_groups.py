@@ -10,10 +10,7 @@ Version notes: v1 adds throttle time; v3 is flexible; v4 adds the state filter a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
+from streamscope.core.api import RequestContext
 
 API_KEY = 16
 MIN_VERSION = 0

@@ -20,13 +20,9 @@ throttle time; v4 leader epochs; v6 is flexible; v7 allows MAX_TIMESTAMP.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from streamscope.core.api import RequestContext
 from streamscope.core.api._answers import answer_each_partition
 from streamscope.core.errors import ErrorCode, KafkaError
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
 
 API_KEY = 2
 MIN_VERSION = 1

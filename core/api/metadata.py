@@ -31,14 +31,14 @@ authorized operations; v12 allows a null topic name in the answer (topic id look
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
+from streamscope.core.api import RequestContext
 from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.protocol import ZERO_UUID
 from streamscope.core.topics import validate_topic_name
 
 if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
     from streamscope.core.topics import Topic
 
 API_KEY = 3
@@ -46,7 +46,6 @@ MIN_VERSION = 0
 MAX_VERSION = 12
 
 INT32_MIN = -2147483648
-ZERO_UUID = uuid.UUID(int=0)
 # Bits of Kafka's AclOperation codes: READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7,
 # DESCRIBE 8, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11.
 TOPIC_OPERATIONS = sum(1 << op for op in (3, 4, 5, 6, 7, 8, 10, 11))

@@ -18,12 +18,9 @@ v6 ``committed_leader_epoch``; v7 ``group_instance_id``; v8 is flexible.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from streamscope.core.api import RequestContext
+from streamscope.core.api._answers import partition_errors
 from streamscope.core.meta import CommittedOffset
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
 
 API_KEY = 8
 MIN_VERSION = 0
@@ -54,10 +51,5 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     )
     return {
         "throttle_time_ms": 0,
-        "topics": [
-            {"name": name, "partitions": [
-                {"partition_index": p, "error_code": int(results[(name, p)])} for p in parts
-            ]}
-            for name, parts in order
-        ],
+        "topics": partition_errors(order, results),
     }

@@ -9,10 +9,8 @@ gets UNKNOWN_TOPIC_OR_PARTITION.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
+from streamscope.core.api import RequestContext
+from streamscope.core.api._answers import partition_errors
 
 API_KEY = 47
 MIN_VERSION = 0
@@ -32,10 +30,5 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     return {
         "error_code": 0,
         "throttle_time_ms": 0,
-        "topics": [
-            {"name": name, "partitions": [
-                {"partition_index": p, "error_code": int(results[(name, p)])} for p in parts
-            ]}
-            for name, parts in order
-        ],
+        "topics": partition_errors(order, results),
     }

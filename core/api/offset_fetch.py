@@ -14,10 +14,7 @@ in and out, each with its own error code).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
+from streamscope.core.api import RequestContext
 
 API_KEY = 9
 MIN_VERSION = 0

@@ -40,14 +40,9 @@ error message; v9 is flexible.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from streamscope.core.api import CloseConnection
+from streamscope.core.api import CloseConnection, RequestContext
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.core.topics import validate_topic_name
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
 
 API_KEY = 0
 MIN_VERSION = 0

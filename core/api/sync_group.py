@@ -15,10 +15,7 @@ carries ``protocol_type`` / ``protocol_name`` both ways (checked when given).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from streamscope.core.api import RequestContext
+from streamscope.core.api import RequestContext
 
 API_KEY = 14
 MIN_VERSION = 0

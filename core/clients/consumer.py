@@ -6,7 +6,9 @@ Contract:
   loop. It is two halves over one shared :class:`~core.clients.fetcher.Partitions`:
   :class:`~core.clients.membership.Membership` (join, sync, heartbeats, commits: the
   background task) and :class:`~core.clients.fetcher.Fetcher` (positions, buffers,
-  ``getmany``). This class is the public face of both; their docstrings give the rules.
+  ``getmany``). This class drives both and exposes them, read-only, as ``membership``
+  (member id, generation, status, ...) and ``fetcher`` (records consumed, processing
+  delay); their docstrings give the rules.
 * Assignors: ``range``, ``roundrobin``, ``cooperative-sticky`` (see assignors.py).
 * Time: every interval and deadline is measured on ``clock`` (default: the running loop's,
   :class:`~core.clients.clock.LoopClock`), so tests can drive heartbeats and auto-commits
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from streamscope.core.clients.clock import LOOP_CLOCK, Clock
 from streamscope.core.clients.fetcher import ConsumerRecord, Fetcher, Partitions, TopicPartition
@@ -34,8 +36,8 @@ from streamscope.core.clients.membership import (
     Membership,
     PartitionsCallback,
 )
-from streamscope.core.clients.ports import ConsumerCoordinator, attached_coordinator
 from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.groups import GroupCoordinator
 from streamscope.core.protocol import ApiKey
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ __all__ = [
     "ConsumerRecord",
     "ConsumerState",
     "TopicPartition",
+    "attached_coordinator",
 ]
 
 
@@ -67,6 +70,19 @@ class ConsumerState:
     processing_delay_s: float
     rebalances: int
     last_error: str | None
+
+
+def attached_coordinator(broker: Broker) -> GroupCoordinator:
+    """The group coordinator attached to ``broker``: the default of a consumer built
+    without ``groups=``. A broker without one (not started through :class:`core.node.Node`)
+    is an error here, not a silent consumer that never joins."""
+    groups = broker.groups
+    if not isinstance(groups, GroupCoordinator):
+        raise TypeError(
+            f"the broker's group coordinator ({type(groups).__name__}) cannot serve a "
+            "consumer: start the broker through core.node, or pass groups="
+        )
+    return groups
 
 
 class Consumer:
@@ -91,10 +107,10 @@ class Consumer:
         on_assigned: PartitionsCallback | None = None,
         on_revoked: PartitionsCallback | None = None,
         clock: Clock = LOOP_CLOCK,
-        groups: ConsumerCoordinator | None = None,
+        groups: GroupCoordinator | None = None,
     ) -> None:
         """``groups``: the group coordinator to join through (the node's); by default the
-        one attached to ``broker``, checked by :func:`~core.clients.ports.attached_coordinator`."""
+        one attached to ``broker``, checked by :func:`attached_coordinator`."""
         if not group_id:
             raise ValueError("a group consumer needs a group id")
         if auto_offset_reset not in ("earliest", "latest", "none"):
@@ -104,16 +120,16 @@ class Consumer:
         self.broker = broker
         self._local: LocalClient | None = None
         self._partitions = Partitions()
-        self._fetcher = Fetcher(
+        self.fetcher: Final = Fetcher(
             broker, self._partitions, clock=clock, count=self._count,
             stopped=self._fetch_stopped, topic_gone=self._topic_gone,
             auto_offset_reset=auto_offset_reset, max_poll_records=max_poll_records,
             max_partition_fetch_bytes=max_partition_fetch_bytes,
             processing_delay_s=processing_delay_s,
         )
-        self._membership = Membership(
-            broker, groups if groups is not None else attached_coordinator(broker.groups),
-            group_id, tuple(sorted(set(topics))), self._partitions, self._fetcher,
+        self.membership: Final = Membership(
+            broker, groups if groups is not None else attached_coordinator(broker),
+            group_id, tuple(sorted(set(topics))), self._partitions, self.fetcher,
             clock=clock, count=self._count, unregister=self._unregister,
             client_id=client_id, assignors=assignors, group_instance_id=group_instance_id,
             session_timeout_ms=session_timeout_ms, rebalance_timeout_ms=rebalance_timeout_ms,
@@ -122,50 +138,12 @@ class Consumer:
             on_assigned=on_assigned, on_revoked=on_revoked,
         )
 
-    # --- what the group and the GUI see -----------------------------------------------
-
-    @property
-    def client_id(self) -> str:
-        return self._membership.client_id
-
-    @property
-    def topics(self) -> tuple[str, ...]:
-        return self._membership.topics
-
-    @property
-    def member_id(self) -> str:
-        return self._membership.member_id
-
-    @property
-    def generation(self) -> int:
-        return self._membership.generation
-
-    @property
-    def protocol_name(self) -> str | None:
-        return self._membership.protocol_name
-
-    @property
-    def status(self) -> str:
-        return self._membership.status
-
-    @property
-    def last_error(self) -> str | None:
-        return self._membership.last_error
-
-    @property
-    def records_consumed(self) -> int:
-        return self._fetcher.records_consumed
-
-    @property
-    def processing_delay_s(self) -> float:
-        return self._fetcher.processing_delay_s
-
     # --- lifecycle --------------------------------------------------------------------
 
     async def start(self) -> Consumer:
-        if not self._membership.started:
-            self._local = self.broker.register_local_client(self.client_id, "consumer")
-            self._membership.start()
+        if not self.membership.started:
+            self._local = self.broker.register_local_client(self.membership.client_id, "consumer")
+            self.membership.start()
         return self
 
     async def __aenter__(self) -> Consumer:
@@ -176,14 +154,14 @@ class Consumer:
 
     async def close(self) -> None:
         """Commit (with auto-commit), leave the group, stop. Idempotent."""
-        if self.status in ("closed", "dead"):
+        if self.membership.status in ("closed", "dead"):
             return
-        await self._membership.close()
+        await self.membership.close()
         self._unregister()
 
     def kill(self) -> None:
         """Die abruptly: no commit, no LeaveGroup, heartbeats just stop."""
-        self._membership.kill()
+        self.membership.kill()
         self._unregister()
 
     def _unregister(self) -> None:
@@ -196,10 +174,10 @@ class Consumer:
             self._local.count(api_key, bytes_out)
 
     def _fetch_stopped(self) -> bool:
-        return self._membership.stopping or self.status in ("closed", "dead")
+        return self.membership.stopping or self.membership.status in ("closed", "dead")
 
     def _topic_gone(self) -> None:
-        self._membership.drop_deleted_topics()
+        self.membership.drop_deleted_topics()
 
     # --- subscription, positions, pause, state ----------------------------------------
 
@@ -220,10 +198,10 @@ class Consumer:
             self._partitions.paused.clear()
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
-        self._fetcher.seek(tp, offset)
+        self.fetcher.seek(tp, offset)
 
     def state(self) -> ConsumerState:
-        m, parts = self._membership, self._partitions
+        m, parts = self.membership, self._partitions
         return ConsumerState(
             client_id=m.client_id,
             group_id=m.group_id,
@@ -234,9 +212,9 @@ class Consumer:
             assignor=m.protocol_name,
             assignment=tuple(sorted(parts.assigned)),
             positions=dict(sorted(parts.positions.items())),
-            records_consumed=self._fetcher.records_consumed,
+            records_consumed=self.fetcher.records_consumed,
             paused=tuple(sorted(parts.paused & parts.assigned)),
-            processing_delay_s=self._fetcher.processing_delay_s,
+            processing_delay_s=self.fetcher.processing_delay_s,
             rebalances=m.rebalances,
             last_error=m.last_error,
         )
@@ -245,13 +223,14 @@ class Consumer:
 
     async def commit(self, offsets: dict[TopicPartition, int] | None = None) -> None:
         """Commit ``offsets`` (default: the position of every assigned partition)."""
-        await self._membership.commit(offsets)
+        await self.membership.commit(offsets)
 
     async def getmany(
         self, timeout_ms: float = 1000, max_records: int | None = None
     ) -> dict[TopicPartition, list[ConsumerRecord]]:
         """Records of assigned, unpaused partitions (waits up to ``timeout_ms`` for some)."""
-        if self.status in ("closed", "dead"):
-            raise KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, f"consumer is {self.status}")
+        status = self.membership.status
+        if status in ("closed", "dead"):
+            raise KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, f"consumer is {status}")
         await self.start()
-        return await self._fetcher.getmany(timeout_ms, max_records)
+        return await self.fetcher.getmany(timeout_ms, max_records)

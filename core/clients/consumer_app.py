@@ -31,7 +31,7 @@ from streamscope.core.errors import KafkaError
 
 if TYPE_CHECKING:
     from streamscope.core.broker import Broker
-    from streamscope.core.clients.ports import ConsumerCoordinator
+    from streamscope.core.groups import GroupCoordinator
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class ConsumerApp:
     def __init__(
         self,
         broker: Broker,
-        groups: ConsumerCoordinator,
+        groups: GroupCoordinator,
         group: str,
         topics: Sequence[str],
         *,
@@ -89,30 +89,30 @@ class ConsumerApp:
         self._task: asyncio.Task | None = None
 
     def describe(self) -> LocalConsumer:
-        c = self.consumer
+        m = self.consumer.membership
         return LocalConsumer(
-            self.group, c.client_id, c.member_id, c.topics, c.status, self.paused,
-            c.processing_delay_s,
+            self.group, m.client_id, m.member_id, m.topics, m.status, self.paused,
+            self.consumer.fetcher.processing_delay_s,
         )
 
     async def start(self) -> None:
         await self.consumer.start()
         self._task = asyncio.get_running_loop().create_task(
-            self._poll(), name=f"poll-{self.consumer.client_id}"
+            self._poll(), name=f"poll-{self.consumer.membership.client_id}"
         )
         self._task.add_done_callback(self._poll_done)
 
     async def _poll(self) -> None:
         consumer = self.consumer
         while not self._stopping:
-            if consumer.status in ("closed", "dead"):
+            if consumer.membership.status in ("closed", "dead"):
                 return  # killed, fenced, or the broker closed under it
             try:
                 await consumer.getmany(timeout_ms=500)
             except KafkaError as exc:
-                if consumer.status in ("closed", "dead"):
+                if consumer.membership.status in ("closed", "dead"):
                     return
-                log.warning("consumer %s: %s", consumer.client_id, exc)
+                log.warning("consumer %s: %s", consumer.membership.client_id, exc)
                 await asyncio.sleep(POLL_RETRY_S)
 
     def _poll_done(self, task: asyncio.Task) -> None:
@@ -122,7 +122,7 @@ class ConsumerApp:
         if exc is None:
             return
         self.poll_error = exc
-        client_id = self.consumer.client_id
+        client_id = self.consumer.membership.client_id
         log.error("poll loop of consumer %s failed", client_id, exc_info=exc)
         self.broker.emit_event(
             "error",
@@ -152,7 +152,8 @@ class ConsumerApp:
             # not raise the loop's failure either: _poll_done reports that.
             done, _ = await asyncio.wait({task}, timeout=POLL_STOP_TIMEOUT_S)
             if not done:
-                log.error("poll loop of consumer %s did not stop", self.consumer.client_id)
+                client_id = self.consumer.membership.client_id
+                log.error("poll loop of consumer %s did not stop", client_id)
         await self.consumer.close()
 
     def kill(self) -> None:
@@ -173,7 +174,7 @@ async def close_consumers(
             async with asyncio.timeout(timeout_s):
                 await app.close()
         except Exception:  # noqa: BLE001 - one bad consumer must not keep others running
-            client_id = app.consumer.client_id
+            client_id = app.consumer.membership.client_id
             log.exception("closing in-process consumer %s failed; killed instead", client_id)
             app.kill()
             failed.append(client_id)

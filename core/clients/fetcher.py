@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING
 
 from streamscope.core.clients.clock import Clock, sleep
@@ -76,33 +76,25 @@ class Partitions:
                       and tp in self.positions)
 
 
+@dataclass(eq=False, repr=False)
 class Fetcher:
-    def __init__(
-        self,
-        broker: Broker,
-        partitions: Partitions,
-        *,
-        clock: Clock,
-        count: Count,
-        stopped: Callable[[], bool],
-        topic_gone: Callable[[], None],
-        auto_offset_reset: str,
-        max_poll_records: int,
-        max_partition_fetch_bytes: int,
-        processing_delay_s: float,
-    ) -> None:
-        self.broker = broker
-        self.partitions = partitions
-        self.clock = clock
-        self._count = count
-        self._stopped = stopped
-        self._topic_gone = topic_gone
-        self.auto_offset_reset = auto_offset_reset
-        self.max_poll_records = max_poll_records
-        self.max_partition_fetch_bytes = max_partition_fetch_bytes
-        self.processing_delay_s = processing_delay_s
-        self.records_consumed = 0
-        self._rotate = 0
+    """Reads for one consumer, built by it: ``count`` tallies a request against the
+    consumer's in-process client, ``stopped`` says the consumer is stopping, and
+    ``topic_gone`` tells it a fetched topic was deleted."""
+
+    broker: Broker
+    partitions: Partitions
+    _: KW_ONLY
+    clock: Clock
+    count: Count
+    stopped: Callable[[], bool]
+    topic_gone: Callable[[], None]
+    auto_offset_reset: str
+    max_poll_records: int
+    max_partition_fetch_bytes: int
+    processing_delay_s: float
+    records_consumed: int = field(default=0, init=False)
+    _rotate: int = field(default=0, init=False)
 
     # --- positions --------------------------------------------------------------------
 
@@ -153,7 +145,7 @@ class Fetcher:
         deadline = clock.time() + timeout_ms / 1000
         waited = False
         while True:
-            if self._stopped():
+            if self.stopped():
                 await asyncio.sleep(0)
                 return {}
             batch = self._take(limit)
@@ -222,7 +214,7 @@ class Fetcher:
             if not self.exists(tp):
                 # The topic was deleted: membership drops all of it and rejoins, so the
                 # group's next assignment leaves it out (and nobody waits on it meanwhile).
-                self._topic_gone()
+                self.topic_gone()
             elif exc.code == ErrorCode.OFFSET_OUT_OF_RANGE:
                 # Retention or DeleteRecords moved the log start past us: reset, as
                 # auto.offset.reset says, instead of waiting on data we can never read.
@@ -230,7 +222,7 @@ class Fetcher:
             return None
         except (ValueError, OSError):
             return None  # its log closed with the broker: nothing to read, ever
-        self._count(ApiKey.FETCH, len(result.records))
+        self.count(ApiKey.FETCH, len(result.records))
         if position > result.high_watermark or position < result.log_start_offset:
             positions[tp] = self.reset_position(tp)
             return None

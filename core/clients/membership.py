@@ -32,12 +32,14 @@ import contextlib
 import logging
 import struct
 from collections.abc import Callable, Sequence
+from dataclasses import KW_ONLY, InitVar, dataclass
 from typing import TYPE_CHECKING
 
 from streamscope.core.clients.assignors import Assignor, MemberSubscription, get_assignor
 from streamscope.core.clients.clock import Clock, sleep, wait_or_timeout
 from streamscope.core.clients.fetcher import Count, Fetcher, Partitions, TopicPartition
 from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.groups.member_data import CONSUMER as PROTOCOL_TYPE
 from streamscope.core.meta import CommittedOffset
 from streamscope.core.protocol import ApiKey
 from streamscope.core.protocol.consumer_protocol import (
@@ -50,11 +52,10 @@ from streamscope.core.protocol.consumer_protocol import (
 
 if TYPE_CHECKING:
     from streamscope.core.broker import Broker
-    from streamscope.core.clients.ports import ConsumerCoordinator
+    from streamscope.core.groups import GroupCoordinator
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_TYPE = "consumer"
 CLIENT_HOST = "in-process"
 PartitionsCallback = Callable[[set[TopicPartition]], object]
 
@@ -63,48 +64,34 @@ class _Stop(Exception):
     """The coordinator went away (broker closing): stop the background task."""
 
 
+@dataclass(eq=False, repr=False)
 class Membership:
-    def __init__(
-        self,
-        broker: Broker,
-        coordinator: ConsumerCoordinator,
-        group_id: str,
-        topics: tuple[str, ...],
-        partitions: Partitions,
-        fetcher: Fetcher,
-        *,
-        clock: Clock,
-        count: Count,
-        unregister: Callable[[], None],
-        client_id: str,
-        assignors: Sequence[str],
-        group_instance_id: str | None,
-        session_timeout_ms: int,
-        rebalance_timeout_ms: int,
-        heartbeat_interval_ms: int,
-        enable_auto_commit: bool,
-        auto_commit_interval_ms: int,
-        on_assigned: PartitionsCallback | None,
-        on_revoked: PartitionsCallback | None,
-    ) -> None:
-        self.broker = broker
-        self.coordinator = coordinator
-        self.group_id = group_id
-        self.topics = topics
-        self.partitions = partitions
-        self.fetcher = fetcher
-        self.clock = clock
-        self._count = count
-        self._unregister = unregister
-        self.client_id = client_id
-        self.group_instance_id = group_instance_id
-        self.session_timeout_ms = session_timeout_ms
-        self.rebalance_timeout_ms = rebalance_timeout_ms
-        self.heartbeat_interval_ms = heartbeat_interval_ms
-        self.enable_auto_commit = enable_auto_commit
-        self.auto_commit_interval_ms = auto_commit_interval_ms
-        self.on_assigned = on_assigned
-        self.on_revoked = on_revoked
+    """The group membership of one consumer, built by it: ``count`` tallies a request
+    against the consumer's in-process client, ``unregister`` removes that client once
+    the consumer is dead."""
+
+    broker: Broker
+    coordinator: GroupCoordinator
+    group_id: str
+    topics: tuple[str, ...]
+    partitions: Partitions
+    fetcher: Fetcher
+    _: KW_ONLY
+    clock: Clock
+    count: Count
+    unregister: Callable[[], None]
+    client_id: str
+    assignors: InitVar[Sequence[str]]
+    group_instance_id: str | None
+    session_timeout_ms: int
+    rebalance_timeout_ms: int
+    heartbeat_interval_ms: int
+    enable_auto_commit: bool
+    auto_commit_interval_ms: int
+    on_assigned: PartitionsCallback | None
+    on_revoked: PartitionsCallback | None
+
+    def __post_init__(self, assignors: Sequence[str]) -> None:
         self._assignors: list[Assignor] = [get_assignor(n) for n in assignors]
         self.cooperative = all(a.cooperative for a in self._assignors)
 
@@ -145,7 +132,7 @@ class Membership:
             log.error("consumer %s stopped: %r", self.client_id, exc, exc_info=exc)
             self.last_error = repr(exc)
             self.status = "dead"
-            self._unregister()
+            self.unregister()
             self.broker.emit_event(
                 "error",
                 f"Consumer {self.client_id} of group {self.group_id} stopped: {exc!r}",
@@ -159,7 +146,7 @@ class Membership:
             with contextlib.suppress(KafkaError):
                 await self.commit()
         if self.member_id and self.group_instance_id is None:
-            self._count(ApiKey.LEAVE_GROUP, 0)
+            self.count(ApiKey.LEAVE_GROUP, 0)
             await self._coordinator().leave_group(
                 self.group_id, [(self.member_id, None)], reason="the consumer is being closed"
             )
@@ -185,7 +172,7 @@ class Membership:
             # failure), and a cancel of close() itself still goes through.
             await asyncio.wait({task})
 
-    def _coordinator(self) -> ConsumerCoordinator:
+    def _coordinator(self) -> GroupCoordinator:
         return self.coordinator
 
     def request_rejoin(self) -> None:
@@ -222,10 +209,10 @@ class Membership:
             self.lose(set(self.partitions.assigned))
             self.status = "dead"
             self.last_error = self.last_error or "the group coordinator went away"
-            self._unregister()
+            self.unregister()
 
     async def _heartbeat(self) -> None:
-        self._count(ApiKey.HEARTBEAT, 0)
+        self.count(ApiKey.HEARTBEAT, 0)
         err = await self._coordinator().heartbeat(
             self.group_id, self.generation, self.member_id, self.group_instance_id
         )
@@ -262,7 +249,7 @@ class Membership:
             await self._revoke(set(self.partitions.assigned))
         backoff = 0.05
         while not self.stopping:
-            self._count(ApiKey.JOIN_GROUP, 0)
+            self.count(ApiKey.JOIN_GROUP, 0)
             result = await coordinator.join_group(
                 self.group_id,
                 self.member_id,
@@ -296,7 +283,7 @@ class Membership:
             plan: dict[str, bytes] = {}
             if result.is_leader and not result.skip_assignment:
                 plan = self._assign(result)
-            self._count(ApiKey.SYNC_GROUP, 0)
+            self.count(ApiKey.SYNC_GROUP, 0)
             synced = await coordinator.sync_group(
                 self.group_id, self.generation, self.member_id, plan,
                 group_instance_id=self.group_instance_id, protocol_type=PROTOCOL_TYPE,
@@ -385,7 +372,7 @@ class Membership:
         parts.assigned.clear()
         parts.assigned.update(new)
         for tp in sorted(added):
-            self._count(ApiKey.OFFSET_FETCH, 0)
+            self.count(ApiKey.OFFSET_FETCH, 0)
             parts.positions[tp] = self.fetcher.start_position(tp, self.committed(tp))
         parts.paused &= parts.assigned
         if added and self.on_assigned is not None:
@@ -425,7 +412,7 @@ class Membership:
             return
         if self.generation < 0:
             raise KafkaError(ErrorCode.ILLEGAL_GENERATION, "not a member of a generation")
-        self._count(ApiKey.OFFSET_COMMIT, 0)
+        self.count(ApiKey.OFFSET_COMMIT, 0)
         results = await self._coordinator().commit_offsets(
             self.group_id,
             [CommittedOffset(t, p, off, -1, "") for (t, p), off in offsets.items()],

@@ -71,10 +71,9 @@ class JoinSyncMixin(CoordinatorState):
         self, group_id, member_id, protocol_type, protocols, session_timeout_ms,
         rebalance_timeout_ms, instance_id, client_id, client_host, require_known, reason,
     ) -> JoinResult | asyncio.Future:
-        if not group_id:
-            return JoinResult(ErrorCode.INVALID_GROUP_ID, member_id)
-        if self._closed:
-            return JoinResult(ErrorCode.NOT_COORDINATOR, member_id)
+        refused = self._refusal(group_id)
+        if refused is not None:
+            return JoinResult(refused, member_id)
         config = self.config
         if not config.min_session_timeout_ms <= session_timeout_ms <= config.max_session_timeout_ms:
             return JoinResult(ErrorCode.INVALID_SESSION_TIMEOUT, member_id)
@@ -308,17 +307,10 @@ class JoinSyncMixin(CoordinatorState):
         self, group_id, generation_id, member_id, assignments, instance_id, protocol_type,
         protocol_name,
     ) -> SyncResult | asyncio.Future:
-        if not group_id:
-            return SyncResult(ErrorCode.INVALID_GROUP_ID)
-        if self._closed:
-            return SyncResult(ErrorCode.NOT_COORDINATOR)
-        group = self._groups.get(group_id)
-        if group is None:
-            return SyncResult(ErrorCode.UNKNOWN_MEMBER_ID)
-        if group.state == GroupState.DEAD:
-            return SyncResult(ErrorCode.COORDINATOR_NOT_AVAILABLE)
-        error, member = group.current_member(instance_id, member_id, generation_id)
-        if member is None:
+        error, group, member = self._generation_member(
+            group_id, member_id, instance_id, generation_id
+        )
+        if group is None or member is None:
             return SyncResult(error)
         if (protocol_type is not None and protocol_type != group.protocol_type) or (
             protocol_name is not None and protocol_name != group.protocol_name

@@ -14,6 +14,10 @@ from __future__ import annotations
 from streamscope.core.protocol import ProtocolError, decode_consumer_subscription
 from streamscope.core.protocol.consumer_protocol import assignment_partitions
 
+# The protocol type of groups whose member data is ConsumerProtocol (Kafka's consumers,
+# and the in-process ones of core/clients, which join with it).
+CONSUMER = "consumer"
+
 
 def assigned_partitions(blob: bytes) -> dict[str, tuple[int, ...]]:
     """An assignment blob -> {topic: sorted partitions}; {} if empty or undecodable."""

@@ -32,17 +32,10 @@ class MembershipMixin(CoordinatorState):
         group_instance_id: str | None = None,
     ) -> ErrorCode:
         """Heartbeat: NONE, REBALANCE_IN_PROGRESS (rejoin), or why the member is unknown."""
-        if not group_id:
-            return ErrorCode.INVALID_GROUP_ID
-        if self._closed:
-            return ErrorCode.NOT_COORDINATOR
-        group = self._groups.get(group_id)
-        if group is None:
-            return ErrorCode.UNKNOWN_MEMBER_ID
-        if group.state == GroupState.DEAD:
-            return ErrorCode.COORDINATOR_NOT_AVAILABLE
-        error, member = group.current_member(group_instance_id, member_id, generation_id)
-        if member is None:
+        error, group, member = self._generation_member(
+            group_id, member_id, group_instance_id, generation_id
+        )
+        if group is None or member is None:
             return error
         if group.state == GroupState.EMPTY:
             return ErrorCode.UNKNOWN_MEMBER_ID
@@ -61,10 +54,9 @@ class MembershipMixin(CoordinatorState):
     ) -> LeaveResult:
         """LeaveGroup for (member id, group instance id) pairs; member id "" + instance id
         removes a static member by its instance id (admin ``removeMembersFromGroup``)."""
-        if not group_id:
-            return LeaveResult(ErrorCode.INVALID_GROUP_ID)
-        if self._closed:
-            return LeaveResult(ErrorCode.NOT_COORDINATOR)
+        refused = self._refusal(group_id)
+        if refused is not None:
+            return LeaveResult(refused)
         group = self._groups.get(group_id)
         if group is None:
             return LeaveResult(

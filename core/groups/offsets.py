@@ -19,7 +19,7 @@ from dataclasses import replace
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.core.groups import member_data
 from streamscope.core.groups.model import GroupState, OffsetSpec, TopicPartition
-from streamscope.core.groups.state import CONSUMER, CoordinatorState, _Group
+from streamscope.core.groups.state import CoordinatorState, _Group
 from streamscope.core.meta import CommittedOffset
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ class OffsetsMixin(CoordinatorState):
             return ErrorCode.GROUP_ID_NOT_FOUND, {}
         subscribed: set[str] = set()
         if group.members:
-            if group.protocol_type != CONSUMER:
+            if group.protocol_type != member_data.CONSUMER:
                 return ErrorCode.NON_EMPTY_GROUP, {}
             for m in group.members.values():
                 subscribed.update(

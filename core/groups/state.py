@@ -47,7 +47,6 @@ NEW_MEMBER_JOIN_TIMEOUT_MS = 5 * 60 * 1000
 REBALANCE_HISTORY = 50
 # Gaps between Heartbeat requests kept per member, to estimate its heartbeat interval.
 HEARTBEAT_GAPS = 4
-CONSUMER = "consumer"
 
 
 @dataclass(slots=True, eq=False)
@@ -213,6 +212,36 @@ class CoordinatorState:
     def _arm_session(self, group: _Group, member: _Member) -> None:
         raise NotImplementedError  # membership.MembershipMixin
 
+    # --- what every group call checks first ---------------------------------------------
+
+    def _refusal(self, group_id: str) -> ErrorCode | None:
+        """INVALID_GROUP_ID for an empty group id, NOT_COORDINATOR once closing: what
+        JoinGroup, SyncGroup, Heartbeat and LeaveGroup answer before looking for the group;
+        None when neither applies."""
+        if not group_id:
+            return ErrorCode.INVALID_GROUP_ID
+        if self._closed:
+            return ErrorCode.NOT_COORDINATOR
+        return None
+
+    def _generation_member(
+        self, group_id: str, member_id: str, instance_id: str | None, generation_id: int
+    ) -> tuple[ErrorCode, _Group | None, _Member | None]:
+        """The group and member a SyncGroup or Heartbeat names, with Kafka's refusals in
+        its order: :meth:`_refusal`, no such group UNKNOWN_MEMBER_ID, a dead one
+        COORDINATOR_NOT_AVAILABLE, then :meth:`_Group.current_member`'s. The member is
+        None exactly when the error is the answer."""
+        error = self._refusal(group_id)
+        if error is not None:
+            return error, None, None
+        group = self._groups.get(group_id)
+        if group is None:
+            return ErrorCode.UNKNOWN_MEMBER_ID, None, None
+        if group.state == GroupState.DEAD:
+            return ErrorCode.COORDINATOR_NOT_AVAILABLE, None, None
+        error, member = group.current_member(instance_id, member_id, generation_id)
+        return error, group, member
+
     # --- protocol choice ----------------------------------------------------------------
 
     @staticmethod
@@ -341,7 +370,7 @@ class CoordinatorState:
         group.protocol_name = self._select_protocol(group)
         group.state = GroupState.COMPLETING_REBALANCE
         group.pending_sync = set(group.members)
-        if group.protocol_type == CONSUMER:
+        if group.protocol_type == member_data.CONSUMER:
             for m in group.members.values():
                 m.subscription = member_data.subscribed_topics(
                     m.metadata_for(group.protocol_name)
@@ -456,7 +485,7 @@ class CoordinatorState:
 
 
     def _install_assignment(self, group: _Group, given: dict[str, bytes]) -> None:
-        consumer = group.protocol_type == CONSUMER
+        consumer = group.protocol_type == member_data.CONSUMER
         for mid, m in group.members.items():
             m.assignment = bytes(given.get(mid) or b"")
             m.decoded_assignment = (

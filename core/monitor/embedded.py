@@ -23,6 +23,8 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Mapping
+from dataclasses import fields
+from operator import attrgetter
 
 from streamscope.core.groups import GroupDescription, partition_lag, total_lag
 from streamscope.core.monitor.ports import BrokerView, GroupsView
@@ -41,6 +43,9 @@ from streamscope.core.monitor.snapshot import (
 
 EVENTS_KEPT = 2000
 IN_PROCESS_HOST = "in-process"  # the address column of an in-process client
+# The broker's running totals, read by the frozen Counters' own field names (in their
+# order): a counter the broker lacks is an AttributeError here, never a zero.
+_read_counters = attrgetter(*(f.name for f in fields(Counters)))
 
 
 class EmbeddedObserver:
@@ -80,16 +85,7 @@ class EmbeddedObserver:
             started_at=started_at,
             uptime_s=max(0.0, now - started_at),
         )
-        c = broker.counters
-        counters = Counters(
-            records_in=c.records_in,
-            bytes_in=c.bytes_in,
-            records_out=c.records_out,
-            bytes_out=c.bytes_out,
-            requests=c.requests,
-            connections_total=c.connections_total,
-            errors=c.errors,
-        )
+        counters = Counters(*_read_counters(broker.counters))
         return ClusterSnapshot(
             taken_at=now,
             monotonic=time.monotonic(),

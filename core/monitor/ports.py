@@ -1,9 +1,12 @@
-"""What the embedded observer reads from a broker, as typed read-only views.
+"""What the embedded observer reads from a broker, as typed views it only reads.
 
 Contract: :class:`BrokerView` names exactly the state
-:class:`core.monitor.embedded.EmbeddedObserver` reads, and nothing else; every member is a
-read-only property, so a view never writes and a broker's plain attributes (and its
-``dict``/``deque`` containers) satisfy it structurally. ``core.broker.Broker`` is one
+:class:`core.monitor.embedded.EmbeddedObserver` reads, and nothing else. A member is a
+read-only property where the broker's own is read-only (a property, a frozen dataclass) or
+where the view names a wider read-only type than the broker holds (``Mapping`` for its
+``dict``, ``Sequence`` for its ``list``/``deque``, a view for a concrete part); it is a
+plain attribute annotation where the broker's is a plain attribute of exactly that type.
+Either way the broker satisfies it structurally. ``core.broker.Broker`` is one
 BrokerView; nothing here imports it, so the arrow points from the broker to the monitor.
 The group coordinator is a separate :class:`GroupsView`, passed beside the broker (the
 broker does not hand out its coordinator).
@@ -25,20 +28,13 @@ from streamscope.core.groups import GroupDescription
 class CountersView(Protocol):
     """The broker's running totals (monotonic counts since it started)."""
 
-    @property
-    def records_in(self) -> int: ...
-    @property
-    def bytes_in(self) -> int: ...
-    @property
-    def records_out(self) -> int: ...
-    @property
-    def bytes_out(self) -> int: ...
-    @property
-    def requests(self) -> int: ...
-    @property
-    def connections_total(self) -> int: ...
-    @property
-    def errors(self) -> int: ...
+    records_in: int
+    bytes_in: int
+    records_out: int
+    bytes_out: int
+    requests: int
+    connections_total: int
+    errors: int
 
 
 @runtime_checkable
@@ -57,20 +53,16 @@ class LogView(Protocol):
 
 @runtime_checkable
 class PartitionView(Protocol):
-    @property
-    def index(self) -> int: ...
+    index: int
+
     @property
     def log(self) -> LogView: ...
-    @property
-    def records_in(self) -> int: ...
-    @property
-    def bytes_in(self) -> int: ...
-    @property
-    def batches_in(self) -> int: ...
-    @property
-    def records_out(self) -> int: ...
-    @property
-    def bytes_out(self) -> int: ...
+
+    records_in: int
+    bytes_in: int
+    batches_in: int
+    records_out: int
+    bytes_out: int
 
 
 @runtime_checkable
@@ -101,49 +93,36 @@ class TopicView(Protocol):
 
 
 @runtime_checkable
-class ConnectionView(Protocol):
-    """One socket connection, as the server records it."""
+class ClientView(Protocol):
+    """What a socket connection and an in-process client both show: an id, since when,
+    requests by API key, and bytes each way."""
+
+    conn_id: int
+    connected_at: float
+    bytes_in: int
+    bytes_out: int
 
     @property
-    def conn_id(self) -> int: ...
-    @property
-    def host(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def connected_at(self) -> float: ...
-    @property
-    def client_id(self) -> str | None: ...
-    @property
-    def software_name(self) -> str | None: ...
-    @property
-    def software_version(self) -> str | None: ...
-    @property
     def requests_by_api(self) -> Mapping[int, int]: ...
-    @property
-    def bytes_in(self) -> int: ...
-    @property
-    def bytes_out(self) -> int: ...
 
 
 @runtime_checkable
-class LocalClientView(Protocol):
+class ConnectionView(ClientView, Protocol):
+    """One socket connection, as the server records it (``core.ports.ConnectionInfo``)."""
+
+    host: str
+    port: int
+    client_id: str | None
+    software_name: str | None
+    software_version: str | None
+
+
+@runtime_checkable
+class LocalClientView(ClientView, Protocol):
     """An in-process client (no socket), listed beside the connections."""
 
-    @property
-    def conn_id(self) -> int: ...
-    @property
-    def client_id(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def connected_at(self) -> float: ...
-    @property
-    def requests_by_api(self) -> Mapping[int, int]: ...
-    @property
-    def bytes_in(self) -> int: ...
-    @property
-    def bytes_out(self) -> int: ...
+    client_id: str
+    kind: str
 
 
 @runtime_checkable
@@ -180,22 +159,13 @@ class BrokerConfigView(Protocol):
 class BrokerView(Protocol):
     """Everything :class:`~core.monitor.embedded.EmbeddedObserver` reads from a broker."""
 
+    node_id: int
+    cluster_id: str
+    listener: tuple[str, int] | None  # the bound address; None until a server listens
+    started_at: float  # wall-clock start time; 0 (falsy) until started
+
     @property
     def config(self) -> BrokerConfigView: ...
-    @property
-    def node_id(self) -> int: ...
-    @property
-    def cluster_id(self) -> str: ...
-    @property
-    def listener(self) -> tuple[str, int] | None:
-        """The bound address, None until a server listens for this broker."""
-        ...
-
-    @property
-    def started_at(self) -> float:
-        """Wall-clock start time; 0 (falsy) until started."""
-        ...
-
     @property
     def counters(self) -> CountersView: ...
     @property

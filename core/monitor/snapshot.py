@@ -16,6 +16,22 @@ from dataclasses import dataclass
 from streamscope.core.groups.model import RebalanceRecord
 from streamscope.core.protocol.api_keys import ApiKey
 
+__all__ = [
+    "API_NAMES",
+    "BrokerInfo",
+    "ClusterSnapshot",
+    "ConnectionSnapshot",
+    "Counters",
+    "EventSnapshot",
+    "GroupSnapshot",
+    "MemberSnapshot",
+    "OffsetSnapshot",
+    "PartitionSnapshot",
+    "RebalanceSnapshot",
+    "TopicSnapshot",
+    "api_name",
+]
+
 # Kafka's API names by key, for request counters: derived from the one table of API keys
 # (:class:`core.protocol.api_keys.ApiKey`), never kept by hand here.
 API_NAMES: dict[int, str] = {key.value: key.title for key in ApiKey}

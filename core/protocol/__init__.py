@@ -22,21 +22,9 @@ Modules: :mod:`.schema` (the definition form), :mod:`.messages` (the definitions
 
 from __future__ import annotations
 
+from . import codec
 from .api_keys import ApiKey
-from .codec import (
-    SCHEMAS,
-    RequestHeader,
-    codec_for,
-    decode_request,
-    decode_response,
-    encode_request,
-    encode_response,
-    is_flexible,
-    read_request_header,
-    request_header_version,
-    response_header_version,
-    schema_versions,
-)
+from .codec import *  # noqa: F403  (codec.__all__: headers and the public functions)
 from .consumer_protocol import (
     decode_consumer_assignment,
     decode_consumer_subscription,
@@ -47,18 +35,7 @@ from .primitives import ZERO_UUID, EncodeError, ProtocolError, UnsupportedVersio
 
 __all__ = [
     "ApiKey",
-    "SCHEMAS",
-    "RequestHeader",
-    "read_request_header",
-    "decode_request",
-    "encode_response",
-    "encode_request",
-    "decode_response",
-    "schema_versions",
-    "is_flexible",
-    "request_header_version",
-    "response_header_version",
-    "codec_for",
+    *codec.__all__,
     "decode_consumer_subscription",
     "encode_consumer_subscription",
     "decode_consumer_assignment",

@@ -38,12 +38,9 @@ __all__ = ["StructCodec", "compile_struct"]
 
 _H = struct.Struct(">h")
 _I = struct.Struct(">i")
-_unpack_h = _H.unpack_from
 _unpack_i = _I.unpack_from
-_pack_h = _H.pack
 _pack_i = _I.pack
 
-_NULL16 = b"\xff\xff"
 _NULL32 = b"\xff\xff\xff\xff"
 
 # Encode bools with "B" (not "?") so a non-bool value fails loudly instead of being
@@ -90,97 +87,78 @@ class StructCodec:
 # Each value codec is (decoder, encoder, min wire size) for one field type at one
 # version; nullability and compactness are baked in.
 
-def _string_codec(nullable: bool, compact: bool) -> tuple[Decoder, Encoder, int]:
+def _sized_codec(what: str, nullable: bool, compact: bool, length: struct.Struct,
+                 from_wire: Callable[[memoryview], Any],
+                 to_wire: Callable[[Any], Any]) -> tuple[Decoder, Encoder, int]:
+    """A length-prefixed ``what`` (string or bytes). Compact: a uvarint length + 1 (0 is
+    null); else a ``length`` int (-1 is null). Decoded payload slices go through
+    ``from_wire``; values to encode through ``to_wire``, which gives their bytes."""
     if compact:
         def dec(mv, pos):
             n, pos = read_uvarint(mv, pos)
             if n == 0:
                 if nullable:
                     return None, pos
-                raise ProtocolError("null string in a non-nullable field")
+                raise ProtocolError(f"null {what} in a non-nullable field")
             end = pos + n - 1
             if end > len(mv):
-                raise ProtocolError("truncated string")
-            return str(mv[pos:end], "utf-8"), end
+                raise ProtocolError(f"truncated {what}")
+            return from_wire(mv[pos:end]), end
 
         def enc(v, buf):
             if v is None and nullable:
                 buf.append(0)
                 return
-            b = v.encode()
+            b = to_wire(v)
             write_uvarint(buf, len(b) + 1)
             buf += b
         return dec, enc, 1
 
-    def dec16(mv, pos):
-        n = _unpack_h(mv, pos)[0]
-        pos += 2
+    unpack = length.unpack_from
+    pack = length.pack
+    width = length.size
+    null = pack(-1)
+
+    def dec_sized(mv, pos):
+        n = unpack(mv, pos)[0]
+        pos += width
         if n < 0:
             if n == -1 and nullable:
                 return None, pos
-            raise ProtocolError(f"invalid string length {n}")
+            raise ProtocolError(f"invalid {what} length {n}")
         end = pos + n
         if end > len(mv):
-            raise ProtocolError("truncated string")
-        return str(mv[pos:end], "utf-8"), end
+            raise ProtocolError(f"truncated {what}")
+        return from_wire(mv[pos:end]), end
 
-    def enc16(v, buf):
+    def enc_sized(v, buf):
         if v is None and nullable:
-            buf += _NULL16
+            buf += null
             return
-        b = v.encode()
-        buf += _pack_h(len(b))
+        b = to_wire(v)
+        buf += pack(len(b))
         buf += b
-    return dec16, enc16, 2
+    return dec_sized, enc_sized, width
+
+
+def _utf8(m: memoryview) -> str:
+    return str(m, "utf-8")
+
+
+def _not_str(v: Any) -> Any:
+    if isinstance(v, str):
+        raise TypeError("str given for bytes")
+    return v
+
+
+def _string_codec(nullable: bool, compact: bool) -> tuple[Decoder, Encoder, int]:
+    return _sized_codec("string", nullable, compact, _H, _utf8, str.encode)
 
 
 def _bytes_codec(nullable: bool, compact: bool, zero_copy: bool) -> tuple[Decoder, Encoder, int]:
     # records are zero-copy memoryview slices; plain bytes are copied so callers own them.
     conv = (lambda m: m) if zero_copy else bytes
-
-    if compact:
-        def dec(mv, pos):
-            n, pos = read_uvarint(mv, pos)
-            if n == 0:
-                if nullable:
-                    return None, pos
-                raise ProtocolError("null bytes in a non-nullable field")
-            end = pos + n - 1
-            if end > len(mv):
-                raise ProtocolError("truncated bytes")
-            return conv(mv[pos:end]), end
-
-        def enc(v, buf):
-            if v is None and nullable:
-                buf.append(0)
-                return
-            if isinstance(v, str):
-                raise TypeError("str given for bytes")
-            write_uvarint(buf, len(v) + 1)
-            buf += v
-        return dec, enc, 1
-
-    def dec32(mv, pos):
-        n = _unpack_i(mv, pos)[0]
-        pos += 4
-        if n < 0:
-            if n == -1 and nullable:
-                return None, pos
-            raise ProtocolError(f"invalid bytes length {n}")
-        end = pos + n
-        if end > len(mv):
-            raise ProtocolError("truncated bytes")
-        return conv(mv[pos:end]), end
-
-    def enc32(v, buf):
-        if v is None and nullable:
-            buf += _NULL32
-            return
-        if isinstance(v, str):
-            raise TypeError("str given for bytes")
-        buf += _pack_i(len(v))
-        buf += v
-    return dec32, enc32, 4
+    return _sized_codec("bytes", nullable, compact, _I, conv, _not_str)
 
 
 def _uuid_dec(mv, pos):
@@ -572,8 +550,6 @@ def _field_encoder(fld: Field, version: int, flexible: bool, sub: StructCodec | 
         return _struct_array_encoder(key, dflt, sub.encode, nullable, flexible, tail)
     if fld.is_array and fld.elem_type in FIXED:
         return _fixed_array_encoder(key, dflt, _ENC_FMT[fld.elem_type], nullable, flexible, tail)
-    if fld.type == "string":
-        return _string_field_encoder(key, dflt, nullable, flexible, tail)
 
     if tail:
         def enc_tail(d, buf):
@@ -639,26 +615,6 @@ def _fixed_array_encoder(key, dflt, char, nullable, compact, tail):
         else:
             write_uvarint(buf, n + 1)
             buf += struct.pack(f">{n}{char}{suffix}", *v)
-    return enc
-
-
-def _string_field_encoder(key, dflt, nullable, compact, tail):
-    def enc(d, buf):
-        v = d.get(key, dflt)
-        if v is None and nullable:
-            buf += b"\x00" if compact else _NULL16
-        else:
-            b = v.encode()
-            n = len(b)
-            if not compact:
-                buf += _pack_h(n)
-            elif n < 0x7F:
-                buf.append(n + 1)
-            else:
-                write_uvarint(buf, n + 1)
-            buf += b
-        if tail:
-            buf.append(0)
     return enc
 
 

@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 from streamscope.desktop.commands import error_text
+from streamscope.desktop.layout import named, vbox
 
 
 class CommandDialog(QDialog):
@@ -36,11 +36,8 @@ class CommandDialog(QDialog):
         self.setMinimumWidth(440)
         self.result_value: Any = None
         self.busy = False
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 16, 18, 14)
-        layout.setSpacing(10)
-        self.intro = QLabel("")
-        self.intro.setObjectName("DialogIntro")
+        layout = vbox(self, (18, 16, 18, 14), spacing=10)
+        self.intro = named(QLabel(""), "DialogIntro")
         self.intro.setWordWrap(True)
         self.intro.hide()
         layout.addWidget(self.intro)
@@ -50,13 +47,11 @@ class CommandDialog(QDialog):
         self.form.setHorizontalSpacing(12)
         self.form.setVerticalSpacing(8)
         layout.addLayout(self.form)
-        self.hint = QLabel("")
-        self.hint.setObjectName("HintLabel")
+        self.hint = named(QLabel(""), "HintLabel")
         self.hint.setWordWrap(True)
         self.hint.hide()
         layout.addWidget(self.hint)
-        self.error = QLabel("")
-        self.error.setObjectName("ErrorLabel")
+        self.error = named(QLabel(""), "ErrorLabel")
         self.error.setWordWrap(True)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error.hide()

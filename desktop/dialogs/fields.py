@@ -9,7 +9,8 @@ field allows it. ``changed`` fires on any edit. Unit names agree with the amount
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLineEdit, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox, QWidget
+from streamscope.desktop.layout import hbox
 
 # (singular, plural, factor)
 _TIME_UNITS = (
@@ -59,8 +60,7 @@ class _AmountField(QWidget):
         self._units = units
         # (unit index, amount) shown greyed while "no limit" is ticked, if any.
         self._none_placeholder = none_placeholder
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout = hbox(self)
         self.amount = QSpinBox()
         self.amount.setRange(1, 1_000_000)
         self.unit = QComboBox()

@@ -13,7 +13,8 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QWidget
+from streamscope.desktop.layout import vbox
 
 SECTIONS: tuple[tuple[str, str, str], ...] = (
     (
@@ -91,8 +92,7 @@ class HelpDialog(QDialog):
         self.setWindowTitle("Streamscope help")
         self.setModal(False)
         self.resize(640, 560)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 12, 14, 10)
+        layout = vbox(self, (14, 12, 14, 10))
         self.browser = QTextBrowser()
         self.browser.setOpenLinks(False)
         self.browser.setHtml(help_html(shortcuts, version))

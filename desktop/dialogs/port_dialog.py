@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import socket
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QWidget
+from streamscope.desktop.layout import vbox
 
 
 def next_free_port(host: str, start: int, tries: int = 50) -> int | None:
@@ -32,8 +33,7 @@ class PortDialog(QDialog):
         self.setMinimumWidth(460)
         self.choice: int | None = None
         self.suggested = next_free_port(host, port + 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 16, 18, 14)
+        layout = vbox(self, (18, 16, 18, 14))
         text = QLabel(
             f"<b>{host}:{port} is already in use.</b><br><br>Another Kafka broker (or another "
             "Streamscope) is probably listening there. Streamscope can listen on a different "

@@ -1,13 +1,14 @@
 """Edit a topic's retention (``retention.ms`` and ``retention.bytes``).
 
-Contract: sends an incremental config change; a value equal to the broker default removes
-the override (as ``kafka-configs --delete-config`` would), so the topic follows the broker.
+Contract: opens on the topic's snapshot (its current retention); sends an incremental
+config change; a value equal to the broker default (``Commands.log_defaults``) removes the
+override (as ``kafka-configs --delete-config`` would), so the topic follows the broker.
 """
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
-from streamscope.core.config import LogConfig
+from streamscope.core.monitor import TopicSnapshot
 from streamscope.desktop.commands import Commands
 from streamscope.desktop.dialogs.base import CommandDialog
 from streamscope.desktop.dialogs.fields import DurationField, SizeField, name_field
@@ -17,26 +18,19 @@ class RetentionDialog(CommandDialog):
     ok_text = "Save"
 
     def __init__(
-        self,
-        commands: Commands,
-        topic: str,
-        retention_ms: int,
-        retention_bytes: int,
-        *,
-        defaults: LogConfig | None = None,
-        parent: QWidget | None = None,
+        self, commands: Commands, topic: TopicSnapshot, parent: QWidget | None = None
     ) -> None:
-        super().__init__(f"Retention of {topic}", parent)
+        super().__init__(f"Retention of {topic.name}", parent)
         self.commands = commands
-        self.topic = topic
-        self.defaults = defaults or LogConfig()
+        self.topic = topic.name
+        self.defaults = commands.log_defaults
         self.set_intro(
             "Old segments are deleted once every record in them is older than the time "
             "limit, or while a partition is over the size limit."
         )
-        self.retention_time = DurationField(retention_ms)
-        self.retention_size = SizeField(retention_bytes)
-        self.form.addRow("Topic", name_field(topic))
+        self.retention_time = DurationField(topic.retention_ms)
+        self.retention_size = SizeField(topic.retention_bytes)
+        self.form.addRow("Topic", name_field(topic.name))
         self.form.addRow("Keep records for", self.retention_time)
         self.form.addRow("Keep at most (per partition)", self.retention_size)
         self.retention_time.changed.connect(self.revalidate)

@@ -19,12 +19,12 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 from streamscope.desktop import format as fmt
 from streamscope.desktop.commands import Commands
 from streamscope.desktop.dialogs.base import CommandDialog
+from streamscope.desktop.layout import named, vbox
 
 ASSIGNORS = ("range", "roundrobin", "cooperative-sticky")
 MAX_DELAY_MS = 10_000
@@ -62,8 +62,7 @@ class StartConsumersDialog(CommandDialog):
         self.group.addItems(groups)
         self.group.setCurrentText(group or (groups[0] if groups else "demo-group"))
 
-        self.topics = QListWidget()
-        self.topics.setObjectName("TopicChecklist")
+        self.topics = named(QListWidget(), "TopicChecklist")
         self.topics.setUniformItemSizes(True)
         wanted = set(selected_topics) | ({topic} if topic else set())
         if not wanted and topics:
@@ -95,13 +94,10 @@ class StartConsumersDialog(CommandDialog):
         self.delay.setSuffix(" ms per record")
         self.delay.setSpecialValueText("none (as fast as it can)")
         self.delay.setValue(0)
-        self.delay_note = QLabel("")
-        self.delay_note.setObjectName("Muted")
+        self.delay_note = named(QLabel(""), "Muted")
         self.delay_note.setWordWrap(True)
         delay_box = QWidget()
-        dl = QVBoxLayout(delay_box)
-        dl.setContentsMargins(0, 0, 0, 0)
-        dl.setSpacing(2)
+        dl = vbox(delay_box, spacing=2)
         dl.addWidget(self.delay)
         dl.addWidget(self.delay_note)
         self.delay.valueChanged.connect(self._update_delay_note)

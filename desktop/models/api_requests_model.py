@@ -7,16 +7,15 @@ Contract: :meth:`ApiRequestsModel.update` takes a
 from __future__ import annotations
 
 from streamscope.core.monitor import ConnectionSnapshot, api_name
-from streamscope.desktop import format as fmt
-from streamscope.desktop.models.table_model import Column, KeyedTableModel
+from streamscope.desktop.models.table_model import Column, KeyedTableModel, numeric
 
 
 class ApiRequestsModel(KeyedTableModel):
     columns = (
         Column("API"),
-        Column("Key", str, numeric=True),
-        Column("Requests", fmt.count, numeric=True),
-        Column("Share", lambda v: f"{v:.1f} %", numeric=True),
+        numeric("Key", str),
+        numeric("Requests"),
+        numeric("Share", lambda v: f"{v:.1f} %"),
     )
 
     def update(self, conn: ConnectionSnapshot | None) -> None:

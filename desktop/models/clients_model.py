@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from streamscope.core.monitor import ClusterSnapshot, api_name
 from streamscope.desktop import format as fmt
-from streamscope.desktop.models.table_model import Column, KeyedTableModel
+from streamscope.desktop.models.table_model import Column, KeyedTableModel, numeric
 
 IN_PROCESS_TIP = (
     "In-process: this consumer runs inside Streamscope, on the broker's own loop, with no "
@@ -35,10 +35,10 @@ class ClientsModel(KeyedTableModel):
         Column("Client id"),
         Column("Software"),
         Column("Connected", fmt.timestamp),
-        Column("Requests", fmt.count, numeric=True),
-        Column("Requests/s", lambda v: fmt.short_count(v), numeric=True),
-        Column("Received", fmt.size, numeric=True, tooltip="bytes of requests from this client"),
-        Column("Sent", fmt.size, numeric=True, tooltip="bytes of responses to this client"),
+        numeric("Requests"),
+        numeric("Requests/s", lambda v: fmt.short_count(v)),
+        numeric("Received", fmt.size, tooltip="bytes of requests from this client"),
+        numeric("Sent", fmt.size, tooltip="bytes of responses to this client"),
     )
 
     def __init__(self, parent: Any = None) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 from streamscope.core.monitor import ClusterSnapshot, EventSnapshot
 from streamscope.desktop import format as fmt
+from streamscope.desktop.models.table_model import roll_rows
 from streamscope.desktop.theme import LIGHT, Theme
 
 MAX_ROWS = 5000
@@ -80,15 +81,7 @@ class EventsModel(QAbstractTableModel):
         fresh = events[i:]
         if len(fresh) > self._max:
             fresh = fresh[-self._max :]
-        overflow = len(self._events) + len(fresh) - self._max
-        if overflow > 0:
-            self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
-            del self._events[:overflow]
-            self.endRemoveRows()
-        first = len(self._events)
-        self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
-        self._events.extend(fresh)
-        self.endInsertRows()
+        roll_rows(self, self._events, len(self._events) + len(fresh) - self._max, fresh)
         for ev in fresh:
             self.kinds_seen.add(ev.kind)
 

@@ -22,11 +22,13 @@ from PySide6.QtGui import QColor
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.desktop import format as fmt
 from streamscope.desktop.models.members_model import steady_swatch
-from streamscope.desktop.models.table_model import Column, KeyedTableModel
+from streamscope.desktop.models.table_model import Column, KeyedTableModel, numeric
 from streamscope.desktop.theme import LIGHT, Theme
 
 LAG_AMBER = 1_000  # messages behind: worth a look
 LAG_RED = 10_000  # messages behind: falling behind
+# The lag columns' header tooltip (the groups table's total, the lag table's per partition).
+LAG_TIP = "messages not yet consumed (high watermark minus committed offset)"
 
 
 def lag_level(lag: int | None) -> str:
@@ -91,15 +93,10 @@ class GroupsModel(KeyedTableModel):
     columns = (
         Column("Group"),
         Column("State"),
-        Column("Members", fmt.count, numeric=True),
+        numeric("Members"),
         Column("Assignor"),
-        Column("Generation", str, numeric=True),
-        Column(
-            "Total lag",
-            fmt.count,
-            numeric=True,
-            tooltip="messages not yet consumed (high watermark minus committed offset)",
-        ),
+        numeric("Generation", str),
+        numeric("Total lag", tooltip=LAG_TIP),
         Column(
             "Health",
             _health,

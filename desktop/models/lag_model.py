@@ -14,9 +14,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from streamscope.core.monitor import GroupSnapshot
 from streamscope.desktop import format as fmt
-from streamscope.desktop.models.groups_model import lag_level
+from streamscope.desktop.models.groups_model import LAG_TIP, lag_level
 from streamscope.desktop.models.members_model import member_color_index, steady_swatch
-from streamscope.desktop.models.table_model import Column, KeyedTableModel
+from streamscope.desktop.models.table_model import Column, KeyedTableModel, numeric
 from streamscope.desktop.theme import LIGHT, Theme
 
 
@@ -28,17 +28,10 @@ class LagModel(KeyedTableModel):
     TOPIC, PARTITION, COMMITTED, HIGH_WATERMARK, LAG, MEMBER = range(6)
     columns = (
         Column("Topic"),
-        Column("Partition", str, numeric=True),
-        Column(
-            "Committed", _offset, numeric=True, tooltip="the group's committed offset (its cursor)"
-        ),
-        Column("High watermark", fmt.count, numeric=True),
-        Column(
-            "Lag",
-            fmt.count,
-            numeric=True,
-            tooltip="messages not yet consumed (high watermark minus committed offset)",
-        ),
+        numeric("Partition", str),
+        numeric("Committed", _offset, tooltip="the group's committed offset (its cursor)"),
+        numeric("High watermark"),
+        numeric("Lag", tooltip=LAG_TIP),
         Column("Member", lambda v: v[0], tooltip="the member it is assigned to (client id)"),
     )
 

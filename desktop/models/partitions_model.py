@@ -9,34 +9,19 @@ from __future__ import annotations
 
 from streamscope.core.monitor import TopicSnapshot
 from streamscope.desktop import format as fmt
-from streamscope.desktop.models.table_model import Column, KeyedTableModel
+from streamscope.desktop.models.table_model import KeyedTableModel, numeric
 
 
 class PartitionsModel(KeyedTableModel):
     columns = (
-        Column("Partition", str, numeric=True),
-        Column(
-            "Log start",
-            fmt.count,
-            numeric=True,
-            tooltip="log-start offset: the oldest offset still stored",
-        ),
-        Column("High watermark", fmt.count, numeric=True, tooltip="the next offset to be written"),
-        Column("Messages", fmt.count, numeric=True),
-        Column("Size", fmt.size, numeric=True),
-        Column("Segments", fmt.count, numeric=True),
-        Column(
-            "Records in",
-            fmt.count,
-            numeric=True,
-            tooltip="records produced since the broker started",
-        ),
-        Column(
-            "Records out",
-            fmt.count,
-            numeric=True,
-            tooltip="records fetched since the broker started",
-        ),
+        numeric("Partition", str),
+        numeric("Log start", tooltip="log-start offset: the oldest offset still stored"),
+        numeric("High watermark", tooltip="the next offset to be written"),
+        numeric("Messages"),
+        numeric("Size", fmt.size),
+        numeric("Segments"),
+        numeric("Records in", tooltip="records produced since the broker started"),
+        numeric("Records out", tooltip="records fetched since the broker started"),
     )
 
     def update(self, topic: TopicSnapshot | None) -> None:

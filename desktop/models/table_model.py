@@ -13,12 +13,19 @@ column's formatter and :data:`SORT_ROLE` returns the raw value for proxies to so
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from streamscope.desktop.format import count
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 KEY_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -27,6 +34,7 @@ _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 Index = QModelIndex | QPersistentModelIndex
+R = TypeVar("R")
 
 
 _SWATCHES: dict[tuple[str, bool], QIcon] = {}
@@ -53,12 +61,30 @@ def swatch(color: QColor | str, round_: bool = False) -> QIcon:
     return found
 
 
+def roll_rows(model: QAbstractItemModel, rows: list[R], drop: int, fresh: Sequence[R]) -> None:
+    """Drop the oldest ``drop`` of ``rows`` (a bounded, append-only list model's rows) and
+    append ``fresh`` (not empty), telling views exactly that: no reset."""
+    if drop > 0:
+        model.beginRemoveRows(QModelIndex(), 0, drop - 1)
+        del rows[:drop]
+        model.endRemoveRows()
+    first = len(rows)
+    model.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
+    rows.extend(fresh)
+    model.endInsertRows()
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     title: str
     fmt: Callable[[Any], str] = str
     numeric: bool = False  # right-aligned
     tooltip: str = ""
+
+
+def numeric(title: str, fmt: Callable[[Any], str] = count, tooltip: str = "") -> Column:
+    """A right-aligned column of numbers, written as counts unless ``fmt`` says otherwise."""
+    return Column(title, fmt, numeric=True, tooltip=tooltip)
 
 
 class KeyedTableModel(QAbstractTableModel):

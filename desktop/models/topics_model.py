@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.desktop import format as fmt
-from streamscope.desktop.models.table_model import Column, KeyedTableModel
+from streamscope.desktop.models.table_model import Column, KeyedTableModel, numeric
 
 
 def _retention(value: tuple[int, int]) -> str:
@@ -22,21 +22,13 @@ class TopicsModel(KeyedTableModel):
     NAME, PARTITIONS, MESSAGES, SIZE, RATE_IN, RATE_OUT, RETENTION = range(7)
     columns = (
         Column("Topic"),
-        Column("Partitions", fmt.count, numeric=True),
-        Column(
-            "Messages",
-            fmt.count,
-            numeric=True,
-            tooltip="High watermark minus log start offset, summed over partitions",
+        numeric("Partitions"),
+        numeric(
+            "Messages", tooltip="High watermark minus log start offset, summed over partitions"
         ),
-        Column("Size", fmt.size, numeric=True, tooltip="Bytes on disk (all segments)"),
-        Column("In", lambda v: fmt.rate(v), numeric=True, tooltip="Messages produced per second"),
-        Column(
-            "Out",
-            lambda v: fmt.rate(v),
-            numeric=True,
-            tooltip="Messages fetched per second (all consumers)",
-        ),
+        numeric("Size", fmt.size, tooltip="Bytes on disk (all segments)"),
+        numeric("In", fmt.rate, tooltip="Messages produced per second"),
+        numeric("Out", fmt.rate, tooltip="Messages fetched per second (all consumers)"),
         Column("Retention", _retention, tooltip="retention.ms / retention.bytes (per partition)"),
     )
 

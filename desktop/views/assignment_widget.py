@@ -17,7 +17,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 from streamscope.core.monitor import GroupSnapshot
 from streamscope.desktop.models.members_model import member_color_index
-from streamscope.desktop.theme import LIGHT, Theme
+from streamscope.desktop.views.widgets import ThemedCanvas
 
 CHIP_W = 34
 CHIP_H = 24
@@ -26,21 +26,16 @@ ROW_GAP = 10
 LABEL_W = 120
 
 
-class AssignmentWidget(QWidget):
+class AssignmentWidget(ThemedCanvas):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("AssignmentWidget")
-        self._theme: Theme = LIGHT
         self._key: tuple | None = None
         # (topic, [(partition, member slot or None)]) and the silent members' slots.
         self._rows: list[tuple[str, list[tuple[int, int | None]]]] = []
         self._silent: set[int] = set()
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
         self.setMinimumHeight(CHIP_H + GAP + 4)
-
-    def set_theme(self, theme: Theme) -> None:
-        self._theme = theme
-        self.update()
 
     def set_group(
         self, group: GroupSnapshot | None, slots: dict[str, int] | None = None

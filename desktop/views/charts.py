@@ -25,6 +25,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Hashable, Sequence
+from typing import TypedDict, Unpack
 
 import numpy as np
 import pyqtgraph as pg
@@ -203,12 +204,27 @@ class _AgoAxis(pg.AxisItem):
         return out
 
 
+class ChartOptions(TypedDict, total=False):
+    """What every chart takes besides its title and theme (defaults in :class:`_Chart`)."""
+
+    value_format: Callable[[float], str]
+    window_s: float
+    parent: QWidget | None
+
+
 class _Chart(pg.PlotWidget):
     """What both charts share: axes, theme, fixed x window, y from 0."""
 
     def __init__(
-        self, title: str, theme: Theme, *, binary: bool, window_s: float, parent: QWidget | None
+        self,
+        title: str,
+        *,
+        theme: Theme,
+        value_format: Callable[[float], str] = count_axis_format,
+        window_s: float = DEFAULT_WINDOW_S,
+        parent: QWidget | None = None,
     ) -> None:
+        binary = value_format is bytes_axis_format
         super().__init__(
             parent=parent,
             axisItems={"left": _ValueAxis(binary=binary), "bottom": _AgoAxis()},
@@ -283,15 +299,10 @@ class LiveChart(_Chart):
         series: Sequence[str],
         *,
         theme: Theme,
-        value_format: Callable[[float], str] = count_axis_format,
-        window_s: float = DEFAULT_WINDOW_S,
         legend_below_title: bool = False,
-        parent: QWidget | None = None,
+        **options: Unpack[ChartOptions],
     ) -> None:
-        super().__init__(
-            title, theme, binary=value_format is bytes_axis_format, window_s=window_s,
-            parent=parent,
-        )
+        super().__init__(title, theme=theme, **options)
         # In a narrow place, the legend goes on a second line so the title row, which
         # sets the chart's minimum width, stays short.
         self._legend_sep = "<br>" if legend_below_title else "&nbsp;&nbsp;&nbsp;"
@@ -353,19 +364,8 @@ class MultiLineChart(_Chart):
     """A chart whose set of lines changes (lag per partition or per member): lines keyed,
     added and removed; :meth:`legend` names what is drawn, for a :class:`ChartLegend`."""
 
-    def __init__(
-        self,
-        title: str,
-        *,
-        theme: Theme,
-        value_format: Callable[[float], str] = count_axis_format,
-        window_s: float = DEFAULT_WINDOW_S,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(
-            title, theme, binary=value_format is bytes_axis_format, window_s=window_s,
-            parent=parent,
-        )
+    def __init__(self, title: str, *, theme: Theme, **options: Unpack[ChartOptions]) -> None:
+        super().__init__(title, theme=theme, **options)
         self.setMinimumHeight(120)
         # (curve, colour name, label) per key, in the order the lines were given.
         self._curves: dict[Hashable, tuple[pg.PlotDataItem, str, str]] = {}

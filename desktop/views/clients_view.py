@@ -10,10 +10,11 @@ counts them apart from socket connections.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.desktop import format as fmt
 from streamscope.desktop.history import MonitorHistory
+from streamscope.desktop.layout import named, vbox
 from streamscope.desktop.models.api_requests_model import ApiRequestsModel
 from streamscope.desktop.models.clients_model import ClientsModel
 from streamscope.desktop.theme import Theme
@@ -29,11 +30,8 @@ class ClientsView(QWidget):
         super().__init__(parent)
         self.setObjectName("ClientsView")
         self.snapshot: ClusterSnapshot | None = None
-        root = QVBoxLayout(self)
-        root.setContentsMargins(18, 14, 18, 16)
-        root.setSpacing(8)
-        self.summary = QLabel("")
-        self.summary.setObjectName("Muted")
+        root = vbox(self, (18, 14, 18, 16), spacing=8)
+        self.summary = named(QLabel(""), "Muted")
         root.addWidget(section_title("Clients"))
         root.addWidget(self.summary)
         self.model = ClientsModel(self)
@@ -47,11 +45,9 @@ class ClientsView(QWidget):
         self.api_table = KeyedTableView(self.api_model, sort_column=2, stretch_column=0)
         self.api_table.sortByColumn(2, Qt.SortOrder.DescendingOrder)
         # Shows a client's own id: plain text, elided, so a long id cannot widen the window.
-        self.api_title = ElidedLabel("Requests by API")
-        self.api_title.setObjectName("SectionTitle")
+        self.api_title = named(ElidedLabel("Requests by API"), "SectionTitle")
         lower = QWidget()
-        ll = QVBoxLayout(lower)
-        ll.setContentsMargins(0, 0, 0, 0)
+        ll = vbox(lower)
         ll.addWidget(self.api_title)
         ll.addWidget(self.api_table, 1)
         root.addWidget(table_over_details(self.table, self.empty, lower, (3, 2)), 1)

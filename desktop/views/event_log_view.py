@@ -8,20 +8,14 @@ scrolled to the bottom, and stays put while they read older ones.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLineEdit,
-    QTableView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QTableView, QWidget
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.desktop.history import MonitorHistory
+from streamscope.desktop.layout import vbox
 from streamscope.desktop.models.events_model import EventFilterModel, EventsModel, kind_label
 from streamscope.desktop.theme import Theme
+from streamscope.desktop.views.table import list_look
+from streamscope.desktop.views.widgets import filter_box
 
 
 class EventLogView(QWidget):
@@ -30,16 +24,12 @@ class EventLogView(QWidget):
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("EventLogView")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
-        layout.setSpacing(6)
+        layout = vbox(self, (8, 6, 8, 6), spacing=6)
         row = QHBoxLayout()
         self.kind = QComboBox()
         self.kind.addItem("All events", None)
         self.kind.setMinimumWidth(170)
-        self.text = QLineEdit()
-        self.text.setPlaceholderText("Filter events")
-        self.text.setClearButtonEnabled(True)
+        self.text = filter_box("Filter events")
         row.addWidget(self.kind)
         row.addWidget(self.text, 1)
         layout.addLayout(row)
@@ -49,17 +39,11 @@ class EventLogView(QWidget):
         self.proxy.setSourceModel(self.model)
         self.table = QTableView()
         self.table.setModel(self.proxy)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(24)
+        list_look(self.table, row_height=24)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
         self.table.setColumnWidth(0, 100)
         self.table.setColumnWidth(1, 170)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         layout.addWidget(self.table, 1)
         self.kind.currentIndexChanged.connect(
             lambda _i: self.proxy.set_kind(self.kind.currentData())

@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QSplitter,
     QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 from streamscope.core.monitor import ClusterSnapshot, GroupSnapshot
@@ -41,6 +40,7 @@ from streamscope.desktop.dialogs.confirm_dialog import DeleteDialog
 from streamscope.desktop.dialogs.reset_offsets_dialog import ResetOffsetsDialog
 from streamscope.desktop.dialogs.start_consumers_dialog import StartConsumersDialog
 from streamscope.desktop.history import UNASSIGNED, MonitorHistory
+from streamscope.desktop.layout import named, vbox
 from streamscope.desktop.models.groups_model import GroupsModel
 from streamscope.desktop.models.lag_model import LagModel
 from streamscope.desktop.models.members_model import MembersModel, member_color_index
@@ -51,7 +51,12 @@ from streamscope.desktop.views.charts import ChartLegend, MultiLineChart
 from streamscope.desktop.views.member_menu import MemberMenu
 from streamscope.desktop.views.rebalance_timeline import RebalanceTimeline
 from streamscope.desktop.views.table import KeyedTableView
-from streamscope.desktop.views.widgets import EmptyState, section_title, table_over_details
+from streamscope.desktop.views.widgets import (
+    EmptyState,
+    section_title,
+    table_over_details,
+    text_toggle,
+)
 
 # Rows the groups list shows before it scrolls (the splitter may give it more).
 GROUP_ROWS = 5
@@ -77,21 +82,17 @@ def partition_color(theme: Theme, i: int) -> QColor:
     return QColor(palette[i % len(palette)])
 
 
-class GroupsView(AdminView):
+class GroupsView(AdminView[GroupSnapshot]):
     title = "Consumer groups"
 
     def __init__(self, commands: Commands, theme: Theme, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(commands, parent)
         self.setObjectName("GroupsView")
-        self.commands = commands
         self.theme = theme
-        self.snapshot: ClusterSnapshot | None = None
         self.history: MonitorHistory | None = None
         self.lag_mode = PER_PARTITION
 
-        root = QVBoxLayout(self)
-        root.setContentsMargins(18, 12, 18, 16)
-        root.setSpacing(8)
+        root = vbox(self, (18, 12, 18, 16), spacing=8)
 
         self.start_action = QAction(icon("play"), "Start consumers…", self)
         self.stop_action = QAction(icon("stop"), "Stop consumers", self)
@@ -99,8 +100,7 @@ class GroupsView(AdminView):
         self.delete_action = QAction(icon("delete"), "Delete group…", self)
         actions = (self.start_action, self.stop_action, self.reset_action, self.delete_action)
         root.addWidget(self._toolbar(actions, "Filter groups"))
-        self.status = QLabel("")
-        self.status.setObjectName("ErrorLabel")
+        self.status = named(QLabel(""), "ErrorLabel")
         self.status.setTextFormat(Qt.TextFormat.PlainText)  # errors quote group ids
         self.status.setWordWrap(True)
         self.status.hide()
@@ -118,9 +118,7 @@ class GroupsView(AdminView):
 
         # Details of the selected group.
         details = QWidget()
-        dl = QVBoxLayout(details)
-        dl.setContentsMargins(0, 4, 0, 0)
-        dl.setSpacing(6)
+        dl = vbox(details, (0, 4, 0, 0), spacing=6)
         head = QHBoxLayout()
         # Group ids and client ids are the clients' data: plain text, elided, never markup.
         self._detail_labels("Select a group", Qt.TextElideMode.ElideRight)
@@ -132,9 +130,7 @@ class GroupsView(AdminView):
         cols = QSplitter(Qt.Orientation.Horizontal)
         cols.setChildrenCollapsible(False)
         left = QWidget()
-        ll = QVBoxLayout(left)
-        ll.setContentsMargins(0, 0, 0, 0)
-        ll.setSpacing(4)
+        ll = vbox(left, spacing=4)
         self.members_model = MembersModel(self)
         self.members_model.set_theme(theme)
         self.members = KeyedTableView(
@@ -160,9 +156,7 @@ class GroupsView(AdminView):
         ll.addLayout(rebalances)
 
         right = QWidget()
-        rl = QVBoxLayout(right)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.setSpacing(4)
+        rl = vbox(right, spacing=4)
         lag_head = QHBoxLayout()
         lag_head.setSpacing(4)
         lag_head.addWidget(section_title("Lag (messages behind)"))
@@ -220,11 +214,8 @@ class GroupsView(AdminView):
         return header + rows * table.verticalHeader().defaultSectionSize() + 2 * table.frameWidth()
 
     def _mode_button(self, text: str, mode: str) -> QToolButton:
-        button = QToolButton()
-        button.setText(text)
-        button.setCheckable(True)
+        button = text_toggle(text)
         button.setAutoRaise(True)
-        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         button.toggled.connect(lambda on: on and self.set_lag_mode(mode))
         return button
 
@@ -327,11 +318,10 @@ class GroupsView(AdminView):
 
     selected_group_id = AdminView.selected_name
 
-    def selected_group(self) -> GroupSnapshot | None:
-        gid = self.selected_group_id()
-        if gid is None or self.snapshot is None:
-            return None
-        return self.snapshot.group(gid)
+    selected_group = AdminView.selected_snapshot
+
+    def _find(self, snap: ClusterSnapshot, name: str) -> GroupSnapshot | None:
+        return snap.group(name)
 
     def select_group(self, group_id: str) -> bool:
         return self.table.select_key(group_id)
@@ -427,18 +417,14 @@ class GroupsView(AdminView):
         self._update_actions()
 
     def open_reset_dialog(self) -> ResetOffsetsDialog | None:
-        g = self.selected_group()
-        if g is None:
-            return None
-        return self._show(ResetOffsetsDialog(self.commands, g, parent=self))
+        return self._show_for(
+            self.selected_group(), lambda g: ResetOffsetsDialog(self.commands, g, parent=self)
+        )
 
-    def open_delete_dialog(self) -> DeleteDialog | None:
-        g = self.selected_group()
-        if g is None:
-            return None
+    def _delete_dialog(self, g: GroupSnapshot) -> DeleteDialog:
         gid = g.group_id
         n = len(g.members)
-        dialog = DeleteDialog(
+        return DeleteDialog(
             "group",
             gid,
             "The group and its committed offsets will be deleted. Kafka deletes only "
@@ -452,4 +438,3 @@ class GroupsView(AdminView):
             ),
             parent=self,
         )
-        return self._show(dialog)

@@ -31,12 +31,12 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QStackedWidget,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.desktop import format as fmt
 from streamscope.desktop.history import MonitorHistory
+from streamscope.desktop.layout import named, vbox
 from streamscope.desktop.theme import Theme, icon
 from streamscope.desktop.views.charts import LiveChart, bytes_axis_format, count_axis_format
 from streamscope.desktop.views.elided import ElidedLabel
@@ -96,9 +96,7 @@ class FirstStepPanel(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Panel")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 14, 18, 14)
-        layout.setSpacing(8)
+        layout = vbox(self, (18, 14, 18, 14), spacing=8)
         layout.addWidget(section_title("Nothing is flowing yet: pick a first step"))
         self.create_topic = QPushButton("Create a topic")
         self.start_consumers = QPushButton("Start consumers")
@@ -119,8 +117,7 @@ class FirstStepPanel(QFrame):
         grid.setVerticalSpacing(8)
         for row, (button, text) in enumerate(rows):
             button.setMinimumWidth(200)
-            note = QLabel(text)
-            note.setObjectName("Muted")
+            note = named(QLabel(text), "Muted")
             note.setWordWrap(True)
             note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             grid.addWidget(button, row, 0)
@@ -164,9 +161,7 @@ class OverviewView(QWidget):
         self._requested = ""
         self.demo_running = False
 
-        root = QVBoxLayout(self)
-        root.setContentsMargins(16, 10, 16, 10)
-        root.setSpacing(10)
+        root = vbox(self, (16, 10, 16, 10), spacing=10)
 
         # Count cards: two rows of four, so the charts and snippets keep the height.
         cards = QGridLayout()
@@ -192,11 +187,8 @@ class OverviewView(QWidget):
         root.addLayout(bottom, 1)
 
         # Connect panel: the address, a copy button, and snippets.
-        connect = QFrame()
-        connect.setObjectName("Panel")
-        cl = QVBoxLayout(connect)
-        cl.setContentsMargins(14, 10, 14, 8)
-        cl.setSpacing(6)
+        connect = named(QFrame(), "Panel")
+        cl = vbox(connect, (14, 10, 14, 8), spacing=6)
         row = QHBoxLayout()
         self.dot = Dot(theme.muted)
         self.address = ElidedLabel("starting…", mode=Qt.TextElideMode.ElideRight)
@@ -208,14 +200,11 @@ class OverviewView(QWidget):
         row.addWidget(self.address, 1)
         row.addWidget(self.copy_address)
         cl.addLayout(row)
-        self.broker_detail = ElidedLabel("")
-        self.broker_detail.setObjectName("Muted")
-        self.data_dir = ElidedLabel("")
-        self.data_dir.setObjectName("Muted")
+        self.broker_detail = named(ElidedLabel(""), "Muted")
+        self.data_dir = named(ElidedLabel(""), "Muted")
         cl.addWidget(self.broker_detail)
         cl.addWidget(self.data_dir)
-        self.snippet_tabs = QTabWidget()
-        self.snippet_tabs.setObjectName("SnippetTabs")
+        self.snippet_tabs = named(QTabWidget(), "SnippetTabs")
         self.snippet_blocks: dict[str, CodeBlock] = {}
         for name, text in snippets("HOST:PORT", "demo").items():
             block = CodeBlock(text)
@@ -235,9 +224,7 @@ class OverviewView(QWidget):
         for chart in (self.msg_chart, self.bytes_chart):
             chart.setMinimumHeight(96)
         charts = QWidget()
-        chl = QVBoxLayout(charts)
-        chl.setContentsMargins(0, 0, 0, 0)
-        chl.setSpacing(10)
+        chl = vbox(charts, spacing=10)
         chl.addWidget(self.msg_chart)
         chl.addWidget(self.bytes_chart)
         self.first_step = FirstStepPanel()

@@ -17,16 +17,15 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 from streamscope.core.monitor import GroupSnapshot, RebalanceSnapshot
 from streamscope.desktop import format as fmt
-from streamscope.desktop.theme import LIGHT, Theme
+from streamscope.desktop.views.widgets import ThemedCanvas
 
 MARGIN = 14
 
 
-class RebalanceTimeline(QWidget):
+class RebalanceTimeline(ThemedCanvas):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("RebalanceTimeline")
-        self._theme: Theme = LIGHT
         self._rebalances: tuple[RebalanceSnapshot, ...] = ()
         self._now = time.time()
         self._marks: list[tuple[QRectF, RebalanceSnapshot]] = []
@@ -36,10 +35,6 @@ class RebalanceTimeline(QWidget):
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
         return QSize(400, 44)
-
-    def set_theme(self, theme: Theme) -> None:
-        self._theme = theme
-        self.update()
 
     def set_group(self, group: GroupSnapshot | None, now: float | None = None) -> None:
         self._rebalances = group.rebalances if group is not None else ()

@@ -43,6 +43,18 @@ HEADER_PADDING = 16
 SORT_ARROW = 16
 
 
+def list_look(table: QTableView, row_height: int) -> None:
+    """The look every table here shares: whole rows selected, alternating row colours, no
+    grid, no wrapping, no row numbers, no editing."""
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setAlternatingRowColors(True)
+    table.setShowGrid(False)
+    table.setWordWrap(False)
+    table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(row_height)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+
+
 class KeyedTableView(QTableView):
     selection_changed = Signal(object)
     columns_fitted = Signal()  # some column's width changed to fit its content
@@ -66,13 +78,8 @@ class KeyedTableView(QTableView):
         self.setModel(self.proxy)
         self.setSortingEnabled(True)
         self.sortByColumn(sort_column, Qt.SortOrder.AscendingOrder)
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        list_look(self, row_height=26)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setAlternatingRowColors(True)
-        self.setShowGrid(False)
-        self.setWordWrap(False)
-        self.verticalHeader().hide()
-        self.verticalHeader().setDefaultSectionSize(26)
         header = self.horizontalHeader()
         header.setHighlightSections(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -85,7 +92,6 @@ class KeyedTableView(QTableView):
             header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
         # Names are told apart by both ends ("orders.eu.v1" vs "orders.us.v1").
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self._selected: Hashable | None = None
         self.selectionModel().selectionChanged.connect(self._on_selection)
         self._floors: dict[int, int] = {}

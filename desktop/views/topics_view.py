@@ -20,10 +20,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDialog,
     QSplitter,
-    QVBoxLayout,
     QWidget,
 )
-from streamscope.core.config import LogConfig
 from streamscope.core.monitor import ClusterSnapshot, TopicSnapshot
 from streamscope.desktop import format as fmt
 from streamscope.desktop.commands import Commands
@@ -32,6 +30,7 @@ from streamscope.desktop.dialogs.confirm_dialog import DeleteDialog
 from streamscope.desktop.dialogs.create_topic_dialog import CreateTopicDialog
 from streamscope.desktop.dialogs.retention_dialog import RetentionDialog
 from streamscope.desktop.history import MonitorHistory
+from streamscope.desktop.layout import vbox
 from streamscope.desktop.models.partitions_model import PartitionsModel
 from streamscope.desktop.models.topics_model import TopicsModel
 from streamscope.desktop.theme import Theme, icon
@@ -44,26 +43,14 @@ from streamscope.desktop.views.widgets import EmptyState, table_over_details
 CHART_MIN_WIDTH = 200
 
 
-class TopicsView(AdminView):
+class TopicsView(AdminView[TopicSnapshot]):
     title = "Topics"
 
-    def __init__(
-        self,
-        commands: Commands,
-        theme: Theme,
-        *,
-        defaults: LogConfig | None = None,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(parent)
+    def __init__(self, commands: Commands, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(commands, parent)
         self.setObjectName("TopicsView")
-        self.commands = commands
-        self.defaults = defaults or LogConfig()
-        self.snapshot: ClusterSnapshot | None = None
 
-        root = QVBoxLayout(self)
-        root.setContentsMargins(18, 12, 18, 16)
-        root.setSpacing(10)
+        root = vbox(self, (18, 12, 18, 16), spacing=10)
 
         self.create_action = QAction(icon("add"), "Create topic…", self)
         self.add_partitions_action = QAction(icon("partitions"), "Add partitions…", self)
@@ -89,9 +76,7 @@ class TopicsView(AdminView):
         )
 
         details = QWidget()
-        dl = QVBoxLayout(details)
-        dl.setContentsMargins(0, 0, 0, 0)
-        dl.setSpacing(6)
+        dl = vbox(details, spacing=6)
         self._detail_labels("Select a topic", Qt.TextElideMode.ElideMiddle)
         dl.addWidget(self.detail_title)
         dl.addWidget(self.detail_info)
@@ -156,11 +141,8 @@ class TopicsView(AdminView):
 
     selected_topic = AdminView.selected_name
 
-    def _selected_snapshot(self) -> TopicSnapshot | None:
-        name = self.selected_topic()
-        if name is None or self.snapshot is None:
-            return None
-        return self.snapshot.topic(name)
+    def _find(self, snap: ClusterSnapshot, name: str) -> TopicSnapshot | None:
+        return snap.topic(name)
 
     def _selection_changed(self, _key: object) -> None:
         self._reset_chart()
@@ -191,7 +173,7 @@ class TopicsView(AdminView):
         self._give_partitions_room()
 
     def _update_details(self) -> None:
-        t = self._selected_snapshot()
+        t = self.selected_snapshot()
         self.partitions_model.update(t)
         if t is None:
             self.detail_title.setText("Select a topic")
@@ -215,7 +197,10 @@ class TopicsView(AdminView):
 
     def open_create_dialog(self) -> CreateTopicDialog:
         dialog = CreateTopicDialog(
-            self.commands, defaults=self.defaults, existing=self.existing_topics, parent=self
+            self.commands,
+            defaults=self.commands.log_defaults,
+            existing=self.existing_topics,
+            parent=self,
         )
 
         def created(result: int) -> None:
@@ -230,34 +215,19 @@ class TopicsView(AdminView):
         self._pending_select = None if self.table.select_key(name) else name
 
     def open_add_partitions_dialog(self) -> AddPartitionsDialog | None:
-        t = self._selected_snapshot()
-        if t is None:
-            return None
-        return self._show(
-            AddPartitionsDialog(self.commands, t.name, t.partition_count, parent=self)
+        return self._show_for(
+            self.selected_snapshot(),
+            lambda t: AddPartitionsDialog(self.commands, t.name, t.partition_count, parent=self),
         )
 
     def open_retention_dialog(self) -> RetentionDialog | None:
-        t = self._selected_snapshot()
-        if t is None:
-            return None
-        return self._show(
-            RetentionDialog(
-                self.commands,
-                t.name,
-                t.retention_ms,
-                t.retention_bytes,
-                defaults=self.defaults,
-                parent=self,
-            )
+        return self._show_for(
+            self.selected_snapshot(), lambda t: RetentionDialog(self.commands, t, parent=self)
         )
 
-    def open_delete_dialog(self) -> DeleteDialog | None:
-        t = self._selected_snapshot()
-        if t is None:
-            return None
+    def _delete_dialog(self, t: TopicSnapshot) -> DeleteDialog:
         name = t.name
-        dialog = DeleteDialog(
+        return DeleteDialog(
             "topic",
             name,
             f"The topic and its {fmt.plural(t.partition_count, 'partition')} "
@@ -267,7 +237,6 @@ class TopicsView(AdminView):
             lambda done: self.commands.delete_topic(name, done),
             parent=self,
         )
-        return self._show(dialog)
 
 
 _SUMMARY_ORDER = {"retention.ms": 0, "retention.bytes": 1, "segment.bytes": 2}

@@ -13,14 +13,15 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QSizePolicy,
     QSplitter,
     QToolButton,
-    QVBoxLayout,
     QWidget,
 )
-from streamscope.desktop.theme import icon
+from streamscope.desktop.layout import named, vbox
+from streamscope.desktop.theme import LIGHT, Theme, icon
 from streamscope.desktop.views.charts import mono_font
 
 
@@ -30,15 +31,10 @@ class StatCard(QFrame):
     def __init__(self, caption: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("StatCard")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 10, 14, 10)
-        layout.setSpacing(2)
-        self.caption = QLabel(caption.upper())
-        self.caption.setObjectName("StatCaption")
-        self.value = QLabel("-")
-        self.value.setObjectName("StatValue")
-        self.detail = QLabel("")
-        self.detail.setObjectName("StatDetail")
+        layout = vbox(self, (14, 10, 14, 10), spacing=2)
+        self.caption = named(QLabel(caption.upper()), "StatCaption")
+        self.value = named(QLabel("-"), "StatValue")
+        self.detail = named(QLabel(""), "StatDetail")
         layout.addWidget(self.caption)
         layout.addWidget(self.value)
         layout.addWidget(self.detail)
@@ -52,9 +48,24 @@ class StatCard(QFrame):
 
 
 def section_title(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("SectionTitle")
-    return label
+    return named(QLabel(text), "SectionTitle")
+
+
+def filter_box(hint: str) -> QLineEdit:
+    """A line edit to filter a list by, with a clear button."""
+    box = QLineEdit()
+    box.setPlaceholderText(hint)
+    box.setClearButtonEnabled(True)
+    return box
+
+
+def text_toggle(text: str) -> QToolButton:
+    """A checkable tool button showing only its text (a mode switch, an on/off filter)."""
+    button = QToolButton()
+    button.setText(text)
+    button.setCheckable(True)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    return button
 
 
 def copy_button(text_source, tooltip: str = "Copy") -> QToolButton:
@@ -80,11 +91,8 @@ class CodeBlock(QWidget):
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        self.edit = QPlainTextEdit()
-        self.edit.setObjectName("CodeBlock")
+        layout = vbox(self, spacing=0)
+        self.edit = named(QPlainTextEdit(), "CodeBlock")
         self.edit.setReadOnly(True)
         self.edit.setFont(mono_font())
         self.edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
@@ -123,6 +131,18 @@ class Dot(QWidget):
         p.drawEllipse(2, 2, 8, 8)
 
 
+class ThemedCanvas(QWidget):
+    """A widget that paints itself in ``self._theme`` and repaints when it changes."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme: Theme = LIGHT
+
+    def set_theme(self, theme: Theme) -> None:
+        self._theme = theme
+        self.update()
+
+
 class EmptyState(QLabel):
     """A muted, centred hint shown where a table or panel has nothing yet."""
 
@@ -147,8 +167,7 @@ def table_over_details(
     Without ``sizes`` the splitter shares its height by the stretch factors alone."""
     split = QSplitter(Qt.Orientation.Vertical)
     top = QWidget()
-    tl = QVBoxLayout(top)
-    tl.setContentsMargins(0, 0, 0, 0)
+    tl = vbox(top)
     tl.addWidget(table, 1)
     tl.addWidget(empty, 1)
     split.addWidget(top)

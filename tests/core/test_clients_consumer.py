@@ -43,7 +43,8 @@ async def read_records(c: Consumer, n: int, timeout_ms: float = 100) -> Counter:
                 for (_, p), recs in (await c.getmany(timeout_ms, max_records=left)).items():
                     got[p] += len(recs)
     except TimeoutError:
-        raise AssertionError(f"{c.client_id} read {got.total()} of {n} records") from None
+        client_id = c.membership.client_id
+        raise AssertionError(f"{client_id} read {got.total()} of {n} records") from None
     return got
 
 
@@ -80,11 +81,11 @@ class Reader:
 
     async def _loop(self):
         c = self.consumer
-        while c.status not in ("closed", "dead"):
+        while c.membership.status not in ("closed", "dead"):
             try:
                 got = await c.getmany(timeout_ms=50)
             except Exception:
-                if c.status in ("closed", "dead"):
+                if c.membership.status in ("closed", "dead"):
                     return
                 raise
             for (_, p), records in got.items():
@@ -93,7 +94,7 @@ class Reader:
     async def stop(self):
         self.task.cancel()
         done, _ = await asyncio.wait({self.task}, timeout=WAIT_S)
-        assert done, f"the reader of {self.consumer.client_id} ignored its cancel"
+        assert done, f"the reader of {self.consumer.membership.client_id} ignored its cancel"
         if not self.task.cancelled() and self.task.exception() is not None:
             raise self.task.exception()
 
@@ -155,7 +156,8 @@ def check_order_and_coverage(readers, broker, topic, total):
         last: dict[int, int] = {}
         per_key: dict[bytes, int] = defaultdict(lambda: -1)
         for p, offset, key, value in r.seen:
-            assert offset > last.get(p, -1), f"{r.consumer.client_id} went back on partition {p}"
+            assert offset > last.get(p, -1), (
+                f"{r.consumer.membership.client_id} went back on partition {p}")
             last[p] = offset
             assert int(value) > per_key[key], "per-key order broken"
             per_key[key] = int(value)
@@ -199,7 +201,7 @@ async def test_a_leaving_consumer_hands_its_partitions_to_the_rest(broker, clien
     await wait_until(lambda: all(len(c.assignment()) == 2 for c in consumers))
     await produce_keyed(broker, "t", 1500)
     await wait_until(lambda: sum(len(r.seen) for r in readers) >= 600)
-    gen = consumers[0].generation
+    gen = consumers[0].membership.generation
     await readers[2].stop()
     await consumers[2].close()
     await wait_until(lambda: all(len(c.assignment()) == 3 for c in consumers[:2]))
@@ -207,7 +209,7 @@ async def test_a_leaving_consumer_hands_its_partitions_to_the_rest(broker, clien
     await wait_until(lambda: caught_up(consumers[:2], broker, "t"), what="survivors caught up")
     duplicates = check_order_and_coverage(readers, broker, "t", 3000)
     assert duplicates == 0  # commit-on-revoke and commit-on-close leave nothing uncommitted
-    assert consumers[0].generation > gen
+    assert consumers[0].membership.generation > gen
     assert not own.violations
 
 
@@ -220,7 +222,7 @@ async def test_a_killed_consumer_is_evicted_by_its_session_timeout(broker, clien
     await wait_until(lambda: all(len(c.assignment()) == 2 for c in consumers))
     await produce_keyed(broker, "t", 1500)
     await wait_until(lambda: len(readers[2].seen) >= 200)
-    victim = consumers[2].member_id
+    victim = consumers[2].membership.member_id
     consumers[2].kill()
     await readers[2].stop()
     own.release("c2")
@@ -269,13 +271,13 @@ async def test_cooperative_sticky_moves_only_what_a_new_member_needs(broker, cli
     clients.reader(b)
     await wait_until(lambda: len(a.assignment()) == 3 and len(b.assignment()) == 3)
     before_a, before_b = a.assignment(), b.assignment()
-    gen = a.generation
+    gen = a.membership.generation
     c = clients.consumer("g", "c", **kw, **own.hooks("c"))
     clients.reader(c)
     await wait_until(lambda: [len(x.assignment()) for x in (a, b, c)] == [2, 2, 2])
     assert a.assignment() <= before_a and b.assignment() <= before_b
-    assert c.protocol_name == "cooperative-sticky"
-    assert a.generation >= gen + 2  # revoke round, then hand-over round
+    assert c.membership.protocol_name == "cooperative-sticky"
+    assert a.membership.generation >= gen + 2  # revoke round, then hand-over round
     assert not own.violations
 
 
@@ -286,7 +288,7 @@ async def test_in_process_range_and_roundrobin_consumers_agree_on_a_protocol(bro
     clients.reader(a)
     clients.reader(b)
     await wait_until(lambda: len(a.assignment()) == 2 and len(b.assignment()) == 2)
-    assert a.protocol_name == b.protocol_name == "roundrobin"
+    assert a.membership.protocol_name == b.membership.protocol_name == "roundrobin"
 
 
 async def test_pause_stops_delivery_until_resume(broker, clients):
@@ -320,7 +322,7 @@ async def test_heartbeats_follow_the_consumers_clock(broker, clients):
     c = clients.consumer("g", "ticking", clock=clock, heartbeat_interval_ms=60_000,
                          session_timeout_ms=120_000)
     await c.start()
-    await wait_until(lambda: c.status == "stable" and clock.pending == 1,
+    await wait_until(lambda: c.membership.status == "stable" and clock.pending == 1,
                      what="the first wait between heartbeats")
     sent = heartbeats(broker, "ticking")
     clock.advance(59.999)
@@ -348,7 +350,7 @@ async def test_auto_commit_waits_for_its_interval_on_the_consumers_clock(broker,
     c = clients.consumer("g", "committer", clock=clock, heartbeat_interval_ms=60_000,
                          session_timeout_ms=120_000, auto_commit_interval_ms=300_000)
     await c.start()
-    await wait_until(lambda: c.status == "stable" and clock.pending == 1, what="stable")
+    await wait_until(lambda: c.membership.status == "stable" and clock.pending == 1, what="stable")
     assert await read_records(c, 10) == Counter({0: 10})
     assert c.position(("t", 0)) == 10 and committed(broker, "g") is None
     sent = heartbeats(broker, "committer")
@@ -370,16 +372,16 @@ async def test_processing_delay_holds_each_batch_for_its_time_on_the_clock(broke
     fast = clients.consumer("fast", "fast")
     clients.reader(fast)
     clients.reader(slow)
-    await wait_until(lambda: fast.records_consumed == 300, what="the fast group")
+    await wait_until(lambda: fast.fetcher.records_consumed == 300, what="the fast group")
     for batch in range(3):
         # Parked in a processing pause beside the wait between heartbeats.
         await wait_until(lambda: clock.pending == 2, what=f"batch {batch + 1}")
-        assert slow.records_consumed == 50 * batch
+        assert slow.fetcher.records_consumed == 50 * batch
         clock.advance(0.499)
         assert clock.pending == 2
         clock.advance(0.001)
         assert clock.pending == 1
-    await wait_until(lambda: slow.records_consumed == 150 and clock.pending == 2,
+    await wait_until(lambda: slow.fetcher.records_consumed == 150 and clock.pending == 2,
                      what="batch 4")
     await fast.commit()
     await slow.commit()
@@ -422,9 +424,9 @@ async def test_a_killed_member_is_evicted_when_its_session_timeout_runs_out_exac
     victim = clients.consumer("g", "victim", session_timeout_ms=1_000, **kw)
     await survivor.start()
     await victim.start()
-    await pump(clock, lambda: all(c.status == "stable" and len(c.assignment()) == 1
+    await pump(clock, lambda: all(c.membership.status == "stable" and len(c.assignment()) == 1
                                   for c in (survivor, victim)), what="one partition each")
-    victim_id = victim.member_id
+    victim_id = victim.membership.member_id
     victim.kill()  # no LeaveGroup: only its session timeout removes it
     silent_ms = next(m.since_heartbeat_ms for m in broker.groups.group_info("g").members
                      if m.member_id == victim_id)
@@ -435,8 +437,8 @@ async def test_a_killed_member_is_evicted_when_its_session_timeout_runs_out_exac
     left = [e.data["reason"] for e in broker.events
             if e.kind == "member_left" and e.data["member_id"] == victim_id]
     assert left == ["session timeout expired"]
-    await pump(clock, lambda: survivor.status == "stable" and len(survivor.assignment()) == 2,
-               what="the survivor to take both partitions")
+    await pump(clock, lambda: survivor.membership.status == "stable"
+               and len(survivor.assignment()) == 2, what="the survivor to take both partitions")
 
 
 async def test_manual_commit_survives_a_broker_restart(tmp_path):
@@ -472,13 +474,13 @@ async def test_static_member_restart_keeps_its_partitions_without_rebalance(brok
     await a.start()
     await b.start()
     await wait_until(lambda: len(a.assignment()) == 2 and len(b.assignment()) == 2)
-    gen, owned = b.generation, b.assignment()
+    gen, owned = b.membership.generation, b.assignment()
     rebalances = len(broker.groups.group_info("g").rebalances)
     b.kill()
     b2 = clients.consumer("g", "b", group_instance_id="b-1", session_timeout_ms=3000)
     await b2.start()
     await wait_until(lambda: b2.assignment() == owned)
-    assert b2.generation == gen and b2.member_id != b.member_id
+    assert b2.membership.generation == gen and b2.membership.member_id != b.membership.member_id
     assert len(broker.groups.group_info("g").rebalances) == rebalances
     assert broker.groups.state_of("g") == GroupState.STABLE
 

@@ -21,8 +21,8 @@ import asyncio
 import pytest
 from streamscope.core.broker import Broker
 from streamscope.core.clients import Consumer
+from streamscope.core.clients.consumer import attached_coordinator
 from streamscope.core.clients.consumer_app import ConsumerApp, close_consumers
-from streamscope.core.clients.ports import attached_coordinator
 from streamscope.core.records import build_batch
 
 from tests.core.helpers import (
@@ -55,8 +55,8 @@ class Probe:
 
 
 async def stable(c: Consumer, tps: set[tuple[str, int]]) -> None:
-    await wait_until(lambda: c.status == "stable" and c.assignment() == tps,
-                     what=f"{c.client_id} to own {sorted(tps)}")
+    await wait_until(lambda: c.membership.status == "stable" and c.assignment() == tps,
+                     what=f"{c.membership.client_id} to own {sorted(tps)}")
 
 
 # --- item 1: a cancel is never lost ---------------------------------------------------------
@@ -80,7 +80,8 @@ async def test_poll_tasks_cancelled_under_a_stream_of_appends_all_end(broker):
     for c in members:
         await c.start()
     await wait_until(lambda: sum(len(c.assignment()) for c in members) == 6
-                     and all(c.status == "stable" for c in members), what="a stable group")
+                     and all(c.membership.status == "stable" for c in members),
+                     what="a stable group")
 
     async def poll(c: Consumer) -> None:
         while True:
@@ -96,7 +97,7 @@ async def test_poll_tasks_cancelled_under_a_stream_of_appends_all_end(broker):
     producer = asyncio.create_task(stream())
     polls = [asyncio.create_task(poll(c)) for c in members]
     try:
-        await wait_until(lambda: all(c.records_consumed > 500 for c in members),
+        await wait_until(lambda: all(c.fetcher.records_consumed > 500 for c in members),
                          what="every member consuming")
         for task in polls:
             task.cancel()
@@ -173,14 +174,15 @@ async def test_a_consumer_drops_a_deleted_topic_rejoins_and_reads_the_rest(broke
         await wait_until(lambda: c.position(("doomed", 0)) is not None, what="positions")
         while await c.getmany(timeout_ms=100):
             pass  # caught up: nothing is buffered, "kept" is empty
-        generation = c.generation
+        generation = c.membership.generation
         broker.delete_topic("doomed")
         probe = Probe()
         got = await c.getmany(timeout_ms=300)
         assert probe.ran, "getmany spun on the deleted partitions without suspending"
         assert got == {}
         assert not {tp for tp in c.assignment() if tp[0] == "doomed"}
-        await wait_until(lambda: c.generation > generation and c.status == "stable",
+        await wait_until(lambda: c.membership.generation > generation
+                         and c.membership.status == "stable",
                          what="the consumer to rejoin")
         member = broker.groups.snapshot()[0].members[0]
         assert set(member.assignment) == {"kept"}
@@ -220,15 +222,15 @@ async def test_a_consumer_behind_stops_cleanly_when_the_broker_closes_under_it(t
         assert got == {}
 
         async def poll() -> None:  # the app's loop: poll until the consumer is gone
-            while c.status not in ("closed", "dead"):
+            while c.membership.status not in ("closed", "dead"):
                 await c.getmany(timeout_ms=100)
 
         task = asyncio.create_task(poll())
         done, _ = await asyncio.wait({task}, timeout=15)
         assert done, "the poll loop did not end after the broker closed"
         assert task.exception() is None
-        assert c.status == "dead"
-        assert c.last_error and "coordinator" in c.last_error
+        assert c.membership.status == "dead"
+        assert c.membership.last_error and "coordinator" in c.membership.last_error
         await c.close()  # idempotent on a dead consumer: returns at once
         assert not b.local_clients
     finally:
@@ -242,7 +244,7 @@ async def test_a_consumer_behind_stops_cleanly_when_the_broker_closes_under_it(t
 
 
 def app(broker: Broker, client_id: str) -> ConsumerApp:
-    return ConsumerApp(broker, attached_coordinator(broker.groups), "g", ["t"],
+    return ConsumerApp(broker, attached_coordinator(broker), "g", ["t"],
                        client_id=client_id, assignor="range", offset_reset="earliest",
                        processing_delay_s=0.0)
 
@@ -262,8 +264,8 @@ async def test_a_failing_membership_task_leaves_the_consumer_dead_and_says_so(br
     c = consumer(broker, "g", "fragile", on_assigned=on_assigned)
     await c.start()
     try:
-        await wait_until(lambda: c.status == "dead", what="the consumer to die")
-        assert c.last_error == repr(failure)
+        await wait_until(lambda: c.membership.status == "dead", what="the consumer to die")
+        assert c.membership.last_error == repr(failure)
         assert error_events(broker, "fragile") == [
             f"Consumer fragile of group g stopped: {failure!r}"]
         assert not broker.local_clients  # no longer listed as a live client
@@ -290,7 +292,7 @@ async def test_a_poll_loop_that_fails_is_logged_and_leaves_an_error_event(broker
                    for r in caplog.records)
     finally:
         await a.close()
-    assert a.consumer.status == "closed"
+    assert a.consumer.membership.status == "closed"
 
 
 async def test_a_poll_loop_failing_as_close_stops_it_is_reported_and_the_member_still_leaves(
@@ -314,7 +316,7 @@ async def test_a_poll_loop_failing_as_close_stops_it_is_reported_and_the_member_
         assert isinstance(a.poll_error, RuntimeError)
         assert error_events(broker, "app-2") == [
             "Consumer app-2 of group g stopped consuming: RuntimeError('cleanup failed')"]
-        assert a.consumer.status == "closed"
+        assert a.consumer.membership.status == "closed"
         assert not broker.groups.group_info("g").members  # it still left (LeaveGroup)
     finally:
         a.kill()
@@ -326,7 +328,7 @@ async def test_close_consumers_kills_one_that_will_not_close_and_closes_the_rest
     try:
         for a in apps:
             await a.start()
-        await wait_until(lambda: all(a.consumer.status == "stable"
+        await wait_until(lambda: all(a.consumer.membership.status == "stable"
                                      and len(a.consumer.assignment()) == 1 for a in apps),
                          what="one partition each")
 
@@ -335,7 +337,7 @@ async def test_close_consumers_kills_one_that_will_not_close_and_closes_the_rest
 
         apps[0].consumer.close = never  # fault injection: this close never returns
         assert await close_consumers(apps, timeout_s=2.0) == ["app-3"]
-        assert [a.consumer.status for a in apps] == ["dead", "closed"]
+        assert [a.consumer.membership.status for a in apps] == ["dead", "closed"]
         assert error_events(broker, "app-3") == [
             "Consumer app-3 did not leave group g gracefully and was killed"]
         assert error_events(broker, "app-4") == []

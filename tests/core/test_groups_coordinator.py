@@ -122,6 +122,22 @@ def produce(broker, topic, partition, n):
     broker.produce(topic, partition, build_batch([(b"k%d" % i, b"v") for i in range(n)]))
 
 
+def fill_t(broker) -> None:
+    """Topic "t": 10 records in partition 0, 4 in partition 1."""
+    broker.create_topic("t", 2)
+    produce(broker, "t", 0, 10)
+    produce(broker, "t", 1, 4)
+
+
+async def sole_member(coord, group="g", assigned: bytes | None = None, **kw):
+    """One member alone in ``group`` (generation 1), synced as its leader with ``assigned``
+    as its own assignment (no plan when None); returns its join result."""
+    a = await join(coord, group, **kw)
+    plan = {} if assigned is None else {a.member_id: assigned}
+    await coord.sync_group(group, 1, a.member_id, plan)
+    return a
+
+
 async def stable_pair(coord, group="g", **kw):
     """Two members A (leader) and B in a Stable group; returns (a, b) join results."""
     a = await join(coord, group, client="a", **kw)
@@ -219,8 +235,7 @@ async def test_join_waits_for_every_known_member_and_leader_gets_the_member_list
     broker, spawn
 ):
     coord = broker.groups
-    a = await join(coord, client="a")
-    await coord.sync_group("g", 1, a.member_id, {a.member_id: assignment(t=[0, 1])})
+    a = await sole_member(coord, assigned=assignment(t=[0, 1]), client="a")
     task_b = spawn(join(coord, client="b"))
     await wait_until(lambda: coord.state_of("g") == GroupState.PREPARING_REBALANCE)
     await settle()
@@ -332,8 +347,7 @@ async def test_leave_group_rebalances_the_rest_and_reports_unknown_members(broke
 
 async def test_last_member_leaving_empties_the_group(broker):
     coord = broker.groups
-    a = await join(coord)
-    await coord.sync_group("g", 1, a.member_id, {})
+    a = await sole_member(coord)
     await coord.leave_group("g", [(a.member_id, None)])
     info = coord.group_info("g")
     assert info.state == GroupState.EMPTY and info.members == () and info.generation == 2
@@ -342,8 +356,7 @@ async def test_last_member_leaving_empties_the_group(broker):
 
 async def test_pending_member_id_holds_the_rebalance_until_it_expires(broker, clock, spawn):
     coord = broker.groups
-    a = await join(coord, client="a", session=1000)
-    await coord.sync_group("g", 1, a.member_id, {})
+    a = await sole_member(coord, client="a", session=1000)
     # P asks for an id and vanishes; B joins for real.
     p = await coord.join_group("g", "", "consumer", [("range", sub("t"))],
                                session_timeout_ms=400, client_id="p")
@@ -410,8 +423,7 @@ async def test_member_that_never_syncs_is_removed_after_rebalance_timeout(
     broker, clock, spawn
 ):
     coord = broker.groups
-    a = await join(coord, client="a", session=2000, rebalance=300)
-    await coord.sync_group("g", 1, a.member_id, {})
+    a = await sole_member(coord, client="a", session=2000, rebalance=300)
     task_b = spawn(join(coord, client="b", session=2000, rebalance=300))
     await wait_until(lambda: coord.state_of("g") == GroupState.PREPARING_REBALANCE)
     a2 = await join(coord, member_id=a.member_id, client="a", session=2000, rebalance=300)
@@ -550,12 +562,9 @@ async def test_committed_offsets_survive_a_broker_restart(tmp_path, clock):
 
 
 async def test_reset_offsets_only_without_members_and_every_spec(broker):
-    broker.create_topic("t", 2)
-    produce(broker, "t", 0, 10)
-    produce(broker, "t", 1, 4)
+    fill_t(broker)
     coord = broker.groups
-    a = await join(coord)
-    await coord.sync_group("g", 1, a.member_id, {})
+    a = await sole_member(coord)
     with pytest.raises(KafkaError) as exc:
         await coord.reset_offsets("g", "t", OffsetSpec("earliest"))
     assert exc.value.code == E.NON_EMPTY_GROUP
@@ -607,8 +616,7 @@ async def test_delete_offsets_refuses_topics_the_group_subscribes_to(broker):
     broker.create_topic("t", 1)
     broker.create_topic("u", 1)
     coord = broker.groups
-    a = await join(coord, protocols=[("range", sub("t"))])
-    await coord.sync_group("g", 1, a.member_id, {})
+    a = await sole_member(coord, protocols=[("range", sub("t"))])
     await coord.commit_offsets("g", [CommittedOffset("t", 0, 1), CommittedOffset("u", 0, 2)],
                                member_id=a.member_id, generation_id=1)
     err, parts = await coord.delete_offsets("g", [("t", 0), ("u", 0), ("zz", 0)])
@@ -620,12 +628,9 @@ async def test_delete_offsets_refuses_topics_the_group_subscribes_to(broker):
 
 
 async def test_lag_has_one_definition_none_without_a_commit_in_every_view(broker):
-    broker.create_topic("t", 2)
-    produce(broker, "t", 0, 10)
-    produce(broker, "t", 1, 4)
+    fill_t(broker)
     coord = broker.groups
-    a = await join(coord)
-    await coord.sync_group("g", 1, a.member_id, {a.member_id: assignment(t=[0, 1])})
+    a = await sole_member(coord, assigned=assignment(t=[0, 1]))
     await coord.commit_offsets("g", [CommittedOffset("t", 0, 3)], member_id=a.member_id,
                                generation_id=1)
     # Partition 1 is assigned but nothing is committed there: no lag, in every view
@@ -703,8 +708,7 @@ async def test_close_answers_waiting_joins_and_leaves_no_timer_armed(tmp_path, c
     b = await start_broker(tmp_path / "d", clock)
     waiting = None
     try:
-        a = await join(b.groups, client="a")
-        await b.groups.sync_group("g", 1, a.member_id, {})
+        await sole_member(b.groups, client="a")
         waiting = asyncio.ensure_future(join(b.groups, client="b"))
         await wait_until(lambda: b.groups.state_of("g") == GroupState.PREPARING_REBALANCE)
         assert clock.pending > 0

@@ -37,7 +37,9 @@ COUNTERS_READ = ("records_in", "bytes_in", "records_out", "bytes_out", "requests
 
 
 def public_members(protocol: type) -> set[str]:
-    return {name for name in vars(protocol) if not name.startswith("_")}
+    """A protocol's own members: properties and methods, and plain attribute annotations."""
+    names = {*vars(protocol), *vars(protocol).get("__annotations__", {})}
+    return {name for name in names if not name.startswith("_")}
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@
 * The embedded observer is handed the group coordinator by the composition root
   (``Node.observer()``), beside the broker's read-only view; the broker does not hand it out.
 * The in-process consumer joins, heartbeats and commits through the coordinator whoever
-  builds it gives it (``groups=``, typed :class:`core.clients.ports.ConsumerCoordinator`),
-  and refuses, when built, a broker with no coordinator to default to.
+  builds it gives it (``groups=``, a :class:`core.groups.GroupCoordinator`; by default the
+  node's, attached to its broker), and refuses, when built, a broker with no coordinator to
+  default to.
 * The ConsumerProtocol codec and the group-member decoders are named for what they are.
 * The broker's running counters and the snapshot's frozen ones name the same fields.
 """
@@ -15,14 +16,13 @@ import asyncio
 import dataclasses
 import importlib.util
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 
 import pytest
 from streamscope.core.broker import Broker, BrokerCounters
 from streamscope.core.clients import Consumer
 from streamscope.core.config import BrokerConfig
-from streamscope.core.groups import GroupCoordinator, JoinResult, TopicPartition
-from streamscope.core.meta import CommittedOffset
+from streamscope.core.groups import GroupConfig, GroupCoordinator, GroupState
 from streamscope.core.monitor import EmbeddedObserver
 from streamscope.core.monitor.ports import BrokerView, CountersView, GroupsView
 from streamscope.core.monitor.snapshot import Counters
@@ -51,45 +51,8 @@ async def node(tmp_path):
         await n.close()
 
 
-class CountingCoordinator:
-    """The node's coordinator, counting the calls a consumer makes through it."""
-
-    def __init__(self, inner: GroupCoordinator) -> None:
-        self.inner = inner
-        self.calls: list[str] = []
-
-    @property
-    def closed(self) -> bool:
-        return self.inner.closed
-
-    async def join_group(self, group_id: str, member_id: str, protocol_type: str,
-                         protocols: Sequence[tuple[str, bytes]], **kw) -> JoinResult:
-        self.calls.append("join_group")
-        return await self.inner.join_group(group_id, member_id, protocol_type, protocols, **kw)
-
-    async def sync_group(self, *args, **kw):
-        self.calls.append("sync_group")
-        return await self.inner.sync_group(*args, **kw)
-
-    async def heartbeat(self, *args, **kw):
-        self.calls.append("heartbeat")
-        return await self.inner.heartbeat(*args, **kw)
-
-    async def leave_group(self, *args, **kw):
-        self.calls.append("leave_group")
-        return await self.inner.leave_group(*args, **kw)
-
-    async def commit_offsets(self, group_id: str, offsets: Iterable[CommittedOffset], **kw):
-        self.calls.append("commit_offsets")
-        return await self.inner.commit_offsets(group_id, offsets, **kw)
-
-    def fetch_offsets(self, group_id: str, partitions: Iterable[TopicPartition] | None = None):
-        self.calls.append("fetch_offsets")
-        return self.inner.fetch_offsets(group_id, partitions)
-
-
 def test_the_broker_view_carries_no_group_coordinator():
-    assert "groups" not in vars(BrokerView)
+    assert "groups" not in {*vars(BrokerView), *BrokerView.__annotations__}
 
 
 async def test_the_observer_shows_the_groups_of_the_coordinator_it_is_given(node):
@@ -109,20 +72,35 @@ async def test_the_observer_shows_the_groups_of_the_coordinator_it_is_given(node
 
 
 async def test_a_consumer_joins_and_commits_through_the_coordinator_it_is_given(node):
-    from streamscope.core.clients.ports import ConsumerCoordinator
-
-    node.broker.create_topic("t", 1)
-    counting = CountingCoordinator(node.groups)
-    assert isinstance(counting, ConsumerCoordinator)
-    c = await Consumer(node.broker, "g", ["t"], client_id="c1", heartbeat_interval_ms=50,
+    broker = node.broker
+    broker.create_topic("t", 1)
+    # By default a consumer takes the node's coordinator, the one attached to its broker.
+    assert Consumer(broker, "g", ["t"]).membership.coordinator is node.groups
+    # Given another (a second coordinator over the same storage), it joins, heartbeats and
+    # commits through that one alone: the node's never hears of the group.
+    assert broker.meta is not None
+    given = GroupCoordinator(broker, broker.meta, GroupConfig(initial_rebalance_delay_ms=0,
+                                                              min_session_timeout_ms=100))
+    await given.start()
+    c = await Consumer(broker, "g", ["t"], client_id="c1", heartbeat_interval_ms=50,
                        session_timeout_ms=1000, auto_commit_interval_ms=50,
-                       groups=counting).start()
+                       groups=given).start()
     try:
-        await wait_until(lambda: {"join_group", "sync_group", "heartbeat", "commit_offsets"}
-                         <= set(counting.calls), what="join, sync, heartbeat and commit")
+        assert c.membership.coordinator is given
+
+        def stable_and_committed() -> bool:
+            g = given.group_info("g")
+            return (g is not None and g.state == GroupState.STABLE
+                    and given.fetch_offsets("g", [("t", 0)])[("t", 0)] is not None)
+
+        await wait_until(stable_and_committed, what="a stable group with a commit")
+        (member,) = given.group_info("g").members
+        assert member.member_id == c.membership.member_id
+        assert node.groups.group_info("g") is None
     finally:
         await c.close()
-    assert "leave_group" in counting.calls
+        await given.close()
+    assert given.group_info("g").members == ()  # it left through the given one too
 
 
 async def test_a_consumer_of_a_broker_without_a_coordinator_is_refused_when_built(tmp_path):
@@ -147,6 +125,5 @@ def test_the_consumer_protocol_modules_are_named_for_what_they_are(gone, now):
 def test_broker_and_snapshot_counters_name_the_same_fields():
     broker_fields = [f.name for f in dataclasses.fields(BrokerCounters)]
     snapshot_fields = [f.name for f in dataclasses.fields(Counters)]
-    view_fields = {name for name in vars(CountersView) if not name.startswith("_")}
-    assert broker_fields == snapshot_fields
-    assert set(snapshot_fields) == view_fields
+    view_fields = list(CountersView.__annotations__)
+    assert broker_fields == snapshot_fields == view_fields

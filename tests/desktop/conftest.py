@@ -77,11 +77,12 @@ def broker_config(tmp_path) -> BrokerConfig:
     return BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data")
 
 
-@pytest.fixture
-def app_shell(qapp, qtbot, settings, broker_config):
+def running_shell(qapp, qtbot, settings, config: BrokerConfig):
+    """The body of a fixture: the real app on ``config``, listening and with a first
+    snapshot; closed afterwards, with nothing left running."""
     from streamscope.desktop.app import Streamscope
 
-    shell = Streamscope(qapp, broker_config, settings, theme="light", interactive=False)
+    shell = Streamscope(qapp, config, settings, theme="light", interactive=False)
     shell.start()
     qtbot.waitUntil(lambda: shell.service.running, timeout=15_000)
     qtbot.waitUntil(lambda: shell.ticker.snapshot is not None, timeout=5_000)
@@ -89,3 +90,8 @@ def app_shell(qapp, qtbot, settings, broker_config):
     shell.close()
     assert not shell.service.running
     assert not broker_threads(), "broker thread left running"
+
+
+@pytest.fixture
+def app_shell(qapp, qtbot, settings, broker_config):
+    yield from running_shell(qapp, qtbot, settings, broker_config)

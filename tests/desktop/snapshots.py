@@ -1,33 +1,24 @@
-"""Hand-built cluster snapshots for model tests (no broker needed)."""
+"""Hand-built cluster snapshots for model tests (no broker needed), of the monitor's own
+classes (``monitor.TopicSnapshot``, ...)."""
 
 from __future__ import annotations
 
 import itertools
 import time
 
-from streamscope.core.monitor import (
-    BrokerInfo,
-    ClusterSnapshot,
-    ConnectionSnapshot,
-    Counters,
-    EventSnapshot,
-    GroupSnapshot,
-    MemberSnapshot,
-    OffsetSnapshot,
-    PartitionSnapshot,
-    RebalanceSnapshot,
-    TopicSnapshot,
-)
+from streamscope.core import monitor
 
 _clock = itertools.count(1)
 
 
 def topic(name: str, partitions: int = 3, per_partition: int = 100, records_in: int = 0):
     parts = tuple(
-        PartitionSnapshot(name, i, 0, per_partition, per_partition * 80, 1, records_in, 0, 0, 0, 0)
+        monitor.PartitionSnapshot(
+            name, i, 0, per_partition, per_partition * 80, 1, records_in, 0, 0, 0, 0
+        )
         for i in range(partitions)
     )
-    return TopicSnapshot(
+    return monitor.TopicSnapshot(
         name=name,
         topic_id=f"id-{name}",
         partitions=parts,
@@ -61,8 +52,8 @@ def group(
         c = committed.get(tp, -1)
         lag = hw - c if c >= 0 else None
         total += lag or 0
-        offsets.append(OffsetSnapshot(tp[0], tp[1], c, hw, 0, lag, owner.get(tp)))
-    return GroupSnapshot(
+        offsets.append(monitor.OffsetSnapshot(tp[0], tp[1], c, hw, 0, lag, owner.get(tp)))
+    return monitor.GroupSnapshot(
         group_id=group_id,
         state=state or ("Stable" if members else "Empty"),
         protocol_type="consumer",
@@ -70,17 +61,19 @@ def group(
         generation=len(members),
         leader=min(members) if members else None,
         members=tuple(
-            MemberSnapshot(m, f"client-{m}", "/127.0.0.1", None, tuple(sorted(tps)))
+            monitor.MemberSnapshot(m, f"client-{m}", "/127.0.0.1", None, tuple(sorted(tps)))
             for m, tps in sorted(members.items())
         ),
         offsets=tuple(offsets),
         total_lag=total,
-        rebalances=(RebalanceSnapshot(1, time.time() - 5, time.time() - 4.9, "join", 1),),
+        rebalances=(
+            monitor.RebalanceSnapshot(1, time.time() - 5, time.time() - 4.9, "join", 1),
+        ),
     )
 
 
 def connection(conn_id: int, requests: int = 10, client_id: str = "rdkafka"):
-    return ConnectionSnapshot(
+    return monitor.ConnectionSnapshot(
         conn_id,
         "127.0.0.1",
         40000 + conn_id,
@@ -97,12 +90,14 @@ def connection(conn_id: int, requests: int = 10, client_id: str = "rdkafka"):
 
 def snapshot(topics=(), groups=(), connections=(), events=(), records_in: int = 0, t=None):
     mono = t if t is not None else float(next(_clock))
-    return ClusterSnapshot(
+    return monitor.ClusterSnapshot(
         taken_at=time.time(),
         monotonic=mono,
         build_ms=0.1,
-        broker=BrokerInfo(0, "cluster", "127.0.0.1", 9092, "/tmp/data", time.time() - 60, 60.0),
-        counters=Counters(records_in=records_in, bytes_in=records_in * 100),
+        broker=monitor.BrokerInfo(
+            0, "cluster", "127.0.0.1", 9092, "/tmp/data", time.time() - 60, 60.0
+        ),
+        counters=monitor.Counters(records_in=records_in, bytes_in=records_in * 100),
         topics=tuple(sorted(topics, key=lambda t: t.name)),
         groups=tuple(sorted(groups, key=lambda g: g.group_id)),
         connections=tuple(connections),
@@ -111,4 +106,4 @@ def snapshot(topics=(), groups=(), connections=(), events=(), records_in: int = 
 
 
 def event(seq: int, kind: str = "topic_created", message: str = "Topic x created"):
-    return EventSnapshot(seq, time.time(), kind, message)
+    return monitor.EventSnapshot(seq, time.time(), kind, message)

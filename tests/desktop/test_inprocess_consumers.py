@@ -171,7 +171,7 @@ def test_stop_consumers_kills_a_consumer_that_will_not_close_and_says_so(
             await asyncio.Event().wait()
 
         app.consumer.close = never
-        return app.consumer.member_id
+        return app.consumer.membership.member_id
 
     jammed = shell.service.submit(jam).result(10)
     shell.ticker.refresh_now()

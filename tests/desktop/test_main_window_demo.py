@@ -27,7 +27,7 @@ from streamscope.desktop.main_window import VIEW_KEYS
 from streamscope.desktop.options import GUI_THEMES
 from streamscope.desktop.theme import THEME_NAMES
 
-from tests.desktop.conftest import broker_threads
+from tests.desktop.conftest import broker_threads, running_shell
 from tests.desktop.helpers import create_topic
 
 PROJECTOR = (1280, 720)
@@ -44,13 +44,7 @@ def long_path_shell(qapp, qtbot, settings, tmp_path):
     """The real app on a data dir whose path alone is wider than the screen."""
     data_dir = tmp_path / ("streamscope-data-" + "d" * 90) / ("nested-" + "e" * 90)
     config = BrokerConfig(host="127.0.0.1", port=0, data_dir=data_dir)
-    shell = Streamscope(qapp, config, settings, theme="light", interactive=False)
-    shell.start()
-    qtbot.waitUntil(lambda: shell.service.running, timeout=15_000)
-    qtbot.waitUntil(lambda: shell.ticker.snapshot is not None, timeout=5000)
-    yield shell
-    shell.close()
-    assert not broker_threads(), "broker thread left running"
+    yield from running_shell(qapp, qtbot, settings, config)
 
 
 # -- item 10: fits a projector ----------------------------------------------------------

@@ -3,14 +3,16 @@
 ``broker`` starts a real Broker + Server on a free port (port 0) with a fresh data dir
 in a background thread, yields a :class:`core.runtime.BrokerThread` (``.bootstrap`` is
 ``"127.0.0.1:PORT"``; ``.call(fn, ...)`` runs on the broker loop) and stops it after
-the test. ``restart_broker(bt)`` stops it and starts a new one on the same data dir
-(and, if it is free again, the same port).
+the test; ``members`` is a list for the group members a test starts, each stopped
+before the broker. ``restart_broker(bt)`` stops it and starts a new one on the same data
+dir (and, if it is free again, the same port).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import shutil
+from collections.abc import Iterator
 
 import pytest
 from streamscope.core.config import BrokerConfig
@@ -33,6 +35,16 @@ def broker(broker_config):
         yield bt
     finally:
         bt.stop()
+
+
+@pytest.fixture
+def members(broker) -> Iterator[list]:
+    """The group members a test starts (anything with ``stop()``: a harness ``Member``, an
+    in-process one): each is stopped after the test, before the broker is."""
+    started: list = []
+    yield started
+    for m in started:
+        m.stop()
 
 
 def restart_broker(bt: BrokerThread) -> BrokerThread:

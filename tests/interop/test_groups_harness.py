@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -192,6 +193,13 @@ def check_exclusive(members: list[Member]) -> None:
             assert s2 >= e1, f"{tp}: {n2} got it at {s2:.3f} before {n1} let go at {e1:.3f}"
 
 
+def check_delivery(members: list[Member], total: int) -> dict:
+    """Both checks, :func:`check_records` and :func:`check_exclusive`; returns the figures."""
+    figures = check_records(members, total)
+    check_exclusive(members)
+    return figures
+
+
 def distinct_seen(members: list[Member]) -> int:
     return len({(p, o) for m in members for p, o, _ in m.records})
 
@@ -253,6 +261,39 @@ def _python_client_settings(bootstrap: str, group: str, name: str) -> dict:
     )
 
 
+def _listener(base: type) -> object:
+    """A kafka-python or aiokafka rebalance listener (``base``, the client's abstract one;
+    aiokafka takes plain functions as well as coroutines) writing ``assigned`` and
+    ``revoked`` lines."""
+
+    class Listener(base):
+        def on_partitions_revoked(self, revoked):
+            _emit_tps("revoked", revoked)
+
+        def on_partitions_assigned(self, assigned):
+            _emit_tps("assigned", assigned)
+
+    return Listener()
+
+
+def _serve(commit: Callable[[], object], poll: Callable[[], None],
+           close: Callable[[], object]) -> None:
+    """A subscribed member's life, whatever its client: ``poll`` (which writes ``recs``
+    lines) until the test says "close", ``commit`` whenever it asks, then ``close``."""
+    commands = _commands()
+    while True:
+        command = _next_command(commands)
+        if command == "close":
+            break
+        if command == "commit":
+            commit()
+            _emit("committed")
+        poll()
+    _emit("closing")
+    close()
+    _emit("closed")
+
+
 def run_confluent(bootstrap: str, group: str, topic: str, name: str,
                   strategy: str = "range,roundrobin") -> None:
     from confluent_kafka import Consumer
@@ -270,51 +311,31 @@ def run_confluent(bootstrap: str, group: str, topic: str, name: str,
         on_assign=lambda c, parts: _emit("assigned", tps=tps(parts)),
         on_revoke=lambda c, parts: _emit("revoked", tps=tps(parts)),
     )
-    commands = _commands()
-    while True:
-        command = _next_command(commands)
-        if command == "close":
-            break
-        if command == "commit":
-            try:
-                consumer.commit(asynchronous=False)
-            except Exception as exc:  # nothing to commit yet is fine
-                print(f"commit: {exc!r}", file=sys.stderr)
-            _emit("committed")
+
+    def commit() -> None:
+        try:
+            consumer.commit(asynchronous=False)
+        except Exception as exc:  # nothing to commit yet is fine
+            print(f"commit: {exc!r}", file=sys.stderr)
+
+    def poll() -> None:
         batch: dict[int, list[tuple[int, str]]] = defaultdict(list)
         for msg in consumer.consume(500, 0.1):
             if msg.error() is None:
                 batch[msg.partition()].append((msg.offset(), msg.value().decode()))
         _emit_batch(batch)
-    _emit("closing")
-    consumer.close()
-    _emit("closed")
+
+    _serve(commit, poll, consumer.close)
 
 
 def run_kafka_python(bootstrap: str, group: str, topic: str, name: str) -> None:
     from kafka import ConsumerRebalanceListener, KafkaConsumer
 
-    class Listener(ConsumerRebalanceListener):
-        def on_partitions_revoked(self, revoked):
-            _emit_tps("revoked", revoked)
-
-        def on_partitions_assigned(self, assigned):
-            _emit_tps("assigned", assigned)
-
     consumer = KafkaConsumer(**_python_client_settings(bootstrap, group, name))
-    consumer.subscribe([topic], listener=Listener())
-    commands = _commands()
-    while True:
-        command = _next_command(commands)
-        if command == "close":
-            break
-        if command == "commit":
-            consumer.commit()
-            _emit("committed")
-        _emit_polled(consumer.poll(timeout_ms=100, max_records=500))
-    _emit("closing")
-    consumer.close()
-    _emit("closed")
+    consumer.subscribe([topic], listener=_listener(ConsumerRebalanceListener))
+    _serve(consumer.commit,
+           lambda: _emit_polled(consumer.poll(timeout_ms=100, max_records=500)),
+           consumer.close)
 
 
 def run_aiokafka(bootstrap: str, group: str, topic: str, name: str) -> None:
@@ -322,32 +343,22 @@ def run_aiokafka(bootstrap: str, group: str, topic: str, name: str) -> None:
 
     from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 
-    class Listener(ConsumerRebalanceListener):
-        async def on_partitions_revoked(self, revoked):
-            _emit_tps("revoked", revoked)
-
-        async def on_partitions_assigned(self, assigned):
-            _emit_tps("assigned", assigned)
-
-    async def main() -> None:
+    async def start() -> AIOKafkaConsumer:
         # aiokafka's default assignor is roundrobin only (KAFKA-NOTES pitfall 7).
         consumer = AIOKafkaConsumer(**_python_client_settings(bootstrap, group, name))
         await consumer.start()
-        consumer.subscribe([topic], listener=Listener())
-        commands = _commands()
-        while True:
-            command = _next_command(commands)
-            if command == "close":
-                break
-            if command == "commit":
-                await consumer.commit()
-                _emit("committed")
-            _emit_polled(await consumer.getmany(timeout_ms=100, max_records=500))
-        _emit("closing")
-        await consumer.stop()
-        _emit("closed")
+        consumer.subscribe([topic], listener=_listener(ConsumerRebalanceListener))
+        return consumer
 
-    asyncio.run(main())
+    # One loop for the consumer's whole life: its background tasks (heartbeats, fetches)
+    # run while each call below waits, as they would between the awaits of one coroutine.
+    with asyncio.Runner() as runner:
+        consumer = runner.run(start())
+
+        def poll() -> None:
+            _emit_polled(runner.run(consumer.getmany(timeout_ms=100, max_records=500)))
+
+        _serve(lambda: runner.run(consumer.commit()), poll, lambda: runner.run(consumer.stop()))
 
 
 def run_confluent_cooperative(bootstrap: str, group: str, topic: str, name: str) -> None:
