@@ -242,20 +242,26 @@ asyncio.run(main())
 _LISTENING_RE = re.compile(r"listening on (\[?[0-9A-Za-z.:]+?\]?):(\d+)\b")
 
 
-def streamscope_command(data_dir: Path, fsync: str, tree: Path = REPO_ROOT) -> list[str]:
-    """The headless broker of the source tree ``tree`` (this checkout by default)."""
+def streamscope_command(data_dir: Path, fsync: str, tree: Path = REPO_ROOT,
+                        extra_args: Sequence[str] = ()) -> list[str]:
+    """The headless broker of the source tree ``tree`` (this checkout by default);
+    ``extra_args`` go to ``streamscope broker`` (e.g. ``--no-activity-feed``)."""
     cli = tree / "core" / "cli.py"
     if cli.exists():
         # Trees before the streamscope namespace ran their CLI as core.cli.
         module = "streamscope.core.cli" if "streamscope.core" in cli.read_text() else "core.cli"
         return [PYTHON, "-m", module, "broker", "--listen", f"{LOOPBACK}:0",
-                "--data-dir", str(data_dir), "--fsync", fsync]
+                "--data-dir", str(data_dir), "--fsync", fsync, *extra_args]
+    if extra_args:
+        raise BenchError(f"{tree} has no broker CLI to pass {' '.join(extra_args)} to")
     return [PYTHON, "-c", _INLINE_BROKER, str(data_dir), fsync]
 
 
 def start_streamscope(workdir: Path, *, fsync: str = "interval", name: str = "Streamscope",
-                      timeout_s: float = 30.0, tree: Path | None = None) -> BrokerHandle:
-    """Streamscope's headless broker on a free port (it binds port 0 and logs the port).
+                      timeout_s: float = 30.0, tree: Path | None = None,
+                      extra_args: Sequence[str] = ()) -> BrokerHandle:
+    """Streamscope's headless broker on a free port (it binds port 0 and logs the port);
+    ``extra_args`` are more ``streamscope broker`` options (``--no-activity-feed``).
 
     ``tree`` runs another checkout's broker (e.g. a worktree at an older commit) with
     the same interpreter, its own source first on ``sys.path``: before/after figures
@@ -273,8 +279,8 @@ def start_streamscope(workdir: Path, *, fsync: str = "interval", name: str = "St
                 tree / "core" / "cli.py").read_text():
             raise BenchError(f"{tree}: a tree with the streamscope namespace runs as the "
                              "installed package; use it as the checkout instead")
-    proc = spawn(streamscope_command(data_dir, fsync, tree or REPO_ROOT), log_path=log_path,
-                 cwd=tree, env=env)
+    proc = spawn(streamscope_command(data_dir, fsync, tree or REPO_ROOT, extra_args),
+                 log_path=log_path, cwd=tree, env=env)
     handle = BrokerHandle(name, proc, "", log_path, data_dir)
     deadline = time.monotonic() + timeout_s
     while True:

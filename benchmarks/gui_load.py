@@ -1,9 +1,10 @@
 """The GUI under load: event-loop lag and broker throughput, GUI open versus headless, and
 the broker on a thread of the GUI process versus in a child process.
 
-    .venv/bin/python benchmarks/gui_load.py            # 3 rounds, ~3 minutes on 2 cores
-    .venv/bin/python benchmarks/gui_load.py --quick    # 1 round, shorter phases, ~40 s
+    .venv/bin/python benchmarks/gui_load.py            # 3 rounds, ~10 minutes on 2 cores
+    .venv/bin/python benchmarks/gui_load.py --quick    # 1 round, shorter phases, ~2 min
     .venv/bin/python benchmarks/gui_load.py --rounds 5 --json out.json --keep-logs /tmp/gl
+    .venv/bin/python benchmarks/gui_load.py --rounds 2 --variants log,log-headless
 
 What one run measures, per round, with the variants in rotating order (A B C, B C A, ...):
 
@@ -22,6 +23,12 @@ What one run measures, per round, with the variants in rotating order (A B C, B 
   transport; commands (create topic, start consumers) would need one too. What this
   shows is the GIL-contention cost of the thread design against the cost of a second
   process (CPU on a 2-core machine, pickling snapshots).
+* ``log`` (issue 11): the app as shipped with its Log page open on topic ``lanes``
+  (``--log-partitions`` 12), no view cycling, read by ``--log-groups`` 5 consumer groups
+  (one confluent-kafka consumer each, in its own process, committing every second) while
+  a producer paces ``--log-rate`` 50,000 msg/s into it for ``--log-seconds``, then produces
+  flat out for ``--seconds``. The lane canvas's paint times are read from its
+  ``frame_times`` ring. ``log-headless`` runs the same workload on a headless broker.
 
 Each variant gets a fresh broker and data dir, then, from separate client processes
 (confluent-kafka, 1 KiB values by default, ``--size 100`` for small ones, 6 partitions
@@ -41,10 +48,21 @@ timestamps, and sliced by the phases' start/end (``CLOCK_MONOTONIC`` is one cloc
 processes). The producer and consumer workers sample /proc for the CPU of the broker
 process, the GUI process and the GUI's main thread over exactly their interval.
 
-Experiments (not in the default run): ``--thread-loop uvloop`` runs the embedded broker
-thread on uvloop (the headless CLI's loop; the app uses asyncio's), ``--switch-interval-ms``
+Where the GUI thread's time goes: every fast/slow tick, view switch and window repaint
+(the top-level widget's ``UpdateRequest``) is kept as a span with its CPU time and the
+time the thread sat runnable waiting for a core (``/proc/thread-self/schedstat``); each
+lag sample over 20 ms is put down to the span that overlapped it, and the report lists
+those stalls by cause (wall = CPU + runnable + asleep, asleep being a wait for the GIL).
+``--trace-events`` (diagnosis; it costs time itself) times every Qt event delivery and
+paint instead; ``--profile DIR`` runs the GUI under py-spy (``pip install py-spy``).
+
+Experiments (not in the default run): ``--thread-loop uvloop`` sets uvloop's policy in the
+GUI process (the broker thread runs on uvloop where installed anyway), ``--switch-interval-ms``
 sets the GUI process's GIL switch interval, ``--peer-nice N`` lowers the broker child's CPU
-priority, ``--size 100`` uses 100-byte values (there the Python client is the limit).
+priority, ``--broker-nice N`` sets the broker thread's (the app runs it at
+``BROKER_NICE``; 0 is as before issue 11), ``--qt-gui-threadpool`` and
+``--polyline-charts`` undo the other two fixes of issue 11, ``--size 100`` uses 100-byte
+values (there the Python client is the limit).
 
 Printed: per figure the median over rounds; GUI/headless ratios (target >= 0.7x for
 produce); lag p50/p99/max per phase (target p99 < 50 ms with >= 50,000 msg/s going in);
@@ -329,7 +347,7 @@ def worker_gui(spec: dict[str, Any]) -> int:
     if spec.get("switch_interval_ms"):
         sys.setswitchinterval(spec["switch_interval_ms"] / 1000)
     if spec.get("thread_loop") == "uvloop":
-        import uvloop  # BrokerThread calls asyncio.new_event_loop(): the policy decides
+        import uvloop  # the GUI's own loops; BrokerThread picks uvloop where installed
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
@@ -342,7 +360,35 @@ def worker_gui(spec: dict[str, Any]) -> int:
     from streamscope.desktop.main_window import VIEW_KEYS
 
     _quiet_offscreen_warnings()
-    app = QApplication.instance() or QApplication(["gui_load"])
+    if spec.get("polyline_charts"):
+        import pyqtgraph as pg  # desktop.views.charts (imported above) set its options
+
+        pg.setConfigOptions(segmentedLineMode="auto")
+    # --trace-events (diagnosis only: a Python call per Qt event costs time and GIL
+    # hand-offs): every top-level event delivery of 2 ms or more, with its receiver.
+    events: list[tuple[float, float, str]] = []
+    if spec.get("trace_events"):
+        depth = [0]
+
+        class TracingApp(QApplication):
+            def notify(self, receiver: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
+                depth[0] += 1
+                t0 = time.monotonic()
+                try:
+                    return super().notify(receiver, event)
+                finally:
+                    depth[0] -= 1
+                    t1 = time.monotonic()
+                    if depth[0] == 0 and t1 - t0 >= 0.002:
+                        events.append((t0, t1, f"{event.type().name} -> "
+                                               f"{type(receiver).__name__}"))
+                    elif event.type() == QEvent.Type.Paint and t1 - t0 >= 0.0005:
+                        events.append((t0, t1, f"  (inner) Paint -> "
+                                               f"{type(receiver).__name__}"))
+
+        app = TracingApp(["gui_load"])
+    else:
+        app = QApplication.instance() or QApplication(["gui_load"])
     settings_dir = Path(spec["data_dir"]).parent
     settings = QSettings(str(settings_dir / "settings.ini"), QSettings.Format.IniFormat)
     config = BrokerConfig(host="127.0.0.1", port=0, data_dir=Path(spec["data_dir"]))
@@ -414,18 +460,20 @@ def worker_gui(spec: dict[str, Any]) -> int:
 
     # The window's repaints: the top-level widget's UpdateRequest paints every dirty child
     # (its event() is wrapped on the instance).
-    window = shell.window
-    window_event = window.event
+    def time_paints(widget: Any) -> None:
+        widget_event = widget.event
 
-    def timed_event(event: Any) -> bool:
-        if event.type() != QEvent.Type.UpdateRequest:
-            return window_event(event)
-        t0, s0 = time.monotonic(), sched()
-        result = window_event(event)
-        span(t0, time.monotonic(), f"paint {views[view_i[0]]}", s0)
-        return result
+        def timed_event(event: Any) -> bool:
+            if event.type() != QEvent.Type.UpdateRequest:
+                return widget_event(event)
+            t0, s0 = time.monotonic(), sched()
+            result = widget_event(event)
+            span(t0, time.monotonic(), f"paint {views[view_i[0]]}", s0)
+            return result
 
-    window.event = timed_event  # type: ignore[method-assign]
+        widget.event = timed_event
+
+    time_paints(shell.window)
 
     views = list(VIEW_KEYS)
     view_i = [0]
@@ -446,6 +494,7 @@ def worker_gui(spec: dict[str, Any]) -> int:
     # canvas's paint times (its frame_times ring, drained every 100 ms) are kept with the
     # time they were drained at, to be cut by phase like the lag samples.
     frames: list[tuple[float, float]] = []
+    frames_cpu: list[tuple[float, float]] = []
     log_note = ""
     log_view = None
     log_topic = spec.get("log_topic")
@@ -464,9 +513,21 @@ def worker_gui(spec: dict[str, Any]) -> int:
             log_note = "Log page not in the main window: shown as its own window"
             log_view = LogView(shell.themes.theme)
             log_view.resize(1440, 900)
+            time_paints(log_view)
+            views[:] = ["log"]
             ticker.tick.connect(log_view.on_tick)
             ticker.slow_tick.connect(log_view.on_slow_tick)
         canvas = log_view.lanes
+        # The ring holds wall time, which a wait for a core or for the GIL stretches;
+        # the CPU time of each paint (wrapped on the instance) says what the paint costs.
+        canvas_paint = canvas.paintEvent
+
+        def timed_paint(event: Any) -> None:
+            c0 = time.thread_time()
+            canvas_paint(event)
+            frames_cpu.append((time.monotonic(), (time.thread_time() - c0) * 1000))
+
+        canvas.paintEvent = timed_paint
 
         def drain_frames() -> None:
             now = time.monotonic()
@@ -507,6 +568,16 @@ def worker_gui(spec: dict[str, Any]) -> int:
         # starts, the heap frozen for the GC once it is up.
         tune_allocator()
         shell.service.started.connect(lambda _bootstrap: gc.freeze())
+        if spec.get("broker_nice") is not None:
+            def renice(_bootstrap: str) -> None:
+                # Linux nice values are per thread: this lowers the broker thread alone.
+                broker_thread = shell.service._thread
+                assert broker_thread is not None
+                tid = broker_thread._thread.native_id
+                assert tid is not None
+                os.setpriority(os.PRIO_PROCESS, tid, spec["broker_nice"])
+
+            shell.service.started.connect(renice)
         shell.service.started.connect(ready)
         shell.service.failed.connect(lambda exc: (print(f"FAILED {exc}", flush=True),
                                                   QCoreApplication.quit()))
@@ -542,7 +613,7 @@ def worker_gui(spec: dict[str, Any]) -> int:
         fetch, unpickle, snap_bytes = [], [], 0
     Path(spec["result_file"]).write_text(json.dumps({
         "lag_t": lag_t, "lag_ms": lag_ms, "ticks": ticks, "work": work, "spans": spans,
-        "frames": frames, "log_note": log_note,
+        "frames": frames, "frames_cpu": frames_cpu, "log_note": log_note, "events": events,
         "fetch_ms": fetch, "unpickle_ms": unpickle, "snapshot_bytes": snap_bytes,
     }))
     print("DONE", flush=True)
@@ -579,7 +650,10 @@ def phase_figures(gui: dict[str, Any], t0: float, t1: float) -> dict[str, float 
     cpu = sum(c for t, _k, _w, c in gui["work"] if t0 <= t <= t1)
     wall = sorted(w for t, k, w, _c in gui["work"] if t0 <= t <= t1 and k == "fast")
     frames = sorted(ms for t, ms in gui.get("frames", []) if t0 <= t <= t1)
+    frames_cpu = sorted(ms for t, ms in gui.get("frames_cpu", []) if t0 <= t <= t1)
     return {
+        "frame_cpu_p50": percentile(frames_cpu, 50) if frames_cpu else None,
+        "frame_cpu_p99": percentile(frames_cpu, 99) if frames_cpu else None,
         "frame_p50": percentile(frames, 50) if frames else None,
         "frame_p99": percentile(frames, 99) if frames else None,
         "frame_max": frames[-1] if frames else None,
@@ -632,6 +706,10 @@ def stall_causes(gui: dict[str, Any], t0: float, t1: float) -> dict[str, Any]:
             key = what.split(" (")[0] if what.startswith(("fast", "slow")) else what
         else:
             key, cpu, runq, wall = "(no GUI work: GIL wait or unwrapped Qt work)", 0.0, 0.0, 0.0
+        if gui.get("events"):
+            ev = [(min(e, t) - max(s, start), what) for s, e, what in gui["events"]
+                  if s < t and e > start and not what.startswith(" ")]
+            key = max(ev)[1] if ev else "(no event over 2 ms)"
         entry = causes.setdefault(key, [0, 0.0, 0.0, 0.0, 0.0])
         for i, x in enumerate((1, lag, cpu, runq, wall)):
             entry[i] += x
@@ -804,6 +882,9 @@ class Bench:
             "thread_loop": self.args.thread_loop,
             "qt_gui_threadpool": self.args.qt_gui_threadpool,
             "log_topic": LOG_TOPIC if mode == "log" else None,
+            "trace_events": self.args.trace_events,
+            "broker_nice": self.args.broker_nice,
+            "polyline_charts": self.args.polyline_charts,
         }
         peer = None
         out: dict[str, Any] = {}
@@ -853,6 +934,12 @@ class Bench:
                           for ph in PHASES if ph in out}
             out["spans"] = span_totals(gui, out["idle"]["t0"],
                                        max(out[ph]["t1"] for ph in PHASES if ph in out))
+            if gui.get("events"):
+                ev: dict[str, list[float]] = {}
+                for s0, s1, what in gui["events"]:
+                    ev.setdefault(what, []).append((s1 - s0) * 1000)
+                out["events"] = {k: {"n": len(v), "ms": sum(v), "max": max(v),
+                                     "p90": percentile(sorted(v), 90)} for k, v in ev.items()}
             out["stalls"] = stall_causes(gui, out["idle"]["t0"],
                                          max(out[ph]["t1"] for ph in PHASES if ph in out))
             if gui["fetch_ms"]:
@@ -889,8 +976,9 @@ class Bench:
                     self.note(f"round {r + 1} {v}: {exc}")
                     continue
                 self.rounds[v].append(res)
-                flat = res.get("flat", {}).get("msg_s")
-                lag = res.get("gui", {}).get("flat", {}).get("lag_p99")
+                ph = "log_flat" if v.startswith("log") else "flat"
+                flat = res.get(ph, {}).get("msg_s")
+                lag = res.get("gui", {}).get(ph, {}).get("lag_p99")
                 print(f"  {v:<12} produce {fmt_rate(flat)} msg/s"
                       + (f", lag p99 {fmt_num(lag, 'ms')} ms" if lag is not None else "")
                       + f"  ({time.monotonic() - t:.0f} s)", flush=True)
@@ -916,8 +1004,20 @@ class Bench:
         return max(vals) if vals else None
 
     def report(self) -> None:
+        if any(v in self.rounds for v in ("gui-thread", "gui-process", "headless")):
+            self.report_main()
+        if "log" in self.rounds or "log-headless" in self.rounds:
+            self.report_log()
+        self.report_stalls()
+        if self.notes:
+            print()
+            print("Notes:")
+            for text in self.notes:
+                print(f"  - {text}")
+
+    def report_main(self) -> None:
         a = self.args
-        n = {v: len(r) for v, r in self.rounds.items()}
+        n = {v: len(r) for v, r in self.rounds.items() if not v.startswith("log")}
         print()
         print(f"Throughput, median of rounds ({', '.join(f'{v} {k}' for v, k in n.items())}); "
               f"{a.size} B values, {a.partitions} partitions, confluent-kafka")
@@ -975,30 +1075,6 @@ class Bench:
                       f"unpickle p50 {fmt_num(self.med(v, 'transport', 'unpickle_p50'), 'ms')}"
                       f" ms; {fmt_num(self.med(v, 'transport', 'bytes'))} bytes per snapshot")
 
-        for v in [*gv, *(["log"] if "log" in self.rounds else [])]:
-            total: dict[str, list[float]] = {}
-            for res in self.rounds[v]:
-                for cause, f in res.get("stalls", {}).items():
-                    t = total.setdefault(cause, [0.0] * 5)
-                    for i, k in enumerate(("n", "ms", "wall_ms", "cpu_ms", "runq_ms")):
-                        t[i] += f[k]
-            if not total:
-                continue
-            print()
-            print(f"{LABELS[v]}: stalls (lag samples > {STALL_MS:.0f} ms, all phases, all "
-                  "rounds) by the GUI-thread work that overlapped them; that work's wall "
-                  "time = CPU + runnable, waiting for a core + asleep (GIL, Qt's pool)")
-            rows = [[cause, f"{n:.0f}", fmt_num(ms, "ms"), fmt_num(ms / n, "ms"),
-                     fmt_num(wall / n, "ms"), fmt_num(cpu / n, "ms"), fmt_num(runq / n, "ms"),
-                     fmt_num(max(0.0, wall - cpu - runq) / n, "ms")]
-                    for cause, (n, ms, wall, cpu, runq)
-                    in sorted(total.items(), key=lambda kv: -kv[1][1])]
-            print_table(["cause", "stalls", "stall ms", "mean lag", "span wall", "CPU",
-                         "runnable", "asleep"], rows)
-
-        if "log" in self.rounds or "log-headless" in self.rounds:
-            self.report_log()
-
         print()
         print(f"CPU during flat-out produce, % of one core ({os.cpu_count()} cores = "
               f"{100 * (os.cpu_count() or 1)} %), median of rounds; 'rest' = whole machine "
@@ -1036,11 +1112,28 @@ class Bench:
                 print(f"  {LABELS[v]}: lag p99 {fmt_num(p99, 'ms')} ms with "
                       f"{fmt_rate(rate)} msg/s going in ({PHASE_LABELS[ph]}; target p99 < 50 ms "
                       f"at >= 50,000 msg/s): {'met' if ok else 'NOT met'}")
-        if self.notes:
+
+    def report_stalls(self) -> None:
+        for v in [x for x in ("gui-thread", "gui-process", "log") if x in self.rounds]:
+            total: dict[str, list[float]] = {}
+            for res in self.rounds[v]:
+                for cause, f in res.get("stalls", {}).items():
+                    t = total.setdefault(cause, [0.0] * 5)
+                    for i, k in enumerate(("n", "ms", "wall_ms", "cpu_ms", "runq_ms")):
+                        t[i] += f[k]
+            if not total:
+                continue
             print()
-            print("Notes:")
-            for text in self.notes:
-                print(f"  - {text}")
+            print(f"{LABELS[v]}: stalls (lag samples > {STALL_MS:.0f} ms, all phases, all "
+                  "rounds) by the GUI-thread work that overlapped them; that work's wall "
+                  "time = CPU + runnable, waiting for a core + asleep (GIL, Qt's pool)")
+            rows = [[cause, f"{n:.0f}", fmt_num(ms, "ms"), fmt_num(ms / n, "ms"),
+                     fmt_num(wall / n, "ms"), fmt_num(cpu / n, "ms"), fmt_num(runq / n, "ms"),
+                     fmt_num(max(0.0, wall - cpu - runq) / n, "ms")]
+                    for cause, (n, ms, wall, cpu, runq)
+                    in sorted(total.items(), key=lambda kv: -kv[1][1])]
+            print_table(["cause", "stalls", "stall ms", "mean lag", "span wall", "CPU",
+                         "runnable", "asleep"], rows)
 
     def report_log(self) -> None:
         a = self.args
@@ -1052,7 +1145,8 @@ class Bench:
               f"for {a.seconds:.0f} s; median of rounds (log {n['log']}, headless "
               f"{n['log-headless']}) [worst round]")
         headers = ["phase", "produced msg/s", "headless", "GUI/headless", "read msg/s (all groups)",
-                   "headless", "GUI/headless", "frame p50", "frame p99", "frames/s", "lag p99"]
+                   "headless", "GUI/headless", "frame p50", "frame p99", "CPU p50", "CPU p99",
+                   "frames/s", "lag p99"]
         rows = []
         for ph in ("log", "log_flat"):
             g, h = self.med("log", ph, "msg_s"), self.med("log-headless", ph, "msg_s")
@@ -1064,13 +1158,17 @@ class Bench:
                 fmt_num(self.med("log", *f, "frame_p50"), "ms"),
                 f"{fmt_num(self.med('log', *f, 'frame_p99'), 'ms')} "
                 f"[{fmt_num(self.worst('log', *f, 'frame_p99'), 'ms')}]",
+                fmt_num(self.med("log", *f, "frame_cpu_p50"), "ms"),
+                fmt_num(self.med("log", *f, "frame_cpu_p99"), "ms"),
                 fmt_num(self.med("log", *f, "frames_per_s")),
                 f"{fmt_num(self.med('log', *f, 'lag_p99'), 'ms')} "
                 f"[{fmt_num(self.worst('log', *f, 'lag_p99'), 'ms')}]",
             ])
         print_table(headers, rows)
-        print("  frame = one LaneCanvas.paintEvent (its frame_times ring), ms; lag as below; "
-              "read = messages the groups consumed per second, all groups together")
+        print("  frame = wall time of one LaneCanvas.paintEvent (its frame_times ring), ms; "
+              "CPU = the GUI thread's CPU time in it (a wait for a core or the GIL is wall "
+              "time only); lag = lateness of a 10 ms timer on the GUI thread; read = "
+              "messages all groups consumed per second")
         print("Targets (issue 11):")
         for ph in ("log", "log_flat"):
             fp = self.med("log", "gui", ph, "frame_p99")
@@ -1115,21 +1213,30 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--switch-interval-ms", type=float, default=None,
                    help="sys.setswitchinterval in the GUI process (experiment; default 5 ms)")
     p.add_argument("--thread-loop", choices=("asyncio", "uvloop"), default="asyncio",
-                   help="event loop of the embedded broker thread (experiment; the app "
-                        "uses asyncio's)")
+                   help="event loop policy in the GUI process (experiment; BrokerThread "
+                        "uses uvloop's loop where it is installed either way)")
     p.add_argument("--qt-gui-threadpool", action="store_true",
                    help="let Qt's raster engine hand big fills to its GUI thread pool and "
                         "wait for them, as before the app set QT_NO_GUI_THREADPOOL "
                         "(experiment)")
     p.add_argument("--peer-nice", type=int, default=0,
                    help="run the gui-process variant's broker child at this niceness "
-                        "(experiment: OS priority for the GUI, which threads cannot give)")
+                        "(experiment; the thread design's counterpart is --broker-nice)")
     p.add_argument("--profile", type=Path, default=None, metavar="DIR",
                    help="run each GUI under py-spy (install it in the venv); collapsed "
                         "stacks of every thread, waits included, to DIR/<run>.txt")
+    p.add_argument("--polyline-charts", action="store_true",
+                   help="experiment: charts stroke each antialiased line as one polyline "
+                        "(pyqtgraph's default) instead of as segments, as before issue 11")
+    p.add_argument("--broker-nice", type=int, default=None,
+                   help="experiment: the GUI process's broker thread at this niceness "
+                        "(the app sets desktop.broker_service.BROKER_NICE; 0 as before)")
+    p.add_argument("--trace-events", action="store_true",
+                   help="diagnosis: time every Qt event delivery in the GUI (costs time "
+                        "itself); stalls are then put down to the events that overlapped them")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--max-minutes", type=float, default=None,
-                   help="stop starting runs after this (default 5.8; quick 1.9)")
+                   help="stop starting runs after this (default 12; quick 4)")
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--keep-logs", type=Path, default=None, metavar="DIR")
     args = p.parse_args(argv)
@@ -1143,7 +1250,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.consume_max = args.consume_max if args.consume_max is not None else (
         1_000_000 if q else 2_000_000)
     args.max_minutes = args.max_minutes if args.max_minutes is not None else (
-        1.9 if q else 5.8)
+        4.0 if q else 12.0)
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     bad = [v for v in args.variants if v not in VARIANTS]
     if bad:
@@ -1159,9 +1266,12 @@ def main(argv: list[str] | None = None) -> int:
     install_cleanup()
     workdir = Path(tempfile.mkdtemp(prefix="streamscope-gui-load-"))
     bench = Bench(args, workdir)
+    log_text = (f"; log view: {args.log_partitions} partitions, {args.log_groups} groups, "
+                f"{args.log_rate:,.0f} msg/s for {args.log_seconds:.0f} s"
+                if any(v.startswith("log") for v in args.variants) else "")
     print(f"gui_load: {args.rounds} round(s) of {', '.join(args.variants)}; flat-out "
           f"{args.seconds:.0f} s, paced {args.pace:,.0f} msg/s for {args.paced_seconds:.0f} s, "
-          f"consume up to {args.consume_max:,}; workdir {workdir}", flush=True)
+          f"consume up to {args.consume_max:,}{log_text}; workdir {workdir}", flush=True)
     try:
         bench.run()
         bench.report()

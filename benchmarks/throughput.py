@@ -29,6 +29,13 @@ What it does (issue 6 is the authority):
   dir size) and, with ``--scaling``, produce throughput against partitions (1..1000) and
   concurrent producer connections (1..200), and snapshot-build time (in-process).
 
+With ``--feed-off-peer`` a second Streamscope broker runs with ``--no-activity-feed`` in
+the same rounds (alternating with the others), and a table gives each figure with the
+activity feed on against off: what the monitor's feed costs the produce and fetch paths.
+End-to-end figures on a busy machine move by more than that cost, so it also times
+``Broker.produce`` in-process per call, feed off / on / on and watched (snapshots as the
+GUI takes them), in interleaved blocks (``feed_cost`` worker).
+
 Robustness: every wait has a deadline; a failed measurement is printed as a note and
 skipped; a dead broker is skipped for the rest of the run; ``--max-minutes`` bounds the
 whole run (what is left is skipped with a note). Temp dirs are removed at the end.
@@ -509,7 +516,58 @@ def worker_snapshot(spec: dict[str, Any]) -> dict[str, Any]:
     return asyncio.run(run())
 
 
+def worker_feed_cost(spec: dict[str, Any]) -> dict[str, Any]:
+    """In-process: ``Broker.produce`` per call with the activity feed off, on (nobody
+    watching: the sample window stays full) and on and watched (a feed snapshot every
+    ``snapshot_every_s``, as a GUI tick opens a new window), in interleaved blocks;
+    the best block of each (the least disturbed by the rest of the machine)."""
+    import asyncio
+
+    sys.path.insert(0, str(REPO_ROOT))
+    from streamscope.core.config import BrokerConfig
+    from streamscope.core.node import Node
+    from streamscope.core.records import build_batch
+
+    calls, blocks, every = spec["calls"], spec["blocks"], spec["snapshot_every_s"]
+
+    async def run() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        with tempfile.TemporaryDirectory(prefix="streamscope-feed-") as tmp:
+            node = await Node(BrokerConfig(port=0, data_dir=Path(tmp)), serve=False).start()
+            broker, feed = node.broker, node.activity
+            assert feed is not None
+            try:
+                broker.create_topic("feed", 6, {"segment.bytes": str(16 << 20),
+                                                "retention.bytes": str(64 << 20)})
+                for label, records, size in spec["shapes"]:
+                    batch = build_batch([(b"k%d" % i, b"x" * size) for i in range(records)])
+                    best = {"off": float("inf"), "on": float("inf"), "watched": float("inf")}
+                    for b in range(blocks):
+                        modes = list(best)
+                        for mode in modes[b % 3:] + modes[:b % 3]:
+                            broker.activity = None if mode == "off" else feed
+                            bufs = [bytearray(batch) for _ in range(calls)]
+                            watched = mode == "watched"
+                            t0 = tick = time.perf_counter()
+                            for i, buf in enumerate(bufs):
+                                broker.produce("feed", i % 6, buf)
+                                # Look at the clock every 64 calls only: cheaper than a tick.
+                                if watched and not i & 63 and time.perf_counter() >= tick:
+                                    feed.snapshot()
+                                    tick += every
+                            best[mode] = min(best[mode], (time.perf_counter() - t0) / calls)
+                        broker.enforce_retention()
+                    out[label] = {k: v * 1e6 for k, v in best.items()}
+            finally:
+                broker.activity = feed
+                await node.close()
+        return out
+
+    return asyncio.run(run())
+
+
 WORKERS = {
+    "feed_cost": worker_feed_cost,
     "produce": worker_produce,
     "consume": worker_consume,
     "latency_consumer": worker_latency_consumer,
@@ -582,6 +640,7 @@ class Harness:
         self.deadline = time.monotonic() + args.max_minutes * 60
         self.scaling: dict[str, dict[str, Any]] = {}
         self.snapshot_times: dict[str, Any] | None = None
+        self.feed_cost: dict[str, Any] | None = None
         self.seq = 0
         self.consumer_conf: dict[str, Any] = dict(CONSUMER_BACKOFF)
         self.time_noted = False
@@ -686,6 +745,14 @@ class Harness:
                 self.runs.append(BrokerRun("baseline", label, handle))
             except Exception as exc:
                 self.note(f"{label} ({self.args.baseline}) not runnable: {exc}")
+        if self.args.feed_off_peer:
+            label = "Streamscope feed off"
+            try:
+                handle = start_streamscope(self.workdir, fsync="interval", name=label,
+                                           extra_args=["--no-activity-feed"])
+                self.runs.append(BrokerRun("feed_off", label, handle))
+            except Exception as exc:
+                self.note(f"{label} not runnable: {exc}")
         if "durable" in wanted and not self.args.no_durable:
             label = "Streamscope durable"
             try:
@@ -1017,6 +1084,42 @@ class Harness:
                              fmt_num(b, f.unit), fmt_num(a, f.unit), ratio])
             print_table(["figure", "baseline", "this checkout", "ratio"], rows)
 
+        feed_off = next((r for r in runs if r.key == "feed_off"), None)
+        if feed_off is not None and after is not None:
+            print("\n== activity feed on (Streamscope) against off (Streamscope feed off), "
+                  "same run, same rounds; ratio on/off, < 1 = the feed costs")
+            self.print_pair(feed_off, after, ["figure", "feed off", "feed on", "ratio"])
+        if self.feed_cost:
+            print("\n== Broker.produce per call in-process, us (best of interleaved blocks)")
+            rows = [[label, f"{v['off']:.2f}", f"{v['on']:.2f}", f"{v['watched']:.2f}",
+                     f"{v['on'] / v['off']:.3f}x", f"{v['watched'] / v['off']:.3f}x"]
+                    for label, v in self.feed_cost.items()]
+            print_table(["batch", "feed off", "feed on", "on, watched", "on/off",
+                         "watched/off"], rows)
+
+    def measure_feed_cost(self) -> None:
+        spec = {"calls": 20_000, "blocks": 6 if self.args.quick else 12,
+                "snapshot_every_s": 0.1,
+                "shapes": [["1 record x 100 B", 1, 100], ["100 records x 100 B", 100, 100],
+                           ["16 records x 1 KiB", 16, 1024]]}
+        try:
+            self.feed_cost = run_worker(SCRIPT, "feed_cost", spec, 300,
+                                        self.worker_log("feed-cost"))
+        except BenchError as exc:
+            self.note(f"feed cost: {exc}")
+
+    def print_pair(self, before: BrokerRun, after: BrokerRun, headers: list[str]) -> None:
+        """Each figure's median for two runs and after/before (before/after where lower
+        is better), so > 1 always means ``after`` did better."""
+        rows = []
+        for f in self.figures:
+            b = median(before.values.get(f.key, []))
+            a = median(after.values.get(f.key, []))
+            ratio = fmt_ratio(a, b) if f.higher_is_better else fmt_ratio(b, a)
+            rows.append([f.label + ("" if f.higher_is_better else " (lower=better)"),
+                         fmt_num(b, f.unit), fmt_num(a, f.unit), ratio])
+        print_table(headers, rows)
+
     def report_cpu(self, runs: list[BrokerRun]) -> None:
         print("\n== CPU during the measured interval, median % of one core "
               "(broker / client process)")
@@ -1129,6 +1232,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--baseline", type=Path, default=None,
                    help="also run the broker of this source tree (e.g. a git worktree "
                         "at an older commit, before the namespace) and compare")
+    p.add_argument("--feed-off-peer", action="store_true",
+                   help="also run a Streamscope broker with --no-activity-feed in the same "
+                        "rounds and print feed on/off ratios")
     p.add_argument("--scaling", action="store_true",
                    help="also: partitions 1..1000, producer connections 1..200, snapshot time")
     p.add_argument("--scaling-brokers", default="tansu,streamscope",
@@ -1203,6 +1309,9 @@ def main(argv: list[str] | None = None) -> int:
             print("\n== brokers")
             harness.start_brokers()
             harness.main_rounds()
+            if args.feed_off_peer and not harness.out_of_time():
+                print("\n== activity feed cost of Broker.produce (in-process)", flush=True)
+                harness.measure_feed_cost()
             if args.scaling and not harness.out_of_time():
                 print("\n== scaling")
                 harness.scaling_runs()

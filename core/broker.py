@@ -19,6 +19,11 @@ Contract:
   ``Broker(config)`` is storage alone (``groups`` is None).
 * The monitor reads the public state below (``topics``, ``connections``, ``counters``,
   ``events``, ``local_clients``) on the loop thread (``core.monitor.EmbeddedObserver``).
+* An activity feed (:class:`ActivitySink`, ``core.monitor.feed.ActivityFeed``), attached
+  by the composition root before :meth:`start`, hears of every append (the produce
+  path's own batch headers: nothing decoded), and of readers going away; the broker runs
+  its key sampler as one of its tasks and serves it :meth:`read_stored`. Without one
+  (``BrokerConfig.activity_feed`` off) the produce path pays one attribute test.
 
 The parts live in their own modules: the data-dir lock in ``core/datadir.py``, topics
 and their rules in ``core/topics.py``, idempotence in ``core/idempotence.py``, flushing
@@ -34,10 +39,10 @@ import struct
 import time
 import uuid
 from collections import deque
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from streamscope.core.config import BrokerConfig, LogConfig
 from streamscope.core.datadir import DataDir, discard_dir
@@ -52,7 +57,7 @@ from streamscope.core.idempotence import (
 from streamscope.core.log import PartitionLog
 from streamscope.core.meta import MetaStore
 from streamscope.core.ports import BrokerGroups, ConnectionInfo
-from streamscope.core.records import validate_batches
+from streamscope.core.records import BatchHeader, validate_batches
 from streamscope.core.topics import (
     MAX_PARTITIONS_PER_TOPIC,
     Partition,
@@ -64,8 +69,10 @@ from streamscope.core.topics import (
 )
 
 __all__ = [
+    "LOCAL_CLIENT_HOST",
     "MAX_PARTITIONS_PER_TOPIC",
     "PRODUCER_BATCH_CACHE",
+    "ActivitySink",
     "Broker",
     "BrokerCounters",
     "BrokerEvent",
@@ -78,6 +85,32 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# The host an in-process client is known by (its group membership, its read positions).
+LOCAL_CLIENT_HOST = "in-process"
+
+
+class ActivitySink(Protocol):
+    """What the broker's request paths tell the activity feed (``core.monitor.feed``)."""
+
+    def appended(self, topic: str, partition: int, headers: Sequence[BatchHeader]) -> None:
+        """Batches were appended (headers patched to the offsets the log gave them)."""
+        ...
+
+    def fetched(
+        self, conn_id: int, client_id: str, host: str,
+        positions: Iterable[tuple[str, int, int]],
+    ) -> None:
+        """A reader fetched these (topic, partition, fetch offset)."""
+        ...
+
+    def reader_closed(self, conn_id: int) -> None:
+        """A connection or in-process client is gone."""
+        ...
+
+    async def run_key_sampler(self, source: Broker) -> None:
+        """Read back sampled batches for their keys, off the produce path; until cancelled."""
+        ...
 
 
 @dataclass(slots=True)
@@ -154,6 +187,8 @@ class Broker:
         self.meta: MetaStore | None = None
         # The group coordinator, attached by the composition root (core/node.py).
         self.groups: BrokerGroups | None = None
+        # The activity feed, likewise; None when BrokerConfig.activity_feed is off.
+        self.activity: ActivitySink | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self._flusher = Flusher(self._all_partitions)
@@ -175,10 +210,17 @@ class Broker:
         if self.config.fsync == "interval":
             self._spawn(self._flusher.run(self.config.fsync_interval_ms / 1000), "flusher")
         self._spawn(self._retention_loop(), "retention")
+        if self.activity is not None:
+            self._spawn(self.activity.run_key_sampler(self), "key-sampler")
 
     def attach_groups(self, groups: BrokerGroups) -> None:
         """The group coordinator built over this broker (by core/node.py); closed with it."""
         self.groups = groups
+
+    def attach_activity(self, sink: ActivitySink) -> None:
+        """The activity feed to tell of appends and readers (by core/node.py, before
+        :meth:`start`, which starts its key sampler)."""
+        self.activity = sink
 
     async def close(self) -> None:
         """Stop background work, flush and close every log, release the data dir."""
@@ -244,6 +286,8 @@ class Broker:
 
     def unregister_local_client(self, client: LocalClient) -> None:
         self.local_clients.pop(client.conn_id, None)
+        if self.activity is not None:
+            self.activity.reader_closed(client.conn_id)
 
     # --- what the server reports (core.ports.ServerStats) -------------------------------
 
@@ -256,6 +300,8 @@ class Broker:
 
     def connection_closed(self, conn_id: int) -> None:
         self.connections.pop(conn_id, None)
+        if self.activity is not None:
+            self.activity.reader_closed(conn_id)
 
     def request_handled(self) -> None:
         self.counters.requests += 1
@@ -437,6 +483,8 @@ class Broker:
             buf = bytearray(data)
         base, _last = plog.append(buf, headers)
         record_sequences(p.producers, headers, base)
+        if self.activity is not None:
+            self.activity.appended(topic, index, headers)
         n_records = 0
         for h in headers:
             n_records += h.last_offset_delta + 1
@@ -465,6 +513,11 @@ class Broker:
             self.counters.records_out += records
             self.counters.bytes_out += len(data)
         return FetchResult(data, plog.log_end_offset, plog.log_start_offset)
+
+    def read_stored(self, topic: str, index: int, offset: int, max_bytes: int) -> bytes:
+        """Stored batches as :meth:`fetch` reads them, counted nowhere: the monitor's
+        reading back (key sampling), not a consumer's."""
+        return self.partition(topic, index).log.read(offset, max_bytes)
 
     async def wait_for_data(self, positions: list[tuple[str, int, int]], timeout_s: float) -> None:
         """Wait until a listed partition's high watermark passes its offset, or ``timeout_s``.

@@ -5,7 +5,7 @@ hands core commands here; or ``python -m core.cli broker ...``, as the benchmark
 
     streamscope broker [--listen HOST:PORT] [--data-dir DIR] [--fsync always|interval]
                        [--auto-create-topics true|false] [--default-partitions N]
-                       [--[no-]tune-allocator]
+                       [--[no-]tune-allocator] [--no-activity-feed]
     python -m core.cli --help | --version
 
 Contract of ``streamscope broker``:
@@ -18,6 +18,8 @@ Contract of ``streamscope broker``:
 * ``--tune-allocator`` (default on; ``--no-tune-allocator`` turns it off) tunes glibc's
   allocator for the whole process (:func:`core.server.tune_allocator`) before the broker
   starts: a process-wide side effect, so it belongs here, not in the library.
+* ``--no-activity-feed`` runs without the monitor's activity feed (sampled appends,
+  commits, read positions), to measure what the feed costs; it is on by default.
 * When the listener is bound it logs one line ``listening on HOST:PORT`` to stderr (the
   real port when ``--listen`` asks for port 0).
 * SIGINT or SIGTERM shuts down cleanly: the listener stops accepting, requests in flight
@@ -163,6 +165,8 @@ def _broker_parser() -> argparse.ArgumentParser:
                    help="create unknown topics on first use (default true)")
     p.add_argument("--default-partitions", type=_positive, default=1, metavar="N",
                    help="partitions of auto-created topics (default 1)")
+    p.add_argument("--no-activity-feed", action="store_true",
+                   help="run without the monitor's activity feed (to measure its cost)")
     add_tune_allocator_option(p)
     return p
 
@@ -183,6 +187,7 @@ def _broker_main(argv: list[str]) -> int:
     config = BrokerConfig(
         host=host, port=port, data_dir=args.data_dir or default_data_dir(), fsync=args.fsync,
         auto_create_topics=args.auto_create_topics, default_partitions=args.default_partitions,
+        activity_feed=not args.no_activity_feed,
     )
     try:
         _run(_serve(config))

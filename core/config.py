@@ -134,6 +134,9 @@ class BrokerConfig:
     # Kafka's minimum is 6000; lower here so a killed consumer's eviction can be shown quickly.
     group_min_session_timeout_ms: int = 1000
     group_max_session_timeout_ms: int = 1_800_000
+    # The monitor's activity feed (core/monitor/feed.py: sampled appends, commits, read
+    # positions). Off only to measure what it costs (benchmarks/throughput.py).
+    activity_feed: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))

@@ -13,8 +13,11 @@ Contract:
   way closes what it opened and re-raises.
 * ``close()`` stops the server (answering parked requests), then the broker (which
   closes the coordinator, flushes and releases the data dir); it is idempotent.
-* :meth:`observer` builds an :class:`~core.monitor.EmbeddedObserver` of this node (its broker
-  and its coordinator, each through its own view); keep
+* Unless ``BrokerConfig.activity_feed`` is off, the node builds one
+  :class:`~core.monitor.feed.ActivityFeed` and attaches it to the broker (appends,
+  readers, its key sampler) and to the coordinator (commits); ``activity`` is it, or None.
+* :meth:`observer` builds an :class:`~core.monitor.EmbeddedObserver` of this node (its broker,
+  its coordinator and its activity feed, each through its own view); keep
   one and call its ``snapshot()`` on the loop thread every tick (as the GUI does).
 * Nothing below this module imports it: the broker never builds its coordinator, the
   server never builds a broker. ``core/runtime.py`` (a node on its own thread),
@@ -27,6 +30,7 @@ from streamscope.core.broker import Broker
 from streamscope.core.config import BrokerConfig
 from streamscope.core.groups import Clock, GroupConfig, GroupCoordinator
 from streamscope.core.monitor import EmbeddedObserver
+from streamscope.core.monitor.feed import ActivityFeed
 from streamscope.core.server import Server
 
 
@@ -37,6 +41,9 @@ class Node:
     ) -> None:
         self.config = config
         self.broker = Broker(config)
+        self.activity: ActivityFeed | None = ActivityFeed() if config.activity_feed else None
+        if self.activity is not None:
+            self.broker.attach_activity(self.activity)
         self._serve = serve
         self._group_clock = group_clock
         self._advertised_host = advertised_host
@@ -73,6 +80,8 @@ class Node:
                 clock=self._group_clock,
             )
             broker.attach_groups(groups)
+            if self.activity is not None:
+                groups.attach_activity(self.activity)
             self._groups = groups
             await groups.start()
             if self._serve:
@@ -105,7 +114,7 @@ class Node:
 
     def observer(self) -> EmbeddedObserver:
         """A new observer of this node; keep it and poll its ``snapshot()`` on the loop."""
-        return EmbeddedObserver(self.broker, self.groups)
+        return EmbeddedObserver(self.broker, self.groups, self.activity)
 
     async def __aenter__(self) -> Node:
         return await self.start()

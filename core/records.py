@@ -8,8 +8,10 @@ Contract:
 * :func:`patch_batch` overwrites baseOffset (bytes 0-7) and partitionLeaderEpoch (bytes
   12-15) in place. The CRC covers bytes 21 onward, so it stays valid.
 * :func:`build_batch` makes batches for in-process producers (and tests);
-  :func:`iter_records` decodes one batch (decompressing as needed) for consumers, the
-  message browser and tests. Garbage is refused with ``KafkaError(CORRUPT_MESSAGE)``.
+  :func:`iter_records` decodes one batch (decompressing as needed) for consumers and
+  tests; :func:`decode_records` decodes a batch body already decompressed (the message
+  browser decompresses under an output limit of its own, core/browse/batches.py).
+  Garbage is refused with ``KafkaError(CORRUPT_MESSAGE)``.
 
 Batch layout (big-endian)::
 
@@ -25,8 +27,9 @@ varint, then per header keyLength varint, key (UTF-8), valueLength varint (-1 nu
 value. All varints are zigzag encoded.
 
 Codecs (all through ``cramjam``): gzip; snappy, written with the xerial framing Java
-and librdkafka clients use, read in both xerial and raw block form; lz4 frame format;
-zstd.
+and librdkafka clients use, read in both xerial and raw block form
+(:func:`snappy_decompress`, which the message browser calls with an output limit); lz4
+frame format; zstd.
 """
 
 from __future__ import annotations
@@ -290,9 +293,16 @@ def _snappy_compress(data: bytes) -> bytes:
     return bytes(out)
 
 
-def _snappy_decompress(data: bytes) -> bytes:
+def snappy_decompress(data: bytes, limit: int | None = None) -> tuple[bytes, bool]:
+    """``data`` (xerial framing or one raw block) decompressed: (output, whether cut off).
+
+    With ``limit``, a block whose declared length would take the output past it is not
+    inflated (snappy states each block's length up front), so at most ``limit`` bytes are
+    allocated; the blocks before it are returned. Broken framing raises
+    ``KafkaError(CORRUPT_MESSAGE)``, a broken block cramjam's error.
+    """
     if not data.startswith(_XERIAL_MAGIC):
-        return bytes(cramjam.snappy.decompress_raw(data))
+        return _snappy_block(data, limit)
     pos = _XERIAL_HEADER.size
     parts: list[bytes] = []
     end = len(data)
@@ -303,9 +313,20 @@ def _snappy_decompress(data: bytes) -> bytes:
         pos += 4
         if n < 0 or pos + n > end:
             raise _corrupt("Truncated xerial snappy block")
-        parts.append(bytes(cramjam.snappy.decompress_raw(data[pos : pos + n])))
+        out, cut = _snappy_block(data[pos : pos + n], limit)
+        parts.append(out)
+        if cut:
+            return b"".join(parts), True
+        if limit is not None:
+            limit -= len(out)
         pos += n
-    return b"".join(parts)
+    return b"".join(parts), False
+
+
+def _snappy_block(raw: bytes, room: int | None) -> tuple[bytes, bool]:
+    if room is not None and cramjam.snappy.decompress_raw_len(raw) > room:
+        return b"", True
+    return bytes(cramjam.snappy.decompress_raw(raw)), False
 
 
 # Each codec's (compress, decompress), as cramjam names them; NONE has no entry.
@@ -313,7 +334,7 @@ _CODECS: dict[int, tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]] = 
     Compression.GZIP: (
         lambda d: bytes(cramjam.gzip.compress(d)), lambda d: bytes(cramjam.gzip.decompress(d))
     ),
-    Compression.SNAPPY: (_snappy_compress, _snappy_decompress),
+    Compression.SNAPPY: (_snappy_compress, lambda d: snappy_decompress(d)[0]),
     Compression.LZ4: (
         lambda d: bytes(cramjam.lz4.compress(d)), lambda d: bytes(cramjam.lz4.decompress(d))
     ),
@@ -445,7 +466,7 @@ def iter_records(batch: bytes | bytearray | memoryview, pos: int = 0) -> Iterato
     codec = h.attributes & _COMPRESSION_MASK
     if codec:
         data = _decompress(codec, data)
-    return _decode_records(h, data)
+    return decode_records(h, data)
 
 
 def iter_all_records(buf: bytes | bytearray | memoryview) -> Iterator[Record]:
@@ -454,7 +475,11 @@ def iter_all_records(buf: bytes | bytearray | memoryview) -> Iterator[Record]:
         yield from iter_records(view)
 
 
-def _decode_records(h: BatchHeader, data: bytes) -> Iterator[Record]:
+def decode_records(h: BatchHeader, data: bytes) -> Iterator[Record]:
+    """The records of the batch with header ``h`` from its body ``data``, already
+    decompressed (the message browser decompresses under an output limit of its own).
+    Yields each record as it parses: on garbage, the records before it have been yielded
+    when ``KafkaError(CORRUPT_MESSAGE)`` is raised."""
     base_offset = h.base_offset
     base_ts = h.base_timestamp
     read = _read_varint

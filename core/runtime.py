@@ -12,6 +12,10 @@ Contract:
   locked...). ``stop()`` closes the server and the broker on their loop and joins the
   thread; it is idempotent.
 * The loop is uvloop's where it is installed, as in ``streamscope broker``.
+* ``nice`` (default 0) lowers the broker thread's CPU priority by that much where the OS
+  sets priorities per thread (Linux: :func:`lower_thread_priority`); threads the broker
+  starts inherit it. The desktop app uses it so that, when the cores are busy, its GUI
+  thread is scheduled before the broker thread of the same process.
 * ``call(fn, *args)`` runs a plain function on the broker's loop and returns its result
   (or raises its exception) in the calling thread; ``submit(coro_fn, *args)`` schedules
   a coroutine function there and returns a ``concurrent.futures.Future``. State is only
@@ -22,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -43,9 +49,29 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
+def lower_thread_priority(nice: int) -> bool:
+    """Lower the calling thread's CPU priority by ``nice`` steps; False where it cannot.
+
+    Linux keeps a nice value per thread (``setpriority`` on the thread id), so this leaves
+    the other threads of the process alone; elsewhere the call would renice the whole
+    process, so it is not made.
+    """
+    if nice <= 0 or not sys.platform.startswith("linux"):
+        return False
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+    except OSError:
+        return False
+    return True
+
+
 class BrokerThread:
-    def __init__(self, config: BrokerConfig, *, name: str = "streamscope-broker") -> None:
+    def __init__(
+        self, config: BrokerConfig, *, name: str = "streamscope-broker", nice: int = 0
+    ) -> None:
         self.config = config
+        self.nice = nice
         self.node: Node | None = None
         self.broker: Broker | None = None
         self.server: Server | None = None
@@ -71,6 +97,7 @@ class BrokerThread:
         return self
 
     def _run(self) -> None:
+        lower_thread_priority(self.nice)
         loop = new_event_loop()
         self.loop = loop
         try:

@@ -252,6 +252,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "offscreen; `streamscope broker` runs the broker alone"
             )
 
+    # Qt's raster engine hands every fill of 96 spans or more (antialiased chart lines and
+    # their fills) to a thread pool and waits for it: on a busy 2-core machine the GUI
+    # thread then waits for a core for those threads too. Filling on the GUI thread drew a
+    # chart in half the time (benchmarks/gui_load.py, issue 11). Read when Qt first draws.
+    os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
+
     import qasync  # only the GUI needs it; imported late so --help stays fast
 
     _quiet_offscreen_warnings()

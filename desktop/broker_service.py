@@ -57,6 +57,10 @@ OnDone = Callable[[Any, BaseException | None], None]
 # killed instead, so a stop command always finishes (read at each stop: tests lower it).
 CLOSE_TIMEOUT_S = CONSUMER_CLOSE_TIMEOUT_S
 MEMBER_ACTIONS = ("stop", "kill", "pause", "resume")
+# The broker thread runs this much nicer than the GUI thread (Linux): when producers,
+# consumers and the broker keep the cores busy, a repaint waiting for a core is scheduled
+# first instead of queueing behind the broker (benchmarks/gui_load.py --broker-nice).
+BROKER_NICE = 10
 
 
 class ConsumersStopFailed(RuntimeError):
@@ -127,7 +131,7 @@ class BrokerService(QObject):
         self._state = "starting"
         self.last_error = None
         self._latest = None
-        thread = BrokerThread(self.config, name="streamscope-broker")
+        thread = BrokerThread(self.config, name="streamscope-broker", nice=BROKER_NICE)
         self._thread = thread
 
         def start_in_background() -> None:

@@ -1,11 +1,13 @@
 """Human-readable formatting of sizes, rates, counts, durations and Kafka settings.
 
 Contract: pure functions from numbers to short strings (no Qt), used by models and views
-so every table and label writes a quantity the same way.
+so every table and label writes a quantity the same way; and :func:`plain_tooltip`, the
+one way any tooltip text reaches Qt.
 """
 
 from __future__ import annotations
 
+import html
 import time
 
 _SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
@@ -158,3 +160,15 @@ def clock(ts: float) -> str:
 
 def timestamp(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def plain_tooltip(text: str) -> str:
+    """``text`` as a tooltip that shows exactly these characters.
+
+    QToolTip renders a string as rich text when it merely looks like markup
+    (``Qt::mightBeRichText``), so a group id or client id such as ``<b>x</b>`` would be
+    rendered. Escaped and wrapped in one paragraph, the text is shown as typed, line
+    breaks kept. Every tooltip that may carry a name a client chose goes through here.
+    """
+    body = html.escape(text).replace("\n", "<br>")
+    return f"<p style='white-space:pre-wrap; margin:0'>{body}</p>"

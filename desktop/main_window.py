@@ -2,8 +2,15 @@
 
 Contract: the window is given its views' collaborators (commands, ticker, theme manager,
 settings, the demo workload) by the composition root (desktop/app.py) and builds only its
-own widgets. It forwards each tick to the views (``on_tick`` for charts, ``on_slow_tick``
-for tables and text), keeps the status bar current (listener, msgs/s in and out, data
+own widgets. It forwards each tick to the view on screen (``on_tick`` for charts,
+``on_slow_tick`` for tables and text). Hidden views are not refreshed per tick: each
+slow tick brings at most :attr:`MainWindow.background_views` of them (the longest
+waiting first, so each hidden view every few seconds) up to date, and a view is brought
+up to date from the latest snapshot the moment it is shown or asked for by name
+(:meth:`MainWindow.select_topic`, :meth:`MainWindow.select_group`), so none flashes
+stale data. The chart history (:class:`~desktop.history.MonitorHistory`) is
+recorded by the ticker on every tick whatever is shown, and the event log takes every
+slow tick (it accumulates events the snapshot keeps only for a while). It keeps the status bar current (listener, msgs/s in and out, data
 dir), and persists geometry, dock layout, theme and the last view in the ``QSettings`` it
 was given.
 
@@ -45,24 +52,38 @@ from streamscope.desktop import format as fmt
 from streamscope.desktop.commands import Commands
 from streamscope.desktop.demo import DemoWorkload
 from streamscope.desktop.dialogs.help_dialog import HelpDialog
+from streamscope.desktop.dialogs.produce_dialog import ProduceDialog
 from streamscope.desktop.history import MonitorHistory
 from streamscope.desktop.layout import hbox, named
 from streamscope.desktop.theme import THEME_NAMES, Theme, ThemeManager, icon
 from streamscope.desktop.ticker import Ticker
+from streamscope.desktop.views.browser_view import BrowserView
+from streamscope.desktop.views.chart_markers import cluster_events, group_events
 from streamscope.desktop.views.clients_view import ClientsView
 from streamscope.desktop.views.elided import ElidedLabel
 from streamscope.desktop.views.event_log_view import EventLogView
 from streamscope.desktop.views.groups_view import GroupsView
+from streamscope.desktop.views.log_view import LogView
 from streamscope.desktop.views.overview_view import OverviewView
 from streamscope.desktop.views.topics_view import TopicsView
 from streamscope.desktop.views.widgets import Dot
 
-VIEW_KEYS = ("overview", "topics", "groups", "clients")
-_ICONS = {"overview": "overview", "topics": "topics", "groups": "groups", "clients": "clients"}
+VIEW_KEYS = ("overview", "topics", "log", "messages", "groups", "clients")
+_ICONS = {
+    "overview": "overview",
+    "topics": "topics",
+    "log": "partitions",
+    "messages": "copy",
+    "groups": "groups",
+    "clients": "clients",
+}
 # Fixed, content-independent, and below a 1280x720 projector (window decorations included).
 MINIMUM_SIZE = (960, 600)
 DEFAULT_SIZE = (1280, 720)
 EVENT_LOG_HEIGHT = 170  # the event log dock's height until the user drags it
+# Hidden views refreshed per slow tick (2 Hz), in turn: with five hidden, each is at
+# most a few seconds behind, at the cost of one view's refresh rather than five.
+BACKGROUND_VIEWS = 1
 
 
 class ViewPage(QScrollArea):
@@ -132,6 +153,12 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.demo = demo
         self.help_dialog: HelpDialog | None = None
+        # Views refreshed from the latest slow tick's snapshot; the others are stale.
+        self._fresh: set[str] = set()
+        # Hidden views refreshed per slow tick, round robin (0: only when shown).
+        self.background_views = BACKGROUND_VIEWS
+        self._background: list[str] = []  # hidden views, the longest waiting first
+        self._seen: set[str] = set()  # views that took at least one snapshot
         theme = themes.theme
         # Explicit, so the layout never raises it to fit content (QLayout leaves an
         # explicitly set minimum alone).
@@ -141,10 +168,14 @@ class MainWindow(QMainWindow):
         self.topics = TopicsView(commands, theme)
         self.groups = GroupsView(commands, theme)
         self.clients = ClientsView(theme)
+        self.log = LogView(theme)
+        self.browser = BrowserView(commands, theme)
         self.event_log = EventLogView(theme)
         self.views: dict[str, QWidget] = {
             "overview": self.overview,
             "topics": self.topics,
+            "log": self.log,
+            "messages": self.browser,
             "groups": self.groups,
             "clients": self.clients,
         }
@@ -184,6 +215,10 @@ class MainWindow(QMainWindow):
         self.overview.create_topic_requested.connect(self._create_topic)
         self.overview.start_consumers_requested.connect(self.start_consumers)
         self.overview.demo_requested.connect(self.start_demo)
+        self.topics.show_log_requested.connect(self.show_log)
+        self.topics.browse_requested.connect(self.browse_messages)
+        self.log.record_requested.connect(self.show_record)
+        self.topics.produced.connect(self.log.highlight_record)
         if demo is not None:
             demo.running_changed.connect(self._demo_changed)
 
@@ -228,8 +263,11 @@ class MainWindow(QMainWindow):
         create.setShortcut(QKeySequence.StandardKey.New)
         create.triggered.connect(self._create_topic)
         topic_menu.addAction(create)
+        topic_menu.addAction(self.topics.produce_action)
+        topic_menu.addSeparator()
         topic_menu.addAction(self.topics.add_partitions_action)
         topic_menu.addAction(self.topics.retention_action)
+        topic_menu.addAction(self.topics.delete_records_action)
         topic_menu.addAction(self.topics.delete_action)
 
         group_menu = menu.addMenu("&Groups")
@@ -298,12 +336,40 @@ class MainWindow(QMainWindow):
         if key in VIEW_KEYS:
             self.nav.setCurrentRow(VIEW_KEYS.index(key))
 
+    def show_log(self, topic: str) -> None:
+        """Show the Log page on ``topic`` (selected as soon as a snapshot lists it)."""
+        self.show_view("log")
+        self.log.show_topic(topic)
+
+    def browse_messages(self, topic: str, partition: int = -1) -> None:
+        """Show the Messages page on ``topic`` (one partition, or all for -1), newest first."""
+        self.show_view("messages")
+        self.browser.browse(topic, None if partition < 0 else partition)
+
+    def show_record(self, topic: str, partition: int, offset: int) -> None:
+        """Show the Messages page with the record at ``offset`` selected."""
+        self.show_view("messages")
+        self.browser.show_record(topic, partition, offset)
+
+    def message_browser(self) -> BrowserView:
+        """The Messages page (its reads, selection and decoded detail)."""
+        return self.browser
+
+    def open_produce_dialog(self, topic: str) -> ProduceDialog | None:
+        """The Topics page with ``topic`` selected, and its produce dialog open."""
+        self.show_view("topics")
+        if not self.select_topic(topic):
+            return None
+        return self.topics.open_produce_dialog()
+
     def select_topic(self, name: str) -> bool:
         """Select a topic in the topics view (shown or not); False if it is not listed."""
+        self._catch_up("topics")
         return self.topics.table.select_key(name)
 
     def select_group(self, group_id: str) -> bool:
         """Select a group in the groups view (shown or not); False if it is not listed."""
+        self._catch_up("groups")
         return self.groups.select_group(group_id)
 
     def show_event_log(self, height: int | None = None) -> None:
@@ -311,6 +377,10 @@ class MainWindow(QMainWindow):
         self.dock.show()
         if height is not None:
             self.resizeDocks([self.dock], [height], Qt.Orientation.Vertical)
+
+    def hide_event_log(self) -> None:
+        """Hide the event log dock (View menu and F-keys bring it back)."""
+        self.dock.hide()
 
     def event_log_fit_height(self, limit: int) -> int:
         """How tall the event log can be, at most ``limit``, with the current view still
@@ -324,12 +394,25 @@ class MainWindow(QMainWindow):
         if row < 0:
             return
         self.stack.setCurrentIndex(row)
-        # Draw the newly shown view now rather than at the next tick.
+        # Draw the newly shown view now, from the latest snapshot, rather than at the
+        # next tick: hidden views were not refreshed, so it would show stale data.
         snap, history = self.ticker.snapshot, self.ticker.history
         if snap is not None:
-            view = self.views[VIEW_KEYS[row]]
+            key = VIEW_KEYS[row]
+            view = self.views[key]
             view.on_slow_tick(snap, history)  # type: ignore[attr-defined]
             view.on_tick(snap, history)  # type: ignore[attr-defined]
+            self._fresh.add(key)
+            self._seen.add(key)
+
+    def _catch_up(self, key: str) -> None:
+        """Refresh view ``key`` from the latest snapshot if it missed slow ticks (hidden)."""
+        snap = self.ticker.snapshot
+        if key in self._fresh or snap is None:
+            return
+        self.views[key].on_slow_tick(snap, self.ticker.history)  # type: ignore[attr-defined]
+        self._fresh.add(key)
+        self._seen.add(key)
 
     def _create_topic(self) -> None:
         self.show_view("topics")
@@ -394,10 +477,44 @@ class MainWindow(QMainWindow):
     def _on_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
         # Only the visible view draws; hidden ones catch up when shown.
         self.views[self.current_view()].on_tick(snap, history)  # type: ignore[attr-defined]
+        self._mark_charts(snap)
+
+    def _mark_charts(self, snap: ClusterSnapshot) -> None:
+        """Rebalances and admin events on the overview's throughput charts (the whole
+        cluster) and on the groups view's lag chart (the selected group), for the visible
+        view. The topics view marks its own chart."""
+        key = self.current_view()
+        if key == "overview":
+            events = cluster_events(snap)
+            for chart in (self.overview.msg_chart, self.overview.bytes_chart):
+                chart.markers.set_events(events, snap.taken_at)
+        elif key == "groups":
+            group = self.groups.selected_group()
+            self.groups.lag_chart.markers.set_events(
+                group_events(snap, group.group_id) if group is not None else (), snap.taken_at
+            )
 
     def _on_slow_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
-        for view in self.views.values():
-            view.on_slow_tick(snap, history)  # type: ignore[attr-defined]
+        # The view on screen, and a bounded few hidden ones in turn: refreshing every
+        # hidden table and text each tick cost the GUI thread milliseconds nobody saw.
+        # A hidden view is made current when shown (_nav_changed) or asked for by name
+        # (_catch_up); the turns only keep it from drifting far behind meanwhile.
+        key = self.current_view()
+        # Every view takes the first snapshot, so none is ever without one.
+        first = [k for k in self.views if k not in self._seen and k != key]
+        for k in (key, *first):
+            self.views[k].on_slow_tick(snap, history)  # type: ignore[attr-defined]
+        self._seen.update((key, *first))
+        self._fresh = {key, *first}
+        queue = [k for k in self._background if k != key and k in self.views]
+        queue += [k for k in self.views if k != key and k not in queue]
+        for hidden in [k for k in queue if k not in first][: max(0, self.background_views)]:
+            self.views[hidden].on_slow_tick(snap, history)  # type: ignore[attr-defined]
+            self._fresh.add(hidden)
+            queue.remove(hidden)
+            queue.append(hidden)
+        self._background = queue
+        # Every tick, shown or not: the event log keeps what the snapshot drops later.
         self.event_log.on_slow_tick(snap, history)
         b = snap.broker
         t = self.themes.theme

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 
@@ -93,12 +93,16 @@ class ConsumerThread(threading.Thread):
                     msg = c.poll(0.1)
                     if msg is not None and msg.error() is None:
                         self.offsets.append((msg.partition(), msg.offset()))
-                        if not self.conf.get("enable.auto.commit", True):
-                            c.commit(msg, asynchronous=False)
+                        self.on_message(c, msg)
             finally:
                 c.close()
         except BaseException as exc:  # surfaced by the test
             self.error = exc
+
+    def on_message(self, consumer: Consumer, msg: Message) -> None:
+        """Called with each record once it is recorded: with auto commit off, commits it."""
+        if not self.conf.get("enable.auto.commit", True):
+            consumer.commit(msg, asynchronous=False)
 
     def stop(self) -> None:
         self._stop_event.set()

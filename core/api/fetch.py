@@ -28,6 +28,11 @@ Behaviour:
   fall back to full requests on session id 0). An incremental fetch (epoch > 0) names a
   session this broker never gave out: top-level FETCH_SESSION_ID_NOT_FOUND (70) and no
   partitions, after which clients start over with a full fetch.
+* Read positions: the pass that is answered tells the broker's activity feed (if any),
+  per partition in range, where this connection has now read to: the offset after the
+  last whole batch returned (batch headers only, no record is decoded), or the fetch
+  offset when nothing came back. So the monitor shows what each reader was handed, not
+  only what it committed; the span between the two is what a crash would deliver again.
 * ``isolation_level`` read_committed returns the same data: nothing is ever uncommitted.
   ``current_leader_epoch`` is not checked (every epoch is accepted; Metadata says 0).
   ``replica_id`` is ignored (no followers). ``rack_id`` (v11) is ignored.
@@ -53,6 +58,8 @@ MAX_VERSION = 12
 
 _INT32_MAX = 0x7FFFFFFF
 _BATCH_LENGTH = struct.Struct(">i")  # at byte 8 of a batch: bytes after the first 12
+_BASE_OFFSET = struct.Struct(">q")  # at byte 0 of a batch
+_LAST_OFFSET_DELTA = struct.Struct(">i")  # at byte 23 of a batch
 
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
@@ -73,8 +80,10 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     topics = request.get("topics") or []
     deadline = loop.time() + max_wait_s
     before_wait = -1
+    feed = broker.activity
     while True:
-        responses, total, positions, errored = _read(broker, topics, max_bytes)
+        reads: list[tuple[str, int, int]] | None = [] if feed is not None else None
+        responses, total, positions, errored = _read(broker, topics, max_bytes, reads)
         # Answer when min_bytes are there, on any partition error, or when a wait brought
         # nothing new: it timed out, or the wake-up was not an append (shutdown, a deleted
         # topic), and either way the client is better served now than after max_wait_ms.
@@ -85,11 +94,17 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
             break
         before_wait = total
         await broker.wait_for_data(positions, remaining)
+    if feed is not None and reads is not None:
+        conn = ctx.connection
+        feed.fetched(conn.conn_id, conn.client_id or "", conn.host, reads)
     return {"throttle_time_ms": 0, "error_code": 0, "session_id": 0, "responses": responses}
 
 
-def _read(broker, topics: list[dict], max_bytes: int):
-    """One pass over the request: (responses, bytes, wait positions, any partition error)."""
+def _read(broker, topics: list[dict], max_bytes: int,
+          reads: list[tuple[str, int, int]] | None = None):
+    """One pass over the request: (responses, bytes, wait positions, any partition error);
+    ``reads`` (if given) gets (topic, partition, read-to offset) of each partition in
+    range: past the last whole batch returned, else the fetch offset."""
     responses = []
     total = 0
     positions: list[tuple[str, int, int]] = []
@@ -124,12 +139,30 @@ def _read(broker, topics: list[dict], max_bytes: int):
                     # Only the first partition with data may exceed the limits.
                     records = _whole_batches_within(records, limit)
                 total += len(records)
+            if reads is not None:
+                reads.append((name, index, max(offset, _end_offset(records))))
             # Wake on anything past what this read saw, not past the fetch offset, or a
             # partition with a little data (< min_bytes) would wake the waiter at once.
             positions.append((name, index, max(offset, hw)))
             parts_out.append(_entry(index, 0, hw, log_start, records))
         responses.append({"topic": name, "partitions": parts_out})
     return responses, total, positions, errored
+
+
+def _end_offset(data) -> int:
+    """The offset after the last whole batch in ``data`` (stored batches), -1 if none:
+    walks the batch headers (base offset, length, last offset delta), never a record."""
+    pos = 0
+    end = len(data)
+    last = -1
+    while pos + 27 <= end:
+        size = 12 + _BATCH_LENGTH.unpack_from(data, pos + 8)[0]
+        if pos + size > end:
+            break
+        base = _BASE_OFFSET.unpack_from(data, pos)[0]
+        last = base + _LAST_OFFSET_DELTA.unpack_from(data, pos + 23)[0] + 1
+        pos += size
+    return last
 
 
 def _whole_batches_within(data, limit: int):

@@ -125,7 +125,7 @@ class Consumer:
             stopped=self._fetch_stopped, topic_gone=self._topic_gone,
             auto_offset_reset=auto_offset_reset, max_poll_records=max_poll_records,
             max_partition_fetch_bytes=max_partition_fetch_bytes,
-            processing_delay_s=processing_delay_s,
+            processing_delay_s=processing_delay_s, local_client=lambda: self._local,
         )
         self.membership: Final = Membership(
             broker, groups if groups is not None else attached_coordinator(broker),

@@ -17,6 +17,9 @@ Contract:
   broker's loop. A partition whose topic was deleted makes the fetcher call
   ``topic_gone`` (membership drops it and rejoins); ``getmany`` returns ``{}`` at once
   while the consumer is stopping.
+* Each fetch in range is told to the broker's activity feed (if any) as this consumer's
+  read position, under its in-process client (``local_client``) and
+  :data:`core.broker.LOCAL_CLIENT_HOST`, so the monitor shows it as it shows a socket's.
 * Positions start at the committed offset if it is in range, else where
   ``auto_offset_reset`` says (``none`` raises OFFSET_OUT_OF_RANGE), and are reset the same
   way when retention or DeleteRecords moves the log start past them.
@@ -30,13 +33,14 @@ from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING
 
+from streamscope.core.broker import LOCAL_CLIENT_HOST
 from streamscope.core.clients.clock import Clock, sleep
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.core.protocol import ApiKey
 from streamscope.core.records import iter_all_records
 
 if TYPE_CHECKING:
-    from streamscope.core.broker import Broker
+    from streamscope.core.broker import Broker, LocalClient
 
 TopicPartition = tuple[str, int]
 # Most a processing-delay pause may last before records are handed out.
@@ -93,6 +97,8 @@ class Fetcher:
     max_poll_records: int
     max_partition_fetch_bytes: int
     processing_delay_s: float
+    # The consumer's in-process client while it is registered (its read positions).
+    local_client: Callable[[], LocalClient | None] | None = None
     records_consumed: int = field(default=0, init=False)
     _rotate: int = field(default=0, init=False)
 
@@ -205,6 +211,13 @@ class Fetcher:
             left -= len(taken)
         return out
 
+    def _note_read(self, tp: TopicPartition, offset: int) -> None:
+        feed = self.broker.activity
+        client = self.local_client() if self.local_client is not None else None
+        if feed is not None and client is not None:
+            feed.fetched(client.conn_id, client.client_id, LOCAL_CLIENT_HOST,
+                         ((tp[0], tp[1], offset),))
+
     def _fill(self, tp: TopicPartition) -> deque[ConsumerRecord] | None:
         positions = self.partitions.positions
         position = positions[tp]
@@ -227,6 +240,7 @@ class Fetcher:
             positions[tp] = self.reset_position(tp)
             return None
         if not result.records:
+            self._note_read(tp, position)
             return None
         topic, partition = tp
         buf = deque(
@@ -234,5 +248,7 @@ class Fetcher:
             for r in iter_all_records(result.records)
             if r.offset >= position
         )
+        # Read to past what this fetch handed over, as the broker counts a real client's.
+        self._note_read(tp, buf[-1].offset + 1 if buf else position)
         self.partitions.buffers[tp] = buf
         return buf

@@ -7,7 +7,8 @@ through to the :class:`~core.groups.ports.OffsetStore` (one transaction per requ
 before the answer, and all are loaded at start, so they survive a restart. OffsetDelete
 refuses topics a live "consumer" group subscribes to; a reset (``kafka-consumer-groups
 --reset-offsets``) needs a group with no members and clamps into [log start, high
-watermark]. Commit timestamps come from the clock's wall time.
+watermark]. Commit timestamps come from the clock's wall time. Each offset written (a
+commit or a reset) is told to the activity feed (:class:`CommitSink`), if one is attached.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import Protocol
 
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.core.groups import member_data
@@ -28,8 +30,25 @@ log = logging.getLogger(__name__)
 MAX_OFFSET_METADATA = 4096
 
 
+class CommitSink(Protocol):
+    """Hears of every committed offset written (``core.monitor.feed.ActivityFeed``)."""
+
+    def committed(self, group_id: str, topic: str, partition: int, offset: int) -> None: ...
+
+
 class OffsetsMixin(CoordinatorState):
     """Committed offsets of :class:`~core.groups.GroupCoordinator`."""
+
+    # The activity feed, attached by the composition root (core/node.py); None: none.
+    activity: CommitSink | None = None
+
+    def attach_activity(self, sink: CommitSink) -> None:
+        self.activity = sink
+
+    def _tell_activity(self, group_id: str, offsets: Iterable[CommittedOffset]) -> None:
+        if self.activity is not None:
+            for o in offsets:
+                self.activity.committed(group_id, o.topic, o.partition, o.offset)
 
     # --- offsets ------------------------------------------------------------------------
 
@@ -89,6 +108,7 @@ class OffsetsMixin(CoordinatorState):
             group = self._groups.setdefault(group_id, _Group(group_id))
         for o in accepted:
             group.offsets[(o.topic, o.partition)] = o
+        self._tell_activity(group_id, accepted)
         return results
 
     def _validate_commit(
@@ -212,6 +232,7 @@ class OffsetsMixin(CoordinatorState):
         group = self._groups.setdefault(group_id, _Group(group_id))
         for rec in records:
             group.offsets[(rec.topic, rec.partition)] = rec
+        self._tell_activity(group_id, records)
         self._emit(
             "offsets_reset",
             f"Group {group_id} offsets on {topic} reset ({spec.kind}"

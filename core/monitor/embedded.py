@@ -4,7 +4,9 @@ It reads the broker only through :class:`core.monitor.ports.BrokerView` (read-on
 typed; ``core.broker.Broker`` satisfies it structurally) and the group coordinator through
 :class:`core.monitor.ports.GroupsView`, handed in by the composition root
 (:meth:`core.node.Node.observer`): no defaults stand in for a
-missing attribute, so a renamed one fails loudly instead of showing zeros.
+missing attribute, so a renamed one fails loudly instead of showing zeros. The node's
+activity feed (:class:`core.monitor.feed.ActivityFeed`), handed in the same way, gives
+``ClusterSnapshot.activity`` (its read positions attributed to this snapshot's groups).
 
 Contract: call :meth:`EmbeddedObserver.snapshot` (or :func:`build_snapshot`) ON THE
 BROKER'S EVENT-LOOP THREAD; it only reads broker state, never awaits, and returns
@@ -27,6 +29,7 @@ from dataclasses import fields
 from operator import attrgetter
 
 from streamscope.core.groups import GroupDescription, partition_lag, total_lag
+from streamscope.core.monitor.feed import ActivityFeed
 from streamscope.core.monitor.ports import BrokerView, GroupsView
 from streamscope.core.monitor.snapshot import (
     BrokerInfo,
@@ -51,10 +54,14 @@ _read_counters = attrgetter(*(f.name for f in fields(Counters)))
 class EmbeddedObserver:
     """Snapshots of one Broker; keeps the event numbering across calls."""
 
-    def __init__(self, broker: BrokerView, groups: GroupsView | None) -> None:
-        """``groups`` is the node's coordinator (None: a broker without one, no groups)."""
+    def __init__(
+        self, broker: BrokerView, groups: GroupsView | None, activity: ActivityFeed | None = None
+    ) -> None:
+        """``groups`` is the node's coordinator (None: a broker without one, no groups);
+        ``activity`` its activity feed (None: snapshots carry no activity)."""
         self.broker = broker
         self.groups = groups
+        self.activity = activity
         self._events: deque[EventSnapshot] = deque(maxlen=EVENTS_KEPT)
         self._last_event: object | None = None
         self._seq = 0
@@ -72,6 +79,7 @@ class EmbeddedObserver:
         now = time.time()
         topics, hw_by_tp = self._topics()
         groups = self._groups(hw_by_tp)
+        activity = self.activity.snapshot(groups) if self.activity is not None else None
         connections = self._connections()
         self._drain_events()
         listener = broker.listener
@@ -96,6 +104,7 @@ class EmbeddedObserver:
             groups=groups,
             connections=connections,
             events=tuple(self._events),
+            activity=activity,
         )
 
     # -- topics ----------------------------------------------------------------------
@@ -134,6 +143,16 @@ class EmbeddedObserver:
                     ps = old
                 else:
                     reused = False
+                    # Segments change only by a roll or a deletion, and a roll that
+                    # retention evens out moves the log start: count and start say it.
+                    if (
+                        old is not None
+                        and old.segment_count == log.segment_count
+                        and old.log_start_offset == start
+                    ):
+                        bases = old.segment_bases
+                    else:
+                        bases = tuple(s.base_offset for s in log.segment_infos())
                     ps = PartitionSnapshot(
                         name,
                         index,
@@ -146,6 +165,7 @@ class EmbeddedObserver:
                         p.batches_in,
                         p.records_out,
                         p.bytes_out,
+                        bases,
                     )
                 parts.append(ps)
                 hw_by_tp[(name, index)] = (start, end)
@@ -280,10 +300,19 @@ class EmbeddedObserver:
             fresh.append(ev)
         for ev in reversed(fresh):
             self._seq += 1
+            data = ev.data
             self._events.append(
-                EventSnapshot(self._seq, float(ev.ts), str(ev.kind), str(ev.message))
+                EventSnapshot(
+                    self._seq, float(ev.ts), str(ev.kind), str(ev.message),
+                    topic=_name(data.get("topic")), group=_name(data.get("group")),
+                )
             )
         self._last_event = last
+
+
+def _name(value: object) -> str | None:
+    """A topic or group name from an event's data; anything but a string is none."""
+    return value if isinstance(value, str) else None
 
 
 def convert_group(
@@ -336,6 +365,8 @@ def convert_group(
     )
 
 
-def build_snapshot(broker: BrokerView, groups: GroupsView | None) -> ClusterSnapshot:
+def build_snapshot(
+    broker: BrokerView, groups: GroupsView | None, activity: ActivityFeed | None = None
+) -> ClusterSnapshot:
     """A one-off snapshot (events numbered from 1); keep an EmbeddedObserver to poll."""
-    return EmbeddedObserver(broker, groups).snapshot()
+    return EmbeddedObserver(broker, groups, activity).snapshot()

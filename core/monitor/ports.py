@@ -38,8 +38,16 @@ class CountersView(Protocol):
 
 
 @runtime_checkable
+class SegmentView(Protocol):
+    """One segment of a partition's log."""
+
+    @property
+    def base_offset(self) -> int: ...
+
+
+@runtime_checkable
 class LogView(Protocol):
-    """One partition's log: its offsets and what it occupies on disk."""
+    """One partition's log: its offsets, its segments and what it occupies on disk."""
 
     @property
     def log_start_offset(self) -> int: ...
@@ -49,6 +57,9 @@ class LogView(Protocol):
     def size_bytes(self) -> int: ...
     @property
     def segment_count(self) -> int: ...
+    def segment_infos(self) -> Sequence[SegmentView]:
+        """The segments, oldest first."""
+        ...
 
 
 @runtime_checkable
@@ -135,6 +146,10 @@ class EventView(Protocol):
     def kind(self) -> str: ...
     @property
     def message(self) -> str: ...
+    @property
+    def data(self) -> Mapping[str, object]:
+        """Structured details (``topic``, ``group``, ...: see ``Broker.emit_event``)."""
+        ...
 
 
 @runtime_checkable

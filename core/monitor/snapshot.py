@@ -6,7 +6,9 @@ totals since the broker started; rates are derived by the reader from the deltas
 two snapshots (``ClusterSnapshot.monotonic`` is the clock to divide by). Both observers
 (the embedded broker, an external Kafka cluster) fill these same classes. Groups reuse
 the groups model where the fields match (``RebalanceSnapshot`` is its RebalanceRecord)
-and carry lag as :mod:`core.groups.lag` defines it.
+and carry lag as :mod:`core.groups.lag` defines it. ``ClusterSnapshot.activity`` is the
+log view's sampled feed (:mod:`core.monitor.activity`), ``None`` where the observer cannot
+see one; ``PartitionSnapshot.segment_bases`` is empty where segments are not visible.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from streamscope.core.groups.model import RebalanceRecord
+from streamscope.core.monitor.activity import ActivitySnapshot
 from streamscope.core.protocol.api_keys import ApiKey
 
 __all__ = [
@@ -95,6 +98,7 @@ class PartitionSnapshot:
     batches_in: int
     records_out: int
     bytes_out: int
+    segment_bases: tuple[int, ...] = ()  # base offset of each segment, oldest first
 
     @property
     def messages(self) -> int:
@@ -260,6 +264,10 @@ class EventSnapshot:
     ts: float  # wall clock
     kind: str
     message: str
+    # What the event is about, from the broker event's data (never parsed from the
+    # message): the topic and the consumer group it names, None where it names none.
+    topic: str | None = None
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +281,7 @@ class ClusterSnapshot:
     groups: tuple[GroupSnapshot, ...]  # sorted by group id
     connections: tuple[ConnectionSnapshot, ...]  # sorted by conn id
     events: tuple[EventSnapshot, ...]  # oldest first, bounded
+    activity: ActivitySnapshot | None = None  # sampled appends, commits, read positions
 
     def topic(self, name: str) -> TopicSnapshot | None:
         for t in self.topics:

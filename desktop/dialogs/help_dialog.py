@@ -2,7 +2,8 @@
 
 Contract: :class:`HelpDialog` is a non-modal window (opened with ``open()``/``show()``,
 never ``exec()``) holding one page, "What am I looking at", with a section per main view
-(anchors ``overview``, ``topics``, ``groups``, ``clients``, ``event_log``), a section
+(anchors ``overview``, ``topics``, ``log``, ``messages``, ``groups``, ``clients``,
+``event_log``: the main window's view keys), a section
 listing the keyboard shortcuts it is given, and the version. :meth:`show_section` scrolls
 to a view's section, so F1 explains the view the user is on. The text is ours (no data a
 client chose), so it is rich text.
@@ -33,6 +34,58 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
         "start offset</i> (the oldest record kept), the <i>high watermark</i> (the next "
         "offset to be written), the records between them and their size. Retention "
         "removes whole old segments, which moves the log start forward.",
+    ),
+    (
+        "log",
+        "Log",
+        "One topic's partitions, each drawn as a <i>lane</i>: an append-only log of "
+        "offsets, oldest on the left, newest on the right, to the same scale on every "
+        "lane. The solid line on the left is the <i>log start offset</i> (the oldest record "
+        "kept; retention and Delete records move it), dotted lines are <i>segment</i> "
+        "boundaries (retention deletes whole segments), and the blue line on the right is "
+        "the <i>high watermark</i>, the offset the next record will get. New records "
+        "appear at the end as <i>tokens</i> coloured by their key (records with the same "
+        "key go to the same partition and keep their order; records with no key, or whose "
+        "key was not sampled, are one neutral colour); at high rates the tokens are a "
+        "sample, and the number beside the lane is its messages per second."
+        "<br><br>Every consumer group reading the topic has a row under each lane, in "
+        "its own colour. The square <i>cursor</i> is the group's <i>committed offset</i>, "
+        "where it resumes after a restart or a rebalance; the shaded gap to the high "
+        "watermark is its <i>lag</i>, the records still to process. The ring is the "
+        "group's <i>read position</i>: the offset of its members' latest Fetch, which the "
+        "broker sees because it is the broker. The hatched span between the committed "
+        "offset and the read position is <i>read, not committed</i>: records the group "
+        "has been handed but not committed, which a crash or a rebalance would deliver "
+        "again (at-least-once). Three groups on one lane is fan-out: one log, each group "
+        "at its own position, nothing copied."
+        "<br><br><i>Follow tail</i> keeps each lane's end in view as records arrive; "
+        "<i>Whole log</i> fits every lane from its first segment to its end, so segments "
+        "and retention show at a glance; <b>−</b> and <b>+</b> zoom, and dragging pans "
+        "(which stops following). Hover a cursor, a marker or a gap for its meaning with "
+        "the live numbers; click a record or a position to open it in Messages.",
+    ),
+    (
+        "messages",
+        "Messages",
+        "The records stored in a topic, read as a consumer would but without joining a "
+        "group or committing anything. Pick a topic and a partition (or all, merged by "
+        "timestamp) and where to <i>seek</i>: the latest records, the earliest, an offset, "
+        "or a time (the broker's ListOffsets finds the first record at or after it). A "
+        "page holds a bounded number of records; <i>Next page</i> reads on."
+        "<br><br>Select a record to see it whole: its timestamp, its batch (codec, "
+        "transactional or control), the value <i>decoded</i>, its key and its headers. "
+        "<i>Show as</i> picks the decoder: Auto looks at the bytes and picks msgpack, JSON, "
+        "UTF-8 text or hex; choose one to override it for the whole view (bytes it cannot "
+        "read are shown as hex, with a note why). Large values "
+        "are cut in the table and shown whole (up to a limit) in the detail pane; "
+        "<i>Save value…</i> writes the exact bytes."
+        "<br><br><i>Live tail</i> appends new records as they arrive. The <i>filter</i> "
+        "matches by key, by header (<tt>name</tt> or <tt>name=value</tt>) or by text in "
+        "the key or value; Enter scans the topic page by page, with progress and Cancel. "
+        "<i>Export</i> writes the shown or the selected records to JSON Lines or CSV, "
+        "exactly: bytes that are not text are written as base64, marked as such. Produce… "
+        "and Delete records… are in the Topics menu: Delete records removes every record "
+        "before an offset (Kafka's DeleteRecords) by moving the log start.",
     ),
     (
         "groups",

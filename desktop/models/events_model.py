@@ -110,7 +110,7 @@ class EventsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and col == self.TIME:
             return fmt.timestamp(ev.ts)
         if role == Qt.ItemDataRole.ToolTipRole and col == self.MESSAGE:
-            return ev.message  # the whole line, wherever the column elides it
+            return fmt.plain_tooltip(ev.message)  # the whole line, wherever it is elided
         if role == Qt.ItemDataRole.ForegroundRole and col == self.KIND:
             if ev.kind == "error":
                 return QColor(self._theme.bad)

@@ -25,6 +25,7 @@ from PySide6.QtCore import (
     Qt,
 )
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from streamscope.desktop import format as fmt
 from streamscope.desktop.format import count
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -197,7 +198,8 @@ class KeyedTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(_RIGHT if column.numeric else _LEFT)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tooltip(row, col)
+            tip = self.tooltip(row, col)
+            return fmt.plain_tooltip(str(tip)) if tip else None
         return self.style(row, col, role)
 
     def headerData(

@@ -18,6 +18,9 @@ How the axes read, on every chart alike:
 * x runs from ``-window_s`` to 0 and its last tick is labelled "now".
 * Where sampling paused (no sample for more than :data:`GAP_S`), the line breaks: a gap is
   drawn as a gap, never as a straight or box-shaped bridge across it.
+* Every chart has ``markers`` (:class:`~desktop.views.chart_markers.ChartMarkers`):
+  rebalances and admin events drawn as vertical lines on the same time axis, their text on
+  hover, so a chart says why it moved.
 """
 
 from __future__ import annotations
@@ -33,8 +36,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 from streamscope.desktop.theme import Theme
+from streamscope.desktop.views.chart_markers import ChartMarkers
 
-pg.setConfigOptions(antialias=True, useNumba=False)
+# Lines are stroked segment by segment: pyqtgraph strokes an antialiased line wider than
+# 1 px as one polyline path by default, which Qt's raster engine widens and fills at about
+# three times the cost (a 1000x300 chart: 30 ms a frame against 10; the charts were most of
+# the GUI thread's paint time under load, benchmarks/gui_load.py) and looks the same.
+pg.setConfigOptions(antialias=True, useNumba=False, segmentedLineMode="on")
 
 DEFAULT_WINDOW_S = 120.0
 # A pause in sampling longer than this is drawn as a gap (ticks come every 0.1 s).
@@ -249,6 +257,9 @@ class _Chart(pg.PlotWidget):
         self.setXRange(-window_s, 0, padding=0)
         self.setLimits(yMin=0)
         self.set_top(0.0)
+        # Rebalances and admin events as vertical markers: views hand them over per tick
+        # (chart_markers.topic_events, group_events, cluster_events).
+        self.markers = ChartMarkers(self, theme, window_s)
 
     @property
     def y_top(self) -> float:
@@ -262,6 +273,7 @@ class _Chart(pg.PlotWidget):
 
     def _style_axes(self, theme: Theme) -> None:
         self._theme = theme
+        self.markers.apply_theme(theme)
         self.setBackground(QColor(theme.chart_bg))
         item = self.getPlotItem()
         font = QFont()

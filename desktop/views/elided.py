@@ -12,6 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QFrame, QSizePolicy, QWidget
+from streamscope.desktop import format as fmt
 
 
 class ElidedLabel(QFrame):
@@ -50,7 +51,7 @@ class ElidedLabel(QFrame):
         return self.elided_text() != self._text
 
     def _sync_tooltip(self) -> None:
-        self.setToolTip(self._text if self.is_elided() else "")
+        self.setToolTip(fmt.plain_tooltip(self._text) if self.is_elided() else "")
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
         m = self.contentsMargins()

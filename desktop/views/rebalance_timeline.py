@@ -108,8 +108,10 @@ class RebalanceTimeline(ThemedCanvas):
                 )
                 QToolTip.showText(
                     event.globalPosition().toPoint(),
-                    f"Generation {r.generation} · {r.member_count} members\n"
-                    f"{fmt.timestamp(r.started_at)}, {took}\n{r.reason}",
+                    fmt.plain_tooltip(
+                        f"Generation {r.generation} · {r.member_count} members\n"
+                        f"{fmt.timestamp(r.started_at)}, {took}\n{r.reason}"
+                    ),
                     self,
                 )
                 return

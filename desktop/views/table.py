@@ -30,6 +30,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QFont, QFontMetrics, QHelpEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QToolTip, QWidget
+from streamscope.desktop import format as fmt
 from streamscope.desktop.models.table_model import KEY_ROLE, SORT_ROLE, KeyedTableModel
 
 # Rows measured when fitting a column (Qt's resize precision): enough for every table a
@@ -214,7 +215,7 @@ class KeyedTableView(QTableView):
             index = self.indexAt(event.pos())
             text = self.full_text_tooltip(index) if index.isValid() else None
             if text is not None:
-                QToolTip.showText(event.globalPos(), text, self.viewport())
+                QToolTip.showText(event.globalPos(), fmt.plain_tooltip(text), self.viewport())
                 return True
         return super().viewportEvent(event)
 

@@ -6,7 +6,8 @@ a fresh scale from 0 (an idle topic never inherits a busy one's axis). Actions o
 dialogs with ``open()`` (create, add partitions, edit retention, delete once the name is
 typed); they run as broker commands through :class:`~desktop.commands.Commands` and never
 block. A topic created here is selected as soon as a snapshot lists it. The dialog being
-shown is ``self.dialog`` (tests drive it).
+shown is ``self.dialog`` (tests drive it). Double-clicking a topic, or "Show log" in its
+context menu, emits ``show_log_requested(name)``: the window opens the Log page on it.
 
 Fits 1280x720: names (the details title, the table's name column) elide with the full
 name as tooltip, so no name widens the window; the partitions table gets the width its
@@ -15,10 +16,11 @@ columns need (every column whole, no sideways scrolling) and the chart the rest.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDialog,
+    QMenu,
     QSplitter,
     QWidget,
 )
@@ -28,13 +30,17 @@ from streamscope.desktop.commands import Commands
 from streamscope.desktop.dialogs.add_partitions_dialog import AddPartitionsDialog
 from streamscope.desktop.dialogs.confirm_dialog import DeleteDialog
 from streamscope.desktop.dialogs.create_topic_dialog import CreateTopicDialog
+from streamscope.desktop.dialogs.delete_records_dialog import DeleteRecordsDialog
+from streamscope.desktop.dialogs.produce_dialog import ProduceDialog
 from streamscope.desktop.dialogs.retention_dialog import RetentionDialog
 from streamscope.desktop.history import MonitorHistory
 from streamscope.desktop.layout import vbox
 from streamscope.desktop.models.partitions_model import PartitionsModel
+from streamscope.desktop.models.table_model import KEY_ROLE
 from streamscope.desktop.models.topics_model import TopicsModel
 from streamscope.desktop.theme import Theme, icon
 from streamscope.desktop.views.admin_view import AdminView
+from streamscope.desktop.views.chart_markers import topic_events
 from streamscope.desktop.views.charts import LiveChart
 from streamscope.desktop.views.table import KeyedTableView
 from streamscope.desktop.views.widgets import EmptyState, table_over_details
@@ -45,6 +51,11 @@ CHART_MIN_WIDTH = 200
 
 class TopicsView(AdminView[TopicSnapshot]):
     title = "Topics"
+    # A record produced from the GUI (topic, partition, offset), for views to highlight.
+    produced = Signal(str, int, int)
+    show_log_requested = Signal(str)  # a topic name: open the Log page on it
+    # (topic, partition or -1 for all): open the Messages page on it
+    browse_requested = Signal(str, int)
 
     def __init__(self, commands: Commands, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(commands, parent)
@@ -56,12 +67,18 @@ class TopicsView(AdminView[TopicSnapshot]):
         self.add_partitions_action = QAction(icon("partitions"), "Add partitions…", self)
         self.retention_action = QAction(icon("clock"), "Edit retention…", self)
         self.delete_action = QAction(icon("delete"), "Delete…", self)
+        self.show_log_action = QAction(icon("partitions"), "Show log", self)
+        self.browse_action = QAction(icon("copy"), "Browse messages", self)
+        self.produce_action = QAction(icon("play"), "Produce…", self)
+        self.delete_records_action = QAction(icon("rewind"), "Delete records…", self)
         root.addWidget(
             self._toolbar(
                 (
                     self.create_action,
+                    self.produce_action,
                     self.add_partitions_action,
                     self.retention_action,
+                    self.delete_records_action,
                     self.delete_action,
                 ),
                 "Filter topics",
@@ -103,10 +120,20 @@ class TopicsView(AdminView[TopicSnapshot]):
         self.add_partitions_action.triggered.connect(self.open_add_partitions_dialog)
         self.retention_action.triggered.connect(self.open_retention_dialog)
         self.delete_action.triggered.connect(self.open_delete_dialog)
+        self.produce_action.triggered.connect(lambda: self.open_produce_dialog())
+        self.delete_records_action.triggered.connect(lambda: self.open_delete_records_dialog())
+        for table in (self.table, self.partitions):
+            table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._topic_menu_requested)
+        self.partitions.customContextMenuRequested.connect(self._partition_menu_requested)
+        self.menu: QMenu | None = None  # the context menu shown last
         self.filter.textChanged.connect(self.table.set_filter)
         self.table.selection_changed.connect(self._selection_changed)
         self.partitions.columns_fitted.connect(self._give_partitions_room)
-        self.table.doubleClicked.connect(lambda *_: self.open_retention_dialog())
+        # Double-click (or the context menu) opens the topic's log: its lanes and cursors.
+        self.show_log_action.triggered.connect(self.show_log)
+        self.browse_action.triggered.connect(lambda: self.browse_messages())
+        self.table.doubleClicked.connect(lambda *_: self.show_log())
         self._update_actions()
         self._update_empty()
 
@@ -125,11 +152,14 @@ class TopicsView(AdminView[TopicSnapshot]):
         self._update_details()
         self._update_empty()
         self._give_partitions_room()
+        if isinstance(self.dialog, DeleteRecordsDialog):
+            self.dialog.update_snapshot()  # its count follows the log
 
     def on_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
         if not self.isVisible():
             return
         name = self.selected_topic()
+        self.chart.markers.set_events(topic_events(snap, name) if name else (), snap.taken_at)
         ring = history.topics.get(name) if name else None
         if ring is None:
             self.chart.clear_series()
@@ -189,6 +219,10 @@ class TopicsView(AdminView[TopicSnapshot]):
         self.add_partitions_action.setEnabled(has)
         self.retention_action.setEnabled(has)
         self.delete_action.setEnabled(has)
+        self.show_log_action.setEnabled(has)
+        self.browse_action.setEnabled(has)
+        self.produce_action.setEnabled(has)
+        self.delete_records_action.setEnabled(has)
 
     # -- actions -----------------------------------------------------------------------
 
@@ -224,6 +258,83 @@ class TopicsView(AdminView[TopicSnapshot]):
         return self._show_for(
             self.selected_snapshot(), lambda t: RetentionDialog(self.commands, t, parent=self)
         )
+
+    def open_produce_dialog(self, partition: int | None = None) -> ProduceDialog | None:
+        """Produce to the selected topic (to ``partition``, if given)."""
+
+        def dialog(t: TopicSnapshot) -> ProduceDialog:
+            d = ProduceDialog(self.commands, lambda: self.snapshot, topic=t.name,
+                              partition=partition, parent=self)
+            d.produced.connect(self.produced)
+            return d
+
+        return self._show_for(self.selected_snapshot(), dialog)
+
+    def open_delete_records_dialog(
+        self, partition: int | None = None
+    ) -> DeleteRecordsDialog | None:
+        """Delete records of the selected topic (of ``partition``, if given)."""
+        return self._show_for(
+            self.selected_snapshot(),
+            lambda t: DeleteRecordsDialog(self.commands, t, lambda: self.snapshot,
+                                          partition=partition, parent=self),
+        )
+
+    def browse_messages(self, partition: int | None = None) -> None:
+        """Ask for the Messages page on the selected topic (on ``partition``, if given)."""
+        name = self.selected_topic()
+        if name is not None:
+            self.browse_requested.emit(name, -1 if partition is None else partition)
+
+    def show_log(self) -> None:
+        """Ask for the Log page on the selected topic."""
+        name = self.selected_topic()
+        if name is not None:
+            self.show_log_requested.emit(name)
+
+    def topic_menu(self) -> QMenu:
+        """The context menu of the topics table: the toolbar's actions on the selected topic."""
+        menu = self._new_menu()
+        menu.addAction(self.show_log_action)
+        menu.addAction(self.browse_action)
+        menu.addSeparator()
+        menu.addAction(self.produce_action)
+        menu.addAction(self.delete_records_action)
+        menu.addSeparator()
+        menu.addAction(self.add_partitions_action)
+        menu.addAction(self.retention_action)
+        menu.addSeparator()
+        menu.addAction(self.delete_action)
+        return menu
+
+    def partition_menu(self, partition: int) -> QMenu:
+        """The context menu of one partition of the selected topic."""
+        menu = self._new_menu()
+        produce = menu.addAction(icon("play"), f"Produce to partition {partition}…")
+        produce.triggered.connect(lambda: self.open_produce_dialog(partition))
+        delete = menu.addAction(icon("rewind"), f"Delete records of partition {partition}…")
+        delete.triggered.connect(lambda: self.open_delete_records_dialog(partition))
+        browse = menu.addAction(icon("copy"), f"Browse messages of partition {partition}")
+        browse.triggered.connect(lambda: self.browse_messages(partition))
+        return menu
+
+    def _new_menu(self) -> QMenu:
+        if self.menu is not None:
+            self.menu.deleteLater()
+        self.menu = QMenu(self)
+        return self.menu
+
+    def _topic_menu_requested(self, pos: QPoint) -> None:
+        key = self.table.indexAt(pos).data(KEY_ROLE)
+        if key is None or not self.table.select_key(key):
+            return
+        self.topic_menu().popup(self.table.viewport().mapToGlobal(pos))
+
+    def _partition_menu_requested(self, pos: QPoint) -> None:
+        partition = self.partitions.indexAt(pos).data(KEY_ROLE)
+        if partition is None or self.selected_topic() is None:
+            return
+        self.partition_menu(int(partition)).popup(self.partitions.viewport().mapToGlobal(pos))
 
     def _delete_dialog(self, t: TopicSnapshot) -> DeleteDialog:
         name = t.name

@@ -7,9 +7,13 @@ sleeps) and fails the test if the broker refused; the behaviour under test comes
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
+from PySide6.QtWidgets import QDialog
 from streamscope.desktop.app import Streamscope
+from streamscope.desktop.views.topics_view import TopicsView
+
+D = TypeVar("D", bound=QDialog)
 
 
 def command(shell: Streamscope, qtbot, start: Callable[[Callable], None], timeout=15_000) -> Any:
@@ -39,3 +43,17 @@ def wait_logged(shell: Streamscope, qtbot, kind: str, text: str, timeout=5000) -
     log = shell.window.event_log
     shell.ticker.refresh_now()
     qtbot.waitUntil(lambda: (kind, text) in log.row_texts(), timeout=timeout)
+
+
+def open_topic_dialog(
+    shell: Streamscope, qtbot, topic: str, opener: Callable[[TopicsView], D | None]
+) -> D:
+    """Select ``topic`` on the Topics page, open a dialog there with ``opener`` (e.g.
+    ``TopicsView.open_produce_dialog``) and wait until it shows."""
+    view = shell.window.topics
+    shell.window.show_view("topics")
+    assert view.table.select_key(topic)
+    dialog = opener(view)
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    return dialog

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from streamscope.core import cli
 from streamscope.core.config import BrokerConfig
 from streamscope.core.runtime import BrokerThread
+from streamscope.desktop import format as fmt
 from streamscope.desktop.app import Streamscope, parse_args
 from streamscope.desktop.demo import GROUPS, TOPICS
 from streamscope.desktop.dialogs.create_topic_dialog import CreateTopicDialog
@@ -77,11 +78,11 @@ def test_window_minimum_size_is_fixed_and_long_names_or_paths_do_not_raise_it(
     log = w.event_log
     row = next(r for r, (_k, text) in enumerate(log.row_texts()) if LONG_TOPIC in text)
     details = log.proxy.index(row, 2)
-    assert details.data(Qt.ItemDataRole.ToolTipRole) == details.data()
+    assert details.data(Qt.ItemDataRole.ToolTipRole) == fmt.plain_tooltip(details.data())
     # The data dir is in the status bar, elided with the full path in its tooltip.
     data = w.status_data
     assert str(long_path_shell.service.config.data_dir) in data.text()
-    assert data.is_elided() and data.toolTip() == data.text()
+    assert data.is_elided() and data.toolTip() == fmt.plain_tooltip(data.text())
 
 
 def test_every_view_fits_1280x720_with_the_event_log_open(long_path_shell, qtbot):

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QStyleOptionSpinBox,
 )
 from streamscope.core.monitor import ClusterSnapshot
+from streamscope.desktop import format as fmt
 from streamscope.desktop.app import Streamscope
 from streamscope.desktop.dialogs.create_topic_dialog import CreateTopicDialog
 from streamscope.desktop.dialogs.fields import DurationField
@@ -268,7 +269,7 @@ def test_a_long_topic_name_elides_and_never_widens_the_window(app_shell, qtbot):
         qtbot.waitUntil(lambda: w.size().toTuple() == (1280, 720), timeout=3000)
     # The longest name is cut, and shown whole as a tooltip, in the title and the table.
     assert view.detail_title.is_elided()
-    assert view.detail_title.toolTip() == very_long
+    assert view.detail_title.toolTip() == fmt.plain_tooltip(very_long)
     index = view.table.index_for_key(very_long, TopicsModel.NAME)
     assert view.table.full_text_tooltip(index) == very_long
     # Selecting a short name again: still 1280 wide (the old label never shrank back).

@@ -38,6 +38,12 @@ def broker(broker_config):
 
 
 @pytest.fixture
+def bt(broker: BrokerThread) -> BrokerThread:
+    """The same broker thread, under the name the monitor tests use."""
+    return broker
+
+
+@pytest.fixture
 def members(broker) -> Iterator[list]:
     """The group members a test starts (anything with ``stop()``: a harness ``Member``, an
     in-process one): each is stopped after the test, before the broker is."""

@@ -5,20 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from streamscope.core.config import BrokerConfig
 from streamscope.core.monitor import build_snapshot
-from streamscope.core.runtime import BrokerThread
 
 from tests.kafka_clients import ConsumerThread, produce
-
-
-@pytest.fixture
-def bt(tmp_path):
-    thread = BrokerThread(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "d")).start()
-    try:
-        yield thread
-    finally:
-        thread.stop()
 
 
 def test_snapshot_reports_topics_partitions_and_counters_from_real_traffic(bt):

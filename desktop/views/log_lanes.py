@@ -1,0 +1,393 @@
+"""The partition lanes of the log view as a widget, and their legend.
+
+Contract: :class:`LaneCanvas` shows the lanes of a :class:`~desktop.models.log_model.LogModel`
+(one per partition, stacked, :func:`~desktop.models.log_marks.lane_height` each), drawn by
+a :class:`~desktop.views.log_paint.LanePainter`, and turns the mouse into the model's
+terms: the wheel zooms along offsets around the pointer, a drag pans, hovering any mark
+shows :func:`~desktop.models.log_explain.explain` as an escaped plain-text tooltip, and a
+click on a token, a cursor or a position emits ``record_requested(topic, partition,
+offset)``. Viewport changes are announced with ``viewport_changed`` so the page can
+update its buttons.
+
+Cost: layout happens on the tick, not in ``paintEvent``. :meth:`LaneCanvas.refresh`
+(the model took a snapshot, or the viewport moved) and a resize lay out the lanes in
+view into marks and then into a :class:`~desktop.views.log_paint.LaneDrawing` each;
+a paint replays the cached drawings of the lanes crossing its exposed rectangle, so its
+work depends on the pixels shown, not on the message rate. A lane scrolled into view
+between ticks is laid out by the paint that first shows it (once). Every ``paintEvent``
+is timed into :attr:`LaneCanvas.frame_times`, a bounded ring of milliseconds a benchmark
+reads.
+
+:class:`LogLegend` draws one sample of every mark with its meaning, in the same colours.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFontMetricsF,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
+from streamscope.desktop import format as fmt
+from streamscope.desktop.models.log_explain import explain, hit, record_at
+from streamscope.desktop.models.log_marks import (
+    LEFT_GUTTER,
+    RIGHT_GUTTER,
+    Kind,
+    LaneBox,
+    Mark,
+    Scale,
+    lane_height,
+    lane_marks,
+)
+from streamscope.desktop.models.log_model import LogModel
+from streamscope.desktop.theme import Theme
+from streamscope.desktop.views.log_paint import (
+    LaneDrawing,
+    LanePainter,
+    group_color,
+    label_font,
+)
+from streamscope.desktop.views.widgets import ThemedCanvas
+
+FRAME_RING = 600  # paint times kept for the benchmark
+DRAG_START_PX = 4
+WHEEL_STEP = 0.8  # span factor per wheel notch (zoom in)
+
+
+class LaneCanvas(ThemedCanvas):
+    """All lanes of the topic, one under the other; see the module docstring."""
+
+    record_requested = Signal(str, int, int)  # topic, partition, offset
+    viewport_changed = Signal()
+
+    def __init__(self, model: LogModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("LaneCanvas")
+        self.model = model
+        self.setMouseTracking(True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+        self.frame_times: deque[float] = deque(maxlen=FRAME_RING)
+        self._marks: dict[int, list[Mark]] = {}  # lane index -> marks, until refresh
+        self._drawings: dict[int, LaneDrawing] = {}  # lane index -> drawing, until refresh
+        self._tops: list[int] = []
+        self._press: QPointF | None = None
+        self._dragging = False
+        self._painter = LanePainter(self._theme, self.font())
+        self._relayout()
+
+    def set_theme(self, theme: Theme) -> None:
+        self._painter.set_theme(theme)
+        self._drawings.clear()
+        super().set_theme(theme)
+
+    # -- model -------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """The model took a new tick (or the viewport moved): lay out the lanes in view
+        now, so the paint that follows only draws."""
+        self._marks.clear()
+        self._drawings.clear()
+        self._relayout()
+        self._lay_out_visible()
+        self.update()
+
+    def _lay_out_visible(self) -> None:
+        """Lay out (marks and drawing) every lane crossing the part of the canvas on
+        screen; nothing while hidden (the paint that shows it lays out what it needs)."""
+        if not self.isVisible() or not self.model.lanes:
+            return
+        shown = self.visibleRegion().boundingRect()
+        if shown.isEmpty():
+            return
+        for i in self._lanes_in(shown.top(), shown.bottom()):
+            self.drawing(i)
+
+    def _lanes_in(self, top: int, bottom: int) -> range:
+        h = lane_height(len(self.model.group_ids))
+        n = len(self.model.lanes)
+        if not h or not n:
+            return range(0)
+        return range(max(0, top // h), min(n - 1, bottom // h) + 1)
+
+    def _relayout(self) -> None:
+        groups = len(self.model.group_ids)
+        h = lane_height(groups)
+        self._tops = [i * h for i in range(len(self.model.lanes))]
+        total = max(h * len(self.model.lanes), 40)
+        if self.minimumHeight() != total:
+            self.setMinimumHeight(total)
+            self.setMaximumHeight(total)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(900, self.minimumHeight())
+
+    def box(self, index: int) -> LaneBox:
+        return LaneBox(self._tops[index], LEFT_GUTTER, self.width() - RIGHT_GUTTER)
+
+    def marks(self, index: int) -> list[Mark]:
+        """Lane ``index``'s marks, laid out now if not cached."""
+        cached = self._marks.get(index)
+        if cached is not None:
+            return cached
+        lane = self.model.lanes[index]
+        window = self.model.viewport.window(lane.partition)
+        out = lane_marks(lane, index, window, self.box(index)) if window else []
+        self._marks[index] = out
+        return out
+
+    def drawing(self, index: int) -> LaneDrawing:
+        """Lane ``index`` as paint calls, laid out now if not cached."""
+        cached = self._drawings.get(index)
+        if cached is not None:
+            return cached
+        lane = self.model.lanes[index]
+        window = self.model.viewport.window(lane.partition)
+        box = self.box(index)
+        if window is None:
+            out = LaneDrawing(box.top, box.top, [])
+        else:
+            out = self._painter.compile(index, lane, self.marks(index), box, window, self.width())
+        self._drawings[index] = out
+        return out
+
+    def all_marks(self, kind: Kind | None = None) -> list[Mark]:
+        """Every lane's marks (of ``kind``), for tests and the benchmark."""
+        out = []
+        for i in range(len(self.model.lanes)):
+            out.extend(m for m in self.marks(i) if kind is None or m.kind == kind)
+        return out
+
+    def lane_at(self, y: float) -> int | None:
+        h = lane_height(len(self.model.group_ids))
+        i = int(y // h) if h else -1
+        return i if 0 <= i < len(self.model.lanes) else None
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._marks.clear()
+        self._drawings.clear()
+        super().resizeEvent(event)
+        self._lay_out_visible()
+
+    # -- painting ----------------------------------------------------------------------
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        started = time.perf_counter()
+        t = self._theme
+        p = QPainter(self)
+        rect = event.rect()
+        p.fillRect(rect, self._painter.paints.base)
+        lanes = self.model.lanes
+        if not lanes:
+            p.setPen(QColor(t.muted))
+            p.setFont(self._painter.font)
+            p.drawText(
+                QRectF(0, 0, self.width(), self.height()),
+                Qt.AlignmentFlag.AlignCenter,
+                "No partitions to show",
+            )
+            p.end()
+            self.frame_times.append((time.perf_counter() - started) * 1000)
+            return
+        draw = self._painter.draw
+        for i in self._lanes_in(rect.top(), rect.bottom()):
+            draw(p, self.drawing(i))
+        p.end()
+        self.frame_times.append((time.perf_counter() - started) * 1000)
+
+    # -- mouse -------------------------------------------------------------------------
+
+    def _mark_at(self, pos: QPointF) -> tuple[int, Mark] | None:
+        i = self.lane_at(pos.y())
+        if i is None:
+            return None
+        m = hit(self.marks(i), pos.x(), pos.y())
+        return (i, m) if m is not None else None
+
+    def _offset_at(self, index: int, x: float) -> float | None:
+        lane = self.model.lanes[index]
+        window = self.model.viewport.window(lane.partition)
+        if window is None:
+            return None
+        box = self.box(index)
+        return Scale(window, box.left, box.right).offset_at(x)
+
+    def explain_at(self, pos: QPointF) -> str:
+        """The explanation the tooltip shows at ``pos`` ("" over nothing)."""
+        found = self._mark_at(pos)
+        if found is None:
+            return ""
+        i, m = found
+        return explain(self.model.lanes[i], m, self._offset_at(i, pos.x()))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press = event.position()
+            self._dragging = False
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position()
+        if self._press is not None and event.buttons() & Qt.MouseButton.LeftButton:
+            dx = pos.x() - self._press.x()
+            if self._dragging or abs(dx) >= DRAG_START_PX:
+                self._dragging = True
+                self.setCursor(Qt.CursorShape.ClosedHandCursor)
+                width = max(1.0, float(self.width() - LEFT_GUTTER - RIGHT_GUTTER))
+                self.pan(dx / width)
+                self._press = pos
+            return
+        text = self.explain_at(pos)
+        if text:
+            QToolTip.showText(event.globalPosition().toPoint(), fmt.plain_tooltip(text), self)
+        else:
+            QToolTip.hideText()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        was_drag = self._dragging
+        self._press = None
+        self._dragging = False
+        self.unsetCursor()
+        if not was_drag:
+            self.click(event.position())
+
+    def click(self, pos: QPointF) -> bool:
+        """Ask for the record under ``pos`` (a token, a cursor, a position); True if any."""
+        found = self._mark_at(pos)
+        if found is None:
+            return False
+        i, m = found
+        lane = self.model.lanes[i]
+        offset = self._offset_at(i, pos.x())
+        o = record_at(lane, m, offset if offset is not None else m.offset)
+        if o is None:
+            return False
+        self.record_requested.emit(lane.topic, lane.partition, o)
+        return True
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        notches = event.angleDelta().y() / 120
+        if not notches:
+            return
+        width = max(1.0, float(self.width() - LEFT_GUTTER - RIGHT_GUTTER))
+        at = (event.position().x() - LEFT_GUTTER) / width
+        self.zoom(WHEEL_STEP**notches, at)
+        event.accept()
+
+    def zoom(self, factor: float, at: float = 1.0) -> None:
+        self.model.viewport.zoom(factor, at)
+        self.viewport_moved()
+
+    def pan(self, fraction: float) -> None:
+        self.model.viewport.pan(fraction)
+        self.viewport_moved()
+
+    def viewport_moved(self) -> None:
+        """The viewport was changed (here or by the page's buttons): fit and redraw."""
+        self.model.viewport.fit(self.model.lanes)
+        self.refresh()
+        self.viewport_changed.emit()
+
+
+class LogLegend(ThemedCanvas):
+    """One sample of each mark, named: the key to the lanes."""
+
+    ENTRIES = (
+        ("log_start", "log start"),
+        ("segment", "segment boundary"),
+        ("hw", "high watermark"),
+        ("token", "new record (colour = key)"),
+        ("committed", "committed offset"),
+        ("lag", "lag"),
+        ("read", "read position"),
+        ("uncommitted", "read, not committed"),
+    )
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("LogLegend")
+        self._font = label_font(self.font(), -0.5)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(26)
+        self.setToolTip(
+            "Each lane is one partition's log, oldest offsets left, newest right. A group's "
+            "cursor sits at its committed offset; the shaded gap to the high watermark is "
+            "its lag. Hover anything for its numbers; click a record to open it."
+        )
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(900, 26)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(200, 26)
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        t = self._theme
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setFont(self._font)
+        fm = QFontMetricsF(self._font)
+        x = 4.0
+        mid = self.height() / 2
+        group = group_color(t, 0)
+        for key, label in self.ENTRIES:
+            self._glyph(p, key, x, mid, group)
+            x += 26
+            p.setPen(QColor(t.text))
+            w = fm.horizontalAdvance(label)
+            p.drawText(QRectF(x, 0, w + 2, self.height()), Qt.AlignmentFlag.AlignVCenter, label)
+            x += w + 18
+            if x > self.width():
+                break
+        p.end()
+
+    def _glyph(self, p: QPainter, key: str, x: float, mid: float, group: QColor) -> None:
+        t = self._theme
+        r = QRectF(x, mid - 8, 20, 16)
+        if key == "log_start":
+            p.setPen(QPen(QColor(t.text), 3))
+            p.drawLine(QPointF(x + 10, mid - 9), QPointF(x + 10, mid + 9))
+        elif key == "segment":
+            p.setPen(QPen(QColor(t.chart_fg), 1, Qt.PenStyle.DashLine))
+            p.drawLine(QPointF(x + 10, mid - 9), QPointF(x + 10, mid + 9))
+        elif key == "hw":
+            p.setPen(QPen(QColor(t.accent), 3))
+            p.drawLine(QPointF(x + 10, mid - 9), QPointF(x + 10, mid + 9))
+        elif key == "token":
+            p.setPen(Qt.PenStyle.NoPen)
+            for i, hue in enumerate((20, 140, 260)):
+                p.setBrush(QColor.fromHsl(hue, 175, 150 if t.dark else 118))
+                p.drawRoundedRect(QRectF(x + i * 7, mid - 6, 5, 12), 2, 2)
+        elif key == "committed":
+            p.setPen(QPen(QColor(t.base), 1.5))
+            p.setBrush(group)
+            p.drawRoundedRect(QRectF(x + 5, mid - 6, 10, 12), 2, 2)
+        elif key == "lag":
+            c = QColor(group)
+            c.setAlphaF(0.30)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(c)
+            p.drawRect(QRectF(r.x(), mid - 5, 20, 10))
+        elif key == "read":
+            p.setPen(QPen(group, 2))
+            p.setBrush(QColor(t.base))
+            p.drawEllipse(QPointF(x + 10, mid), 5.5, 5.5)
+        elif key == "uncommitted":
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QBrush(group, Qt.BrushStyle.BDiagPattern))
+            path = QPainterPath()
+            path.addRect(QRectF(r.x(), mid - 5, 20, 10))
+            p.drawPath(path)
