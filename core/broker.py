@@ -163,6 +163,9 @@ class FetchResult:
     records: bytes
     high_watermark: int
     log_start_offset: int
+    # The offset after the last batch in ``records`` (-1 when empty): where a reader
+    # handed these records has read to. Found by the same header walk that counts them.
+    next_offset: int = -1
 
 
 class Broker:
@@ -506,13 +509,14 @@ class Broker:
         p = self.partition(topic, index)
         plog = p.log
         data = plog.read(offset, max_bytes)
+        next_offset = -1
         if data:
-            records = _count_records(data)
+            records, next_offset = _count_records(data)
             p.records_out += records
             p.bytes_out += len(data)
             self.counters.records_out += records
             self.counters.bytes_out += len(data)
-        return FetchResult(data, plog.log_end_offset, plog.log_start_offset)
+        return FetchResult(data, plog.log_end_offset, plog.log_start_offset, next_offset)
 
     def read_stored(self, topic: str, index: int, offset: int, max_bytes: int) -> bytes:
         """Stored batches as :meth:`fetch` reads them, counted nowhere: the monitor's
@@ -611,14 +615,19 @@ def _resolve(fut: asyncio.Future) -> None:
         fut.set_result(None)
 
 
-def _count_records(data: bytes) -> int:
-    """Records in a run of stored batches, from each header's lastOffsetDelta (no decoding)."""
+def _count_records(data: bytes) -> tuple[int, int]:
+    """(records, offset after the last batch) of a run of stored batches, from each
+    header's lastOffsetDelta and the last one's base offset (no record is decoded)."""
     n = 0
     pos = 0
+    last = -1
     end = len(data)
     unpack = struct.unpack_from
     while pos + 27 <= end:
         length = unpack(">i", data, pos + 8)[0]
         n += unpack(">i", data, pos + 23)[0] + 1
+        last = pos
         pos += 12 + length
-    return n
+    if last < 0:
+        return n, -1
+    return n, unpack(">q", data, last)[0] + unpack(">i", data, last + 23)[0] + 1

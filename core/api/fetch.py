@@ -129,18 +129,21 @@ def _read(broker, topics: list[dict], max_bytes: int,
                 parts_out.append(_entry(index, ErrorCode.OFFSET_OUT_OF_RANGE, hw, log_start))
                 continue
             records = b""
+            read_to = offset
             limit = min(p.get("partition_max_bytes", _INT32_MAX), max_bytes - total)
             if offset < hw and (limit > 0 or total == 0):
                 result = broker.fetch(name, index, offset, max(limit, 1))
                 records = result.records
                 hw = result.high_watermark
                 log_start = result.log_start_offset
+                read_to = max(offset, result.next_offset)
                 if total > 0 and len(records) > limit:
                     # Only the first partition with data may exceed the limits.
                     records = _whole_batches_within(records, limit)
+                    read_to = max(offset, _end_offset(records))
                 total += len(records)
             if reads is not None:
-                reads.append((name, index, max(offset, _end_offset(records))))
+                reads.append((name, index, read_to))
             # Wake on anything past what this read saw, not past the fetch offset, or a
             # partition with a little data (< min_bytes) would wake the waiter at once.
             positions.append((name, index, max(offset, hw)))
