@@ -101,7 +101,8 @@ class ActivitySink(Protocol):
         self, conn_id: int, client_id: str, host: str,
         positions: Iterable[tuple[str, int, int]],
     ) -> None:
-        """A reader fetched these (topic, partition, fetch offset)."""
+        """A reader fetched: (topic, partition, read-to offset), read-to being the offset
+        after the last record handed over (the fetch offset when nothing was)."""
         ...
 
     def reader_closed(self, conn_id: int) -> None:
