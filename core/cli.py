@@ -1,4 +1,4 @@
-"""The headless commands of ``streamscope``: ``streamscope broker``.
+"""The headless commands of ``streamscope``: ``streamscope broker`` and ``streamscope sim``.
 
 Usage (``streamscope broker ...`` from the app's entry point :mod:`desktop.main`, which
 hands core commands here; or ``python -m core.cli broker ...``, as the benchmarks do)::
@@ -6,6 +6,8 @@ hands core commands here; or ``python -m core.cli broker ...``, as the benchmark
     streamscope broker [--listen HOST:PORT] [--data-dir DIR] [--fsync always|interval]
                        [--auto-create-topics true|false] [--default-partitions N]
                        [--[no-]tune-allocator] [--no-activity-feed]
+    streamscope sim --bootstrap HOST:PORT --partners N --rate R [--seconds S] [--topic T]
+                    [--partitions P] [--seed X] [--connect-timeout S]
     python -m core.cli --help | --version
 
 Contract of ``streamscope broker``:
@@ -30,6 +32,19 @@ Contract of ``streamscope broker``:
   ``streamscope: ...`` line and exits 1. No traceback for either.
 * Bad arguments exit 2 with argparse's message.
 
+Contract of ``streamscope sim`` (the engine is :mod:`core.sim.remote`):
+
+* Drives N delivery partners at R updates per second each against any Kafka-compatible
+  broker through confluent-kafka (Kafka's default partitioner, key = partner id), creating
+  the topic (``--partitions``, default 6; topic ``deliveries`` by default) if missing.
+  Runs ``--seconds`` seconds, or until Ctrl-C.
+* About once a second a progress line ``sent N acked N rate X/s errors N`` on stderr; at
+  the end a ``summary: sent N acked N errors N in S s, X updates/s (target Y/s)`` line and
+  a ``per partition: P=N ...`` line on stderr.
+* Exit 0 when every update sent was acknowledged (Ctrl-C included); 1 on delivery errors,
+  or when the broker gives no answer within ``--connect-timeout`` seconds (default 10),
+  with one ``streamscope: cannot reach broker ...`` line.
+
 This module knows nothing of the desktop app (``core`` never imports ``desktop``, not even
 by name): ``streamscope`` without a core command is :mod:`desktop.main`'s to dispatch.
 What the app and the broker share lives here: :func:`listen_address` (the one HOST:PORT
@@ -51,9 +66,11 @@ from pathlib import Path
 log = logging.getLogger("streamscope")
 
 _BROKER_COMMAND = "broker"
-COMMANDS = (_BROKER_COMMAND,)  # what the app's entry point hands to main() below
+_SIM_COMMAND = "sim"
+COMMANDS = (_BROKER_COMMAND, _SIM_COMMAND)  # what the app's entry point hands to main() below
 LOOPBACK = "127.0.0.1"
 _USAGE = """usage: streamscope broker [options]   (streamscope broker -h lists them)
+       streamscope sim --bootstrap HOST:PORT --partners N --rate R [options]
        streamscope --version"""
 
 
@@ -66,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == _BROKER_COMMAND:
         return _broker_main(args[1:])
+    if args and args[0] == _SIM_COMMAND:
+        return _sim_main(args[1:])
     if args and args[0] in ("--version", "-V"):
         print(f"streamscope {version()}")
         return 0
@@ -243,6 +262,74 @@ async def _serve(config) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
     log.info("stopped")
+
+
+# --- streamscope sim ----------------------------------------------------------------
+
+
+def _positive_float(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not x > 0 or x == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return x
+
+
+def _bootstrap(text: str) -> str:
+    host, port = listen_address(text)
+    if port == 0:
+        raise argparse.ArgumentTypeError("the bootstrap port cannot be 0")
+    return _fmt(host, port)
+
+
+def _sim_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="streamscope sim",
+        description="Drive the delivery partners against a Kafka-compatible broker through"
+                    " a real client (confluent-kafka).",
+    )
+    p.add_argument("--bootstrap", type=_bootstrap, required=True, metavar="HOST:PORT",
+                   help="the broker to send to (this one or any Kafka cluster)")
+    p.add_argument("--partners", type=_positive, required=True, metavar="N",
+                   help="number of delivery partners")
+    p.add_argument("--rate", type=_positive_float, required=True, metavar="R",
+                   help="location updates per second per partner")
+    p.add_argument("--seconds", type=_positive_float, default=None, metavar="S",
+                   help="run this long (default: until Ctrl-C)")
+    p.add_argument("--topic", default="deliveries", metavar="T",
+                   help="topic to send to (default deliveries)")
+    p.add_argument("--partitions", type=_positive, default=6, metavar="P",
+                   help="partitions when the topic has to be created (default 6)")
+    p.add_argument("--seed", type=int, default=1, metavar="X",
+                   help="seed of the city and the partners' drives (default 1)")
+    p.add_argument("--connect-timeout", type=_positive_float, default=10.0, metavar="S",
+                   help="how long to wait for the broker's first answer (default 10)")
+    return p
+
+
+def _sim_main(argv: list[str]) -> int:
+    from streamscope.core.sim.remote import BrokerUnreachable, RemoteSimOptions, run_remote
+
+    args = _sim_parser().parse_args(argv)
+    options = RemoteSimOptions(
+        bootstrap=args.bootstrap, partners=args.partners, rate=args.rate,
+        seconds=args.seconds, topic=args.topic, partitions=args.partitions, seed=args.seed,
+        connect_timeout=args.connect_timeout,
+    )
+    try:
+        result = run_remote(options, sys.stderr)
+    except BrokerUnreachable as exc:
+        print(f"streamscope: cannot reach broker: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # before the first update: nothing to summarise
+        return 130
+    except Exception as exc:  # e.g. the topic could not be created: one line, no traceback
+        print(f"streamscope: sim failed: {exc}", file=sys.stderr)
+        return 1
+    print(result.summary(options.total_rate), file=sys.stderr, flush=True)
+    return 0 if result.ok else 1
 
 
 def _fmt(host: str, port: int) -> str:

@@ -5,10 +5,12 @@ Usage::
     streamscope [--listen HOST:PORT] [--data-dir DIR] [--theme system|light|dark]
                 [--screenshots DIR [--after SECONDS]] [--[no-]tune-allocator]  # the app
     streamscope broker [options]        # the headless broker (core.cli)
+    streamscope sim --bootstrap HOST:PORT --partners N --rate R [options]
+                                        # delivery partners against any broker (core.cli)
     streamscope --help | --version
 
 Contract: :func:`main` dispatches and does nothing else. A core command (``broker``,
-:data:`core.cli.COMMANDS`) goes to :func:`core.cli.main` with its arguments;
+``sim``: :data:`core.cli.COMMANDS`) goes to :func:`core.cli.main` with its arguments;
 ``--version`` prints the version; ``-h``/``--help`` prints the app's options
 (:func:`desktop.options.gui_parser`) without importing Qt; another word that is not an
 option exits 2; everything else runs the desktop app (:func:`desktop.app.main`, imported
