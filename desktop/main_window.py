@@ -154,7 +154,10 @@ class MainWindow(QMainWindow):
         self.demo = demo
         self.help_dialog: HelpDialog | None = None
         # Views refreshed from the latest slow tick's snapshot; the others are stale.
-        self._fresh: set[str] = set()
+        # The snapshot each view was last drawn from: a view asked for by name is brought
+        # up to date when it has not seen the latest one (a fast tick may be newer than
+        # the last slow tick, so "refreshed this slow tick" is not enough).
+        self._given: dict[str, ClusterSnapshot] = {}
         # Hidden views refreshed per slow tick, round robin (0: only when shown).
         self.background_views = BACKGROUND_VIEWS
         self._background: list[str] = []  # hidden views, the longest waiting first
@@ -402,16 +405,16 @@ class MainWindow(QMainWindow):
             view = self.views[key]
             view.on_slow_tick(snap, history)  # type: ignore[attr-defined]
             view.on_tick(snap, history)  # type: ignore[attr-defined]
-            self._fresh.add(key)
+            self._given[key] = snap
             self._seen.add(key)
 
     def _catch_up(self, key: str) -> None:
         """Refresh view ``key`` from the latest snapshot if it missed slow ticks (hidden)."""
         snap = self.ticker.snapshot
-        if key in self._fresh or snap is None:
+        if snap is None or self._given.get(key) is snap:
             return
         self.views[key].on_slow_tick(snap, self.ticker.history)  # type: ignore[attr-defined]
-        self._fresh.add(key)
+        self._given[key] = snap
         self._seen.add(key)
 
     def _create_topic(self) -> None:
@@ -504,13 +507,13 @@ class MainWindow(QMainWindow):
         first = [k for k in self.views if k not in self._seen and k != key]
         for k in (key, *first):
             self.views[k].on_slow_tick(snap, history)  # type: ignore[attr-defined]
+            self._given[k] = snap
         self._seen.update((key, *first))
-        self._fresh = {key, *first}
         queue = [k for k in self._background if k != key and k in self.views]
         queue += [k for k in self.views if k != key and k not in queue]
         for hidden in [k for k in queue if k not in first][: max(0, self.background_views)]:
             self.views[hidden].on_slow_tick(snap, history)  # type: ignore[attr-defined]
-            self._fresh.add(hidden)
+            self._given[hidden] = snap
             queue.remove(hidden)
             queue.append(hidden)
         self._background = queue
