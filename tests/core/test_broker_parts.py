@@ -3,8 +3,6 @@ idempotence, flushing and retention; ``Broker`` delegates and keeps its public n
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 import streamscope.core.broker
 from streamscope.core.broker import Broker
@@ -21,6 +19,8 @@ from streamscope.core.topics import (
     log_config_for,
     validate_topic_name,
 )
+
+from tests.core.helpers import wait_until
 
 
 def headers(producer_id: int, epoch: int, seq: int, n: int = 1):
@@ -52,11 +52,7 @@ async def test_a_discarded_dir_is_gone_at_once_and_removed_in_the_background(tmp
     (victim / "00000000000000000000.log").write_bytes(b"x" * 100)
     discard_dir(victim)
     assert not victim.exists()  # renamed aside before returning: a re-created topic is empty
-    for _ in range(1000):
-        if not any(tmp_path.iterdir()):
-            break
-        await asyncio.sleep(0.01)
-    assert not any(tmp_path.iterdir())
+    await wait_until(lambda: not any(tmp_path.iterdir()), what="the set-aside dir removed")
 
 
 def test_idempotence_answers_a_retry_with_its_first_offset_and_refuses_gaps():

@@ -27,20 +27,14 @@ from streamscope.core.protocol import decode_response, encode_request
 from streamscope.core.runtime import BrokerThread
 from streamscope.core.server import Server
 
+from tests.core.helpers import wait_until
+
 REPO = Path(__file__).resolve().parents[2]
 API_VERSIONS = 18
 
 
 def config(tmp_path: Path, **kw) -> BrokerConfig:
     return BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data", **kw)
-
-
-async def until(condition, timeout_s: float = 30.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout_s)
 
 
 class RecordingGroups:
@@ -135,7 +129,7 @@ async def test_the_server_reports_connections_and_requests_through_its_stats(tmp
         (info,) = stats.open.values()
         assert info.client_id == "probe" and stats.requests == 1
         writer.close()
-        await until(lambda: stats.closed == [info.conn_id])
+        await wait_until(lambda: stats.closed == [info.conn_id], what="the connection closed")
         # The server wrote nothing on the broker: everything went through ``stats``.
         assert node.broker.connections == {}
         assert node.broker.counters.requests == node.broker.counters.connections_total == 0
@@ -155,7 +149,7 @@ async def test_a_node_serves_kafka_and_the_broker_counts_what_its_server_reports
         assert len(node.broker.connections) == 1
         assert node.broker.counters.requests == 1
         writer.close()
-        await until(lambda: not node.broker.connections)
+        await wait_until(lambda: not node.broker.connections, what="no connections")
 
 
 async def test_a_node_that_cannot_listen_releases_its_data_dir(tmp_path):

@@ -12,11 +12,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import importlib.util
-import time
-from collections.abc import Callable
 
 import pytest
 from streamscope.core.broker import Broker, BrokerCounters
@@ -28,15 +25,9 @@ from streamscope.core.monitor.ports import BrokerView, CountersView, GroupsView
 from streamscope.core.monitor.snapshot import Counters
 from streamscope.core.node import Node
 
+from tests.core.helpers import wait_until
+
 pytestmark = pytest.mark.timeout(120)
-
-
-async def wait_until(predicate: Callable[[], bool], what: str) -> None:
-    """Poll until true; the deadline only turns a hang into a failure."""
-    deadline = time.monotonic() + 30.0
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
