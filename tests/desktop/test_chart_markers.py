@@ -33,10 +33,16 @@ WINDOW_S = 120.0
 def hover(qtbot, chart, index: int) -> str | None:
     """Move the real mouse onto marker ``index`` of ``chart``; the text it shows."""
     markers = chart.markers
-    vb = chart.getPlotItem().getViewBox().sceneBoundingRect()
-    at = chart.mapFromScene(QPointF(markers.marker_scene_x(index), vb.center().y()))
-    qtbot.mouseMove(chart.viewport(), QPoint(at.x() + 1, at.y()))
-    qtbot.waitUntil(lambda: markers.hover_text() is not None, timeout=2000)
+
+    def moved_onto_it() -> bool:
+        # The marker scrolls left with the time axis: aim at where it is now, each try
+        # (under load a tick can move it off a point computed a moment before).
+        vb = chart.getPlotItem().getViewBox().sceneBoundingRect()
+        at = chart.mapFromScene(QPointF(markers.marker_scene_x(index), vb.center().y()))
+        qtbot.mouseMove(chart.viewport(), QPoint(at.x() + 1, at.y()))
+        return markers.hover_text() is not None
+
+    qtbot.waitUntil(moved_onto_it, timeout=5000)
     return markers.hover_text()
 
 
