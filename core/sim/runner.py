@@ -21,6 +21,13 @@ Contract:
   with a yield to the loop between batches.
 * Updates carry simulated timestamps: the wall time at ``start()`` plus clock time since,
   spread evenly across each tick, so timestamps follow the clock, not the send instant.
+* ``limit`` (optional): the runner sends exactly ``limit`` updates in all (``sent``
+  reaches it), flushes the producer and its task ends by itself: once ``running`` is
+  False (and ``done`` True) every update is in the log, so a lesson's counts are
+  deterministic.
+* ``speed`` (default 1): slows (or speeds) the simulation: the runner owes
+  ``rate x burst x speed`` per second; ``rate`` stays the nominal figure. A speed change
+  applies from the last tick, like :meth:`retune`.
 * Counters: ``sent`` and ``sent_per_partition`` count updates handed to the producer;
   ``errors`` counts those whose append failed. ``accounted_until`` is the clock time
   (seconds) up to which updates were sent, so a test can wait for the runner to catch up.
@@ -45,6 +52,7 @@ from streamscope.core.sim.partners import Fleet, encode_update
 
 NS = 1_000_000_000
 MAX_RATE = 1_000_000.0
+MAX_SPEED = 100.0
 
 
 def _ns(seconds: float) -> int:
@@ -67,14 +75,21 @@ class SimRunner:
         tick_s: float = 0.01,
         batch: int = 500,
         producer: Producer | None = None,
+        limit: int | None = None,
+        speed: float = 1.0,
     ) -> None:
         _check_rate(rate)
+        _check_speed(speed)
+        if limit is not None and limit < 0:
+            raise ValueError("limit cannot be negative")
         if tick_s <= 0 or batch < 1 or partitions < 1:
             raise ValueError("tick_s, batch and partitions must be positive")
         self.broker = broker
         self.topic = topic
         self.partitions = partitions
         self.rate = float(rate)
+        self.limit = limit
+        self.speed = float(speed)
         self.fleet = Fleet(city or generate_city(seed), partners, seed=seed)
         self.clock = clock
         self.wall = wall
@@ -95,6 +110,11 @@ class SimRunner:
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
+
+    @property
+    def done(self) -> bool:
+        """True once ``limit`` updates were sent."""
+        return self.limit is not None and self.sent >= self.limit
 
     async def start(self) -> None:
         if self.running:
@@ -123,8 +143,14 @@ class SimRunner:
         else:
             await self.producer.flush()
 
-    def retune(self, *, rate: float | None = None, partners: int | None = None) -> None:
-        """Change the total rate and/or the number of partners while running."""
+    def retune(
+        self, *, rate: float | None = None, partners: int | None = None,
+        speed: float | None = None,
+    ) -> None:
+        """Change the total rate, the number of partners and/or the speed while running."""
+        if speed is not None:
+            _check_speed(speed)
+            self.speed = float(speed)
         if rate is not None:
             _check_rate(rate)
             self.rate = float(rate)
@@ -158,10 +184,10 @@ class SimRunner:
             weighted = span + (mult - 1) * overlap
         else:
             weighted = Fraction(span)
-        return Fraction(self.rate) * weighted / NS
+        return Fraction(self.rate) * Fraction(self.speed) * weighted / NS
 
     async def _run(self, last: int) -> None:
-        while True:
+        while not self.done:
             await sleep(self.clock, self.tick_s)
             now = self._now_ns()
             if now <= last:
@@ -169,9 +195,13 @@ class SimRunner:
             self._credit += self._owed(last, now)
             due = math.floor(self._credit)
             self._credit -= due
+            if self.limit is not None:
+                due = min(due, self.limit - self.sent)
             await self._send(due, last, now)
             last = now
             self.accounted_until = now / NS
+        # The limit is reached: flush, so "not running" means every update is in the log.
+        await self.producer.flush()
 
     async def _send(self, due: int, start: int, end: int) -> None:
         count = self.broker.topic_partition_count(self.topic) or self.partitions
@@ -194,6 +224,11 @@ class SimRunner:
     def _acked(self, fut: asyncio.Future[RecordMetadata]) -> None:
         if not fut.cancelled() and fut.exception() is not None:
             self.errors += 1
+
+
+def _check_speed(speed: float) -> None:
+    if not 0 < speed <= MAX_SPEED:
+        raise ValueError(f"speed must be in (0, {MAX_SPEED:g}]")
 
 
 def _check_rate(rate: float) -> None:
