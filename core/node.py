@@ -11,6 +11,8 @@ Contract:
   ``serve=False``, binds a :class:`~core.server.Server` that reports connections and
   counts through the broker's :class:`core.ports.ServerStats`. A start that fails part
   way closes what it opened and re-raises.
+* ``faults`` is the node's :class:`~core.sim.faults.FaultInjector` (lesson 8), bound to
+  the listener once the node serves.
 * ``close()`` stops the server (answering parked requests), then the broker (which
   closes the coordinator, flushes and releases the data dir); it is idempotent.
 * Unless ``BrokerConfig.activity_feed`` is off, the node builds one
@@ -32,6 +34,7 @@ from streamscope.core.groups import Clock, GroupConfig, GroupCoordinator
 from streamscope.core.monitor import EmbeddedObserver
 from streamscope.core.monitor.feed import ActivityFeed
 from streamscope.core.server import Server
+from streamscope.core.sim.faults import FaultInjector
 
 
 class Node:
@@ -50,6 +53,8 @@ class Node:
         self._groups: GroupCoordinator | None = None
         self._server: Server | None = None
         self._closed = False
+        # Lesson 8's fault switchboard; bound to the listener by serve().
+        self.faults = FaultInjector()
 
     @property
     def groups(self) -> GroupCoordinator:
@@ -100,6 +105,7 @@ class Node:
         server = Server(self.broker, self.groups, advertised_host=self._advertised_host)
         await server.start()
         self._server = server
+        self.faults.attach(server)
         return server
 
     async def close(self, *, grace_s: float = 5.0) -> None:

@@ -15,6 +15,9 @@ Contract:
   without waiting; a connection whose peer does not read stops handling requests until
   its write buffer drains. A long-polling Fetch waits without blocking other connections.
 * A handler returning ``None`` (Produce with acks=0) sends nothing.
+* Fault injection (lesson 8, :mod:`core.sim.faults`): while ``drop_produce_responses``
+  is positive, the next Produce is handled (appended) but not answered, the counter
+  drops by one, ``produce_responses_dropped`` rises, and the connection is closed.
 * A connection with no request in hand that receives no whole request for
   ``BrokerConfig.connection_idle_ms`` is closed.
 * ``close()`` stops accepting, answers parked requests (long-polling fetches with what
@@ -127,6 +130,11 @@ class Server:
         self._advertised_host = advertised_host
         self._server: asyncio.AbstractServer | None = None
         self._connections: dict[int, _Connection] = {}
+        # Fault injection (core/sim/faults.py, lesson 8): while positive, each Produce
+        # answer is withheld (the batches are appended) and its connection closed, so the
+        # client retries. One attribute check per request when off.
+        self.drop_produce_responses = 0
+        self.produce_responses_dropped = 0
         self.host = self.config.host
         self.port = self.config.port
 
@@ -507,6 +515,12 @@ class _Connection(asyncio.BufferedProtocol):
             return False
         if response is None:
             return True
+        if server.drop_produce_responses and key == PRODUCE_KEY:
+            server.drop_produce_responses -= 1
+            server.produce_responses_dropped += 1
+            broker.emit_event("fault", f"Produce answer to {self._peer} dropped (fault "
+                              "injection); connection closed, the client will retry")
+            return False
         if key == FETCH_KEY:
             return self._send_parts(encode_fetch_response(version, header.correlation_id,
                                                           response))
