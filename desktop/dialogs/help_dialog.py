@@ -104,6 +104,34 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
         "too.",
     ),
     (
+        "simulation",
+        "Simulation",
+        "A food-delivery service running on this broker. On the left, the <i>delivery "
+        "partners</i> are the producers: each partner's phone sends its location as a record "
+        "whose <i>key</i> is the partner id, so Kafka's default partitioner puts all of one "
+        "partner's updates in one partition, in order. Start creates the topic with the "
+        "partitions chosen if it is missing; the rate is updates per second for all partners "
+        "together; <i>Lunch rush</i> multiplies it for a while. <i>Real Kafka client</i> "
+        "sends through confluent-kafka over TCP, so the producer shows in Clients. The bars "
+        "count the updates sent to each partition: one much taller bar is a hot key."
+        "<br><br>On the right, each <i>app</i> is its own <i>consumer group</i> and reads "
+        "every update at its own pace (fan-out): the <i>customer map</i> (each partner's last "
+        "known position and trail, and the end-to-end delay from produce to processing, p50 "
+        "and p99), <i>analytics</i> (updates per second and average speed per zone of the "
+        "city, busiest partners) and <i>notifications</i> (a partner arriving at its "
+        "restaurant or customer). Per app: <i>processed</i> counts records handled, "
+        "redeliveries included; <i>duplicates</i> counts updates handled twice; <i>lost</i> "
+        "updates never handled; <i>lag</i> is the updates still to process (log end offset "
+        "minus the group's committed offset, summed over partitions; before the first "
+        "commit, from where the app starts reading). + and − add or remove a consumer (a "
+        "rebalance); Pause stops fetching without leaving the group; <i>Kill one</i> stops a consumer "
+        "without LeaveGroup, so the group waits for its session timeout; <i>Crash before "
+        "commit</i> processes a batch and dies before committing it (the batch is read "
+        "again: duplicates, at-least-once), <i>crash after commit</i> commits and dies "
+        "before processing (lost, at-most-once). The delay slider slows every consumer of "
+        "the app per record: lag grows, then recovers when set back to 0.",
+    ),
+    (
         "event_log",
         "Event log",
         "What happened, newest at the bottom: topics created and deleted, members joining "
