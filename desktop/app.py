@@ -6,6 +6,7 @@ the app runs; the options are declared once in :func:`desktop.options.gui_parser
 
     streamscope [--listen HOST:PORT] [--data-dir DIR] [--theme system|light|dark]
     streamscope --screenshots DIR [--after SECONDS]
+    streamscope [--screenshots DIR] --lesson NAME
 
 Contract:
 
@@ -24,6 +25,9 @@ Contract:
 * ``--screenshots DIR`` runs the app (offscreen works) on a throwaway data dir with the
   demo workload, waits ``--after`` seconds, saves one 1280x720 PNG per main view into DIR
   and exits 0 (see :mod:`desktop.screenshots`).
+* ``--lesson NAME`` opens that lesson once the broker listens; with ``--screenshots`` it
+  saves the lesson's shots instead (:class:`desktop.screenshots.LessonScreenshotRun`).
+  An unknown name exits 2 before any window opens.
 * Process-wide settings are made by :func:`main` only, never by :class:`Streamscope`:
   glibc's allocator tuning (``--tune-allocator``, default on, as ``streamscope broker``)
   and ``gc.freeze()`` once the broker is up.
@@ -54,8 +58,10 @@ from streamscope.desktop.broker_service import BrokerService, port_in_use
 from streamscope.desktop.commands import Commands, error_text
 from streamscope.desktop.demo import DemoWorkload
 from streamscope.desktop.dialogs.port_dialog import PortDialog
+from streamscope.desktop.lesson_service import LessonService
 from streamscope.desktop.main_window import MainWindow
 from streamscope.desktop.options import gui_parser
+from streamscope.desktop.sim_service import SimService
 from streamscope.desktop.theme import THEME_NAMES, ThemeManager
 from streamscope.desktop.ticker import Ticker
 
@@ -93,12 +99,18 @@ class Streamscope(QObject):
         self.commands = Commands(self.service)
         self.ticker = Ticker(self.service, clock=clock)
         self.demo = DemoWorkload(self.service, self.commands, self)
+        # The delivery simulation: its scenario lives on the broker loop (issue 12).
+        self.sim = SimService(self.service, self.ticker, parent=self)
+        # Lessons play on that scenario, step by step (issue 12).
+        self.lessons = LessonService(self.sim, self.ticker, parent=self)
         self.window = MainWindow(
             self.commands,
             self.ticker,
             self.themes,
             settings,
             demo=self.demo,
+            sim=self.sim,
+            lessons=self.lessons,
         )
         self.service.started.connect(self._on_started)
         self.service.failed.connect(self._on_failed)
@@ -170,6 +182,9 @@ class Streamscope(QObject):
         self.window.save_settings()
         # The demo's real clients leave their groups while the broker still answers.
         self.demo.stop(wait=True)
+        # The simulation's partners stop and its apps leave their groups, likewise.
+        self.lessons.close()  # the lesson's running step ends before its scenario closes
+        self.sim.close()
         self.service.stop()
         self.window.close()
         self.window.dispose()
@@ -267,9 +282,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "streamscope"])
     assert isinstance(app, QApplication)
 
+    if args.lesson is not None:
+        from streamscope.core.lessons import LessonNotFound, find_lesson
+
+        try:
+            find_lesson(args.lesson)  # a wrong name fails here, not in a window
+        except LessonNotFound as exc:
+            sys.stderr.write(f"streamscope: {exc}\n")
+            return 2
+
     tmp: tempfile.TemporaryDirectory | None = None
     if args.screenshots is not None:
-        from streamscope.desktop.screenshots import ScreenshotRun
+        from streamscope.desktop.screenshots import LessonScreenshotRun, ScreenshotRun
 
         # A throwaway data dir and settings: screenshots never touch the user's data.
         tmp = tempfile.TemporaryDirectory(prefix="streamscope-shots-")
@@ -278,11 +302,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         shell = Streamscope(
             app, make_config(args, data_dir), settings, theme=args.theme, interactive=False
         )
-        run = ScreenshotRun(shell, args.screenshots, args.after)
+        if args.lesson is not None:
+            run = LessonScreenshotRun(shell, args.screenshots, args.lesson)
+        else:
+            run = ScreenshotRun(shell, args.screenshots, args.after)
     else:
         settings = QSettings()
         shell = Streamscope(app, make_config(args), settings, theme=args.theme)
         run = None
+        if args.lesson is not None:
+            name = args.lesson
+            shell.service.started.connect(lambda _bootstrap: shell.window.open_lesson(name))
 
     if args.tune_allocator:
         tune_allocator()  # process-wide, so here at the entry point (see core.server)

@@ -55,6 +55,9 @@ from streamscope.desktop.dialogs.help_dialog import HelpDialog
 from streamscope.desktop.dialogs.produce_dialog import ProduceDialog
 from streamscope.desktop.history import MonitorHistory
 from streamscope.desktop.layout import hbox, named
+from streamscope.desktop.lesson_service import LessonService
+from streamscope.desktop.presentation import PresentationMode
+from streamscope.desktop.sim_service import SimService
 from streamscope.desktop.theme import THEME_NAMES, Theme, ThemeManager, icon
 from streamscope.desktop.ticker import Ticker
 from streamscope.desktop.views.browser_view import BrowserView
@@ -63,12 +66,14 @@ from streamscope.desktop.views.clients_view import ClientsView
 from streamscope.desktop.views.elided import ElidedLabel
 from streamscope.desktop.views.event_log_view import EventLogView
 from streamscope.desktop.views.groups_view import GroupsView
+from streamscope.desktop.views.lesson_panel import LessonPanel
 from streamscope.desktop.views.log_view import LogView
 from streamscope.desktop.views.overview_view import OverviewView
+from streamscope.desktop.views.sim_view import SimView
 from streamscope.desktop.views.topics_view import TopicsView
 from streamscope.desktop.views.widgets import Dot
 
-VIEW_KEYS = ("overview", "topics", "log", "messages", "groups", "clients")
+VIEW_KEYS = ("overview", "topics", "log", "messages", "groups", "clients", "simulation")
 _ICONS = {
     "overview": "overview",
     "topics": "topics",
@@ -76,6 +81,7 @@ _ICONS = {
     "messages": "copy",
     "groups": "groups",
     "clients": "clients",
+    "simulation": "simulation",
 }
 # Fixed, content-independent, and below a 1280x720 projector (window decorations included).
 MINIMUM_SIZE = (960, 600)
@@ -140,6 +146,8 @@ class MainWindow(QMainWindow):
         settings: QSettings,
         *,
         demo: DemoWorkload | None = None,
+        sim: SimService,
+        lessons: LessonService | None = None,
         parent: QWidget | None = None,
     ) -> None:
         existing = set(QApplication.topLevelWidgets())
@@ -174,6 +182,7 @@ class MainWindow(QMainWindow):
         self.log = LogView(theme)
         self.browser = BrowserView(commands, theme)
         self.event_log = EventLogView(theme)
+        self.simulation = SimView(sim, theme)  # the delivery simulation (issue 12)
         self.views: dict[str, QWidget] = {
             "overview": self.overview,
             "topics": self.topics,
@@ -181,6 +190,7 @@ class MainWindow(QMainWindow):
             "messages": self.browser,
             "groups": self.groups,
             "clients": self.clients,
+            "simulation": self.simulation,
         }
 
         central = QWidget()
@@ -212,6 +222,7 @@ class MainWindow(QMainWindow):
             Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+        self._build_lessons(lessons)
 
         self._build_status_bar()
         self._build_menus()
@@ -236,6 +247,70 @@ class MainWindow(QMainWindow):
                 w.setParent(self, w.windowFlags())
 
     # -- construction ------------------------------------------------------------------
+
+    def _build_lessons(self, lessons: LessonService | None) -> None:
+        """The Lesson dock and presentation mode (issue 12): the dock takes the right edge
+        top to bottom, beside the event log, and shows itself when a lesson opens."""
+        self.lessons = lessons
+        self.lesson_panel: LessonPanel | None = None
+        self.lesson_dock = named(QDockWidget("Lesson", self), "LessonDock")
+        self.lesson_dock.setAllowedAreas(
+            Qt.DockWidgetArea.RightDockWidgetArea | Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.lesson_dock)
+        self.lesson_dock.hide()
+        self.presentation = PresentationMode(self, self.themes, self.nav)
+        if lessons is None:
+            return
+        panel = LessonPanel(lessons, self.themes.theme)
+        self.lesson_panel = panel
+        self.lesson_dock.setWidget(panel)
+        panel.show_page_requested.connect(self._show_lesson_page)
+        panel.banner_changed.connect(
+            lambda b: self.presentation.set_caption(b.heading, b.caption, b.checks)
+        )
+        lessons.opened.connect(lambda _lesson: self.show_lesson_panel())
+        self.ticker.slow_tick.connect(panel.on_slow_tick)
+
+    def show_lesson_panel(self) -> None:
+        """Show the Lesson dock (not while presenting: the caption banner speaks then)."""
+        if not self.presentation.active:
+            self.lesson_dock.show()
+            self.lesson_dock.raise_()
+
+    def hide_lesson_panel(self) -> None:
+        """Hide the Lesson dock (the Lesson menu and View bring it back)."""
+        self.lesson_dock.hide()
+
+    def set_presentation(self, on: bool, *, fullscreen: bool = True) -> None:
+        """Presentation mode on or off, as F5 does; ``fullscreen=False`` keeps the window's
+        size (a screenshot at 1280x720)."""
+        if on:
+            self.presentation.fullscreen = fullscreen
+            self.presentation.enter()
+        else:
+            self.presentation.leave()
+            self.presentation.fullscreen = True  # F5 fills the screen again
+
+    def show_sim_app(self, group: str) -> bool:
+        """The Simulation page on app ``group``'s tab; False if there is no such app."""
+        self.show_view("simulation")
+        return self.simulation.apps.show_app(group)
+
+    def open_lesson(self, name: str) -> None:
+        """Open lesson ``name`` in the Lesson dock (it shows the pages that matter for it)."""
+        if self.lesson_panel is not None:
+            self.lesson_panel.open_lesson(name)
+
+    def _show_lesson_page(self, key: str, name: str) -> None:
+        if key == "log" and name:
+            self.show_log(name)
+        elif key == "groups" and name:
+            self.show_view("groups")
+            self.select_group(name)  # selected as soon as a snapshot lists it
+        else:
+            self.show_view(key)
 
     def _build_status_bar(self) -> None:
         bar = named(self.statusBar(), "StatusBar")
@@ -292,6 +367,7 @@ class MainWindow(QMainWindow):
         toggle = self.dock.toggleViewAction()
         toggle.setShortcut(QKeySequence("Ctrl+L"))
         view_menu.addAction(toggle)
+        view_menu.addAction(self.presentation.action)
         theme_menu = view_menu.addMenu("Theme")
         self.theme_actions = QActionGroup(self)
         for name in THEME_NAMES:
@@ -301,6 +377,9 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _c=False, n=name: self.set_theme(n))
             self.theme_actions.addAction(action)
             theme_menu.addAction(action)
+
+        if self.lesson_panel is not None:
+            self._build_lesson_menu(self.lesson_panel)
 
         demo_menu = menu.addMenu("&Demo")
         self.demo_start_action = QAction("&Start the demo workload", self)
@@ -328,6 +407,20 @@ class MainWindow(QMainWindow):
         about = QAction("&About Streamscope", self)
         about.triggered.connect(self._about)
         help_menu.addAction(about)
+
+    def _build_lesson_menu(self, panel: LessonPanel) -> None:
+        lesson_menu = self.menuBar().addMenu("&Lesson")
+        open_menu = lesson_menu.addMenu("&Open lesson")
+        for i, lesson in enumerate(panel.lessons.lessons(), 1):
+            action = QAction(f"{i}. {lesson.title}", self)
+            action.triggered.connect(lambda _c=False, n=lesson.name: self.open_lesson(n))
+            open_menu.addAction(action)
+        lesson_menu.addSeparator()
+        for action in (panel.previous_action, panel.next_action, panel.play_action,
+                       panel.restart_action):
+            lesson_menu.addAction(action)
+        lesson_menu.addSeparator()
+        lesson_menu.addAction(self.lesson_dock.toggleViewAction())
 
     # -- navigation --------------------------------------------------------------------
 
@@ -458,9 +551,12 @@ class MainWindow(QMainWindow):
                 if action.menu() is not None:
                     stack[:0] = action.menu().actions()
                     continue
-                keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+                keys = ", ".join(  # every key of it (the lesson steps have two each)
+                    k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()
+                )
                 if keys:
                     out.append((action.text().replace("&", ""), keys))
+        out.append(("Leave presentation mode", "Esc"))  # a shortcut of its own, not a menu's
         return out
 
     def open_help(self, section: str | None = None) -> HelpDialog:

@@ -69,5 +69,13 @@ def gui_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="with --screenshots: how long to let the app run first (default 8)",
     )
+    p.add_argument(
+        "--lesson",
+        default=None,
+        metavar="NAME",
+        help="open this lesson at start (`streamscope lesson --list` lists them); with "
+        "--screenshots: play it until its apps run and save its map, log, lesson panel "
+        "and presentation mode instead of one PNG per view",
+    )
     add_tune_allocator_option(p)
     return p

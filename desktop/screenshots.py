@@ -29,6 +29,10 @@ browser's ``table``/``model``/``reads``/``busy``/``detail``, and QWidget's ``res
 ``grab``). A step that waits for the app (a page read, a decoded detail, a produce) gives
 up after :data:`STEP_TIMEOUT_MS` and saves what is on screen, so a slow machine still gets
 every PNG.
+
+``--screenshots DIR --lesson NAME`` saves a lesson's shots instead
+(:class:`LessonScreenshotRun`): its map, its log with one cursor per group, the lesson
+panel with the last step's check results, and presentation mode, each at 1280x720.
 """
 
 from __future__ import annotations
@@ -361,3 +365,179 @@ def over(window: QPixmap, dialog: QWidget) -> QPixmap:
     p.drawRect(x - 1, y - 1, w + 1, h + 1)
     p.end()
     return out
+
+
+# -- ``streamscope --screenshots DIR --lesson NAME`` ---------------------------------------
+
+# The shots of a lesson run, in order, and the page each is grabbed on.
+LESSON_SHOTS = ("lesson_map", "lesson_log", "lesson_panel", "lesson_presentation")
+LESSON_SHOT_PAGES = {
+    "lesson_map": "simulation", "lesson_log": "log", "lesson_panel": "groups",
+    "lesson_presentation": "log",
+}
+LESSON_SETTLE_MS = 1500  # ticks for the map's trails and the lanes' cursors to draw
+LESSON_GIVE_UP_MS = 240_000  # the whole run, broker start to the last shot
+
+
+class LessonScreenshotRun(QObject):
+    """Plays a lesson in the app and saves :data:`LESSON_SHOTS` at 1280x720.
+
+    Once the broker listens it opens the lesson (``MainWindow.open_lesson``) with the
+    event log hidden and steps through it (``LessonService.next``) until every group the
+    lesson has made so far runs and has processed updates; then saves ``lesson_map``
+    (the Simulation page on its first app, a customer map when it has one; the Lesson dock
+    hidden for it, as the page needs the width) and
+    ``lesson_log`` (the Log page on its topic: one lane per partition, a cursor per
+    group). It plays the remaining steps, saves ``lesson_panel`` (the Consumer groups page on
+    the lesson's first group beside the Lesson dock showing the last step's caption and
+    its check results), then
+    ``lesson_presentation`` (presentation mode on the Log page, the caption banner at
+    the bottom; the window kept at 1280x720 rather than full screen) and leaves
+    presentation mode. Exit code 0, or 1 when the broker never started, a step failed
+    or a PNG could not be written (every shot is still attempted).
+    """
+
+    def __init__(self, shell: Streamscope, out_dir: Path, lesson: str) -> None:
+        super().__init__()
+        self.shell = shell
+        self.out_dir = Path(out_dir)
+        self.lesson_name = lesson
+        self.exit_code = 1
+        self.saved: list[Path] = []
+        self.pages: dict[str, str] = {}
+        self.failed_step: str | None = None
+        self._steps_done = 0
+
+    def start(self) -> None:
+        self.shell.window.resize(*WINDOW_SIZE)
+        self.shell.service.started.connect(self._on_started)
+        QTimer.singleShot(LESSON_GIVE_UP_MS, self, self._give_up)
+
+    def _give_up(self) -> None:
+        if len(self.saved) < len(LESSON_SHOTS):
+            log.error("screenshots: the lesson did not get through in time")
+            self._finish(1)
+
+    def _on_started(self, _bootstrap: str) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        w = self.shell.window
+        w.hide_event_log()
+        w.open_lesson(self.lesson_name)
+        self._wait_until(lambda: self.shell.lessons.latest() is not None, self._step_until_apps)
+
+    def _wait_until(self, ready: Callable[[], bool], then: Callable[[], None],
+                    timeout_ms: int = STEP_TIMEOUT_MS) -> None:
+        deadline = time.monotonic() + timeout_ms / 1000
+
+        def poll() -> None:
+            if ready() or time.monotonic() > deadline:
+                then()
+            else:
+                QTimer.singleShot(100, self, poll)
+
+        poll()
+
+    # -- playing -----------------------------------------------------------------------
+
+    def _apps_run(self) -> bool:
+        """Every group the lesson has made so far runs and has processed updates."""
+        view = self.shell.sim.latest()
+        return view is not None and bool(view.apps) and all(a.processed > 0 for a in view.apps)
+
+    def _step(self, then: Callable[[], None]) -> None:
+        def done(result: object, error: BaseException | None) -> None:
+            self._steps_done += 1
+            view = self.shell.lessons.latest()
+            if error is not None or (view is not None and view.status in ("failed", "error")):
+                self.failed_step = str(error or view.error or view.status)  # type: ignore[union-attr]
+                log.error("screenshots: lesson step %d: %s", self._steps_done, self.failed_step)
+            then()
+
+        self.shell.lessons.next(done)
+
+    def _more_steps(self) -> bool:
+        view = self.shell.lessons.latest()
+        return view is not None and view.step + 1 < view.count and self.failed_step is None
+
+    def _step_until_apps(self) -> None:
+        self.shell.sim.request_view()
+        if self._more_steps() and not (self._steps_done and self._apps_run()):
+            self._step(lambda: self._wait_until(self._apps_run, self._step_until_apps, 3000))
+            return
+        self._wait_until(self._apps_run, self._map_shot)
+
+    def _map_shot(self) -> None:
+        w = self.shell.window
+        # The Simulation page needs the window's width for the map beside the apps.
+        w.hide_lesson_panel()
+        w.show_view("simulation")
+        view = self.shell.sim.latest()
+        if view is not None and view.apps:
+            first = next((a for a in view.apps if a.kind == "map"), view.apps[0])
+            w.show_sim_app(first.group)
+        self._settle("lesson_map", self._log_shot)
+
+    def _log_shot(self) -> None:
+        w = self.shell.window
+        w.show_lesson_panel()
+        lesson = self.shell.lessons.lesson
+        topic = (lesson.topic if lesson is not None else None) or "deliveries"
+        w.show_log(topic)
+        snap = self.shell.ticker.snapshot
+        readers = sorted(g.group_id for g in snap.groups if topic in g.topics) if snap else []
+        log.info("screenshots: lesson_log shows %s with the cursors of %s", topic,
+                 ", ".join(readers) or "no group")
+        self._settle("lesson_log", self._play_rest)
+
+    def _play_rest(self) -> None:
+        if self._more_steps():
+            self._step(self._play_rest)
+            return
+        self._panel_shot()
+
+    def _panel_shot(self) -> None:
+        w = self.shell.window
+        lesson = self.shell.lessons.lesson
+        w.show_view("groups")
+        if lesson is not None and lesson.groups:
+            w.select_group(lesson.groups[0])
+        self._settle("lesson_panel", self._presentation_shot)
+
+    def _presentation_shot(self) -> None:
+        w = self.shell.window
+        lesson = self.shell.lessons.lesson
+        w.show_log((lesson.topic if lesson is not None else None) or "deliveries")
+        w.set_presentation(True, fullscreen=False)  # the window stays 1280x720, a projector's
+        w.resize(*WINDOW_SIZE)
+
+        def leave() -> None:
+            w.set_presentation(False)
+            self._finish(0 if self.failed_step is None else 1)
+
+        self._settle("lesson_presentation", leave)
+
+    # -- grabbing ----------------------------------------------------------------------
+
+    def _settle(self, shot: str, then: Callable[[], None]) -> None:
+        self.shell.ticker.refresh_now()
+
+        def grab() -> None:
+            QApplication.processEvents()
+            w = self.shell.window
+            path = self.out_dir / f"{shot}.png"
+            self.pages[shot] = w.current_view()
+            image = w.grab()
+            if image.save(str(path)):
+                self.saved.append(path)
+                log.info("screenshot saved: %s (%s page)", path, self.pages[shot])
+            else:
+                log.error("screenshots: could not write %s", path)
+                self.failed_step = self.failed_step or f"could not write {path}"
+            then()
+
+        QTimer.singleShot(LESSON_SETTLE_MS, self, grab)
+
+    def _finish(self, code: int) -> None:
+        if self.exit_code == 1 and code == 0 and len(self.saved) == len(LESSON_SHOTS):
+            self.exit_code = 0
+        self.shell.quit(self.exit_code)
