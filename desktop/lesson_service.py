@@ -19,7 +19,9 @@ Contract:
   do (waits and assertions included), so their ``on_done`` may come seconds later;
   meanwhile :meth:`busy` is true and the published view says which step runs.
 * Opening a lesson closes the previous player (its running step is cancelled), reseeds
-  the scenario with the lesson's seed (same lesson, same keys, partitions and counts) and
+  the scenario with the lesson's seed (:meth:`Scenario.reseed`; when partners still run,
+  the player does it at its first step, after stopping them: same lesson, same keys,
+  partitions and counts) and
   starts at step -1, "ready", showing the lesson's intro; the scenario is reset to clean
   state when the first step runs (the player's own rule).
 * :meth:`close` (app shutdown, before the simulation closes): the player cancels its step
@@ -36,7 +38,6 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 from streamscope.core.lessons import Lesson, LessonPlayer, LessonView, builtin_lessons
 from streamscope.core.lessons.player import MAX_SPEED, MIN_SPEED
-from streamscope.core.sim.city import generate_city
 from streamscope.core.sim.faults import FaultInjector
 from streamscope.core.sim.scenario import Scenario
 from streamscope.desktop.sim_service import SimService
@@ -150,7 +151,8 @@ class LessonService(QObject):
             self._player = None
             if old is not None:
                 await old.close()
-            _reseed(scenario, lesson.seed)
+            if not scenario.partners_running:  # else the player reseeds at its first step
+                scenario.reseed(lesson.seed)
             speed = old.speed if old is not None else 1.0
             player = LessonPlayer(scenario, lesson, speed=speed, faults=faults)
             self._player = player
@@ -252,13 +254,3 @@ class LessonService(QObject):
         node = thread.node if thread is not None else None
         return node.faults if node is not None else None
 
-
-def _reseed(scenario: Scenario, seed: int) -> None:
-    """The lesson's seed for the scenario: its city and its partners' drives come from it.
-
-    The scenario is about to be reset by the player's first step; until then nothing
-    started from the new seed, so changing it here is safe (broker loop).
-    """
-    if scenario.seed != seed:
-        scenario.seed = seed
-        scenario.city = generate_city(seed)

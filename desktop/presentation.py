@@ -10,9 +10,7 @@ Contract: :class:`PresentationMode` belongs to the main window, which puts its
 * large fonts: every point size in that sheet is multiplied by :data:`FONT_SCALE` (the
   sheet sets every widget's size, so the whole app grows, painted canvases included, as
   they draw with their widget's font); table rows and columns and chart tick labels grow
-  with it.
-  Canvases that took their font once when built (the Log page's lanes) keep their size:
-  they are drawn for 1280x720 already;
+  with it; the Log page's lanes follow their font too (they scale as a whole);
 * chrome hidden: the menu bar, the status bar, the navigation list and every dock (the
   event log, the lesson panel); the menus' shortcuts keep working (their actions are
   added to the window while the menu bar is hidden, since Qt ignores the shortcuts of a

@@ -31,7 +31,7 @@ up after :data:`STEP_TIMEOUT_MS` and saves what is on screen, so a slow machine 
 every PNG.
 
 ``--screenshots DIR --lesson NAME`` saves a lesson's shots instead
-(:class:`LessonScreenshotRun`): its map, its log with one cursor per group, the lesson
+(:class:`LessonScreenshotRun`): its log with one cursor per group (apart), its map, the lesson
 panel with the last step's check results, and presentation mode, each at 1280x720.
 """
 
@@ -41,7 +41,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +49,7 @@ import msgpack
 from PySide6.QtCore import QObject, QRect, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QWidget
+from streamscope.core.lessons.model import AddApp, Lesson
 from streamscope.core.records import build_batch
 from streamscope.desktop.demo import GROUPS, TOPICS
 from streamscope.desktop.dialogs.produce_dialog import MSGPACK, ProduceDialog
@@ -56,6 +57,7 @@ from streamscope.desktop.main_window import EVENT_LOG_HEIGHT
 
 if TYPE_CHECKING:
     from streamscope.core.broker import Broker
+    from streamscope.core.monitor.snapshot import ClusterSnapshot
     from streamscope.desktop.app import Streamscope
 
 log = logging.getLogger(__name__)
@@ -376,6 +378,39 @@ LESSON_SHOT_PAGES = {
     "lesson_presentation": "log",
 }
 LESSON_SETTLE_MS = 1500  # ticks for the map's trails and the lanes' cursors to draw
+# The lesson log shot waits (up to STEP_TIMEOUT_MS) until the groups' cursors stand
+# apart: every two at least this share of the log (or CURSOR_GAP_MIN records) apart.
+CURSOR_GAP_SHARE = 0.05
+CURSOR_GAP_MIN = 10
+
+
+def slowest_group(lesson: Lesson) -> str:
+    """The lesson's group with the longest processing delay (its first group on a tie)."""
+    apps = [a for step in lesson.steps for a in step.actions if isinstance(a, AddApp)]
+    return max(apps, key=lambda a: a.delay).group if apps else ""
+
+
+def cursor_positions(snap: ClusterSnapshot | None, topic: str) -> dict[str, int]:
+    """Each group's committed position on ``topic``: its committed offsets summed over
+    the partitions (what the log view's cursors show, one lane each)."""
+    out: dict[str, int] = {}
+    for g in snap.groups if snap is not None else ():
+        committed = [o.committed_offset for o in g.offsets if o.topic == topic]
+        if committed:
+            out[g.group_id] = sum(max(0, c) for c in committed)
+    return out
+
+
+def cursors_apart(snap: ClusterSnapshot | None, topic: str, groups: Sequence[str]) -> bool:
+    """Every group in ``groups`` committed on ``topic``, and no two cursors together."""
+    at = cursor_positions(snap, topic)
+    if snap is None or len(groups) < 2 or any(at.get(g, 0) <= 0 for g in groups):
+        return False
+    info = snap.topic(topic)
+    size = sum(p.high_watermark for p in info.partitions) if info is not None else 0
+    gap = max(CURSOR_GAP_MIN, CURSOR_GAP_SHARE * size)
+    spots = sorted(at[g] for g in groups)
+    return all(b - a >= gap for a, b in zip(spots, spots[1:], strict=False))
 LESSON_GIVE_UP_MS = 240_000  # the whole run, broker start to the last shot
 
 
@@ -384,12 +419,13 @@ class LessonScreenshotRun(QObject):
 
     Once the broker listens it opens the lesson (``MainWindow.open_lesson``) with the
     event log hidden and steps through it (``LessonService.next``) until every group the
-    lesson has made so far runs and has processed updates; then saves ``lesson_map``
-    (the Simulation page on its first app, a customer map when it has one; the Lesson dock
-    hidden for it, as the page needs the width) and
-    ``lesson_log`` (the Log page on its topic: one lane per partition, a cursor per
-    group). It plays the remaining steps, saves ``lesson_panel`` (the Consumer groups page on
-    the lesson's first group beside the Lesson dock showing the last step's caption and
+    lesson has made so far runs and has processed updates; then saves ``lesson_log`` (the
+    Log page on its topic: one lane per partition, a cursor per group, grabbed once the
+    groups' cursors stand apart, :func:`cursors_apart`, as fan-out's groups read at
+    different paces; after :data:`STEP_TIMEOUT_MS` it is grabbed as it is) and
+    ``lesson_map`` (the Simulation page on its first app, a customer map when it has one;
+    the Lesson dock hidden for it, as the page needs the width). It plays the remaining steps, saves ``lesson_panel`` (the Consumer groups page on
+    the lesson's slowest group beside the Lesson dock showing the last step's caption and
     its check results), then
     ``lesson_presentation`` (presentation mode on the Log page, the caption banner at
     the bottom; the window kept at 1280x720 rather than full screen) and leaves
@@ -464,7 +500,7 @@ class LessonScreenshotRun(QObject):
         if self._more_steps() and not (self._steps_done and self._apps_run()):
             self._step(lambda: self._wait_until(self._apps_run, self._step_until_apps, 3000))
             return
-        self._wait_until(self._apps_run, self._map_shot)
+        self._wait_until(self._apps_run, self._log_shot)
 
     def _map_shot(self) -> None:
         w = self.shell.window
@@ -475,19 +511,31 @@ class LessonScreenshotRun(QObject):
         if view is not None and view.apps:
             first = next((a for a in view.apps if a.kind == "map"), view.apps[0])
             w.show_sim_app(first.group)
-        self._settle("lesson_map", self._log_shot)
+        self._settle("lesson_map", self._play_rest)
 
     def _log_shot(self) -> None:
+        """The Log page while the groups' cursors stand apart (a lesson whose groups read
+        at different paces, like fan-out, shows each where it is); taken before the map,
+        while the slow groups are still behind."""
         w = self.shell.window
-        w.show_lesson_panel()
         lesson = self.shell.lessons.lesson
         topic = (lesson.topic if lesson is not None else None) or "deliveries"
+        groups = lesson.groups if lesson is not None else ()
         w.show_log(topic)
-        snap = self.shell.ticker.snapshot
-        readers = sorted(g.group_id for g in snap.groups if topic in g.topics) if snap else []
-        log.info("screenshots: lesson_log shows %s with the cursors of %s", topic,
-                 ", ".join(readers) or "no group")
-        self._settle("lesson_log", self._play_rest)
+
+        def apart() -> bool:
+            return cursors_apart(self.shell.ticker.snapshot, topic, groups)
+
+        def described() -> None:
+            snap = self.shell.ticker.snapshot
+            readers = sorted(g.group_id for g in snap.groups if topic in g.topics) if snap else []
+            log.info("screenshots: lesson_log shows %s with the cursors of %s", topic,
+                     ", ".join(readers) or "no group")
+            at = cursor_positions(snap, topic)
+            log.info("screenshots: lesson_log cursors %s: %s", "apart" if apart() else "NOT apart",
+                     ", ".join(f"{g} at {at.get(g, 0)}" for g in groups))
+
+        self._settle("lesson_log", self._map_shot, ready=apart, before=described)
 
     def _play_rest(self) -> None:
         if self._more_steps():
@@ -497,10 +545,11 @@ class LessonScreenshotRun(QObject):
 
     def _panel_shot(self) -> None:
         w = self.shell.window
+        w.show_lesson_panel()  # the map shot hid it
         lesson = self.shell.lessons.lesson
         w.show_view("groups")
         if lesson is not None and lesson.groups:
-            w.select_group(lesson.groups[0])
+            w.select_group(slowest_group(lesson))  # its lag chart has the most to show
         self._settle("lesson_panel", self._presentation_shot)
 
     def _presentation_shot(self) -> None:
@@ -518,11 +567,17 @@ class LessonScreenshotRun(QObject):
 
     # -- grabbing ----------------------------------------------------------------------
 
-    def _settle(self, shot: str, then: Callable[[], None]) -> None:
+    def _settle(self, shot: str, then: Callable[[], None],
+                ready: Callable[[], bool] | None = None,
+                before: Callable[[], None] | None = None) -> None:
+        """Grab ``shot`` after :data:`LESSON_SETTLE_MS`, and once ``ready()`` holds (for
+        up to :data:`STEP_TIMEOUT_MS` more); ``before`` runs just before the grab."""
         self.shell.ticker.refresh_now()
 
         def grab() -> None:
             QApplication.processEvents()
+            if before is not None:
+                before()
             w = self.shell.window
             path = self.out_dir / f"{shot}.png"
             self.pages[shot] = w.current_view()
@@ -535,7 +590,10 @@ class LessonScreenshotRun(QObject):
                 self.failed_step = self.failed_step or f"could not write {path}"
             then()
 
-        QTimer.singleShot(LESSON_SETTLE_MS, self, grab)
+        if ready is None:
+            QTimer.singleShot(LESSON_SETTLE_MS, self, grab)
+        else:
+            QTimer.singleShot(LESSON_SETTLE_MS, self, lambda: self._wait_until(ready, grab))
 
     def _finish(self, code: int) -> None:
         if self.exit_code == 1 and code == 0 and len(self.saved) == len(LESSON_SHOTS):

@@ -7,9 +7,13 @@ A lesson is a TOML file ``resources/lessons/NN-name.toml`` (read with :mod:`toml
     seed = 7                   # the city and the partners' drives: same seed, same records
     topics = ["deliveries"]    # deleted when the lesson restarts (clean state)
     intro = "Shown before the first step (optional; default: the title)."
+    page = "log"               # optional: the page the lesson is watched on (see below)
+    focus = "deliveries"       # optional: what that page opens on
 
     [[steps]]
     caption = "What to watch, in plain words."
+    page = "groups"            # optional: this step is watched on another page
+    focus = "customer-map"
     actions = [
       { do = "create_topic", topic = "deliveries", partitions = 6 },
       { do = "start_partners", partners = 20, rate = 10, limit = 3000 },
@@ -17,6 +21,18 @@ A lesson is a TOML file ``resources/lessons/NN-name.toml`` (read with :mod:`toml
       { do = "wait", seconds = 3 },
       { do = "assert", check = "equal_counts", groups = ["a", "b"], within = 30 },
     ]
+
+``page`` (lesson and step, optional) names the GUI page that shows what to watch, one
+of :data:`PAGES`: ``"log"`` (the topic's partitions with every group's cursor),
+``"groups"`` (a consumer group: its members, assignment, lag and rebalances),
+``"simulation"`` (the partners, the apps' maps and counters), ``"figures"`` (the
+charts of lesson 6's database race and lesson 8's idempotent producer), ``"overview"``,
+``"topics"``, ``"messages"``, ``"clients"``. ``focus`` says what the page
+opens on: a topic for ``"log"`` and ``"messages"``, a group the lesson makes for
+``"groups"`` and ``"simulation"`` (its app's tab); without it, the lesson's topic or its
+first group. The lesson's page is shown when it opens; a step's page when that step
+starts (a step without one leaves the page as it is). A lesson without a ``page`` gets
+one guessed from its actions (the GUI's fallback). ``focus`` without ``page`` is an error.
 
 Every action is a table whose ``do`` names it; its other keys are its arguments (the
 dataclass of the same name below says which, their types and defaults). Actions:
@@ -67,6 +83,11 @@ from typing import ClassVar, Literal, Union
 from streamscope.core.sim.consumers import AppKind, CommitMode, CrashPoint
 
 Assignor = Literal["range", "roundrobin", "cooperative-sticky"]
+Page = Literal[
+    "overview", "topics", "log", "messages", "groups", "clients", "simulation", "figures"
+]
+PAGES: tuple[str, ...] = typing.get_args(Page)
+_GROUP_PAGES = ("groups", "simulation")  # pages whose focus is a group of the lesson
 Expect = Literal[">0", "0"]  # a counter is above zero, or zero
 
 _POSITIVE = {"gt": 0}
@@ -338,6 +359,8 @@ TIMED_ACTIONS = (Wait, Assert, DbRace, AckDrop)
 class Step:
     caption: str
     actions: tuple[Action, ...]
+    page: Page | None = None  # the page this step is watched on (None: stay)
+    focus: str | None = None  # the topic or group that page opens on (None: default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +372,19 @@ class Lesson:
     steps: tuple[Step, ...]
     intro: str = ""
     source: str = "<lesson>"
+    page: Page | None = None  # the page the lesson is watched on (None: the GUI guesses)
+    focus: str | None = None  # the topic or group that page opens on (None: default)
+
+    def page_focus(self, page: str, focus: str | None) -> str:
+        """What ``page`` opens on: ``focus``, else the lesson's topic (log, messages) or
+        its first group (groups, simulation), else "" (the page as it is)."""
+        if focus:
+            return focus
+        if page in _GROUP_PAGES:
+            return self.groups[0] if self.groups else ""
+        if page in ("log", "messages"):
+            return self.topic or (self.topics[0] if self.topics else "")
+        return ""
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -366,7 +402,7 @@ class Lesson:
 
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_LESSON_KEYS = {"name", "title", "seed", "topics", "intro", "steps"}
+_LESSON_KEYS = {"name", "title", "seed", "topics", "intro", "steps", "page", "focus"}
 
 
 def parse_lesson(text: str, source: str = "<lesson>") -> Lesson:
@@ -390,6 +426,7 @@ def parse_lesson(text: str, source: str = "<lesson>") -> Lesson:
     intro = data.get("intro", "")
     if not isinstance(intro, str):
         raise LessonError(f"{where}: intro must be a string")
+    page, focus = _page(data, where)
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         raise LessonError(f"{where}: a lesson needs at least one [[steps]] table")
@@ -399,7 +436,7 @@ def parse_lesson(text: str, source: str = "<lesson>") -> Lesson:
         at = f"{where}: step {i}"
         if not isinstance(raw, dict):
             raise LessonError(f"{at}: must be a table")
-        _no_unknown(raw, {"caption", "actions"}, at)
+        _no_unknown(raw, {"caption", "actions", "page", "focus"}, at)
         caption = _required(raw, "caption", str, at).strip()
         if not caption:
             raise LessonError(f"{at}: the caption is empty")
@@ -411,8 +448,12 @@ def parse_lesson(text: str, source: str = "<lesson>") -> Lesson:
             action = _parse_action(raw_action, f"{at}, action {j}")
             _check_groups(action, groups, f"{at}, action {j} ({action.DO})")
             actions.append(action)
-        steps.append(Step(caption, tuple(actions)))
-    return Lesson(name, title, seed, tuple(topics), tuple(steps), intro or title, source)
+        steps.append(Step(caption, tuple(actions), *_page(raw, at)))
+    _check_focus(focus, page, groups, where)
+    for i, step in enumerate(steps, 1):
+        _check_focus(step.focus, step.page, groups, f"{where}: step {i}")
+    return Lesson(name, title, seed, tuple(topics), tuple(steps), intro or title, source,
+                  page, focus)
 
 
 def load_lesson(path: str | Path) -> Lesson:
@@ -549,6 +590,28 @@ def _value(hint: object, value: object, name: str, where: str, limits: object) -
     if "ge" in bounds and not value >= bounds["ge"]:
         raise LessonError(f"{where}: {name} must be at least {bounds['ge']}, got {value!r}")
     return value
+
+
+def _page(data: dict, where: str) -> tuple[Page | None, str | None]:
+    """The optional ``page`` and ``focus`` of a lesson or a step."""
+    page = data.get("page")
+    if page is not None and page not in PAGES:
+        raise LessonError(
+            f"{where}: page = {page!r} is not one of {', '.join(map(repr, PAGES))}")
+    focus = data.get("focus")
+    if focus is not None:
+        if not isinstance(focus, str) or not focus:
+            raise LessonError(f"{where}: focus must be a non-empty string, got {focus!r}")
+        if page is None:
+            raise LessonError(f"{where}: focus needs a page (what it opens on)")
+    return page, focus
+
+
+def _check_focus(focus: str | None, page: str | None, groups: set[str], where: str) -> None:
+    """A group page's focus is a group the lesson makes."""
+    if focus is not None and page in _GROUP_PAGES and focus not in groups:
+        raise LessonError(f"{where}: focus {focus!r} is not a group of the lesson"
+                          f" (groups: {', '.join(sorted(groups)) or 'none'})")
 
 
 def _check_groups(action: Action, groups: set[str], where: str) -> None:

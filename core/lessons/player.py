@@ -25,9 +25,11 @@ Contract:
   the figures) joins the step's results. A failed assertion ends the step with status
   ``failed``; an action that raises ends it with status ``error`` and a message naming
   the step, the action and the error. Neither raises out of :meth:`next`.
-* The same lesson and seed give the same keys, partitions and counts: the partners come
-  from the scenario's seed (build the Scenario with ``seed=lesson.seed``), every count
-  from a ``limit``, null-key records from a sticky partitioner seeded by the lesson.
+* The same lesson and seed give the same keys, partitions and counts: every clean start
+  (the first step, :meth:`previous`, :meth:`restart`) reseeds the scenario with the
+  lesson's seed (:meth:`Scenario.reseed`, after the reset stopped its partners), so the
+  city and the partners come from it; every count from a ``limit``, null-key records
+  from a sticky partitioner seeded by the lesson.
 * ``ack_drop`` needs ``faults`` (the node's :class:`~streamscope.core.sim.faults.FaultInjector`)
   and the scenario's ``bootstrap()`` (the node listening); ``db_race`` writes its SQLite
   files under ``work_dir`` (a temporary directory of the player's own by default, removed
@@ -255,6 +257,8 @@ class LessonPlayer:
         if not self._clean:
             await self.scenario.reset(delete_topics=self.lesson.topics)
         self._clean = True
+        # The lesson's seed is the scenario's: same lesson, same city, keys and counts.
+        self.scenario.reseed(self.lesson.seed)
         self.scenario.set_speed(self._speed)
         self._ctx.kills.clear()
         self._ctx.db_race = None

@@ -13,6 +13,9 @@ Contract:
   partners send exactly that many updates, then stop by themselves. The same seed gives
   the same city, keys, partitions and counts. Starting again replaces the partners (the
   old ones are stopped first); a new runner starts a fresh fleet from the seed.
+* :meth:`reseed` sets the seed and the city generated from it, only while no partners
+  run (``RuntimeError`` otherwise): partners started afterwards drive the new city with
+  the new seed (apps added afterwards get the new city; running apps keep theirs).
 * :meth:`set_speed` (a lesson's slow motion, 0 < speed) scales the partners' rate
   without changing the figure shown as ``rate``; it applies to partners started later too.
 * :meth:`reset` stops the partners, closes every app, evicts any dead members, deletes
@@ -115,6 +118,18 @@ class Scenario:
         self._apps: dict[str, SimApp] = {}
         self._groups_used: set[str] = set()
         self._samples: deque[tuple[float, int]] = deque()
+
+    def reseed(self, seed: int) -> None:
+        """Use ``seed`` from now on: its city, and the partners' drives when they start.
+
+        Only while the partners are stopped: a running fleet drives the old city, so
+        changing it under them would mix two cities in one stream.
+        """
+        if self.partners_running:
+            raise RuntimeError("stop the partners before reseeding the scenario")
+        if seed != self.seed:
+            self.seed = seed
+            self.city = generate_city(seed)
 
     # --- partners ---------------------------------------------------------------------
 

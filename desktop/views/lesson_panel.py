@@ -20,9 +20,12 @@ Contract: :class:`LessonPanel` (the main window's "Lesson" dock) shows the
   group of one's own, from a terminal on the same machine, with a copy button.
 
 Opening a lesson emits ``show_page_requested(page, name)`` for the page that matters for
-it (:func:`lesson_page`: the Log page on its topic for fan-out and ordering, the Groups
-page on its first group for scaling, crashes and lag, the Simulation page for the
-database race and the idempotent producer); ``banner_changed`` carries what presentation
+it (:func:`lesson_page`: the lesson file's ``page`` and ``focus``; for a file without
+them, a guess from its actions: the Log page on its topic, the Groups page on its first
+group when consumers are added, killed or slowed, the Lesson figures page for the
+database race and the idempotent producer). When a step with its own ``page`` starts, it emits
+the same for that step (:func:`step_page`), once per step started; steps without one
+leave the page to the presenter. ``banner_changed`` carries what presentation
 mode's caption banner says. Every text that may come from a lesson or a client (titles,
 captions, group and topic names, figures) is shown as plain text, never markup.
 """
@@ -126,9 +129,26 @@ class KeyAction(QAction):
 
 def lesson_page(lesson: Lesson) -> tuple[str, str]:
     """(page, name) of the page that shows what a lesson is about (see the module doc)."""
+    if lesson.page is not None:
+        return lesson.page, lesson.page_focus(lesson.page, lesson.focus)
+    return guess_page(lesson)
+
+
+def step_page(lesson: Lesson, step: int) -> tuple[str, str] | None:
+    """(page, name) for step ``step`` (0-based) of ``lesson``; None: the step has none."""
+    if not 0 <= step < len(lesson.steps):
+        return None
+    page = lesson.steps[step].page
+    if page is None:
+        return None
+    return page, lesson.page_focus(page, lesson.steps[step].focus)
+
+
+def guess_page(lesson: Lesson) -> tuple[str, str]:
+    """The fallback for a lesson file without ``page``: guessed from its actions."""
     actions = [a for step in lesson.steps for a in step.actions]
     if any(isinstance(a, DbRace | AckDrop) for a in actions):
-        return "simulation", ""
+        return "figures", ""
     if lesson.groups and any(
         isinstance(a, KillConsumer | AddConsumer | LunchRush | SetDelay) for a in actions
     ):
@@ -231,6 +251,7 @@ class LessonPanel(QScrollArea):
         self.lessons = lessons
         self._theme = theme
         self._view: LessonView | None = None
+        self._paged_step = -1  # the step whose own page was last asked for
         self._bootstrap = ""
         self._shown_results: tuple[CheckResult, ...] | None = None
 
@@ -433,6 +454,7 @@ class LessonPanel(QScrollArea):
         self.step.setText(f"{len(lesson.steps)} steps")
         self.caption.setText(lesson.intro)
         self._view = None
+        self._paged_step = -1
         self._shown_results = None
         self._show_results(())
         self.error.hide()
@@ -444,6 +466,7 @@ class LessonPanel(QScrollArea):
     def show_view(self, view: LessonView) -> None:
         """Draw ``view`` (the service's newest view of the open lesson)."""
         self._view = view
+        self._follow_step_page(view)
         self.title.setText(view.title)
         if view.step < 0:
             self.step.setText(f"Introduction \u00b7 {view.count} steps")
@@ -466,6 +489,18 @@ class LessonPanel(QScrollArea):
             self._show_results(view.results)
         self._sync_buttons()
         self.banner_changed.emit(self.banner())
+
+    def _follow_step_page(self, view: LessonView) -> None:
+        """Ask for the page of a step that names one, once, when the step starts."""
+        if view.step == self._paged_step:
+            return
+        self._paged_step = view.step
+        lesson = self.lessons.lesson
+        if lesson is None or view.name != lesson.name:
+            return
+        page = step_page(lesson, view.step)
+        if page is not None:
+            self.show_page_requested.emit(*page)
 
     def _show_results(self, results: tuple[CheckResult, ...]) -> None:
         self._shown_results = results

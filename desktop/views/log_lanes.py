@@ -19,17 +19,28 @@ is timed into :attr:`LaneCanvas.frame_times`, a bounded ring of milliseconds a b
 reads.
 
 :class:`LogLegend` draws one sample of every mark with its meaning, in the same colours.
+
+Both follow their widget's font (``QEvent.FontChange``): at up to :data:`LANE_FONT_PT`
+(the app's usual size) the labels are drawn in fonts derived from it; a larger font
+(presentation mode's style sheet makes it 1.4 times larger) scales the whole drawing
+by ``font size / LANE_FONT_PT`` (:attr:`LaneCanvas.scale`), bars, rows, gutters and
+labels alike, so the labels grow without outgrowing the rows laid out for them
+(:mod:`desktop.models.log_marks`). Marks are laid out in lane coordinates, widget pixels
+divided by the scale; :meth:`LaneCanvas.explain_at` and :meth:`LaneCanvas.click` take
+widget pixels (:meth:`LaneCanvas.widget_point` maps a mark's point to them).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QFont,
     QFontMetricsF,
     QMouseEvent,
     QPainter,
@@ -61,8 +72,10 @@ from streamscope.desktop.views.log_paint import (
 from streamscope.desktop.views.widgets import ThemedCanvas
 
 FRAME_RING = 600  # paint times kept for the benchmark
+LANE_FONT_PT = 10.0  # the font size the lane geometry is laid out for (the themes' QWidget)
 DRAG_START_PX = 4
 WHEEL_STEP = 0.8  # span factor per wheel notch (zoom in)
+LEGEND_H = 26  # the legend's height at scale 1
 
 
 class LaneCanvas(ThemedCanvas):
@@ -84,6 +97,7 @@ class LaneCanvas(ThemedCanvas):
         self._tops: list[int] = []
         self._press: QPointF | None = None
         self._dragging = False
+        self.scale = 1.0  # widget pixels per lane unit: above 1 for a large font
         self._painter = LanePainter(self._theme, self.font())
         self._relayout()
 
@@ -91,6 +105,26 @@ class LaneCanvas(ThemedCanvas):
         self._painter.set_theme(theme)
         self._drawings.clear()
         super().set_theme(theme)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        # The labels follow the widget's font: presentation mode's style sheet enlarges
+        # it, and a projector needs the partition names and group labels large too.
+        if event.type() == QEvent.Type.FontChange:
+            self.scale, base = font_scale(self.font())
+            self._painter.set_font(base)
+            self.refresh()
+        super().changeEvent(event)
+
+    def _width(self) -> float:
+        """The canvas width in lane units."""
+        return self.width() / self.scale
+
+    def _lane_point(self, pos: QPointF) -> QPointF:
+        return QPointF(pos.x() / self.scale, pos.y() / self.scale)
+
+    def widget_point(self, pos: QPointF) -> QPointF:
+        """A point in lane units (a mark's) in widget pixels."""
+        return QPointF(pos.x() * self.scale, pos.y() * self.scale)
 
     # -- model -------------------------------------------------------------------------
 
@@ -115,17 +149,18 @@ class LaneCanvas(ThemedCanvas):
             self.drawing(i)
 
     def _lanes_in(self, top: int, bottom: int) -> range:
-        h = lane_height(len(self.model.group_ids))
+        """The lanes crossing widget rows ``top``..``bottom``."""
+        h = lane_height(len(self.model.group_ids)) * self.scale
         n = len(self.model.lanes)
         if not h or not n:
             return range(0)
-        return range(max(0, top // h), min(n - 1, bottom // h) + 1)
+        return range(max(0, int(top // h)), min(n - 1, int(bottom // h)) + 1)
 
     def _relayout(self) -> None:
         groups = len(self.model.group_ids)
         h = lane_height(groups)
         self._tops = [i * h for i in range(len(self.model.lanes))]
-        total = max(h * len(self.model.lanes), 40)
+        total = max(math.ceil(h * len(self.model.lanes) * self.scale), 40)
         if self.minimumHeight() != total:
             self.setMinimumHeight(total)
             self.setMaximumHeight(total)
@@ -134,7 +169,7 @@ class LaneCanvas(ThemedCanvas):
         return QSize(900, self.minimumHeight())
 
     def box(self, index: int) -> LaneBox:
-        return LaneBox(self._tops[index], LEFT_GUTTER, self.width() - RIGHT_GUTTER)
+        return LaneBox(self._tops[index], LEFT_GUTTER, self._width() - RIGHT_GUTTER)
 
     def marks(self, index: int) -> list[Mark]:
         """Lane ``index``'s marks, laid out now if not cached."""
@@ -158,7 +193,7 @@ class LaneCanvas(ThemedCanvas):
         if window is None:
             out = LaneDrawing(box.top, box.top, [])
         else:
-            out = self._painter.compile(index, lane, self.marks(index), box, window, self.width())
+            out = self._painter.compile(index, lane, self.marks(index), box, window, self._width())
         self._drawings[index] = out
         return out
 
@@ -170,7 +205,8 @@ class LaneCanvas(ThemedCanvas):
         return out
 
     def lane_at(self, y: float) -> int | None:
-        h = lane_height(len(self.model.group_ids))
+        """The lane at widget row ``y``."""
+        h = lane_height(len(self.model.group_ids)) * self.scale
         i = int(y // h) if h else -1
         return i if 0 <= i < len(self.model.lanes) else None
 
@@ -188,12 +224,13 @@ class LaneCanvas(ThemedCanvas):
         p = QPainter(self)
         rect = event.rect()
         p.fillRect(rect, self._painter.paints.base)
+        p.scale(self.scale, self.scale)  # drawings are in lane units
         lanes = self.model.lanes
         if not lanes:
             p.setPen(QColor(t.muted))
             p.setFont(self._painter.font)
             p.drawText(
-                QRectF(0, 0, self.width(), self.height()),
+                QRectF(0, 0, self._width(), self.height() / self.scale),
                 Qt.AlignmentFlag.AlignCenter,
                 "No partitions to show",
             )
@@ -209,13 +246,17 @@ class LaneCanvas(ThemedCanvas):
     # -- mouse -------------------------------------------------------------------------
 
     def _mark_at(self, pos: QPointF) -> tuple[int, Mark] | None:
+        """The lane and mark at widget point ``pos``."""
         i = self.lane_at(pos.y())
         if i is None:
             return None
-        m = hit(self.marks(i), pos.x(), pos.y())
+        at = self._lane_point(pos)
+        m = hit(self.marks(i), at.x(), at.y())
         return (i, m) if m is not None else None
 
     def _offset_at(self, index: int, x: float) -> float | None:
+        """The offset under widget column ``x`` in lane ``index``."""
+        x /= self.scale
         lane = self.model.lanes[index]
         window = self.model.viewport.window(lane.partition)
         if window is None:
@@ -244,8 +285,8 @@ class LaneCanvas(ThemedCanvas):
             if self._dragging or abs(dx) >= DRAG_START_PX:
                 self._dragging = True
                 self.setCursor(Qt.CursorShape.ClosedHandCursor)
-                width = max(1.0, float(self.width() - LEFT_GUTTER - RIGHT_GUTTER))
-                self.pan(dx / width)
+                width = max(1.0, self._width() - LEFT_GUTTER - RIGHT_GUTTER)
+                self.pan(dx / self.scale / width)
                 self._press = pos
             return
         text = self.explain_at(pos)
@@ -282,8 +323,8 @@ class LaneCanvas(ThemedCanvas):
         notches = event.angleDelta().y() / 120
         if not notches:
             return
-        width = max(1.0, float(self.width() - LEFT_GUTTER - RIGHT_GUTTER))
-        at = (event.position().x() - LEFT_GUTTER) / width
+        width = max(1.0, self._width() - LEFT_GUTTER - RIGHT_GUTTER)
+        at = (event.position().x() / self.scale - LEFT_GUTTER) / width
         self.zoom(WHEEL_STEP**notches, at)
         event.accept()
 
@@ -300,6 +341,17 @@ class LaneCanvas(ThemedCanvas):
         self.model.viewport.fit(self.model.lanes)
         self.refresh()
         self.viewport_changed.emit()
+
+
+def font_scale(font: QFont) -> tuple[float, QFont]:
+    """(scale, base font) for a canvas drawn in ``font``: above :data:`LANE_FONT_PT` the
+    drawing is scaled up and its fonts are the usual size (the scale enlarges them)."""
+    size = font.pointSizeF()
+    scale = size / LANE_FONT_PT if size > LANE_FONT_PT else 1.0
+    base = QFont(font)
+    if scale > 1.0:
+        base.setPointSizeF(size / scale)
+    return scale, base
 
 
 class LogLegend(ThemedCanvas):
@@ -319,38 +371,52 @@ class LogLegend(ThemedCanvas):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("LogLegend")
+        self.scale = 1.0  # as the lanes': the legend grows with them
         self._font = label_font(self.font(), -0.5)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setFixedHeight(26)
+        self._fit_height()
         self.setToolTip(
             "Each lane is one partition's log, oldest offsets left, newest right. A group's "
             "cursor sits at its committed offset; the shaded gap to the high watermark is "
             "its lag. Hover anything for its numbers; click a record to open it."
         )
 
+    def _fit_height(self) -> None:
+        self.setFixedHeight(math.ceil(LEGEND_H * self.scale))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.FontChange:  # presentation mode: large labels
+            self.scale, base = font_scale(self.font())
+            self._font = label_font(base, -0.5)
+            self._fit_height()
+            self.update()
+        super().changeEvent(event)
+
     def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(900, 26)
+        return QSize(900, self.height())
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(200, 26)
+        return QSize(200, self.height())
 
     def paintEvent(self, event) -> None:  # noqa: N802
         t = self._theme
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.scale(self.scale, self.scale)
         p.setFont(self._font)
         fm = QFontMetricsF(self._font)
         x = 4.0
-        mid = self.height() / 2
+        mid = LEGEND_H / 2
+        width = self.width() / self.scale
         group = group_color(t, 0)
         for key, label in self.ENTRIES:
             self._glyph(p, key, x, mid, group)
             x += 26
             p.setPen(QColor(t.text))
             w = fm.horizontalAdvance(label)
-            p.drawText(QRectF(x, 0, w + 2, self.height()), Qt.AlignmentFlag.AlignVCenter, label)
+            p.drawText(QRectF(x, 0, w + 2, LEGEND_H), Qt.AlignmentFlag.AlignVCenter, label)
             x += w + 18
-            if x > self.width():
+            if x > width:
                 break
         p.end()
 

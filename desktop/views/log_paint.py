@@ -5,7 +5,8 @@ list (laid out by :func:`~desktop.models.log_marks.lane_marks`) into a
 :class:`LaneDrawing` (:meth:`LanePainter.compile`, on the tick) and replays a drawing
 with a QPainter it is handed (:meth:`LanePainter.draw`, in ``paintEvent``). It keeps the
 fonts and a theme's pens and brushes (:class:`Paints`, made once per theme, so neither
-step creates one per mark) and holds no widget and no model.
+step creates one per mark) and holds no widget and no model; :meth:`LanePainter.set_font`
+re-derives the fonts when the owning widget's font changes.
 
 Cost: a drawing is a flat list of QPainter calls with their arguments made: tokens of
 one colour are one ``drawRects`` call, segment boundaries one ``drawLines``, texts are
@@ -196,6 +197,11 @@ class LanePainter:
 
     def __init__(self, theme: Theme, base: QFont) -> None:
         self.paints = Paints(theme)
+        self.set_font(base)
+
+    def set_font(self, base: QFont) -> None:
+        """Derive the label fonts from ``base`` (the canvas's font, or its usual size when
+        the canvas scales its drawing up); drawings compiled before keep the old fonts."""
         self.font = label_font(base)
         self.small = label_font(base, -1.0)
         self.bold = label_font(base, 0.5, bold=True)

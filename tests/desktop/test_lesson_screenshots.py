@@ -58,6 +58,8 @@ def test_lesson_screenshots_play_fanout_and_save_map_log_panel_and_presentation(
     # The log shot is the fan-out: one topic, the three groups' cursors on it.
     assert ("lesson_log shows deliveries with the cursors of analytics, customer-map, "
             "notifications") in proc.stderr, proc.stderr[-3000:]
+    # ... grabbed while they stand apart: the apps read at different paces.
+    assert "lesson_log cursors apart: customer-map at " in proc.stderr, proc.stderr[-3000:]
     # Presentation mode differs from the window it was entered from: a dark caption
     # banner across the bottom, which no other shot has.
     present = QImage(str(out / "lesson_presentation.png"))
