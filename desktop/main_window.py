@@ -66,6 +66,7 @@ from streamscope.desktop.views.clients_view import ClientsView
 from streamscope.desktop.views.elided import ElidedLabel
 from streamscope.desktop.views.event_log_view import EventLogView
 from streamscope.desktop.views.groups_view import GroupsView
+from streamscope.desktop.views.lesson_figures import LessonFiguresView
 from streamscope.desktop.views.lesson_panel import LessonPanel
 from streamscope.desktop.views.log_view import LogView
 from streamscope.desktop.views.overview_view import OverviewView
@@ -73,7 +74,9 @@ from streamscope.desktop.views.sim_view import SimView
 from streamscope.desktop.views.topics_view import TopicsView
 from streamscope.desktop.views.widgets import Dot
 
-VIEW_KEYS = ("overview", "topics", "log", "messages", "groups", "clients", "simulation")
+VIEW_KEYS = (
+    "overview", "topics", "log", "messages", "groups", "clients", "simulation", "figures"
+)
 _ICONS = {
     "overview": "overview",
     "topics": "topics",
@@ -82,6 +85,7 @@ _ICONS = {
     "groups": "groups",
     "clients": "clients",
     "simulation": "simulation",
+    "figures": "lesson-figures",
 }
 # Fixed, content-independent, and below a 1280x720 projector (window decorations included).
 MINIMUM_SIZE = (960, 600)
@@ -183,6 +187,12 @@ class MainWindow(QMainWindow):
         self.browser = BrowserView(commands, theme)
         self.event_log = EventLogView(theme)
         self.simulation = SimView(sim, theme)  # the delivery simulation (issue 12)
+        # Lessons 6 and 8 draw their figures here, from the lesson service's newest view.
+        self.figures = LessonFiguresView(
+            theme,
+            latest=lessons.latest if lessons is not None else lambda: None,
+            find=lessons.find if lessons is not None else lambda _name: None,
+        )
         self.views: dict[str, QWidget] = {
             "overview": self.overview,
             "topics": self.topics,
@@ -191,6 +201,7 @@ class MainWindow(QMainWindow):
             "groups": self.groups,
             "clients": self.clients,
             "simulation": self.simulation,
+            "figures": self.figures,
         }
 
         central = QWidget()
@@ -267,6 +278,8 @@ class MainWindow(QMainWindow):
         self.lesson_panel = panel
         self.lesson_dock.setWidget(panel)
         panel.show_page_requested.connect(self._show_lesson_page)
+        self._lesson_group: str | None = None  # a lesson's group to select once listed
+        self.ticker.tick.connect(lambda *_: self._select_lesson_group())
         panel.banner_changed.connect(
             lambda b: self.presentation.set_caption(b.heading, b.caption, b.checks)
         )
@@ -304,13 +317,30 @@ class MainWindow(QMainWindow):
             self.lesson_panel.open_lesson(name)
 
     def _show_lesson_page(self, key: str, name: str) -> None:
+        """The page a lesson (or its step) is watched on (its file's ``page``/``focus``)."""
+        if key not in self.views:
+            return  # a page this build does not have: stay where we are
         if key == "log" and name:
             self.show_log(name)
         elif key == "groups" and name:
             self.show_view("groups")
-            self.select_group(name)  # selected as soon as a snapshot lists it
+            # A lesson names its group before its step makes it: selected once listed.
+            self._lesson_group = None if self.select_group(name) else name
+        elif key == "simulation" and name:
+            self.show_sim_app(name)  # the app's tab once it runs; the page either way
+        elif key == "messages" and name:
+            self.browse_messages(name)
         else:
             self.show_view(key)
+
+    def _select_lesson_group(self) -> None:
+        """Select the group a lesson asked for, once a snapshot lists it (and while the
+        Groups page is still the one shown: a presenter who moved on keeps their page)."""
+        name = self._lesson_group
+        if name is None:
+            return
+        if self.current_view() != "groups" or self.select_group(name):
+            self._lesson_group = None
 
     def _build_status_bar(self) -> None:
         bar = named(self.statusBar(), "StatusBar")

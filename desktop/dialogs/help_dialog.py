@@ -3,7 +3,7 @@
 Contract: :class:`HelpDialog` is a non-modal window (opened with ``open()``/``show()``,
 never ``exec()``) holding one page, "What am I looking at", with a section per main view
 (anchors ``overview``, ``topics``, ``log``, ``messages``, ``groups``, ``clients``,
-``event_log``: the main window's view keys), a section
+``simulation``, ``figures``, ``event_log``: the main window's view keys), a section
 listing the keyboard shortcuts it is given, and the version. :meth:`show_section` scrolls
 to a view's section, so F1 explains the view the user is on. The text is ours (no data a
 client chose), so it is rich text.
@@ -130,6 +130,30 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
         "again: duplicates, at-least-once), <i>crash after commit</i> commits and dies "
         "before processing (lost, at-most-once). The delay slider slows every consumer of "
         "the app per record: lag grows, then recovers when set back to 0.",
+    ),
+    (
+        "figures",
+        "Lesson figures",
+        "The figures of two lessons, drawn as they run. <i>Lesson 6, why not write straight "
+        "to the database</i>: the same location updates go into a real SQLite database two "
+        "ways, <i>directly</i> (one transaction per update, as an app writing each update "
+        "would) and <i>through the broker</i> (a consumer group writes them in batches, one "
+        "transaction per batch). The offered load rises step by step (the dotted vertical "
+        "lines, labelled with the updates per second offered; <i>drain</i> is the time after "
+        "the load stops). Three charts, seconds since the race started on the x axis: "
+        "<i>writes per second</i> (rows committed, per half second, with the offered load as a "
+        "dashed line), "
+        "<i>p99 update-to-visible</i> in ms (from an update's timestamp to its commit, for "
+        "99% of the recent rows) and the <i>backlog</i> in updates (offered, not yet written; "
+        "for the broker path, the group's lag). When the direct path cannot keep up its "
+        "backlog and latency climb; the broker path absorbs the burst as lag and catches up. "
+        "The table gives each step's figures and which path kept up (fewer updates waiting "
+        "at the step's end than a quarter of a second of the offered load)."
+        "<br><br><i>Lesson 8, the idempotent producer</i>: a real producer sends records "
+        "while the broker drops a few acknowledgements after writing the batch, so the "
+        "producer retries. Per run, without and with <tt>enable.idempotence</tt>: the records "
+        "sent, the records in the log and the <i>duplicates</i> (records in the log twice). "
+        "Other lessons are drawn on the other pages.",
     ),
     (
         "event_log",
