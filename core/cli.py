@@ -8,6 +8,10 @@ hands core commands here; or ``python -m core.cli broker ...``, as the benchmark
                        [--[no-]tune-allocator] [--no-activity-feed]
     streamscope sim --bootstrap HOST:PORT --partners N --rate R [--seconds S] [--topic T]
                     [--partitions P] [--seed X] [--connect-timeout S]
+    streamscope sim --bootstrap HOST:PORT --consumers APP:GROUP:N [--consumers ...]
+                    [--partners N --rate R] [--seconds S] [--topic T] [...]
+    streamscope lesson NAME --check [--data-dir DIR] [--speed X] | --list
+                    (its contract: core/lessons/cli.py)
     python -m core.cli --help | --version
 
 Contract of ``streamscope broker``:
@@ -44,6 +48,16 @@ Contract of ``streamscope sim`` (the engine is :mod:`core.sim.remote`):
 * Exit 0 when every update sent was acknowledged (Ctrl-C included); 1 on delivery errors,
   or when the broker gives no answer within ``--connect-timeout`` seconds (default 10),
   with one ``streamscope: cannot reach broker ...`` line.
+* ``--consumers APP:GROUP:N`` (repeatable; APP one of map, analytics, notifications,
+  counter) runs consumer apps instead, or beside the partners when ``--partners`` and
+  ``--rate`` are given too (engine: :mod:`core.sim.remote_consumers`): each app is group
+  GROUP of N confluent-kafka consumers feeding the app's model. Once a second one progress
+  line ``partners: ... | APP/GROUP: consumed N rate X/s dup N lost N lag N | ...``; at the
+  end the partners' summary lines (as above) and per app ``app APP/GROUP (N consumers):
+  consumed N unique N duplicates N lost N lag N in S s, X updates/s; ...``. With partners
+  and ``--seconds`` the apps keep reading after the partners' last update until each is
+  caught up (at most 30 s more). Ctrl-C stops: consumers commit and leave their groups.
+  Exit 0 unless delivery errors, a consumer failed, or an app did not catch up.
 
 This module knows nothing of the desktop app (``core`` never imports ``desktop``, not even
 by name): ``streamscope`` without a core command is :mod:`desktop.main`'s to dispatch.
@@ -67,10 +81,14 @@ log = logging.getLogger("streamscope")
 
 _BROKER_COMMAND = "broker"
 _SIM_COMMAND = "sim"
-COMMANDS = (_BROKER_COMMAND, _SIM_COMMAND)  # what the app's entry point hands to main() below
+_LESSON_COMMAND = "lesson"  # core/lessons/cli.py
+# what the app's entry point hands to main() below
+COMMANDS = (_BROKER_COMMAND, _SIM_COMMAND, _LESSON_COMMAND)
 LOOPBACK = "127.0.0.1"
 _USAGE = """usage: streamscope broker [options]   (streamscope broker -h lists them)
        streamscope sim --bootstrap HOST:PORT --partners N --rate R [options]
+       streamscope sim --bootstrap HOST:PORT --consumers APP:GROUP:N [...] [options]
+       streamscope lesson NAME --check [--data-dir DIR] [--speed X] | --list
        streamscope --version"""
 
 
@@ -85,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _broker_main(args[1:])
     if args and args[0] == _SIM_COMMAND:
         return _sim_main(args[1:])
+    if args and args[0] == _LESSON_COMMAND:
+        from streamscope.core.lessons.cli import main as lesson_main
+
+        return lesson_main(args[1:])
     if args and args[0] in ("--version", "-V"):
         print(f"streamscope {version()}")
         return 0
@@ -287,19 +309,23 @@ def _bootstrap(text: str) -> str:
 def _sim_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="streamscope sim",
-        description="Drive the delivery partners against a Kafka-compatible broker through"
-                    " a real client (confluent-kafka).",
+        description="Drive the delivery partners and/or the consumer apps against a"
+                    " Kafka-compatible broker through a real client (confluent-kafka).",
     )
     p.add_argument("--bootstrap", type=_bootstrap, required=True, metavar="HOST:PORT",
                    help="the broker to send to (this one or any Kafka cluster)")
-    p.add_argument("--partners", type=_positive, required=True, metavar="N",
+    p.add_argument("--partners", type=_positive, default=None, metavar="N",
                    help="number of delivery partners")
-    p.add_argument("--rate", type=_positive_float, required=True, metavar="R",
+    p.add_argument("--rate", type=_positive_float, default=None, metavar="R",
                    help="location updates per second per partner")
+    p.add_argument("--consumers", type=_app_spec, action="append", default=[],
+                   metavar="APP:GROUP:N",
+                   help="run consumer app APP (map, analytics, notifications, counter) as"
+                        " N consumers of group GROUP (repeatable)")
     p.add_argument("--seconds", type=_positive_float, default=None, metavar="S",
                    help="run this long (default: until Ctrl-C)")
     p.add_argument("--topic", default="deliveries", metavar="T",
-                   help="topic to send to (default deliveries)")
+                   help="topic to send to and read from (default deliveries)")
     p.add_argument("--partitions", type=_positive, default=6, metavar="P",
                    help="partitions when the topic has to be created (default 6)")
     p.add_argument("--seed", type=int, default=1, metavar="X",
@@ -309,10 +335,26 @@ def _sim_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _app_spec(text: str) -> object:
+    from streamscope.core.sim.remote_consumers import parse_app_spec
+
+    try:
+        return parse_app_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _sim_main(argv: list[str]) -> int:
     from streamscope.core.sim.remote import BrokerUnreachable, RemoteSimOptions, run_remote
 
-    args = _sim_parser().parse_args(argv)
+    parser = _sim_parser()
+    args = parser.parse_args(argv)
+    if (args.partners is None) != (args.rate is None):
+        parser.error("--partners and --rate go together")
+    if args.partners is None and not args.consumers:
+        parser.error("nothing to run: give --partners N --rate R and/or --consumers")
+    if args.consumers:
+        return _sim_apps_main(args)
     options = RemoteSimOptions(
         bootstrap=args.bootstrap, partners=args.partners, rate=args.rate,
         seconds=args.seconds, topic=args.topic, partitions=args.partitions, seed=args.seed,
@@ -329,6 +371,30 @@ def _sim_main(argv: list[str]) -> int:
         print(f"streamscope: sim failed: {exc}", file=sys.stderr)
         return 1
     print(result.summary(options.total_rate), file=sys.stderr, flush=True)
+    return 0 if result.ok else 1
+
+
+def _sim_apps_main(args: argparse.Namespace) -> int:
+    """``streamscope sim --consumers ...`` (with or without partners)."""
+    from streamscope.core.sim.remote import BrokerUnreachable
+    from streamscope.core.sim.remote_consumers import AppsOptions, run_apps
+
+    options = AppsOptions(
+        bootstrap=args.bootstrap, apps=tuple(args.consumers), topic=args.topic,
+        partitions=args.partitions, seed=args.seed, seconds=args.seconds,
+        connect_timeout=args.connect_timeout, partners=args.partners, rate=args.rate,
+    )
+    try:
+        result = run_apps(options, sys.stderr)
+    except BrokerUnreachable as exc:
+        print(f"streamscope: cannot reach broker: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # before anything ran: nothing to summarise
+        return 130
+    except Exception as exc:  # e.g. the topic could not be created: one line, no traceback
+        print(f"streamscope: sim failed: {exc}", file=sys.stderr)
+        return 1
+    print(result.summary(), file=sys.stderr, flush=True)
     return 0 if result.ok else 1
 
 
