@@ -237,8 +237,11 @@ class AddAppForm(QFrame):
         self.commit.currentIndexChanged.connect(
             lambda i: self.commit.setToolTip(COMMITS[i][2]) if i >= 0 else None
         )
-        for box in (self.kind, self.assignor, self.commit):
-            # Shrinks below its longest item's width when the page is narrow.
+        # The app kind as wide as its longest item ("Customer map", never "Customer ma");
+        # the others may shrink a little (their tooltips say it all). A narrow page puts
+        # the fields on two rows instead.
+        self.kind.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        for box in (self.assignor, self.commit):
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             box.setMinimumContentsLength(7)
         self.commit.setMinimumContentsLength(16)  # "before processing" whole
@@ -249,13 +252,14 @@ class AddAppForm(QFrame):
             ("App", self.kind), ("Group id", self.group), ("Consumers", self.consumers),
             ("Assignor", self.assignor), ("Commit", self.commit),
         )
-        for col, (caption, widget) in enumerate(fields):
+        self._grid = grid
+        self._fields: list[tuple[QLabel, QWidget]] = []
+        for caption, widget in fields:
             label = named(QLabel(caption), "Muted")
             label.setBuddy(widget)
-            grid.addWidget(label, 0, col)
-            grid.addWidget(widget, 1, col)
-        grid.addWidget(self.add_button, 1, len(fields))
-        grid.setColumnStretch(1, 1)
+            self._fields.append((label, widget))
+        self.compact = True
+        self.set_compact(False)
         layout.addLayout(grid)
         self.hint = named(QLabel(""), "HintLabel")
         self.hint.setTextFormat(Qt.TextFormat.PlainText)
@@ -281,7 +285,6 @@ class AddAppForm(QFrame):
         # In characters, so presentation mode's larger font widens the fields with it.
         ch = self.fontMetrics().averageCharWidth()
         self.consumers.setMaximumWidth(8 * ch)
-        self.kind.setMaximumWidth(17 * ch)
         self.assignor.setMaximumWidth(17 * ch)
         self.commit.setMaximumWidth(22 * ch)
         self.group.setMinimumWidth(10 * ch)
@@ -290,6 +293,28 @@ class AddAppForm(QFrame):
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._fit_to_font()
         super().changeEvent(event)
+
+    def set_compact(self, compact: bool) -> None:
+        """One row of fields (wide), or two (a narrow page: the lesson dock is open)."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        grid = self._grid
+        for label, widget in self._fields:
+            grid.removeWidget(label)
+            grid.removeWidget(widget)
+        grid.removeWidget(self.add_button)
+        per_row = 3 if compact else len(self._fields)
+        for i, (label, widget) in enumerate(self._fields):
+            row, col = divmod(i, per_row)
+            grid.addWidget(label, 2 * row, col)
+            grid.addWidget(widget, 2 * row + 1, col)
+        last = len(self._fields) - 1
+        row, col = divmod(last, per_row)
+        if compact:
+            grid.addWidget(self.add_button, 2 * row + 1, col + 1)
+        else:
+            grid.addWidget(self.add_button, 1, len(self._fields))
 
     def _suggest(self) -> None:
         base = next(g for k, _n, g in KINDS if k == self.kind.currentData())
@@ -384,8 +409,9 @@ class AppPanel(QWidget):
         head.addWidget(self.remove_button)
         ll.addLayout(head)
 
-        cards = QHBoxLayout()
+        cards = QGridLayout()
         cards.setSpacing(6)
+        self._cards_grid = cards
         self.cards: dict[str, StatCard] = {}
         for key, caption in (("processed", "Processed"), ("duplicates", "Duplicates"),
                              ("lost", "Lost"), ("lag", "Lag")):
@@ -394,7 +420,6 @@ class AppPanel(QWidget):
             card.setToolTip(TIPS[key])
             card.setMinimumWidth(60)
             self.cards[key] = card
-            cards.addWidget(card, 1)
         ll.addLayout(cards)
 
         buttons = QGridLayout()
@@ -421,10 +446,6 @@ class AppPanel(QWidget):
         plus_minus.addWidget(self.add_consumer_button)
         plus_minus.addWidget(self.remove_consumer_button)
         plus_minus.addStretch(1)
-        buttons.addWidget(consumers_caption, 0, 0)
-        buttons.addLayout(plus_minus, 0, 1)
-        buttons.addWidget(self.pause_button, 0, 2)
-        buttons.addWidget(self.kill_button, 0, 3)
         crash_caption = QLabel("Crash one")
         self._crash_texts = (crash_caption.text(), self.crash_before_button.text(),
                              self.crash_after_button.text())
@@ -432,12 +453,10 @@ class AppPanel(QWidget):
             "A consumer dies in the middle of its next batch, between processing and "
             "committing: which comes first decides whether updates are repeated or lost"
         )
-        buttons.addWidget(crash_caption, 1, 0)
-        buttons.addWidget(self.crash_before_button, 1, 1, 1, 2)
-        buttons.addWidget(self.crash_after_button, 1, 3)
-        buttons.setColumnStretch(1, 1)
-        buttons.setColumnStretch(2, 1)
-        buttons.setColumnStretch(3, 1)
+        self._buttons_grid = buttons
+        self._consumers_caption = consumers_caption
+        self._plus_minus = plus_minus
+        self._crash_caption = crash_caption
         ll.addLayout(buttons)
 
         delay = QHBoxLayout()
@@ -457,6 +476,8 @@ class AppPanel(QWidget):
         self.delay_note.setWordWrap(True)
         self.delay_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         ll.addWidget(self.delay_note)
+        self.compact = True
+        self._place(compact=False)
 
         self.members_model = SimMembersModel(self)
         self.members_model.set_theme(theme)
@@ -499,19 +520,70 @@ class AppPanel(QWidget):
         self._show_delay(0)
         self._fit_to_font()
 
+    def set_compact(self, compact: bool) -> None:
+        """Controls in a narrow column (cards 2 x 2, buttons two by two), so the app's
+        picture keeps its room on a narrow page (the lesson dock open), or in one wide."""
+        if compact != self.compact:
+            self._place(compact)
+            self._fit_to_font()
+
+    def _place(self, compact: bool) -> None:
+        self.compact = compact
+        cards, buttons = self._cards_grid, self._buttons_grid
+        for i, card in enumerate(self.cards.values()):
+            cards.removeWidget(card)
+            cards.addWidget(card, *(divmod(i, 2) if compact else (0, i)))
+        for c in range(4):
+            cards.setColumnStretch(c, 1 if not compact or c < 2 else 0)
+        placed = (self._consumers_caption, self.pause_button, self.kill_button,
+                  self._crash_caption, self.crash_before_button, self.crash_after_button)
+        for w in placed:
+            buttons.removeWidget(w)
+        buttons.removeItem(self._plus_minus)
+        if compact:
+            # Consumers [+][-] / Pause, Kill one / Crash one: / before commit, after commit
+            buttons.addWidget(self._consumers_caption, 0, 0)
+            buttons.addLayout(self._plus_minus, 0, 1)
+            buttons.addWidget(self.pause_button, 1, 0)
+            buttons.addWidget(self.kill_button, 1, 1)
+            buttons.addWidget(self._crash_caption, 2, 0, 1, 2)
+            buttons.addWidget(self.crash_before_button, 3, 0)
+            buttons.addWidget(self.crash_after_button, 3, 1)
+        else:
+            buttons.addWidget(self._consumers_caption, 0, 0)
+            buttons.addLayout(self._plus_minus, 0, 1)
+            buttons.addWidget(self.pause_button, 0, 2)
+            buttons.addWidget(self.kill_button, 0, 3)
+            buttons.addWidget(self._crash_caption, 1, 0)
+            buttons.addWidget(self.crash_before_button, 1, 1, 1, 2)
+            buttons.addWidget(self.crash_after_button, 1, 3)
+        for c in range(4):
+            stretch = (1 if c < 2 else 0) if compact else (1 if c else 0)
+            buttons.setColumnStretch(c, stretch)
+        # Narrow: the height goes to the buttons' extra rows; the note repeats what the
+        # slider's label and tooltip say.
+        self.delay_note.setVisible(not compact)
+
     def _fit_to_font(self) -> None:
         # In characters, so presentation mode's larger font widens the column with it.
         fm = self.fontMetrics()
         ch = fm.averageCharWidth()
         # The widest row (caption and two crash buttons, with the style's padding) whole;
         # the rest goes to the app's picture.
-        row = sum(fm.horizontalAdvance(self._crash_texts[i]) for i in range(3))
-        least = max(44 * ch, row + CRASH_ROW_PADDING)
+        if self.compact:
+            row = sum(fm.horizontalAdvance(self._crash_texts[i]) for i in (1, 2))
+            least = max(30 * ch, row + CRASH_ROW_PADDING // 2)
+        else:
+            row = sum(fm.horizontalAdvance(self._crash_texts[i]) for i in range(3))
+            least = max(44 * ch, row + CRASH_ROW_PADDING)
         self.left.setMinimumWidth(least)
         self.left.setMaximumWidth(least + 6 * ch)
         for b in (self.add_consumer_button, self.remove_consumer_button):
             b.setFixedWidth(fm.horizontalAdvance("+") + 4 * ch + 6)
         self.delay_label.setMinimumWidth(fm.horizontalAdvance("200 ms/record") + 4)
+        for card in self.cards.values():
+            card.setMinimumHeight(0)
+            card.setMinimumHeight(card.sizeHint().height())  # never a cut figure
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
@@ -652,6 +724,15 @@ class AppPanel(QWidget):
 
 
 class AppsPanel(QFrame):
+    compact = False
+
+    def set_compact(self, compact: bool) -> None:
+        """Narrow page: the form on two rows, every app's controls in a narrow column."""
+        self.compact = compact
+        self.form.set_compact(compact)
+        for panel in self.panels.values():
+            panel.set_compact(compact)
+
     def __init__(
         self, sim: SimService, theme: Theme, topic: Callable[[], str],
         parent: QWidget | None = None,
@@ -711,6 +792,7 @@ class AppsPanel(QFrame):
             if group in self.panels:
                 continue
             panel = AppPanel(self.sim, group, app.kind, self.theme)
+            panel.set_compact(self.compact)
             self.panels[group] = panel
             index = self.tabs.addTab(panel, group)  # tab text is never markup
             self.tabs.setTabToolTip(

@@ -12,7 +12,8 @@ a hot key (one partner sending far more) stands out, and with it the partition i
 maps to.
 
 Partner ids come from the records (a client's data): they are painted as plain text.
-Everything is painted with QPainter per repaint; nothing per update is a Qt object.
+Everything is painted with QPainter per repaint; nothing per update is a Qt object, and
+a snapshot with the same figures as the one on screen repaints nothing.
 """
 
 from __future__ import annotations
@@ -81,8 +82,11 @@ class ZoneHeatmap(QWidget):
         self.update()
 
     def set_data(self, city: City, snapshot: AnalyticsSnapshot) -> None:
-        self.city = city
+        old = self.snapshot
         self.snapshot = snapshot
+        if city == self.city and old is not None and old.zones == snapshot.zones:
+            return  # the same figures: no repaint (the snapshot's time alone moved)
+        self.city = city
         peak = max((z.rate_per_s for z in snapshot.zones), default=0.0)
         self.top = nice_top(peak, floor=1.0)
         self.update()
@@ -96,8 +100,9 @@ class ZoneHeatmap(QWidget):
         return f"{rate_text(z.rate_per_s)} · {speed}"
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        # No antialiasing: the cells and the scale are axis-aligned rectangles (text is
+        # antialiased on its own); blending every edge only costs.
         p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
         t = self._theme
         w, h = self.width(), self.height()
         side = max(40.0, min(w - SCALE_WIDTH - 12, h - 2))
@@ -199,9 +204,11 @@ class BusiestPartners(QWidget):
 
     def set_data(self, snapshot: AnalyticsSnapshot, partners: int | None) -> None:
         total = sum(z.updates for z in snapshot.zones)
-        self.rows = [(pid, n, n / total if total else 0.0) for pid, n in snapshot.top_partners]
-        self.fair = 1.0 / partners if partners else None
-        self.update()
+        rows = [(pid, n, n / total if total else 0.0) for pid, n in snapshot.top_partners]
+        fair = 1.0 / partners if partners else None
+        if rows != self.rows or fair != self.fair:
+            self.rows, self.fair = rows, fair
+            self.update()
 
     def hot(self) -> list[str]:
         """Partners sending more than :data:`HOT_FACTOR` times their fair share."""
@@ -215,13 +222,15 @@ class BusiestPartners(QWidget):
         fm = QFontMetrics(self.font())
         row_h = fm.height() + 4
         name_w = min(150, max((fm.horizontalAdvance(r[0]) for r in self.rows), default=60) + 12)
-        figure_w = fm.horizontalAdvance("1,000,000 (10.0 %)") + 8
+        figures = [f"{fmt.count(n)} ({share_text(share)})" for _pid, n, share in self.rows]
+        # As wide as the widest figure shown (a narrow panel keeps them whole).
+        figure_w = max((fm.horizontalAdvance(f) for f in figures), default=0) + 8
         bar_w = max(20, self.width() - name_w - figure_w)
         top_share = max((r[2] for r in self.rows), default=0.0)
         scale = max(top_share, self.fair or 0.0, 1e-9)
         hot = set(self.hot())
         fit = max(1, self.height() // row_h)
-        for i, (pid, n, share) in enumerate(self.rows[:fit]):
+        for i, (pid, _n, share) in enumerate(self.rows[:fit]):
             y = i * row_h
             p.setPen(QColor(t.text))
             name = fm.elidedText(pid, Qt.TextElideMode.ElideMiddle, name_w - 6)
@@ -238,7 +247,7 @@ class BusiestPartners(QWidget):
             p.drawText(
                 QRectF(name_w + bar_w, y, figure_w, row_h),
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                f"{fmt.count(n)} ({share_text(share)})",
+                figures[i],
             )
         p.end()
 

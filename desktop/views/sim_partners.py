@@ -6,7 +6,8 @@ and Stop; while the partners run, a change of partners or rate retunes them (aft
 short pause in typing), and "Lunch rush" multiplies the rate for a number of seconds.
 Live figures from the :class:`~streamscope.core.sim.scenario.PartnersView` of each view
 (:meth:`PartnersPanel.set_view`): updates sent, achieved rate against the target, the
-burst in force, errors, and :class:`PartitionBars`, the updates sent to each partition
+burst in force (or, stopped, "stopped" or "stopped after N updates (limit)"; the figures
+wrap, never cut), errors, and :class:`PartitionBars`, the updates sent to each partition
 (a hot key or a skewed key space shows as one tall bar).
 
 Commands go through :class:`~desktop.sim_service.SimService`; a refusal is shown in the
@@ -61,6 +62,18 @@ def topic_problem(name: str) -> str | None:
     if not _TOPIC_CHARS.fullmatch(name):
         return "A topic name may use only letters, digits, '.', '_' and '-'."
     return None
+
+
+def rate_text(view: PartnersView) -> str:
+    """The Rate line: achieved against the target while running, else why it stopped."""
+    if not view.running:
+        if view.limit is not None and view.sent >= view.limit:
+            return f"stopped after {fmt.count(view.sent)} updates (limit)"
+        return "stopped"
+    target = view.rate * view.burst
+    rush = f" · lunch rush ×{view.burst:g}" if view.burst > 1 else ""
+    return (f"{fmt.short_count(view.achieved_rate)}/s of {fmt.short_count(target)}/s "
+            f"target{rush}")
 
 
 class PartitionBars(QWidget):
@@ -246,10 +259,16 @@ class PartnersPanel(QFrame):
             caption = named(QLabel(name), "Muted")
             caption.setToolTip(tip)
             value.setToolTip(tip)
+            value.setWordWrap(True)  # "stopped after 1,234 updates (limit)" in a narrow panel
             value.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            value.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
             figures.addWidget(caption, row, 0)
             figures.addWidget(value, row, 1)
         figures.setColumnStretch(1, 1)
+        # Two lines for the rate: it wraps in a narrow panel (the grid would not grow a
+        # row for a wrapped label on its own, and the text would be cut).
+        self.achieved.setMinimumHeight(2 * self.achieved.fontMetrics().lineSpacing() + 4)
         layout.addLayout(figures)
         bars_title = named(QLabel("Updates sent per partition"), "Muted")
         bars_title.setToolTip(
@@ -325,13 +344,7 @@ class PartnersPanel(QFrame):
             self.bars.set_counts(())
         else:
             self.sent.setText(fmt.count(view.sent))
-            target = view.rate * view.burst
-            state = "" if view.running else " (stopped)"
-            rush = f" · lunch rush ×{view.burst:g}" if view.burst > 1 else ""
-            self.achieved.setText(
-                f"{fmt.short_count(view.achieved_rate)}/s of {fmt.short_count(target)}/s target"
-                f"{rush}{state}"
-            )
+            self.achieved.setText(rate_text(view))
             self.errors.setText(fmt.count(view.errors))
             self.bars.set_counts(view.per_partition)
             if view.running:

@@ -11,13 +11,16 @@ Like every page it takes ``(snapshot, history)`` from the main window and follow
 changes through :meth:`apply_theme`.
 
 Layout: fits the window's view area at 1280x720 with the event log open; the panels'
-texts wrap or elide, the tables scroll.
+texts wrap or elide, the tables scroll. Narrower than :data:`COMPACT_BELOW_CHARS`
+characters (the lesson dock open beside it, or presentation mode's larger font) the page
+reflows (:meth:`SimView.set_compact`) so the app's picture stays on screen.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QResizeEvent, QShowEvent
+from PySide6.QtWidgets import QAbstractScrollArea, QLabel, QSizePolicy, QSplitter, QWidget
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.core.sim.scenario import ScenarioView
 from streamscope.desktop.history import MonitorHistory
@@ -28,6 +31,11 @@ from streamscope.desktop.views.sim_apps import AppsPanel
 from streamscope.desktop.views.sim_partners import PartnersPanel
 
 PARTNERS_CHARS = (35, 44)  # the partners panel's width, least and most, in characters
+PARTNERS_COMPACT_CHARS = 32  # its least width on a narrow page
+# Narrower than this many characters (the lesson dock open at 1280x720, or presentation
+# mode's larger font), the page reflows: the partners panel at its least, the apps' form
+# on two rows, their controls in a narrow column, so the map keeps its room on screen.
+COMPACT_BELOW_CHARS = 135
 
 
 class SimView(QWidget):
@@ -60,17 +68,62 @@ class SimView(QWidget):
         root.addWidget(split, 1)
         self._fit_to_font()
 
+    compact = False
+    _watched: QWidget | None = None
+
     def _fit_to_font(self) -> None:
         # In characters, so presentation mode's larger font widens the panel with it.
         ch = self.fontMetrics().averageCharWidth()
-        self.partners.setMinimumWidth(PARTNERS_CHARS[0] * ch)
+        least = PARTNERS_COMPACT_CHARS if self.compact else PARTNERS_CHARS[0]
+        self.partners.setMinimumWidth(least * ch)
         self.partners.setMaximumWidth(PARTNERS_CHARS[1] * ch)
         # The apps' pictures want the room: the partners start at their least width.
-        self.split.setSizes([PARTNERS_CHARS[0] * ch, 4000])
+        self.split.setSizes([least * ch, 4000])
+
+    def set_compact(self, compact: bool) -> None:
+        """Reflow for a narrow page (see :data:`COMPACT_BELOW_CHARS`)."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        self.apps.set_compact(compact)
+        self._fit_to_font()
+
+    def available_width(self) -> int:
+        """The width the page may have: in a scroll area (the window's pages), its
+        viewport's, not the page's own (which never goes below its minimum)."""
+        parent = self.parentWidget()
+        area = parent.parentWidget() if parent is not None else None
+        if isinstance(area, QAbstractScrollArea) and area.viewport() is parent:
+            return area.maximumViewportSize().width()
+        return self.width()
+
+    def _reflow(self, _width: int | None = None) -> None:
+        ch = self.fontMetrics().averageCharWidth()
+        self.set_compact(self.available_width() < COMPACT_BELOW_CHARS * ch)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        self._reflow()
+        super().resizeEvent(event)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        parent = self.parentWidget()
+        if parent is not None and parent is not self._watched:
+            # The viewport can shrink while the page stays at its minimum width (no
+            # resize of the page): follow the viewport's size too.
+            parent.installEventFilter(self)
+            self._watched = parent
+        self._reflow()
+        super().showEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self._watched and event.type() == QEvent.Type.Resize:
+            self._reflow()
+        return super().eventFilter(watched, event)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._fit_to_font()
+            self._reflow()
         super().changeEvent(event)
 
     def apply_theme(self, theme: Theme) -> None:

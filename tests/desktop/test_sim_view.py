@@ -13,9 +13,12 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
+from streamscope.core.sim.apps import PartnerView
+from streamscope.core.sim.scenario import PartnersView
 from streamscope.desktop import format as fmt
 from streamscope.desktop.views.sim_apps import AppPanel, SimMembersModel
-from streamscope.desktop.views.sim_map import CityMap
+from streamscope.desktop.views.sim_map import CityMap, _trails
+from streamscope.desktop.views.sim_partners import rate_text
 from streamscope.desktop.views.sim_view import SimView
 
 CLICK = Qt.MouseButton.LeftButton
@@ -212,3 +215,73 @@ def test_real_client_partners_send_over_tcp_and_show_in_the_clients_view(app_she
     app_shell.window.show_view("simulation")
     qtbot.mouseClick(page.partners.stop_button, CLICK)
     qtbot.waitUntil(lambda: not page.partners.running, timeout=20_000)
+
+
+# -- issue 12, second round (F1): stopped-at-limit text, narrow layout, map trails -------
+
+
+def partners_view(**over) -> PartnersView:
+    base = dict(running=True, topic="deliveries", partitions=6, partners=20, rate=100.0,
+                burst=1.0, sent=450, errors=0, achieved_rate=76.0, real_client=False,
+                per_partition=(75,) * 6, limit=900)
+    base.update(over)
+    return PartnersView(**base)
+
+
+def test_the_rate_line_says_the_partners_stopped_at_their_limit():
+    assert rate_text(partners_view()) == "76/s of 100/s target"
+    assert rate_text(partners_view(running=False, sent=900)) == (
+        "stopped after 900 updates (limit)")
+    assert rate_text(partners_view(running=False, sent=300)) == "stopped"
+    assert rate_text(partners_view(running=False, limit=None)) == "stopped"
+
+
+def trail_partner(pid: str, trail) -> PartnerView:
+    x, y = trail[-1]
+    return PartnerView(pid, 1, x, y, 10.0, 0.0, "to_restaurant", 0, tuple(trail))
+
+
+def test_map_trails_keep_the_corners_and_drop_points_along_a_straight_road():
+    # East along y=0 for 3 points, a corner at (300, 0), then north: 2 segments drawn.
+    a = trail_partner("a", [(0.0, 0.0), (100.0, 0.0), (200.0, 0.0), (300.0, 0.0),
+                            (300.0, 100.0), (300.0, 200.0)])
+    # Out and back on one road: the turn is kept.
+    b = trail_partner("b", [(0.0, 500.0), (0.0, 600.0), (0.0, 550.0)])
+    x, y, connect, owner = _trails([a, b])
+    assert list(zip(x, y, strict=True)) == [(0.0, 0.0), (300.0, 0.0), (300.0, 200.0),
+                                            (0.0, 500.0), (0.0, 600.0), (0.0, 550.0)]
+    assert list(connect) == [True, True, False, True, True, False]  # trails not joined
+    assert list(owner) == [0, 0, 0, 1, 1, 1]
+
+
+def test_many_partners_keep_their_newest_trail_points_within_the_budget():
+    trail = [(float(i), float(i % 2)) for i in range(150)]  # zigzag: nothing dropped
+    partners = [trail_partner(f"p{i}", trail) for i in range(100)]
+    x, _y, _c, owner = _trails(partners, budget=1000)
+    assert len(x) == 1000 and x[9] == 149.0  # each keeps its 10 newest points
+    assert int(owner[-1]) == 99
+
+
+def test_on_a_narrow_page_the_map_stays_on_screen(app_shell, qtbot):
+    window = app_shell.window
+    window.resize(1280, 720)
+    window.show()
+    page = sim_page(app_shell)
+    start_partners(qtbot, page, "narrow-deliveries", 2, partners=4, rate=20)
+    panel = add_app(qtbot, page, "map", "narrow-map")
+    assert not page.compact
+    window.show_lesson_panel()  # the lesson dock takes about 320 px on the right
+    qtbot.waitUntil(lambda: page.compact, timeout=5_000)
+    assert panel.compact and page.apps.form.compact
+    viewport = page.parentWidget()
+
+    def map_on_screen() -> bool:
+        picture = panel.picture
+        top_left = picture.mapTo(viewport, picture.rect().topLeft())
+        right = top_left.x() + picture.width()
+        return picture.isVisible() and picture.width() >= 150 and right <= viewport.width()
+
+    qtbot.waitUntil(map_on_screen, timeout=5_000)
+    text = page.apps.form.kind.currentText()
+    box = page.apps.form.kind
+    assert box.width() >= box.fontMetrics().horizontalAdvance(text)  # "Customer map" whole
