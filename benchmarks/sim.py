@@ -130,15 +130,24 @@ class LoopLag:
 
 
 def _window(bt: BrokerThread, warmup: float, seconds: float,
-            errors: Callable[[], int]) -> tuple[float, float, float, int]:
-    """(achieved /s, CPU %, loop lag p99 ms, errors) over the timed window."""
+            errors: Callable[[], int], profile: Path | None = None) -> tuple[float, float, float, int]:
+    """(achieved /s, CPU %, loop lag p99 ms, errors) over the timed window; with
+    ``profile``, cProfile of the broker loop's thread over the window, dumped there."""
+    import cProfile
+
     lag = LoopLag(bt)
     lag.start()
+    profiler = cProfile.Profile() if profile is not None else None
     try:
         time.sleep(warmup)
+        if profiler is not None:  # cProfile follows the thread it is enabled in
+            bt.call(profiler.enable)
         n0, t0, c0 = _appended(bt), time.monotonic(), time.process_time()
         time.sleep(seconds)
         n1, t1, c1 = _appended(bt), time.monotonic(), time.process_time()
+        if profiler is not None:
+            bt.call(profiler.disable)
+            profiler.dump_stats(str(profile))
     finally:
         lag.stop()
     return (n1 - n0) / (t1 - t0), (c1 - c0) / (t1 - t0) * 100, lag.p99(t0, t1), errors()
@@ -155,7 +164,7 @@ async def _scenario(bt: BrokerThread, target: float, partners: int) -> Scenario:
 
 
 def measure(mode: str, target: float, partners: int, warmup: float,
-            seconds: float) -> Figure:
+            seconds: float, profile: Path | None = None) -> Figure:
     data = Path(tempfile.mkdtemp(prefix="sim-bench-"))
     bt = BrokerThread(BrokerConfig(host="127.0.0.1", port=0, data_dir=data)).start()
     try:
@@ -168,14 +177,14 @@ def measure(mode: str, target: float, partners: int, warmup: float,
 
             runner = bt.submit(start).result(30)
             try:
-                figures = _window(bt, warmup, seconds, lambda: runner.errors)
+                figures = _window(bt, warmup, seconds, lambda: runner.errors, profile)
             finally:
                 bt.submit(runner.stop).result(60)
         elif mode == "in-process + 3 apps":
             scenario = bt.submit(lambda: _scenario(bt, target, partners)).result(60)
             try:
                 figures = _window(bt, warmup, seconds, lambda: bt.call(
-                    lambda: scenario.view().partners.errors))  # type: ignore[union-attr]
+                    lambda: scenario.view().partners.errors), profile)  # type: ignore[union-attr]
             finally:
                 bt.submit(lambda: scenario.reset()).result(60)
         else:
@@ -198,8 +207,12 @@ def headless(args: argparse.Namespace) -> list[Figure]:
         for target in args.rates:
             # Rotate which mode goes first, so none always runs on a warmer machine.
             modes = MODES[r % len(MODES):] + MODES[:r % len(MODES)]
-            for mode in modes:
-                fig = measure(mode, target, args.partners, args.warmup, args.seconds)
+            for mode in [m for m in modes if m in args.modes]:
+                profile = None
+                if args.profile and mode != "real client":
+                    profile = Path(f"{args.profile}-{mode.replace(' + 3 ', '-').replace(' ', '')}"
+                                   f"-{target:.0f}-r{r + 1}.prof")
+                fig = measure(mode, target, args.partners, args.warmup, args.seconds, profile)
                 print(f"round {r + 1}: {mode:19s} target {target:>8,.0f}/s achieved "
                       f"{fig.achieved:>10,.0f}/s CPU {fig.cpu_pct:5.0f} % loop lag p99 "
                       f"{fig.loop_lag_p99_ms:6.1f} ms errors {fig.errors}", flush=True)
@@ -213,7 +226,7 @@ def print_headless(figures: list[Figure], args: argparse.Namespace) -> None:
           f"{args.seconds:g} s windows, {args.partners} partners, {PARTITIONS} partitions)")
     rows = []
     for target in args.rates:
-        for mode in MODES:
+        for mode in [m for m in MODES if m in args.modes]:
             mine = [f for f in figures if f.mode == mode and f.target == target]
             achieved = median(f.achieved for f in mine)
             rows.append([
@@ -518,6 +531,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=1.0)
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--quick", action="store_true", help="1 round, 3 s windows")
+    p.add_argument("--modes", default=",".join(MODES),
+                   help=f"headless modes, comma-separated (default {','.join(MODES)})")
+    p.add_argument("--profile", default=None, metavar="PREFIX",
+                   help="cProfile the broker loop over each in-process window to "
+                        "PREFIX-MODE-RATE-rN.prof")
     p.add_argument("--no-gui", action="store_true", help="skip the GUI variant")
     p.add_argument("--gui-only", action="store_true", help="only the GUI variant")
     p.add_argument("--gui-rounds", type=int, default=None, help="default: --rounds")
@@ -537,6 +555,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.gui_rounds is None:
         args.gui_rounds = args.rounds
     args.rates = [float(x) for x in args.rates.split(",") if x]
+    args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = set(args.modes) - set(MODES)
+    if unknown:
+        p.error(f"unknown mode(s) {', '.join(sorted(unknown))} (one of {', '.join(MODES)})")
     if args.quick:
         args.rounds, args.seconds = 1, 3.0
         args.gui_rounds, args.gui_seconds = 1, 6.0

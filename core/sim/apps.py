@@ -5,8 +5,11 @@ Contract:
 * Each app is fed decoded :class:`~.partners.LocationUpdate` s, one call per consumed
   record: ``ingest(update, produced_ms=..., processed_ms=...)`` where ``produced_ms`` is the
   record's timestamp and ``processed_ms`` the time the app processed it (both epoch
-  milliseconds, passed in: nothing here reads a clock). ``snapshot()`` returns frozen
-  dataclasses that any thread (a future GUI) may keep.
+  milliseconds, passed in: nothing here reads a clock). ``ingest_batch(pairs,
+  processed_ms=...)`` with ``(update, produced_ms)`` pairs in log order is the same as one
+  ``ingest`` per pair with that ``processed_ms`` (the consumer apps' hot path: one call per
+  consumed batch). ``snapshot()`` returns frozen dataclasses that any thread (a future GUI)
+  may keep; the map rebuilds only the partners that moved since its previous snapshot.
 * Pure and deterministic: the same calls give equal snapshots. No Qt, no I/O.
 * Bounded memory: per partner a fixed amount (last seq, last position, a trail of at most
   ``trail_len`` points, a count); delays over the last ``delay_window`` records; zone rates
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from streamscope.core.sim.city import City, Place, Point
@@ -117,33 +121,62 @@ class CustomerMap:
         self._last: dict[str, LocationUpdate] = {}
         self._trails: dict[str, deque[Point]] = {}
         self._delays: deque[float] = deque(maxlen=delay_window)
+        # The previous snapshot's parts, so a snapshot copies only what changed since
+        # (a trail is up to trail_len points, per partner, per GUI tick).
+        self._views: dict[str, PartnerView] = {}
+        self._dirty: set[str] = set()  # partners moved since their view was built
+        self._sorted: tuple[PartnerView, ...] | None = None  # None: rebuild from _views
+        self._delay_stats: DelayStats | None = None  # None: delays changed since
 
     def ingest(self, update: LocationUpdate, *, produced_ms: float, processed_ms: float) -> None:
-        # Every processed record shows up on screen (or not) at processed_ms: all count for delay.
-        self._delays.append(processed_ms - produced_ms)
-        if not self.delivery.observe(update.partner, update.seq):
-            return
-        self._last[update.partner] = update
-        trail = self._trails.get(update.partner)
-        if trail is None:
-            trail = self._trails[update.partner] = deque(maxlen=self.trail_len)
-        trail.append((update.x, update.y))
+        self.ingest_batch(((update, produced_ms),), processed_ms=processed_ms)
+
+    def ingest_batch(self, updates: Iterable[tuple[LocationUpdate, float]], *,
+                     processed_ms: float) -> None:
+        delays, last, trails, dirty = self._delays, self._last, self._trails, self._dirty
+        observe = self.delivery.observe
+        self._delay_stats = None
+        for update, produced_ms in updates:
+            # Every processed record shows up on screen (or not) at processed_ms: all
+            # count for delay.
+            delays.append(processed_ms - produced_ms)
+            partner = update.partner
+            if not observe(partner, update.seq):
+                continue
+            last[partner] = update
+            dirty.add(partner)
+            trail = trails.get(partner)
+            if trail is None:
+                trail = trails[partner] = deque(maxlen=self.trail_len)
+            trail.append((update.x, update.y))
 
     def delay(self) -> DelayStats:
+        if self._delay_stats is not None:
+            return self._delay_stats
         if not self._delays:
-            return DelayStats(0, None, None, None)
-        ordered = sorted(self._delays)
-        return DelayStats(
-            len(ordered), _percentile(ordered, 0.5), _percentile(ordered, 0.99), self._delays[-1]
-        )
+            stats = DelayStats(0, None, None, None)
+        else:
+            ordered = sorted(self._delays)
+            stats = DelayStats(len(ordered), _percentile(ordered, 0.5),
+                               _percentile(ordered, 0.99), self._delays[-1])
+        self._delay_stats = stats
+        return stats
 
     def snapshot(self) -> MapSnapshot:
-        views = tuple(
-            PartnerView(u.partner, u.order, u.x, u.y, u.speed, u.heading, u.status, u.ts,
-                        tuple(self._trails[pid]))
-            for pid, u in sorted(self._last.items())
-        )
-        return MapSnapshot(views, self.delay(), self.delivery.counts())
+        if self._dirty:
+            views, trails = self._views, self._trails
+            if any(pid not in views for pid in self._dirty):
+                self._sorted = None  # a new partner: the order changes
+            for pid in self._dirty:
+                u = self._last[pid]
+                views[pid] = PartnerView(u.partner, u.order, u.x, u.y, u.speed, u.heading,
+                                         u.status, u.ts, tuple(trails[pid]))
+            self._dirty.clear()
+            if self._sorted is not None:  # same partners: replace the moved ones in order
+                self._sorted = tuple(views[v.partner] for v in self._sorted)
+        if self._sorted is None:
+            self._sorted = tuple(v for _, v in sorted(self._views.items()))
+        return MapSnapshot(self._sorted, self.delay(), self.delivery.counts())
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,19 +219,42 @@ class Analytics:
         self._buckets: deque[tuple[int, list[int]]] = deque(maxlen=self._buckets_kept)
 
     def ingest(self, update: LocationUpdate, *, produced_ms: float, processed_ms: float) -> None:
-        self.delivery.observe(update.partner, update.seq)
-        zone = self.city.zone_of(update.x, update.y)
-        self._counts[zone] += 1
-        if update.speed > 0:
-            self._speed_sum[zone] += update.speed
-            self._moving[zone] += 1
-        self._per_partner[update.partner] = self._per_partner.get(update.partner, 0) + 1
+        self.ingest_batch(((update, produced_ms),), processed_ms=processed_ms)
+
+    def ingest_batch(self, updates: Iterable[tuple[LocationUpdate, float]], *,
+                     processed_ms: float) -> None:
+        recent: list[int] | None = None  # the bucket's counts, once there is a record
+        observe = self.delivery.observe
+        counts, speed_sum, moving = self._counts, self._speed_sum, self._moving
+        per_partner = self._per_partner
+        # City.zone_of, inlined (it is per record); test_sim_apps checks they agree.
+        per_side = self.city.zones_per_side
+        side = self.city.size_m / per_side
+        top = per_side - 1
+        for update, _produced_ms in updates:
+            partner = update.partner
+            observe(partner, update.seq)
+            zx = min(int(max(update.x, 0.0) // side), top)
+            zy = min(int(max(update.y, 0.0) // side), top)
+            zone = zy * per_side + zx
+            counts[zone] += 1
+            if recent is None:
+                recent = self._bucket(processed_ms)
+            recent[zone] += 1
+            speed = update.speed
+            if speed > 0:
+                speed_sum[zone] += speed
+                moving[zone] += 1
+            per_partner[partner] = per_partner.get(partner, 0) + 1
+
+    def _bucket(self, processed_ms: float) -> list[int]:
+        """The zone counts of the bucket a record processed at ``processed_ms`` goes to."""
         bucket = int(processed_ms // self.bucket_ms)
         if not self._buckets or self._buckets[-1][0] < bucket:
             self._buckets.append((bucket, [0] * self.city.zone_count))
         # A record processed "earlier" than the newest bucket (times passed out of order)
         # is counted in the newest one rather than rewriting history.
-        self._buckets[-1][1][zone] += 1
+        return self._buckets[-1][1]
 
     def snapshot(self, now_ms: float) -> AnalyticsSnapshot:
         newest = int(now_ms // self.bucket_ms)
@@ -268,14 +324,25 @@ class Notifications:
         self.emitted = 0
 
     def ingest(self, update: LocationUpdate, *, produced_ms: float, processed_ms: float) -> None:
-        if not self.delivery.observe(update.partner, update.seq):
-            return
-        prev = self._last.get(update.partner)
-        self._last[update.partner] = update
-        if prev is None or prev.status not in _LEG_KIND:
-            return
-        if prev.status == update.status and prev.order == update.order:
-            return  # still on the same leg
+        self.ingest_batch(((update, produced_ms),), processed_ms=processed_ms)
+
+    def ingest_batch(self, updates: Iterable[tuple[LocationUpdate, float]], *,
+                     processed_ms: float) -> None:
+        observe, last = self.delivery.observe, self._last
+        for update, _produced_ms in updates:
+            partner = update.partner
+            if not observe(partner, update.seq):
+                continue
+            prev = last.get(partner)
+            last[partner] = update
+            if prev is None or prev.status not in _LEG_KIND:
+                continue
+            if prev.status == update.status and prev.order == update.order:
+                continue  # still on the same leg
+            self._leg_ended(prev, update)
+
+    def _leg_ended(self, prev: LocationUpdate, update: LocationUpdate) -> None:
+        """``prev``'s leg ended before ``update``: emit its arrival if it is new."""
         kind = _LEG_KIND[prev.status]
         order, kinds = self._emitted.get(update.partner, (-1, frozenset()))
         if prev.order < order or (prev.order == order and kind in kinds):

@@ -8,11 +8,13 @@ Contract:
   delivery counter for ``"counter"``) is shared by all its members, as the instances of one
   service share one store. Each member is a :class:`~streamscope.core.clients.Consumer`
   (auto-commit off except in ``"auto"`` mode) and a poll task:
-  ``getmany`` -> decode every record (:func:`~.partners.decode_update`; a record that does
+  ``getmany`` -> decode every record (:func:`~.partners.decode_update`, through a small
+  cache shared by the apps of the process: they read the same values; a record that does
   not decode is counted in ``undecodable`` and skipped) -> process -> commit, in the order
   :data:`CommitMode` says. Processing a pure model is
-  ``ingest(update, produced_ms=record timestamp, processed_ms=wall() * 1000)``; a sink gets
-  the whole batch, ``await sink.process([(update, produced_ms), ...])``.
+  ``ingest_batch([(update, record timestamp), ...], processed_ms=wall() * 1000)`` (the same
+  as one ``ingest`` per record); a sink gets the whole batch,
+  ``await sink.process([(update, produced_ms), ...])``.
 * Commit modes. ``after``: process, then commit the batch's offsets (at-least-once: a
   member that dies before its commit leaves the batch to be re-read). ``before``: commit,
   then process (at-most-once); if that commit is refused (a rebalance), the batch is not
@@ -81,6 +83,13 @@ STOP_TIMEOUT_S = 5.0
 # How long one member may take to leave gracefully before it is killed instead.
 CLOSE_TIMEOUT_S = 10.0
 AUTO_COMMIT_INTERVAL_MS = 1000
+# Records per batch: each batch costs a commit (a SQLite write on the broker loop), so
+# fewer, larger batches than a client's default 500 when the apps keep up with thousands
+# of updates/s. A crash's batch (duplicates or lost updates) is at most this many.
+MAX_POLL_RECORDS = 1000
+# Bytes decoded per partition per fetch: the decoding runs on the broker loop in one go,
+# so a fill of a client's default 1 MiB (~8,000 updates) stalls the loop for tens of ms.
+MAX_PARTITION_FETCH_BYTES = 64 * 1024
 
 
 class AppSink(Protocol):
@@ -390,6 +399,8 @@ class SimApp:
             auto_offset_reset=self.offset_reset,
             enable_auto_commit=self.commit == "auto",
             auto_commit_interval_ms=AUTO_COMMIT_INTERVAL_MS,
+            max_poll_records=MAX_POLL_RECORDS,
+            max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES,
             processing_delay_s=self.delay_s,
             on_assigned=self._on_assigned,
             clock=self.clock,
@@ -499,20 +510,18 @@ class SimApp:
         self, member: _Member, batch: dict[TopicPartition, list[ConsumerRecord]]
     ) -> None:
         decoded: list[tuple[LocationUpdate, float]] = []
+        append = decoded.append
+        decode = _DECODED.decode
         for records in batch.values():
             for record in records:
-                if record.value is None:
+                update = decode(record.value)
+                if update is None:
                     self.undecodable += 1
-                    continue
-                try:
-                    decoded.append((decode_update(record.value), float(record.timestamp)))
-                except ValueError:
-                    self.undecodable += 1
+                else:
+                    append((update, float(record.timestamp)))
         model = self.model
         if model is not None:
-            processed_ms = self.wall() * 1000.0
-            for update, produced_ms in decoded:
-                model.ingest(update, produced_ms=produced_ms, processed_ms=processed_ms)
+            model.ingest_batch(decoded, processed_ms=self.wall() * 1000.0)
         else:
             observe = self.delivery.observe
             for update, _ in decoded:
@@ -564,9 +573,57 @@ class SimApp:
         )
 
 
+class _DecodeCache:
+    """:func:`~.partners.decode_update` remembering the recent values it decoded.
+
+    The apps of one simulation read the same records (each its own group, so each its
+    own fetch and its own copy of the value bytes) at nearly the same place in the log:
+    the first app to reach a record decodes it, the others find the (immutable) update by
+    its bytes. Decoding is a pure function of the bytes, so this changes no result.
+    Bounded: two generations of at most ``size`` values each; a value not met again within
+    about ``2 * size`` records is decoded again. Broker loop (or any one thread) use; a
+    race between threads could only cost a decode.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._new: dict[bytes, LocationUpdate] = {}
+        self._old: dict[bytes, LocationUpdate] = {}
+
+    def decode(self, value: bytes | None) -> LocationUpdate | None:
+        """The update in ``value``; None when it is not one (null, another schema, garbage)."""
+        if type(value) is not bytes:  # None (or a buffer type that cannot be a dict key)
+            if value is None:
+                return None
+            try:
+                return decode_update(value)
+            except ValueError:
+                return None
+        update = self._new.get(value)
+        if update is not None:
+            return update
+        update = self._old.get(value)
+        if update is None:
+            try:
+                update = decode_update(value)
+            except ValueError:
+                return None
+        if len(self._new) >= self.size:
+            self._old, self._new = self._new, {}
+        self._new[value] = update
+        return update
+
+
+# Values kept per generation: a few seconds of the apps' reads at the rates a lesson
+# runs, about one second at 20,000 updates/s; ~100 bytes per value plus its update.
+_DECODED = _DecodeCache(16_384)
+
+
 def _make_model(kind: AppKind, city: City) -> Model | None:
     if kind == "map":
-        return CustomerMap()
+        # Long enough to show where each partner came from (a few blocks at the lessons'
+        # rates of 1-5 updates/s per partner); the map thins it when it is dense.
+        return CustomerMap(trail_len=150)
     if kind == "analytics":
         return Analytics(city)
     if kind == "notifications":

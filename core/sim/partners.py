@@ -75,6 +75,22 @@ def decode_update(data: bytes) -> LocationUpdate:
     obj = msgpack.unpackb(data)
     if not isinstance(obj, dict) or obj.get("v") != SCHEMA_VERSION:
         raise ValueError(f"not a v{SCHEMA_VERSION} location update")
+    # Fast path (the consumer apps decode every record): the fields already have the
+    # types encode_update writes, so no conversion is needed and the frozen dataclass is
+    # filled through its slots. Anything else (an int where a float goes, a bool, a
+    # missing key) takes the converting path below, so both give the same result.
+    try:
+        partner, order, seq = obj["partner"], obj["order"], obj["seq"]
+        x, y, speed, heading = obj["x"], obj["y"], obj["speed"], obj["heading"]
+        status, ts = obj["status"], obj["ts"]
+    except KeyError:
+        pass
+    else:
+        if (type(partner) is str and type(order) is int and type(seq) is int
+                and type(x) is float and type(y) is float and type(speed) is float
+                and type(heading) is float and type(ts) is int
+                and type(status) is str and status in _STATUS_SET):
+            return _fast_update(partner, order, seq, x, y, speed, heading, status, ts)
     try:
         status = obj["status"]
         if status not in STATUSES:
@@ -85,6 +101,30 @@ def decode_update(data: bytes) -> LocationUpdate:
         )
     except (KeyError, TypeError) as exc:
         raise ValueError(f"malformed location update: {exc!r}") from exc
+
+
+_STATUS_SET = frozenset(STATUSES)
+# The slots' setters: a frozen dataclass's __init__ goes through object.__setattr__ per
+# field, which costs as much as the msgpack decoding; these set the same slots directly.
+(_set_partner, _set_order, _set_seq, _set_x, _set_y, _set_speed, _set_heading, _set_status,
+ _set_ts) = (vars(LocationUpdate)[name].__set__ for name in (
+    "partner", "order", "seq", "x", "y", "speed", "heading", "status", "ts"))
+
+
+def _fast_update(partner: str, order: int, seq: int, x: float, y: float, speed: float,
+                 heading: float, status: Status, ts: int) -> LocationUpdate:
+    """``LocationUpdate(...)`` for already-typed fields, without the frozen __init__."""
+    u = object.__new__(LocationUpdate)
+    _set_partner(u, partner)
+    _set_order(u, order)
+    _set_seq(u, seq)
+    _set_x(u, x)
+    _set_y(u, y)
+    _set_speed(u, speed)
+    _set_heading(u, heading)
+    _set_status(u, status)
+    _set_ts(u, ts)
+    return u
 
 
 class _Partner:

@@ -231,3 +231,74 @@ def test_average_speed_leaves_out_idle_partners():
     assert zones[city.zone_of(*west)].avg_speed is None
     assert zones[city.zone_of(*east)].avg_speed == 10.0
     assert zones[city.zone_of(*east)].updates == 3
+
+
+def _batches(updates: list[LocationUpdate], sizes: tuple[int, ...]) -> list[list[LocationUpdate]]:
+    out, i, k = [], 0, 0
+    while i < len(updates):
+        n = sizes[k % len(sizes)]
+        out.append(updates[i:i + n])
+        i, k = i + n, k + 1
+    return out
+
+
+@pytest.mark.parametrize("kind", ["map", "analytics", "notifications"])
+def test_a_batch_ingest_equals_one_ingest_per_update_with_snapshots_between(kind: str):
+    city, updates = _fleet_updates(partners=6, n=3000)
+    # Redeliveries and gaps, as a crash would cause: duplicates and lost must agree too.
+    updates = updates[:1000] + updates[900:1000] + updates[1000:2000] + updates[2100:]
+
+    def make() -> CustomerMap | Analytics | Notifications:
+        if kind == "map":
+            return CustomerMap(trail_len=30, delay_window=200)
+        return Analytics(city) if kind == "analytics" else Notifications(city)
+
+    def snap(app: CustomerMap | Analytics | Notifications, now_ms: float) -> object:
+        return app.snapshot(now_ms) if isinstance(app, Analytics) else app.snapshot()
+
+    batched, single = make(), make()
+    snapshots = 0
+    for n, batch in enumerate(_batches(updates, (1, 7, 250, 0, 64))):
+        processed_ms = float(T0 + n * 700)  # one processing time per batch, as an app has
+        batched.ingest_batch([(u, float(u.ts - n % 5)) for u in batch], processed_ms=processed_ms)
+        for u in batch:
+            single.ingest(u, produced_ms=float(u.ts - n % 5), processed_ms=processed_ms)
+        if n % 3 == 0:  # the map's snapshot reuses what did not change since the last one
+            assert snap(batched, processed_ms) == snap(single, processed_ms)
+            snapshots += 1
+    assert snapshots > 10
+    assert snap(batched, T0 + 10**7) == snap(single, T0 + 10**7)
+    assert batched.delivery.counts().duplicates == 100
+    assert batched.delivery.counts().lost == 100
+
+
+def test_the_maps_reused_snapshot_equals_one_built_from_scratch():
+    _, updates = _fleet_updates(partners=8, n=2000)
+    kept, fresh = CustomerMap(trail_len=25), CustomerMap(trail_len=25)
+    first = None
+    for batch in _batches(updates, (3, 50, 11)):
+        kept.ingest_batch([(u, float(u.ts)) for u in batch], processed_ms=float(batch[-1].ts))
+        first = first or kept.snapshot()
+        kept.snapshot()
+    for u in updates:
+        fresh.ingest(u, produced_ms=u.ts, processed_ms=u.ts)
+    # Delays differ (one processing time per batch); positions, trails and counts do not.
+    assert kept.snapshot().partners == fresh.snapshot().partners
+    assert kept.snapshot().delivery == fresh.snapshot().delivery
+    assert first is not None and first.partners != kept.snapshot().partners  # it did move
+    assert kept.snapshot() is not first and kept.snapshot() == kept.snapshot()
+
+
+def test_analytics_puts_each_update_in_the_zone_the_city_names():
+    city = generate_city(5)
+    edge = city.size_m
+    points = [(0.0, 0.0), (edge, edge), (edge, 0.0), (-3.0, 5.0), (edge + 9, -1.0),
+              (edge / 3, edge / 3), (edge / 3 - 0.01, 2 * edge / 3), (123.45, 987.6)]
+    app = Analytics(city)
+    updates = [LocationUpdate(f"partner-{i}", 1, 0, x, y, 5.0, 0.0, "to_customer", T0)
+               for i, (x, y) in enumerate(points)]
+    app.ingest_batch([(u, float(T0)) for u in updates], processed_ms=float(T0))
+    expected = [0] * city.zone_count
+    for x, y in points:
+        expected[city.zone_of(x, y)] += 1
+    assert [z.updates for z in app.snapshot(T0).zones] == expected
