@@ -1,4 +1,5 @@
-"""Real Kafka clients (confluent-kafka) driven from test threads: produce, consume in a group, wait."""
+"""Real Kafka clients (confluent-kafka, kafka-python) driven from test threads: produce,
+consume in a group, read a topic from its start, wait."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import time
 
 from confluent_kafka import Consumer, Message, Producer
 from confluent_kafka.admin import AdminClient
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 
 
 def admin(bootstrap: str) -> AdminClient:
@@ -29,6 +32,31 @@ def produce(
     for i in range(n):
         p.produce(topic, value=b"v%d" % i, key=key, partition=partition)
     assert p.flush(15) == 0
+
+
+def read_from_start(bootstrap: str, topic: str, partitions: int, expected: int, *,
+                    wait_s: float = 60.0, then_poll_ms: int = 0) -> list[ConsumerRecord]:
+    """The records of ``topic``'s ``partitions`` from offset 0, read by a kafka-python
+    consumer without a group, until ``expected`` came (``wait_s`` only turns a hang into a
+    short list). ``then_poll_ms`` > 0: one more poll that long, so that records beyond the
+    expected ones would show."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                             group_id=None, consumer_timeout_ms=1000)
+    received: list[ConsumerRecord] = []
+    try:
+        parts = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        deadline = time.monotonic() + wait_s
+        while len(received) < expected and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500, max_records=2000).values():
+                received.extend(records)
+        if then_poll_ms > 0:
+            for records in consumer.poll(timeout_ms=then_poll_ms).values():
+                received.extend(records)
+    finally:
+        consumer.close()
+    return received
 
 
 class ProducerThread(threading.Thread):

@@ -55,6 +55,40 @@ _SI = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 _BINARY = ((1024.0**4, "TiB"), (1024.0**3, "GiB"), (1024.0**2, "MiB"), (1024.0, "KiB"))
 
 
+def fixed_plot(plot: pg.PlotWidget) -> pg.PlotItem:
+    """Make ``plot`` a figure that only shows: no option menu, no mouse pan or zoom, no
+    auto-range button; returns its plot item. Shared by every chart and plot view.
+
+    pyqtgraph's "Plot Options" menu has no parent: a reference cycle through its Qt
+    connections can keep it alive as a stray top-level window. Owned by the plot, it is
+    deleted with the plot."""
+    item = plot.getPlotItem()
+    plot.setMenuEnabled(False)
+    options = item.ctrlMenu
+    options.setParent(plot, options.windowFlags())
+    plot.setMouseEnabled(x=False, y=False)
+    plot.hideButtons()
+    return item
+
+
+def style_axes(item: pg.PlotItem, theme: Theme, *, point_size: float = 8.5, grid: bool = False,
+               text_offset: int | None = None) -> None:
+    """The left and bottom axes in the theme's colours with ``point_size`` tick labels;
+    ``grid``: grid lines at the theme's alpha; ``text_offset``: pixels between a tick and
+    its label (pyqtgraph's default otherwise)."""
+    font = QFont()
+    font.setPointSizeF(point_size)
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen(QColor(theme.border)))
+        axis.setTextPen(pg.mkPen(QColor(theme.chart_fg)))
+        axis.setTickFont(font)
+        if text_offset is not None:
+            axis.setStyle(tickTextOffset=text_offset)
+        if grid:
+            axis.setGrid(int(255 * theme.grid_alpha))
+
+
 def _axis_scale(
     values: Sequence[float], units: tuple[tuple[float, str], ...], base: str
 ) -> tuple[float, str]:
@@ -241,15 +275,7 @@ class _Chart(pg.PlotWidget):
         self._title = title
         self._binary = binary
         self._theme = theme
-        self.setMenuEnabled(False)
-        # pyqtgraph's "Plot Options" menu has no parent: a reference cycle through its Qt
-        # connections can keep it alive as a stray top-level window. Owned by the chart,
-        # it is deleted with the chart.
-        options = self.getPlotItem().ctrlMenu
-        options.setParent(self, options.windowFlags())
-        self.setMouseEnabled(x=False, y=False)
-        self.hideButtons()
-        item = self.getPlotItem()
+        item = fixed_plot(self)
         item.setClipToView(True)
         item.showGrid(x=True, y=True)
         item.enableAutoRange(enable=False)
@@ -275,16 +301,7 @@ class _Chart(pg.PlotWidget):
         self._theme = theme
         self.markers.apply_theme(theme)
         self.setBackground(QColor(theme.chart_bg))
-        item = self.getPlotItem()
-        font = QFont()
-        font.setPointSizeF(8.5)
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.setPen(pg.mkPen(QColor(theme.border)))
-            axis.setTextPen(pg.mkPen(QColor(theme.chart_fg)))
-            axis.setTickFont(font)
-            axis.setStyle(tickTextOffset=4)
-            axis.setGrid(int(255 * theme.grid_alpha))
+        style_axes(self.getPlotItem(), theme, grid=True, text_offset=4)
 
     def _fit_minimum_width(self) -> None:
         """Never narrower than the plot's own layout (axes, title): pyqtgraph lays its scene

@@ -56,7 +56,7 @@ from streamscope.core.sim.faults import AckDropResult
 from streamscope.desktop.history import MonitorHistory
 from streamscope.desktop.layout import vbox
 from streamscope.desktop.theme import Theme
-from streamscope.desktop.views.charts import nice_top, si_ticks
+from streamscope.desktop.views.charts import fixed_plot, nice_top, si_ticks, style_axes
 
 KEPT_UP_S = 0.25  # a path kept up if less than this many seconds of load waited at the end
 DIRECT = "directly into the database"
@@ -81,6 +81,27 @@ def _plain(text: str = "", name: str | None = None, wrap: bool = True) -> QLabel
     if name:
         label.setObjectName(name)
     return label
+
+
+def _legend(names: Sequence[str], width: int, height: int
+            ) -> tuple[QWidget, list[tuple[QLabel, QLabel]]]:
+    """A row of keys, a ``width`` x ``height`` swatch before each name; returns the row and
+    each key's (swatch, name label) in ``names`` order (the caller colours the swatches
+    per theme)."""
+    legend = QWidget()
+    row = QHBoxLayout(legend)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(16)
+    keys: list[tuple[QLabel, QLabel]] = []
+    for name in names:
+        swatch = _plain("", wrap=False)
+        swatch.setFixedSize(width, height)
+        text = _plain(name, wrap=False)
+        row.addWidget(swatch, 0, Qt.AlignmentFlag.AlignVCenter)
+        row.addWidget(text)
+        keys.append((swatch, text))
+    row.addStretch(1)
+    return legend, keys
 
 
 def _count(v: float) -> str:
@@ -192,13 +213,7 @@ class _Plot(pg.PlotWidget):
             axes["bottom"] = bottom
         super().__init__(axisItems=axes)
         self._title = title
-        self.setMenuEnabled(False)
-        # pyqtgraph's option menu has no parent: owned by the chart, deleted with it.
-        options = self.getPlotItem().ctrlMenu
-        options.setParent(self, options.windowFlags())
-        self.setMouseEnabled(x=False, y=False)
-        self.hideButtons()
-        item = self.getPlotItem()
+        item = fixed_plot(self)
         item.showGrid(x=False, y=True)
         item.enableAutoRange(enable=False)
         item.setContentsMargins(2, 4, 10, 2)
@@ -209,15 +224,7 @@ class _Plot(pg.PlotWidget):
     def restyle(self, theme: Theme) -> None:
         self.theme = theme
         self.setBackground(QColor(theme.chart_bg))
-        item = self.getPlotItem()
-        font = QFont()
-        font.setPointSizeF(TICK_PT)
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.setPen(pg.mkPen(QColor(theme.border)))
-            axis.setTextPen(pg.mkPen(QColor(theme.chart_fg)))
-            axis.setTickFont(font)
-            axis.setGrid(int(255 * theme.grid_alpha))
+        style_axes(self.getPlotItem(), theme, point_size=TICK_PT, grid=True)
         self._retitle()
 
     def text_pt(self) -> float:
@@ -467,19 +474,9 @@ class RacePanel(QWidget):
         root = vbox(self, spacing=6)
         self.status = _plain("", "Muted")
         root.addWidget(self.status)
-        self.legend = QWidget()
-        legend_row = QHBoxLayout(self.legend)
-        legend_row.setContentsMargins(0, 0, 0, 0)
-        legend_row.setSpacing(16)
-        self.keys: dict[str, tuple[QLabel, QLabel]] = {}
-        for name in (DIRECT, BROKER, OFFERED):
-            swatch = _plain("", wrap=False)
-            swatch.setFixedSize(22, 4)
-            text = _plain(name, wrap=False)
-            legend_row.addWidget(swatch, 0, Qt.AlignmentFlag.AlignVCenter)
-            legend_row.addWidget(text)
-            self.keys[name] = (swatch, text)
-        legend_row.addStretch(1)
+        names = (DIRECT, BROKER, OFFERED)
+        self.legend, keys = _legend(names, 22, 4)  # line keys
+        self.keys = dict(zip(names, keys, strict=True))
         root.addWidget(self.legend)
         charts = QWidget()
         row = QHBoxLayout(charts)
@@ -612,18 +609,8 @@ class AckPanel(QWidget):
         root = vbox(self, spacing=6)
         self.status = _plain("", "Muted")
         root.addWidget(self.status)
-        self.legend = QWidget()
-        legend_row = QHBoxLayout(self.legend)
-        legend_row.setContentsMargins(0, 0, 0, 0)
-        legend_row.setSpacing(16)
-        self.keys: list[QLabel] = []
-        for name in ACK_BARS:
-            swatch = _plain("", wrap=False)
-            swatch.setFixedSize(14, 14)
-            legend_row.addWidget(swatch)
-            legend_row.addWidget(_plain(name, wrap=False))
-            self.keys.append(swatch)
-        legend_row.addStretch(1)
+        self.legend, keys = _legend(ACK_BARS, 14, 14)  # bar keys
+        self.keys = [swatch for swatch, _ in keys]
         root.addWidget(self.legend)
         self._results: tuple[AckDropResult, ...] | None = None
         self.axis = _RunAxis()

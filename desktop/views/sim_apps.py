@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -63,6 +63,7 @@ from streamscope.desktop.views.elided import ElidedLabel
 from streamscope.desktop.views.sim_heatmap import AnalyticsPanel
 from streamscope.desktop.views.sim_map import CityMap
 from streamscope.desktop.views.sim_notifications import NotificationsPanel
+from streamscope.desktop.views.sim_partners import debounce_timer, message_label
 from streamscope.desktop.views.table import KeyedTableView
 from streamscope.desktop.views.widgets import EmptyState, StatCard, section_title
 
@@ -261,16 +262,8 @@ class AddAppForm(QFrame):
         self.compact = True
         self.set_compact(False)
         layout.addLayout(grid)
-        self.hint = named(QLabel(""), "HintLabel")
-        self.hint.setTextFormat(Qt.TextFormat.PlainText)
-        self.hint.setWordWrap(True)
-        self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.hint.hide()
-        self.error = named(QLabel(""), "ErrorLabel")
-        self.error.setTextFormat(Qt.TextFormat.PlainText)  # refusals quote the group id
-        self.error.setWordWrap(True)
-        self.error.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.error.hide()
+        self.hint = message_label("HintLabel")
+        self.error = message_label("ErrorLabel")  # refusals quote the group id
         layout.addWidget(self.hint)
         layout.addWidget(self.error)
         self._suggest()
@@ -505,10 +498,7 @@ class AppPanel(QWidget):
         else:
             root.addStretch(1)
 
-        self._delay_timer = QTimer(self)
-        self._delay_timer.setSingleShot(True)
-        self._delay_timer.setInterval(DELAY_AFTER_MS)
-        self._delay_timer.timeout.connect(self._send_delay)
+        self._delay_timer = debounce_timer(self, DELAY_AFTER_MS, self._send_delay)
         self.delay.valueChanged.connect(self._delay_moved)
         self.add_consumer_button.clicked.connect(self.add_consumer)
         self.remove_consumer_button.clicked.connect(self.remove_consumer)
@@ -806,13 +796,18 @@ class AppsPanel(QFrame):
         v = self.view
         return v.partners.partners if v is not None and v.partners is not None else None
 
-    def _draw_current(self) -> None:
+    def _draw_current(self, *, details: bool = True) -> None:
+        """The visible app's picture, with its details (members, controls) or only its
+        counters (the fast tick)."""
         panel, view = self.current(), self.view
         if panel is None or view is None:
             return
         app = next((a for a in view.apps if a.group == panel.group), None)
         if app is not None:
-            panel.set_details(app)
+            if details:
+                panel.set_details(app)
+            else:
+                panel.set_counters(app)
             panel.set_picture(app, view.city, self._partners())
 
     def on_view(self, view: ScenarioView) -> None:
@@ -820,13 +815,7 @@ class AppsPanel(QFrame):
         self.view = view
         if set(self.panels) != {a.group for a in view.apps}:
             self._sync_tabs(view)
-        panel = self.current()
-        if panel is None:
-            return
-        app = next((a for a in view.apps if a.group == panel.group), None)
-        if app is not None:
-            panel.set_counters(app)
-            panel.set_picture(app, view.city, self._partners())
+        self._draw_current(details=False)
 
     def on_slow_view(self, view: ScenarioView) -> None:
         """Slow tick: tabs, every app's counters, the visible app's members and controls."""

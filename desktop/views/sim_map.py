@@ -28,13 +28,14 @@ from itertools import chain
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QResizeEvent
+from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QWidget
 from streamscope.core.sim.apps import MapSnapshot, PartnerView
 from streamscope.core.sim.city import City
 from streamscope.desktop import format as fmt
 from streamscope.desktop.layout import named, vbox
 from streamscope.desktop.theme import Theme
+from streamscope.desktop.views.charts import fixed_plot, style_axes
 
 STATUS_TEXT = {
     "to_restaurant": "driving to a restaurant",
@@ -137,11 +138,7 @@ class CityMap(QWidget):
         self.legend.setWordWrap(True)
         self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.plot = pg.PlotWidget()
-        options = self.plot.getPlotItem().ctrlMenu  # parented, so it dies with the map
-        options.setParent(self.plot, options.windowFlags())
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.hideButtons()
+        fixed_plot(self.plot)
         self.plot.setAspectLocked(True)
         self.plot.setMinimumSize(140, 120)
         item = self.plot.getPlotItem()
@@ -177,14 +174,7 @@ class CityMap(QWidget):
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
         self.plot.setBackground(QColor(theme.base))
-        item = self.plot.getPlotItem()
-        font = QFont()
-        font.setPointSizeF(8.5)
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.setPen(pg.mkPen(QColor(theme.border)))
-            axis.setTextPen(pg.mkPen(QColor(theme.chart_fg)))
-            axis.setTickFont(font)
+        style_axes(self.plot.getPlotItem(), theme)
         self.roads.setPen(pg.mkPen(QColor(theme.border), width=1))
         self.customers.setPen(pg.mkPen(QColor(theme.muted), width=1))
         self.customers.setBrush(pg.mkBrush(QColor(theme.base)))

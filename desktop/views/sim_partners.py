@@ -17,7 +17,7 @@ panel's error line as plain text (it may quote a topic name).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
@@ -49,6 +49,28 @@ MAX_PARTNERS = 10_000
 MAX_RATE = 50_000
 RETUNE_AFTER_MS = 400  # a retune waits for a pause in typing
 _TOPIC_CHARS = re.compile(r"[a-zA-Z0-9._-]+")
+
+
+def message_label(style: str) -> QLabel:
+    """A hidden, wrapping one-line message of the ``style`` object name ("ErrorLabel",
+    "HintLabel"), in plain text: refusals and hints may quote a topic name or group id.
+    Shared by the Simulation page's panels."""
+    label = named(QLabel(""), style)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.hide()
+    return label
+
+
+def debounce_timer(parent: QWidget, ms: int, slot: Callable[[], None]) -> QTimer:
+    """A single-shot timer calling ``slot`` ``ms`` after its last start(): a command sent
+    once the user pauses (typing, dragging) instead of at every step."""
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(ms)
+    timer.timeout.connect(slot)
+    return timer
 
 
 def topic_problem(name: str) -> str | None:
@@ -235,11 +257,7 @@ class PartnersPanel(QFrame):
         layout.addLayout(buttons)
         layout.addWidget(self.rush_button)
 
-        self.error = named(QLabel(""), "ErrorLabel")
-        self.error.setTextFormat(Qt.TextFormat.PlainText)  # may quote a topic name
-        self.error.setWordWrap(True)
-        self.error.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.error.hide()
+        self.error = message_label("ErrorLabel")
         layout.addWidget(self.error)
 
         figures = QGridLayout()
@@ -282,10 +300,7 @@ class PartnersPanel(QFrame):
         layout.addWidget(self.bars, 1)
         layout.addStretch(0)
 
-        self._retune = QTimer(self)
-        self._retune.setSingleShot(True)
-        self._retune.setInterval(RETUNE_AFTER_MS)
-        self._retune.timeout.connect(self._send_retune)
+        self._retune = debounce_timer(self, RETUNE_AFTER_MS, self._send_retune)
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.rush_button.clicked.connect(self.lunch_rush)

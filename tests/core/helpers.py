@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from streamscope.core.broker import Broker
 from streamscope.core.clients import Consumer, Producer
 from streamscope.core.config import BrokerConfig
+from streamscope.core.groups import GroupCoordinator
+from streamscope.core.lessons import Lesson, LessonPlayer
 from streamscope.core.node import start_broker
+from streamscope.core.runtime import BrokerThread
+from streamscope.core.sim.scenario import Scenario
 
 WAIT_S = 30.0  # only ever reached by a hang: turns it into a failure
 
@@ -37,6 +42,49 @@ async def make_broker(path: Path) -> Broker:
         host="127.0.0.1", port=0, data_dir=path, group_initial_rebalance_delay_ms=50,
         group_min_session_timeout_ms=100,
     ))
+
+
+@contextmanager
+def broker_thread(path: Path) -> Iterator[BrokerThread]:
+    """A started broker on its own thread and loop, listening on 127.0.0.1 (port 0), its
+    data under ``path / "data"``; stopped on exit. For tests driving it with real clients
+    over TCP."""
+    thread = BrokerThread(BrokerConfig(host="127.0.0.1", port=0, data_dir=path / "data"))
+    thread.start()
+    try:
+        yield thread
+    finally:
+        thread.stop()
+
+
+def groups_of(broker: Broker) -> GroupCoordinator:
+    """The broker's group coordinator (a broker from :func:`make_broker` has one)."""
+    groups = broker.groups
+    assert isinstance(groups, GroupCoordinator)
+    return groups
+
+
+@asynccontextmanager
+async def scenario_on(broker: Broker, *, seed: int, delete_topics: Sequence[str] = (),
+                      **kw: object) -> AsyncIterator[Scenario]:
+    """A :class:`Scenario` on ``broker``; on exit reset (partners stopped, apps closed,
+    their offsets and ``delete_topics`` deleted), the clean state the next test needs."""
+    scenario = Scenario(broker, groups_of(broker), seed=seed, **kw)  # type: ignore[arg-type]
+    try:
+        yield scenario
+    finally:
+        await scenario.reset(delete_topics=delete_topics)
+
+
+@asynccontextmanager
+async def open_player(scenario: Scenario, lesson: Lesson, **kw: object
+                  ) -> AsyncIterator[LessonPlayer]:
+    """A :class:`LessonPlayer` of ``lesson`` on ``scenario``, closed on exit."""
+    player = LessonPlayer(scenario, lesson, **kw)  # type: ignore[arg-type]
+    try:
+        yield player
+    finally:
+        await player.close()
 
 
 async def wait_until(

@@ -15,7 +15,7 @@ import pytest
 from confluent_kafka import KafkaError, Message, Producer
 from streamscope.core.config import BrokerConfig
 from streamscope.core.node import Node
-from streamscope.core.sim.faults import run_ack_drop
+from streamscope.core.sim.faults import AckDropResult, run_ack_drop
 
 from tests.kafka_clients import topic_partitions
 
@@ -29,12 +29,19 @@ async def node(tmp_path: Path) -> AsyncIterator[Node]:
         await n.close()
 
 
-async def test_dropped_acks_without_idempotence_leave_duplicates(node: Node) -> None:
-    result = await run_ack_drop(node.bootstrap, faults=node.faults, idempotent=False,
-                                topic="plain", records=200, drops=2)
+async def _two_acks_dropped(node: Node, *, idempotent: bool, topic: str) -> AckDropResult:
+    """200 records produced while the broker drops two Produce responses; the producer's
+    retries deliver every one of them in the end."""
+    result = await run_ack_drop(node.bootstrap, faults=node.faults, idempotent=idempotent,
+                                topic=topic, records=200, drops=2)
     print(f"\n{result}")
     assert result.dropped == 2
     assert (result.delivered, result.failed, result.missing) == (200, 0, 0)
+    return result
+
+
+async def test_dropped_acks_without_idempotence_leave_duplicates(node: Node) -> None:
+    result = await _two_acks_dropped(node, idempotent=False, topic="plain")
     assert result.unique == 200
     assert result.duplicates > 0
     assert result.in_log == 200 + result.duplicates
@@ -42,11 +49,7 @@ async def test_dropped_acks_without_idempotence_leave_duplicates(node: Node) -> 
 
 
 async def test_dropped_acks_with_idempotence_leave_every_record_once(node: Node) -> None:
-    result = await run_ack_drop(node.bootstrap, faults=node.faults, idempotent=True,
-                                topic="idempotent", records=200, drops=2)
-    print(f"\n{result}")
-    assert result.dropped == 2
-    assert (result.delivered, result.failed, result.missing) == (200, 0, 0)
+    result = await _two_acks_dropped(node, idempotent=True, topic="idempotent")
     assert (result.in_log, result.unique, result.duplicates) == (200, 200, 0)
 
 

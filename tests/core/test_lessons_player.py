@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from streamscope.core.broker import Broker
-from streamscope.core.groups import GroupCoordinator
 from streamscope.core.groups.clock import ManualClock
 from streamscope.core.lessons import LessonPlayer, parse_lesson
 from streamscope.core.sim.scenario import Scenario
 
-from tests.core.helpers import wait_until
+from tests.core.helpers import open_player, scenario_on, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -56,12 +55,8 @@ def lesson(text: str = TINY):
 
 @pytest.fixture
 async def scenario(broker: Broker) -> AsyncIterator[Scenario]:
-    assert isinstance(broker.groups, GroupCoordinator)
-    sc = Scenario(broker, broker.groups, seed=5)
-    try:
+    async with scenario_on(broker, seed=5, delete_topics=["t"]) as sc:
         yield sc
-    finally:
-        await sc.reset(delete_topics=["t"])
 
 
 def live(scenario: Scenario, group: str) -> int:
@@ -69,8 +64,7 @@ def live(scenario: Scenario, group: str) -> int:
 
 
 async def test_next_plays_the_steps_in_order_with_their_assertions_and_figures(scenario):
-    player = LessonPlayer(scenario, lesson())
-    try:
+    async with open_player(scenario, lesson()) as player:
         view = player.view()
         assert (view.step, view.count, view.status, view.caption) == (-1, 3, "ready",
                                                                       "Before anything.")
@@ -88,13 +82,10 @@ async def test_next_plays_the_steps_in_order_with_their_assertions_and_figures(s
         assert (view.step, view.status) == (1, "done") and view.results[0].ok
         assert dict(view.results[0].figures)["consumers"] == "2"
         assert live(scenario, "a") == 2
-    finally:
-        await player.close()
 
 
 async def test_next_during_a_long_wait_hurries_the_step_to_its_end(scenario):
-    player = LessonPlayer(scenario, lesson())
-    try:
+    async with open_player(scenario, lesson()) as player:
         await player.next()
         await player.next()
         third = asyncio.create_task(player.next())  # sits in its 600 s wait
@@ -105,13 +96,10 @@ async def test_next_during_a_long_wait_hurries_the_step_to_its_end(scenario):
         assert (view.step, view.status) == (2, "finished")
         assert live(scenario, "a") == 1
         assert (await player.next()).step == 2  # nothing after the last step
-    finally:
-        await player.close()
 
 
 async def test_previous_restarts_clean_and_replays_to_the_same_counts(scenario):
-    player = LessonPlayer(scenario, lesson())
-    try:
+    async with open_player(scenario, lesson()) as player:
         await player.next()
         first = scenario.view().partners
         assert first is not None and first.sent == 200
@@ -137,13 +125,10 @@ async def test_previous_restarts_clean_and_replays_to_the_same_counts(scenario):
         assert live(scenario, "a") == 1
         view = await player.previous()
         assert (view.step, view.status) == (-1, "ready")
-    finally:
-        await player.close()
 
 
 async def test_restart_returns_to_clean_state_before_the_first_step(scenario, broker):
-    player = LessonPlayer(scenario, lesson())
-    try:
+    async with open_player(scenario, lesson()) as player:
         await player.next()
         assert broker.topic_partition_count("t") == 3
         view = await player.restart()
@@ -154,8 +139,6 @@ async def test_restart_returns_to_clean_state_before_the_first_step(scenario, br
         assert broker.groups.state_of("a") is None  # and its groups
         view = await player.next()
         assert view.step == 0 and view.results[0].ok
-    finally:
-        await player.close()
 
 
 SLOW = """
@@ -173,8 +156,7 @@ actions = [
 
 async def test_slow_motion_stretches_waits_and_slows_the_partners(scenario):
     clock = ManualClock()
-    player = LessonPlayer(scenario, lesson(SLOW), speed=0.5, clock=clock)
-    try:
+    async with open_player(scenario, lesson(SLOW), speed=0.5, clock=clock) as player:
         with pytest.raises(ValueError):
             player.set_speed(2.0)
         with pytest.raises(ValueError):
@@ -192,8 +174,6 @@ async def test_slow_motion_stretches_waits_and_slows_the_partners(scenario):
         player.set_speed(1.0)
         partners = scenario.view().partners
         assert partners is not None and partners.speed == 1.0
-    finally:
-        await player.close()
 
 
 async def test_a_failed_assertion_stops_the_step_and_keeps_its_figures(scenario):
@@ -210,8 +190,7 @@ actions = [
   { do = "add_consumer", group = "g" },
 ]
 """
-    player = LessonPlayer(scenario, lesson(text))
-    try:
+    async with open_player(scenario, lesson(text)) as player:
         view = await player.next()
         assert view.status == "failed"
         (result,) = view.results
@@ -219,8 +198,6 @@ actions = [
         assert dict(result.figures)["lag"] == "0 records"
         assert "expected at least 5" in result.summary
         assert live(scenario, "g") == 1  # the action after the failure did not run
-    finally:
-        await player.close()
 
 
 async def test_an_action_that_cannot_run_is_reported_with_its_step_and_action(scenario):
@@ -237,23 +214,18 @@ actions = [
   { do = "kill_consumer", group = "g" },
 ]
 """
-    player = LessonPlayer(scenario, lesson(text))
-    try:
+    async with open_player(scenario, lesson(text)) as player:
         view = await player.next()
         assert view.status == "error"
         assert view.error is not None
         assert view.error.startswith("step 1, action 4 (kill_consumer): IndexError")
-    finally:
-        await player.close()
 
 
 async def test_play_runs_the_remaining_steps_to_the_end(scenario):
-    player = LessonPlayer(scenario, lesson(TINY.replace("seconds = 600", "seconds = 0.1")))
-    try:
+    short = lesson(TINY.replace("seconds = 600", "seconds = 0.1"))
+    async with open_player(scenario, short) as player:
         playing = asyncio.create_task(player.play())
         await wait_until(lambda: player.view().playing, what="play to start")
         view = await playing
         assert (view.step, view.status, view.playing) == (2, "finished", False)
         assert live(scenario, "a") == 1  # the last step's remove_consumer ran
-    finally:
-        await player.close()

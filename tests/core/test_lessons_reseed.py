@@ -8,13 +8,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 from streamscope.core.broker import Broker
-from streamscope.core.groups import GroupCoordinator
-from streamscope.core.lessons import LessonPlayer, parse_lesson
+from streamscope.core.lessons import parse_lesson
 from streamscope.core.lessons.checks import _read_topic
 from streamscope.core.sim.city import generate_city
 from streamscope.core.sim.scenario import Scenario
 
-from tests.core.helpers import wait_until
+from tests.core.helpers import open_player, scenario_on, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -35,12 +34,8 @@ actions = [
 
 @pytest.fixture
 async def scenario(broker: Broker) -> AsyncIterator[Scenario]:
-    assert isinstance(broker.groups, GroupCoordinator)
-    sc = Scenario(broker, broker.groups, seed=1)
-    try:
+    async with scenario_on(broker, seed=1, delete_topics=["s", "other"]) as sc:
         yield sc
-    finally:
-        await sc.reset(delete_topics=["s", "other"])
 
 
 async def log_keys(broker: Broker, topic: str) -> list[list[bytes | None]]:
@@ -68,8 +63,7 @@ async def test_the_player_gives_the_scenario_the_lessons_seed_even_over_running_
     # Partners from another seed still run when the lesson starts: its clean start
     # stops them, then reseeds.
     await scenario.start_partners(topic="other", partitions=2, partners=3, rate=5.0)
-    player = LessonPlayer(scenario, lesson)
-    try:
+    async with open_player(scenario, lesson) as player:
         view = await player.next()
         assert view.status == "finished", view.error
         assert scenario.seed == 17 and scenario.city == generate_city(17)
@@ -85,5 +79,3 @@ async def test_the_player_gives_the_scenario_the_lessons_seed_even_over_running_
         await player.next()
         await wait_until(lambda: not scenario.partners_running, what="the partners' limit")
         assert await log_keys(broker, "s") == first
-    finally:
-        await player.close()

@@ -13,26 +13,20 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 from streamscope.core.broker import Broker
 from streamscope.core.clients import Producer
-from streamscope.core.groups import GroupCoordinator
 from streamscope.core.sim.apps import MapSnapshot
 from streamscope.core.sim.city import generate_city
-from streamscope.core.sim.consumers import AppKind, CommitMode, SimApp
+from streamscope.core.sim.consumers import AppKind, CommitMode, CrashPoint, SimApp
 from streamscope.core.sim.database import DatabaseView
 from streamscope.core.sim.partners import LocationUpdate
 from streamscope.core.sim.runner import SimRunner
 
+from tests.core.helpers import groups_of as _groups
 from tests.core.helpers import wait_until
 
 TOPIC = "deliveries"
 PARTITIONS = 4
 CITY = generate_city(5)
 SESSION_MS = 1000
-
-
-def _groups(broker: Broker) -> GroupCoordinator:
-    groups = broker.groups
-    assert isinstance(groups, GroupCoordinator)
-    return groups
 
 
 @pytest.fixture
@@ -74,6 +68,19 @@ def _all_committed(app: SimApp, runner: SimRunner) -> bool:
     return runner.done and in_log == runner.limit and app.lag() == 0
 
 
+async def _crash_midway(broker: Broker, started, *, commit: CommitMode,
+                        point: CrashPoint) -> SimApp:
+    """1500 updates read by a two-consumer app whose member crashes at ``point`` once 200
+    are processed; returns the app once its group committed every partition to the end."""
+    runner = await _partners(broker, started, limit=1500)
+    app = await _app(broker, started, commit=commit)
+    await wait_until(lambda: app.processed >= 200, what="some updates processed")
+    app.crash_next(point)
+    await wait_until(lambda: app.crashes, what="the crash")
+    await wait_until(lambda: _all_committed(app, runner), what="the group to finish")
+    return app
+
+
 def _stable(app: SimApp, members: int) -> bool:
     live = [m for m in app.view(0).members if m.status not in ("dead", "closed")]
     owned = sorted(tp for m in live for tp in m.assignment)
@@ -83,12 +90,7 @@ def _stable(app: SimApp, members: int) -> bool:
 
 async def test_commit_after_with_a_crash_before_commit_redelivers_and_loses_nothing(
         broker, started):
-    runner = await _partners(broker, started, limit=1500)
-    app = await _app(broker, started, commit="after")
-    await wait_until(lambda: app.processed >= 200, what="some updates processed")
-    app.crash_next("before_commit")
-    await wait_until(lambda: app.crashes, what="the crash")
-    await wait_until(lambda: _all_committed(app, runner), what="the group to finish")
+    app = await _crash_midway(broker, started, commit="after", point="before_commit")
     view = app.view(0)
     (crash,) = view.crashes
     assert crash.point == "before_commit" and crash.records > 0
@@ -102,12 +104,7 @@ async def test_commit_after_with_a_crash_before_commit_redelivers_and_loses_noth
 
 async def test_commit_before_with_a_crash_after_commit_loses_and_never_redelivers(
         broker, started):
-    runner = await _partners(broker, started, limit=1500)
-    app = await _app(broker, started, commit="before")
-    await wait_until(lambda: app.processed >= 200, what="some updates processed")
-    app.crash_next("after_commit")
-    await wait_until(lambda: app.crashes, what="the crash")
-    await wait_until(lambda: _all_committed(app, runner), what="the group to finish")
+    app = await _crash_midway(broker, started, commit="before", point="after_commit")
     view = app.view(0)
     (crash,) = view.crashes
     assert crash.point == "after_commit" and crash.records > 0
@@ -123,12 +120,7 @@ async def test_commit_before_with_a_crash_after_commit_loses_and_never_redeliver
                                              ("after", "after_commit")])
 async def test_the_crash_point_not_the_commit_mode_decides_duplicates_or_losses(
         broker, started, commit, point):
-    runner = await _partners(broker, started, limit=1500)
-    app = await _app(broker, started, commit=commit)
-    await wait_until(lambda: app.processed >= 200, what="some updates processed")
-    app.crash_next(point)
-    await wait_until(lambda: app.crashes, what="the crash")
-    await wait_until(lambda: _all_committed(app, runner), what="the group to finish")
+    app = await _crash_midway(broker, started, commit=commit, point=point)
     (crash,) = app.crashes
     d = app.view(0).delivery
     if point == "before_commit":

@@ -11,10 +11,11 @@ import asyncio
 import sqlite3
 import struct
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from streamscope.core.broker import Broker
-from streamscope.core.groups import GroupCoordinator
 from streamscope.core.sim.city import generate_city
 from streamscope.core.sim.database import (
     DatabaseSink,
@@ -24,7 +25,7 @@ from streamscope.core.sim.database import (
 )
 from streamscope.core.sim.partners import Fleet, LocationUpdate, encode_update
 
-from tests.core.helpers import wait_until
+from tests.core.helpers import groups_of, wait_until
 
 WALL_S = 1_800_000_000.0
 
@@ -51,6 +52,16 @@ def _wal_commits(db: Path) -> int:
     return commits
 
 
+@asynccontextmanager
+async def open_sink(db: Path, **kw: object) -> AsyncIterator[DatabaseSink]:
+    """A :class:`DatabaseSink` writing ``db``, closed on exit."""
+    sink = DatabaseSink(db, **kw)  # type: ignore[arg-type]
+    try:
+        yield sink
+    finally:
+        await sink.close()
+
+
 def _rows(db: Path) -> list[tuple[str, int]]:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT partner, seq FROM locations ORDER BY rowid").fetchall()
@@ -58,9 +69,8 @@ def _rows(db: Path) -> list[tuple[str, int]]:
 
 async def test_sink_writes_each_batch_in_one_transaction(tmp_path: Path) -> None:
     db = tmp_path / "sink.db"
-    sink = DatabaseSink(db, wall=lambda: WALL_S + 2)
     updates = _updates(16)
-    try:
+    async with open_sink(db, wall=lambda: WALL_S + 2) as sink:
         await sink.process([(u, WALL_S * 1000) for u in updates[:5]])
         first = _wal_commits(db)  # the schema and the first batch
         await sink.process([(u, WALL_S * 1000) for u in updates[5:15]])
@@ -70,22 +80,17 @@ async def test_sink_writes_each_batch_in_one_transaction(tmp_path: Path) -> None
         assert (view.rows, view.transactions, view.offered, view.backlog) == (16, 3, 16, 0)
         assert view.p99_ms == 2000.0  # committed at wall +2 s, produced at wall
         assert [(u.partner, u.seq) for u in updates] == await asyncio.to_thread(_rows, db)
-    finally:
-        await sink.close()
 
 
 async def test_sink_serializes_batches_of_concurrent_members(tmp_path: Path) -> None:
     db = tmp_path / "shared.db"
-    sink = DatabaseSink(db)
     updates = _updates(40)
-    try:
+    async with open_sink(db) as sink:
         await asyncio.gather(*(sink.process([(u, 0.0) for u in updates[i:i + 10]])
                                for i in range(0, 40, 10)))
         assert (sink.view().rows, sink.view().transactions) == (40, 4)
         assert sorted(await asyncio.to_thread(_rows, db)) == sorted(
             (u.partner, u.seq) for u in updates)
-    finally:
-        await sink.close()
 
 
 async def test_direct_writer_commits_every_update_on_its_own(tmp_path: Path) -> None:
@@ -132,8 +137,7 @@ async def test_direct_writer_counts_backlog_and_refuses_past_its_queue(tmp_path:
 async def test_db_race_direct_path_falls_behind_the_broker_path_at_the_top_step(
     broker: Broker, tmp_path: Path,
 ) -> None:
-    groups = broker.groups
-    assert isinstance(groups, GroupCoordinator)
+    groups = groups_of(broker)
     samples: list[DbRaceSample] = []
     result = await run_db_race(
         broker, groups, data_dir=tmp_path / "race", steps=(200, 5000), step_s=2.0,
@@ -170,8 +174,7 @@ async def test_sink_without_a_path_writes_to_a_temp_file_it_removes_on_close() -
 async def test_db_race_cancelled_midway_stops_everything_and_can_run_again(
     broker: Broker, tmp_path: Path,
 ) -> None:
-    groups = broker.groups
-    assert isinstance(groups, GroupCoordinator)
+    groups = groups_of(broker)
     samples: list[DbRaceSample] = []
     race = asyncio.create_task(run_db_race(
         broker, groups, data_dir=tmp_path / "race", steps=(300,), step_s=60.0, partners=5,

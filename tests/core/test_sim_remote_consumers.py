@@ -20,11 +20,12 @@ from pathlib import Path
 
 import pytest
 from streamscope.core import cli
-from streamscope.core.config import BrokerConfig
 from streamscope.core.groups.model import GroupDescription
 from streamscope.core.runtime import BrokerThread
 from streamscope.core.sim.remote_consumers import AppSpec, parse_app_spec
 from streamscope.core.sim.remote_partners import RemotePartners
+
+from tests.core.helpers import broker_thread
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -38,12 +39,8 @@ APP_SUMMARY = re.compile(
 
 @pytest.fixture
 def bt(tmp_path: Path) -> Iterator[BrokerThread]:
-    thread = BrokerThread(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data"))
-    thread.start()
-    try:
+    with broker_thread(tmp_path) as thread:
         yield thread
-    finally:
-        thread.stop()
 
 
 def _sim(*args: str) -> list[str]:

@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 from streamscope.core.clients.partitioner import partition_for_key
-from streamscope.core.config import BrokerConfig
 from streamscope.core.runtime import BrokerThread
 from streamscope.core.sim.partners import decode_update
 from streamscope.core.sim.remote import BrokerUnreachable, Pacer
 from streamscope.core.sim.remote_partners import RemotePartners
+
+from tests.core.helpers import broker_thread
+from tests.kafka_clients import read_from_start
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -28,12 +29,8 @@ PARTITIONS = 6
 
 @pytest.fixture
 def bt(tmp_path: Path) -> Iterator[BrokerThread]:
-    thread = BrokerThread(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data"))
-    thread.start()
-    try:
+    with broker_thread(tmp_path) as thread:
         yield thread
-    finally:
-        thread.stop()
 
 
 @pytest.fixture
@@ -59,24 +56,10 @@ def sim_connections(bt: BrokerThread) -> list[tuple[str | None, str | None]]:
 
 
 def read_all(bt: BrokerThread, topic: str, expected: int) -> list:
-    """Every record of ``topic`` read by a kafka-python consumer (at least ``expected``)."""
-    consumer = KafkaConsumer(bootstrap_servers=bt.bootstrap, enable_auto_commit=False,
-                             group_id=None, consumer_timeout_ms=1000)
-    received: list = []
-    try:
-        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        deadline = time.monotonic() + WAIT_S
-        while len(received) < expected and time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=500, max_records=2000).values():
-                received.extend(records)
-        # Nothing beyond what was expected: one more poll finds no record.
-        for records in consumer.poll(timeout_ms=300).values():
-            received.extend(records)
-    finally:
-        consumer.close()
-    return received
+    """Every record of ``topic`` (at least ``expected``), and nothing beyond: one more
+    poll finds no record."""
+    return read_from_start(bt.bootstrap, topic, PARTITIONS, expected, wait_s=WAIT_S,
+                           then_poll_ms=300)
 
 
 def check_stream(received: list) -> dict[str, int]:

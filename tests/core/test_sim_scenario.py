@@ -7,34 +7,38 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from streamscope.core.broker import Broker
 from streamscope.core.config import BrokerConfig
-from streamscope.core.groups import GroupCoordinator
 from streamscope.core.groups.clock import ManualClock
 from streamscope.core.node import Node, start_node
 from streamscope.core.sim.apps import AnalyticsSnapshot, MapSnapshot, NotificationsSnapshot
 from streamscope.core.sim.runner import SimRunner
 from streamscope.core.sim.scenario import Scenario, ScenarioView
 
-from tests.core.helpers import wait_until
+from tests.core.helpers import groups_of, scenario_on, wait_until
 
 WALL = 1_700_000_000.0
 
 
-def _groups(broker: Broker) -> GroupCoordinator:
-    groups = broker.groups
-    assert isinstance(groups, GroupCoordinator)
-    return groups
-
-
 @pytest.fixture
 async def scenario(broker: Broker, tmp_path: Path) -> AsyncIterator[Scenario]:
-    s = Scenario(broker, _groups(broker), seed=7, data_dir=tmp_path / "db")
-    yield s
-    await s.reset()
+    async with scenario_on(broker, seed=7, data_dir=tmp_path / "db") as s:
+        yield s
+
+
+@asynccontextmanager
+async def started_runner(broker: Broker, **kw: object) -> AsyncIterator[SimRunner]:
+    """A started :class:`SimRunner` (stamping records at ``WALL``), stopped on exit."""
+    r = SimRunner(broker, wall=lambda: WALL, **kw)  # type: ignore[arg-type]
+    await r.start()
+    try:
+        yield r
+    finally:
+        await r.stop()
 
 
 def _in_log(broker: Broker, topic: str = "deliveries") -> int:
@@ -78,7 +82,7 @@ async def test_reset_deletes_the_apps_groups_and_the_named_topics(scenario, brok
     # A killed member stays in its group until its (30 s) session ends: reset evicts it.
     scenario.app("a").kill_consumer()
     await scenario.reset(delete_topics=["deliveries"])
-    assert set(_groups(broker).group_ids()) & {"a", "b"} == set()
+    assert set(groups_of(broker).group_ids()) & {"a", "b"} == set()
     assert broker.topic_partition_count("deliveries") is None
     view = scenario.view()
     assert view.apps == () and view.partners is None
@@ -113,8 +117,8 @@ async def test_apps_are_found_by_group_and_removing_one_keeps_its_offsets(scenar
     await wait_until(lambda: _caught_up(scenario, 200), what="the app to catch up")
     await scenario.remove_app("svc")
     assert scenario.view().apps == ()
-    assert not _groups(broker).group_info("svc").members
-    assert _groups(broker).lag("svc") == {("deliveries", 0): 0, ("deliveries", 1): 0}
+    assert not groups_of(broker).group_info("svc").members
+    assert groups_of(broker).lag("svc") == {("deliveries", 0): 0, ("deliveries", 1): 0}
 
 
 async def test_start_partners_keeps_an_existing_topic_and_replaces_running_partners(
@@ -156,8 +160,7 @@ async def _advance(s: Scenario, clock: ManualClock, seconds: float, steps: int) 
 
 async def test_speed_and_lunch_rush_scale_what_the_partners_send(broker):
     clock = ManualClock()
-    s = Scenario(broker, _groups(broker), seed=2, clock=clock, wall=lambda: WALL)
-    try:
+    async with scenario_on(broker, seed=2, clock=clock, wall=lambda: WALL) as s:
         s.set_speed(0.5)
         await s.start_partners(partitions=2, partners=10, rate=1000.0)
         await _advance(s, clock, 1.0, 4)
@@ -175,16 +178,12 @@ async def test_speed_and_lunch_rush_scale_what_the_partners_send(broker):
         s.retune(rate=100.0, partners=3)
         view = s.view().partners
         assert view is not None and view.rate == 100.0 and view.partners == 3
-    finally:
-        await s.reset()
 
 
 async def test_runner_limit_stops_after_exactly_that_many_updates(broker):
     clock = ManualClock()
-    r = SimRunner(broker, topic="t", partitions=2, partners=5, rate=1000.0, clock=clock,
-                  wall=lambda: WALL, limit=1234)
-    await r.start()
-    try:
+    async with started_runner(broker, topic="t", partitions=2, partners=5, rate=1000.0,
+                              clock=clock, limit=1234) as r:
         for _ in range(4):
             clock.advance(0.25)
             await wait_until(lambda: r.accounted_until == clock.time(), timeout=10)
@@ -193,24 +192,18 @@ async def test_runner_limit_stops_after_exactly_that_many_updates(broker):
         await wait_until(lambda: not r.running, timeout=10, what="the runner to end")
         assert r.sent == 1234 and r.done and clock.pending == 0
         assert _in_log(broker, "t") == 1234  # flushed before it ended
-    finally:
-        await r.stop()
     assert _in_log(broker, "t") == 1234
 
 
 async def test_runner_speed_scales_the_rate_and_is_checked(broker):
     clock = ManualClock()
-    r = SimRunner(broker, topic="t", partitions=1, partners=2, rate=1000.0, clock=clock,
-                  wall=lambda: WALL, speed=0.25)
-    await r.start()
-    try:
+    async with started_runner(broker, topic="t", partitions=1, partners=2, rate=1000.0,
+                              clock=clock, speed=0.25) as r:
         clock.advance(1.0)
         await wait_until(lambda: r.accounted_until == clock.time(), timeout=10)
         assert r.sent == 250
         with pytest.raises(ValueError):
             r.retune(speed=0)
-    finally:
-        await r.stop()
     with pytest.raises(ValueError):
         SimRunner(broker, limit=-1)
 

@@ -181,8 +181,14 @@ def test_check_results_are_shown_in_words_and_colour(app_shell, qtbot):
         assert f"{group} {sent}" in text
     label = panel.check_labels[0]
     assert f"updates sent: {sent}" in label.toolTip()
-    colour = label.palette().color(QPalette.ColorRole.WindowText)
-    assert 90 <= colour.hsvHue() <= 170 and colour.hsvSaturation() > 100  # green
+
+    def green() -> bool:
+        # The style sheet's colour reaches the label when Qt polishes it, before its first
+        # paint: on an event-loop turn, so wait for it rather than read it at once.
+        colour = label.palette().color(QPalette.ColorRole.WindowText)
+        return 90 <= colour.hsvHue() <= 170 and colour.hsvSaturation() > 100
+
+    qtbot.waitUntil(green, timeout=5_000)
     assert not panel.no_checks.isVisibleTo(panel)
 
 

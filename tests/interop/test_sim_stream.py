@@ -12,10 +12,12 @@ import time
 import msgpack
 from confluent_kafka import KafkaError, Message
 from confluent_kafka import Producer as ConfluentProducer
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 from streamscope.core.groups.clock import ManualClock
 from streamscope.core.runtime import BrokerThread
 from streamscope.core.sim.runner import SimRunner
+
+from tests.kafka_clients import read_from_start
 
 TOPIC = "deliveries"
 PARTITIONS = 6
@@ -49,20 +51,7 @@ def _run_sim(bt: BrokerThread) -> dict[int, int]:
 
 
 def _consume_all(bt: BrokerThread, expected: int) -> list:
-    consumer = KafkaConsumer(bootstrap_servers=bt.bootstrap, enable_auto_commit=False,
-                             group_id=None, consumer_timeout_ms=1000)
-    received: list = []
-    try:
-        parts = [TopicPartition(TOPIC, p) for p in range(PARTITIONS)]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        deadline = time.monotonic() + WAIT_S
-        while len(received) < expected and time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=500, max_records=2000).values():
-                received.extend(records)
-    finally:
-        consumer.close()
-    return received
+    return read_from_start(bt.bootstrap, TOPIC, PARTITIONS, expected, wait_s=WAIT_S)
 
 
 def test_kafka_python_decodes_every_update_in_per_partner_order(broker):
