@@ -206,6 +206,7 @@ class _Plot(pg.PlotWidget):
     """What the race charts and the ack bar chart share: fixed axes, no mouse, themed."""
 
     _ready = False  # Qt sends font and style changes while __init__ still runs
+    _title_key: tuple[float, str] | None = None  # the font size and colour titled with
 
     def __init__(self, title: str, theme: Theme, bottom: pg.AxisItem | None = None) -> None:
         axes = {"left": _CountAxis()}
@@ -231,13 +232,19 @@ class _Plot(pg.PlotWidget):
         """Titles and value labels follow the widget's font (presentation mode's is larger)."""
         return round(max(9.0, 0.95 * self.font().pointSizeF()), 1)
 
-    def _retitle(self) -> None:
-        self.getPlotItem().setTitle(self._title, color=self.theme.chart_fg,
-                                    size=f"{self.text_pt()}pt")
+    def _retitle(self) -> bool:
+        """Set the title for the current font and theme; False when they are as before
+        (Qt sends a style change per polish, hundreds while the window is built)."""
+        key = (self.text_pt(), self.theme.chart_fg)
+        if key == self._title_key:
+            return False
+        self._title_key = key
+        self.getPlotItem().setTitle(self._title, color=key[1], size=f"{key[0]}pt")
+        return True
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        if self._ready and event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._retitle()
+        if (self._ready and event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange)
+                and self._retitle()):
             self.text_changed()
         super().changeEvent(event)
 
