@@ -725,19 +725,36 @@ class LessonFiguresView(QWidget):
         self.stack = QStackedWidget()
         self.message = _plain(NO_LESSON, "EmptyState")
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.race = RacePanel(theme)
-        self.acks = AckPanel(theme)
-        for page in (self.message, self.race, self.acks):
-            self.stack.addWidget(page)
+        self.stack.addWidget(self.message)
+        # The chart panels are built when a lesson first needs them: four plots cost more
+        # to build (and to restyle on every theme change) than the rest of the page, and
+        # most sessions never open lesson 6 or 8.
+        self._race: RacePanel | None = None
+        self._acks: AckPanel | None = None
         root.addWidget(self.stack, 1)
         self.theme = theme
+
+    @property
+    def race(self) -> RacePanel:
+        if self._race is None:
+            self._race = RacePanel(self.theme)
+            self.stack.addWidget(self._race)
+        return self._race
+
+    @property
+    def acks(self) -> AckPanel:
+        if self._acks is None:
+            self._acks = AckPanel(self.theme)
+            self.stack.addWidget(self._acks)
+        return self._acks
 
     # -- the page's contract -------------------------------------------------------------
 
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
-        self.race.apply_theme(theme)
-        self.acks.apply_theme(theme)
+        for panel in (self._race, self._acks):
+            if panel is not None:
+                panel.apply_theme(theme)
 
     def on_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
         self.refresh()
