@@ -20,7 +20,9 @@ from streamscope.core.idempotence import ProducerState
 from streamscope.core.log import PartitionLog
 
 MAX_PARTITIONS_PER_TOPIC = 10_000
-_TOPIC_NAME_RE = re.compile(r"^[a-zA-Z0-9._-]+$")
+# Matched whole (fullmatch): "$" would also match before a final newline, and "orders\n"
+# would pass as a name and get a directory of its own.
+_TOPIC_NAME_RE = re.compile(r"[a-zA-Z0-9._-]+")
 
 
 def validate_topic_name(name: str | None) -> str | None:
@@ -31,7 +33,7 @@ def validate_topic_name(name: str | None) -> str | None:
         return f"Topic name cannot be '{name}'"
     if len(name) > 249:
         return f"Topic name is {len(name)} characters long; the limit is 249"
-    if not _TOPIC_NAME_RE.match(name):
+    if not _TOPIC_NAME_RE.fullmatch(name):
         bad = sorted({c for c in name if not re.match(r"[a-zA-Z0-9._-]", c)})
         return (
             "Topic name may contain only ASCII letters, digits, '.', '_' and '-'"

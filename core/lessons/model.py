@@ -401,7 +401,7 @@ class Lesson:
         return None
 
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _LESSON_KEYS = {"name", "title", "seed", "topics", "intro", "steps", "page", "focus"}
 
 
@@ -414,7 +414,7 @@ def parse_lesson(text: str, source: str = "<lesson>") -> Lesson:
     where = source
     _no_unknown(data, _LESSON_KEYS, where)
     name = _required(data, "name", str, where)
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise LessonError(f"{where}: name {name!r} must be lower-case letters, digits and -")
     title = _required(data, "title", str, where)
     seed = data.get("seed", 1)

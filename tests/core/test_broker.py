@@ -33,7 +33,8 @@ def refusal(call: Callable[[], object]) -> ErrorCode:
 
 @pytest.mark.parametrize(
     "name",
-    ["", ".", "..", "a" * 250, "a/b", "../escape", "with space", "tab\t", "ü", "a\x00b"],
+    ["", ".", "..", "a" * 250, "a/b", "../escape", "with space", "tab\t", "ü", "a\x00b",
+     "orders\n", "\norders"],
 )
 async def test_invalid_topic_names_are_refused_and_create_nothing(broker, tmp_path, name):
     before = sorted(p.name for p in (tmp_path / "data").iterdir())
@@ -46,6 +47,12 @@ def test_topic_name_rules_accept_kafkas_alphabet():
     assert validate_topic_name("orders.v1_EU-2") is None
     assert validate_topic_name("a" * 249) is None
     assert "249" in validate_topic_name("a" * 250)
+
+
+def test_a_final_newline_is_not_part_of_kafkas_alphabet():
+    # A regex anchored with "$" also matches before a final newline: "orders\n" was taken
+    # for a name of its own, beside "orders", with a directory of its own.
+    assert "'\\n'" in validate_topic_name("orders\n")
 
 
 async def test_create_topic_errors_use_kafka_codes(broker):
