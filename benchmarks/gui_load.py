@@ -331,6 +331,28 @@ def _read_between(samples: list[list[float]], t0: float, t1: float) -> float | N
     return None if a is None or b is None else b - a
 
 
+def lag_probe(lag_t: list[float], lag_ms: list[float]):
+    """A precise Qt timer firing every LAG_PROBE_MS on the GUI thread (start it when the
+    window measured begins): each firing appends its time to ``lag_t`` and how late it
+    fired to ``lag_ms``, the GUI event loop's lag."""
+    from PySide6.QtCore import Qt, QTimer
+
+    last = [0.0]
+
+    def on_probe() -> None:
+        now = time.monotonic()
+        if last[0]:
+            lag_t.append(now)
+            lag_ms.append(max(0.0, (now - last[0]) * 1000 - LAG_PROBE_MS))
+        last[0] = now
+
+    probe = QTimer()
+    probe.setTimerType(Qt.TimerType.PreciseTimer)
+    probe.setInterval(LAG_PROBE_MS)
+    probe.timeout.connect(on_probe)
+    return probe
+
+
 def worker_gui(spec: dict[str, Any]) -> int:
     """The app, offscreen, with the lag probe; prints READY BOOTSTRAP, runs until the stop
     file appears, writes its samples to ``result_file``."""
@@ -352,7 +374,7 @@ def worker_gui(spec: dict[str, Any]) -> int:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
     import qasync
-    from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt, QTimer
+    from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
     from streamscope.core.config import BrokerConfig
     from streamscope.core.server import tune_allocator
@@ -410,19 +432,7 @@ def worker_gui(spec: dict[str, Any]) -> int:
     lag_ms: list[float] = []
     ticks: list[tuple[float, float]] = []  # (arrival, build_ms)
     work: list[tuple[float, str, float, float]] = []  # (t, fast|slow, wall ms, cpu ms)
-    last = [0.0]
-
-    def on_probe() -> None:
-        now = time.monotonic()
-        if last[0]:
-            lag_t.append(now)
-            lag_ms.append(max(0.0, (now - last[0]) * 1000 - LAG_PROBE_MS))
-        last[0] = now
-
-    probe = QTimer()
-    probe.setTimerType(Qt.TimerType.PreciseTimer)
-    probe.setInterval(LAG_PROBE_MS)
-    probe.timeout.connect(on_probe)
+    probe = lag_probe(lag_t, lag_ms)
 
     # What ran on the GUI thread, for attributing stalls: (start, end, what, CPU ms, ms
     # waiting for a CPU) of the ticker's ticks, the view switches and the window's

@@ -257,8 +257,8 @@ def worker_gui(spec: dict[str, object]) -> int:
     import gc
 
     import qasync
-    from gui_load import LAG_PROBE_MS
-    from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt, QTimer
+    from gui_load import lag_probe
+    from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QTimer
     from PySide6.QtWidgets import QApplication, QWidget
     from streamscope.core.server import tune_allocator
     from streamscope.desktop.app import Streamscope, _quiet_offscreen_warnings
@@ -285,22 +285,10 @@ def worker_gui(spec: dict[str, object]) -> int:
     frames_cpu: list[tuple[float, float]] = []
     ticks: list[tuple[float, float]] = []
     spans: list[tuple[float, float, str, float, float]] = []
-    last = [0.0]
     marks: dict[str, float] = {}
     sent_at: dict[str, tuple[float, int]] = {}
     errors: list[str] = []
-
-    def on_probe() -> None:
-        now = time.monotonic()
-        if last[0]:
-            lag_t.append(now)
-            lag_ms.append(max(0.0, (now - last[0]) * 1000 - LAG_PROBE_MS))
-        last[0] = now
-
-    probe = QTimer()
-    probe.setTimerType(Qt.TimerType.PreciseTimer)
-    probe.setInterval(LAG_PROBE_MS)
-    probe.timeout.connect(on_probe)
+    probe = lag_probe(lag_t, lag_ms)
 
     def time_paints(widget: QWidget, name: str) -> None:
         # A top-level widget's UpdateRequest paints every dirty child: one frame.
