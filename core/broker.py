@@ -8,10 +8,29 @@ Contract:
 * ``produce`` takes the bytes a client sent (one or more RecordBatch v2), validates each
   batch's header and CRC32C, patches base offsets in place and appends them verbatim:
   records are never decoded on this path. ``fetch`` returns whole stored batches as-is.
-* Appends wake long-polling fetchers (:meth:`wait_for_data`) at once.
+* Appends wake long-polling fetchers (:meth:`wait_for_data`) when the high watermark
+  moves: at once in interval mode, once the records are durable in always mode.
 * Refusals are :class:`core.errors.KafkaError` with Kafka's own error codes.
-* Durability follows ``BrokerConfig.fsync`` (see core/config.py): with ``interval`` a
-  background flusher fsyncs dirty logs off the loop, in a worker thread.
+* Durability follows ``BrokerConfig.fsync`` (see core/config.py and core/flusher.py),
+  never on the loop: with ``interval`` a background flusher fsyncs dirty logs in a worker
+  thread; with ``always`` the logs defer their syncs to one flusher thread with group
+  commit, the high watermark (``PartitionLog.log_end_offset``, what fetch,
+  ``partition_offsets``, ``list_offsets`` and the monitor read) covers durable records
+  only, and :meth:`sync_waiter` is what a produce answer waits on.
+  :meth:`make_durable` (OffsetCommit, before storing) returns once the data below the
+  given offsets is durable. The MetaStore writes on its own thread (core/meta/store.py);
+  the in-memory topics and offsets on the loop are the truth for reads.
+* Storage faults (core/topics.py): a failed append or sync sets
+  ``Partition.storage_error`` (logged and told as a ``"storage"`` event once per episode,
+  cleared when a write, or for a sync failure a sync, succeeds again) and answers
+  KAFKA_STORAGE_ERROR; the log keeps whole batches only. A partition that cannot be
+  opened at start-up is ``Partition.offline`` (an ``OfflineLog``): :meth:`partition`
+  raises KAFKA_STORAGE_ERROR for it, the others serve.
+* Topics: names colliding with a live topic's (case, or '.' versus '_') are refused with
+  INVALID_TOPIC_EXCEPTION naming it; a live topic's directory is never discarded;
+  partitions past what RLIMIT_NOFILE allows are refused (POLICY_VIOLATION).
+  :meth:`create_topic_off_loop` (auto-creation) creates the files in a worker thread and
+  commits the state on the loop; :meth:`create_topic` does it all on the loop.
 * The broker is storage: it never builds the group coordinator or the server. The
   composition root (``core/node.py``) attaches a coordinator (:meth:`attach_groups`,
   typed :class:`core.ports.BrokerGroups`) and the server reports connections and counts
@@ -39,7 +58,7 @@ import struct
 import time
 import uuid
 from collections import deque
-from collections.abc import Coroutine, Iterable, Iterator, Sequence
+from collections.abc import Coroutine, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,14 +66,17 @@ from typing import Any, Protocol
 from streamscope.core.config import BrokerConfig, LogConfig
 from streamscope.core.datadir import DataDir, discard_dir
 from streamscope.core.errors import ErrorCode, KafkaError
-from streamscope.core.flusher import Flusher, enforce_retention
+from streamscope.core.flusher import Flusher, GroupSync, enforce_retention
 from streamscope.core.idempotence import (
     PRODUCER_BATCH_CACHE,
+    PRODUCER_SCAN_BYTES,
     ProducerState,
     check_sequences,
+    rebuild_producers,
     record_sequences,
 )
-from streamscope.core.log import PartitionLog
+from streamscope.core.log import PartitionLog, segment
+from streamscope.core.log.partition_log import OfflineLog
 from streamscope.core.meta import MetaStore
 from streamscope.core.ports import BrokerGroups, ConnectionInfo
 from streamscope.core.records import BatchHeader, validate_batches
@@ -64,6 +86,7 @@ from streamscope.core.topics import (
     Topic,
     check_new_partition_count,
     check_partition_increase,
+    collision_key,
     log_config_for,
     validate_topic_name,
 )
@@ -88,6 +111,12 @@ log = logging.getLogger(__name__)
 
 # The host an in-process client is known by (its group membership, its read positions).
 LOCAL_CLIENT_HOST = "in-process"
+
+# Descriptors kept free for sockets, SQLite and the rest when checking a new topic's
+# partitions against RLIMIT_NOFILE. A partition holds at most one descriptor (its
+# segment's log file, opened lazily; indexes hold none), and all of them together at
+# most core.log.segment.MAX_OPEN_SEGMENTS (a process-wide LRU).
+RESERVED_FDS = 256
 
 
 class ActivitySink(Protocol):
@@ -128,6 +157,7 @@ class BrokerCounters:
     requests: int = 0
     connections_total: int = 0
     errors: int = 0
+    connections_refused: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +225,15 @@ class Broker:
         self.activity: ActivitySink | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
-        self._flusher = Flusher(self._all_partitions)
+        self._flusher = Flusher(self._all_partitions, self._sync_result)
+        # fsync "always": the flusher thread with group commit (core/flusher.py).
+        self._group_sync: GroupSync | None = None
+        # Topics being created off the loop (name -> its future) and every live or
+        # pending name by collision key (core/topics.collision_key).
+        self._creating: dict[str, asyncio.Future[Topic]] = {}
+        self._name_keys: dict[str, str] = {}
+        # Topics each connection has auto-created (core/api/metadata.auto_create's budget).
+        self.auto_created_by_connection: dict[int, int] = {}
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -204,12 +242,16 @@ class Broker:
         self._dir.lock()
         self.meta = MetaStore(self.data_dir / "meta.sqlite")
         self.cluster_id = self.meta.cluster_id
+        if self.config.fsync == "always":
+            self._group_sync = GroupSync(self._sync_result, self._wake)
+            self._group_sync.start()
         for rec in self.meta.load_topics():
             log_config = self.config.log.with_topic_configs(rec.configs)
             topic = Topic(rec.name, rec.topic_id, dict(rec.configs), log_config, [], rec.created_at)
             for i in range(rec.partitions):
-                topic.partitions.append(self._open_partition(topic, i))
+                topic.partitions.append(self._open_at_start(topic, i))
             self.topics[rec.name] = topic
+            self._name_keys.setdefault(collision_key(rec.name), rec.name)
         self.started_at = time.time()
         if self.config.fsync == "interval":
             self._spawn(self._flusher.run(self.config.fsync_interval_ms / 1000), "flusher")
@@ -236,16 +278,33 @@ class Broker:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for fut in list(self._creating.values()):
+            with contextlib.suppress(BaseException):
+                await fut
+        if self._group_sync is not None:
+            await self._group_sync.stop()
+        if self.meta is not None:
+            await asyncio.to_thread(self.meta.drain)
+        # From here on nothing suspends: clients on this loop see the coordinator and
+        # the logs close together.
         if self.groups is not None:
             await self.groups.close()
         async with self._flusher.lock:
             for topic in self.topics.values():
                 for p in topic.partitions:
                     self._wake(p)
-                    p.log.flush()
-                    p.log.close()
+                    try:
+                        p.log.close()  # flushes
+                    except (OSError, KafkaError) as exc:
+                        log.error("closing %s-%d: %s", p.topic, p.index, exc)
+                        p.log.close(flush=False)
+                        _settle(p.sync_waiters, KafkaError(
+                            ErrorCode.KAFKA_STORAGE_ERROR, f"final flush failed: {exc}"))
+                    else:
+                        p.log.advance_high_watermark(p.log.next_offset)
+                        _settle(p.sync_waiters, None)
         if self.meta is not None:
-            self.meta.close()
+            self.meta.close()  # what the coordinator's close queued: drained just above
         self._dir.unlock()
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
@@ -265,6 +324,73 @@ class Broker:
     async def flush_dirty(self) -> None:
         """fsync every log appended to since the last flush, in a worker thread."""
         await self._flusher.flush_dirty()
+
+    # --- durability and storage faults ------------------------------------------------
+
+    def sync_waiter(self, topic: str, index: int) -> asyncio.Future[None] | None:
+        """fsync "always": a future resolved once the partition's records appended so far
+        are durable (and visible), failing with KAFKA_STORAGE_ERROR if the sync fails;
+        None when there is nothing to wait for (interval mode, or already durable)."""
+        gs = self._group_sync
+        if gs is None:
+            return None
+        t = self.topics.get(topic)
+        if t is None or not 0 <= index < len(t.partitions):
+            return None
+        return gs.waiter(t.partitions[index])
+
+    async def make_durable(self, positions: Iterable[tuple[str, int, int]]) -> None:
+        """Return once each partition's records below the offset (capped at what the log
+        holds) are durable; KafkaError KAFKA_STORAGE_ERROR if they cannot be made so.
+        Free when earlier flushes already covered them (OffsetCommit calls this before
+        storing offsets, so a stored offset never points past durable data)."""
+        wanted: list[tuple[Partition, int]] = []
+        for topic, index, offset in positions:
+            t = self.topics.get(topic)
+            if t is None or not 0 <= index < len(t.partitions):
+                continue
+            p = t.partitions[index]
+            wanted.append((p, min(offset, p.log.next_offset)))
+        if not wanted:
+            return
+        gs = self._group_sync
+        if gs is None:
+            await self._flusher.make_durable(wanted)
+            return
+        waits = []
+        for p, offset in wanted:
+            if offset > p.log.log_end_offset:
+                fut = gs.waiter(p)
+                if fut is not None:
+                    waits.append(fut)
+        for fut in waits:
+            await fut
+
+    def _sync_result(self, p: Partition, error: Exception | None) -> None:
+        """A flusher's sync of ``p`` ended (on the loop): storage error set or cleared."""
+        if error is None:
+            if p.storage_error is not None:
+                self._storage_recovered(p)
+        else:
+            self._storage_failed(p, f"fsync failed: {_reason(error)}", from_sync=True)
+
+    def _storage_failed(self, p: Partition, reason: str, *, from_sync: bool = False) -> None:
+        """An append or sync of ``p`` failed: logged and told once per episode (an error
+        from a sync is cleared only by a sync that succeeds, one from a write by any
+        write or sync that does)."""
+        if p.storage_error is None:
+            log.error("storage error on %s-%d: %s", p.topic, p.index, reason)
+            self.emit_event("storage", f"Storage error on {p.topic}-{p.index}: {reason}",
+                            topic=p.topic, partition=p.index, error=reason)
+        p.storage_error = reason
+        p.storage_error_from_sync = from_sync
+
+    def _storage_recovered(self, p: Partition) -> None:
+        log.warning("storage on %s-%d works again (was: %s)", p.topic, p.index, p.storage_error)
+        self.emit_event("storage", f"Storage on {p.topic}-{p.index} works again",
+                        topic=p.topic, partition=p.index, error=None)
+        p.storage_error = None
+        p.storage_error_from_sync = False
 
     async def _retention_loop(self) -> None:
         while True:
@@ -304,8 +430,12 @@ class Broker:
 
     def connection_closed(self, conn_id: int) -> None:
         self.connections.pop(conn_id, None)
+        self.auto_created_by_connection.pop(conn_id, None)
         if self.activity is not None:
             self.activity.reader_closed(conn_id)
+
+    def connection_refused(self, host: str, why: str) -> None:
+        self.counters.connections_refused += 1
 
     def request_handled(self) -> None:
         self.counters.requests += 1
@@ -324,7 +454,33 @@ class Broker:
         plog = PartitionLog.open(
             self._dir.partition_dir(topic.name, index), topic.log_config, topic=topic.name, partition=index
         )
-        return Partition(topic.name, index, plog)
+        return self._partition_of(plog)
+
+    def _partition_of(self, plog: PartitionLog) -> Partition:
+        """The broker's Partition over an opened log (deferred sync in "always" mode)."""
+        if self._group_sync is not None:
+            plog.defer_sync()
+        p = Partition(plog.topic, plog.partition, plog)
+        p.synced_to = plog.next_offset  # what recovery found is on disk
+        # Idempotent producers' sequences survive a restart (core/idempotence.py).
+        p.producers = rebuild_producers(plog.tail_headers(PRODUCER_SCAN_BYTES))
+        return p
+
+    def _open_at_start(self, topic: Topic, index: int) -> Partition:
+        """Open a stored partition; one that cannot be opened (a corrupt segment recovery
+        cannot handle, an unreadable file) goes offline alone: logged, told, and its
+        requests answered KAFKA_STORAGE_ERROR while the others serve."""
+        path = self._dir.partition_dir(topic.name, index)
+        try:
+            plog = PartitionLog.open(path, topic.log_config, topic=topic.name, partition=index)
+        except Exception as exc:  # noqa: BLE001 - whatever it is, only this partition stops
+            reason = _reason(exc)
+            log.error("partition %s-%d is offline: %s", topic.name, index, reason)
+            self.emit_event("storage", f"Partition {topic.name}-{index} is offline: {reason}",
+                            topic=topic.name, partition=index, error=reason, offline=True)
+            offline = OfflineLog(path, topic.log_config, topic.name, index, reason)
+            return Partition(topic.name, index, offline, offline=reason)
+        return self._partition_of(plog)
 
     def create_topic(
         self,
@@ -334,29 +490,143 @@ class Broker:
         *,
         validate_only: bool = False,
     ) -> Topic | None:
-        """Create a topic (Kafka's rules and errors); ``validate_only`` checks and returns None."""
+        """Create a topic (Kafka's rules and errors); ``validate_only`` checks and returns None.
+
+        The files are created on the caller's thread (the loop): for creations a person
+        asked for. Auto-creation uses :meth:`create_topic_off_loop`."""
+        count, configs, log_config = self._check_new_topic(name, partitions, configs)
+        if validate_only:
+            return None
+        logs = _open_logs(self._claim_dirs(name, count), log_config, name)
+        return self._commit_topic(name, configs, log_config, logs)
+
+    async def create_topic_off_loop(
+        self, name: str, partitions: int | None = None, configs: dict[str, str] | None = None,
+    ) -> Topic:
+        """:meth:`create_topic` with the directories and files created in a worker thread;
+        the checks run and the new state is committed on the loop. Until then the name is
+        reserved: another creation of it (or of a colliding name) waits for this one or
+        is refused."""
+        count, configs, log_config = self._check_new_topic(name, partitions, configs)
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Topic] = loop.create_future()
+        key = collision_key(name)
+        self._creating[name] = fut
+        self._name_keys[key] = name
+        try:
+            dirs = self._claim_dirs(name, count)
+            logs = await asyncio.to_thread(_open_logs, dirs, log_config, name)
+            if self._closed:
+                for plog in logs:
+                    plog.close()
+                raise KafkaError(ErrorCode.NOT_CONTROLLER, "The broker is shutting down.")
+            topic = self._commit_topic(name, configs, log_config, logs)
+            fut.set_result(topic)
+            return topic
+        except BaseException as exc:
+            if self._name_keys.get(key) == name and name not in self.topics:
+                del self._name_keys[key]
+            if not fut.done():
+                fut.set_exception(exc)
+                fut.exception()  # retrieved: waiters re-raise it, nobody else must
+            raise
+        finally:
+            self._creating.pop(name, None)
+
+    def _check_new_topic(
+        self, name: str, partitions: int | None, configs: dict[str, str] | None,
+    ) -> tuple[int, dict[str, str], LogConfig]:
+        """Kafka's checks for a new topic, the name collision and descriptor checks;
+        (partition count, configs, log config)."""
         reason = validate_topic_name(name)
         if reason:
             raise KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, reason)
-        if name in self.topics:
+        if name in self.topics or name in self._creating:
             raise KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
+        other = self._name_keys.get(collision_key(name))
+        if other is not None and other != name:
+            raise KafkaError(
+                ErrorCode.INVALID_TOPIC_EXCEPTION,
+                f"Topic '{name}' collides with existing topic: {other} (names that differ"
+                " only in case, or by '.' versus '_', are refused)",
+            )
         if partitions is None or partitions == -1:
             partitions = self.config.default_partitions
-        check_new_partition_count(partitions)
+        check_new_partition_count(partitions, self.config.max_partitions_per_topic)
         configs = {k: v for k, v in (configs or {}).items() if v is not None}
         log_config = self._log_config_for(configs)
-        if validate_only:
-            return None
-        topic_id = uuid.uuid4()
-        rec = self.meta.create_topic(name, topic_id, partitions, configs)
-        topic = Topic(name, topic_id, configs, log_config, [], rec.created_at)
-        for i in range(partitions):
-            # A leftover dir of a deleted topic with the same name must not come back.
-            stale = self._dir.partition_dir(name, i)
-            if stale.exists():
-                discard_dir(stale)
-            topic.partitions.append(self._open_partition(topic, i))
+        self.check_descriptor_budget(partitions)
+        return partitions, configs, log_config
+
+    @property
+    def creating(self) -> Mapping[str, asyncio.Future[Topic]]:
+        """Topics being created off the loop (name -> future of the topic)."""
+        return self._creating
+
+    def partition_total(self) -> int:
+        """Partitions the broker holds, counting topics being created."""
+        total = sum(len(t.partitions) for t in self.topics.values())
+        return total + len(self._creating) * self.config.default_partitions
+
+    def check_descriptor_budget(self, new_partitions: int) -> None:
+        """Refuse (POLICY_VIOLATION) partitions the process's descriptor limit
+        (RLIMIT_NOFILE) could not serve, rather than failing later mid-request."""
+        try:
+            import resource  # POSIX only; elsewhere there is no such limit to check
+        except ImportError:
+            return
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft == resource.RLIM_INFINITY:
+            return
+        total = self.partition_total() + new_partitions
+        allowed = max(0, soft - RESERVED_FDS)
+        if min(total, segment.MAX_OPEN_SEGMENTS) > allowed:
+            raise KafkaError(
+                ErrorCode.POLICY_VIOLATION,
+                f"Creating {new_partitions} partition(s) would bring this broker to {total}"
+                f" partitions; its file-descriptor limit (RLIMIT_NOFILE {soft}) leaves room"
+                f" for {allowed} open log files. Delete topics, or raise the limit"
+                " (ulimit -n) and restart.",
+            )
+
+    def _claim_dirs(self, name: str, count: int) -> list[Path]:
+        """The new topic's partition dirs; a leftover dir of a deleted topic with the same
+        name is discarded first (it must not come back), never a live topic's."""
+        dirs = []
+        for i in range(count):
+            path = self._dir.partition_dir(name, i)
+            if path.exists():
+                self._discard_stale(path)
+            dirs.append(path)
+        return dirs
+
+    def _live_dir_keys(self) -> set[str]:
+        return {
+            p.log.directory.name.casefold()
+            for t in self.topics.values() for p in t.partitions
+        }
+
+    def _discard_stale(self, path: Path) -> None:
+        """Discard a partition dir no live topic owns (compared as a case-insensitive file
+        system would); one a live topic owns is refused, never removed."""
+        if path.name.casefold() in self._live_dir_keys():
+            raise KafkaError(
+                ErrorCode.INVALID_TOPIC_EXCEPTION,
+                f"Directory {path.name} belongs to a live topic; not reused.",
+            )
+        discard_dir(path)
+
+    def _commit_topic(
+        self, name: str, configs: dict[str, str], log_config: LogConfig,
+        logs: list[PartitionLog],
+    ) -> Topic:
+        """The new topic's state, on the loop: in memory at once, its store row queued."""
+        rec = self.meta.create_topic(name, uuid.uuid4(), len(logs), configs)
+        topic = Topic(name, rec.topic_id, configs, log_config, [], rec.created_at)
+        topic.partitions.extend(self._partition_of(plog) for plog in logs)
         self.topics[name] = topic
+        self._name_keys[collision_key(name)] = name
+        partitions = len(logs)
         noun = "partition" if partitions == 1 else "partitions"
         self.emit_event("topic_created", f"Topic {name} created with {partitions} {noun}",
                         topic=name, partitions=partitions)
@@ -384,7 +654,7 @@ class Broker:
         return None if topic is None else len(topic.partitions)
 
     def ensure_topic(self, name: str) -> Topic:
-        """The topic, auto-created when the broker allows it (Metadata / Produce)."""
+        """The topic, auto-created (files on the loop) when the broker allows it."""
         topic = self.topics.get(name)
         if topic is not None:
             return topic
@@ -392,13 +662,30 @@ class Broker:
             return self.get_topic(name)
         return self.create_topic(name)
 
+    async def ensure_topic_off_loop(self, name: str) -> Topic:
+        """The topic, auto-created off the loop when the broker allows it (Metadata,
+        Produce); a creation of the same name already under way is waited for."""
+        topic = self.topics.get(name)
+        if topic is not None:
+            return topic
+        pending = self._creating.get(name)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        if not self.config.auto_create_topics:
+            return self.get_topic(name)
+        return await self.create_topic_off_loop(name)
+
     def delete_topic(self, name: str) -> None:
         topic = self.get_topic(name)
         del self.topics[name]
-        self.meta.delete_topic(name)
+        if self._name_keys.get(collision_key(name)) == name:
+            del self._name_keys[collision_key(name)]
+        self.meta.delete_topic(name)  # queued for the store's writer
+        gone = KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {name} was deleted")
         for p in topic.partitions:
             p.dirty = False
             self._wake(p)
+            _settle(p.sync_waiters, gone)
             p.log.close(flush=False)  # about to be deleted: no fsync on the loop
             discard_dir(p.log.directory)
         if self.groups is not None:
@@ -408,14 +695,15 @@ class Broker:
     def add_partitions(self, name: str, total: int, *, validate_only: bool = False) -> None:
         topic = self.get_topic(name)
         current = len(topic.partitions)
-        check_partition_increase(current, total)
+        check_partition_increase(current, total, self.config.max_partitions_per_topic)
         if validate_only:
             return
+        self.check_descriptor_budget(total - current)
         self.meta.set_partitions(name, total)
         for i in range(current, total):
             stale = self._dir.partition_dir(name, i)
             if stale.exists():
-                discard_dir(stale)
+                self._discard_stale(stale)
             topic.partitions.append(self._open_partition(topic, i))
         self.emit_event("partitions_added", f"Topic {name} now has {total} partitions",
                         topic=name, partitions=total)
@@ -454,13 +742,19 @@ class Broker:
     # --- produce / fetch ------------------------------------------------------------
 
     def partition(self, topic: str, index: int) -> Partition:
+        """The partition (KafkaError UNKNOWN_TOPIC_OR_PARTITION, or KAFKA_STORAGE_ERROR
+        for one offline since start-up)."""
         t = self.topics.get(topic)
         if t is None or not 0 <= index < len(t.partitions):
             raise KafkaError(
                 ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                 f"This server does not host {topic}-{index}",
             )
-        return t.partitions[index]
+        p = t.partitions[index]
+        if p.offline is not None:
+            raise KafkaError(
+                ErrorCode.KAFKA_STORAGE_ERROR, f"{topic}-{index} is offline: {p.offline}")
+        return p
 
     def partition_offsets(self, topic: str, index: int) -> tuple[int, int]:
         p = self.partition(topic, index)
@@ -485,7 +779,17 @@ class Broker:
             buf = data
         else:
             buf = bytearray(data)
-        base, _last = plog.append(buf, headers)
+        try:
+            base, _last = plog.append(buf, headers)
+        except KafkaError as exc:
+            if exc.code == ErrorCode.KAFKA_STORAGE_ERROR:
+                self._storage_failed(p, exc.message or str(exc))
+            raise
+        except OSError as exc:  # e.g. a new segment's file could not be created
+            self._storage_failed(p, _reason(exc))
+            raise KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, _reason(exc)) from exc
+        if p.storage_error is not None and not p.storage_error_from_sync:
+            self._storage_recovered(p)
         record_sequences(p.producers, headers, base)
         if self.activity is not None:
             self.activity.appended(topic, index, headers)
@@ -499,10 +803,14 @@ class Broker:
         c = self.counters
         c.records_in += n_records
         c.bytes_in += size
-        if plog.config.fsync == "interval":
-            p.dirty = True
-        if p.waiters:
-            self._wake(p)
+        gs = self._group_sync
+        if gs is not None:
+            gs.submit(p)  # visible, and fetchers woken, once durable
+        else:
+            if plog.config.fsync == "interval":
+                p.dirty = True
+            if p.waiters:
+                self._wake(p)
         return base, plog.log_start_offset
 
     def fetch(self, topic: str, index: int, offset: int, max_bytes: int) -> FetchResult:
@@ -614,6 +922,46 @@ class Broker:
 def _resolve(fut: asyncio.Future) -> None:
     if not fut.done():
         fut.set_result(None)
+
+
+def _settle(waiters: list[tuple[int, asyncio.Future[None]]], error: Exception | None) -> None:
+    """Resolve (or fail with ``error``) and forget every produce waiting on a sync."""
+    for _target, fut in waiters:
+        if not fut.done():
+            if error is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(error)
+    waiters.clear()
+
+
+def _reason(exc: BaseException) -> str:
+    """A storage failure as one line for logs, events and error messages."""
+    if isinstance(exc, KafkaError):
+        return exc.message or exc.code.name
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return str(exc) or type(exc).__name__
+
+
+def _open_logs(dirs: list[Path], config: LogConfig, topic: str) -> list[PartitionLog]:
+    """Open (creating) a new topic's partition logs; any thread. All or none: on a failure
+    the ones opened are closed and their directories discarded before it re-raises."""
+    logs: list[PartitionLog] = []
+    try:
+        for index, path in enumerate(dirs):
+            logs.append(PartitionLog.open(path, config, topic=topic, partition=index))
+    except BaseException as exc:
+        for plog in logs:
+            plog.close(flush=False)
+        for path in dirs:
+            discard_dir(path)
+        if isinstance(exc, OSError):
+            raise KafkaError(ErrorCode.KAFKA_STORAGE_ERROR,
+                             f"Could not create topic {topic}: {_reason(exc)}") from exc
+        raise
+    return logs
 
 
 def _count_records(data: bytes) -> tuple[int, int]:

@@ -8,8 +8,13 @@ Contract:
   :meth:`DataDir.unlock` releases it (idempotent).
 * A partition's log lives in ``<topic>-<index>``.
 * :func:`discard_dir` renames a directory aside at once (so a topic re-created with the
-  same name starts empty) and removes it off the loop, in the default executor; the
-  rmtree future is kept until it ends and a failure is logged, not lost.
+  same name starts empty) and removes it off the loop, in the default executor (in the
+  calling thread when there is no loop); the rmtree future is kept until it ends and a
+  failure is logged, not lost. It removes whatever it is given: callers make sure it is
+  not a live topic's (``Broker._discard_stale`` compares against every live partition
+  dir as a case-insensitive file system would, and topic names that would collide are
+  refused up front). Leftovers named ``*-delete`` can never be a live partition dir,
+  whose names end in ``-<index>``.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ composition root (``core/node.py``) plugs the real parts in.
 * :class:`BrokerGroups`: what the broker calls on its group coordinator (a deleted
   topic's offsets go; the coordinator closes with the broker). ``GroupCoordinator``
   satisfies it.
-* :class:`ServerStats`: how a listener reports its address, connections, requests and
-  errors;
+* :class:`ServerStats`: how a listener reports its address, connections (opened,
+  closed, refused by a limit), requests and errors;
   ``Broker`` implements it, and the monitor reads the result from the broker.
 * :class:`ConnectionInfo`: what the server knows of one client connection.
 """
@@ -33,6 +33,8 @@ class ConnectionInfo:
     requests_by_api: dict[int, int] = field(default_factory=dict)
     bytes_in: int = 0
     bytes_out: int = 0
+    # the SASL principal once the connection authenticated, else None.
+    user: str | None = None
 
 
 @runtime_checkable
@@ -55,6 +57,10 @@ class ServerStats(Protocol):
     def connection_opened(self, info: ConnectionInfo) -> None: ...
 
     def connection_closed(self, conn_id: int) -> None: ...
+
+    def connection_refused(self, host: str, why: str) -> None:
+        """A connection from ``host`` was closed on accept (a connection limit, ``why``)."""
+        ...
 
     def request_handled(self) -> None:
         """One request was decoded and handed to its API module."""

@@ -11,11 +11,17 @@ Behaviour, per topic (each answered on its own; one failure does not fail the ot
   both -1 (else INVALID_REQUEST, as Kafka); partition indexes must be 0..n-1 and each
   replica list exactly ``[node id]``, else INVALID_REPLICA_ASSIGNMENT (39).
 * ``configs`` become the topic's overrides; an unknown name or a bad value gets
-  INVALID_CONFIG (40). An invalid name gets INVALID_TOPIC_EXCEPTION (17), an existing topic
-  TOPIC_ALREADY_EXISTS (36), a name given twice in one request INVALID_REQUEST (42) for
-  each copy.
+  INVALID_CONFIG (40). An invalid name gets INVALID_TOPIC_EXCEPTION (17), as does a name
+  colliding with an existing topic's by case or by '.' versus '_' (the message names
+  it); an existing topic TOPIC_ALREADY_EXISTS (36), a name given twice in one request
+  INVALID_REQUEST (42) for each copy; partitions past what the broker's descriptor limit
+  allows POLICY_VIOLATION (44).
 * ``validate_only`` (v1+) checks everything and creates nothing.
-* ``timeout_ms`` is not needed: creation is complete when the answer is sent.
+* ``timeout_ms`` is not needed: creation is complete when the answer is sent. Every
+  topic is checked first (answers keep request order), then the accepted ones are
+  created one by one with their files made in a worker thread
+  (``Broker.create_topic_off_loop``), so a topic of many partitions does not stall the
+  loop.
 
 Version notes: v1 adds validate_only and error_message; v2 throttle time; v4 allows -1 for
 partitions and replication factor; v5 is flexible and answers ``num_partitions``,
@@ -26,11 +32,16 @@ false); v7 answers ``topic_id``. Failed topics carry -1, -1 and null configs.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from streamscope.core.api import RequestContext
 from streamscope.core.api._answers import answer_each_topic
 from streamscope.core.api.describe_configs import CONFIG_SOURCE_DEFAULT, CONFIG_SOURCE_TOPIC
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.core.protocol import ZERO_UUID
+
+if TYPE_CHECKING:
+    from streamscope.core.topics import Topic
 
 API_KEY = 19
 MIN_VERSION = 0
@@ -39,11 +50,21 @@ MAX_VERSION = 7
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     broker = ctx.broker
+    # Topics that passed every check, created after the loop below, off the event loop.
+    pending: list[tuple[dict, str, int | None, dict]] = []
 
     def answer(name: str, t: dict, validate_only: bool) -> dict:
         partitions = _partition_count(broker.node_id, t)
         configs = {c["name"]: c.get("value") for c in t.get("configs") or []}
-        topic = broker.create_topic(name, partitions, configs, validate_only=validate_only)
+        # Every check now (answers in request order); the files are created below.
+        broker.create_topic(name, partitions, configs, validate_only=True)
+        if not validate_only:
+            entry: dict = {"name": name}
+            pending.append((entry, name, partitions, configs))
+            return entry
+        return describe(name, partitions, configs, None)
+
+    def describe(name: str, partitions: int | None, configs: dict, topic: Topic | None) -> dict:
         if topic is None:  # validate_only: describe what would have been created
             set_names = {k for k, v in configs.items() if v is not None}
             values = broker.config.log.with_topic_configs(
@@ -75,6 +96,12 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
         }
 
     out = answer_each_topic(request, "Create topics", answer, failed)
+    for entry, name, partitions, configs in pending:
+        try:
+            topic = await broker.create_topic_off_loop(name, partitions, configs)
+            entry.update(describe(name, partitions, configs, topic))
+        except KafkaError as exc:  # e.g. two names of this request that collide
+            entry.update(failed(name, exc))
     return {"throttle_time_ms": 0, "topics": out}
 
 

@@ -11,10 +11,18 @@ Behaviour:
   All-topics answers are sorted by name.
 * A requested topic that does not exist is auto-created when the request allows it
   (``allow_auto_topic_creation``, v4+; implied true before) *and* the broker does
-  (``BrokerConfig.auto_create_topics``); it is created at once, so the answer already
-  carries it (Kafka answers LEADER_NOT_AVAILABLE first; clients accept either). Otherwise
-  UNKNOWN_TOPIC_OR_PARTITION (3). A name breaking Kafka's rules gets
-  INVALID_TOPIC_EXCEPTION (17) and is never created.
+  (``BrokerConfig.auto_create_topics``); it is created before the answer, so the answer
+  already carries it (Kafka answers LEADER_NOT_AVAILABLE first; clients accept either).
+  Otherwise UNKNOWN_TOPIC_OR_PARTITION (3). A name breaking Kafka's rules gets
+  INVALID_TOPIC_EXCEPTION (17) and is never created, as is one colliding with a live
+  topic by case or by '.' versus '_'.
+* Auto-creation is bounded (:func:`auto_create`, shared with Produce): its files are
+  created in a worker thread while the loop serves other connections, and the new state
+  is committed on the loop. At most ``auto_create_max_per_request`` topics per request
+  (the rest get UNKNOWN_TOPIC_OR_PARTITION: a client asks again), at most
+  ``auto_create_max_per_connection`` per connection (then POLICY_VIOLATION (44)), and
+  none past what the descriptor limit allows (POLICY_VIOLATION, see
+  ``Broker.check_descriptor_budget``). Refusals are logged once per request.
 * v10+ requests may name topics by id (name null): unknown ids get UNKNOWN_TOPIC_ID.
 * Every partition: leader = node id, leader epoch 0, replicas = isr = [node id],
   offline replicas []. Fetch and ListOffsets accept any ``current_leader_epoch`` from
@@ -31,6 +39,7 @@ authorized operations; v12 allows a null topic name in the answer (topic id look
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from streamscope.core.api import RequestContext
@@ -44,6 +53,8 @@ if TYPE_CHECKING:
 API_KEY = 3
 MIN_VERSION = 0
 MAX_VERSION = 12
+
+log = logging.getLogger(__name__)
 
 INT32_MIN = -2147483648
 # Bits of Kafka's AclOperation codes: READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7,
@@ -80,14 +91,21 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
             topic = broker.topics.get(name)
             if topic is None:
                 try:
-                    reason = validate_topic_name(name)
-                    if reason:
-                        raise KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, reason)
-                    topic = broker.ensure_topic(name) if allow_auto else broker.get_topic(name)
+                    if allow_auto:
+                        topic = await auto_create(ctx, name)
+                    else:
+                        reason = validate_topic_name(name)
+                        if reason:
+                            raise KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, reason)
+                        topic = broker.get_topic(name)
                 except KafkaError as exc:
                     topics.append(_error_entry(name, ZERO_UUID, exc.code))
                     continue
             topics.append(_topic_entry(topic, node, want_ops))
+        refused = ctx.extra.get(_REFUSED)
+        if refused:
+            log.warning("connection %d (%s): %d auto-creation(s) refused: %s",
+                        ctx.connection.conn_id, ctx.connection.host, refused[0], refused[1])
 
     return {
         "throttle_time_ms": 0,
@@ -100,6 +118,48 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
         "topics": topics,
         "cluster_authorized_operations": INT32_MIN,
     }
+
+
+_CREATED = "auto_created"  # ctx.extra: topics this request auto-created
+_REFUSED = "auto_create_refused"  # ctx.extra: [count, first reason]
+
+
+async def auto_create(ctx: RequestContext, name: str) -> Topic:
+    """The topic ``name``, auto-created within the request's and the connection's budgets
+    (module docstring); KafkaError with Kafka's code when it is not (or cannot be)."""
+    broker = ctx.broker
+    topic = broker.topics.get(name)
+    if topic is not None:
+        return topic
+    reason = validate_topic_name(name)
+    if reason:
+        raise KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, reason)
+    if not broker.config.auto_create_topics:
+        return broker.get_topic(name)
+    if name not in broker.creating:
+        try:
+            made = ctx.extra.get(_CREATED, 0)
+            if made >= broker.config.auto_create_max_per_request:
+                raise KafkaError(
+                    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                    f"At most {broker.config.auto_create_max_per_request} topics are"
+                    " auto-created per request; ask again for the rest.",
+                )
+            conn_id = ctx.connection.conn_id
+            by_conn = broker.auto_created_by_connection.get(conn_id, 0)
+            if by_conn >= broker.config.auto_create_max_per_connection:
+                raise KafkaError(
+                    ErrorCode.POLICY_VIOLATION,
+                    f"This connection has auto-created {by_conn} topics, the most allowed"
+                    " (auto_create_max_per_connection); create topics explicitly.",
+                )
+            ctx.extra[_CREATED] = made + 1
+            broker.auto_created_by_connection[conn_id] = by_conn + 1
+        except KafkaError as exc:
+            refused = ctx.extra.setdefault(_REFUSED, [0, exc.message])
+            refused[0] += 1
+            raise
+    return await broker.ensure_topic_off_loop(name)
 
 
 def _topic_entry(topic: Topic, node: int, want_ops: bool) -> dict:

@@ -6,9 +6,13 @@ UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID, REBALANCE_IN_PROGRESS while CompletingReb
 generation -1 with an empty member id (admin tools, manual assignment) is accepted only
 while the group has no members, and creates a "simple" group if there is none.
 Per partition: UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist,
-OFFSET_METADATA_TOO_LARGE above 4096 characters. Accepted offsets are written to the
-SQLite store before the answer (they survive a restart). A null metadata string is
-stored as "" (Kafka's NoMetadata).
+OFFSET_METADATA_TOO_LARGE above 4096 characters. Accepted offsets are stored only once
+the committed partitions' data up to them is durable (in interval mode the answer may
+wait for one flush; nothing when a flush already covered it), then written to the
+SQLite store by its writer thread, and the answer waits for that write (they survive a
+restart, and never point past durable data). A partition whose data cannot be made
+durable answers KAFKA_STORAGE_ERROR. A null metadata string is stored as "" (Kafka's
+NoMetadata).
 
 Version notes: v0 has no generation or member id (taken as -1 / ""); v1 adds a
 per-partition commit timestamp (honoured if > 0); v2-4 carry ``retention_time_ms``

@@ -2,9 +2,19 @@
 
 Contract: OffsetCommit is checked against member and generation; generation -1 with no
 member id is accepted only while the group has no members (admin tools, manual
-assignment), creating a "simple" group with no protocol type. Commits are written
-through to the :class:`~core.groups.ports.OffsetStore` (one transaction per request)
-before the answer, and all are loaded at start, so they survive a restart. OffsetDelete
+assignment), creating a "simple" group with no protocol type. A commit first makes the
+committed partitions' data durable up to the committed offsets
+(``PartitionView.make_durable``: free when a flush already covered them), then is
+written to the :class:`~core.groups.ports.OffsetStore` (its writer thread, off the
+loop) and the answer waits for that write, so a durable offset never points past
+durable data, and it survives a restart. Commits of one group are applied one at a time
+in arrival order (a per-group lock): after the data wait the checks run again, and in
+that same step (no await) the in-memory offsets (what OffsetFetch reads) change and the
+store write is queued. A rebalance does not complete while a commit of its group is in
+flight (the last one to finish completes it), so a commit lands in the generation it
+was checked in and its member acts on the answer before partitions move, as when
+commits were stored in one step on the loop. A failed store write is answered with the
+error and undone in memory unless a later commit replaced it. OffsetDelete
 refuses topics a live "consumer" group subscribes to; a reset (``kafka-consumer-groups
 --reset-offsets``) needs a group with no members and clamps into [log start, high
 watermark]. Commit timestamps come from the clock's wall time. Each offset written (a
@@ -13,8 +23,10 @@ commit or a reset) is told to the activity feed (:class:`CommitSink`), if one is
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import replace
 from typing import Protocol
 
@@ -41,6 +53,9 @@ class OffsetsMixin(CoordinatorState):
 
     # The activity feed, attached by the composition root (core/node.py); None: none.
     activity: CommitSink | None = None
+    # Per group with a commit in flight: its lock and how many commits hold or await it
+    # (commits of one group are stored one after another, in the order they arrived).
+    _commit_locks: dict[str, list] | None = None
 
     def attach_activity(self, sink: CommitSink) -> None:
         self.activity = sink
@@ -61,21 +76,17 @@ class OffsetsMixin(CoordinatorState):
         generation_id: int = -1,
         group_instance_id: str | None = None,
     ) -> dict[TopicPartition, ErrorCode]:
-        """OffsetCommit: one error code per partition; accepted ones are durable on return."""
+        """OffsetCommit: one error code per partition; accepted ones are durable on return.
+
+        Checked, then (in arrival order per group) the data below the offsets is made
+        durable, the checks run again (a rebalance may have moved on meanwhile: the
+        commit then counts as arriving after it), and in that same step the offsets
+        change in memory and their store write is queued; the answer waits for it.
+        """
         offsets = list(offsets)
         member_id = member_id or ""
-        group = self._groups.get(group_id)
-        error = ErrorCode.NONE
-        create = False
-        if self._closed:
-            error = ErrorCode.NOT_COORDINATOR
-        elif group is None:
-            if generation_id < 0 and not member_id and group_instance_id is None:
-                create = True  # a group that only uses Kafka to store offsets
-            else:
-                error = ErrorCode.ILLEGAL_GENERATION
-        else:
-            error = self._validate_commit(group, member_id, generation_id, group_instance_id)
+        error, _create = self._commit_check(group_id, member_id, generation_id,
+                                            group_instance_id)
         now = int(self.clock.wall() * 1000)
         results: dict[TopicPartition, ErrorCode] = {}
         accepted: list[CommittedOffset] = []
@@ -97,19 +108,102 @@ class OffsetsMixin(CoordinatorState):
                 ))
         if not accepted:
             return results
+        if self._commit_locks is None:
+            self._commit_locks = {}
+        entry = self._commit_locks.get(group_id)
+        if entry is None:
+            entry = self._commit_locks[group_id] = [asyncio.Lock(), 0]
+        entry[1] += 1
         try:
-            self.store.commit_offsets(group_id, accepted)
-        except Exception:
-            log.exception("storing offsets of group %s failed", group_id)
-            for o in accepted:
-                results[(o.topic, o.partition)] = ErrorCode.UNKNOWN_SERVER_ERROR
+            async with entry[0]:
+                written = await self._apply_commit(
+                    group_id, member_id, generation_id, group_instance_id, accepted, results)
+            if written is None:
+                return results
+            group, previous, fut = written
+            try:
+                await asyncio.wrap_future(fut)
+            except Exception:
+                log.exception("storing offsets of group %s failed", group_id)
+                for o in accepted:
+                    tp = (o.topic, o.partition)
+                    results[tp] = ErrorCode.UNKNOWN_SERVER_ERROR
+                    if group.offsets.get(tp) is o:  # undo, unless a later commit replaced it
+                        old = previous[tp]
+                        if old is None:
+                            del group.offsets[tp]
+                        else:
+                            group.offsets[tp] = old
             return results
-        if create:
-            group = self._groups.setdefault(group_id, _Group(group_id))
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._commit_locks[group_id]
+                held = self._groups.get(group_id)
+                if held is not None and held.state == GroupState.PREPARING_REBALANCE:
+                    self._maybe_complete_join(held)  # held back while commits were in flight
+
+    def _maybe_complete_join(self, group: _Group) -> None:
+        # A rebalance does not complete while a commit of the group is being made durable:
+        # as when commits were stored in one step, a commit lands in the generation it was
+        # checked in, and its member acts on the answer before the partitions move. The
+        # last commit to finish completes it (or the rebalance timeout does).
+        if self._commit_locks and group.group_id in self._commit_locks:
+            return
+        super()._maybe_complete_join(group)
+
+    async def _apply_commit(
+        self, group_id: str, member_id: str, generation_id: int,
+        group_instance_id: str | None, accepted: list[CommittedOffset],
+        results: dict[TopicPartition, ErrorCode],
+    ) -> tuple[_Group, dict[TopicPartition, CommittedOffset | None], Future[None]] | None:
+        """Durable data, checks again, memory and the queued store write (no await after
+        the checks); None (``results`` say why) when the commit is refused."""
+        try:
+            await self.partitions.make_durable(
+                (o.topic, o.partition, o.offset) for o in accepted)
+        except KafkaError as exc:
+            log.warning("offsets of group %s not stored: %s", group_id, exc.message)
+            for o in accepted:
+                results[(o.topic, o.partition)] = exc.code
+            return None
+        error, create = self._commit_check(group_id, member_id, generation_id,
+                                           group_instance_id)
+        if error != ErrorCode.NONE:
+            for o in accepted:
+                results[(o.topic, o.partition)] = error
+            return None
+        kept = []
         for o in accepted:
+            if self._partition_exists(o.topic, o.partition):
+                kept.append(o)
+            else:  # deleted meanwhile
+                results[(o.topic, o.partition)] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        if not kept:
+            return None
+        group = self._groups.get(group_id)
+        if group is None:
+            group = self._groups.setdefault(group_id, _Group(group_id))
+        previous = {(o.topic, o.partition): group.offsets.get((o.topic, o.partition))
+                    for o in kept}
+        fut = self.store.commit_offsets(group_id, kept)  # queued now: stored in this order
+        for o in kept:
             group.offsets[(o.topic, o.partition)] = o
-        self._tell_activity(group_id, accepted)
-        return results
+        self._tell_activity(group_id, kept)
+        return group, previous, fut
+
+    def _commit_check(
+        self, group_id: str, member_id: str, generation_id: int, instance_id: str | None,
+    ) -> tuple[ErrorCode, bool]:
+        """(error, whether a new "simple" group would be created) for a commit now."""
+        group = self._groups.get(group_id)
+        if self._closed:
+            return ErrorCode.NOT_COORDINATOR, False
+        if group is None:
+            if generation_id < 0 and not member_id and instance_id is None:
+                return ErrorCode.NONE, True  # a group that only uses Kafka to store offsets
+            return ErrorCode.ILLEGAL_GENERATION, False
+        return self._validate_commit(group, member_id, generation_id, instance_id), False
 
     def _validate_commit(
         self, group: _Group, member_id: str, generation_id: int, instance_id: str | None
@@ -176,7 +270,7 @@ class OffsetsMixin(CoordinatorState):
                 results[tp] = ErrorCode.NONE
                 doomed.append(tp)
         if doomed:
-            self.store.delete_offsets(group_id, doomed)
+            self.store.delete_offsets(group_id, doomed)  # queued, in order
             for tp in doomed:
                 group.offsets.pop(tp, None)
         return ErrorCode.NONE, results
@@ -228,7 +322,7 @@ class OffsetsMixin(CoordinatorState):
             targets[(topic, p)] = min(max(target, start), end)
         now = int(self.clock.wall() * 1000)
         records = [CommittedOffset(t, p, off, -1, "", now) for (t, p), off in targets.items()]
-        self.store.commit_offsets(group_id, records)
+        await asyncio.wrap_future(self.store.commit_offsets(group_id, records))
         group = self._groups.setdefault(group_id, _Group(group_id))
         for rec in records:
             group.offsets[(rec.topic, rec.partition)] = rec

@@ -1,8 +1,10 @@
 """What the group coordinator needs from the rest of the broker, as typed seams.
 
 Contract: the coordinator sees partitions through :class:`PartitionView` (counts, log
-start and high watermark, offset by timestamp, and the event feed), committed offsets
-through :class:`OffsetStore` (``core.meta.MetaStore`` is one), and its settings through
+start and high watermark, offset by timestamp, the event feed, and making data durable
+before an offset pointing past it is stored), committed offsets through
+:class:`OffsetStore` (``core.meta.MetaStore`` is one: writes are queued to its writer
+thread and return futures), and its settings through
 :class:`GroupConfig` (built from the ``group_*`` fields of ``BrokerConfig``). ``Broker``
 satisfies PartitionView structurally; nothing here imports it, so the arrow points from
 the broker to the groups and a renamed attribute is a type error, not a silent default.
@@ -11,6 +13,7 @@ the broker to the groups and a renamed attribute is a type error, not a silent d
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -40,16 +43,24 @@ class PartitionView(Protocol):
         """Append to the broker's event feed (the monitor shows it)."""
         ...
 
+    async def make_durable(self, positions: Iterable[tuple[str, int, int]]) -> None:
+        """Return once each partition's records below the offset are durable (OffsetCommit
+        stores an offset no earlier than the data it covers); KafkaError
+        KAFKA_STORAGE_ERROR if they cannot be made so."""
+        ...
+
 
 @runtime_checkable
 class OffsetStore(Protocol):
     def load_all_offsets(self) -> dict[str, dict[TopicPartition, CommittedOffset]]: ...
 
-    def commit_offsets(self, group: str, offsets: Iterable[CommittedOffset]) -> None: ...
+    def commit_offsets(self, group: str, offsets: Iterable[CommittedOffset]) -> Future[None]:
+        """Queue the write; the future resolves once it is durable."""
+        ...
 
     def delete_offsets(
         self, group: str, partitions: Iterable[TopicPartition] | None = None
-    ) -> None: ...
+    ) -> Future[None]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,17 +21,25 @@ Contract:
 * Entries reach the files in groups (``PERSIST_EVERY``, and on roll and close), after
   the log data they describe; the time index is written before the offset index. A
   crash loses at most the unwritten group, which recovery rebuilds by scanning.
+* No descriptor is held: the files are opened (through ``files.FILES``) for each
+  load, persist or cut and closed again, so an idle segment costs no descriptors for
+  its indexes. A fresh index truncates whatever stale files share its name on its
+  first write. A failed write (full disk) is never fatal to the log: the files are
+  cut back to the entries already there, or, if even that fails, left alone until
+  the next open rebuilds them; the entries stay right in memory either way.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
+import sys
 from array import array
 from bisect import bisect_left, bisect_right
 from pathlib import Path
 
-import numpy as np
+from streamscope.core.log import files
 
 INDEX_ENTRY = struct.Struct(">II")
 # Entries kept in memory only before they are written out together (see append).
@@ -39,12 +47,18 @@ PERSIST_EVERY = 32
 TIME_ENTRY = struct.Struct(">qI")
 
 _OPEN_FLAGS = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+
+_LITTLE = sys.byteorder == "little"  # the files are big-endian
+
+log = logging.getLogger(__name__)
 
 
 class SegmentIndex:
     """Offset index and time index of one segment (parallel entries, see module doc)."""
 
-    __slots__ = ("index_path", "time_path", "rel", "pos", "ts", "_fd", "_tfd", "_persisted")
+    __slots__ = ("index_path", "time_path", "rel", "pos", "ts", "_persisted", "_fresh",
+                 "_broken")
 
     def __init__(self, index_path: Path, time_path: Path, *, fresh: bool) -> None:
         self.index_path = index_path
@@ -53,13 +67,8 @@ class SegmentIndex:
         self.pos = array("I")
         self.ts = array("q")
         self._persisted = 0  # entries [0, _persisted) are in the files
-        extra = os.O_TRUNC if fresh else 0
-        self._fd = os.open(index_path, _OPEN_FLAGS | extra, 0o644)
-        try:
-            self._tfd = os.open(time_path, _OPEN_FLAGS | extra, 0o644)
-        except OSError:
-            os.close(self._fd)
-            raise
+        self._fresh = fresh  # the first write truncates (stale files of an old segment)
+        self._broken = False  # a failed write could not be undone: stop writing
 
     def __len__(self) -> int:
         return len(self.rel)
@@ -67,33 +76,51 @@ class SegmentIndex:
     # --- load -------------------------------------------------------------------------
 
     def load(self, log_size: int) -> None:
-        """Read both files and keep their longest sound, agreeing prefix (no log check)."""
-        raw = _read_all(self._fd)
-        traw = _read_all(self._tfd)
+        """Read both files and keep their longest sound, agreeing prefix (no log check).
+
+        Plain ``array`` parsing, no numpy: a broker start must not pay numpy's import,
+        and even a full 64 MiB segment's index is only ~16k entries.
+        """
+        raw = _read_path(self.index_path)
+        traw = _read_path(self.time_path)
         n = len(raw) // INDEX_ENTRY.size
-        entries = np.frombuffer(raw, dtype=">u4", count=2 * n).reshape(n, 2).astype(np.int64)
-        rel = entries[:, 0]
-        pos = entries[:, 1]
-        # Offsets and positions must both grow strictly, and positions lie in the log.
-        good = pos < log_size
-        if n:
-            good[0] &= (rel[0] > 0) & (pos[0] > 0)  # a segment's first batch is never indexed
-        if n > 1:
-            good[1:] &= (np.diff(rel) > 0) & (np.diff(pos) > 0)
-        keep = n if good.all() else int(np.argmin(good))
+        both = array("I")
+        both.frombytes(raw[: n * INDEX_ENTRY.size])
+        if _LITTLE:
+            both.byteswap()
+        rel, pos = both[0::2], both[1::2]
+        # Offsets and positions must both grow strictly, and positions lie in the log;
+        # a segment's first batch is never indexed, so the first entry is above 0 too.
+        keep = 0
+        prev_rel = prev_pos = 0
+        for r, p in zip(rel, pos, strict=True):
+            if p >= log_size or r <= prev_rel or p <= prev_pos:
+                break
+            prev_rel, prev_pos = r, p
+            keep += 1
         tn = min(len(traw) // TIME_ENTRY.size, keep)
-        tentries = np.frombuffer(traw, dtype=np.dtype([("ts", ">i8"), ("rel", ">u4")]), count=tn)
-        tgood = tentries["rel"].astype(np.int64) == rel[:tn]
-        if tn > 1:
-            tgood[1:] &= np.diff(tentries["ts"]) >= 0
-        tkeep = tn if tgood.all() else int(np.argmin(tgood))
-        keep = min(keep, tkeep)
-        self.rel = array("I", rel[:keep].astype(np.uint32).tobytes())
-        self.pos = array("I", pos[:keep].astype(np.uint32).tobytes())
-        self.ts = array("q", tentries["ts"][:keep].astype(np.int64).tobytes())
+        ts = array("q")
+        prev_ts = None
+        for i, (t, r) in enumerate(TIME_ENTRY.iter_unpack(traw[: tn * TIME_ENTRY.size])):
+            # Each time entry must name the same offset, and the running max never falls.
+            if r != rel[i] or (prev_ts is not None and t < prev_ts):
+                break
+            ts.append(t)
+            prev_ts = t
+        keep = min(keep, len(ts))
+        self.rel = rel[:keep]
+        self.pos = pos[:keep]
+        self.ts = ts[:keep]
+        self._fresh = False
         if len(raw) != keep * INDEX_ENTRY.size or len(traw) != keep * TIME_ENTRY.size:
             self._cut_files(keep)
         self._persisted = keep
+
+    def replace(self, entries: list[tuple[int, int, int]]) -> None:
+        """Drop every entry and write ``entries`` instead (a rebuilt index)."""
+        self.truncate(0)
+        self.append(entries)
+        self.persist()
 
     # --- change -----------------------------------------------------------------------
 
@@ -105,8 +132,8 @@ class SegmentIndex:
         del self.pos[n:]
         del self.ts[n:]
         if n < self._persisted:
-            self._cut_files(n)
             self._persisted = n
+            self._cut_files(n)
 
     def append(self, entries: list[tuple[int, int, int]]) -> None:
         """Add (relative offset, position, max timestamp so far) entries.
@@ -123,19 +150,53 @@ class SegmentIndex:
             self.persist()
 
     def persist(self) -> None:
-        """Write the entries not yet in the files (time index first, then offset index)."""
+        """Write the entries not yet in the files (time index first, then offset index).
+
+        Never raises for a failing disk (see the module docstring): the log is the truth
+        and recovery rebuilds what an index misses.
+        """
         start, end = self._persisted, len(self.rel)
-        if start == end:
+        if start == end or self._broken:
             return
         rel, pos, ts = self.rel, self.pos, self.ts
         tpack, ipack = TIME_ENTRY.pack, INDEX_ENTRY.pack
-        _write_all(self._tfd, b"".join([tpack(ts[i], rel[i]) for i in range(start, end)]))
-        _write_all(self._fd, b"".join([ipack(rel[i], pos[i]) for i in range(start, end)]))
+        tdata = b"".join([tpack(ts[i], rel[i]) for i in range(start, end)])
+        idata = b"".join([ipack(rel[i], pos[i]) for i in range(start, end)])
+        extra = os.O_TRUNC if self._fresh else 0
+        try:
+            _append_path(self.time_path, tdata, extra)
+            _append_path(self.index_path, idata, extra)
+        except OSError as exc:
+            log.warning("index write failed for %s: %s", self.index_path, exc)
+            self._cut_files(start)
+            return
+        self._fresh = False
         self._persisted = end
 
     def _cut_files(self, n: int) -> None:
-        os.ftruncate(self._fd, n * INDEX_ENTRY.size)
-        os.ftruncate(self._tfd, n * TIME_ENTRY.size)
+        """Cut both files to ``n`` entries; on failure stop writing them (see module doc)."""
+        ops = files.FILES
+        for path, size in ((self.index_path, INDEX_ENTRY.size), (self.time_path, TIME_ENTRY.size)):
+            try:
+                fd = ops.open(path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                self._give_up(exc)
+                return
+            try:
+                ops.ftruncate(fd, n * size)
+            except OSError as exc:
+                self._give_up(exc)
+                return
+            finally:
+                ops.close(fd)
+
+    def _give_up(self, exc: OSError) -> None:
+        if not self._broken:
+            log.warning("index files of %s left for recovery to rebuild: %s",
+                        self.index_path, exc)
+        self._broken = True
 
     # --- lookups ----------------------------------------------------------------------
 
@@ -160,33 +221,29 @@ class SegmentIndex:
 
     # --- files ------------------------------------------------------------------------
 
-    def fds(self) -> tuple[int, int]:
-        return self._fd, self._tfd
+    def fds(self) -> tuple[int, ...]:
+        return ()  # no descriptor outlives a load, persist or cut
 
     def close(self) -> None:
-        for fd in (self._fd, self._tfd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self._fd = self._tfd = -1
+        pass  # nothing held open
 
 
-def _read_all(fd: int) -> bytes:
-    size = os.fstat(fd).st_size
-    parts = []
-    pos = 0
-    while pos < size:
-        chunk = os.pread(fd, size - pos, pos)
-        if not chunk:
-            break
-        parts.append(chunk)
-        pos += len(chunk)
-    return b"".join(parts)
+def _read_path(path: Path) -> bytes:
+    """The whole file, b"" if it does not exist."""
+    try:
+        fd = files.FILES.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        return b""
+    try:
+        return files.read_all(fd)
+    finally:
+        files.FILES.close(fd)
 
 
-def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
+def _append_path(path: Path, data: bytes, extra_flags: int) -> None:
+    ops = files.FILES
+    fd = ops.open(path, _OPEN_FLAGS | extra_flags, 0o644)
+    try:
+        files.write_all(fd, data)
+    finally:
+        ops.close(fd)

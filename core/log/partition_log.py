@@ -5,20 +5,31 @@ Contract:
 * Layout: ``<dir>/<20-digit base offset>.log`` + ``.index`` + ``.timeindex`` per
   segment, and ``<dir>/log-start-offset`` (a decimal number, replaced atomically by
   tmp + fsync + rename) once DeleteRecords has moved the log start inside a segment.
-* Offsets: the log end offset (= high watermark, one replica) is the next offset to
-  assign. An empty log starts at the checkpointed log start (or 0). When every
-  segment is gone the new empty active segment is named after the log end offset, so
-  offsets are never reused.
+* Offsets: :attr:`PartitionLog.next_offset` is the next offset to assign (Kafka's log
+  end offset); :attr:`PartitionLog.log_end_offset` is the end of what readers see (the
+  high watermark, one replica): the same number, except under deferred sync (below).
+  An empty log starts at the checkpointed log start (or 0). When every segment is gone
+  the new empty active segment is named after the log end offset, so offsets are
+  never reused.
 * Threads: everything except :meth:`PartitionLog.flush` runs on the owner's thread
   (the broker's event loop). ``flush`` may run in a worker thread at the same time as
   ``append``/``read``/retention: it snapshots the segments appended to since the last
   flush under a lock, duplicates their descriptors (so a concurrent close or delete
   cannot pull a descriptor away or let it be reused), and fsyncs the duplicates.
-  Every byte written before ``flush`` was called is durable when it returns.
+  Every byte written before ``flush`` was called is durable when it returns; when it
+  raises, what it did not sync stays dirty for the next flush.
 * Fsync policy: ``"always"`` fdatasyncs the segment before :meth:`append` returns (and
-  the directory when a segment is created); ``"interval"`` leaves that to ``flush``.
+  the directory when a segment is created), unless :meth:`PartitionLog.defer_sync` was
+  called (the broker does, in core/flusher.py): then appends only write, the owner's
+  flusher thread calls ``flush(data_only=True)`` and then
+  :meth:`PartitionLog.advance_high_watermark` on the owner's thread, and until then the
+  records are not visible: :meth:`read`, :attr:`log_end_offset` and the timestamp
+  lookups stop at the high watermark, so no reader sees a record a crash can take back.
+  ``"interval"`` leaves syncing to ``flush`` and everything written is visible.
   Indexes are never relied on for durability: their entries are written in groups
   (see offset_index.py) and recovery rebuilds whatever they miss.
+* Every open, write, fsync and close of this module's files goes through
+  ``core.log.files.FILES`` (tests inject faults there).
 * Recovery on :meth:`PartitionLog.open` validates each segment's tail from its last
   trustworthy index entry (see segment.py), truncating torn or corrupt batches, so a
   corrupt batch is never served.
@@ -31,13 +42,21 @@ import re
 import threading
 import time
 from bisect import bisect_right
+from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 from streamscope.core.config import LogConfig
 from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.log import files
 from streamscope.core.log.segment import Segment
-from streamscope.core.records import BatchHeader, iter_records
+from streamscope.core.records import (
+    BatchHeader,
+    first_record_at_time,
+    iter_records,
+    uncompressed_limit,
+)
 
 CHECKPOINT_NAME = "log-start-offset"
 _SEGMENT_RE = re.compile(r"^(\d{20})\.(log|index|timeindex)$")
@@ -66,6 +85,14 @@ class PartitionLog:
         self._lock = threading.Lock()  # guards _dirty, _dir_dirty and closing descriptors
         self._dirty: set[Segment] = set()
         self._dir_dirty = False
+        # Deferred sync (fsync "always" under the broker's flusher thread, see
+        # :meth:`defer_sync`): the high watermark, and where it is in the files.
+        # ``_hw`` None: no deferral, the high watermark is the log end.
+        self._hw: int | None = None
+        self._hw_seg: Segment | None = None
+        self._hw_pos = 0
+        # (end offset, segment, end position) of each append not yet durable, in order.
+        self._unsynced: deque[tuple[int, Segment, int]] = deque()
 
     # --- opening ----------------------------------------------------------------------
 
@@ -103,8 +130,12 @@ class PartitionLog:
                 path.unlink()  # index of a segment that was being deleted
         checkpoint = self._read_checkpoint()
         interval = self.config.index_interval_bytes
-        for base in sorted(logs):
-            self._add_segment(Segment.open_existing(d, base, interval))
+        ordered = sorted(logs)
+        for base in ordered:
+            # Only the newest segment may have a torn tail to cut; an older one with a bad
+            # batch raises (CorruptSegmentError: the broker takes the partition offline).
+            self._add_segment(
+                Segment.open_existing(d, base, interval, last=base == ordered[-1]))
         if not self._segments:
             self._add_segment(Segment.create(d, checkpoint or 0))
             self._dir_dirty = True
@@ -133,14 +164,15 @@ class PartitionLog:
     def _write_checkpoint(self, value: int) -> None:
         path = self._directory / CHECKPOINT_NAME
         tmp = path.with_name(CHECKPOINT_NAME + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        ops = files.FILES
+        fd = ops.open(str(tmp), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            os.write(fd, f"{value}\n".encode("ascii"))
-            os.fsync(fd)
+            files.write_all(fd, f"{value}\n".encode("ascii"))
+            ops.fsync(fd)
         finally:
-            os.close(fd)
+            ops.close(fd)
         os.replace(tmp, path)
-        _fsync_dir(self._directory)
+        files.fsync_dir(self._directory)
 
     # --- properties -------------------------------------------------------------------
 
@@ -154,7 +186,55 @@ class PartitionLog:
 
     @property
     def log_end_offset(self) -> int:
+        """The end of what readers may see (the high watermark): the next offset to
+        assign, or with deferred sync the end of what is durable."""
+        hw = self._hw
+        return self._segments[-1].next_offset if hw is None else hw
+
+    @property
+    def next_offset(self) -> int:
+        """The next offset an append gets (Kafka's log end offset): with deferred sync
+        it runs ahead of :attr:`log_end_offset` until the flusher syncs."""
         return self._segments[-1].next_offset
+
+    @property
+    def unsynced(self) -> bool:
+        """Deferred sync only: appended records not yet durable (and so not visible)."""
+        hw = self._hw
+        return hw is not None and hw < self._segments[-1].next_offset
+
+    # --- deferred sync ----------------------------------------------------------------
+
+    def defer_sync(self) -> None:
+        """fsync "always" without syncing in :meth:`append`: the caller (the broker's
+        flusher thread) calls :meth:`flush` and then, on the owner's thread,
+        :meth:`advance_high_watermark` to what that flush covered. Until then appended
+        records are neither visible (:attr:`log_end_offset`, :meth:`read`) nor durable.
+        Whatever the open found on disk is treated as visible; its segment is marked
+        dirty so the first flush makes it durable too."""
+        if self._hw is not None or self.config.fsync != "always":
+            return
+        seg = self._segments[-1]
+        self._hw = seg.next_offset
+        self._hw_seg = seg
+        self._hw_pos = seg.size
+        with self._lock:
+            self._dirty.add(seg)
+            self._dir_dirty = True
+
+    def advance_high_watermark(self, offset: int) -> bool:
+        """Deferred sync: every record below ``offset`` is durable (a flush called after
+        they were written returned); True if the high watermark moved."""
+        hw = self._hw
+        if hw is None or offset <= hw:
+            return False
+        pending = self._unsynced
+        while pending and pending[0][0] <= offset:
+            end, seg, pos = pending.popleft()
+            self._hw_seg = seg
+            self._hw_pos = pos
+        self._hw = min(offset, self._segments[-1].next_offset)
+        return True
 
     @property
     def size_bytes(self) -> int:
@@ -197,8 +277,13 @@ class PartitionLog:
         first = seg.next_offset
         seg.append(data, headers, cfg.index_interval_bytes, now)
         self._size += nbytes
-        if cfg.fsync == "always":
-            _datasync(seg.fd)
+        if self._hw is not None:
+            self._unsynced.append((seg.next_offset, seg, seg.size))
+            if seg not in self._dirty:
+                with self._lock:
+                    self._dirty.add(seg)
+        elif cfg.fsync == "always":
+            seg.datasync()
         elif seg not in self._dirty:
             # Marked after the write, so a flush that takes it from the set syncs it.
             with self._lock:
@@ -214,13 +299,33 @@ class PartitionLog:
         seg = Segment.create(self._directory, active.next_offset)
         active.index.persist()
         self._add_segment(seg)
-        if self.config.fsync == "always":
-            _fsync_dir(self._directory)
+        if self.config.fsync == "always" and self._hw is None:
+            files.fsync_dir(self._directory)
         else:
             with self._lock:
                 self._dir_dirty = True
 
     # --- read -------------------------------------------------------------------------
+
+    def tail_headers(self, max_bytes: int) -> Iterator[tuple[int, ...]]:
+        """Raw batch headers (``Segment.headers_from``'s tuples) of about the newest
+        ``max_bytes`` of the log, oldest first; read-only, no record is decoded. The scan
+        starts at the indexed batch boundary at or before that point, so it may cover up
+        to one index interval more (core/idempotence.py rebuilds producer state from it).
+        """
+        self._check_open()
+        tail: list[Segment] = []
+        remaining = max_bytes
+        for seg in reversed(self._segments):
+            tail.append(seg)
+            remaining -= seg.size
+            if remaining <= 0:
+                break
+        tail.reverse()
+        for i, seg in enumerate(tail):
+            start = seg.index.boundary_at_or_before(-remaining) if i == 0 and remaining < 0 else 0
+            for _pos, h in seg.headers_from(start):
+                yield h
 
     def read(self, offset: int, max_bytes: int) -> bytes:
         """Whole batches from the one containing ``offset``, about ``max_bytes`` worth.
@@ -229,34 +334,45 @@ class PartitionLog:
         the log end offset; OFFSET_OUT_OF_RANGE outside [log start, log end].
         """
         self._check_open()
-        end_offset = self.log_end_offset
+        segments = self._segments
+        end_offset = segments[-1].next_offset
         if offset < self._log_start or offset > end_offset:
             raise KafkaError(
                 ErrorCode.OFFSET_OUT_OF_RANGE,
                 f"Offset {offset} is outside [{self._log_start}, {end_offset}] "
                 f"of {self.topic}-{self.partition}",
             )
-        if offset == end_offset:
-            return b""
+        hw = self._hw
+        if offset == end_offset or (hw is not None and offset >= hw):
+            return b""  # at the end, or past the high watermark (Kafka: empty, no error)
         parts: list[bytes] = []
         budget = max_bytes
-        segments = self._segments
         for i in range(max(bisect_right(self._bases, offset) - 1, 0), len(segments)):
             seg = segments[i]
+            limit = -1  # no cap: the segment's size
+            if hw is not None and seg.next_offset > hw:
+                # Records past the high watermark are not durable yet: never served.
+                limit = self._hw_pos if seg is self._hw_seg else 0
             if not parts:
                 start = seg.locate(offset)
                 if start is None:
                     continue  # nothing at/after offset here (a gap left by recovery)
                 end = seg.boundary(start, budget)
+                if limit >= 0:
+                    end = min(end, limit)  # both are batch boundaries
+                    if end <= start:
+                        break
             else:
                 # Spill into the next segment only with whole batches that fit.
                 start = 0
                 end = seg.boundary(0, budget, at_least_one=False)
+                if limit >= 0:
+                    end = min(end, limit)
                 if end == 0:
                     break
             parts.append(seg.read(start, end))
             budget -= end - start
-            if end < seg.size or budget <= 0:
+            if end < seg.size or budget <= 0 or limit >= 0:
                 break
         if len(parts) == 1:
             return parts[0]
@@ -265,9 +381,30 @@ class PartitionLog:
     # --- timestamps -------------------------------------------------------------------
 
     def offset_for_timestamp(self, ts_ms: int) -> tuple[int, int] | None:
-        """(offset, timestamp) of the first record at/after log start with timestamp >= ts."""
+        """(offset, timestamp) of the first record at/after log start with timestamp >= ts,
+        None past the high watermark. Decodes on the caller's thread (under the bound of
+        ``max.message.bytes``); ListOffsets decodes :meth:`timestamp_batches` off the loop."""
+        found = first_record_at_time(
+            self.timestamp_batches(ts_ms), ts_ms, self._log_start,
+            max_uncompressed=uncompressed_limit(self.config.max_message_bytes))
+        if found is None or found[0] >= self.log_end_offset:
+            return None  # none, or past the high watermark: not visible yet
+        return found
+
+    def timestamp_batches(self, ts_ms: int) -> list[bytes]:
+        """The stored bytes of the batches holding the first record at/after log start
+        with timestamp >= ``ts_ms``, for ListOffsets to decode in a worker thread.
+
+        Header scan and reads only, no decoding (so a decompression bomb costs the loop
+        nothing here): the first batch whose largest timestamp reaches ``ts_ms`` and
+        that holds a live offset, and, when it straddles the log start, the next such
+        batch too (whose records are all live, so it holds a match).
+        ``core.records.first_record_at_time`` finds the record; the caller checks it
+        against the high watermark.
+        """
         self._check_open()
         log_start = self._log_start
+        found: list[bytes] = []
         for seg in self._segments:
             if seg.size == 0 or seg.max_timestamp < ts_ms or seg.next_offset <= log_start:
                 continue
@@ -280,11 +417,10 @@ class PartitionLog:
             for pos, h in seg.headers_from(start):
                 if h[8] < ts_ms or h[0] + h[6] < log_start:
                     continue
-                batch = seg.read(pos, pos + h[1] + 12)
-                for r in iter_records(batch):
-                    if r.offset >= log_start and r.timestamp >= ts_ms:
-                        return r.offset, r.timestamp
-        return None
+                found.append(seg.read(pos, pos + h[1] + 12))
+                if h[0] >= log_start or len(found) == 2:
+                    return found
+        return found
 
     def max_timestamp_offset(self) -> tuple[int, int] | None:
         """(offset, timestamp) of the (first) record with the largest timestamp."""
@@ -385,8 +521,15 @@ class PartitionLog:
 
     # --- durability and lifecycle -----------------------------------------------------
 
-    def flush(self) -> None:
-        """fsync what was appended since the last flush; safe from another thread."""
+    def flush(self, *, data_only: bool = False) -> None:
+        """fsync what was appended since the last flush; safe from another thread.
+
+        Each dirty segment's ``.log`` is fdatasynced (through a duplicate descriptor, see
+        ``Segment.datasync``); indexes are rebuilt by recovery, so they need no sync.
+        ``data_only`` is the deferred-sync flusher's call (the same work today). A failure
+        raises (OSError, or KafkaError KAFKA_STORAGE_ERROR) and leaves what it did not
+        sync dirty for the next flush.
+        """
         with self._lock:
             if self._closed:
                 return
@@ -394,15 +537,21 @@ class PartitionLog:
             self._dirty.clear()
             dir_dirty = self._dir_dirty
             self._dir_dirty = False
-            fds = [os.dup(fd) for seg in dirty for fd in seg.fds() if fd >= 0]
+        done = 0
         try:
-            for fd in fds:
-                os.fsync(fd)
-        finally:
-            for fd in fds:
-                os.close(fd)
-        if dir_dirty:
-            _fsync_dir(self._directory)
+            for seg in dirty:
+                seg.datasync()
+                done += 1
+            if dir_dirty:
+                files.fsync_dir(self._directory)
+        except BaseException:
+            # Not durable: the next flush must try these again (a failed fsync must never
+            # let a later one count as covering them).
+            with self._lock:
+                if not self._closed:
+                    self._dirty.update(s for s in dirty[done:] if s in self._segments)
+                    self._dir_dirty = self._dir_dirty or dir_dirty
+            raise
 
     def close(self, *, flush: bool = True) -> None:
         """Flush and close every file; the object is unusable afterwards.
@@ -455,19 +604,49 @@ class PartitionLog:
         )
 
 
-def _datasync(fd: int) -> None:
-    sync = getattr(os, "fdatasync", os.fsync)
-    sync(fd)
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
+class OfflineLog(PartitionLog):
+    """The log of a partition that could not be opened (a corrupt segment recovery cannot
+    handle, an unreadable file): empty to the monitor, KAFKA_STORAGE_ERROR to every
+    request, and nothing on disk is touched (so the files can be examined or repaired)."""
+
+    def __init__(self, directory: Path, config: LogConfig, topic: str, partition: int,
+                 reason: str) -> None:
+        super().__init__(directory, config, topic, partition)
+        self.reason = reason
+        self._closed = True
+
+    @property
+    def log_end_offset(self) -> int:
+        return self._log_start
+
+    @property
+    def next_offset(self) -> int:
+        return self._log_start
+
+    @property
+    def unsynced(self) -> bool:
+        return False
+
+    def _check_open(self) -> None:
+        raise KafkaError(
+            ErrorCode.KAFKA_STORAGE_ERROR,
+            f"{self.topic}-{self.partition} is offline: {self.reason}",
+        )
+
+    def append(self, data: bytearray | memoryview, headers: list[BatchHeader]) -> tuple[int, int]:
+        self._check_open()
+        raise AssertionError("unreachable")
+
+    def defer_sync(self) -> None:
         return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems refuse fsync on directories
-    finally:
-        os.close(fd)
+
+    def enforce_retention(self, now_ms: int | None = None) -> int:
+        return 0
+
+    def flush(self, *, data_only: bool = False) -> None:
+        return
+
+    def close(self, *, flush: bool = True) -> None:
+        return

@@ -1,19 +1,44 @@
 """``MetaStore``: the SQLite store behind topics, configs and committed offsets.
 
-Contract: calls are synchronous and made from one thread (the broker's loop); each
-write is one transaction, durable when it returns. The schema is versioned by
-``PRAGMA user_version`` so later releases can migrate it.
+Contract:
+
+* Writes never run on the caller's thread (the broker's loop): each write method queues
+  its statement for one store-writer thread and returns a
+  :class:`concurrent.futures.Future` resolved once the write is durable (SQLite
+  ``synchronous=FULL``); ``await asyncio.wrap_future(f)`` where the answer must wait
+  (OffsetCommit), ignore it where it need not (the broker's in-memory state is the truth
+  for reads; the store is what a restart loads). Writes land in the order they were
+  queued; writes queued while one transaction commits share the next (group commit);
+  a write that fails fails only its own future (and is logged).
+* :meth:`MetaStore.close` waits for every queued write, then closes. :meth:`drain` waits
+  without closing (tests, shutdown).
+* Reads (``load_*``, :meth:`fetch_offsets`) are for start-up and tests; they run on the
+  caller's thread under the connection's lock.
+* :meth:`allocate_producer_id` hands out ids from a block reserved durably ahead
+  (:data:`PRODUCER_ID_BLOCK` at a time): one synchronous write per block, so an id is
+  never handed out twice, even after a crash.
+* The schema is versioned by ``PRAGMA user_version`` so later releases can migrate it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Producer ids reserved per durable write.
+PRODUCER_ID_BLOCK = 1000
+_Write = Callable[[sqlite3.Connection], None]
 
 SCHEMA_VERSION = 1
 
@@ -81,28 +106,112 @@ class MetaStore:
             self._db.execute("INSERT INTO cluster VALUES ('cluster_id', ?)", (cid,))
             row = (cid,)
         self.cluster_id: str = row[0]
+        self._lock = threading.Lock()  # the connection: one user at a time
+        self._cond = threading.Condition()
+        self._queue: deque[tuple[_Write, Future[None]]] = deque()
+        self._busy = False
+        self._closed = False
+        self._next_pid = 0
+        self._reserved_pid = 0  # ids below this are durably reserved
+        self.transactions = 0  # committed by the writer (tests, figures)
+        self._writer = threading.Thread(target=self._run, name="streamscope-meta", daemon=True)
+        self._writer.start()
 
     def close(self) -> None:
-        self._db.close()
+        """Wait for every queued write, stop the writer, close the database."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._cond.notify_all()
+        self._writer.join()
+        with self._lock:
+            self._db.close()
+
+    def drain(self) -> None:
+        """Block until every write queued so far is done."""
+        with self._cond:
+            while self._queue or self._busy:
+                self._cond.wait()
 
     def allocate_producer_id(self) -> int:
         """A producer id never handed out before by this data dir (InitProducerId)."""
-        with self._transaction():
-            row = self._db.execute(
-                "SELECT value FROM cluster WHERE key='next_producer_id'"
-            ).fetchone()
-            pid = int(row[0]) if row else 1000
-            self._db.execute(
-                "INSERT OR REPLACE INTO cluster VALUES ('next_producer_id', ?)", (str(pid + 1),)
-            )
+        if self._next_pid >= self._reserved_pid:
+            with self._lock, self._transaction():
+                row = self._db.execute(
+                    "SELECT value FROM cluster WHERE key='next_producer_id'"
+                ).fetchone()
+                pid = int(row[0]) if row else 1000
+                self._db.execute(
+                    "INSERT OR REPLACE INTO cluster VALUES ('next_producer_id', ?)",
+                    (str(pid + PRODUCER_ID_BLOCK),),
+                )
+            self._next_pid = pid
+            self._reserved_pid = pid + PRODUCER_ID_BLOCK
+        pid = self._next_pid
+        self._next_pid += 1
         return pid
+
+    # --- the writer -------------------------------------------------------------------
+
+    def _submit(self, write: _Write) -> Future[None]:
+        fut: Future[None] = Future()
+        with self._cond:
+            if self._closed:
+                fut.set_exception(RuntimeError(f"{self.path} is closed"))
+                return fut
+            self._queue.append((write, fut))
+            self._cond.notify_all()
+        return fut
+
+    def _run(self) -> None:
+        cond = self._cond
+        while True:
+            with cond:
+                while not self._queue and not self._closed:
+                    cond.wait()
+                if not self._queue:
+                    return
+                batch = list(self._queue)
+                self._queue.clear()
+                self._busy = True
+            try:
+                self._write_batch(batch)
+            finally:
+                with cond:
+                    self._busy = False
+                    cond.notify_all()
+
+    def _write_batch(self, batch: list[tuple[_Write, Future[None]]]) -> None:
+        with self._lock:
+            try:
+                with self._transaction():
+                    for write, _fut in batch:
+                        write(self._db)
+                self.transactions += 1
+                failed: list[tuple[_Write, Future[None]]] = []
+            except Exception:
+                failed = batch  # one bad write: do them one by one, so only it fails
+            for write, fut in failed:
+                try:
+                    with self._transaction():
+                        write(self._db)
+                    self.transactions += 1
+                except Exception as exc:
+                    log.error("meta store write failed: %s", exc)
+                    fut.set_exception(exc)
+        for _write, fut in batch:
+            if not fut.done():
+                fut.set_result(None)
 
     # --- topics -------------------------------------------------------------------
 
     def load_topics(self) -> list[TopicRecord]:
-        rows = self._db.execute(
-            "SELECT name, topic_id, partitions, configs, created_at FROM topics ORDER BY name"
-        ).fetchall()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name, topic_id, partitions, configs, created_at FROM topics"
+                " ORDER BY name"
+            ).fetchall()
         return [
             TopicRecord(n, uuid.UUID(tid), p, json.loads(c), ts) for n, tid, p, c, ts in rows
         ]
@@ -110,68 +219,73 @@ class MetaStore:
     def create_topic(
         self, name: str, topic_id: uuid.UUID, partitions: int, configs: dict[str, str]
     ) -> TopicRecord:
+        """The new topic's record at once; its row is written by the writer (queued)."""
+        rec = self.create_topic_later(name, topic_id, partitions, configs)[0]
+        return rec
+
+    def create_topic_later(
+        self, name: str, topic_id: uuid.UUID, partitions: int, configs: dict[str, str]
+    ) -> tuple[TopicRecord, Future[None]]:
+        """The new topic's record, and the future of its row's write."""
         now = int(time.time() * 1000)
-        self._db.execute(
-            "INSERT INTO topics VALUES (?, ?, ?, ?, ?)",
-            (name, str(topic_id), partitions, json.dumps(configs, sort_keys=True), now),
-        )
-        return TopicRecord(name, topic_id, partitions, dict(configs), now)
+        row = (name, str(topic_id), partitions, json.dumps(configs, sort_keys=True), now)
+        fut = self._submit(lambda db: db.execute("INSERT INTO topics VALUES (?, ?, ?, ?, ?)", row))
+        return TopicRecord(name, topic_id, partitions, dict(configs), now), fut
 
-    def set_partitions(self, name: str, partitions: int) -> None:
-        self._db.execute("UPDATE topics SET partitions=? WHERE name=?", (partitions, name))
+    def set_partitions(self, name: str, partitions: int) -> Future[None]:
+        return self._submit(lambda db: db.execute(
+            "UPDATE topics SET partitions=? WHERE name=?", (partitions, name)))
 
-    def set_topic_configs(self, name: str, configs: dict[str, str]) -> None:
-        self._db.execute(
-            "UPDATE topics SET configs=? WHERE name=?", (json.dumps(configs, sort_keys=True), name)
-        )
+    def set_topic_configs(self, name: str, configs: dict[str, str]) -> Future[None]:
+        text = json.dumps(configs, sort_keys=True)
+        return self._submit(lambda db: db.execute(
+            "UPDATE topics SET configs=? WHERE name=?", (text, name)))
 
-    def delete_topic(self, name: str) -> None:
-        with self._transaction():
-            self._db.execute("DELETE FROM topics WHERE name=?", (name,))
-            self._db.execute("DELETE FROM committed_offsets WHERE topic=?", (name,))
+    def delete_topic(self, name: str) -> Future[None]:
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM topics WHERE name=?", (name,))
+            db.execute("DELETE FROM committed_offsets WHERE topic=?", (name,))
+        return self._submit(write)
 
     # --- committed offsets ----------------------------------------------------------
 
-    def commit_offsets(self, group: str, offsets: Iterable[CommittedOffset]) -> None:
+    def commit_offsets(self, group: str, offsets: Iterable[CommittedOffset]) -> Future[None]:
         rows = [
             (group, o.topic, o.partition, o.offset, o.leader_epoch, o.metadata, o.commit_timestamp)
             for o in offsets
         ]
-        if not rows:
-            return
-        with self._transaction():
-            self._db.executemany(
-                "INSERT OR REPLACE INTO committed_offsets VALUES (?, ?, ?, ?, ?, ?, ?)", rows
-            )
+        return self._submit(lambda db: db.executemany(
+            "INSERT OR REPLACE INTO committed_offsets VALUES (?, ?, ?, ?, ?, ?, ?)", rows))
 
     def fetch_offsets(self, group: str) -> dict[tuple[str, int], CommittedOffset]:
-        rows = self._db.execute(
-            "SELECT topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp"
-            " FROM committed_offsets WHERE group_id=?",
-            (group,),
-        ).fetchall()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT topic, partition, committed_offset, leader_epoch, metadata,"
+                " commit_timestamp FROM committed_offsets WHERE group_id=?",
+                (group,),
+            ).fetchall()
         return {(r[0], r[1]): CommittedOffset(*r) for r in rows}
 
     def load_all_offsets(self) -> dict[str, dict[tuple[str, int], CommittedOffset]]:
         out: dict[str, dict[tuple[str, int], CommittedOffset]] = {}
-        for g, *r in self._db.execute(
-            "SELECT group_id, topic, partition, committed_offset, leader_epoch, metadata,"
-            " commit_timestamp FROM committed_offsets"
-        ):
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT group_id, topic, partition, committed_offset, leader_epoch, metadata,"
+                " commit_timestamp FROM committed_offsets"
+            ).fetchall()
+        for g, *r in rows:
             out.setdefault(g, {})[(r[0], r[1])] = CommittedOffset(*r)
         return out
 
     def delete_offsets(
         self, group: str, partitions: Iterable[tuple[str, int]] | None = None
-    ) -> None:
-        with self._transaction():
-            if partitions is None:
-                self._db.execute("DELETE FROM committed_offsets WHERE group_id=?", (group,))
-            else:
-                self._db.executemany(
-                    "DELETE FROM committed_offsets WHERE group_id=? AND topic=? AND partition=?",
-                    [(group, t, p) for t, p in partitions],
-                )
+    ) -> Future[None]:
+        if partitions is None:
+            return self._submit(lambda db: db.execute(
+                "DELETE FROM committed_offsets WHERE group_id=?", (group,)))
+        rows = [(group, t, p) for t, p in partitions]
+        return self._submit(lambda db: db.executemany(
+            "DELETE FROM committed_offsets WHERE group_id=? AND topic=? AND partition=?", rows))
 
     def _transaction(self):
         return _Tx(self._db)

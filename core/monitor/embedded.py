@@ -84,14 +84,18 @@ class EmbeddedObserver:
         self._drain_events()
         listener = broker.listener
         started_at = broker.started_at or now  # 0 until the broker has started
+        config = broker.config
         info = BrokerInfo(
             node_id=int(broker.node_id),
             cluster_id=str(broker.cluster_id),
             host=listener[0] if listener else None,
             port=int(listener[1]) if listener else None,
-            data_dir=str(broker.config.data_dir),
+            data_dir=str(config.data_dir),
             started_at=started_at,
             uptime_s=max(0.0, now - started_at),
+            sasl_mechanisms=tuple(config.sasl_mechanisms),
+            tls=config.tls_cert is not None,
+            bind_host=config.host if listener else None,
         )
         counters = Counters(*_read_counters(broker.counters))
         return ClusterSnapshot(
@@ -139,6 +143,8 @@ class EmbeddedObserver:
                     and old.size_bytes == size_bytes
                     and old.bytes_out == p.bytes_out
                     and old.segment_count == log.segment_count
+                    and old.storage_error == p.storage_error
+                    and old.offline == p.offline
                 ):
                     ps = old
                 else:
@@ -166,6 +172,8 @@ class EmbeddedObserver:
                         p.records_out,
                         p.bytes_out,
                         bases,
+                        p.storage_error,
+                        p.offline,
                     )
                 parts.append(ps)
                 hw_by_tp[(name, index)] = (start, end)
@@ -278,6 +286,7 @@ class EmbeddedObserver:
                     requests=sum(n for _, n in by_api),
                     bytes_in=c.bytes_in,
                     bytes_out=c.bytes_out,
+                    user=c.user,
                 )
             )
         return tuple(out)

@@ -27,7 +27,9 @@ Contract:
   within ``key_budget_bytes`` per ``interval_s`` and only while someone took a snapshot
   lately, through :class:`StoredBatches` on the loop (page-cache reads of whole
   batches), and decodes them in a worker thread (:func:`asyncio.to_thread`; compressed
-  batches are decompressed there by :func:`core.records.iter_records`). A key hashes to
+  batches are decompressed there by :func:`core.records.iter_records`, to at most
+  :data:`KEY_SAMPLE_MAX_UNCOMPRESSED` bytes: a batch inflating further is left
+  unsampled, so a decompression bomb costs the sampler a bounded buffer once). A key hashes to
   ``zlib.crc32`` of its bytes (stable across runs and processes); a null key to ``None``.
 """
 
@@ -57,6 +59,9 @@ __all__ = ["ActivityFeed", "StoredBatches", "attribute", "key_hash"]
 log = logging.getLogger(__name__)
 
 APPENDS_KEPT = 2048
+# The key sampler is a view, not a consumer: it gives up on a batch that inflates past
+# this rather than hold tens of MiB for one batch's key hashes.
+KEY_SAMPLE_MAX_UNCOMPRESSED = 8 * 1024 * 1024
 COMMITS_KEPT = 1024
 # Appended batches kept per partition between snapshots: at 10 snapshots a second, enough
 # for a lane to show every batch of a slow producer and a steady sample of a fast one.
@@ -291,11 +296,13 @@ def _hash_keys(jobs: list[tuple[_Pending, bytes]]) -> list[tuple[int, tuple[int 
     for p, data in jobs:
         try:
             keys = tuple(
-                key_hash(r.key) for r in iter_records(data)
+                key_hash(r.key)
+                for r in iter_records(data, max_uncompressed=KEY_SAMPLE_MAX_UNCOMPRESSED)
                 if p.base_offset <= r.offset <= p.last_offset
             )
         except KafkaError:
-            continue  # not the batch the sample names (the log moved under it)
+            # Not the batch the sample names (the log moved under it), or a bomb.
+            continue
         if keys and len(keys) == p.last_offset - p.base_offset + 1:
             out.append((p.seq, keys))
     return out

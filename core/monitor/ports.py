@@ -35,6 +35,7 @@ class CountersView(Protocol):
     requests: int
     connections_total: int
     errors: int
+    connections_refused: int  # core.broker.BrokerCounters
 
 
 @runtime_checkable
@@ -74,6 +75,10 @@ class PartitionView(Protocol):
     batches_in: int
     records_out: int
     bytes_out: int
+    # core.topics.Partition: the last write/fsync failure, None once a
+    # write succeeds again; why the partition could not be opened at start-up.
+    storage_error: str | None
+    offline: str | None
 
 
 @runtime_checkable
@@ -126,6 +131,7 @@ class ConnectionView(ClientView, Protocol):
     client_id: str | None
     software_name: str | None
     software_version: str | None
+    user: str | None  # the authenticated principal (SASL)
 
 
 @runtime_checkable
@@ -168,6 +174,18 @@ class GroupsView(Protocol):
 class BrokerConfigView(Protocol):
     @property
     def data_dir(self) -> Path | str: ...
+    @property
+    def host(self) -> str:
+        """The interface the listener binds (``broker.listener`` is what clients are told)."""
+        ...
+
+    @property
+    def sasl_mechanisms(self) -> tuple[str, ...]:
+        """Empty: no authentication."""
+        ...
+
+    @property
+    def tls_cert(self) -> Path | None: ...
 
 
 @runtime_checkable

@@ -9,10 +9,15 @@ the groups model where the fields match (``RebalanceSnapshot`` is its RebalanceR
 and carry lag as :mod:`core.groups.lag` defines it. ``ClusterSnapshot.activity`` is the
 log view's sampled feed (:mod:`core.monitor.activity`), ``None`` where the observer cannot
 see one; ``PartitionSnapshot.segment_bases`` is empty where segments are not visible.
+Issue 13 adds what a user must see about safety: a partition's storage failure or
+offline reason, connections refused over a limit, the user a connection authenticated
+as, and whether the listener needs authentication (``BrokerInfo.loopback_only`` says
+whether anyone beyond this machine can reach it).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from streamscope.core.groups.model import RebalanceRecord
@@ -33,6 +38,7 @@ __all__ = [
     "RebalanceSnapshot",
     "TopicSnapshot",
     "api_name",
+    "is_loopback_host",
 ]
 
 # Kafka's API names by key, for request counters: derived from the one table of API keys
@@ -43,6 +49,17 @@ API_NAMES: dict[int, str] = {key.value: key.title for key in ApiKey}
 def api_name(key: int) -> str:
     """Kafka's CamelCase name of an API key (``ApiVersions``); ``Api<N>`` for an unknown one."""
     return API_NAMES.get(key, f"Api{key}")
+
+
+def is_loopback_host(host: str) -> bool:
+    """A listener host only this machine can reach."""
+    name = host.strip("[]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +73,39 @@ class BrokerInfo:
     data_dir: str
     started_at: float  # wall clock (time.time()) of start
     uptime_s: float
+    # Authentication the listener asks for: SASL mechanisms (empty: none, anyone who can
+    # reach the port is in) and whether it speaks TLS.
+    sasl_mechanisms: tuple[str, ...] = ()
+    tls: bool = False
+    # The interface the listener is bound to ("0.0.0.0": all of them), where ``host`` is
+    # the address clients are told (a wildcard bind advertises a real address). None:
+    # not known (an external cluster), then ``host`` stands for it.
+    bind_host: str | None = None
 
     @property
     def listening(self) -> bool:
         return self.host is not None and self.port is not None
+
+    @property
+    def loopback_only(self) -> bool:
+        """Only this machine can connect (bound to 127.0.0.0/8, ::1, localhost); True
+        while not listening. A wildcard (0.0.0.0, ::) or a LAN address is reachable by
+        others."""
+        if not self.listening:
+            return True
+        host = self.bind_host if self.bind_host is not None else self.host
+        return host is not None and is_loopback_host(host)
+
+    @property
+    def exposed_host(self) -> str | None:
+        """The bound interface when others can reach it (for the warning); else None."""
+        if self.loopback_only:
+            return None
+        return self.bind_host if self.bind_host is not None else self.host
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.sasl_mechanisms)
 
     @property
     def bootstrap(self) -> str:
@@ -83,6 +129,7 @@ class Counters:
     requests: int = 0
     connections_total: int = 0
     errors: int = 0
+    connections_refused: int = 0  # over a connection limit (total or per client address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +146,20 @@ class PartitionSnapshot:
     records_out: int
     bytes_out: int
     segment_bases: tuple[int, ...] = ()  # base offset of each segment, oldest first
+    # The last write or fsync failure (None once a write succeeded again), and the reason
+    # the partition could not be opened at start-up (None: it serves). Observers that
+    # cannot see storage (an external cluster) leave both None.
+    storage_error: str | None = None
+    offline: str | None = None
+
+    @property
+    def storage_problem(self) -> str | None:
+        """What is wrong with this partition's storage, in words; None when nothing is."""
+        if self.offline is not None:
+            return f"offline: {self.offline}"
+        if self.storage_error is not None:
+            return f"disk error: {self.storage_error}"
+        return None
 
     @property
     def messages(self) -> int:
@@ -127,6 +188,11 @@ class TopicSnapshot:
     @property
     def partition_count(self) -> int:
         return len(self.partitions)
+
+    @property
+    def storage_problems(self) -> tuple[PartitionSnapshot, ...]:
+        """Partitions whose disk failed or that are offline."""
+        return tuple(p for p in self.partitions if p.storage_problem is not None)
 
     def config(self, name: str) -> str | None:
         for key, value in self.configs:
@@ -246,6 +312,7 @@ class ConnectionSnapshot:
     bytes_out: int
     # An in-process client (no socket; negative conn id): host is "in-process", port 0.
     in_process: bool = False
+    user: str | None = None  # the authenticated principal (SASL); None: not authenticated
 
     @property
     def address(self) -> str:

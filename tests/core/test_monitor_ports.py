@@ -33,7 +33,7 @@ from streamscope.core.runtime import BrokerThread
 BROKER_READS = ("config", "node_id", "cluster_id", "listener", "started_at", "counters",
                 "topics", "connections", "local_clients", "events")
 COUNTERS_READ = ("records_in", "bytes_in", "records_out", "bytes_out", "requests",
-                 "connections_total", "errors")
+                 "connections_total", "errors", "connections_refused")
 
 
 def public_members(protocol: type) -> set[str]:

@@ -71,6 +71,9 @@ class RecordingStats:
         self.open.pop(conn_id, None)
         self.closed.append(conn_id)
 
+    def connection_refused(self, host: str, why: str) -> None:
+        self.refused = getattr(self, "refused", 0) + 1
+
     def request_handled(self) -> None:
         self.requests += 1
 
