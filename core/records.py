@@ -7,11 +7,19 @@ Contract:
   ``crc32c`` call over a memoryview slice per batch; records are never decoded there.
 * :func:`patch_batch` overwrites baseOffset (bytes 0-7) and partitionLeaderEpoch (bytes
   12-15) in place. The CRC covers bytes 21 onward, so it stays valid.
-* :func:`build_batch` makes batches for in-process producers (and tests);
+* :func:`build_batch` makes batches for in-process producers (and tests), through
+  :func:`seal_batch` (header and CRC around an encoded payload);
   :func:`iter_records` decodes one batch (decompressing as needed) for consumers and
-  tests; :func:`decode_records` decodes a batch body already decompressed (the message
-  browser decompresses under an output limit of its own, core/browse/batches.py).
+  tests; :func:`decode_records` decodes a batch body already decompressed.
   Garbage is refused with ``KafkaError(CORRUPT_MESSAGE)``.
+* Every decompression has an OUTPUT bound (:func:`decompress_bounded`): a batch never
+  inflates to more than ``max_uncompressed`` bytes (default :data:`MAX_UNCOMPRESSED`;
+  :func:`uncompressed_limit` of a topic's ``max.message.bytes`` where the topic is
+  known), whatever its codec or its header claims; past the bound :func:`iter_records`
+  raises ``KafkaError(CORRUPT_MESSAGE)``. A zstd batch of a few tens of KB once inflated to
+  1 GiB on the broker loop; now it costs at most the bound, once.
+* :func:`first_record_at_time` decodes the candidate batches a ListOffsets by timestamp
+  found (bytes read on the broker loop, decoded in a worker thread): pure, no state.
 
 Batch layout (big-endian)::
 
@@ -28,8 +36,10 @@ value. All varints are zigzag encoded.
 
 Codecs (all through ``cramjam``): gzip; snappy, written with the xerial framing Java
 and librdkafka clients use, read in both xerial and raw block form
-(:func:`snappy_decompress`, which the message browser calls with an output limit); lz4
-frame format; zstd.
+(:func:`snappy_decompress`); lz4 frame format; zstd. gzip, lz4 and zstd are inflated by
+cramjam's streaming ``decompress_into`` into a buffer of fixed size (it stops when the
+buffer is full); snappy states each block's length up front, so a block that would pass
+the bound is never inflated.
 """
 
 from __future__ import annotations
@@ -329,36 +339,101 @@ def _snappy_block(raw: bytes, room: int | None) -> tuple[bytes, bool]:
     return bytes(cramjam.snappy.decompress_raw(raw)), False
 
 
-# Each codec's (compress, decompress), as cramjam names them; NONE has no entry.
-_CODECS: dict[int, tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]] = {
-    Compression.GZIP: (
-        lambda d: bytes(cramjam.gzip.compress(d)), lambda d: bytes(cramjam.gzip.decompress(d))
-    ),
-    Compression.SNAPPY: (_snappy_compress, lambda d: snappy_decompress(d)[0]),
-    Compression.LZ4: (
-        lambda d: bytes(cramjam.lz4.compress(d)), lambda d: bytes(cramjam.lz4.decompress(d))
-    ),
-    Compression.ZSTD: (
-        lambda d: bytes(cramjam.zstd.compress(d)), lambda d: bytes(cramjam.zstd.decompress(d))
-    ),
+# Kafka's default max.message.bytes (message.max.bytes): the bound's base when the topic
+# is not known.
+DEFAULT_MAX_MESSAGE_BYTES = 1048588
+# How many times its topic's max.message.bytes one batch may inflate to. Real batches of
+# text or JSON inflate 3-10x; 32x leaves room for very repetitive data and still keeps a
+# bomb to a few tens of MiB.
+INFLATE_RATIO = 32
+# A bound never below this (a topic with a tiny max.message.bytes still reads its data).
+MIN_UNCOMPRESSED = 1024 * 1024
+
+
+def uncompressed_limit(max_message_bytes: int) -> int:
+    """How far one batch of a topic with this ``max.message.bytes`` may inflate."""
+    return max(MIN_UNCOMPRESSED, max_message_bytes * INFLATE_RATIO)
+
+
+#: The bound where no topic config is at hand (in-process consumers, tools).
+MAX_UNCOMPRESSED = uncompressed_limit(DEFAULT_MAX_MESSAGE_BYTES)
+
+# The first output buffer tried, as a multiple of the compressed size; it grows 4x a
+# try (so at most ~1.33x the work of one pass), up to the bound.
+_FIRST_RATIO = 8
+_MIN_FIRST = 64 * 1024
+_OVERFLOW = "failed to write whole buffer"  # cramjam's words for "the output is full"
+
+_STREAMED = {
+    Compression.GZIP: cramjam.gzip,
+    Compression.LZ4: cramjam.lz4,
+    Compression.ZSTD: cramjam.zstd,
+}
+_COMPRESSORS: dict[int, Callable[[bytes], bytes]] = {
+    Compression.GZIP: lambda d: bytes(cramjam.gzip.compress(d)),
+    Compression.SNAPPY: _snappy_compress,
+    Compression.LZ4: lambda d: bytes(cramjam.lz4.compress(d)),
+    Compression.ZSTD: lambda d: bytes(cramjam.zstd.compress(d)),
 }
 
 
 def _compress(codec: Compression, data: bytes) -> bytes:
-    pair = _CODECS.get(codec)
-    return pair[0](data) if pair is not None else data
+    fn = _COMPRESSORS.get(codec)
+    return fn(data) if fn is not None else data
 
 
-def _decompress(codec: int, data: bytes) -> bytes:
-    pair = _CODECS.get(codec)
-    if pair is None:
+def decompress_bounded(codec: int, data: bytes, limit: int) -> tuple[bytes, bool]:
+    """``data`` decompressed with ``codec``: (at most ``limit`` bytes, whether cut off).
+
+    Never allocates more than about ``limit`` bytes of output (twice that, briefly, for
+    the final copy), whatever the input claims. Corrupt input or an unknown codec raises
+    ``KafkaError(CORRUPT_MESSAGE)`` with the codec's reason. When cut off, the output
+    holds what fitted (a prefix of the whole; for snappy, the whole blocks that fitted).
+    """
+    return _inflate(codec, data, limit, keep_cut=True)
+
+
+def _inflate(codec: int, data: bytes, limit: int, *, keep_cut: bool) -> tuple[bytes, bool]:
+    if codec == Compression.SNAPPY:
+        try:
+            return snappy_decompress(data, limit)
+        except KafkaError:
+            raise
+        except Exception as exc:  # cramjam.DecompressionError, and its kin
+            raise _corrupt(f"Cannot decompress SNAPPY records: {exc}") from None
+    module = _STREAMED.get(codec)
+    if module is None:
         raise _corrupt(f"Unknown compression codec {codec}")
-    try:
-        return pair[1](data)
-    except KafkaError:
-        raise
-    except Exception as exc:  # cramjam raises its own DecompressionError (and others)
-        raise _corrupt(f"Cannot decompress {Compression(codec).name} records: {exc}") from None
+    size = min(limit, max(_MIN_FIRST, len(data) * _FIRST_RATIO))
+    while True:
+        out = bytearray(size)
+        try:
+            n = module.decompress_into(data, out)
+        except Exception as exc:  # cramjam.DecompressionError, and its kin
+            if _OVERFLOW not in str(exc):
+                name = Compression(codec).name
+                raise _corrupt(f"Cannot decompress {name} records: {exc}") from None
+            if size >= limit:
+                # cramjam filled the buffer before it stopped; a caller that refuses the
+                # batch anyway is spared the copy (half the peak memory of a bomb).
+                return (bytes(out) if keep_cut else b""), True
+            del out  # before the next, larger buffer
+            size = min(limit, size * 4)
+            continue
+        if n == size:
+            return bytes(out), False
+        return bytes(memoryview(out)[:n]), False
+
+
+def _decompress(codec: int, data: bytes, limit: int = MAX_UNCOMPRESSED) -> bytes:
+    """``data`` decompressed, or CORRUPT_MESSAGE when it inflates past ``limit``."""
+    out, cut = _inflate(codec, data, limit, keep_cut=False)
+    if cut:
+        raise _corrupt(
+            f"{Compression(codec).name} record batch of {len(data)} bytes inflates past "
+            f"the limit of {limit} bytes"
+        )
+    return out
 
 
 # --- build ----------------------------------------------------------------------------
@@ -417,8 +492,42 @@ def build_batch(
         _write_varint(body, len(rec))
         body += rec
     codec = Compression(compression)
-    payload = _compress(codec, bytes(body))
-    attributes = int(codec) | (_TRANSACTIONAL_MASK if transactional else 0)
+    return seal_batch(
+        _compress(codec, bytes(body)),
+        records_count=len(records),
+        compression=codec,
+        base_offset=base_offset,
+        base_timestamp=first_ts,
+        max_timestamp=max(stamps),
+        producer_id=producer_id,
+        producer_epoch=producer_epoch,
+        base_sequence=base_sequence,
+        partition_leader_epoch=partition_leader_epoch,
+        transactional=transactional,
+    )
+
+
+def seal_batch(
+    payload: bytes,
+    *,
+    records_count: int,
+    compression: Compression = Compression.NONE,
+    base_offset: int = 0,
+    base_timestamp: int = 0,
+    max_timestamp: int | None = None,
+    producer_id: int = -1,
+    producer_epoch: int = -1,
+    base_sequence: int = -1,
+    partition_leader_epoch: int = -1,
+    transactional: bool = False,
+) -> bytes:
+    """A v2 batch around ``payload`` (the records, already encoded and compressed with
+    ``compression``) with a valid CRC32C; lastOffsetDelta is ``records_count - 1``.
+
+    :func:`build_batch` uses it; tests use it to wrap payloads no client would send
+    (a decompression bomb) in a batch the broker's validation accepts.
+    """
+    attributes = int(compression) | (_TRANSACTIONAL_MASK if transactional else 0)
     out = bytearray(BATCH_HEADER_SIZE + len(payload))
     _HEADER.pack_into(
         out,
@@ -429,13 +538,13 @@ def build_batch(
         MAGIC,
         0,
         attributes,
-        len(records) - 1,
-        first_ts,
-        max(stamps),
+        records_count - 1,
+        base_timestamp,
+        base_timestamp if max_timestamp is None else max_timestamp,
         producer_id,
         producer_epoch,
         base_sequence,
-        len(records),
+        records_count,
     )
     out[BATCH_HEADER_SIZE:] = payload
     struct.pack_into(">I", out, 17, crc32c.crc32c(memoryview(out)[_CRC_START:]))
@@ -445,11 +554,17 @@ def build_batch(
 # --- decode ---------------------------------------------------------------------------
 
 
-def iter_records(batch: bytes | bytearray | memoryview, pos: int = 0) -> Iterator[Record]:
+def iter_records(
+    batch: bytes | bytearray | memoryview,
+    pos: int = 0,
+    *,
+    max_uncompressed: int = MAX_UNCOMPRESSED,
+) -> Iterator[Record]:
     """The records of the ONE batch at ``pos``, with absolute offsets and timestamps.
 
-    Checks magic, length and CRC32C first, decompresses, then decodes; anything that
-    does not parse exactly raises ``KafkaError(CORRUPT_MESSAGE)``. Control batches are
+    Checks magic, length and CRC32C first, decompresses (at most ``max_uncompressed``
+    bytes of output), then decodes; anything that does not parse exactly, or inflates
+    past the bound, raises ``KafkaError(CORRUPT_MESSAGE)``. Control batches are
     decoded like any other (this broker writes none). See :func:`iter_all_records` for
     a run of batches.
     """
@@ -465,14 +580,37 @@ def iter_records(batch: bytes | bytearray | memoryview, pos: int = 0) -> Iterato
     data = bytes(view[pos + BATCH_HEADER_SIZE : pos + size])
     codec = h.attributes & _COMPRESSION_MASK
     if codec:
-        data = _decompress(codec, data)
+        data = _decompress(codec, data, max_uncompressed)
     return decode_records(h, data)
 
 
-def iter_all_records(buf: bytes | bytearray | memoryview) -> Iterator[Record]:
+def iter_all_records(
+    buf: bytes | bytearray | memoryview, *, max_uncompressed: int = MAX_UNCOMPRESSED
+) -> Iterator[Record]:
     """Records of every complete batch in ``buf`` (e.g. a Fetch response's records)."""
     for _h, view in iter_batches(buf):
-        yield from iter_records(view)
+        yield from iter_records(view, max_uncompressed=max_uncompressed)
+
+
+def first_record_at_time(
+    batches: Sequence[bytes | bytearray | memoryview],
+    ts_ms: int,
+    log_start: int,
+    *,
+    max_uncompressed: int = MAX_UNCOMPRESSED,
+) -> tuple[int, int] | None:
+    """(offset, timestamp) of the first record at or after ``log_start`` whose timestamp
+    is >= ``ts_ms`` in ``batches`` (whole batches in offset order), or None.
+
+    ListOffsets by timestamp: the log finds the candidate batches by their headers and
+    reads them; this decodes them, in a worker thread. A batch that cannot be decoded
+    (corrupt, or inflating past ``max_uncompressed``) raises CORRUPT_MESSAGE.
+    """
+    for batch in batches:
+        for r in iter_records(batch, max_uncompressed=max_uncompressed):
+            if r.offset >= log_start and r.timestamp >= ts_ms:
+                return r.offset, r.timestamp
+    return None
 
 
 def decode_records(h: BatchHeader, data: bytes) -> Iterator[Record]:

@@ -12,6 +12,13 @@ Behaviour, per requested partition:
 * Unknown topic or partition: UNKNOWN_TOPIC_OR_PARTITION (3), offset and timestamp -1.
 * ``isolation_level`` (v2+) is ignored: without transactions the last stable offset is the
   high watermark, so read_committed and read_uncommitted get the same answer.
+* By time, the log finds the candidate batches from their headers and reads them on the
+  loop (``PartitionLog.timestamp_batches``); decoding them (decompression included) runs
+  in a worker thread, one hop per request, so a decompression bomb never blocks the
+  loop. Decompression is bounded (``core.records.uncompressed_limit`` of the topic's
+  max.message.bytes): a batch inflating past it answers CORRUPT_MESSAGE (2) for its
+  partition. A record found past the high watermark by the time the thread returns is
+  not visible yet: offset -1.
 
 Version notes: v0 (several old-style offsets) is not served; old librdkafka needs v1 in the
 range, which answers a single ``offset`` and ``timestamp``. v2 adds isolation level and
@@ -20,9 +27,15 @@ throttle time; v4 leader epochs; v6 is flexible; v7 allows MAX_TIMESTAMP.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from streamscope.core.api import RequestContext
 from streamscope.core.api._answers import answer_each_partition
 from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.log.partition_log import PartitionLog
+from streamscope.core.records import first_record_at_time, uncompressed_limit
 
 API_KEY = 2
 MIN_VERSION = 1
@@ -31,8 +44,21 @@ MAX_VERSION = 7
 MAX_TIMESTAMP = -3
 
 
+@dataclass(slots=True)
+class _ByTime:
+    """One by-timestamp lookup whose candidate batches were read on the loop."""
+
+    answer: dict
+    log: PartitionLog
+    batches: list[bytes]
+    timestamp: int
+    log_start: int
+    max_uncompressed: int
+
+
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     broker = ctx.broker
+    by_time: list[_ByTime] = []
 
     def answer(name: str, p: dict) -> dict:
         index = p["partition_index"]
@@ -40,11 +66,19 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
         if timestamp == MAX_TIMESTAMP and version < 7:
             # A negative time other than -1/-2 means nothing before v7.
             raise KafkaError(ErrorCode.UNSUPPORTED_VERSION, "MAX_TIMESTAMP needs v7")
-        offset, found_ts = broker.list_offsets(name, index, timestamp)
-        return {
-            "partition_index": index, "error_code": 0,
-            "timestamp": found_ts, "offset": offset, "leader_epoch": 0,
-        }
+        out = {"partition_index": index, "error_code": 0, "leader_epoch": 0}
+        if timestamp >= 0:
+            plog = broker.partition(name, index).log
+            batches = plog.timestamp_batches(timestamp)
+            out["timestamp"], out["offset"] = -1, -1
+            if batches:
+                by_time.append(_ByTime(
+                    out, plog, batches, timestamp, plog.log_start_offset,
+                    uncompressed_limit(plog.config.max_message_bytes),
+                ))
+            return out
+        out["offset"], out["timestamp"] = broker.list_offsets(name, index, timestamp)
+        return out
 
     def failed(index: int, exc: KafkaError) -> dict:
         return {
@@ -52,7 +86,26 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
             "timestamp": -1, "offset": -1, "leader_epoch": -1,
         }
 
-    return {
-        "throttle_time_ms": 0,
-        "topics": answer_each_partition(request.get("topics"), answer, failed),
-    }
+    topics = answer_each_partition(request.get("topics"), answer, failed)
+    if by_time:
+        found = await asyncio.to_thread(_decode_all, by_time)
+        for job, result in zip(by_time, found, strict=True):
+            if isinstance(result, KafkaError):
+                job.answer.update(failed(job.answer["partition_index"], result))
+            elif result is not None and result[0] < job.log.log_end_offset:
+                job.answer["offset"], job.answer["timestamp"] = result
+    return {"throttle_time_ms": 0, "topics": topics}
+
+
+def _decode_all(jobs: Sequence[_ByTime]) -> list[tuple[int, int] | None | KafkaError]:
+    """Worker thread: each lookup's (offset, timestamp), None, or why it failed."""
+    out: list[tuple[int, int] | None | KafkaError] = []
+    for job in jobs:
+        try:
+            out.append(first_record_at_time(
+                job.batches, job.timestamp, job.log_start,
+                max_uncompressed=job.max_uncompressed,
+            ))
+        except KafkaError as exc:
+            out.append(exc)
+    return out

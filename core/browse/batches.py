@@ -12,7 +12,7 @@ Contract:
   past ``max_uncompressed`` bytes (a decompression bomb, or just a huge batch) allocates
   at most that much; the records that fit whole are shown and one note row says where
   the rest begins. Every codec Kafka has is read: gzip, snappy (xerial framing or raw
-  block), lz4 (frame format) and zstd, all through ``cramjam``.
+  block), lz4 (frame format) and zstd, through ``core.records.decompress_bounded``.
 * Control batches (transaction markers) and transactional batches are shown, not hidden:
   a control record's key is decoded into its marker (``COMMIT``/``ABORT``) in ``note``.
 * Timestamps follow Kafka: with LogAppendTime (attribute bit 3) every record of a batch
@@ -26,7 +26,6 @@ import struct
 from dataclasses import dataclass
 from enum import StrEnum
 
-import cramjam
 import crc32c
 from streamscope.core.errors import KafkaError
 from streamscope.core.records import (
@@ -38,20 +37,14 @@ from streamscope.core.records import (
     Record,
     decode_records,
     parse_header,
-    snappy_decompress,
 )
+from streamscope.core.records import decompress_bounded as records_decompress_bounded
 
 # What one batch may inflate to before the browser stops decompressing it: far above a
 # real batch (Kafka's message.max.bytes is 1 MiB), far below what would hurt the app.
 MAX_UNCOMPRESSED = 64 * 1024 * 1024
-# The first output buffer tried, as a multiple of the compressed size; it grows 4x a try
-# (so at most ~1.33x the work of one pass), up to the limit.
-_FIRST_RATIO = 8
-_MIN_FIRST = 64 * 1024
-
 _CRC_START = 21
 _TIMESTAMP_TYPE_MASK = 0x08
-_OVERFLOW = "failed to write whole buffer"  # cramjam's words for "the output is full"
 _CONTROL_KEY = struct.Struct(">hh")
 _CONTROL_TYPES = {0: "ABORT", 1: "COMMIT"}
 
@@ -90,36 +83,13 @@ class BrowsedRecord:
 def decompress_bounded(codec: int, data: bytes, limit: int) -> tuple[bytes, bool]:
     """``data`` decompressed with ``codec``: (at most ``limit`` bytes, whether cut off).
 
-    Never allocates more than about ``limit`` bytes of output, whatever the input claims.
-    Corrupt input raises ``ValueError`` with the codec's reason.
+    :func:`core.records.decompress_bounded` (one bounded inflater for the broker and the
+    browser); corrupt input raises ``ValueError`` with the codec's reason here.
     """
-    if codec == Compression.SNAPPY:
-        try:
-            return snappy_decompress(data, limit)
-        except KafkaError as exc:  # the xerial framing is cut off
-            raise ValueError(exc.message) from None
-        except Exception as exc:  # cramjam.DecompressionError, and its kin
-            raise ValueError(str(exc)) from None
-    module = {
-        Compression.GZIP: cramjam.gzip,
-        Compression.LZ4: cramjam.lz4,
-        Compression.ZSTD: cramjam.zstd,
-    }.get(codec)
-    if module is None:
-        raise ValueError(f"unknown compression codec {codec}")
-    size = min(limit, max(_MIN_FIRST, len(data) * _FIRST_RATIO))
-    while True:
-        out = bytearray(size)
-        try:
-            n = module.decompress_into(data, out)
-        except Exception as exc:  # cramjam.DecompressionError, and its kin
-            if _OVERFLOW not in str(exc):
-                raise ValueError(str(exc)) from None
-            if size >= limit:
-                return bytes(out), True  # cramjam filled the buffer before it stopped
-            size = min(limit, size * 4)
-            continue
-        return bytes(memoryview(out)[:n]), False
+    try:
+        return records_decompress_bounded(codec, data, limit)
+    except KafkaError as exc:
+        raise ValueError(exc.message) from None
 
 
 def decode_batch(

@@ -15,9 +15,10 @@ Contract:
   timestamp (then partition, offset).
 * Where a page starts (:class:`Start`): the earliest offset (log start), the latest (the
   newest ``max_records`` records), an offset (clamped to [log start, high watermark]), or
-  a timestamp, resolved per partition by the broker's ListOffsets
-  (``Broker.list_offsets``): the first offset whose timestamp is at or after it, or the
-  high watermark when there is none.
+  a timestamp, resolved per partition as ListOffsets does (candidate batches read on the
+  loop, decoded in a worker thread, decompression bounded): the first offset whose
+  timestamp is at or after it, or the high watermark when there is none; a batch there
+  that cannot be decoded is where the page starts (shown as a note row).
 * :class:`RecordFilter` (key / header / text in key or value): pages are walked until
   ``max_records`` records match or the high watermark (as of the start of the scan) is
   reached; a :class:`ScanProgress` reports offsets scanned of the total and can cancel
@@ -38,7 +39,12 @@ from itertools import chain
 from streamscope.core.broker import Broker
 from streamscope.core.browse.batches import MAX_UNCOMPRESSED, BrowsedRecord, decode_batch
 from streamscope.core.errors import KafkaError
-from streamscope.core.records import iter_batches
+from streamscope.core.records import (
+    first_record_at_time,
+    iter_batches,
+    parse_header,
+    uncompressed_limit,
+)
 
 DEFAULT_MAX_RECORDS = 200
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
@@ -240,7 +246,11 @@ async def read_page(
         parts = _partitions(broker, topic, partition)
         if start.kind is StartKind.LATEST:
             return await _newest(scan, parts)
-        return await _forward(scan, {p: _resolve(broker, topic, p, start) for p in parts})
+        if start.kind is StartKind.TIMESTAMP:
+            positions = await _resolve_times(broker, topic, parts, start.value)
+        else:
+            positions = {p: _resolve(broker, topic, p, start) for p in parts}
+        return await _forward(scan, positions)
     finally:
         scan.progress.finished = True
 
@@ -308,10 +318,33 @@ def _resolve(broker: Broker, topic: str, p: int, start: Start) -> int:
         return log_start
     if start.kind is StartKind.OFFSET:
         return min(max(start.value, log_start), hwm)
-    if start.kind is StartKind.TIMESTAMP:
-        offset, _ts = broker.list_offsets(topic, p, start.value)
-        return hwm if offset < 0 else min(max(offset, log_start), hwm)
     return hwm
+
+
+async def _resolve_times(broker: Broker, topic: str, parts: list[int], ts: int
+                         ) -> dict[int, int]:
+    """Per partition, the first offset at or after time ``ts`` (the high watermark when
+    none): the candidate batches are read on the loop, decoded in a worker thread (as
+    ListOffsets does). A batch that cannot be decoded (corrupt, or a decompression
+    bomb) is where the page starts, so the page shows it as a note row."""
+    jobs: list[tuple[int, list[bytes], int, int, int]] = []
+    for p in parts:
+        plog = broker.partition(topic, p).log
+        jobs.append((p, plog.timestamp_batches(ts), plog.log_start_offset,
+                     plog.log_end_offset, uncompressed_limit(plog.config.max_message_bytes)))
+
+    def decode() -> dict[int, int]:
+        out = {}
+        for p, batches, log_start, hwm, limit in jobs:
+            try:
+                found = first_record_at_time(batches, ts, log_start, max_uncompressed=limit)
+                offset = hwm if found is None else found[0]
+            except KafkaError:
+                offset = parse_header(batches[0]).base_offset
+            out[p] = min(max(offset, log_start), hwm)
+        return out
+
+    return await asyncio.to_thread(decode)
 
 
 def _read_chunk(
