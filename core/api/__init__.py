@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from streamscope.core.ports import ConnectionInfo
 
 if TYPE_CHECKING:
+    from streamscope.core.auth import SaslSession
     from streamscope.core.broker import Broker
     from streamscope.core.groups import GroupCoordinator
 
@@ -53,6 +54,8 @@ class RequestContext:
     advertised_host: str = "127.0.0.1"
     advertised_port: int = 9092
     extra: dict[str, Any] = field(default_factory=dict)
+    # The connection's SASL session; None when the broker has no SASL.
+    sasl: SaslSession | None = None
 
 
 def load_handlers() -> dict[int, ModuleType]:

@@ -17,6 +17,7 @@ from kafka.protocol import admin as kp_admin
 from kafka.protocol import consumer as kp_consumer
 from kafka.protocol import metadata as kp_metadata
 from kafka.protocol import producer as kp_producer
+from kafka.protocol import sasl as kp_sasl
 from streamscope.core.protocol import (
     SCHEMAS,
     decode_request,
@@ -154,6 +155,7 @@ _KP_CLASSES = {
     14: (kp_consumer.SyncGroupRequest, kp_consumer.SyncGroupResponse),
     15: (kp_admin.DescribeGroupsRequest, kp_admin.DescribeGroupsResponse),
     16: (kp_admin.ListGroupsRequest, kp_admin.ListGroupsResponse),
+    17: (kp_sasl.SaslHandshakeRequest, kp_sasl.SaslHandshakeResponse),
     18: (kp_metadata.ApiVersionsRequest, kp_metadata.ApiVersionsResponse),
     19: (kp_admin.CreateTopicsRequest, kp_admin.CreateTopicsResponse),
     20: (kp_admin.DeleteTopicsRequest, kp_admin.DeleteTopicsResponse),
@@ -161,6 +163,7 @@ _KP_CLASSES = {
     22: (kp_producer.InitProducerIdRequest, kp_producer.InitProducerIdResponse),
     32: (kp_admin.DescribeConfigsRequest, kp_admin.DescribeConfigsResponse),
     33: (kp_admin.AlterConfigsRequest, kp_admin.AlterConfigsResponse),
+    36: (kp_sasl.SaslAuthenticateRequest, kp_sasl.SaslAuthenticateResponse),
     37: (kp_admin.CreatePartitionsRequest, kp_admin.CreatePartitionsResponse),
     42: (kp_admin.DeleteGroupsRequest, kp_admin.DeleteGroupsResponse),
     44: (kp_admin.IncrementalAlterConfigsRequest, kp_admin.IncrementalAlterConfigsResponse),
