@@ -3,15 +3,21 @@
 Usage (``streamscope broker ...`` from the app's entry point :mod:`desktop.main`, which
 hands core commands here; or ``python -m core.cli broker ...``, as the benchmarks do)::
 
-    streamscope broker [--listen HOST:PORT] [--data-dir DIR] [--fsync always|interval]
+    streamscope broker [--listen HOST:PORT] [--advertised-listener HOST:PORT]
+                       [--data-dir DIR] [--fsync always|interval]
                        [--auto-create-topics true|false] [--default-partitions N]
+                       [--max-connections N] [--max-connections-per-ip N]
                        [--[no-]tune-allocator] [--no-activity-feed]
+                       [--sasl-mechanisms PLAIN,SCRAM-SHA-256,SCRAM-SHA-512]
+                       [--tls-cert FILE [--tls-key FILE]]
     streamscope sim --bootstrap HOST:PORT --partners N --rate R [--seconds S] [--topic T]
                     [--partitions P] [--seed X] [--connect-timeout S]
     streamscope sim --bootstrap HOST:PORT --consumers APP:GROUP:N [--consumers ...]
                     [--partners N --rate R] [--seconds S] [--topic T] [...]
     streamscope lesson NAME --check [--data-dir DIR] [--speed X] | --list
                     (its contract: core/lessons/cli.py)
+    streamscope users add NAME [--password-stdin] | list | remove NAME [--data-dir DIR]
+                    (its contract, and --sasl-mechanisms/--tls-*: core/auth/cli.py)
     python -m core.cli --help | --version
 
 Contract of ``streamscope broker``:
@@ -21,13 +27,27 @@ Contract of ``streamscope broker``:
   (:func:`core.config.default_data_dir`), interval fsync, topic auto-creation on, 1
   partition per auto-created topic. ``--listen`` is read by :func:`listen_address` for the
   app and the broker alike (an empty host means loopback).
+* ``--advertised-listener HOST:PORT`` is what Metadata, FindCoordinator and
+  DescribeCluster tell clients to connect to (``BrokerConfig.advertised_host`` /
+  ``advertised_port``); by default the bound address, and 127.0.0.1 for a wildcard bind.
+  A non-loopback ``--listen`` logs a warning (anyone on the network may connect, without
+  authentication unless SASL is on); a wildcard one without ``--advertised-listener``
+  warns that remote clients will be sent to 127.0.0.1 and how to fix it (both from
+  :func:`core.server.listen_warnings`).
+* ``--max-connections N`` (default 1000) and ``--max-connections-per-ip N`` (default
+  300) set Kafka's ``max.connections`` / ``max.connections.per.ip``: connections past
+  them are closed at once and counted (the other limits: ``core.config``).
+* The process's open-file limit (RLIMIT_NOFILE) is raised to its hard limit at start:
+  each connection and each open segment file is a descriptor, and the usual soft limit
+  of 1024 is below the default connection limit.
 * ``--tune-allocator`` (default on; ``--no-tune-allocator`` turns it off) tunes glibc's
   allocator for the whole process (:func:`core.server.tune_allocator`) before the broker
   starts: a process-wide side effect, so it belongs here, not in the library.
 * ``--no-activity-feed`` runs without the monitor's activity feed (sampled appends,
   commits, read positions), to measure what the feed costs; it is on by default.
 * When the listener is bound it logs one line ``listening on HOST:PORT`` to stderr (the
-  real port when ``--listen`` asks for port 0).
+  bound address, with the real port when ``--listen`` asks for port 0), and
+  ``advertising HOST:PORT`` when that differs.
 * SIGINT or SIGTERM shuts down cleanly: the listener stops accepting, requests in flight
   are answered (bounded wait), logs are flushed and closed, the data-dir lock released,
   exit code 0. A second signal during shutdown exits at once with code 130.
@@ -62,7 +82,8 @@ Contract of ``streamscope sim`` (the engine is :mod:`core.sim.remote`):
 This module knows nothing of the desktop app (``core`` never imports ``desktop``, not even
 by name): ``streamscope`` without a core command is :mod:`desktop.main`'s to dispatch.
 What the app and the broker share lives here: :func:`listen_address` (the one HOST:PORT
-parser), :func:`add_tune_allocator_option` and :func:`version`.
+parser), :func:`add_tune_allocator_option`, :func:`add_advertised_listener_option`,
+:func:`raise_open_file_limit` and :func:`version`.
 """
 
 from __future__ import annotations
@@ -82,13 +103,15 @@ log = logging.getLogger("streamscope")
 _BROKER_COMMAND = "broker"
 _SIM_COMMAND = "sim"
 _LESSON_COMMAND = "lesson"  # core/lessons/cli.py
+_USERS_COMMAND = "users"  # core/auth/cli.py
 # what the app's entry point hands to main() below
-COMMANDS = (_BROKER_COMMAND, _SIM_COMMAND, _LESSON_COMMAND)
+COMMANDS = (_BROKER_COMMAND, _SIM_COMMAND, _LESSON_COMMAND, _USERS_COMMAND)
 LOOPBACK = "127.0.0.1"
 _USAGE = """usage: streamscope broker [options]   (streamscope broker -h lists them)
        streamscope sim --bootstrap HOST:PORT --partners N --rate R [options]
        streamscope sim --bootstrap HOST:PORT --consumers APP:GROUP:N [...] [options]
        streamscope lesson NAME --check [--data-dir DIR] [--speed X] | --list
+       streamscope users add NAME [--password-stdin] | list | remove NAME [--data-dir DIR]
        streamscope --version"""
 
 
@@ -107,6 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from streamscope.core.lessons.cli import main as lesson_main
 
         return lesson_main(args[1:])
+    if args and args[0] == _USERS_COMMAND:
+        from streamscope.core.auth.cli import main as users_main
+
+        return users_main(args[1:])
     if args and args[0] in ("--version", "-V"):
         print(f"streamscope {version()}")
         return 0
@@ -155,6 +182,35 @@ def add_tune_allocator_option(p: argparse.ArgumentParser) -> None:
                    help=_TUNE_ALLOCATOR_HELP)
 
 
+def add_advertised_listener_option(p: argparse.ArgumentParser) -> None:
+    """``--advertised-listener HOST:PORT`` (``args.advertised_listener``: (host, port) or
+    None), the same for the app and the broker; it goes to ``BrokerConfig.advertised_host``
+    and ``advertised_port``."""
+    p.add_argument("--advertised-listener", type=_advertised, default=None,
+                   metavar="HOST:PORT",
+                   help="the address clients are told to connect to (Metadata,"
+                        " FindCoordinator); default: the listen address (127.0.0.1 when"
+                        " listening on 0.0.0.0). Give the LAN address when clients on other"
+                        " machines connect")
+
+
+def raise_open_file_limit() -> int:
+    """Raise this process's soft RLIMIT_NOFILE to its hard limit; the limit now (or -1
+    where there is none to raise, e.g. Windows). Process-wide: entry points call it."""
+    try:
+        import resource
+    except ImportError:
+        return -1
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
 def version() -> str:
     try:
         from importlib.metadata import version as package_version
@@ -186,8 +242,22 @@ def _positive(text: str) -> int:
     return n
 
 
+def _limit(text: str) -> tuple[str, int]:
+    """``NAME=N`` of ``--limit``: a name of :data:`core.config.LIMITS` (dashes, dots or
+    underscores) and a whole number of at least 1."""
+    from streamscope.core.config import LIMITS
+
+    name, sep, value = text.partition("=")
+    field_name = name.strip().replace("-", "_").replace(".", "_")
+    if not sep or field_name not in LIMITS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected NAME=N with NAME one of "
+            + ", ".join(n.replace("_", "-") for n in LIMITS))
+    return field_name, _positive(value.strip())
+
+
 def _broker_parser() -> argparse.ArgumentParser:
-    from streamscope.core.config import DEFAULT_PORT
+    from streamscope.core.config import DEFAULT_PORT, LIMITS
 
     p = argparse.ArgumentParser(
         prog="streamscope broker",
@@ -206,9 +276,23 @@ def _broker_parser() -> argparse.ArgumentParser:
                    help="create unknown topics on first use (default true)")
     p.add_argument("--default-partitions", type=_positive, default=1, metavar="N",
                    help="partitions of auto-created topics (default 1)")
+    add_advertised_listener_option(p)
+    p.add_argument("--max-connections", type=_positive, default=None, metavar="N",
+                   help="connections accepted at once; more are closed and counted"
+                        " (default 1000)")
+    p.add_argument("--max-connections-per-ip", type=_positive, default=None, metavar="N",
+                   help="connections accepted at once from one client address"
+                        " (default 300)")
+    p.add_argument("--limit", type=_limit, action="append", default=[], metavar="NAME=N",
+                   help="set one of the broker's limits, repeatable; NAME is one of "
+                        + ", ".join(n.replace("_", "-") for n in LIMITS)
+                        + " (defaults and meaning: README, Security and limits)")
     p.add_argument("--no-activity-feed", action="store_true",
                    help="run without the monitor's activity feed (to measure its cost)")
     add_tune_allocator_option(p)
+    from streamscope.core.auth.cli import add_broker_options
+
+    add_broker_options(p)
     return p
 
 
@@ -224,12 +308,27 @@ def _broker_main(argv: list[str]) -> int:
         from streamscope.core.server import tune_allocator
 
         tune_allocator()
+    raise_open_file_limit()
     host, port = args.listen
+    limits: dict[str, int] = dict(args.limit)
+    if args.max_connections is not None:
+        limits["max_connections"] = args.max_connections
+    if args.max_connections_per_ip is not None:
+        limits["max_connections_per_ip"] = args.max_connections_per_ip
+    advertised_host, advertised_port = args.advertised_listener or (None, None)
     config = BrokerConfig(
         host=host, port=port, data_dir=args.data_dir or default_data_dir(), fsync=args.fsync,
         auto_create_topics=args.auto_create_topics, default_partitions=args.default_partitions,
-        activity_feed=not args.no_activity_feed,
+        activity_feed=not args.no_activity_feed, advertised_host=advertised_host,
+        advertised_port=advertised_port, **limits,
     )
+    from streamscope.core.auth.cli import broker_config
+
+    try:
+        config = broker_config(config, args)
+    except ValueError as exc:
+        print(f"streamscope: {exc}", file=sys.stderr)
+        return 1
     try:
         _run(_serve(config))
     except CliError as exc:
@@ -276,7 +375,10 @@ async def _serve(config) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
     # The bound address with the real port (``--listen 127.0.0.1:0`` shows the port picked).
-    log.info("listening on %s", _fmt(config.host, server.port))
+    bound_host, bound_port = server.bound_address or (config.host, server.port)
+    log.info("listening on %s", _fmt(bound_host, bound_port))
+    if (server.host, server.port) != (bound_host, bound_port):
+        log.info("advertising %s", _fmt(server.host, server.port))
     try:
         await stop.wait()
     finally:
@@ -297,6 +399,14 @@ def _positive_float(text: str) -> float:
     if not x > 0 or x == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return x
+
+
+def _advertised(text: str) -> tuple[str, int]:
+    host, port = listen_address(text)
+    if port == 0 or host in ("0.0.0.0", "::"):
+        raise argparse.ArgumentTypeError(
+            f"an advertised listener needs a real host and port, got {text!r}")
+    return host, port
 
 
 def _bootstrap(text: str) -> str:

@@ -7,14 +7,66 @@
 
 Fsync policy, and what each promises:
 
-* ``"always"``: every append is fsynced (data and the segment's size) before the
-  broker acknowledges it. An acknowledged record survives a power loss.
+* ``"always"``: every append is fdatasynced (data and the segment's size) before the
+  broker acknowledges it (acks=1/all; acks=0 is never answered). The syncs run in a
+  flusher thread, off the event loop, and appends that arrive while one runs share the
+  next (group commit; core/flusher.py). The high watermark (what Fetch, ListOffsets
+  latest and the monitor hand out) advances only to durable offsets, so a consumer
+  never sees a record a crash can take back. An acknowledged record survives a power
+  loss.
 * ``"interval"`` (default): appends go to the OS page cache at once and are fsynced
-  every ``fsync_interval_ms`` by a background flusher (and on clean shutdown). An
-  acknowledged record survives the broker process dying (kill -9), since the page
-  cache outlives the process, but a power loss or kernel crash may lose up to the last
-  interval. Recovery truncates any torn tail either way, so the log never serves a
-  partial batch.
+  every ``fsync_interval_ms`` by a background flusher (and on clean shutdown); the high
+  watermark is the log end. An acknowledged record survives the broker process dying
+  (kill -9), since the page cache outlives the process, but a power loss or kernel
+  crash may lose up to the last interval. A committed offset is stored only after the
+  data it points to is durable (an OffsetCommit may wait for one flush), so after a
+  power loss a committed offset never lies beyond the log end. Recovery truncates any
+  torn tail either way, so the log never serves a partial batch.
+* Auto-creation (Metadata, Produce naming unknown topics): at most
+  ``auto_create_max_per_request`` new topics per request (the rest answered
+  UNKNOWN_TOPIC_OR_PARTITION, so the client asks again) and
+  ``auto_create_max_per_connection`` per connection (then POLICY_VIOLATION), and never
+  more partitions than RLIMIT_NOFILE allows (POLICY_VIOLATION).
+
+Limits (what one client, or many, may make the broker hold; Kafka's names in brackets).
+Each has a default a lab would expect and is a ``BrokerConfig`` field:
+
+* ``max_connections`` [``max.connections``] = 1000: connections beyond are closed at
+  once on accept, counted (``BrokerCounters.connections_refused``) and logged (rate
+  limited). An idle connection costs the broker well under 16 KB, so 1000 is ~16 MB;
+  a class of 30 with a few clients each is ~100-200.
+* ``max_connections_per_ip`` [``max.connections.per.ip``] = 300, with
+  ``max_connections_per_ip_overrides`` [``max.connections.per.ip.overrides``], a tuple of
+  (host, limit): one machine (a student's laptop, or the 200-connection load test on
+  127.0.0.1) is never refused in normal use, while a runaway script leaking connections
+  is stopped well before it takes every slot. Kafka's defaults are unbounded.
+* ``queued_max_request_bytes`` [``queued.max.request.bytes``] = 100 MiB: the bytes of
+  requests received but not yet handled, partial ones included, across all connections.
+  A large request (over 16 KiB) is received only once there is room for its announced
+  size; while over it, a connection stops reading (TCP pushes back on its client) until
+  the requests it has queued are handled. Connections holding nothing keep reading, so
+  a new client's ApiVersions is still answered.
+* ``max_request_bytes`` [``socket.request.max.bytes``] = 100 MiB: one frame's limit.
+* ``request_read_timeout_ms`` = 30 s: a request whose first byte has arrived but whose
+  last has not within this time closes its connection (Kafka leaves this to
+  ``connections.max.idle.ms``; a half-sent frame holds buffer memory, so it is shorter).
+* ``connection_idle_ms`` [``connections.max.idle.ms``] = 10 min: no request, closed.
+* ``fetch_max_bytes`` [``fetch.max.bytes``] = 16 MiB: a Fetch answer's size cap, applied
+  over the client's ``max_bytes`` (whole batches; the first batch still goes out whole,
+  KIP-74). Kafka's 55 MiB assumes zero-copy sendfile; here an answer is read into memory,
+  so the cap is lower: 16 partitions at clients' default 1 MiB per partition.
+* ``max_parked_fetches`` = 1000: long-polling Fetches waiting for data, broker-wide.
+  Past it a Fetch is answered at once with what there is (possibly nothing), as if its
+  ``max_wait_ms`` were 0; clients poll again. (Kafka's purgatory has no cap.)
+* ``max_partitions_per_topic`` = 10,000: CreateTopics and CreatePartitions beyond it get
+  INVALID_PARTITIONS (each partition is a directory and, while in use, open files).
+* ``max_partitions_per_request`` = 50,000: a request naming more topic and partition
+  entries than this in all (a Fetch or Produce's partitions, a Metadata or CreateTopics
+  request's topics ...) closes its connection with the reason logged, as an oversized
+  frame does; no real client sends that many (Kafka bounds them only by the frame size).
+* ``advertised_host`` / ``advertised_port`` [``advertised.listeners``]: what Metadata,
+  FindCoordinator and DescribeCluster tell clients to connect to; None: the bound
+  address (a wildcard bind advertises 127.0.0.1, with a warning).
 """
 
 from __future__ import annotations
@@ -113,6 +165,17 @@ FIXED_TOPIC_CONFIGS = {
 KNOWN_TOPIC_CONFIGS = frozenset(LogConfig.TOPIC_CONFIGS) | frozenset(STATIC_TOPIC_CONFIGS)
 
 
+#: The integer limits of the module docstring: each at least 1, each settable with
+#: ``streamscope broker --limit NAME=N``.
+LIMITS = (
+    "max_connections", "max_connections_per_ip", "queued_max_request_bytes",
+    "max_request_bytes", "request_read_timeout_ms", "connection_idle_ms",
+    "fetch_max_bytes", "max_parked_fetches", "max_partitions_per_topic",
+    "max_partitions_per_request", "auto_create_max_per_request",
+    "auto_create_max_per_connection",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class BrokerConfig:
     host: str = "127.0.0.1"
@@ -122,10 +185,24 @@ class BrokerConfig:
     fsync: FsyncPolicy = "interval"
     fsync_interval_ms: int = 1000
     auto_create_topics: bool = True
+    auto_create_max_per_request: int = 100
+    auto_create_max_per_connection: int = 1000
     default_partitions: int = 1
     max_request_bytes: int = 100 * 1024 * 1024
     retention_check_ms: int = 30_000
     connection_idle_ms: int = 10 * 60 * 1000
+    # Limits (module docstring).
+    max_connections: int = 1000
+    max_connections_per_ip: int = 300
+    max_connections_per_ip_overrides: tuple[tuple[str, int], ...] = ()
+    queued_max_request_bytes: int = 100 * 1024 * 1024
+    request_read_timeout_ms: int = 30_000
+    fetch_max_bytes: int = 16 * 1024 * 1024
+    max_parked_fetches: int = 1000
+    max_partitions_per_topic: int = 10_000
+    max_partitions_per_request: int = 50_000
+    advertised_host: str | None = None
+    advertised_port: int | None = None
     log: LogConfig = field(default_factory=LogConfig)
     # Consumer groups (core/groups). Kafka waits group.initial.rebalance.delay.ms = 3000 before
     # completing a new group's first rebalance; a short delay still folds consumers started
@@ -137,6 +214,12 @@ class BrokerConfig:
     # The monitor's activity feed (core/monitor/feed.py: sampled appends, commits, read
     # positions). Off only to measure what it costs (benchmarks/throughput.py).
     activity_feed: bool = True
+    # Auth: SASL mechanisms required of every client (empty: no authentication;
+    # names in core.auth.SASL_MECHANISMS, users in <data_dir>/users.json), and the PEM
+    # certificate and key that make the listener TLS (None: plaintext).
+    sasl_mechanisms: tuple[str, ...] = ()
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -144,3 +227,8 @@ class BrokerConfig:
             raise ValueError(f"fsync must be 'always' or 'interval', not {self.fsync!r}")
         if self.log.fsync != self.fsync:
             object.__setattr__(self, "log", replace(self.log, fsync=self.fsync))
+        for name in LIMITS:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        object.__setattr__(self, "max_connections_per_ip_overrides",
+                           tuple((str(h), int(n)) for h, n in self.max_connections_per_ip_overrides))

@@ -16,6 +16,12 @@ Behaviour:
   ``max_bytes`` (v3+), counted in whole batches; but the first partition with data always
   gets at least its first whole batch, however big, or a consumer would stall on it (Kafka's
   KIP-74 rule). Later partitions get only batches that fit what is left.
+* Broker caps (``core.config``): the answer's ``max_bytes`` is at most
+  ``BrokerConfig.fetch_max_bytes`` whatever the client asked (Kafka's broker-side
+  ``fetch.max.bytes``; the KIP-74 first batch still goes out whole). At most
+  ``BrokerConfig.max_parked_fetches`` Fetches wait at once, broker-wide; past that a
+  Fetch is answered at once with what there is (possibly nothing), as if its
+  ``max_wait_ms`` were 0, and the client polls again.
 * Long-poll: when fewer than ``min_bytes`` are ready, the handler waits on
   :meth:`Broker.wait_for_data` (woken at once by an append to any requested partition) and
   reads again, until ``min_bytes`` are ready or ``max_wait_ms`` has passed. Waiting does
@@ -48,9 +54,14 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import weakref
+from typing import TYPE_CHECKING
 
 from streamscope.core.api import RequestContext
 from streamscope.core.errors import ErrorCode, KafkaError
+
+if TYPE_CHECKING:
+    from streamscope.core.broker import Broker
 
 API_KEY = 1
 MIN_VERSION = 4
@@ -60,6 +71,13 @@ _INT32_MAX = 0x7FFFFFFF
 _BATCH_LENGTH = struct.Struct(">i")  # at byte 8 of a batch: bytes after the first 12
 _BASE_OFFSET = struct.Struct(">q")  # at byte 0 of a batch
 _LAST_OFFSET_DELTA = struct.Struct(">i")  # at byte 23 of a batch
+# Fetches waiting for data now, per broker (max_parked_fetches).
+_parked: weakref.WeakKeyDictionary[Broker, int] = weakref.WeakKeyDictionary()
+
+
+def parked_fetches(broker: Broker) -> int:
+    """How many Fetches are waiting for data on ``broker`` now."""
+    return _parked.get(broker, 0)
 
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
@@ -77,6 +95,8 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     max_bytes = request.get("max_bytes", _INT32_MAX)
     if max_bytes <= 0:
         max_bytes = _INT32_MAX
+    config = broker.config
+    max_bytes = min(max_bytes, config.fetch_max_bytes)
     topics = request.get("topics") or []
     deadline = loop.time() + max_wait_s
     before_wait = -1
@@ -92,8 +112,15 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
         remaining = deadline - loop.time()
         if remaining <= 0:
             break
+        parked = _parked.get(broker, 0)
+        if parked >= config.max_parked_fetches:
+            break  # too many waiting already: answer now with what there is
         before_wait = total
-        await broker.wait_for_data(positions, remaining)
+        _parked[broker] = parked + 1
+        try:
+            await broker.wait_for_data(positions, remaining)
+        finally:
+            _parked[broker] -= 1
     if feed is not None and reads is not None:
         conn = ctx.connection
         feed.fetched(conn.conn_id, conn.client_id or "", conn.host, reads)

@@ -16,10 +16,24 @@ Behaviour:
   Kafka's codes from :class:`KafkaError` (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE,
   INVALID_RECORD, OUT_OF_ORDER_SEQUENCE_NUMBER, DUPLICATE_SEQUENCE_NUMBER,
   INVALID_PRODUCER_EPOCH ...), ``base_offset`` -1 and ``error_message`` (v8+).
+* Durability (``BrokerConfig.fsync``): with ``"always"`` an acks=1/-1 answer waits until
+  every partition it appended to is durable (the broker's flusher thread resolves
+  :meth:`Broker.sync_waiter`; appends of many requests share one fsync); a failed sync
+  answers that partition KAFKA_STORAGE_ERROR (56) with ``base_offset`` -1 (the records
+  stay invisible to readers until a later sync succeeds; an idempotent retry is
+  answered from the same wait). acks=0 never waits. ``"interval"`` answers at once.
+  The wait is not done here: :func:`handle` appends at once (on the loop, in arrival
+  order) and, when an answer must wait, returns a :class:`DurableAnswer` instead of the
+  dict; the server keeps it in the connection's queue of answers and goes on reading
+  that connection's next requests (so pipelined produces share sync rounds), writing
+  the answers strictly in request order as each becomes ready (core/server.py).
+* A write that fails (full disk, I/O error) answers KAFKA_STORAGE_ERROR; the log keeps
+  only whole batches and the partition's ``storage_error`` says why (the broker logs it).
 * A topic that does not exist is auto-created when the broker allows it (kcat -P and
   librdkafka's own tests rely on it), else UNKNOWN_TOPIC_OR_PARTITION (3); an invalid
-  name gets INVALID_TOPIC_EXCEPTION (17). A partition past the topic's count gets
-  UNKNOWN_TOPIC_OR_PARTITION.
+  name gets INVALID_TOPIC_EXCEPTION (17). Its files are created off the loop and the
+  creation counts against the connection's auto-create budget (see metadata.py). A
+  partition past the topic's count gets UNKNOWN_TOPIC_OR_PARTITION.
 * ``transactional_id`` (v3+) must be null: there are no transactions here, so a
   transactional produce gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53), as Kafka answers
   a producer that may not use that id (a transactional producer never gets this far:
@@ -40,15 +54,88 @@ error message; v9 is flexible.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from functools import partial
+
 from streamscope.core.api import CloseConnection, RequestContext
+from streamscope.core.api.metadata import auto_create
 from streamscope.core.errors import ErrorCode, KafkaError
-from streamscope.core.topics import validate_topic_name
 
 API_KEY = 0
 MIN_VERSION = 0
 MAX_VERSION = 9
 
-async def handle(ctx: RequestContext, version: int, request: dict) -> dict | None:
+
+class DurableAnswer:
+    """A Produce answer waiting for its appends to become durable (fsync "always").
+
+    ``response`` is the answer body; each entry of it that waits on a sync future is
+    filled in when the future settles: unchanged on success, KAFKA_STORAGE_ERROR (with
+    ``base_offset`` -1) when the sync failed. :attr:`ready` once every future settled;
+    :meth:`when_ready` registers the one callback told then (the server's writer).
+    Every future's outcome is retrieved as it settles, so an answer nobody sends any
+    more (its connection closed: :meth:`discard`) leaves no unretrieved exception.
+    """
+
+    __slots__ = ("response", "_left", "_on_ready")
+
+    def __init__(self, response: dict, waits: list[tuple[dict, asyncio.Future[None]]]) -> None:
+        self.response = response
+        self._left = len(waits)
+        self._on_ready: Callable[[], None] | None = None
+        for entry, fut in waits:
+            fut.add_done_callback(partial(self._settled, entry))
+
+    @property
+    def ready(self) -> bool:
+        return self._left == 0
+
+    def when_ready(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the loop) once ready; at once if it already is."""
+        if self._left == 0:
+            callback()
+        else:
+            self._on_ready = callback
+
+    def discard(self) -> None:
+        """Nobody will send this answer: forget the callback."""
+        self._on_ready = None
+
+    async def wait(self) -> dict:
+        """The answer body once ready (for callers that want to await it in place)."""
+        if self._left:
+            loop = asyncio.get_running_loop()
+            done: asyncio.Future[None] = loop.create_future()
+            self._on_ready = partial(_set_done, done)
+            await done
+        return self.response
+
+    def _settled(self, entry: dict, fut: asyncio.Future[None]) -> None:
+        if fut.cancelled():
+            error: BaseException | None = KafkaError(
+                ErrorCode.KAFKA_STORAGE_ERROR, "the sync was cancelled (shutdown)")
+        else:
+            error = fut.exception()
+        if error is not None:
+            code = error.code if isinstance(error, KafkaError) else ErrorCode.KAFKA_STORAGE_ERROR
+            message = error.message if isinstance(error, KafkaError) else str(error)
+            entry.update(error_code=int(code), base_offset=-1, log_start_offset=-1,
+                         error_message=message or None)
+        self._left -= 1
+        if self._left == 0 and self._on_ready is not None:
+            callback, self._on_ready = self._on_ready, None
+            callback()
+
+
+def _set_done(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+async def handle(ctx: RequestContext, version: int,
+                 request: dict) -> dict | DurableAnswer | None:
+    """Append and answer; a :class:`DurableAnswer` when the answer must wait for a sync."""
     broker = ctx.broker
     acks = request.get("acks", -1)
     topic_data = request.get("topic_data") or []
@@ -59,6 +146,9 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict | Non
         fixed_error = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
 
     responses = []
+    # fsync "always", acks 1/-1: (answer entry, future resolved once durable).
+    waits: list[tuple[dict, asyncio.Future[None]]] | None = (
+        [] if acks != 0 and broker.config.fsync == "always" else None)
     for td in topic_data:
         name = td["name"]
         parts_in = td.get("partition_data") or []
@@ -66,9 +156,7 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict | Non
         topic_error = fixed_error
         if not topic_error and name not in broker.topics:
             try:
-                if validate_topic_name(name) is not None:
-                    raise KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION)
-                broker.ensure_topic(name)
+                await auto_create(ctx, name)
             except KafkaError as exc:
                 topic_error = exc.code
         for pd in parts_in:
@@ -87,7 +175,7 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict | Non
             except KafkaError as exc:
                 parts_out.append(_error(index, exc.code, exc.message or None))
                 continue
-            parts_out.append({
+            entry = {
                 "index": index,
                 "error_code": 0,
                 "base_offset": base,
@@ -95,7 +183,12 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict | Non
                 "log_start_offset": log_start,
                 "record_errors": [],
                 "error_message": None,
-            })
+            }
+            parts_out.append(entry)
+            if waits is not None:
+                fut = broker.sync_waiter(name, index)
+                if fut is not None:
+                    waits.append((entry, fut))
         responses.append({"name": name, "partition_responses": parts_out})
 
     if acks == 0:
@@ -110,7 +203,12 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict | Non
                         f"acks=0 produce to {topic['name']}-{part['index']} refused: {code}"
                     )
         return None
-    return {"responses": responses, "throttle_time_ms": 0}
+    response = {"responses": responses, "throttle_time_ms": 0}
+    if waits:
+        # Not awaited here: the server goes on with the connection's next requests
+        # while this one waits, and writes the answers in request order.
+        return DurableAnswer(response, waits)
+    return response
 
 
 def _error(index: int, code: int, message: str | None) -> dict:

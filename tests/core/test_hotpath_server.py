@@ -103,9 +103,8 @@ def stored_batches(broker: Broker, topic: str) -> list[bytes]:
 @pytest.mark.parametrize("chunked", [False, True], ids=["whole-buffer", "chunked"])
 def test_frames_cut_anywhere_are_reassembled_and_answered_in_order(
         run, tmp_path, monkeypatch, chunked) -> None:
-    if chunked:  # frames past DIRECT_MAX_BYTES arrive in chunks, joined at the end
-        monkeypatch.setattr(server_module, "DIRECT_MAX_BYTES", 100_000)
-        monkeypatch.setattr(server_module, "LARGE_CHUNK_BYTES", 30_000)
+    if chunked:  # small first chunks: a large frame arrives in many, joined at the end
+        monkeypatch.setattr(server_module, "MIN_CHUNK_BYTES", 4096)
     rng = random.Random(6)
     small = build_batch([(b"k", b"v" * 50)])
     large = build_batch([(None, bytes(rng.randrange(256) for _ in range(1000)))] * 200)
