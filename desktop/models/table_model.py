@@ -171,6 +171,14 @@ class KeyedTableModel(QAbstractTableModel):
     def keys(self) -> list[Hashable]:
         return list(self._keys)
 
+    def column_texts(self, col: int, limit: int) -> list[tuple[int, str]]:
+        """``(row, displayed text)`` of column ``col`` for the first ``limit`` rows,
+        formatted in Python in one pass (views measure columns from this instead of
+        asking Qt to call :meth:`data` for every cell)."""
+        formatter = self.columns[col].fmt
+        return [(row, "" if values[col] is None else formatter(values[col]))
+                for row, values in enumerate(self._values[:limit])]
+
     # -- Qt's model interface ----------------------------------------------------------
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
