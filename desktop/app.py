@@ -19,6 +19,9 @@ Contract:
   port (:class:`~desktop.dialogs.port_dialog.PortDialog`) instead of failing silently.
   Until the broker listens, the overview shows the address it was asked for (never a
   default it was not asked for).
+* Without ``--listen``, the broker listens where Broker > Listen address… saved
+  (:mod:`desktop.dialogs.listen_dialog`), else on loopback; the SASL mechanisms saved
+  there are required of clients (issue 13). Nothing else widens the listener.
 * The demo workload (:class:`~desktop.demo.DemoWorkload`) belongs to the app: the window
   starts and stops it (Demo menu, overview's first step); quitting stops it before the
   broker.
@@ -52,12 +55,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
+from streamscope.core.cli import raise_open_file_limit
 from streamscope.core.config import BrokerConfig
 from streamscope.core.server import tune_allocator
 from streamscope.desktop.broker_service import BrokerService, port_in_use
 from streamscope.desktop.commands import Commands, error_text
 from streamscope.desktop.demo import DemoWorkload
+from streamscope.desktop.dialogs.listen_dialog import saved_listen, saved_mechanisms
 from streamscope.desktop.dialogs.port_dialog import PortDialog
+from streamscope.desktop.layout import plain_message_box
 from streamscope.desktop.lesson_service import LessonService
 from streamscope.desktop.main_window import MainWindow
 from streamscope.desktop.options import gui_parser
@@ -160,7 +166,7 @@ class Streamscope(QObject):
             log.error("the broker could not start: %s", error_text(exc))
             self.quit(1)
             return
-        box = QMessageBox(self.window)
+        box = plain_message_box(QMessageBox(self.window))  # the error may quote an address
         box.setIcon(QMessageBox.Icon.Critical)
         box.setWindowTitle("The broker could not start")
         box.setText(f"The embedded broker could not start:\n\n{error_text(exc)}")
@@ -200,11 +206,23 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return gui_parser().parse_args(list(argv))
 
 
-def make_config(args: argparse.Namespace, data_dir: Path | None = None) -> BrokerConfig:
+def make_config(
+    args: argparse.Namespace, data_dir: Path | None = None, settings: QSettings | None = None
+) -> BrokerConfig:
+    """The broker's config: the command line first, then what Broker > Listen address…
+    saved in ``settings`` (the listen address and the SASL mechanisms required)."""
     config = BrokerConfig()
     changes: dict = {}
+    saved = saved_listen(settings) if settings is not None else None
     if args.listen is not None:
         changes["host"], changes["port"] = args.listen
+    elif saved is not None:
+        changes["host"], changes["port"] = saved
+    if args.advertised_listener is not None:
+        changes["advertised_host"], changes["advertised_port"] = args.advertised_listener
+    mechanisms = saved_mechanisms(settings) if settings is not None else ()
+    if mechanisms:
+        changes["sasl_mechanisms"] = mechanisms
     if data_dir is not None:
         changes["data_dir"] = data_dir
     elif args.data_dir is not None:
@@ -308,7 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             run = ScreenshotRun(shell, args.screenshots, args.after)
     else:
         settings = QSettings()
-        shell = Streamscope(app, make_config(args), settings, theme=args.theme)
+        shell = Streamscope(app, make_config(args, settings=settings), settings,
+                            theme=args.theme)
         run = None
         if args.lesson is not None:
             name = args.lesson
@@ -316,6 +335,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.tune_allocator:
         tune_allocator()  # process-wide, so here at the entry point (see core.server)
+    # Each partition and connection holds descriptors; desktops often start apps with a
+    # soft limit of 1,024 (process-wide: the entry point's business, as in core.cli).
+    raise_open_file_limit()
     # Everything alive once the broker is up (Qt wrappers, modules, the broker's startup
     # state) lives as long as the app: take it out of the garbage collector's full scans,
     # which would otherwise stall both threads (one GIL) for tens of ms every few seconds.

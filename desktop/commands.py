@@ -4,12 +4,15 @@ Contract: every method takes plain values plus an ``on_done(result, error)`` cal
 that runs later on the GUI thread (see :meth:`BrokerService.call`); nothing here blocks,
 and no broker object ever leaves the broker thread. Refusals arrive as
 :class:`core.errors.KafkaError`; :func:`error_text` renders them as Kafka users know them
-(``INVALID_PARTITIONS: ...``).
+(``INVALID_PARTITIONS: ...``). :meth:`Commands.in_worker` runs blocking work (the user
+store's file I/O and key derivation) on a worker thread, answered the same way.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from streamscope.core.broker import validate_topic_name
@@ -40,6 +43,16 @@ class Commands:
 
     def _call(self, fn: Callable[[Any], Any], on_done: OnDone | None) -> None:
         self.service.call(fn, on_done)
+
+    def in_worker(self, fn: Callable[[], Any], on_done: OnDone | None = None) -> None:
+        """``fn()`` on a worker thread (file I/O, key derivation: neither the GUI thread
+        nor the broker loop waits for it); ``on_done(result, error)`` on the GUI thread."""
+        self._call(lambda _b: asyncio.to_thread(fn), on_done)
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the broker keeps its files (``users.json`` among them)."""
+        return Path(self.service.config.data_dir)
 
     # -- topics ------------------------------------------------------------------------
 

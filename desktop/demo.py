@@ -4,7 +4,8 @@ Contract: :meth:`DemoWorkload.start` (GUI thread, broker running) creates a few 
 starts in-process producers on the broker loop (real RecordBatch v2 bytes appended through
 ``Broker.produce``, keyed by delivery-partner id) and in-process consumer groups, and, when
 ``confluent_kafka`` is installed, one real Kafka client producing and one consuming over
-TCP so the Clients view has something to show. Nothing here runs unless asked: the app
+TCP so the Clients view has something to show (not while the broker requires SASL: the
+demo has no user to log in as). Nothing here runs unless asked: the app
 starts it from the Demo menu or the overview's first step, ``--screenshots`` at launch.
 
 :meth:`stop` ends all of it without blocking the GUI thread: producers are cancelled, the
@@ -108,6 +109,11 @@ class DemoWorkload(QObject):
             self.commands.stop_consumers(group)
 
     def _start_real_clients(self, stop: threading.Event) -> None:
+        if self.service.config.sasl_mechanisms:
+            # The broker wants users (Broker > Listen address…) and the demo has none: its
+            # socket clients would be refused. The in-process part runs all the same.
+            log.info("demo: authentication is on, so no socket clients are started")
+            return
         try:
             import confluent_kafka  # noqa: F401 - optional, only for the demo
         except ImportError:

@@ -1,8 +1,9 @@
 """Human-readable formatting of sizes, rates, counts, durations and Kafka settings.
 
 Contract: pure functions from numbers to short strings (no Qt), used by models and views
-so every table and label writes a quantity the same way; and :func:`plain_tooltip`, the
-one way any tooltip text reaches Qt.
+so every table and label writes a quantity the same way; :func:`plain_tooltip`, the
+one way any tooltip text reaches Qt; and :func:`listener_exposure`, the one wording of
+the warning shown when the broker listens beyond this machine.
 """
 
 from __future__ import annotations
@@ -172,3 +173,22 @@ def plain_tooltip(text: str) -> str:
     """
     body = html.escape(text).replace("\n", "<br>")
     return f"<p style='white-space:pre-wrap; margin:0'>{body}</p>"
+
+
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+def listener_exposure(host: str, mechanisms: tuple[str, ...], tls: bool) -> str:
+    """Who can reach a listener that is not loopback, and whether they must log in:
+    ``"Listening on all interfaces: anyone on the network can connect · no
+    authentication"``. (Loopback listeners need no warning; the caller checks.)"""
+    name = host.strip("[]")
+    if name in WILDCARD_HOSTS:
+        who = "Listening on all interfaces: anyone on the network can connect"
+    else:
+        who = f"Listening on {name}: anyone who can reach that address can connect"
+    if mechanisms:
+        auth = f"authentication on ({', '.join(mechanisms)}{', TLS' if tls else ''})"
+    else:
+        auth = "no authentication" + (" (TLS)" if tls else "")
+    return f"{who} · {auth}"

@@ -23,7 +23,9 @@ Staleness: when the service says the broker is running but no new snapshot arriv
 ``STALE_AFTER_S`` (:meth:`Ticker.is_stale`), the status bar says "Broker not responding:
 last update N s ago" instead of presenting the last snapshot as live.
 
-Menus: Demo starts and stops the demo workload; Help has "What am I looking at?" (F1,
+Menus: Broker has "Listen address…" (where the broker listens at the next start, and
+whether clients must log in) and "Users…" (the users clients log in as); Demo starts
+and stops the demo workload; Help has "What am I looking at?" (F1,
 opened at the current view's section), the keyboard shortcuts and About (the version).
 The overview's first-step buttons are routed here to the topics view's create dialog, the
 groups view's start-consumers dialog and the demo workload.
@@ -31,10 +33,13 @@ groups view's start-consumers dialog and the demo workload.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from PySide6.QtCore import QEvent, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QDockWidget,
     QFrame,
     QListWidget,
@@ -52,7 +57,9 @@ from streamscope.desktop import format as fmt
 from streamscope.desktop.commands import Commands
 from streamscope.desktop.demo import DemoWorkload
 from streamscope.desktop.dialogs.help_dialog import HelpDialog
+from streamscope.desktop.dialogs.listen_dialog import ListenDialog
 from streamscope.desktop.dialogs.produce_dialog import ProduceDialog
+from streamscope.desktop.dialogs.users_dialog import UsersDialog
 from streamscope.desktop.history import MonitorHistory
 from streamscope.desktop.layout import hbox, named
 from streamscope.desktop.lesson_service import LessonService
@@ -94,6 +101,7 @@ EVENT_LOG_HEIGHT = 170  # the event log dock's height until the user drags it
 # Hidden views refreshed per slow tick (2 Hz), in turn: with five hidden, each is at
 # most a few seconds behind, at the cost of one view's refresh rather than five.
 BACKGROUND_VIEWS = 1
+D = TypeVar("D", bound=QDialog)
 
 
 class ViewPage(QScrollArea):
@@ -165,6 +173,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.demo = demo
         self.help_dialog: HelpDialog | None = None
+        self.broker_dialog: QDialog | None = None  # Listen address or Users, while open
         # Views refreshed from the latest slow tick's snapshot; the others are stale.
         # The snapshot each view was last drawn from: a view asked for by name is brought
         # up to date when it has not seen the latest one (a fast tick may be newer than
@@ -352,9 +361,10 @@ class MainWindow(QMainWindow):
         for label in (self.status_listener, self.status_rates, self.status_data):
             label.setContentsMargins(4, 0, 4, 0)
         bar.addWidget(self.status_dot)
-        bar.addWidget(self.status_listener, 2)
+        # Room for the warning it shows while others can connect (_show_listener).
+        bar.addWidget(self.status_listener, 5)
         bar.addWidget(self.status_rates, 3)
-        bar.addPermanentWidget(self.status_data, 2)
+        bar.addPermanentWidget(self.status_data, 1)
 
     def _build_menus(self) -> None:
         menu = self.menuBar()
@@ -410,6 +420,17 @@ class MainWindow(QMainWindow):
 
         if self.lesson_panel is not None:
             self._build_lesson_menu(self.lesson_panel)
+
+        broker_menu = menu.addMenu("&Broker")
+        self.listen_action = QAction("&Listen address…", self)
+        self.listen_action.setToolTip("Where the broker accepts connections, and whether "
+                                      "clients must log in (used at the next start)")
+        self.listen_action.triggered.connect(lambda: self.open_listen_dialog())
+        self.users_action = QAction("&Users…", self)
+        self.users_action.setToolTip("The users clients log in as (SASL)")
+        self.users_action.triggered.connect(lambda: self.open_users_dialog())
+        broker_menu.addAction(self.listen_action)
+        broker_menu.addAction(self.users_action)
 
         demo_menu = menu.addMenu("&Demo")
         self.demo_start_action = QAction("&Start the demo workload", self)
@@ -660,16 +681,37 @@ class MainWindow(QMainWindow):
             self.status_listener.setText(f"Broker not responding: last update {age:.0f} s ago")
             rates = ""
         elif b.listening:
-            self.status_dot.set_color(t.ok)
-            self.status_listener.setText(f"Listening on {b.bootstrap}")
+            self._show_listener(snap, t)
         else:
             self.status_dot.set_color(t.bad)
+            self._style_listener("")
             self.status_listener.setText("Not listening")
         self.status_rates.setText(rates)
         self.status_data.setText(f"Data: {b.data_dir}")
 
+    def _show_listener(self, snap: ClusterSnapshot, theme: Theme) -> None:
+        """Where the broker listens; while others can reach it (issue 13), a warning in
+        red (no authentication) or amber (users must log in) saying who can connect."""
+        b = snap.broker
+        host = b.exposed_host
+        if host is None:
+            self.status_dot.set_color(theme.ok)
+            self._style_listener("")
+            self.status_listener.setText(f"Listening on {b.bootstrap}")
+            return
+        color = theme.warn if b.authenticated else theme.bad
+        self.status_dot.set_color(color)
+        self._style_listener(f"color: {color}; font-weight: 600;")
+        exposure = fmt.listener_exposure(host, b.sasl_mechanisms, b.tls)
+        self.status_listener.setText(f"\u26a0 {exposure}")
+
+    def _style_listener(self, style: str) -> None:
+        if style != self.status_listener.styleSheet():  # a restyle costs a repolish
+            self.status_listener.setStyleSheet(style)
+
     def set_listener_text(self, text: str, color: str | None = None) -> None:
         """For states the snapshots cannot show (starting, failed, stopped)."""
+        self._style_listener("")
         self.status_listener.setText(text)
         self.status_dot.set_color(color or self.themes.theme.muted)
 
@@ -717,6 +759,33 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.save_settings()
         super().closeEvent(event)
+
+    # -- broker settings (issue 13) -----------------------------------------------------
+
+    def _open_dialog(self, dialog: D) -> D:
+        """Show ``dialog`` (``open()``, never ``exec()``), deleted once closed."""
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _r: setattr(self, "broker_dialog", None))
+        self.broker_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def open_listen_dialog(self) -> ListenDialog:
+        """Broker > Listen address…: saved in the settings, used at the next start."""
+        snap = self.ticker.snapshot
+        current = None
+        if snap is not None and snap.broker.listening and snap.broker.port is not None:
+            current = (snap.broker.bind_host or snap.broker.host or "127.0.0.1",
+                       snap.broker.port)
+        return self._open_dialog(ListenDialog(self.settings, current, self))
+
+    def open_users_dialog(self) -> UsersDialog:
+        """Broker > Users…: the user store, read and written on a worker thread."""
+        snap = self.ticker.snapshot
+        mechanisms = snap.broker.sasl_mechanisms if snap is not None else ()
+        return self._open_dialog(
+            UsersDialog(self.commands.data_dir, self.commands.in_worker, mechanisms, self)
+        )
 
     def _about(self) -> None:
         box = QMessageBox(self)

@@ -3,7 +3,7 @@
 Contract: declared once, here, and read twice: :mod:`desktop.main` prints its help for
 ``streamscope --help`` and :mod:`desktop.app` parses the app's arguments with it, so the
 help lists exactly the options the app accepts. No Qt is imported (``--help`` stays fast
-and works without a display). ``--listen`` and ``--tune-allocator`` are the ones
+and works without a display). ``--listen``, ``--advertised-listener`` and ``--tune-allocator`` are the ones
 ``streamscope broker`` has too, from :mod:`core.cli`, so both read them the same way.
 """
 
@@ -12,7 +12,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from streamscope.core.cli import add_tune_allocator_option, listen_address
+from streamscope.core.cli import (
+    add_advertised_listener_option,
+    add_tune_allocator_option,
+    listen_address,
+)
 from streamscope.core.config import DEFAULT_PORT
 
 # The desktop's theme names (desktop.theme.THEME_NAMES, which imports Qt; a test keeps the
@@ -77,5 +81,6 @@ def gui_parser() -> argparse.ArgumentParser:
         "--screenshots: play it until its apps run and save its map, log, lesson panel "
         "and presentation mode instead of one PNG per view",
     )
+    add_advertised_listener_option(p)
     add_tune_allocator_option(p)
     return p

@@ -51,7 +51,7 @@ from PySide6.QtWidgets import (
     QTableView,
     QWidget,
 )
-from streamscope.desktop.layout import named
+from streamscope.desktop.layout import named, plain_label
 from streamscope.desktop.theme import LIGHT, RESOURCES, Theme, ThemeManager, apply_theme
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ class CaptionBanner(QFrame):
 
     @staticmethod
     def _label(name: str) -> QLabel:
-        label = named(QLabel(), name)
+        label = named(plain_label(), name)
         label.setTextFormat(Qt.TextFormat.PlainText)  # lesson text may quote client data
         # As wide as the banner gives, never wider: long text wraps instead.
         label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)

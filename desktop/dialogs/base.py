@@ -18,12 +18,11 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QPushButton,
     QWidget,
 )
 from streamscope.desktop.commands import error_text
-from streamscope.desktop.layout import named, vbox
+from streamscope.desktop.layout import named, plain_label, vbox
 
 
 class CommandDialog(QDialog):
@@ -37,7 +36,7 @@ class CommandDialog(QDialog):
         self.result_value: Any = None
         self.busy = False
         layout = vbox(self, (18, 16, 18, 14), spacing=10)
-        self.intro = named(QLabel(""), "DialogIntro")
+        self.intro = named(plain_label(""), "DialogIntro")
         self.intro.setWordWrap(True)
         self.intro.hide()
         layout.addWidget(self.intro)
@@ -47,11 +46,11 @@ class CommandDialog(QDialog):
         self.form.setHorizontalSpacing(12)
         self.form.setVerticalSpacing(8)
         layout.addLayout(self.form)
-        self.hint = named(QLabel(""), "HintLabel")
+        self.hint = named(plain_label(""), "HintLabel")
         self.hint.setWordWrap(True)
         self.hint.hide()
         layout.addWidget(self.hint)
-        self.error = named(QLabel(""), "ErrorLabel")
+        self.error = named(plain_label(""), "ErrorLabel")
         self.error.setWordWrap(True)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error.hide()

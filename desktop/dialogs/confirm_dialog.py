@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox, QLabel, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QPushButton, QWidget
 from streamscope.desktop.broker_service import OnDone
 from streamscope.desktop.dialogs.base import CommandDialog
 from streamscope.desktop.dialogs.fields import name_field
-from streamscope.desktop.layout import named
+from streamscope.desktop.layout import named, plain_label
 
 # Window titles are one line in the title bar: longer names are cut there (shown whole below).
 _TITLE_CHARS = 60
@@ -92,7 +92,7 @@ class DeleteDialog(ConfirmDialog):
         self.confirm.setMaxLength(max(len(name), 1) + 50)
         self.form.addRow(kind.capitalize(), self.name_field)
         self.form.addRow("Type its name", self.confirm)
-        self.warning = named(QLabel(warning), "ErrorLabel")
+        self.warning = named(plain_label(warning), "ErrorLabel")
         self.warning.setTextFormat(Qt.TextFormat.PlainText)
         self.warning.setWordWrap(True)
         self.warning.setVisible(bool(warning))

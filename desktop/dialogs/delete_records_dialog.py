@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QSpinBox, QWidget
 from streamscope.core.broker import Broker
 from streamscope.core.monitor import ClusterSnapshot, TopicSnapshot
 from streamscope.desktop import format as fmt
@@ -32,7 +32,7 @@ from streamscope.desktop.broker_service import OnDone
 from streamscope.desktop.commands import Commands
 from streamscope.desktop.dialogs.confirm_dialog import ConfirmDialog
 from streamscope.desktop.dialogs.fields import name_field
-from streamscope.desktop.layout import named
+from streamscope.desktop.layout import named, plain_label
 
 ALL = -1  # the partition choice that means the whole topic
 HIGH_WATERMARK = -1  # Kafka's DeleteRecords offset for "up to the high watermark"
@@ -116,9 +116,9 @@ class DeleteRecordsDialog(ConfirmDialog):
         self.before = QSpinBox()
         self.before.setGroupSeparatorShown(True)
         self.before.setRange(0, 2_147_483_647)
-        self.range_note = named(QLabel(""), "Muted")
+        self.range_note = named(plain_label(""), "Muted")
         self.range_note.setTextFormat(Qt.TextFormat.PlainText)
-        self.consequence = named(QLabel(""), "ConfirmText")
+        self.consequence = named(plain_label(""), "ConfirmText")
         self.consequence.setTextFormat(Qt.TextFormat.PlainText)
         self.consequence.setWordWrap(True)
         font = self.consequence.font()

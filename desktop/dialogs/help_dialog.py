@@ -25,7 +25,10 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
         "as they are. The cards count topics, partitions, consumer groups, connected "
         "clients, the records stored and their size on disk. The charts show messages and "
         "bytes per second coming <i>in</i> (produced) and going <i>out</i> (fetched) over "
-        "the last two minutes; the right edge is now.",
+        "the last two minutes; the right edge is now. A red line across the top means the "
+        "broker listens beyond this computer: it says who can connect and whether they "
+        "must log in. <i>Broker &gt; Listen address…</i> chooses where it listens and "
+        "whether clients need a user; <i>Broker &gt; Users…</i> adds and removes users.",
     ),
     (
         "topics",
@@ -33,7 +36,9 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
         "A topic is a named log split into partitions. For each partition: the <i>log "
         "start offset</i> (the oldest record kept), the <i>high watermark</i> (the next "
         "offset to be written), the records between them and their size. Retention "
-        "removes whole old segments, which moves the log start forward.",
+        "removes whole old segments, which moves the log start forward. A partition whose "
+        "disk writes fail, or that could not be opened at start-up, is marked red with the "
+        "reason: its clients get KAFKA_STORAGE_ERROR until the disk recovers.",
     ),
     (
         "log",

@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import socket
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QWidget
-from streamscope.desktop.layout import vbox
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QWidget
+from streamscope.desktop.layout import plain_label, vbox
 
 
 def next_free_port(host: str, start: int, tries: int = 50) -> int | None:
@@ -34,8 +34,8 @@ class PortDialog(QDialog):
         self.choice: int | None = None
         self.suggested = next_free_port(host, port + 1)
         layout = vbox(self, (18, 16, 18, 14))
-        text = QLabel(
-            f"<b>{host}:{port} is already in use.</b><br><br>Another Kafka broker (or another "
+        text = plain_label(
+            f"{host}:{port} is already in use.\n\nAnother Kafka broker (or another "
             "Streamscope) is probably listening there. Streamscope can listen on a different "
             "port instead; clients then connect to that address."
         )

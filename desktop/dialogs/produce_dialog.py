@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialogButtonBox,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QProgressBar,
@@ -59,7 +58,7 @@ from streamscope.core.records import build_batch
 from streamscope.desktop import format as fmt
 from streamscope.desktop.commands import Commands, error_text
 from streamscope.desktop.dialogs.base import CommandDialog
-from streamscope.desktop.layout import hbox, named, vbox
+from streamscope.desktop.layout import hbox, named, plain_label, vbox
 from streamscope.desktop.views.charts import mono_font
 
 TEXT, JSON, MSGPACK = "text", "json", "msgpack"
@@ -273,7 +272,7 @@ class ProduceDialog(CommandDialog):
         self.partition.setRange(0, 99_999)
         self.partition.setPrefix("partition ")
         self.partition.hide()
-        self.partition_note = named(QLabel(""), "Muted")
+        self.partition_note = named(plain_label(""), "Muted")
         self.partition_note.setTextFormat(Qt.TextFormat.PlainText)
         self.partition_note.setWordWrap(True)
         partition_box = QWidget()
@@ -336,7 +335,7 @@ class ProduceDialog(CommandDialog):
         repeat_box = QWidget()
         repeat = hbox(repeat_box, spacing=6)
         repeat.addWidget(self.count, 1)
-        repeat.addWidget(QLabel("at"))
+        repeat.addWidget(plain_label("at"))
         repeat.addWidget(self.rate, 1)
 
         self.form.addRow("Topic", self.topic)
@@ -349,7 +348,7 @@ class ProduceDialog(CommandDialog):
 
         self.progress_bar = QProgressBar()
         self.progress_bar.hide()
-        self.result_label = named(QLabel(""), "ResultLabel")
+        self.result_label = named(plain_label(""), "ResultLabel")
         self.result_label.setTextFormat(Qt.TextFormat.PlainText)
         bold = self.result_label.font()
         bold.setBold(True)

@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QSpinBox,
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 from streamscope.desktop import format as fmt
 from streamscope.desktop.commands import Commands
 from streamscope.desktop.dialogs.base import CommandDialog
-from streamscope.desktop.layout import named, vbox
+from streamscope.desktop.layout import named, plain_label, vbox
 
 ASSIGNORS = ("range", "roundrobin", "cooperative-sticky")
 MAX_DELAY_MS = 10_000
@@ -73,7 +72,7 @@ class StartConsumersDialog(CommandDialog):
             item.setCheckState(
                 Qt.CheckState.Checked if name in wanted else Qt.CheckState.Unchecked
             )
-            item.setToolTip(name)
+            item.setToolTip(fmt.plain_tooltip(name))
             self.topics.addItem(item)
         row = self.topics.sizeHintForRow(0) if topics else 24
         self.topics.setFixedHeight(row * min(max(len(topics), 1), TOPIC_ROWS) + 8)
@@ -94,7 +93,7 @@ class StartConsumersDialog(CommandDialog):
         self.delay.setSuffix(" ms per record")
         self.delay.setSpecialValueText("none (as fast as it can)")
         self.delay.setValue(0)
-        self.delay_note = named(QLabel(""), "Muted")
+        self.delay_note = named(plain_label(""), "Muted")
         self.delay_note.setWordWrap(True)
         delay_box = QWidget()
         dl = vbox(delay_box, spacing=2)

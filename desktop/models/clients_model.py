@@ -7,7 +7,8 @@ rows are keyed by connection id. In-process clients (consumers started inside th
 address reads "in-process" in italics, with a tooltip saying what that means, and their
 Received cell is empty (no request bytes: they call the broker directly, and their calls
 are counted as the Kafka requests they stand for). The tooltip of the requests columns
-breaks the count down by Kafka API.
+breaks the count down by Kafka API. The User column is the principal a connection
+authenticated as (SASL, issue 13), "-" where there is none.
 """
 
 from __future__ import annotations
@@ -28,11 +29,20 @@ IN_PROCESS_TIP = (
 )
 
 
+USER_TIP = (
+    "The user the connection authenticated as (SASL); '-' where the broker asks for no "
+    "authentication, or for an in-process client"
+)
+
+
 class ClientsModel(KeyedTableModel):
-    ADDRESS, CLIENT_ID, SOFTWARE, CONNECTED, REQUESTS, REQ_RATE, BYTES_IN, BYTES_OUT = range(8)
+    ADDRESS, CLIENT_ID, USER, SOFTWARE, CONNECTED, REQUESTS, REQ_RATE, BYTES_IN, BYTES_OUT = (
+        range(9)
+    )
     columns = (
         Column("Address"),
         Column("Client id"),
+        Column("User", lambda v: v or "-", tooltip=USER_TIP),
         Column("Software"),
         Column("Connected", fmt.timestamp),
         numeric("Requests"),
@@ -58,6 +68,7 @@ class ClientsModel(KeyedTableModel):
                 (
                     c.address,
                     c.client_id,
+                    c.user or "",
                     c.software,
                     c.connected_at,
                     c.requests,

@@ -43,7 +43,12 @@ KIND_LABELS = {
     "client_disconnected": "Client disconnected",
     "broker_started": "Broker started",
     "error": "Error",
+    # Issue 13: a partition's disk failed or recovered, or it is offline; refused connections.
+    "storage": "Storage",
+    "connection": "Connection refused",
 }
+# Kinds drawn in the theme's "bad" colour: something a user must look at.
+BAD_KINDS = frozenset({"error", "storage", "connection"})
 
 
 def kind_label(kind: str) -> str:
@@ -112,7 +117,7 @@ class EventsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and col == self.MESSAGE:
             return fmt.plain_tooltip(ev.message)  # the whole line, wherever it is elided
         if role == Qt.ItemDataRole.ForegroundRole and col == self.KIND:
-            if ev.kind == "error":
+            if ev.kind in BAD_KINDS:
                 return QColor(self._theme.bad)
             if ev.kind.startswith("rebalance"):
                 return QColor(self._theme.warn)

@@ -145,12 +145,16 @@ def explain(lane: Lane, mark: Mark, offset: float | None = None) -> str:
             f"{sampled}"
         )
     if kind == Kind.LABEL:
-        return (
+        text = (
             f"Partition {lane.partition} of topic {lane.topic}: an append-only log. "
             f"Offsets {_n(ls)} to {_n(hw - 1) if hw > ls else '-'} are kept "
             f"({_records(lane.retained)}, {fmt.size(lane.size_bytes)}, "
             f"{fmt.plural(lane.segment_count, 'segment')})."
         )
+        if lane.storage_problem:
+            text += (f"\nStorage {lane.storage_problem}. Requests for it get "
+                     "KAFKA_STORAGE_ERROR until the disk recovers.")
+        return text
     if kind == Kind.PRODUCED:
         return (
             f"The record you produced: offset {_n(mark.offset)} of {tp}.\n"

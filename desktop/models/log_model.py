@@ -77,6 +77,9 @@ class Lane:
     appends: tuple[AppendSample, ...] = ()  # recent appends kept for tokens, oldest first
     now: float = 0.0  # wall clock of the snapshot (token ages)
     produced: int | None = None  # offset of a record just produced from the app
+    # What is wrong with the partition's storage ("disk error: ...", "offline: ..."), if
+    # anything: the lane's label says it in red (issue 13).
+    storage_problem: str | None = None
 
     @property
     def name(self) -> str:
@@ -236,6 +239,7 @@ class LogModel:
                     appends=kept,
                     now=snap.taken_at,
                     produced=self._produced_on(t.name, index, snap.taken_at),
+                    storage_problem=p.storage_problem,
                 )
             )
         self.lanes = tuple(lanes)

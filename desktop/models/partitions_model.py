@@ -2,14 +2,30 @@
 
 Contract: :meth:`PartitionsModel.update` takes the selected topic's
 :class:`~core.monitor.TopicSnapshot` (or ``None`` to empty the table); rows are keyed by
-partition index and diffed like every other snapshot model.
+partition index and diffed like every other snapshot model. A partition whose disk
+writes fail or that is offline (issue 13) is marked in its Partition cell: a red dot, the
+number in the theme's "bad" colour, and what failed with the whole reason as a plain
+tooltip (the reason may quote a path). No column of its own: the table must show every
+column whole beside the chart at 1280x720, and the topics view's banner says it in words.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from streamscope.core.monitor import TopicSnapshot
 from streamscope.desktop import format as fmt
-from streamscope.desktop.models.table_model import KeyedTableModel, numeric
+from streamscope.desktop.models.table_model import KeyedTableModel, numeric, swatch
+from streamscope.desktop.theme import LIGHT, Theme
+
+STORAGE_TIP = {
+    "disk error": "its last write or fsync failed: producers get KAFKA_STORAGE_ERROR until "
+                  "a write succeeds again",
+    "offline": "it could not be opened at start-up: its requests get KAFKA_STORAGE_ERROR; "
+               "the other partitions serve",
+}
 
 
 class PartitionsModel(KeyedTableModel):
@@ -23,10 +39,20 @@ class PartitionsModel(KeyedTableModel):
         numeric("Records in", tooltip="records produced since the broker started"),
         numeric("Records out", tooltip="records fetched since the broker started"),
     )
+    PARTITION = 0
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._theme: Theme = LIGHT
+        self._problems: dict[int, str] = {}
+
+    def set_theme(self, theme: Theme) -> None:
+        self._theme = theme
 
     def update(self, topic: TopicSnapshot | None) -> None:
         if topic is None:
             self.set_rows(())
+            self._problems = {}
             return
         self.set_rows(
             (
@@ -44,3 +70,34 @@ class PartitionsModel(KeyedTableModel):
             )
             for p in topic.partitions
         )
+        problems = {
+            p.index: p.storage_problem for p in topic.storage_problems
+            if p.storage_problem is not None
+        }
+        if problems != self._problems:
+            # Not a cell value: tell views the Partition cells' marks changed.
+            self._problems = problems
+            if self.rowCount():
+                self.dataChanged.emit(
+                    self.index(0, self.PARTITION), self.index(self.rowCount() - 1, self.PARTITION)
+                )
+
+    def problem(self, row: int) -> str | None:
+        """The storage problem of the partition in ``row`` ("disk error: ..."), if any."""
+        return self._problems.get(self.key_at(row))  # type: ignore[arg-type]
+
+    def style(self, row: int, col: int, role: int) -> Any:
+        if col != self.PARTITION or self.problem(row) is None:
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QColor(self._theme.bad)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return swatch(self._theme.bad, round_=True)
+        return None
+
+    def tooltip(self, row: int, col: int) -> Any:
+        problem = self.problem(row)
+        if col != self.PARTITION or problem is None:
+            return None
+        kind = problem.split(":", 1)[0]
+        return f"Storage {problem}\n({STORAGE_TIP.get(kind, '')})"  # made plain by the base

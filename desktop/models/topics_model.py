@@ -3,15 +3,40 @@
 Contract: :meth:`TopicsModel.update` takes a :class:`~core.monitor.ClusterSnapshot` and
 the current per-topic rates (``{name: (msgs_in/s, msgs_out/s, bytes_in/s, bytes_out/s)}``
 as :class:`desktop.history.MonitorHistory` keeps them) and diffs them into the table.
+A topic with a failing or offline partition is marked: its name and its Storage cell in
+the theme's "bad" colour with a red dot, the partitions and reasons as a plain tooltip.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from streamscope.core.monitor import ClusterSnapshot
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from streamscope.core.monitor import ClusterSnapshot, TopicSnapshot
 from streamscope.desktop import format as fmt
-from streamscope.desktop.models.table_model import Column, KeyedTableModel, numeric
+from streamscope.desktop.models.table_model import Column, KeyedTableModel, numeric, swatch
+from streamscope.desktop.theme import LIGHT, Theme
+
+# A topic's storage problems: ((partition, problem), ...), empty when all is well.
+Problems = tuple[tuple[int, str], ...]
+
+
+def storage_problems(topic: TopicSnapshot) -> Problems:
+    return tuple(
+        (p.index, p.storage_problem) for p in topic.storage_problems
+        if p.storage_problem is not None
+    )
+
+
+def _storage(problems: Problems) -> str:
+    if not problems:
+        return "ok"
+    if len(problems) == 1:
+        index, problem = problems[0]
+        return f"partition {index} {problem.split(':', 1)[0]}"
+    return f"{len(problems)} partitions failing"
 
 
 def _retention(value: tuple[int, int]) -> str:
@@ -19,7 +44,7 @@ def _retention(value: tuple[int, int]) -> str:
 
 
 class TopicsModel(KeyedTableModel):
-    NAME, PARTITIONS, MESSAGES, SIZE, RATE_IN, RATE_OUT, RETENTION = range(7)
+    NAME, PARTITIONS, MESSAGES, SIZE, RATE_IN, RATE_OUT, RETENTION, STORAGE = range(8)
     columns = (
         Column("Topic"),
         numeric("Partitions"),
@@ -30,7 +55,16 @@ class TopicsModel(KeyedTableModel):
         numeric("In", fmt.rate, tooltip="Messages produced per second"),
         numeric("Out", fmt.rate, tooltip="Messages fetched per second (all consumers)"),
         Column("Retention", _retention, tooltip="retention.ms / retention.bytes (per partition)"),
+        Column("Storage", _storage, tooltip="ok, or which partitions' disk writes fail or "
+               "which are offline"),
     )
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._theme: Theme = LIGHT
+
+    def set_theme(self, theme: Theme) -> None:
+        self._theme = theme
 
     def update(
         self,
@@ -52,7 +86,26 @@ class TopicsModel(KeyedTableModel):
                         round(r[0], 1),
                         round(r[1], 1),
                         (t.retention_ms, t.retention_bytes),
+                        storage_problems(t),
                     ),
                 )
             )
         self.set_rows(rows)
+
+    def _problems(self, row: int) -> Problems:
+        return self.values_at(row)[self.STORAGE]
+
+    def style(self, row: int, col: int, role: int) -> Any:
+        if col not in (self.NAME, self.STORAGE) or not self._problems(row):
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QColor(self._theme.bad)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return swatch(self._theme.bad, round_=True)
+        return None
+
+    def tooltip(self, row: int, col: int) -> Any:
+        problems = self._problems(row)
+        if col not in (self.NAME, self.STORAGE) or not problems:
+            return None
+        return "\n".join(f"Partition {index}: {problem}" for index, problem in problems)

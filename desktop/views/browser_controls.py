@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QMenu,
     QProgressBar,
@@ -39,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 from streamscope.core.browse.reader import RecordFilter, ScanProgress, Start, StartKind
 from streamscope.desktop import format as fmt
-from streamscope.desktop.layout import named
+from streamscope.desktop.layout import named, plain_label
 from streamscope.desktop.theme import icon
 
 ALL = -1  # the partition combo's "All partitions"
@@ -124,7 +123,7 @@ class BrowserControls(QObject):
         for label, widget in (("Topic", self.topic_combo), ("", self.partition_combo),
                               ("From", self.start_combo)):
             if label:
-                row.addWidget(QLabel(label))
+                row.addWidget(plain_label(label))
             row.addWidget(widget)
         row.addWidget(self.offset_edit)
         row.addWidget(self.time_edit)
@@ -163,9 +162,9 @@ class BrowserControls(QObject):
         self.progress.setFixedWidth(160)
         self.progress.setTextVisible(False)
         self.cancel_button = QPushButton("Cancel")
-        self.progress_label = named(QLabel(""), "Muted")
+        self.progress_label = named(plain_label(""), "Muted")
         self.progress_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.filter_label = QLabel("Filter by")
+        self.filter_label = plain_label("Filter by")
         self.filter_label.setBuddy(self.filter_mode)
         row.addWidget(self.filter_label)
         row.addWidget(self.filter_mode)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QP
 from streamscope.core.browse.batches import BrowsedRecord
 from streamscope.core.browse.decode import Decoder
 from streamscope.desktop import format as fmt
-from streamscope.desktop.layout import named, vbox
+from streamscope.desktop.layout import named, plain_label, vbox
 from streamscope.desktop.models.records_model import (
     Detail,
     batch_summary,
@@ -68,7 +68,7 @@ class DetailPane(QWidget):
         layout.addWidget(self.detail_batch)
         bar = QHBoxLayout()
         bar.setSpacing(6)
-        bar.addWidget(QLabel("Show as"))
+        bar.addWidget(plain_label("Show as"))
         self.decoder_combo = QComboBox()
         for text, decoder in DECODERS:
             self.decoder_combo.addItem(text, decoder)
@@ -83,7 +83,7 @@ class DetailPane(QWidget):
         )
         bar.addWidget(self.save_value_button)
         layout.addLayout(bar)
-        self.detail_note = named(QLabel(""), "HintLabel")
+        self.detail_note = named(plain_label(""), "HintLabel")
         self.detail_note.setTextFormat(Qt.TextFormat.PlainText)
         self.detail_note.setWordWrap(True)
         layout.addWidget(self.detail_note)
@@ -178,7 +178,7 @@ class DetailPane(QWidget):
 
 
 def _caption(text: str) -> QLabel:
-    label = named(QLabel(text), "StatCaption")
+    label = named(plain_label(text), "StatCaption")
     label.setTextFormat(Qt.TextFormat.PlainText)
     return label
 

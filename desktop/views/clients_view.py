@@ -4,23 +4,41 @@ Contract: on the slow tick the connections table (address, client id, software, 
 since, requests, requests/s, bytes) and, for the selected connection, its requests by Kafka
 API are diffed from the snapshot and the history's per-connection rates. In-process
 consumers (started inside the app) are listed too, marked "in-process"; the summary line
-counts them apart from socket connections.
+counts them apart from socket connections, and says how many connections the broker
+refused over its limits ("refused N", the latest reasons as the line's tooltip). The
+User column is who a connection authenticated as.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.desktop import format as fmt
 from streamscope.desktop.history import MonitorHistory
-from streamscope.desktop.layout import named, vbox
+from streamscope.desktop.layout import named, plain_label, vbox
 from streamscope.desktop.models.api_requests_model import ApiRequestsModel
 from streamscope.desktop.models.clients_model import ClientsModel
 from streamscope.desktop.theme import Theme
 from streamscope.desktop.views.elided import ElidedLabel
 from streamscope.desktop.views.table import KeyedTableView
 from streamscope.desktop.views.widgets import EmptyState, section_title, table_over_details
+
+# The broker's event kind for a refused connection (core/server.py), and the summing-up
+# of a flood of them.
+REFUSED_EVENT = "connection"
+
+
+def refusals_tooltip(snap: ClusterSnapshot) -> str:
+    """Why connections were refused (the broker's latest refusal events), as a plain
+    tooltip; "" while none was."""
+    refused = snap.counters.connections_refused
+    if not refused:
+        return ""
+    reasons = [e.message for e in snap.events if e.kind == REFUSED_EVENT][-5:]
+    lines = [f"{fmt.plural(refused, 'connection')} refused since start (connection limits)"]
+    lines += reasons
+    return fmt.plain_tooltip("\n".join(lines))
 
 
 class ClientsView(QWidget):
@@ -31,12 +49,16 @@ class ClientsView(QWidget):
         self.setObjectName("ClientsView")
         self.snapshot: ClusterSnapshot | None = None
         root = vbox(self, (18, 14, 18, 16), spacing=8)
-        self.summary = named(QLabel(""), "Muted")
+        self.summary = named(plain_label(""), "Muted")
         root.addWidget(section_title("Clients"))
         root.addWidget(self.summary)
         self.model = ClientsModel(self)
-        self.table = KeyedTableView(self.model, sort_column=3, stretch_column=2)
-        self.table.set_column_widths({0: 150, 1: 170, 3: 150, 4: 90, 5: 90, 6: 90, 7: 90})
+        m = ClientsModel
+        self.table = KeyedTableView(self.model, sort_column=m.CONNECTED, stretch_column=m.SOFTWARE)
+        self.table.set_column_widths({
+            m.ADDRESS: 150, m.CLIENT_ID: 170, m.USER: 90, m.CONNECTED: 150, m.REQUESTS: 90,
+            m.REQ_RATE: 90, m.BYTES_IN: 90, m.BYTES_OUT: 90,
+        })
         self.empty = EmptyState(
             "No clients connected. Point a producer or consumer at the bootstrap address "
             "shown in Overview, or start consumers from Consumer groups."
@@ -74,6 +96,10 @@ class ClientsView(QWidget):
             f"{fmt.count(sockets)} connection{'' if sockets == 1 else 's'} open",
             f"{fmt.count(snap.counters.connections_total)} since start",
         ]
+        refused = snap.counters.connections_refused
+        if refused:
+            parts.append(f"refused {fmt.count(refused)}")
+        self.summary.setToolTip(refusals_tooltip(snap))
         if local:
             parts.append(f"{fmt.count(local)} in-process consumer{'' if local == 1 else 's'}")
         parts.append(f"{fmt.short_count(rate)} requests/s")

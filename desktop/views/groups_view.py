@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
     QHBoxLayout,
-    QLabel,
     QSplitter,
     QToolButton,
     QWidget,
@@ -40,7 +39,7 @@ from streamscope.desktop.dialogs.confirm_dialog import DeleteDialog
 from streamscope.desktop.dialogs.reset_offsets_dialog import ResetOffsetsDialog
 from streamscope.desktop.dialogs.start_consumers_dialog import StartConsumersDialog
 from streamscope.desktop.history import UNASSIGNED, MonitorHistory
-from streamscope.desktop.layout import named, vbox
+from streamscope.desktop.layout import named, plain_label, vbox
 from streamscope.desktop.models.groups_model import GroupsModel
 from streamscope.desktop.models.lag_model import LagModel
 from streamscope.desktop.models.members_model import MembersModel, member_color_index
@@ -100,7 +99,7 @@ class GroupsView(AdminView[GroupSnapshot]):
         self.delete_action = QAction(icon("delete"), "Delete group…", self)
         actions = (self.start_action, self.stop_action, self.reset_action, self.delete_action)
         root.addWidget(self._toolbar(actions, "Filter groups"))
-        self.status = named(QLabel(""), "ErrorLabel")
+        self.status = named(plain_label(""), "ErrorLabel")
         self.status.setTextFormat(Qt.TextFormat.PlainText)  # errors quote group ids
         self.status.setWordWrap(True)
         self.status.hide()

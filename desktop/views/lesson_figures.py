@@ -54,7 +54,7 @@ from streamscope.core.monitor import ClusterSnapshot
 from streamscope.core.sim.database import DbRaceResult, DbRaceSample, DbStepResult, PathFigures
 from streamscope.core.sim.faults import AckDropResult
 from streamscope.desktop.history import MonitorHistory
-from streamscope.desktop.layout import vbox
+from streamscope.desktop.layout import plain_label, vbox
 from streamscope.desktop.theme import Theme
 from streamscope.desktop.views.charts import fixed_plot, nice_top, si_ticks, style_axes
 
@@ -73,7 +73,7 @@ OTHER_LESSON = ("This lesson's figures are on the other pages (the Lesson panel 
 
 
 def _plain(text: str = "", name: str | None = None, wrap: bool = True) -> QLabel:
-    label = QLabel(text)
+    label = plain_label(text)
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setWordWrap(wrap)
     if wrap:

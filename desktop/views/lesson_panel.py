@@ -67,7 +67,7 @@ from streamscope.core.lessons.model import (
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.desktop import format as fmt
 from streamscope.desktop.history import MonitorHistory
-from streamscope.desktop.layout import named, vbox
+from streamscope.desktop.layout import named, plain_label, vbox
 from streamscope.desktop.lesson_service import SPEEDS, LessonService
 from streamscope.desktop.presentation import BannerCheck
 from streamscope.desktop.theme import Theme, icon
@@ -213,7 +213,7 @@ class Banner:
 
 
 def _plain(text: str = "", name: str | None = None) -> QLabel:
-    label = QLabel(text)
+    label = plain_label(text)
     label.setTextFormat(Qt.TextFormat.PlainText)
     if name:
         label.setObjectName(name)

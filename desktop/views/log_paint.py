@@ -71,6 +71,7 @@ class Paints:
         self.track = QColor(theme.alt_base)
         self.text = QColor(theme.text)
         self.muted = QColor(theme.muted)
+        self.bad = QColor(theme.bad)
         self.accent = QColor(theme.accent)
         self.border_pen = QPen(QColor(theme.border), 1)
         self.body_pen = QPen(self.accent, 1)
@@ -341,9 +342,14 @@ class LanePainter:
                     self.bold, text, QRectF(12, m.y0, m.x1 - 12, BAR_H),
                     _LEFT_VCENTER, f"partition {lane.partition}",
                 )
+                # A failing or offline partition says so where its count would be; the
+                # reason is in the banner above the lanes (and the lane's tooltip).
+                problem = lane.storage_problem
                 o.text(
-                    self.small, muted, QRectF(12, m.y0 + BAR_H, m.x1 - 12, 16),
-                    Qt.AlignmentFlag.AlignLeft, fmt.plural(lane.retained, "record"),
+                    self.small, c.bad if problem else muted,
+                    QRectF(12, m.y0 + BAR_H, m.x1 - 12, 16), Qt.AlignmentFlag.AlignLeft,
+                    f"\u26a0 {problem.split(':', 1)[0]}" if problem
+                    else fmt.plural(lane.retained, "record"),
                 )
         plate = c.base
         for x, w, label, color in axis_labels:

@@ -11,7 +11,8 @@ follow the slow tick. :meth:`LogView.show_topic` selects a topic (the topics vie
 :meth:`LogView.highlight_record` rings a record just produced from the app.
 
 Client-chosen names (topics, groups) appear as plain text only: labels are PlainText,
-tooltips escaped.
+tooltips escaped. A red banner over the lanes names the shown topic's partitions whose
+disk writes fail or that are offline, with the reason (issue 13).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QScrollArea,
     QToolButton,
     QWidget,
@@ -31,13 +31,13 @@ from PySide6.QtWidgets import (
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.desktop import format as fmt
 from streamscope.desktop.history import MonitorHistory
-from streamscope.desktop.layout import named, vbox
+from streamscope.desktop.layout import named, plain_label, vbox
 from streamscope.desktop.models.log_model import LogModel
 from streamscope.desktop.models.log_viewport import Mode
 from streamscope.desktop.theme import Theme
 from streamscope.desktop.views.elided import ElidedLabel
 from streamscope.desktop.views.log_lanes import LaneCanvas, LogLegend
-from streamscope.desktop.views.widgets import EmptyState
+from streamscope.desktop.views.widgets import EmptyState, StorageBanner
 
 ZOOM_BUTTON_STEP = 0.5
 
@@ -57,7 +57,7 @@ class LogView(QWidget):
         root = vbox(self, (18, 12, 18, 12), spacing=8)
         bar = QHBoxLayout()
         bar.setSpacing(8)
-        topic_label = QLabel("Topic")
+        topic_label = plain_label("Topic")
         self.topic_box = QComboBox()
         self.topic_box.setMinimumWidth(180)
         self.topic_box.setMaximumWidth(320)
@@ -91,6 +91,9 @@ class LogView(QWidget):
 
         self.summary = named(ElidedLabel("", mode=Qt.TextElideMode.ElideRight), "Muted")
         root.addWidget(self.summary)
+        # The shown topic's partitions whose disk fails or that are offline (issue 13).
+        self.storage_banner = StorageBanner()
+        root.addWidget(self.storage_banner)
         self.legend = LogLegend()
         self.legend.set_theme(theme)
         root.addWidget(self.legend)
@@ -241,7 +244,9 @@ class LogView(QWidget):
         t = self.model.topic_snapshot
         if t is None:
             self.summary.setText("")
+            self.storage_banner.show_problems((), with_topic=False)
             return
+        self.storage_banner.show_problems(t.storage_problems, with_topic=False)
         groups = self.model.group_ids
         # Group ids stay out of this line: its tooltip (the full text, when elided) is
         # not escaped, and the lanes name every group anyway.

@@ -15,6 +15,10 @@ the demo workload". The view does none of these itself: it emits
 ``create_topic_requested``, ``start_consumers_requested`` and ``demo_requested`` for the
 main window to route to the topics view, the groups view and the demo workload.
 
+Listening beyond this machine (a wildcard or LAN address: ``BrokerInfo.loopback_only``
+is false), a red line under the address says who can connect and whether they must log
+in (issue 13); the status bar says it too (:class:`desktop.main_window.MainWindow`).
+
 Layout: every part may shrink (labels elide, snippets scroll), so the view fits a
 1280x720 window with the event log open, whatever the names and paths it shows.
 """
@@ -26,7 +30,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSizePolicy,
     QStackedWidget,
@@ -36,9 +39,10 @@ from PySide6.QtWidgets import (
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.desktop import format as fmt
 from streamscope.desktop.history import MonitorHistory
-from streamscope.desktop.layout import named, vbox
+from streamscope.desktop.layout import named, plain_label, vbox
 from streamscope.desktop.theme import Theme, icon
 from streamscope.desktop.views.charts import LiveChart, bytes_axis_format, count_axis_format
+from streamscope.desktop.views.clients_view import refusals_tooltip
 from streamscope.desktop.views.elided import ElidedLabel
 from streamscope.desktop.views.widgets import CodeBlock, Dot, StatCard, copy_button, section_title
 
@@ -117,14 +121,14 @@ class FirstStepPanel(QFrame):
         grid.setVerticalSpacing(8)
         for row, (button, text) in enumerate(rows):
             button.setMinimumWidth(200)
-            note = named(QLabel(text), "Muted")
+            note = named(plain_label(text), "Muted")
             note.setWordWrap(True)
             note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             grid.addWidget(button, row, 0)
             grid.addWidget(note, row, 1)
         grid.setColumnStretch(1, 1)
         layout.addLayout(grid)
-        self.hint = QLabel(
+        self.hint = plain_label(
             "Or connect any Kafka client to the bootstrap address: the snippets on the "
             "left run as they are."
         )
@@ -162,6 +166,13 @@ class OverviewView(QWidget):
         self.demo_running = False
 
         root = vbox(self, (16, 10, 16, 10), spacing=10)
+        # Listening beyond this machine (issue 13): who can connect, whether they must log
+        # in, and where to change it; across the top. Hidden while only this machine can.
+        self.exposure = named(plain_label(""), "ErrorLabel")
+        self.exposure.setWordWrap(True)
+        self.exposure.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.exposure.hide()
+        root.addWidget(self.exposure)
 
         # Count cards: two rows of four, so the charts and snippets keep the height.
         cards = QGridLayout()
@@ -259,6 +270,22 @@ class OverviewView(QWidget):
         self.dot.set_color(self._theme.bad if problem else self._theme.muted)
         self._set_snippets(address, self._topic or "demo")
 
+    def _show_exposure(self, snap: ClusterSnapshot) -> None:
+        b = snap.broker
+        host = b.exposed_host
+        exposed = host is not None
+        if host is not None:
+            advice = (
+                "Clients log in as the broker's users (Broker > Users…)."
+                if b.authenticated else
+                "They can produce, consume and delete topics. Require users or listen on "
+                "this computer only: Broker > Listen address…"
+            )
+            text = f"\u26a0 {fmt.listener_exposure(host, b.sasl_mechanisms, b.tls)}. {advice}"
+            if text != self.exposure.text():
+                self.exposure.setText(text)
+        self.exposure.setVisible(exposed)
+
     def _set_snippets(self, bootstrap: str, topic: str) -> None:
         for name, text in snippets(bootstrap, topic).items():
             self.snippet_blocks[name].set_text(text)
@@ -282,11 +309,18 @@ class OverviewView(QWidget):
             self._bootstrap, self._topic = bootstrap, topic
             self.address.setText(bootstrap)
             self._set_snippets(bootstrap, topic)
-        self.dot.set_color(self._theme.ok if b.listening else self._theme.bad)
+        exposed_color = self._theme.warn if b.authenticated else self._theme.bad
+        self.dot.set_color(
+            (self._theme.ok if b.loopback_only else exposed_color) if b.listening
+            else self._theme.bad
+        )
         if not b.listening:
             self.address.setText("not listening")
+        self._show_exposure(snap)
+        auth = f"SASL {', '.join(b.sasl_mechanisms)}" if b.sasl_mechanisms else "no authentication"
         self.broker_detail.setText(
             f"Node {b.node_id} · cluster {b.cluster_id or '-'} · up {fmt.duration(b.uptime_s)}"
+            f" · {auth}"
         )
         self.data_dir.setText(f"Data dir {b.data_dir}")
         first = is_first_step(snap)
@@ -309,7 +343,11 @@ class OverviewView(QWidget):
             detail = f"{fmt.count(sockets)} over TCP · {fmt.count(local)} in-process"
         else:
             detail = f"{fmt.count(snap.counters.connections_total)} since start"
+        refused = snap.counters.connections_refused
+        if refused:
+            detail = f"{detail} · refused {fmt.count(refused)}"
         c["clients"].set(fmt.count(sockets + local), detail)
+        c["clients"].setToolTip(refusals_tooltip(snap))
         c["messages"].set(fmt.short_count(snap.messages), f"{fmt.count(snap.messages)} offsets")
         c["size"].set(fmt.size(snap.size_bytes))
         c["rate_in"].set(fmt.rate(r[0]), fmt.byte_rate(r[2]))

@@ -54,7 +54,7 @@ from streamscope.core.sim.consumers import AppKind, AppView, CommitMode, CrashPo
 from streamscope.core.sim.scenario import ScenarioView
 from streamscope.desktop import format as fmt
 from streamscope.desktop.commands import error_text
-from streamscope.desktop.layout import named, vbox
+from streamscope.desktop.layout import named, plain_label, vbox
 from streamscope.desktop.models.members_model import ranges
 from streamscope.desktop.models.table_model import Column, KeyedTableModel, numeric
 from streamscope.desktop.sim_service import SimService
@@ -256,7 +256,7 @@ class AddAppForm(QFrame):
         self._grid = grid
         self._fields: list[tuple[QLabel, QWidget]] = []
         for caption, widget in fields:
-            label = named(QLabel(caption), "Muted")
+            label = named(plain_label(caption), "Muted")
             label.setBuddy(widget)
             self._fields.append((label, widget))
         self.compact = True
@@ -432,14 +432,14 @@ class AppPanel(QWidget):
             (self.crash_before_button, "crash_before"), (self.crash_after_button, "crash_after"),
         ):
             button.setToolTip(ACTION_TIPS[tip])
-        consumers_caption = QLabel("Consumers")
+        consumers_caption = plain_label("Consumers")
         consumers_caption.setToolTip(ACTION_TIPS["add"])
         plus_minus = QHBoxLayout()
         plus_minus.setSpacing(4)
         plus_minus.addWidget(self.add_consumer_button)
         plus_minus.addWidget(self.remove_consumer_button)
         plus_minus.addStretch(1)
-        crash_caption = QLabel("Crash one")
+        crash_caption = plain_label("Crash one")
         self._crash_texts = (crash_caption.text(), self.crash_before_button.text(),
                              self.crash_after_button.text())
         crash_caption.setToolTip(
@@ -453,19 +453,19 @@ class AppPanel(QWidget):
         ll.addLayout(buttons)
 
         delay = QHBoxLayout()
-        delay_caption = QLabel("Delay")
+        delay_caption = plain_label("Delay")
         delay_caption.setToolTip(ACTION_TIPS["delay"])
         self.delay = QSlider(Qt.Orientation.Horizontal)
         self.delay.setRange(0, MAX_DELAY_MS)
         self.delay.setSingleStep(1)
         self.delay.setPageStep(10)
         self.delay.setToolTip(ACTION_TIPS["delay"])
-        self.delay_label = QLabel("")
+        self.delay_label = plain_label("")
         delay.addWidget(delay_caption)
         delay.addWidget(self.delay, 1)
         delay.addWidget(self.delay_label)
         ll.addLayout(delay)
-        self.delay_note = named(QLabel(""), "Muted")
+        self.delay_note = named(plain_label(""), "Muted")
         self.delay_note.setWordWrap(True)
         self.delay_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         ll.addWidget(self.delay_note)
@@ -477,7 +477,7 @@ class AppPanel(QWidget):
         self.members = KeyedTableView(self.members_model, sort_column=0, stretch_column=0)
         self.members.setMinimumHeight(70)
         ll.addWidget(self.members, 1)
-        self.note = named(QLabel(""), "Muted")
+        self.note = named(plain_label(""), "Muted")
         self.note.setTextFormat(Qt.TextFormat.PlainText)  # names client ids
         self.note.setWordWrap(True)
         self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)

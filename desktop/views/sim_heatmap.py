@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QLinearGradient, QPainter, QPen
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QWidget
 from streamscope.core.sim.apps import AnalyticsSnapshot
 from streamscope.core.sim.city import City
 from streamscope.desktop import format as fmt
-from streamscope.desktop.layout import named, vbox
+from streamscope.desktop.layout import named, plain_label, vbox
 from streamscope.desktop.theme import LIGHT, Theme
 from streamscope.desktop.views.charts import nice_top
 
@@ -260,7 +260,7 @@ class AnalyticsPanel(QWidget):
         self.setObjectName("AnalyticsPanel")
         layout = vbox(self, spacing=4)
         self.caption = named(
-            QLabel("Updates per second from each zone of the city over the last 10 s, and "
+            plain_label("Updates per second from each zone of the city over the last 10 s, and "
                    "the partners' average speed there."),
             "Muted",
         )
@@ -268,11 +268,11 @@ class AnalyticsPanel(QWidget):
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.heatmap = ZoneHeatmap()
         self.heatmap.setMinimumHeight(90)
-        self.top_title = QLabel("Busiest partners (updates processed, share of all)")
+        self.top_title = plain_label("Busiest partners (updates processed, share of all)")
         self.top_title.setWordWrap(True)
         self.top_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.top = BusiestPartners()
-        self.hot_label = named(QLabel(""), "Muted")
+        self.hot_label = named(plain_label(""), "Muted")
         self.hot_label.setTextFormat(Qt.TextFormat.PlainText)  # names a partner id
         self.hot_label.setWordWrap(True)
         self.hot_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)

@@ -27,13 +27,12 @@ from itertools import chain
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QResizeEvent
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
 from streamscope.core.sim.apps import MapSnapshot, PartnerView
 from streamscope.core.sim.city import City
 from streamscope.desktop import format as fmt
-from streamscope.desktop.layout import named, vbox
+from streamscope.desktop.layout import designed_rich_text, named, plain_label, vbox
 from streamscope.desktop.theme import Theme
 from streamscope.desktop.views.charts import fixed_plot, style_axes
 
@@ -133,8 +132,7 @@ class CityMap(QWidget):
         self.snapshot: MapSnapshot | None = None
         layout = vbox(self, spacing=2)
         # Our own text (no client data): rich text for the colour keys.
-        self.legend = QLabel()
-        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend = designed_rich_text(plain_label())
         self.legend.setWordWrap(True)
         self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.plot = pg.PlotWidget()
@@ -161,7 +159,7 @@ class CityMap(QWidget):
                    *self.dot_items.values()):
             self.plot.addItem(it)
         self._drawn: tuple[object, ...] | None = None  # what the last set_snapshot drew
-        self.delay = named(QLabel(delay_text(None, None, 0)), "Muted")
+        self.delay = named(plain_label(delay_text(None, None, 0)), "Muted")
         self.delay.setWordWrap(True)
         self.delay.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout.addWidget(self.legend)

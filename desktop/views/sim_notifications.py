@@ -13,10 +13,10 @@ started (the list keeps only the newest).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QSizePolicy, QWidget
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QSizePolicy, QWidget
 from streamscope.core.sim.apps import GeofenceEvent, NotificationsSnapshot
 from streamscope.desktop import format as fmt
-from streamscope.desktop.layout import named, vbox
+from streamscope.desktop.layout import named, plain_label, vbox
 from streamscope.desktop.theme import Theme
 
 
@@ -30,14 +30,14 @@ class NotificationsPanel(QWidget):
         self.setObjectName("NotificationsPanel")
         layout = vbox(self, spacing=4)
         self.caption = named(
-            QLabel("Geofence events: this app watches each partner's updates and notices "
+            plain_label("Geofence events: this app watches each partner's updates and notices "
                    "when one reaches its restaurant or its customer (the message a customer "
                    "gets: \u201cyour order is arriving\u201d)."),
             "Muted",
         )
         self.caption.setWordWrap(True)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.count = QLabel("No arrivals yet")
+        self.count = plain_label("No arrivals yet")
         self.count.setWordWrap(True)
         self.count.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.list = QListWidget()

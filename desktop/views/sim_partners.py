@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from streamscope.core.sim.scenario import PartnersView
 from streamscope.desktop import format as fmt
 from streamscope.desktop.commands import error_text
-from streamscope.desktop.layout import named, vbox
+from streamscope.desktop.layout import named, plain_label, vbox
 from streamscope.desktop.sim_service import SimService
 from streamscope.desktop.theme import LIGHT, Theme, icon
 from streamscope.desktop.views.widgets import section_title
@@ -55,7 +55,7 @@ def message_label(style: str) -> QLabel:
     """A hidden, wrapping one-line message of the ``style`` object name ("ErrorLabel",
     "HintLabel"), in plain text: refusals and hints may quote a topic name or group id.
     Shared by the Simulation page's panels."""
-    label = named(QLabel(""), style)
+    label = named(plain_label(""), style)
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setWordWrap(True)
     label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -246,7 +246,7 @@ class PartnersPanel(QFrame):
         rush = QHBoxLayout()
         rush.setSpacing(4)
         rush.addWidget(self.rush_factor, 1)
-        rush.addWidget(QLabel("for"))
+        rush.addWidget(plain_label("for"))
         rush.addWidget(self.rush_seconds, 1)
         form.addRow("Rush", rush)
         layout.addLayout(form)
@@ -263,9 +263,9 @@ class PartnersPanel(QFrame):
         figures = QGridLayout()
         figures.setHorizontalSpacing(8)
         figures.setVerticalSpacing(1)
-        self.sent = QLabel("–")
-        self.achieved = QLabel("–")
-        self.errors = QLabel("–")
+        self.sent = plain_label("–")
+        self.achieved = plain_label("–")
+        self.errors = plain_label("–")
         rows = (
             ("Sent", self.sent, "Updates handed to the producer since the partners started"),
             ("Rate", self.achieved,
@@ -274,7 +274,7 @@ class PartnersPanel(QFrame):
             ("Errors", self.errors, "Updates the broker did not accept"),
         )
         for row, (name, value, tip) in enumerate(rows):
-            caption = named(QLabel(name), "Muted")
+            caption = named(plain_label(name), "Muted")
             caption.setToolTip(tip)
             value.setToolTip(tip)
             value.setWordWrap(True)  # "stopped after 1,234 updates (limit)" in a narrow panel
@@ -288,7 +288,7 @@ class PartnersPanel(QFrame):
         # row for a wrapped label on its own, and the text would be cut).
         self.achieved.setMinimumHeight(2 * self.achieved.fontMetrics().lineSpacing() + 4)
         layout.addLayout(figures)
-        bars_title = named(QLabel("Updates sent per partition"), "Muted")
+        bars_title = named(plain_label("Updates sent per partition"), "Muted")
         bars_title.setToolTip(
             "Each partner's updates go to the partition its key hashes to; many partners "
             "spread evenly, one busy partner (a hot key) makes one bar tall"

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QResizeEvent, QShowEvent
-from PySide6.QtWidgets import QAbstractScrollArea, QLabel, QSizePolicy, QSplitter, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QSizePolicy, QSplitter, QWidget
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.core.sim.scenario import ScenarioView
 from streamscope.desktop.history import MonitorHistory
-from streamscope.desktop.layout import named, vbox
+from streamscope.desktop.layout import named, plain_label, vbox
 from streamscope.desktop.sim_service import SimService
 from streamscope.desktop.theme import Theme
 from streamscope.desktop.views.sim_apps import AppsPanel
@@ -49,7 +49,7 @@ class SimView(QWidget):
         self.view: ScenarioView | None = None
         self._drawn: ScenarioView | None = None  # the view the fast tick last drew
         root = vbox(self, (18, 10, 18, 12), spacing=6)
-        self.intro = named(QLabel(
+        self.intro = named(plain_label(
             "A food-delivery service on this broker: delivery partners' phones produce "
             "location updates (key = partner id) to a topic; each app on the right reads all "
             "of them, as its own consumer group. Hover over anything for what it means."

@@ -12,6 +12,10 @@ context menu, emits ``show_log_requested(name)``: the window opens the Log page 
 Fits 1280x720: names (the details title, the table's name column) elide with the full
 name as tooltip, so no name widens the window; the partitions table gets the width its
 columns need (every column whole, no sideways scrolling) and the chart the rest.
+
+Storage (issue 13): a red banner over the table names every partition whose disk writes
+fail or that is offline, with the reason; the topic's row and the partition's Storage
+cell are marked red with the reason as a plain tooltip.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from streamscope.desktop.views.admin_view import AdminView
 from streamscope.desktop.views.chart_markers import topic_events
 from streamscope.desktop.views.charts import LiveChart
 from streamscope.desktop.views.table import KeyedTableView
-from streamscope.desktop.views.widgets import EmptyState, table_over_details
+from streamscope.desktop.views.widgets import EmptyState, StorageBanner, table_over_details
 
 # The throughput chart stays readable beside the partitions table down to this width.
 CHART_MIN_WIDTH = 200
@@ -85,7 +89,11 @@ class TopicsView(AdminView[TopicSnapshot]):
             )
         )
 
+        # Partitions whose disk fails or that are offline, over the table (issue 13).
+        self.storage_banner = StorageBanner()
+        root.addWidget(self.storage_banner)
         self.model = TopicsModel(self)
+        self.model.set_theme(theme)
         self.table = KeyedTableView(self.model, sort_column=0, stretch_column=0)
         self.empty = EmptyState(
             "No topics yet. Create one here, or just produce to a name: the broker creates "
@@ -100,6 +108,7 @@ class TopicsView(AdminView[TopicSnapshot]):
         self.lower = QSplitter(Qt.Orientation.Horizontal)
         self.lower.setChildrenCollapsible(False)
         self.partitions_model = PartitionsModel(self)
+        self.partitions_model.set_theme(theme)
         self.partitions = KeyedTableView(self.partitions_model, sort_column=0, stretch_column=None)
         self.chart = LiveChart(
             "Messages/s", ("in", "out"), theme=theme, legend_below_title=True
@@ -141,10 +150,15 @@ class TopicsView(AdminView[TopicSnapshot]):
 
     def apply_theme(self, theme: Theme) -> None:
         self.chart.apply_theme(theme)
+        self.model.set_theme(theme)
+        self.partitions_model.set_theme(theme)
 
     def on_slow_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
         self.snapshot = snap
         self.model.update(snap, history.topic_rates)
+        self.storage_banner.show_problems(
+            [p for t in snap.topics for p in t.storage_problems], with_topic=True
+        )
         # A topic just created here wins over the first-row default.
         if self._pending_select is not None and self.table.select_key(self._pending_select):
             self._pending_select = None

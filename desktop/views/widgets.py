@@ -6,6 +6,8 @@ Contract: presentation only; no broker access, no timers. Object names match sel
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QGuiApplication, QPainter
 from PySide6.QtWidgets import (
@@ -20,7 +22,9 @@ from PySide6.QtWidgets import (
     QToolButton,
     QWidget,
 )
-from streamscope.desktop.layout import named, vbox
+from streamscope.core.monitor import PartitionSnapshot
+from streamscope.desktop import format as fmt
+from streamscope.desktop.layout import named, plain_label, vbox
 from streamscope.desktop.theme import LIGHT, Theme, icon
 from streamscope.desktop.views.charts import mono_font
 
@@ -32,9 +36,9 @@ class StatCard(QFrame):
         super().__init__(parent)
         self.setObjectName("StatCard")
         layout = vbox(self, (14, 10, 14, 10), spacing=2)
-        self.caption = named(QLabel(caption.upper()), "StatCaption")
-        self.value = named(QLabel("-"), "StatValue")
-        self.detail = named(QLabel(""), "StatDetail")
+        self.caption = named(plain_label(caption.upper()), "StatCaption")
+        self.value = named(plain_label("-"), "StatValue")
+        self.detail = named(plain_label(""), "StatDetail")
         layout.addWidget(self.caption)
         layout.addWidget(self.value)
         layout.addWidget(self.detail)
@@ -48,7 +52,7 @@ class StatCard(QFrame):
 
 
 def section_title(text: str) -> QLabel:
-    return named(QLabel(text), "SectionTitle")
+    return named(plain_label(text), "SectionTitle")
 
 
 def filter_box(hint: str) -> QLineEdit:
@@ -149,6 +153,7 @@ class EmptyState(QLabel):
     def __init__(self, text: str, parent: QWidget | None = None) -> None:
         super().__init__(text, parent)
         self.setObjectName("EmptyState")
+        self.setTextFormat(Qt.TextFormat.PlainText)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setWordWrap(True)
 
@@ -156,6 +161,39 @@ class EmptyState(QLabel):
         """Show this hint in place of ``table`` while there is nothing to list."""
         self.setVisible(empty)
         table.setVisible(not empty)
+
+
+class StorageBanner(QLabel):
+    """A red line naming partitions whose disk writes fail or that are offline, with the
+    reasons (plain text: a reason may quote a path); hidden while every partition is ok."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("", parent)
+        self.setObjectName("ErrorLabel")
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setWordWrap(True)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.hide()
+
+    def show_problems(self, partitions: Sequence[PartitionSnapshot], with_topic: bool) -> None:
+        """``partitions`` with a storage problem; ``with_topic`` names their topics too."""
+        lines = []
+        for p in partitions:
+            if p.storage_problem is None:
+                continue
+            where = f"{p.topic}-{p.index}" if with_topic else f"Partition {p.index}"
+            lines.append(f"{where} {p.storage_problem}")
+        if not lines:
+            self.setVisible(False)
+            self.setToolTip("")
+            return
+        first = lines[0] if len(lines) == 1 else f"{lines[0]} (and {len(lines) - 1} more)"
+        text = (f"\u26a0 Storage failing: {first}. Its producers and consumers get "
+                "KAFKA_STORAGE_ERROR until the disk recovers; other partitions serve.")
+        if text != self.text():
+            self.setText(text)
+            self.setToolTip(fmt.plain_tooltip("\n".join(lines)))
+        self.setVisible(True)
 
 
 def table_over_details(

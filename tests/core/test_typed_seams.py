@@ -118,3 +118,62 @@ def test_broker_and_snapshot_counters_name_the_same_fields():
     snapshot_fields = [f.name for f in dataclasses.fields(Counters)]
     view_fields = list(CountersView.__annotations__)
     assert broker_fields == snapshot_fields == view_fields
+
+
+# -- issue 13: storage state, refused connections, users, the listener ----------------------
+
+
+def test_the_partition_and_connection_views_name_the_fields_the_broker_has():
+    from streamscope.core.monitor.ports import ConnectionView, PartitionView
+    from streamscope.core.ports import ConnectionInfo
+    from streamscope.core.topics import Partition
+
+    partition_fields = {f.name for f in dataclasses.fields(Partition)}
+    assert {"storage_error", "offline"} <= set(PartitionView.__annotations__)
+    assert {"storage_error", "offline"} <= partition_fields
+    assert "user" in ConnectionView.__annotations__
+    assert "user" in {f.name for f in dataclasses.fields(ConnectionInfo)}
+
+
+async def test_a_partitions_storage_state_reaches_the_snapshot_and_clears(node):
+    broker = node.broker
+    broker.create_topic("t", 2)
+    observer = node.observer()
+    first = observer.snapshot().topic("t")
+    assert first is not None and first.storage_problems == ()
+    p1 = broker.topics["t"].partitions[1]
+    p1.storage_error = "fdatasync of t-1/00000000000000000000.log failed: [Errno 5] EIO"
+    shown = observer.snapshot().topic("t")
+    assert shown is not None
+    assert shown.partitions[1].storage_error == p1.storage_error
+    assert shown.partitions[1].storage_problem == f"disk error: {p1.storage_error}"
+    assert [p.index for p in shown.storage_problems] == [1]
+    assert shown.partitions[0] is first.partitions[0]  # an untouched partition is reused
+    p1.storage_error = None
+    broker.topics["t"].partitions[0].offline = "corrupt segment"
+    later = observer.snapshot().topic("t")
+    assert later is not None
+    assert later.partitions[1].storage_problem is None
+    assert later.partitions[0].storage_problem == "offline: corrupt segment"
+
+
+async def test_the_snapshot_says_who_can_reach_the_listener_and_whether_they_log_in(tmp_path):
+    config = BrokerConfig(host="0.0.0.0", port=0, data_dir=tmp_path / "data",
+                          sasl_mechanisms=("SCRAM-SHA-256",))
+    n = Node(config)
+    await n.start()
+    try:
+        info = n.observer().snapshot().broker
+        assert info.bind_host == "0.0.0.0"
+        assert not info.loopback_only and info.exposed_host == "0.0.0.0"
+        assert info.authenticated and info.sasl_mechanisms == ("SCRAM-SHA-256",)
+    finally:
+        await n.close()
+
+
+async def test_a_loopback_listener_is_not_exposed(node):
+    await node.serve()
+    info = node.observer().snapshot().broker
+    assert info.listening and info.bind_host == "127.0.0.1"
+    assert info.loopback_only and info.exposed_host is None
+    assert not info.authenticated
