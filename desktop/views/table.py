@@ -47,6 +47,20 @@ HEADER_PADDING = 16
 SORT_ARROW = 16
 
 
+class BatchingProxy(QSortFilterProxyModel):
+    """A sort/filter proxy that hands a delegate's many-role request (``multiData``) to
+    its source in one call; Qt's proxy would ask the source for each role in turn, so a
+    Python model (:meth:`KeyedTableModel.multiData`) would be called ~7 times per cell."""
+
+    def multiData(self, index: QModelIndex, roleDataSpan: object) -> None:  # noqa: N802,N803
+        source = self.sourceModel()
+        if source is None or not index.isValid():
+            for role_data in roleDataSpan:  # type: ignore[attr-defined]
+                role_data.clearData()
+            return
+        source.multiData(self.mapToSource(index), roleDataSpan)  # type: ignore[arg-type]
+
+
 def list_look(table: QTableView, row_height: int) -> None:
     """The look every table here shares: whole rows selected, alternating row colours, no
     grid, no wrapping, no row numbers, no editing."""
@@ -73,7 +87,7 @@ class KeyedTableView(QTableView):
     ) -> None:
         super().__init__(parent)
         self.source = model
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = BatchingProxy(self)
         self.proxy.setSourceModel(model)
         self.proxy.setSortRole(SORT_ROLE)
         self.proxy.setFilterKeyColumn(0)
@@ -100,6 +114,7 @@ class KeyedTableView(QTableView):
         self.selectionModel().selectionChanged.connect(self._on_selection)
         self._floors: dict[int, int] = {}
         self._fitted: dict[int, int] = {}  # last width each column was fitted to
+        self._measured: dict[int, tuple[object, int]] = {}  # col: (its widest texts, width)
         self._fit_timer = QTimer(self)
         self._fit_timer.setSingleShot(True)
         self._fit_timer.setInterval(0)  # once per burst of model signals
@@ -197,18 +212,33 @@ class KeyedTableView(QTableView):
         for row, text in texts:
             first_row.setdefault(text, row)
         ranked = sorted(first_row, key=advance, reverse=True)[:FIT_CANDIDATES]
+        # The same widest texts in the same rows and font measure the same: most ticks
+        # change numbers, not the widest cell.
+        key = (self.font().key(), tuple((text, first_row[text]) for text in ranked))
+        cached = self._measured.get(col)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         proxy, source = self.proxy, self.source
         widest = 0
         for text in ranked:
             index = proxy.mapFromSource(source.index(first_row[text], col))
             if index.isValid():
                 widest = max(widest, self.sizeHintForIndex(index).width())
+        self._measured[col] = (key, widest)
         return widest
 
     def _schedule_fit(self, *_: object) -> None:
         # A hidden table (another view is showing) measures nothing until it is shown.
         if self.isVisible() and not self._fit_timer.isActive():
             self._fit_timer.start()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        # A new font or style sheet (presentation mode, a theme) measures cells anew.
+        if (event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange)
+                and hasattr(self, "_fit_timer")):  # not while __init__ is still running
+            self._measured.clear()
+            self._schedule_fit()
+        super().changeEvent(event)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)

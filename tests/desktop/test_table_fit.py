@@ -5,8 +5,9 @@ The Clients page under 200 connections froze the GUI for about a second per tick
 ``sizeHintForColumn`` called back into Python for every role of every cell, and each call
 waited for the GIL while the broker's thread was busy. ``KeyedTableView`` now formats a
 column's texts in one Python pass and has the delegate measure only the longest few.
-These tests hold both halves: no column is narrower than Qt's own full measurement, and a
-fit costs a bounded number of ``data()`` calls however many rows there are.
+These tests hold it: no column is narrower than Qt's own full measurement, a
+fit costs a bounded number of ``data()`` calls however many rows there are, and a
+cell painted answers all its roles in one call (``multiData``), as it would role by role.
 """
 
 from __future__ import annotations
@@ -76,3 +77,26 @@ def test_a_fit_costs_a_bounded_number_of_data_calls_however_many_rows(qtbot):
     # the longest few texts per column are measured now, whatever the row count.
     assert costs[500] < 1000, costs
     assert costs[500] <= costs[50] * 2 + 100, costs
+
+
+def test_a_cell_answers_every_role_in_one_call_the_same_as_role_by_role(qtbot):
+    from PySide6.QtCore import QModelRoleData
+    from streamscope.desktop.models.clients_model import ClientsModel
+
+    from tests.desktop import snapshots as S
+
+    model = ClientsModel()
+    conns = [S.connection(c, requests=7 * c, client_id=f"<b>c{c}</b>") for c in range(1, 4)]
+    model.update(S.snapshot(connections=conns), {1: (2.5, 10.0, 20.0)})
+    view = KeyedTableView(model, sort_column=0, stretch_column=0)
+    qtbot.addWidget(view)
+    roles = [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole,
+             Qt.ItemDataRole.FontRole, Qt.ItemDataRole.ForegroundRole,
+             Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole]
+    for row in range(view.proxy.rowCount()):
+        for col in range(model.columnCount()):
+            index = view.proxy.index(row, col)
+            one_by_one = [index.data(role) for role in roles]
+            span = [QModelRoleData(role) for role in roles]
+            view.proxy.multiData(index, span)
+            assert [rd.data() for rd in span] == one_by_one, (row, col)
