@@ -193,6 +193,9 @@ class ChartMarkers(QObject):
         self._label.hide()
         self._view.addItem(self._label, ignoreBounds=True)
         self._pens: dict[str, tuple[QPen, QPen, QBrush]] = {}
+        self._now = 0.0  # the wall-clock "now" of the latest set_events
+        self._flags_key: tuple | None = None  # what the flags' spots were last built for
+        self._flags_now = 0.0  # the "now" their x values are relative to
         self.apply_theme(theme)
         chart.scene().sigMouseMoved.connect(self._mouse_moved)
         # The flags sit on the top edge: follow the y axis when the chart rescales.
@@ -203,6 +206,7 @@ class ChartMarkers(QObject):
 
     def apply_theme(self, theme: Theme) -> None:
         self._pens = {}
+        self._flags_key = None  # new brushes: rebuild the spots
         for role, colour in (("rebalance", theme.warn), ("admin", theme.accent),
                              ("destructive", theme.bad)):
             c = QColor(colour)
@@ -225,6 +229,7 @@ class ChartMarkers(QObject):
 
     def set_events(self, events: Sequence[ChartEvent], now_wall: float) -> None:
         """Place the markers for ``events`` on a chart whose "now" is ``now_wall``."""
+        self._now = now_wall
         markers = markers_for(events, now_wall, self._window_s)
         if markers == self._markers:
             return
@@ -262,8 +267,18 @@ class ChartMarkers(QObject):
             self._show_label(self._hovered)
 
     def _place_flags(self, *_: object) -> None:
+        # The flags scroll left as time passes. pyqtgraph's ScatterPlotItem.setData is
+        # costly (it rebuilds every spot), so while the same events sit at the same
+        # height the item is only moved by how far "now" has advanced.
         top = self._item.viewRange()[1][1]
+        now = self._now
+        key = (tuple((m.kind, round(m.x + now, 3)) for m in self._markers), top)
+        if key == self._flags_key:
+            self._flags.setPos(self._flags_now - now, 0.0)
+            return
+        self._flags_key, self._flags_now = key, now
         brushes = [self._pens[self._role(m.kind)][2] for m in self._markers]
+        self._flags.setPos(0.0, 0.0)
         self._flags.setData(
             x=[m.x for m in self._markers], y=[top] * len(self._markers),
             brush=brushes, pen=None,

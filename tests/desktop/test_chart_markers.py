@@ -171,6 +171,26 @@ def test_a_chart_reuses_its_marker_items_tick_after_tick(qtbot):
     assert [round(m.x) for m in chart.markers.markers()] == [-69, -64, -59, -54, -49]
 
 
+def test_flags_scroll_with_their_lines_without_rebuilding_their_spots(qtbot):
+    chart = LiveChart("Messages/s", ("in", "out"), theme=LIGHT)
+    qtbot.addWidget(chart)
+    flags = chart.markers._flags
+    now = 10_000.0
+    events = [ChartEvent(now - 50 + i * 20, "offsets_reset", f"reset {i}") for i in range(2)]
+    chart.markers.set_events(events, now)
+    built = flags.setData
+    rebuilt = []
+    flags.setData = lambda *a, **k: (rebuilt.append(1), built(*a, **k))
+    for step in (1, 7, 30):
+        chart.markers.set_events(events, now + step)
+        # Each flag sits on its line, in data coordinates, however far time moved.
+        xs = sorted(flags.mapToParent(QPointF(p.pos().x(), 0)).x() for p in flags.points())
+        assert [round(x, 6) for x in xs] == [round(m.x, 6) for m in chart.markers.markers()]
+    assert rebuilt == []  # moved, not rebuilt
+    chart.markers.set_events(events[:1], now + 31)  # an event fewer: rebuilt
+    assert rebuilt == [1] and len(flags.points()) == 1
+
+
 def test_admin_events_mark_the_chart_of_their_own_topic_only(app_shell, qtbot):
     """Topic names may contain "-" and prefix one another: a records-deleted event of
     orders-eu-1 belongs to that topic, not to orders-eu or orders."""
