@@ -51,7 +51,9 @@ Checks (each printed PASS/FAIL; the exit status is 1 if any fails):
   Printed beside it: the lag by the view shown (``--view KEY`` keeps one view open), and
   the share of the phase the GUI thread spent on a CPU and runnable but waiting for one
   (``/proc/thread-self/schedstat``): on a machine with more runnable threads than cores,
-  that wait is lag the app did not cause.
+  that wait is lag the app did not cause. Then the GUI thread's work (every fast and slow
+  tick, view switch and window repaint, timed) by kind and view, wall and CPU time, and
+  each lag over 50 ms put down to the longest piece of work it overlapped.
 
 Printed: samples over time (RSS, fds, connections, records in/out), peak RSS (VmHWM),
 fds, throughput (records/s into the broker and out of it, from its counters), lag p50/p99,
@@ -384,7 +386,7 @@ def worker_gui(spec: dict[str, Any]) -> int:
 
     import qasync
     from gui_load import lag_probe
-    from PySide6.QtCore import QCoreApplication, QSettings, QTimer
+    from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
     from streamscope.core.config import BrokerConfig
     from streamscope.core.server import tune_allocator
@@ -432,6 +434,40 @@ def worker_gui(spec: dict[str, Any]) -> int:
         if stop_file.exists() or time.monotonic() - started_at > spec["max_s"]:
             QCoreApplication.quit()
 
+    # What ran on the GUI thread, to put each long lag down to its cause: (start, end,
+    # "what:view", CPU ms, ms runnable waiting for a core) of every fast and slow tick,
+    # view switch and window repaint (the window's UpdateRequest paints every dirty
+    # widget). The rest of a span's wall time the thread slept: a wait for the GIL.
+    spans: list[tuple[float, float, str, float, float]] = []
+
+    sched_fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)  # this (GUI) thread's
+
+    def sched() -> tuple[int, int]:
+        cpu_ns, wait_ns = os.pread(sched_fd, 128, 0).split()[:2]
+        return int(cpu_ns), int(wait_ns)
+
+    def spanned(fn: Any, kind: str) -> Any:
+        def timed(*args: Any) -> Any:
+            t0, s0 = time.monotonic(), sched()
+            result = fn(*args)
+            s1 = sched()
+            spans.append((t0, time.monotonic(), f"{kind}:{views[view_i[0]]}",
+                          (s1[0] - s0[0]) / 1e6, (s1[1] - s0[1]) / 1e6))
+            return result
+        return timed
+
+    ticker = shell.ticker
+    for ticker_timer, kind, fn in ((ticker._fast, "fast tick", ticker._on_fast),
+                                   (ticker._slow, "slow tick", ticker._on_slow)):
+        ticker_timer.timeout.disconnect()
+        ticker_timer.timeout.connect(spanned(fn, kind))
+    cycle_views = spanned(cycle_views, "switch to")
+    window_event = shell.window.event
+    timed_paint = spanned(window_event, "paint")
+    shell.window.event = lambda event: (  # type: ignore[method-assign]
+        timed_paint(event) if event.type() == QEvent.Type.UpdateRequest
+        else window_event(event))
+
     timers = []
     for ms, fn in ((2000, cycle_views), (1000, report), (100, check_stop)):
         timer = QTimer()
@@ -456,9 +492,10 @@ def worker_gui(spec: dict[str, Any]) -> int:
     probe.stop()
     for timer in timers:
         timer.stop()
+    os.close(sched_fd)
     shell.close()
     Path(spec["result_file"]).write_text(json.dumps({"lag_t": lag_t, "lag_ms": lag_ms,
-                                                     "views": shown}))
+                                                     "views": shown, "spans": spans}))
     print("DONE", flush=True)
     return 0
 
@@ -788,6 +825,7 @@ class Bench:
                 for key, v in sorted(by_view.items())]
         if rows:
             print_table(["view shown", "probes", "lag p50 ms", "p99 ms", "max ms"], rows)
+        self.report_gui_spans(gui, t_go, t_end)
         a, b = (self.gui_sched + [{}, {}])[:2]
         if all(k in d for d in (a, b) for k in ("gui_cpu_ns", "gui_wait_ns", "now")):
             span = b["now"] - a["now"]
@@ -796,6 +834,36 @@ class Bench:
                 wait = (b["gui_wait_ns"] - a["gui_wait_ns"]) / 1e9 / span
                 print(f"GUI thread over the phase: {100 * cpu:.0f}% on a CPU, {100 * wait:.0f}% "
                       "runnable but waiting for one (the machine's other load)")
+
+    def report_gui_spans(self, gui: dict[str, Any], t_go: float, t_end: float,
+                         long_ms: float = 50.0) -> None:
+        """The GUI thread's work by kind and view (wall and CPU time), and each lag over
+        ``long_ms`` put down to the longest piece of work it overlapped."""
+        from gui_load import LAG_PROBE_MS
+
+        spans = [s for s in gui.get("spans", []) if t_go <= s[0] <= t_end]
+        if not spans:
+            return
+        by_kind: dict[str, list[list[float]]] = defaultdict(list)
+        for t0, t1, what, cpu, _runnable in spans:
+            by_kind[what].append([(t1 - t0) * 1000, cpu])
+        rows = []
+        for what, xs in sorted(by_kind.items()):
+            wall, cpu = sorted(x[0] for x in xs), sorted(x[1] for x in xs)
+            rows.append([what, str(len(xs)), f"{percentile(wall, 50):.1f}",
+                         f"{percentile(wall, 99):.1f}", f"{percentile(cpu, 99):.1f}"])
+        print_table(["GUI work", "n", "wall p50 ms", "wall p99 ms", "CPU p99 ms"], rows)
+        causes: dict[str, int] = defaultdict(int)
+        for t, lag in zip(gui["lag_t"], gui["lag_ms"], strict=True):
+            if t_go <= t <= t_end and lag > long_ms:
+                since = t - (lag + LAG_PROBE_MS) / 1000
+                hit = [s for s in spans if s[1] > since and s[0] < t]
+                top = max(hit, key=lambda s: s[1] - s[0])[2] if hit else "nothing timed"
+                causes[top] += 1
+        if causes:
+            print(f"lags over {long_ms:.0f} ms by the longest GUI work they overlapped: "
+                  + ", ".join(f"{what} {n}" for what, n in
+                              sorted(causes.items(), key=lambda kv: -kv[1])))
 
     def check(self, ok: bool, text: str) -> None:
         print(f"  {'PASS' if ok else 'FAIL'}  {text}")
