@@ -36,7 +36,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from PySide6.QtCore import QEvent, QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -361,10 +361,11 @@ class MainWindow(QMainWindow):
         for label in (self.status_listener, self.status_rates, self.status_data):
             label.setContentsMargins(4, 0, 4, 0)
         bar.addWidget(self.status_dot)
-        # Room for the warning it shows while others can connect (_show_listener).
-        bar.addWidget(self.status_listener, 5)
+        bar.addWidget(self.status_listener, 2)
         bar.addWidget(self.status_rates, 3)
-        bar.addPermanentWidget(self.status_data, 1)
+        # Hidden while the listener warns that others can connect (_show_listener): the
+        # warning takes its room.
+        bar.addPermanentWidget(self.status_data, 2)
 
     def _build_menus(self) -> None:
         menu = self.menuBar()
@@ -685,6 +686,7 @@ class MainWindow(QMainWindow):
         else:
             self.status_dot.set_color(t.bad)
             self._style_listener("")
+            self.status_data.setVisible(True)
             self.status_listener.setText("Not listening")
         self.status_rates.setText(rates)
         self.status_data.setText(f"Data: {b.data_dir}")
@@ -694,16 +696,25 @@ class MainWindow(QMainWindow):
         red (no authentication) or amber (users must log in) saying who can connect."""
         b = snap.broker
         host = b.exposed_host
+        label = self.status_listener
+        self.status_data.setVisible(host is None)
         if host is None:
             self.status_dot.set_color(theme.ok)
             self._style_listener("")
-            self.status_listener.setText(f"Listening on {b.bootstrap}")
+            label.setMinimumWidth(0)
+            label.setText(f"Listening on {b.bootstrap}")
             return
         color = theme.warn if b.authenticated else theme.bad
         self.status_dot.set_color(color)
         self._style_listener(f"color: {color}; font-weight: 600;")
         exposure = fmt.listener_exposure(host, b.sasl_mechanisms, b.tls)
-        self.status_listener.setText(f"\u26a0 {exposure}")
+        label.setText(f"\u26a0 {exposure}")
+        # The warning reads whole: it takes the data dir's room and what it needs beside
+        # the rates, up to 60% of the bar (the full text is the tooltip past that).
+        font = label.font()
+        font.setBold(True)
+        need = QFontMetrics(font).horizontalAdvance(label.text()) + 16
+        label.setMinimumWidth(min(need, int(self.statusBar().width() * 0.6)))
 
     def _style_listener(self, style: str) -> None:
         if style != self.status_listener.styleSheet():  # a restyle costs a repolish
