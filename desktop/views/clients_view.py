@@ -6,7 +6,8 @@ API are diffed from the snapshot and the history's per-connection rates. In-proc
 consumers (started inside the app) are listed too, marked "in-process"; the summary line
 counts them apart from socket connections, and says how many connections the broker
 refused over its limits ("refused N", the latest reasons as the line's tooltip). The
-User column is who a connection authenticated as.
+User column is who a connection authenticated as, shown while the broker asks clients to
+authenticate (or any connection did).
 """
 
 from __future__ import annotations
@@ -85,6 +86,10 @@ class ClientsView(QWidget):
     def on_slow_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
         self.snapshot = snap
         self.model.update(snap, history.client_rates)
+        # The User column only where there are users: without SASL it would be a column
+        # of dashes taking the Software column's room.
+        self.table.setColumnHidden(ClientsModel.USER, not (
+            snap.broker.sasl_mechanisms or any(c.user for c in snap.connections)))
         self.table.ensure_selection()
         rate = sum(r[0] for r in history.client_rates.values())
         local = sum(1 for c in snap.connections if c.in_process)

@@ -70,7 +70,6 @@ def test_a_user_is_added_after_inline_validation_logs_in_and_is_removed(sasl_she
     qtbot.waitUntil(lambda: dialog.user_names() == [NAME], timeout=15_000)
     assert dialog.table.item(0, 0).text() == NAME  # plain item text, as typed
     assert "SCRAM-SHA-256" in dialog.table.item(0, 1).text()
-    dialog.grab().save("/tmp/h6_users_dialog.png")
 
     # Stored as SCRAM credentials: the password verifies and is nowhere in the file.
     store_file = shell.commands.data_dir / "users.json"
@@ -99,7 +98,7 @@ def test_a_user_is_added_after_inline_validation_logs_in_and_is_removed(sasl_she
         return any(model.index(r, model.USER).data() == NAME for r in range(model.rowCount()))
 
     qtbot.waitUntil(user_shown, timeout=10_000)
-    window.grab().save("/tmp/h6_clients_user.png")
+    assert not window.clients.table.isColumnHidden(model.USER)
     # On loopback the status bar warns of nothing, and the overview says users log in.
     assert "anyone" not in window.status_listener.text()
     assert not window.overview.exposure.isVisibleTo(window.overview)
@@ -120,3 +119,27 @@ def test_a_user_is_added_after_inline_validation_logs_in_and_is_removed(sasl_she
     dialog.close()
 
 
+
+
+def test_the_user_column_shows_only_where_there_are_users(qtbot):
+    import dataclasses
+
+    from streamscope.desktop.history import MonitorHistory
+    from streamscope.desktop.theme import resolve
+    from streamscope.desktop.views.clients_view import ClientsView
+
+    from tests.desktop import snapshots as S
+
+    view = ClientsView(resolve("light"))
+    qtbot.addWidget(view)
+    column = view.model.USER
+    plain = S.snapshot(connections=[S.connection(1), S.connection(2)])
+    view.on_slow_tick(plain, MonitorHistory())
+    assert view.table.isColumnHidden(column)  # no SASL: a column of dashes is hidden
+    logged_in = dataclasses.replace(S.connection(3), user="alice")
+    view.on_slow_tick(S.snapshot(connections=[S.connection(1), logged_in]), MonitorHistory())
+    assert not view.table.isColumnHidden(column)
+    sasl = dataclasses.replace(plain, broker=dataclasses.replace(
+        plain.broker, sasl_mechanisms=("SCRAM-SHA-256",)))
+    view.on_slow_tick(sasl, MonitorHistory())
+    assert not view.table.isColumnHidden(column)  # users are asked for: shown, "-" as yet
