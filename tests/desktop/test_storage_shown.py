@@ -104,7 +104,6 @@ def test_a_full_disk_under_a_real_producer_is_shown_and_clears_when_space_return
         tip = shown_text(storage_cell(parts, parts.row_of(1), number,
                                       Qt.ItemDataRole.ToolTipRole))
         assert tip.startswith("Storage disk error: ") and "No space left" in tip
-        window.grab().save("/tmp/h6_storage_topics.png")
         # The event log shows the broker's storage event, once.
         qtbot.waitUntil(lambda: any("Storage error on orders-1" in text for kind, text
                                     in window.event_log.row_texts() if kind == "Storage"),
@@ -116,7 +115,6 @@ def test_a_full_disk_under_a_real_producer_is_shown_and_clears_when_space_return
         assert "Partition 1 disk error: " in log.storage_banner.text()
         lane = next(lane for lane in log.model.lanes if lane.partition == 1)
         assert lane.storage_problem is not None and "No space left" in lane.storage_problem
-        window.grab().save("/tmp/h6_storage_log.png")
         assert delivered == []  # not acknowledged while the disk is full
 
         faulty.heal()  # space comes back: the retried record lands, the marks go
