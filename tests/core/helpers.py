@@ -8,6 +8,8 @@ a failure.
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -18,6 +20,7 @@ from streamscope.core.clients import Consumer, Producer
 from streamscope.core.config import BrokerConfig
 from streamscope.core.groups import GroupCoordinator
 from streamscope.core.lessons import Lesson, LessonPlayer
+from streamscope.core.log import files
 from streamscope.core.node import start_broker
 from streamscope.core.runtime import BrokerThread
 from streamscope.core.sim.scenario import Scenario
@@ -116,3 +119,63 @@ async def produce_keyed(broker: Broker, topic: str, n: int, keys: int = 40, star
     futures = [await producer.send(topic, b"%d" % i, key=b"k%d" % (i % keys))
                for i in range(start, start + n)]
     await asyncio.gather(*futures)
+
+
+GATE_S = 30.0  # a gate left closed by a failing test opens by itself after this
+
+
+class GatedFiles(files.FaultyFiles):
+    """A fault-injecting file layer whose syncs (fsync, fdatasync) of segment files
+    (``.log``) with ``match`` in their path wait at a gate while it is closed.
+
+    ``entered`` is set once a sync waits at the gate; every matching sync is recorded in
+    ``synced``. A held sync takes the faults armed before it began, not those armed while
+    it waits (they are for the next one)."""
+
+    def __init__(self, match: str) -> None:
+        super().__init__()
+        self.match = match
+        self.open_gate = threading.Event()
+        self.open_gate.set()
+        self.entered = threading.Event()
+        self.synced: list[str] = []
+        self._synced_lock = threading.Lock()
+
+    def syncs(self) -> int:
+        with self._synced_lock:
+            return len(self.synced)
+
+    def _sync(self, op: str, fd: int, sync: Callable[[int], None]) -> None:
+        path = self.path_of(fd)
+        if self.match not in path or not path.endswith(".log"):
+            getattr(super(), op)(fd)
+            return
+        if self.open_gate.is_set():
+            getattr(super(), op)(fd)
+        else:
+            self._check(op, fd)
+            self.entered.set()
+            self.open_gate.wait(GATE_S)
+            sync(fd)
+        with self._synced_lock:
+            self.synced.append(path)
+
+    def fdatasync(self, fd: int) -> None:
+        self._sync("fdatasync", fd, os.fdatasync)
+
+    def fsync(self, fd: int) -> None:
+        self._sync("fsync", fd, os.fsync)
+
+
+@contextmanager
+def gated(match: str, *, closed: bool = False) -> Iterator[GatedFiles]:
+    """:class:`GatedFiles` installed for the block (its gate closed at once if
+    ``closed``), the gate opened when the block ends."""
+    layer = GatedFiles(match)
+    if closed:
+        layer.open_gate.clear()
+    with files.installed(layer):
+        try:
+            yield layer
+        finally:
+            layer.open_gate.set()

@@ -11,10 +11,8 @@ at a gate makes "the sync is still running" a state the test controls, not a rac
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 
 import pytest
 from streamscope.core.config import BrokerConfig, LogConfig
@@ -23,6 +21,7 @@ from streamscope.core.log import files
 from streamscope.core.meta import CommittedOffset
 from streamscope.core.node import Node, start_node
 
+from tests.core.helpers import GATE_S, gated
 from tests.core.test_server import (
     API_VERSIONS,
     FETCH,
@@ -37,53 +36,6 @@ from tests.core.test_server import (
 )
 
 pytestmark = pytest.mark.timeout(60)
-
-GATE_S = 30.0  # a gate left closed by a failing test opens by itself after this
-
-
-class GatedSync(files.FileOps):
-    """fdatasync/fsync of segment files (``.log``) whose path contains ``match`` wait at a
-    gate while it is closed; each is counted."""
-
-    def __init__(self, match: str) -> None:
-        self.match = match
-        self.open_gate = threading.Event()
-        self.open_gate.set()
-        self.entered = threading.Event()  # a sync is waiting at the closed gate
-        self.lock = threading.Lock()
-        self.synced: list[str] = []
-
-    def _wait(self, fd: int) -> None:
-        path = os.readlink(f"/proc/self/fd/{fd}")
-        if self.match in path and path.endswith(".log"):
-            if not self.open_gate.is_set():
-                self.entered.set()
-                self.open_gate.wait(GATE_S)
-            with self.lock:
-                self.synced.append(path)
-
-    def fdatasync(self, fd: int) -> None:
-        self._wait(fd)
-        os.fdatasync(fd)
-
-    def fsync(self, fd: int) -> None:
-        self._wait(fd)
-        os.fsync(fd)
-
-    def syncs(self) -> int:
-        with self.lock:
-            return len(self.synced)
-
-
-@contextmanager
-def gated(match: str) -> Iterator[GatedSync]:
-    layer = GatedSync(match)
-    with files.installed(layer):
-        try:
-            yield layer
-        finally:
-            layer.open_gate.set()
-
 
 async def node_with(tmp_path, **kw) -> Node:
     return await start_node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data",

@@ -4,27 +4,24 @@ producer's requests share sync rounds; answers still come back strictly in reque
 
 A real broker and server on this test's loop (127.0.0.1 port 0), requests over one real
 socket (tests/core/test_server.py's Wire). A file layer that holds the segment's
-fdatasync at a gate (and can fail it, core.log.files.FaultyFiles) makes "the first
+fdatasync at a gate (tests.core.helpers.GatedFiles, which can also fail it) makes "the first
 request's sync is still running" a state the test controls, not a race.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import struct
-import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 
 import pytest
 from streamscope.core import server as server_module
 from streamscope.core.config import BrokerConfig
 from streamscope.core.errors import ErrorCode
-from streamscope.core.log import files
 from streamscope.core.node import Node, start_node
 
+from tests.core.helpers import GATE_S, gated
 from tests.core.test_server import (
     API_VERSIONS,
     FETCH,
@@ -39,43 +36,7 @@ from tests.core.test_server import (
 
 pytestmark = pytest.mark.timeout(60)
 
-GATE_S = 30.0  # a gate left closed by a failing test opens by itself after this
 API_VERSIONS_BODY = {"client_software_name": "t", "client_software_version": "1"}
-
-
-class GatedFaultyFiles(files.FaultyFiles):
-    """FaultyFiles whose fdatasync of a segment (``.log``) of ``match`` waits at a gate
-    while it is closed; ``entered`` is set once a sync waits there."""
-
-    def __init__(self, match: str) -> None:
-        super().__init__()
-        self.match = match
-        self.open_gate = threading.Event()
-        self.open_gate.set()
-        self.entered = threading.Event()
-
-    def fdatasync(self, fd: int) -> None:
-        path = self.path_of(fd)
-        if self.match in path and path.endswith(".log") and not self.open_gate.is_set():
-            # A held sync takes the faults armed before it began, not those armed
-            # while it waits (they are for the next one).
-            self._check("fdatasync", fd)
-            self.entered.set()
-            self.open_gate.wait(GATE_S)
-            os.fdatasync(fd)
-            return
-        super().fdatasync(fd)
-
-
-@contextmanager
-def gated(match: str) -> Iterator[GatedFaultyFiles]:
-    layer = GatedFaultyFiles(match)
-    layer.open_gate.clear()
-    with files.installed(layer):
-        try:
-            yield layer
-        finally:
-            layer.open_gate.set()
 
 
 @pytest.fixture
@@ -112,7 +73,7 @@ async def test_a_pipelined_produce_is_appended_while_the_one_before_waits_for_it
     broker.create_topic("piped", 1)
     wire = await Wire.connect(durable.server)
     try:
-        with gated("piped-0") as gate:
+        with gated("piped-0", closed=True) as gate:
             first = await wire.send(PRODUCE, 8, produce_body("piped", 0, batch(b"a")))
             await asyncio.to_thread(gate.entered.wait, GATE_S)
             rounds = broker._group_sync.rounds
@@ -137,7 +98,7 @@ async def test_a_failed_sync_answers_storage_error_to_the_requests_it_covered_in
     broker.create_topic("failing", 1)
     wire = await Wire.connect(durable.server)
     try:
-        with gated("failing-0") as gate:
+        with gated("failing-0", closed=True) as gate:
             sent = await send_produces(wire, "failing", [b"a"])
             await asyncio.to_thread(gate.entered.wait, GATE_S)
             sent += await send_produces(wire, "failing", [b"b", b"c"])
@@ -160,7 +121,7 @@ async def test_another_request_after_a_pending_produce_is_answered_after_it(dura
     broker.create_topic("mixed", 1)
     wire = await Wire.connect(durable.server)
     try:
-        with gated("mixed-0") as gate:
+        with gated("mixed-0", closed=True) as gate:
             produced = await send_produces(wire, "mixed", [b"a"])
             await asyncio.to_thread(gate.entered.wait, GATE_S)
             versions = await wire.send(API_VERSIONS, 3, API_VERSIONS_BODY)
@@ -188,7 +149,7 @@ async def test_a_connection_holds_at_most_the_pending_answer_limit(durable):
     limit = server_module.MAX_PENDING_ANSWERS
     wire = await Wire.connect(durable.server)
     try:
-        with gated("bounded-0") as gate:
+        with gated("bounded-0", closed=True) as gate:
             sent = await send_produces(wire, "bounded", [b"0"])
             await asyncio.to_thread(gate.entered.wait, GATE_S)
             sent += await send_produces(wire, "bounded", [b"%d" % i for i in range(1, limit + 4)])
@@ -210,7 +171,7 @@ async def test_a_dropped_answer_closes_the_connection_after_the_pending_ones(dur
     broker.create_topic("dropped", 1)
     wire = await Wire.connect(server)
     try:
-        with gated("dropped-0") as gate:
+        with gated("dropped-0", closed=True) as gate:
             sent = await send_produces(wire, "dropped", [b"a"])
             await asyncio.to_thread(gate.entered.wait, GATE_S)
             server.drop_produce_responses = 1
@@ -235,7 +196,7 @@ async def test_a_client_resetting_with_answers_pending_leaves_nothing_behind(dur
     loop.set_exception_handler(lambda _loop, context: errors.append(context))
     wire = await Wire.connect(server)
     try:
-        with gated("gone-0") as gate:
+        with gated("gone-0", closed=True) as gate:
             await send_produces(wire, "gone", [b"a"])
             await asyncio.to_thread(gate.entered.wait, GATE_S)
             await send_produces(wire, "gone", [b"b", b"c"])
@@ -267,7 +228,7 @@ async def test_a_client_half_closing_after_its_requests_still_gets_every_answer(
     broker.create_topic("half", 1)
     wire = await Wire.connect(server)
     try:
-        with gated("half-0") as gate:
+        with gated("half-0", closed=True) as gate:
             sent = await send_produces(wire, "half", [b"a"])
             await asyncio.to_thread(gate.entered.wait, GATE_S)
             sent += await send_produces(wire, "half", [b"b", b"c"])
@@ -290,7 +251,7 @@ async def test_close_writes_the_pending_answers_before_it_closes_the_connection(
     broker.create_topic("closing", 1)
     wire = await Wire.connect(durable.server)
     try:
-        with gated("closing-0") as gate:
+        with gated("closing-0", closed=True) as gate:
             sent = await send_produces(wire, "closing", [b"a", b"b"])
             await asyncio.to_thread(gate.entered.wait, GATE_S)
             plog = broker.topics["closing"].partitions[0].log
