@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
 from streamscope.core.monitor import TopicSnapshot
 from streamscope.desktop import format as fmt
-from streamscope.desktop.models.table_model import KeyedTableModel, numeric, swatch
+from streamscope.desktop.models.table_model import KeyedTableModel, numeric, problem_mark
 from streamscope.desktop.theme import LIGHT, Theme
 
 STORAGE_TIP = {
@@ -89,11 +87,7 @@ class PartitionsModel(KeyedTableModel):
     def style(self, row: int, col: int, role: int) -> Any:
         if col != self.PARTITION or self.problem(row) is None:
             return None
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return QColor(self._theme.bad)
-        if role == Qt.ItemDataRole.DecorationRole:
-            return swatch(self._theme.bad, round_=True)
-        return None
+        return problem_mark(self._theme.bad, role)
 
     def tooltip(self, row: int, col: int) -> Any:
         problem = self.problem(row)

@@ -66,6 +66,16 @@ def swatch(color: QColor | str, round_: bool = False) -> QIcon:
     return found
 
 
+def problem_mark(color: QColor | str, role: int) -> Any:
+    """How a cell with a problem (a failing disk) is marked: its text in ``color`` and a
+    dot of it before the text; None for the other roles."""
+    if role == Qt.ItemDataRole.ForegroundRole:
+        return QColor(color)
+    if role == Qt.ItemDataRole.DecorationRole:
+        return swatch(color, round_=True)
+    return None
+
+
 def roll_rows(model: QAbstractItemModel, rows: list[R], drop: int, fresh: Sequence[R]) -> None:
     """Drop the oldest ``drop`` of ``rows`` (a bounded, append-only list model's rows) and
     append ``fresh`` (not empty), telling views exactly that: no reset."""

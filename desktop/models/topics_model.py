@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
 from streamscope.core.monitor import ClusterSnapshot, TopicSnapshot
 from streamscope.desktop import format as fmt
-from streamscope.desktop.models.table_model import Column, KeyedTableModel, numeric, swatch
+from streamscope.desktop.models.table_model import Column, KeyedTableModel, numeric, problem_mark
 from streamscope.desktop.theme import LIGHT, Theme
 
 # A topic's storage problems: ((partition, problem), ...), empty when all is well.
@@ -98,11 +96,7 @@ class TopicsModel(KeyedTableModel):
     def style(self, row: int, col: int, role: int) -> Any:
         if col not in (self.NAME, self.STORAGE) or not self._problems(row):
             return None
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return QColor(self._theme.bad)
-        if role == Qt.ItemDataRole.DecorationRole:
-            return swatch(self._theme.bad, round_=True)
-        return None
+        return problem_mark(self._theme.bad, role)
 
     def tooltip(self, row: int, col: int) -> Any:
         problems = self._problems(row)
