@@ -13,31 +13,17 @@ into a failure. The kill moments come from a seeded RNG.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e import load_bench
+
 CYCLES = 20
 SEED = 13
 
-
-def _load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("streamscope_bench_soak_kill",
-                                                  ROOT / "benchmarks" / "soak_kill.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_bench()
+bench = load_bench("soak_kill")
 
 
 @pytest.fixture(scope="module")

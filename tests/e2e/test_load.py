@@ -13,22 +13,20 @@ only turns a hang into a failure.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from streamscope.core.config import BrokerConfig
 from streamscope.core.runtime import BrokerThread
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e import ROOT, load_bench
+
 HANG_S = 120.0  # only a hang reaches it
 
 PRODUCERS, CONSUMERS, GROUPS, WORKERS = 40, 30, 3, 2  # 40 + 2 x 30 = 100 connections
@@ -37,17 +35,7 @@ FD_TOLERANCE = 6  # a log segment rolled, a log file opened: not one per connect
 RSS_GROWTH_MIB = 48  # the whole test process, from all connected to all drained
 
 
-def _load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("streamscope_bench_load",
-                                                  ROOT / "benchmarks" / "load.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_bench()
+bench = load_bench("load")
 
 
 def wait_for(what: str, cond: Callable[[], bool], every_s: float = 0.2) -> None:
