@@ -49,7 +49,13 @@ from hypothesis import strategies as st
 from streamscope.core import server as server_module
 from streamscope.core.api import load_handlers
 from streamscope.core.broker import Broker
-from streamscope.core.protocol import SCHEMAS, codec_for, encode_request, read_request_header
+from streamscope.core.protocol import (
+    SCHEMAS,
+    codec_for,
+    decode_response,
+    encode_request,
+    read_request_header,
+)
 from streamscope.core.protocol.schema import Field
 from streamscope.core.records import Compression, build_batch
 
@@ -632,3 +638,17 @@ def test_structured_requests_cover_every_served_api_and_version():
     assert len(frames) == 2 * len(served_versions()) + 1000
     seen = {struct.unpack_from(">hh", f) for f in frames}
     assert set(served_versions()) <= seen
+
+
+async def api_versions_over_a_socket(host: str, port: int) -> dict:
+    """ApiVersions v3 on a fresh connection: the broker still answers after a fuzz."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(encode_request(18, 3, 99, "after-fuzz", {}, size_prefix=True))
+        await writer.drain()
+        size = struct.unpack(">i", await asyncio.wait_for(reader.readexactly(4), 30))[0]
+        correlation, body = decode_response(18, 3, await reader.readexactly(size))
+        assert correlation == 99
+        return body
+    finally:
+        writer.close()

@@ -14,7 +14,6 @@ allocate more than the frame limit.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import struct
 import tracemalloc
@@ -24,7 +23,6 @@ from pathlib import Path
 import pytest
 from streamscope.core.config import BrokerConfig
 from streamscope.core.node import Node, start_node
-from streamscope.core.protocol import decode_response, encode_request
 
 from tests.core import test_fuzz_harness as fz
 from tests.core.helpers import wait_until
@@ -65,19 +63,6 @@ async def node(tmp_path: Path) -> AsyncIterator[Node]:
         await n.close()
 
 
-async def _api_versions_over_a_socket(host: str, port: int) -> dict:
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        writer.write(encode_request(18, 3, 99, "after-fuzz", {}, size_prefix=True))
-        await writer.drain()
-        size = struct.unpack(">i", await asyncio.wait_for(reader.readexactly(4), 30))[0]
-        correlation, body = decode_response(18, 3, await reader.readexactly(size))
-        assert correlation == 99
-        return body
-    finally:
-        writer.close()
-
-
 async def test_a_hundred_thousand_fuzzed_requests_leave_the_broker_serving_and_data_intact(
     node: Node,
 ):
@@ -116,7 +101,7 @@ async def test_a_hundred_thousand_fuzzed_requests_leave_the_broker_serving_and_d
     # Every connection the fuzz opened is gone (hung-up waits included): nothing hangs.
     await wait_until(lambda: not broker.connections, 60, "fuzz connections to close")
     fz.check_kept(broker, kept)
-    assert (await _api_versions_over_a_socket(server.host, server.port))["error_code"] == 0
+    assert (await fz.api_versions_over_a_socket(server.host, server.port))["error_code"] == 0
 
 
 async def test_boundary_counts_and_lengths_never_allocate_more_than_the_frame_limit(

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 from collections.abc import Callable
 
 import pytest
-from streamscope.core.protocol import decode_response, encode_request
 from streamscope.core.runtime import BrokerThread
 
 from tests.core import test_fuzz_harness as fz
@@ -81,7 +79,7 @@ def test_ten_thousand_fuzzed_inputs_over_sockets_close_only_their_own_connection
         assert not failures.records, [r.getMessage() for r in failures.records[:5]]
         _wait_on_loop(bt, lambda: not broker.connections, "fuzz connections to close")
         bt.call(fz.check_kept, broker, kept)
-        assert asyncio.run(_api_versions(host, port))["error_code"] == 0
+        assert asyncio.run(fz.api_versions_over_a_socket(host, port))["error_code"] == 0
     finally:
         logging.getLogger().removeHandler(failures)
         server_log.setLevel(level)
@@ -93,16 +91,3 @@ def _wait_on_loop(bt: BrokerThread, predicate: Callable[[], bool], what: str) ->
         await wait_until(predicate, 60, what)
 
     bt.submit(on_loop).result(90)
-
-
-async def _api_versions(host: str, port: int) -> dict:
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        writer.write(encode_request(18, 3, 5, "after-fuzz", {}, size_prefix=True))
-        await writer.drain()
-        size = struct.unpack(">i", await asyncio.wait_for(reader.readexactly(4), 30))[0]
-        correlation, body = decode_response(18, 3, await reader.readexactly(size))
-        assert correlation == 5
-        return body
-    finally:
-        writer.close()
