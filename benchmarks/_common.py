@@ -344,6 +344,15 @@ def dir_size(path: Path | None) -> int:
     return total
 
 
+def copy_logs(workdir: Path, dest: Path, pattern: str = "**/*.log") -> None:
+    """Copy the run's logs (``pattern`` under ``workdir``) into ``dest`` (``--keep-logs``),
+    each by its file name; a log that cannot be copied is skipped."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for log in workdir.glob(pattern):
+        with contextlib.suppress(OSError):
+            shutil.copy(log, dest / log.name)
+
+
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 

@@ -76,7 +76,6 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,6 +92,7 @@ from _common import (  # noqa: E402 - after the path set-up above
     BenchError,
     LineReader,
     consume_timed,
+    copy_logs,
     fmt_num,
     fmt_ratio,
     install_cleanup,
@@ -1290,10 +1290,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop_all()
         if args.keep_logs:
-            args.keep_logs.mkdir(parents=True, exist_ok=True)
-            for log in workdir.glob("**/*.log"):
-                with contextlib.suppress(OSError):
-                    shutil.copy(log, args.keep_logs / log.name)
+            copy_logs(workdir, args.keep_logs)
         remove_tree(workdir)
     print(f"total {time.monotonic() - bench.started:.0f} s")
     return 0

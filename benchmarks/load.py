@@ -69,7 +69,6 @@ import os
 import pickle
 import random
 import re
-import shutil
 import socket
 import struct
 import subprocess
@@ -89,6 +88,7 @@ from _common import (  # noqa: E402 - the line above makes the sibling module im
     PYTHON,
     BenchError,
     LineReader,
+    copy_logs,
     human_bytes,
     install_cleanup,
     percentile,
@@ -1013,10 +1013,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop_all()
         if args.keep_logs:
-            args.keep_logs.mkdir(parents=True, exist_ok=True)
-            for log in workdir.glob("*.log"):
-                with contextlib.suppress(OSError):
-                    shutil.copy(log, args.keep_logs / log.name)
+            copy_logs(workdir, args.keep_logs, "*.log")
         remove_tree(workdir)
     print(f"total {time.monotonic() - started:.0f} s")
     return code
