@@ -50,6 +50,8 @@ class ClientsModel(KeyedTableModel):
         numeric("Received", fmt.size, tooltip="bytes of requests from this client"),
         numeric("Sent", fmt.size, tooltip="bytes of responses to this client"),
     )
+    styled_columns = (ADDRESS,)
+    restyled_columns = ()  # in-process or not is fixed per connection
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)

@@ -105,6 +105,7 @@ class GroupsModel(KeyedTableModel):
             "are probably dead",
         ),
     )
+    styled_columns = (LAG, HEALTH)
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)

@@ -34,6 +34,8 @@ class LagModel(KeyedTableModel):
         numeric("Lag", tooltip=LAG_TIP),
         Column("Member", lambda v: v[0], tooltip="the member it is assigned to (client id)"),
     )
+    styled_columns = (LAG, MEMBER)
+    restyled_columns = (MEMBER,)  # the lag's colour follows its value
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)

@@ -116,6 +116,7 @@ class MembersModel(KeyedTableModel):
         Column("Partitions", compact_assignment, tooltip="the partitions assigned to it"),
         Column("Host", tooltip="in-process, or the address the client connected from"),
     )
+    styled_columns = (CLIENT, HEARTBEAT)
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)

@@ -38,6 +38,8 @@ class PartitionsModel(KeyedTableModel):
         numeric("Records out", tooltip="records fetched since the broker started"),
     )
     PARTITION = 0
+    styled_columns = (PARTITION,)
+    restyled_columns = ()  # a problem's change announces itself (dataChanged), a theme's restyles
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -46,6 +48,7 @@ class PartitionsModel(KeyedTableModel):
 
     def set_theme(self, theme: Theme) -> None:
         self._theme = theme
+        self.restyle()
 
     def update(self, topic: TopicSnapshot | None) -> None:
         if topic is None:

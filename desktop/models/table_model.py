@@ -9,6 +9,17 @@ It never resets the model, so selection, scroll position and sorting survive eve
 
 Values are kept raw (numbers stay numbers); ``Qt.DisplayRole`` formats them through the
 column's formatter and :data:`SORT_ROLE` returns the raw value for proxies to sort by.
+
+Views draw the :attr:`KeyedTableModel.mirror`, a ``QStandardItemModel`` (C++) holding every
+role a painted or sorted cell needs as :meth:`data` answers it (tooltips are asked of this
+model when one is shown), kept in step from this model's own signals:
+rows removed and inserted, cells changed (the cells :meth:`set_rows` found changed and
+the styled cells of their rows, or the whole range a subclass announces), and, on every
+:meth:`set_rows`, the cells of the ``restyled_columns`` (whose colours, fonts and
+tooltips follow state outside their row).
+Painting, sorting and measuring then never call into Python: each such call had to take
+the GIL from the broker's busy thread, and table repaints were the GUI's longest stalls
+under load (issue 13).
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
 )
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QStandardItemModel
 from streamscope.desktop import format as fmt
 from streamscope.desktop.format import count
 
@@ -37,6 +48,15 @@ _LEFT_INT, _RIGHT_INT = int(_LEFT), int(_RIGHT)
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
+# The roles a cell's mirror holds besides display, alignment, sort and key: what Qt's item
+# delegate asks for when it paints (check states are not used here) and tooltips.
+_NO_ROLES: dict[int, Any] = {}
+_STYLE_ROLES = (
+    Qt.ItemDataRole.FontRole,
+    Qt.ItemDataRole.ForegroundRole,
+    Qt.ItemDataRole.BackgroundRole,
+    Qt.ItemDataRole.DecorationRole,
+)
 
 Index = QModelIndex | QPersistentModelIndex
 R = TypeVar("R")
@@ -106,12 +126,48 @@ class KeyedTableModel(QAbstractTableModel):
     """Rows identified by a hashable key; see the module docstring for the update rules."""
 
     columns: tuple[Column, ...] = ()
+    # The columns whose cells may have a style (``style``: font, colours, decoration); the
+    # mirror re-reads them when any value in their row changes. None: every column, if
+    # the subclass styles cells at all.
+    styled_columns: tuple[int, ...] | None = None
+    # The styled columns whose styles follow state outside their row (a member's colour
+    # slot, a topic's disk problems): re-read on every set_rows. None: all of them.
+    # Models that leave one out call restyle() when that state changes.
+    restyled_columns: tuple[int, ...] | None = None
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._keys: list[Hashable] = []
         self._values: list[tuple] = []
         self._row_of: dict[Hashable, int] = {}
+        self.mirror = QStandardItemModel(0, len(self.columns), self)
+        # Per row, per column: the roles the mirror holds, (from the value, from style).
+        self._mirrored: list[list[tuple[dict, dict]]] = []
+        self._changed_cells: list[tuple[int, Sequence[int]]] | None = None
+        cls = type(self)
+        self._own_data = cls.data is not KeyedTableModel.data
+        styles = self._own_data or cls.style is not KeyedTableModel.style
+        if not styles:
+            self._styled: tuple[int, ...] = ()
+        elif self.styled_columns is None:
+            self._styled = tuple(range(len(self.columns)))
+        else:
+            self._styled = tuple(self.styled_columns)
+        self._styled_set = frozenset(self._styled)
+        self._restyled = (self._styled if self.restyled_columns is None
+                          else tuple(self.restyled_columns))
+        for col, column in enumerate(self.columns):
+            mirror = self.mirror
+            mirror.setHeaderData(col, Qt.Orientation.Horizontal, column.title, _DISPLAY)
+            mirror.setHeaderData(col, Qt.Orientation.Horizontal,
+                                 _RIGHT_INT if column.numeric else _LEFT_INT, _ALIGNMENT)
+            if column.tooltip:
+                mirror.setHeaderData(col, Qt.Orientation.Horizontal, column.tooltip, _TOOLTIP)
+        self.rowsInserted.connect(self._mirror_inserted)
+        self.rowsRemoved.connect(self._mirror_removed)
+        self.dataChanged.connect(self._mirror_changed)
+        self.modelReset.connect(self._mirror_rebuild)
+        self.layoutChanged.connect(self._mirror_rebuild)
 
     # -- updating --------------------------------------------------------------------
 
@@ -143,6 +199,7 @@ class KeyedTableModel(QAbstractTableModel):
         top = left = 1 << 30
         bottom = right = -1
         values = self._values
+        changed: list[tuple[int, Sequence[int]]] = []
         for i, key in enumerate(self._keys):
             fresh = new[key]
             old = values[i]
@@ -153,12 +210,17 @@ class KeyedTableModel(QAbstractTableModel):
                 cols = range(len(self.columns))
             else:
                 cols = [c for c, (a, b) in enumerate(zip(old, fresh, strict=True)) if a != b]
+            changed.append((i, cols))
             top = min(top, i)
             bottom = max(bottom, i)
             left = min(left, cols[0])
             right = max(right, cols[-1])
         if bottom >= 0:
-            self.dataChanged.emit(self.index(top, left), self.index(bottom, right))
+            self._changed_cells = changed
+            try:
+                self.dataChanged.emit(self.index(top, left), self.index(bottom, right))
+            finally:
+                self._changed_cells = None
 
         # 3. Insertions, appended in the order given.
         added = [k for k in order if k not in self._row_of]
@@ -170,6 +232,11 @@ class KeyedTableModel(QAbstractTableModel):
                 self._keys.append(key)
                 self._values.append(new[key])
             self.endInsertRows()
+
+        # 4. What the mirror cannot learn from a value: styles that follow other state.
+        if self._restyled and self._keys:
+            restyled = self._restyled
+            self._mirror_cells((row, (), restyled) for row in range(len(self._keys)))
 
     # -- lookups ---------------------------------------------------------------------
 
@@ -192,6 +259,136 @@ class KeyedTableModel(QAbstractTableModel):
         formatter = self.columns[col].fmt
         return [(row, "" if values[col] is None else formatter(values[col]))
                 for row, values in enumerate(self._values[:limit])]
+
+    # -- the mirror views draw -------------------------------------------------------
+
+    def cell_roles(self, row: int, col: int) -> dict[int, Any]:
+        """Every role the mirror holds for a cell, as :meth:`data` answers it (all but
+        the tooltip)."""
+        out = self._base_roles(row, col)
+        if col in self._styled_set:
+            out.update(self._style_roles(row, col))
+        return out
+
+    def _base_roles(self, row: int, col: int) -> dict[int, Any]:
+        """Display, alignment, sort and key: what follows from the cell's value."""
+        if self._own_data:
+            index = self.index(row, col)
+            out = {}
+            for role in (_DISPLAY, _ALIGNMENT, SORT_ROLE, KEY_ROLE):
+                got = self.data(index, role)
+                if got is not None:
+                    out[role] = got
+            if type(out.get(SORT_ROLE)) is int:
+                out[SORT_ROLE] = float(out[SORT_ROLE])  # see below
+            return out
+        value = self._values[row][col]
+        column = self.columns[col]
+        if value is None:
+            return {_DISPLAY: "", SORT_ROLE: -1.0 if column.numeric else "",
+                    _ALIGNMENT: _RIGHT_INT if column.numeric else _LEFT_INT,
+                    KEY_ROLE: self._keys[row]}
+        # Numbers sort as doubles: Qt's proxy converts a cell's sort value to the *left*
+        # one's type, so an int beside a 64-bit int (2 GiB and more) overflows and sorts
+        # wrong.
+        return {_DISPLAY: column.fmt(value),
+                SORT_ROLE: float(value) if type(value) is int else value,
+                _ALIGNMENT: _RIGHT_INT if column.numeric else _LEFT_INT,
+                KEY_ROLE: self._keys[row]}
+
+    def _style_roles(self, row: int, col: int) -> dict[int, Any]:
+        """Fonts, colours and decorations: what :meth:`style` says (state besides the
+        value may change them). Tooltips are not mirrored: a view asks :meth:`data` for
+        one when the pointer rests on a cell (``KeyedTableView.cell_tooltip``)."""
+        out = {}
+        if self._own_data:
+            index = self.index(row, col)
+            for role in _STYLE_ROLES:
+                got = self.data(index, role)
+                if got is not None:
+                    out[role] = got
+            return out
+        for role in _STYLE_ROLES:
+            got = self.style(row, col, role)
+            if got is not None:
+                out[role] = got
+        return out
+
+    def _mirror_cells(self, cells: Iterable[tuple[int, Sequence[int], Sequence[int]]]) -> None:
+        """Bring the mirror's copies up to date: for each ``(row, value columns, style
+        columns)``, re-read those cells' values, and those cells' styles (styled columns
+        only); one ``dataChanged`` over the box of the cells that differed."""
+        mirror, mirrored, styled = self.mirror, self._mirrored, self._styled_set
+        top = left = 1 << 30
+        bottom = right = -1
+        blocked = mirror.blockSignals(True)
+        try:
+            for row, value_cols, style_cols in cells:
+                held = mirrored[row]
+                fresh: dict[int, list] = {}
+                for col in value_cols:
+                    fresh[col] = [self._base_roles(row, col), held[col][1]]
+                for col in style_cols:
+                    if col in styled:
+                        fresh.setdefault(col, [held[col][0], None])[1] = (
+                            self._style_roles(row, col))
+                for col, (base, style) in fresh.items():
+                    old_base, old_style = held[col]
+                    if base == old_base and style == old_style:
+                        continue
+                    index = mirror.index(row, col)
+                    if old_style.keys() - style.keys() or old_base.keys() - base.keys():
+                        mirror.clearItemData(index)
+                    mirror.setItemData(index, {**base, **style} if style else base)
+                    held[col] = (base, style)
+                    top, bottom = min(top, row), max(bottom, row)
+                    left, right = min(left, col), max(right, col)
+        finally:
+            mirror.blockSignals(blocked)
+        if bottom >= 0:
+            mirror.dataChanged.emit(mirror.index(top, left), mirror.index(bottom, right))
+
+    def restyle(self) -> None:
+        """Re-read every styled cell's style and tooltip into the mirror (after state they
+        follow changed, e.g. a theme, where no set_rows follows)."""
+        styled = self._styled
+        if styled and self._keys:
+            self._mirror_cells((row, (), styled) for row in range(len(self._keys)))
+
+    def _mirror_inserted(self, parent: Index, first: int, last: int) -> None:
+        if parent.isValid():
+            return
+        count = last - first + 1
+        columns = len(self.columns)
+        self._mirrored[first:first] = [[(_NO_ROLES, _NO_ROLES)] * columns for _ in range(count)]
+        # Empty rows first (the proxy places them), then their data in one dataChanged
+        # (the proxy sorts and filters them where they belong).
+        self.mirror.insertRows(first, count)
+        every = range(columns)
+        self._mirror_cells((row, every, every) for row in range(first, last + 1))
+
+    def _mirror_removed(self, parent: Index, first: int, last: int) -> None:
+        if parent.isValid():
+            return
+        del self._mirrored[first : last + 1]
+        self.mirror.removeRows(first, last - first + 1)
+
+    def _mirror_changed(self, top_left: Index, bottom_right: Index, *_roles: object) -> None:
+        if self._changed_cells is not None:  # from set_rows: exactly these cells
+            styled = self._styled  # a row's styles may follow any of its values
+            self._mirror_cells((row, cols, styled) for row, cols in self._changed_cells)
+            return
+        if not top_left.isValid() or not bottom_right.isValid():
+            return
+        cols = range(top_left.column(), bottom_right.column() + 1)
+        last = min(bottom_right.row(), len(self._mirrored) - 1)
+        self._mirror_cells((row, cols, cols) for row in range(top_left.row(), last + 1))
+
+    def _mirror_rebuild(self, *_: object) -> None:
+        self.mirror.removeRows(0, self.mirror.rowCount())
+        self._mirrored.clear()
+        if self._keys:
+            self._mirror_inserted(QModelIndex(), 0, len(self._keys) - 1)
 
     # -- Qt's model interface ----------------------------------------------------------
 

@@ -56,6 +56,7 @@ class TopicsModel(KeyedTableModel):
         Column("Storage", _storage, tooltip="ok, or which partitions' disk writes fail or "
                "which are offline"),
     )
+    styled_columns = (NAME, STORAGE)
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)

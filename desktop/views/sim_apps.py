@@ -166,6 +166,7 @@ class SimMembersModel(KeyedTableModel):
         Column("Partitions", tooltip="the partitions of the topic this consumer reads"),
         numeric("Processed", tooltip="records this consumer processed"),
     )
+    styled_columns = (STATUS,)
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)

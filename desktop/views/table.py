@@ -1,8 +1,9 @@
 """A sortable, filterable table view over a :class:`KeyedTableModel`, with key-based selection.
 
-Contract: wraps the model in a ``QSortFilterProxyModel`` (sorting by the raw values of
-:data:`SORT_ROLE`, filtering on the first column's text) and exposes the selection by row
-*key*, so a selection survives rows moving as they are sorted, inserted or removed.
+Contract: draws the model's C++ mirror (``KeyedTableModel.mirror``: no call into Python
+while painting, sorting or measuring) through a ``QSortFilterProxyModel`` (sorting by the
+raw values of :data:`SORT_ROLE`, filtering on the first column's text) and exposes the
+selection by row *key*, so a selection survives rows moving as they are sorted, inserted or removed.
 ``selection_changed(key)`` fires with the selected key, or ``None``; ``columns_fitted``
 after column widths changed to fit new content (for layouts that give the table room).
 
@@ -47,20 +48,6 @@ HEADER_PADDING = 16
 SORT_ARROW = 16
 
 
-class BatchingProxy(QSortFilterProxyModel):
-    """A sort/filter proxy that hands a delegate's many-role request (``multiData``) to
-    its source in one call; Qt's proxy would ask the source for each role in turn, so a
-    Python model (:meth:`KeyedTableModel.multiData`) would be called ~7 times per cell."""
-
-    def multiData(self, index: QModelIndex, roleDataSpan: object) -> None:  # noqa: N802,N803
-        source = self.sourceModel()
-        if source is None or not index.isValid():
-            for role_data in roleDataSpan:  # type: ignore[attr-defined]
-                role_data.clearData()
-            return
-        source.multiData(self.mapToSource(index), roleDataSpan)  # type: ignore[arg-type]
-
-
 def list_look(table: QTableView, row_height: int) -> None:
     """The look every table here shares: whole rows selected, alternating row colours, no
     grid, no wrapping, no row numbers, no editing."""
@@ -87,8 +74,8 @@ class KeyedTableView(QTableView):
     ) -> None:
         super().__init__(parent)
         self.source = model
-        self.proxy = BatchingProxy(self)
-        self.proxy.setSourceModel(model)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(model.mirror)
         self.proxy.setSortRole(SORT_ROLE)
         self.proxy.setFilterKeyColumn(0)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -146,7 +133,7 @@ class KeyedTableView(QTableView):
         row = self.source.row_of(key)
         if row < 0:
             return False
-        index = self.proxy.mapFromSource(self.source.index(row, 0))
+        index = self.proxy.mapFromSource(self.source.mirror.index(row, 0))
         if not index.isValid():
             return False
         self.selectionModel().select(
@@ -218,10 +205,10 @@ class KeyedTableView(QTableView):
         cached = self._measured.get(col)
         if cached is not None and cached[0] == key:
             return cached[1]
-        proxy, source = self.proxy, self.source
+        proxy, mirror = self.proxy, self.source.mirror
         widest = 0
         for text in ranked:
-            index = proxy.mapFromSource(source.index(first_row[text], col))
+            index = proxy.mapFromSource(mirror.index(first_row[text], col))
             if index.isValid():
                 widest = max(widest, self.sizeHintForIndex(index).width())
         self._measured[col] = (key, widest)
@@ -261,26 +248,51 @@ class KeyedTableView(QTableView):
     def columns_width(self) -> int:
         """Width that shows every column whole (the stretching one at its content width)."""
         total = 0
-        for col in range(self.source.columnCount()):
-            if self.isColumnHidden(col):
-                continue
-            total += self.content_width(col) if col == self.stretch_column else self.columnWidth(col)
+        visible = [c for c in range(self.source.columnCount()) if not self.isColumnHidden(c)]
+        # A stretching column counts at its content's width, not the width it was
+        # stretched to (that would ask for more room each time it was given some).
+        stretched = {self.stretch_column}
+        if self.horizontalHeader().stretchLastSection() and visible:
+            stretched.add(visible[-1])
+        for col in visible:
+            total += self.content_width(col) if col in stretched else self.columnWidth(col)
         return total + 2 * self.frameWidth() + 2  # +2: Qt scrolls for a pixel short
 
     def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         # A cell whose text is elided shows it whole as its tooltip (unless the model
         # has a tooltip of its own for that cell).
+        # The model's tooltips are asked of it here, when one is shown (the mirror the
+        # table draws holds none).
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
             index = self.indexAt(event.pos())
-            text = self.full_text_tooltip(index) if index.isValid() else None
-            if text is not None:
-                QToolTip.showText(event.globalPos(), fmt.plain_tooltip(text), self.viewport())
-                return True
+            tip = self.cell_tooltip(index) if index.isValid() else None
+            if tip is not None:
+                QToolTip.showText(event.globalPos(), tip, self.viewport())
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
         return super().viewportEvent(event)
 
+    def cell_tooltip(self, index: QModelIndex) -> str | None:
+        """The tooltip shown for a cell of this view (``index`` of :attr:`proxy`): the
+        model's own (plain text), else the whole text of an elided cell, else None."""
+        if not index.isValid():
+            return None
+        source = self.proxy.mapToSource(index)
+        tip = self.source.data(self.source.index(source.row(), source.column()),
+                               Qt.ItemDataRole.ToolTipRole)
+        if tip is not None:
+            return str(tip)
+        text = self.full_text_tooltip(index)
+        return None if text is None else fmt.plain_tooltip(text)
+
     def full_text_tooltip(self, index: QModelIndex) -> str | None:
-        """The tooltip :meth:`viewportEvent` shows for ``index`` (``None``: none)."""
-        if index.data(Qt.ItemDataRole.ToolTipRole) is not None:
+        """The whole text of a cell elided to fit (``None``: it fits, or the model has a
+        tooltip for the cell)."""
+        source = self.proxy.mapToSource(index)
+        if self.source.data(self.source.index(source.row(), source.column()),
+                            Qt.ItemDataRole.ToolTipRole) is not None:
             return None
         text = index.data(Qt.ItemDataRole.DisplayRole)
         if not text:
@@ -292,4 +304,4 @@ class KeyedTableView(QTableView):
         row = self.source.row_of(key)
         if row < 0:
             return QModelIndex()
-        return self.proxy.mapFromSource(self.source.index(row, column))
+        return self.proxy.mapFromSource(self.source.mirror.index(row, column))

@@ -120,6 +120,7 @@ class TopicsView(AdminView[TopicSnapshot]):
         self.lower.setStretchFactor(1, 1)
         dl.addWidget(self.lower, 1)
         self._partitions_width = 0  # the width last given to the partitions table
+        self._partitions_sizes: list[int] = []  # the splitter's sizes it then settled on
 
         root.addWidget(
             table_over_details(self.table, self.empty, details, (3, 2), (240, 360)), 1
@@ -208,9 +209,12 @@ class TopicsView(AdminView[TopicSnapshot]):
         if total <= 0:
             return
         width = max(0, min(need, total - self.chart.minimumWidth() - self.lower.handleWidth()))
-        if width != self._partitions_width or self.lower.sizes()[0] != width:
+        # Only when the width needed or the splitter changed: each setSizes lays the chart
+        # out again (the splitter may settle a pixel off what was asked, every time).
+        if width != self._partitions_width or self.lower.sizes() != self._partitions_sizes:
             self._partitions_width = width
             self.lower.setSizes([width, total - width])
+            self._partitions_sizes = self.lower.sizes()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QAbstractItemView, QLabel, QLineEdit, QMessageBox,
 from streamscope.desktop import layout
 from streamscope.desktop.views.charts import ChartLegend
 from streamscope.desktop.views.elided import ElidedLabel
+from streamscope.desktop.views.table import KeyedTableView
 
 from tests.desktop.helpers import create_topic
 
@@ -83,7 +84,9 @@ def tooltip_problems(root: QWidget) -> list[str]:
                 index = model.index(row, col)
                 if not index.isValid():
                     break
-                tip = index.data(Qt.ItemDataRole.ToolTipRole)
+                # A keyed table asks its model for a tooltip when one is shown.
+                tip = (view.cell_tooltip(index) if isinstance(view, KeyedTableView)
+                       else index.data(Qt.ItemDataRole.ToolTipRole))
                 if isinstance(tip, str) and "pwned" in tip and not markup_shown_as_typed(tip):
                     problems.append(f"{type(model).__name__}[{row},{col}] tooltip {tip[:60]!r}")
     return problems
