@@ -396,6 +396,9 @@ class MultiLineChart(_Chart):
     def __init__(self, title: str, *, theme: Theme, **options: Unpack[ChartOptions]) -> None:
         super().__init__(title, theme=theme, **options)
         self.setMinimumHeight(120)
+        # A dozen lines of 1,200 points each in a few hundred pixels: drawn at most a few
+        # points per pixel column, the peaks kept (lines added later inherit this).
+        self.getPlotItem().setDownsampling(auto=True, mode="peak")
         # (curve, colour name, label) per key, in the order the lines were given.
         self._curves: dict[Hashable, tuple[pg.PlotDataItem, str, str]] = {}
         self.apply_theme(theme)
