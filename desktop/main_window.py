@@ -5,7 +5,8 @@ settings, the demo workload) by the composition root (desktop/app.py) and builds
 own widgets. It forwards each tick to the view on screen (``on_tick`` for charts,
 ``on_slow_tick`` for tables and text). Hidden views are not refreshed per tick: each
 slow tick brings at most :attr:`MainWindow.background_views` of them (the longest
-waiting first, so each hidden view every few seconds) up to date, and a view is brought
+waiting first, so each hidden view every few seconds) up to date, each in an event-loop
+slice of its own just after the tick, and a view is brought
 up to date from the latest snapshot the moment it is shown or asked for by name
 (:meth:`MainWindow.select_topic`, :meth:`MainWindow.select_group`), so none flashes
 stale data. The chart history (:class:`~desktop.history.MonitorHistory`) is
@@ -33,9 +34,10 @@ groups view's start-consumers dialog and the demo workload.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TypeVar
 
-from PySide6.QtCore import QEvent, QSettings, QSize, Qt
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -553,6 +555,15 @@ class MainWindow(QMainWindow):
             self._given[key] = snap
             self._seen.add(key)
 
+    def _refresh_hidden(self, key: str) -> None:
+        """A hidden view's turn (see _on_slow_tick): refreshed from the latest snapshot,
+        unless it was shown (and so refreshed) meanwhile."""
+        snap = self.ticker.snapshot
+        if snap is None or key == self.current_view():
+            return
+        self.views[key].on_slow_tick(snap, self.ticker.history)  # type: ignore[attr-defined]
+        self._given[key] = snap
+
     def _catch_up(self, key: str) -> None:
         """Refresh view ``key`` from the latest snapshot if it missed slow ticks (hidden)."""
         snap = self.ticker.snapshot
@@ -660,8 +671,9 @@ class MainWindow(QMainWindow):
         queue = [k for k in self._background if k != key and k in self.views]
         queue += [k for k in self.views if k != key and k not in queue]
         for hidden in [k for k in queue if k not in first][: max(0, self.background_views)]:
-            self.views[hidden].on_slow_tick(snap, history)  # type: ignore[attr-defined]
-            self._given[hidden] = snap
+            # In a slice of the event loop of its own, after this one: a hidden view's
+            # refresh added to the shown one's made one long stall of two short ones.
+            QTimer.singleShot(0, self, partial(self._refresh_hidden, hidden))
             queue.remove(hidden)
             queue.append(hidden)
         self._background = queue
