@@ -440,6 +440,22 @@ def worker_gui(spec: dict[str, Any]) -> int:
     # widget). The rest of a span's wall time the thread slept: a wait for the GIL.
     spans: list[tuple[float, float, str, float, float]] = []
 
+    # Every garbage collection in the process, on any thread (it holds the GIL, so one on
+    # the broker's thread stalls the GUI too): (start, end, generation, on the GUI thread).
+    gc_runs: list[tuple[float, float, int, bool]] = []
+    gc_started: dict[int, float] = {}
+    gui_ident = threading.get_ident()
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        ident = threading.get_ident()
+        if phase == "start":
+            gc_started[ident] = time.monotonic()
+        elif ident in gc_started:
+            gc_runs.append((gc_started.pop(ident), time.monotonic(), info["generation"],
+                            ident == gui_ident))
+
+    gc.callbacks.append(on_gc)
+
     sched_fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)  # this (GUI) thread's
 
     def sched() -> tuple[int, int]:
@@ -494,8 +510,10 @@ def worker_gui(spec: dict[str, Any]) -> int:
         timer.stop()
     os.close(sched_fd)
     shell.close()
+    gc.callbacks.remove(on_gc)
     Path(spec["result_file"]).write_text(json.dumps({"lag_t": lag_t, "lag_ms": lag_ms,
-                                                     "views": shown, "spans": spans}))
+                                                     "views": shown, "spans": spans,
+                                                     "gc_runs": gc_runs}))
     print("DONE", flush=True)
     return 0
 
@@ -864,6 +882,23 @@ class Bench:
             print(f"lags over {long_ms:.0f} ms by the longest GUI work they overlapped: "
                   + ", ".join(f"{what} {n}" for what, n in
                               sorted(causes.items(), key=lambda kv: -kv[1])))
+        # Garbage collections (any thread: each holds the GIL while it runs).
+        runs = [r for r in gui.get("gc_runs", []) if t_go <= r[0] <= t_end]
+        if runs:
+            parts = []
+            for gen in (0, 1, 2):
+                ms = sorted((r[1] - r[0]) * 1000 for r in runs if r[2] == gen)
+                if ms:
+                    on_gui = sum(1 for r in runs if r[2] == gen and r[3])
+                    parts.append(f"gen{gen} {len(ms)} (p50 {percentile(ms, 50):.1f}, max "
+                                 f"{ms[-1]:.1f} ms; {on_gui} on the GUI thread)")
+            hit = 0
+            for t, lag in zip(gui["lag_t"], gui["lag_ms"], strict=True):
+                if t_go <= t <= t_end and lag > long_ms:
+                    since = t - (lag + LAG_PROBE_MS) / 1000
+                    hit += any(r[1] > since and r[0] < t for r in runs if r[1] - r[0] > 0.005)
+            print("garbage collections: " + "; ".join(parts)
+                  + f"; lags over {long_ms:.0f} ms overlapping one over 5 ms: {hit}")
 
     def check(self, ok: bool, text: str) -> None:
         print(f"  {'PASS' if ok else 'FAIL'}  {text}")
