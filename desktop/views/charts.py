@@ -313,6 +313,15 @@ class _Chart(pg.PlotWidget):
     def _window(self, t: np.ndarray, now: float) -> int:
         return int(np.searchsorted(t, now - self.window_s - 1.0))
 
+    def _scrolled_a_pixel(self, since: float | None, now: float) -> bool:
+        """Whether the x axis (``window_s`` across the plot's width) moved a pixel or more
+        from ``since`` to ``now``: drawn sooner, nothing new would show. The same instant
+        again (or an earlier one) is new data for it: drawn."""
+        if since is None or now <= since:
+            return True
+        width = self.getPlotItem().getViewBox().width()
+        return width <= 0 or (now - since) * width / self.window_s >= 1.0
+
 
 def _peak(y: np.ndarray) -> float:
     if not len(y):
@@ -336,6 +345,7 @@ class LiveChart(_Chart):
         # sets the chart's minimum width, stays short.
         self._legend_sep = "<br>" if legend_below_title else "&nbsp;&nbsp;&nbsp;"
         self._names = list(series)
+        self._drawn_at: float | None = None  # the ``now`` of the series drawn
         self.setMinimumHeight(140)
         item = self.getPlotItem()
         item.setDownsampling(auto=True, mode="peak")
@@ -369,10 +379,14 @@ class LiveChart(_Chart):
                 curve.setBrush(pg.mkBrush(fill))
 
     def set_series(self, t: np.ndarray, ys: Sequence[np.ndarray], now: float) -> None:
-        """One tick: ``t`` on the history clock, ``now`` its newest value."""
+        """One tick: ``t`` on the history clock, ``now`` its newest value. Drawn once the
+        axis has scrolled a pixel (see :meth:`MultiLineChart.set_lines`)."""
         if len(t) == 0:
             self.clear_series()
             return
+        if not self._scrolled_a_pixel(self._drawn_at, now):
+            return
+        self._drawn_at = now
         # Only the visible window is handed over: less to clip and downsample.
         start = self._window(t, now)
         x = t[start:] - now
@@ -387,6 +401,7 @@ class LiveChart(_Chart):
         for curve in self._curves:
             curve.setData([], [])
         self.set_top(0.0)
+        self._drawn_at = None
 
 
 # A few lines are drawn bold; a bundle of them (a dozen partitions' lag) at 1 px, which
@@ -413,6 +428,7 @@ class MultiLineChart(_Chart):
         self.getPlotItem().setDownsampling(auto=True, mode="peak")
         # (curve, colour name, label, pen width) per key, in the order the lines were given.
         self._curves: dict[Hashable, tuple[pg.PlotDataItem, str, str, float]] = {}
+        self._drawn_at: float | None = None  # the ``now`` of the lines drawn
         self.apply_theme(theme)
 
     def apply_theme(self, theme: Theme) -> None:
@@ -427,9 +443,18 @@ class MultiLineChart(_Chart):
         lines: dict[Hashable, tuple[np.ndarray, np.ndarray, QColor, str]],
         now: float,
     ) -> None:
-        """``{key: (t, y, colour, label)}``; lines not listed are removed."""
+        """``{key: (t, y, colour, label)}``; lines not listed are removed.
+
+        The same lines are redrawn only once the axis has scrolled a pixel: a dozen lines
+        of a two-minute window in a few hundred pixels moved less than half a pixel per
+        tick, and redrawing them was most of the Groups page's time under load."""
         item = self.getPlotItem()
         width = line_width(len(lines))
+        same = [(k, c.name(), label) for k, (_t, _y, c, label) in lines.items()] == [
+            (k, color, label) for k, (_c, color, label, _w) in self._curves.items()]
+        if same and not self._scrolled_a_pixel(self._drawn_at, now):
+            return
+        self._drawn_at = now
         for key in [k for k in self._curves if k not in lines]:
             item.removeItem(self._curves.pop(key)[0])
         peak = 0.0
