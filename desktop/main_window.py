@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         self._given: dict[str, ClusterSnapshot] = {}
         # Hidden views refreshed per slow tick, round robin (0: only when shown).
         self.background_views = BACKGROUND_VIEWS
+        self.background_pending = 0  # hidden views' turns scheduled and not yet run
         self._background: list[str] = []  # hidden views, the longest waiting first
         self._seen: set[str] = set()  # views that took at least one snapshot
         theme = themes.theme
@@ -558,6 +559,7 @@ class MainWindow(QMainWindow):
     def _refresh_hidden(self, key: str) -> None:
         """A hidden view's turn (see _on_slow_tick): refreshed from the latest snapshot,
         unless it was shown (and so refreshed) meanwhile."""
+        self.background_pending -= 1
         snap = self.ticker.snapshot
         if snap is None or key == self.current_view():
             return
@@ -673,6 +675,7 @@ class MainWindow(QMainWindow):
         for hidden in [k for k in queue if k not in first][: max(0, self.background_views)]:
             # In a slice of the event loop of its own, after this one: a hidden view's
             # refresh added to the shown one's made one long stall of two short ones.
+            self.background_pending += 1
             QTimer.singleShot(0, self, partial(self._refresh_hidden, hidden))
             queue.remove(hidden)
             queue.append(hidden)
