@@ -48,12 +48,19 @@ def rows(n: int, seed: int) -> list[tuple[int, tuple]]:
     return out
 
 
-def test_no_fitted_column_is_narrower_than_qts_full_measurement(qtbot):
+def shown_view(qtbot, *, sort_column: int = 0, stretch_column: int | None = 0,
+               size: tuple[int, int] = (1000, 400)) -> tuple[CountingModel, KeyedTableView]:
+    """A counting model in a keyed table view, shown at ``size``."""
     model = CountingModel()
-    view = KeyedTableView(model, sort_column=0, stretch_column=0)
+    view = KeyedTableView(model, sort_column=sort_column, stretch_column=stretch_column)
     qtbot.addWidget(view)
-    view.resize(1000, 400)
+    view.resize(*size)
     view.show()
+    return model, view
+
+
+def test_no_fitted_column_is_narrower_than_qts_full_measurement(qtbot):
+    model, view = shown_view(qtbot)
     for seed in range(5):
         model.set_rows(rows(300, seed))
         view.fit_columns()
@@ -63,11 +70,7 @@ def test_no_fitted_column_is_narrower_than_qts_full_measurement(qtbot):
 
 
 def test_a_fit_costs_a_bounded_number_of_data_calls_however_many_rows(qtbot):
-    model = CountingModel()
-    view = KeyedTableView(model, sort_column=0, stretch_column=0)
-    qtbot.addWidget(view)
-    view.resize(1000, 400)
-    view.show()
+    model, view = shown_view(qtbot)
     costs = {}
     for n in (50, 500):
         model.set_rows(rows(n, n))
@@ -110,11 +113,7 @@ def test_the_mirror_a_view_draws_answers_every_role_as_the_model_does(qtbot):
 
 
 def test_painting_and_sorting_a_table_never_call_into_the_model(qtbot):
-    model = CountingModel()
-    view = KeyedTableView(model, sort_column=2, stretch_column=0)
-    qtbot.addWidget(view)
-    view.resize(800, 400)
-    view.show()
+    model, view = shown_view(qtbot, sort_column=2, size=(800, 400))
     model.set_rows(rows(200, 1))
     model.set_rows(rows(200, 2))  # every number changes: the proxy sorts again
     view.fit_columns()
@@ -131,10 +130,7 @@ def test_a_table_given_the_width_it_asks_for_asks_for_the_same_again(qtbot):
     # The Topics page gives its partitions table (last column stretched) the width of its
     # columns; counting the stretched column at its stretched width asked for 2 px more
     # each time, so under load the table ate the chart beside it a tick at a time.
-    model = CountingModel()
-    view = KeyedTableView(model, sort_column=0, stretch_column=None)
-    qtbot.addWidget(view)
-    view.show()
+    model, view = shown_view(qtbot, stretch_column=None)
     model.set_rows(rows(5, 3))  # no vertical scroll bar
     view.fit_columns()
     asked = []
