@@ -16,7 +16,7 @@ model when one is shown), kept in step from this model's own signals:
 rows removed and inserted, cells changed (the cells :meth:`set_rows` found changed and
 the styled cells of their rows, or the whole range a subclass announces), and, on every
 :meth:`set_rows`, the cells of the ``restyled_columns`` (whose colours, fonts and
-tooltips follow state outside their row).
+decorations follow state outside their row).
 Painting, sorting and measuring then never call into Python: each such call had to take
 the GIL from the broker's busy thread, and table repaints were the GUI's longest stalls
 under load (issue 13).
@@ -49,7 +49,7 @@ _DISPLAY = Qt.ItemDataRole.DisplayRole
 _ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
 # The roles a cell's mirror holds besides display, alignment, sort and key: what Qt's item
-# delegate asks for when it paints (check states are not used here) and tooltips.
+# delegate asks for when it paints (check states are not used here).
 _NO_ROLES: dict[int, Any] = {}
 _STYLE_ROLES = (
     Qt.ItemDataRole.FontRole,
@@ -262,14 +262,6 @@ class KeyedTableModel(QAbstractTableModel):
 
     # -- the mirror views draw -------------------------------------------------------
 
-    def cell_roles(self, row: int, col: int) -> dict[int, Any]:
-        """Every role the mirror holds for a cell, as :meth:`data` answers it (all but
-        the tooltip)."""
-        out = self._base_roles(row, col)
-        if col in self._styled_set:
-            out.update(self._style_roles(row, col))
-        return out
-
     def _base_roles(self, row: int, col: int) -> dict[int, Any]:
         """Display, alignment, sort and key: what follows from the cell's value."""
         if self._own_data:
@@ -349,8 +341,8 @@ class KeyedTableModel(QAbstractTableModel):
             mirror.dataChanged.emit(mirror.index(top, left), mirror.index(bottom, right))
 
     def restyle(self) -> None:
-        """Re-read every styled cell's style and tooltip into the mirror (after state they
-        follow changed, e.g. a theme, where no set_rows follows)."""
+        """Re-read every styled cell's style into the mirror (after state it follows
+        changed, e.g. a theme, where no set_rows follows)."""
         styled = self._styled
         if styled and self._keys:
             self._mirror_cells((row, (), styled) for row in range(len(self._keys)))
@@ -420,41 +412,6 @@ class KeyedTableModel(QAbstractTableModel):
             tip = self.tooltip(row, col)
             return fmt.plain_tooltip(str(tip)) if tip else None
         return self.style(row, col, role)
-
-    def multiData(self, index: Index, roleDataSpan: Any) -> None:  # noqa: N802,N803 - Qt's
-        """Every role a delegate asks for, in one call (Qt 6's item delegates ask for ~7
-        roles per cell at once): one call from C++ into Python per cell painted instead of
-        one per role, each of which must take the GIL (behind a busy broker thread, a
-        wait of up to the switch interval)."""
-        row, col = index.row(), index.column()
-        if not index.isValid() or row >= len(self._values) or col >= len(self.columns):
-            for role_data in roleDataSpan:
-                role_data.clearData()
-            return
-        if type(self).data is not KeyedTableModel.data:  # a subclass answers roles itself
-            for role_data in roleDataSpan:
-                out = self.data(index, role_data.role())
-                if out is None:
-                    role_data.clearData()
-                else:
-                    role_data.setData(out)
-            return
-        value = self._values[row][col]
-        column = self.columns[col]
-        for role_data in roleDataSpan:
-            role = role_data.role()
-            if role == _DISPLAY:
-                out = "" if value is None else column.fmt(value)
-            elif role == _ALIGNMENT:
-                out = _RIGHT_INT if column.numeric else _LEFT_INT
-            elif role == SORT_ROLE or role == KEY_ROLE or role == _TOOLTIP:
-                out = self.data(index, role)
-            else:
-                out = self.style(row, col, role)
-            if out is None:
-                role_data.clearData()
-            else:
-                role_data.setData(out)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole

@@ -187,9 +187,10 @@ class KeyedTableView(QTableView):
         the table's font; only the :data:`FIT_CANDIDATES` widest distinct ones are
         measured by the delegate (fonts, icons and margins included).
 
-        Qt's ``sizeHintForColumn`` would call back into Python for every role of every
-        cell (70,000 calls a second for 200 connections); with the broker's thread busy
-        each call waits for the GIL, and the GUI froze for a second per tick.
+        Qt's ``sizeHintForColumn`` would lay out every cell of the column; over the
+        Python model itself (before the mirror) that was 70,000 calls a second for 200
+        connections, each waiting for the GIL behind the broker's thread, and the GUI
+        froze for a second per tick.
         """
         texts = self.source.column_texts(col, FIT_ROWS)
         if not texts:

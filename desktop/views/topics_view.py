@@ -210,7 +210,7 @@ class TopicsView(AdminView[TopicSnapshot]):
             return
         width = max(0, min(need, total - self.chart.minimumWidth() - self.lower.handleWidth()))
         # Only when the width needed or the splitter changed: each setSizes lays the chart
-        # out again (the splitter may settle a pixel off what was asked, every time).
+        # out again.
         if width != self._partitions_width or self.lower.sizes() != self._partitions_sizes:
             self._partitions_width = width
             self.lower.setSizes([width, total - width])
