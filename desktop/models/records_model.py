@@ -252,6 +252,11 @@ class RecordsModel(QAbstractTableModel):
 
     # -- lookups ---------------------------------------------------------------------
 
+    def column_texts(self, col: int) -> list[str]:
+        """Column ``col``'s text in every row, in row order (views measure columns from
+        these instead of asking Qt to call :meth:`data` for every cell)."""
+        return [r.cells[col] for r in self._rows]
+
     def row_at(self, row: int) -> RecordRow | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
