@@ -51,15 +51,6 @@ FRAME_LIMIT = 1 << 20
 # for the first time under atheris.instrument_imports(), or it gets no coverage.
 
 
-class _Errors(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 def _timed_handlers(server, slow: Counter[str], worst: dict[str, float]) -> None:
     """Wrap each API handler to count the requests that took over a second."""
     for key, module in server.handlers.items():
@@ -93,7 +84,7 @@ async def soak(args: argparse.Namespace) -> int:
     from tests.core import test_fuzz_harness as fz
 
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    errors = _Errors()
+    errors = fz.ErrorRecords()
     logging.getLogger().addHandler(errors)
     started = time.perf_counter()
     print(f"drawing structure-aware requests ({args.examples} x 50) ...", flush=True)
@@ -174,7 +165,7 @@ async def soak(args: argparse.Namespace) -> int:
         finally:
             await node.close()
             logging.getLogger().removeHandler(errors)
-    crashes += len(errors.messages)
+    crashes += len(errors.records)
     elapsed = time.perf_counter() - started
     closed = totals.outcomes[fz.Outcome.CLOSED]
     print()
@@ -185,8 +176,8 @@ async def soak(args: argparse.Namespace) -> int:
     print("outcomes: " + ", ".join(f"{k} {n:,}" for k, n in sorted(totals.outcomes.items())))
     print(f"connections closed by the broker: {closed:,} (each the offending one; the "
           f"sentinel answered {totals.sentinel_checks} checks and was never closed)")
-    print(f"crashes: {crashes} (handler exceptions {len(errors.messages)})")
-    for message in errors.messages[:10]:
+    print(f"crashes: {crashes} (handler exceptions {len(errors.records)})")
+    for message in [r.getMessage() for r in errors.records[:10]]:
         print(f"  {message}")
     print(f"connections left open after the fuzz: {lingering}")
     print(f"stored data verified: {'yes' if verified else 'NO'}")

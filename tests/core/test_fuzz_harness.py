@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import random
 import struct
 from collections import Counter
@@ -111,6 +112,18 @@ def schema_frames() -> list[bytes]:
             body["group_id"] = "fuzz-group"
         frames.append(encode_request(key, version, 7, "fuzzer", body))
     return frames
+
+
+class ErrorRecords(logging.Handler):
+    """Collects ERROR records (a handler that raised) while a fuzz runs; added to the root
+    logger by the fuzz tests and the soak script."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 class Mutator:

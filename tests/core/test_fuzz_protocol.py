@@ -36,17 +36,6 @@ INPUTS = 100_000
 FUZZ_MAX_PARTITIONS = 16
 
 
-class _Failures(logging.Handler):
-    """Collects ERROR records (a handler that raised) while the fuzz runs."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
 async def node(tmp_path: Path) -> AsyncIterator[Node]:
     n = await start_node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data",
@@ -69,7 +58,7 @@ async def test_a_hundred_thousand_fuzzed_requests_leave_the_broker_serving_and_d
     broker, server = node.broker, node.server
     fz.fuzz_topics(broker)
     kept = fz.kept_topic(broker)
-    failures = _Failures()
+    failures = fz.ErrorRecords()
     logging.getLogger().addHandler(failures)
     structured = list(fz.structured_frames())
     corpus, schema = fz.load_corpus(), fz.schema_frames()

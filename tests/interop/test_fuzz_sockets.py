@@ -30,15 +30,6 @@ FRAMING_INPUTS = 200
 FRAME_LIMIT = 1 << 20
 
 
-class _Failures(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 def test_ten_thousand_fuzzed_inputs_over_sockets_close_only_their_own_connections(
     tmp_path,
 ):
@@ -46,7 +37,7 @@ def test_ten_thousand_fuzzed_inputs_over_sockets_close_only_their_own_connection
     server_log = logging.getLogger("streamscope.core.server")
     level = server_log.level
     server_log.setLevel(logging.ERROR)  # every refused input logs a warning
-    failures = _Failures()
+    failures = fz.ErrorRecords()
     logging.getLogger().addHandler(failures)
     bt = BrokerThread(make_config(tmp_path / "data", max_request_bytes=FRAME_LIMIT,
                                   max_partitions_per_topic=16)).start()
