@@ -21,7 +21,7 @@ from streamscope.core.config import BrokerConfig
 from streamscope.core.groups import GroupCoordinator
 from streamscope.core.lessons import Lesson, LessonPlayer
 from streamscope.core.log import files
-from streamscope.core.node import start_broker
+from streamscope.core.node import Node, start_broker, start_node
 from streamscope.core.runtime import BrokerThread
 from streamscope.core.sim.scenario import Scenario
 
@@ -179,3 +179,10 @@ def gated(match: str, *, closed: bool = False) -> Iterator[GatedFiles]:
             yield layer
         finally:
             layer.open_gate.set()
+
+
+async def loopback_node(tmp_path: Path, **config: object) -> Node:
+    """A whole node (broker, server on 127.0.0.1 port 0) over ``tmp_path / "data"``, with
+    ``config`` as BrokerConfig fields; the test stops it."""
+    return await start_node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data",
+                                         **config))  # type: ignore[arg-type]

@@ -16,12 +16,11 @@ import threading
 
 import pytest
 from streamscope.core import broker as broker_module
-from streamscope.core.config import BrokerConfig
 from streamscope.core.errors import ErrorCode
 from streamscope.core.log import files
-from streamscope.core.node import start_node
 from streamscope.core.protocol import ZERO_UUID
 
+from tests.core.helpers import loopback_node
 from tests.core.test_server import API_VERSIONS, CREATE_TOPICS, METADATA, Wire
 
 pytestmark = pytest.mark.timeout(90)
@@ -54,14 +53,9 @@ def codes(body: dict) -> dict[str, int]:
     return {t["name"]: t["error_code"] for t in body["topics"]}
 
 
-async def serve(tmp_path, **kw):
-    return await start_node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data",
-                                         **kw))
-
-
 async def test_api_versions_of_another_connection_is_answered_while_300_topics_are_created(
         tmp_path):
-    node = await serve(tmp_path, auto_create_max_per_request=300)
+    node = await loopback_node(tmp_path, auto_create_max_per_request=300)
     flooder, other = await Wire.connect(node.server), await Wire.connect(node.server)
     gate = GatedOpen()
     try:
@@ -87,7 +81,7 @@ async def test_api_versions_of_another_connection_is_answered_while_300_topics_a
 
 
 async def test_auto_creation_is_capped_per_request_then_per_connection(tmp_path, caplog):
-    node = await serve(tmp_path, auto_create_max_per_request=5, auto_create_max_per_connection=8)
+    node = await loopback_node(tmp_path, auto_create_max_per_request=5, auto_create_max_per_connection=8)
     wire = await Wire.connect(node.server)
     try:
         first = codes(await wire.call(METADATA, 12, metadata_body([f"a{i}" for i in range(12)])))
@@ -116,7 +110,7 @@ async def test_partitions_past_the_descriptor_limit_are_refused_up_front(tmp_pat
     import resource
 
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    node = await serve(tmp_path)
+    node = await loopback_node(tmp_path)
     wire = await Wire.connect(node.server)
     try:
         # Leave room for exactly 3 partitions under the real limit.
@@ -137,7 +131,7 @@ async def test_partitions_past_the_descriptor_limit_are_refused_up_front(tmp_pat
 
 
 async def test_create_topics_of_many_partitions_leaves_other_connections_served(tmp_path):
-    node = await serve(tmp_path)
+    node = await loopback_node(tmp_path)
     admin, other = await Wire.connect(node.server), await Wire.connect(node.server)
     gate = GatedOpen()
     try:

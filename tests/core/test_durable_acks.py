@@ -15,13 +15,13 @@ import threading
 from collections.abc import AsyncIterator
 
 import pytest
-from streamscope.core.config import BrokerConfig, LogConfig
+from streamscope.core.config import LogConfig
 from streamscope.core.errors import ErrorCode
 from streamscope.core.log import files
 from streamscope.core.meta import CommittedOffset
-from streamscope.core.node import Node, start_node
+from streamscope.core.node import Node
 
-from tests.core.helpers import GATE_S, gated
+from tests.core.helpers import GATE_S, gated, loopback_node
 from tests.core.test_server import (
     API_VERSIONS,
     FETCH,
@@ -37,14 +37,10 @@ from tests.core.test_server import (
 
 pytestmark = pytest.mark.timeout(60)
 
-async def node_with(tmp_path, **kw) -> Node:
-    return await start_node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data",
-                                         **kw))
-
 
 @pytest.fixture
 async def durable(tmp_path) -> AsyncIterator[Node]:
-    node = await node_with(tmp_path, fsync="always")
+    node = await loopback_node(tmp_path, fsync="always")
     try:
         yield node
     finally:
@@ -198,7 +194,7 @@ async def test_a_failed_sync_answers_storage_error_and_shows_nothing_until_one_s
 
 
 async def test_interval_commit_is_stored_only_after_the_data_it_covers_is_flushed(tmp_path):
-    node = await node_with(tmp_path, fsync="interval", fsync_interval_ms=600_000)
+    node = await loopback_node(tmp_path, fsync="interval", fsync_interval_ms=600_000)
     try:
         broker = node.broker
         broker.create_topic("data", 1)
@@ -223,7 +219,7 @@ async def test_interval_commit_is_stored_only_after_the_data_it_covers_is_flushe
 
 
 async def test_interval_commit_costs_no_flush_when_its_data_is_already_durable(tmp_path):
-    node = await node_with(tmp_path, fsync="interval", fsync_interval_ms=600_000)
+    node = await loopback_node(tmp_path, fsync="interval", fsync_interval_ms=600_000)
     try:
         broker = node.broker
         broker.create_topic("synced", 1)
@@ -238,7 +234,7 @@ async def test_interval_commit_costs_no_flush_when_its_data_is_already_durable(t
 
 
 async def test_meta_store_writes_run_on_its_writer_thread_and_close_waits_for_them(tmp_path):
-    node = await node_with(tmp_path)
+    node = await loopback_node(tmp_path)
     broker = node.broker
     threads: set[str] = set()
     broker.meta._db.set_trace_callback(  # which thread runs each write statement
@@ -252,7 +248,7 @@ async def test_meta_store_writes_run_on_its_writer_thread_and_close_waits_for_th
     broker.alter_topic_configs("offsets", {"retention.ms": "1000"})
     await node.close()
     assert threads == {"streamscope-meta"}
-    again = await node_with(tmp_path)
+    again = await loopback_node(tmp_path)
     try:
         assert again.groups.fetch_offsets("g")[("offsets", 3)].offset == 3
         assert again.groups.fetch_offsets("h")[("offsets", 3)].offset == 199
@@ -262,7 +258,7 @@ async def test_meta_store_writes_run_on_its_writer_thread_and_close_waits_for_th
 
 
 async def test_always_mode_survives_restart_with_every_acknowledged_record(tmp_path):
-    node = await node_with(tmp_path, fsync="always", log=LogConfig(segment_bytes=2048))
+    node = await loopback_node(tmp_path, fsync="always", log=LogConfig(segment_bytes=2048))
     wire = await Wire.connect(node.server)
     try:
         node.broker.create_topic("kept", 1)
@@ -273,7 +269,7 @@ async def test_always_mode_survives_restart_with_every_acknowledged_record(tmp_p
     finally:
         await wire.close()
         await node.close()
-    again = await node_with(tmp_path, fsync="always", log=LogConfig(segment_bytes=2048))
+    again = await loopback_node(tmp_path, fsync="always", log=LogConfig(segment_bytes=2048))
     try:
         assert again.broker.partition_offsets("kept", 0) == (0, 30)
         assert again.broker.topics["kept"].partitions[0].log.segment_count > 1
@@ -284,7 +280,7 @@ async def test_always_mode_survives_restart_with_every_acknowledged_record(tmp_p
 async def test_a_rebalance_waits_for_a_commit_being_made_durable(tmp_path):
     from tests.core.test_groups_coordinator import join, sole_member
 
-    node = await node_with(tmp_path, fsync="interval", fsync_interval_ms=600_000,
+    node = await loopback_node(tmp_path, fsync="interval", fsync_interval_ms=600_000,
                            group_initial_rebalance_delay_ms=0)
     try:
         broker, coord = node.broker, node.groups

@@ -13,12 +13,12 @@ import errno
 import logging
 
 import pytest
-from streamscope.core.config import BrokerConfig, LogConfig
+from streamscope.core.config import LogConfig
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.core.log import files
-from streamscope.core.node import start_node
 from streamscope.core.records import iter_all_records
 
+from tests.core.helpers import loopback_node
 from tests.core.test_server import (
     FETCH,
     PRODUCE,
@@ -32,18 +32,13 @@ from tests.core.test_server import (
 pytestmark = pytest.mark.timeout(60)
 
 
-async def serve(tmp_path, **kw):
-    return await start_node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data",
-                                         **kw))
-
-
 def storage_events(broker) -> list:
     return [e for e in broker.events if e.kind == "storage"]
 
 
 async def test_a_full_disk_answers_storage_error_once_logged_and_heals_by_itself(tmp_path, caplog):
     caplog.set_level(logging.WARNING)
-    node = await serve(tmp_path)
+    node = await loopback_node(tmp_path)
     wire = await Wire.connect(node.server)
     faulty = files.FaultyFiles()
     try:
@@ -81,7 +76,7 @@ async def test_a_full_disk_answers_storage_error_once_logged_and_heals_by_itself
 
 
 async def test_an_interval_fsync_failure_is_a_storage_error_until_a_flush_succeeds(tmp_path):
-    node = await serve(tmp_path, fsync_interval_ms=600_000)
+    node = await loopback_node(tmp_path, fsync_interval_ms=600_000)
     faulty = files.FaultyFiles()
     try:
         broker = node.broker
@@ -104,7 +99,7 @@ async def test_an_interval_fsync_failure_is_a_storage_error_until_a_flush_succee
 async def test_a_corrupt_segment_at_start_takes_only_its_partition_offline(tmp_path, caplog):
     caplog.set_level(logging.ERROR)
     small = LogConfig(segment_bytes=300)
-    node = await serve(tmp_path, log=small)
+    node = await loopback_node(tmp_path, log=small)
     broker = node.broker
     broker.create_topic("split", 2)
     for i in range(12):
@@ -118,7 +113,7 @@ async def test_a_corrupt_segment_at_start_takes_only_its_partition_offline(tmp_p
     data[70:80] = b"\xff" * 10
     oldest.write_bytes(bytes(data))
 
-    again = await serve(tmp_path, log=small)
+    again = await loopback_node(tmp_path, log=small)
     wire = await Wire.connect(again.server)
     try:
         broker = again.broker
