@@ -22,13 +22,11 @@ import logging
 
 from streamscope.core.api import RequestContext
 from streamscope.core.auth import AuthFailed
+from streamscope.core.errors import ErrorCode
 
 API_KEY = 36
 MIN_VERSION = 0
 MAX_VERSION = 2
-
-ILLEGAL_SASL_STATE = 34
-SASL_AUTHENTICATION_FAILED = 58
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +37,7 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     if sasl is None or sasl.mechanism is None or sasl.raw_tokens:
         if sasl is not None:
             sasl.failed = True
-        return {"error_code": ILLEGAL_SASL_STATE,
+        return {"error_code": ErrorCode.ILLEGAL_SASL_STATE,
                 "error_message": "SaslAuthenticate needs a SaslHandshake v1 first"}
     try:
         reply = await sasl.step(bytes(request["auth_bytes"]), conn)
@@ -49,5 +47,5 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
                     who, exc)
         ctx.broker.emit_event("auth", f"SASL authentication from {conn.host}:{conn.port}"
                               f"{who} failed ({sasl.mechanism})")
-        return {"error_code": SASL_AUTHENTICATION_FAILED, "error_message": str(exc)}
+        return {"error_code": ErrorCode.SASL_AUTHENTICATION_FAILED, "error_message": str(exc)}
     return {"error_code": 0, "auth_bytes": reply, "session_lifetime_ms": 0}

@@ -26,12 +26,11 @@ from __future__ import annotations
 import logging
 
 from streamscope.core.api import RequestContext
+from streamscope.core.errors import ErrorCode
 
 API_KEY = 17
 MIN_VERSION = 0
 MAX_VERSION = 1
-
-ILLEGAL_SASL_STATE = 34
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +38,12 @@ log = logging.getLogger(__name__)
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     sasl = ctx.sasl
     if sasl is None:
-        return {"error_code": ILLEGAL_SASL_STATE, "mechanisms": []}
+        return {"error_code": ErrorCode.ILLEGAL_SASL_STATE, "mechanisms": []}
     mechanism = request["mechanism"]
     error = sasl.handshake(mechanism, version)
     if error:
         conn = ctx.connection
-        why = ("a second SASL handshake" if error == ILLEGAL_SASL_STATE
+        why = ("a second SASL handshake" if error == ErrorCode.ILLEGAL_SASL_STATE
                else f"SASL mechanism {mechanism!r} is not enabled")
         log.warning("SASL handshake from %s:%s refused: %s", conn.host, conn.port, why)
         ctx.broker.emit_event("auth", f"SASL handshake from {conn.host}:{conn.port}"

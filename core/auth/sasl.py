@@ -36,7 +36,9 @@ from streamscope.core.auth.scram import MECHANISMS as SCRAM_MECHANISMS
 from streamscope.core.auth.scram import ScramCredential, ScramError, ScramServer
 from streamscope.core.auth.users import UserStore, UserStoreError
 from streamscope.core.config import BrokerConfig
+from streamscope.core.errors import ErrorCode
 from streamscope.core.ports import ConnectionInfo
+from streamscope.core.protocol.api_keys import ApiKey
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +47,12 @@ __all__ = ["AuthFailed", "Authenticator", "PRE_AUTH_API_KEYS", "SASL_MECHANISMS"
 
 #: Every mechanism this broker can run, in the order the CLI lists them.
 SASL_MECHANISMS = ("PLAIN", *SCRAM_MECHANISMS)
-#: ApiVersions (18), SaslHandshake (17), SaslAuthenticate (36): all an unauthenticated
-#: connection may send.
-PRE_AUTH_API_KEYS = frozenset({17, 18, 36})
+#: All an unauthenticated connection may send.
+PRE_AUTH_API_KEYS = frozenset({ApiKey.API_VERSIONS, ApiKey.SASL_HANDSHAKE,
+                               ApiKey.SASL_AUTHENTICATE})
 
 #: Kafka's connection.failed.authentication.delay.ms default (100 ms).
 FAILED_AUTHENTICATION_DELAY_S = 0.1
-UNSUPPORTED_SASL_MECHANISM = 33
-ILLEGAL_SASL_STATE = 34
 
 
 class AuthFailed(Exception):
@@ -132,10 +132,10 @@ class SaslSession:
     def handshake(self, mechanism: str, version: int) -> int:
         if self.authenticated or self.mechanism is not None:
             self.failed = True
-            return ILLEGAL_SASL_STATE
+            return ErrorCode.ILLEGAL_SASL_STATE
         if mechanism not in self.mechanisms:
             self.failed = True
-            return UNSUPPORTED_SASL_MECHANISM
+            return ErrorCode.UNSUPPORTED_SASL_MECHANISM
         self.mechanism = mechanism
         self.raw_tokens = version == 0
         if mechanism in SCRAM_MECHANISMS:
