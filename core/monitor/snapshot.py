@@ -13,6 +13,11 @@ Issue 13 adds what a user must see about safety: a partition's storage failure o
 offline reason, connections refused over a limit, the user a connection authenticated
 as, and whether the listener needs authentication (``BrokerInfo.loopback_only`` says
 whether anyone beyond this machine can reach it).
+Issue 14 adds compaction and transactions: a compacted partition's cleaner state
+(:class:`CleanerSnapshot`: the clean/dirty boundary, the dirty ratio, a run's progress),
+a partition's last stable offset and its recent aborted ranges, and the open
+transactions (:class:`TransactionSnapshot`). An observer that cannot see them leaves
+the defaults (no cleaner, LSO None = the high watermark, no ranges, no transactions).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from streamscope.core.protocol.api_keys import ApiKey
 __all__ = [
     "API_NAMES",
     "BrokerInfo",
+    "CleanerSnapshot",
     "ClusterSnapshot",
     "ConnectionSnapshot",
     "Counters",
@@ -37,6 +43,7 @@ __all__ = [
     "PartitionSnapshot",
     "RebalanceSnapshot",
     "TopicSnapshot",
+    "TransactionSnapshot",
     "api_name",
     "is_loopback_host",
 ]
@@ -133,6 +140,29 @@ class Counters:
 
 
 @dataclass(frozen=True, slots=True)
+class CleanerSnapshot:
+    """The log cleaner's view of one compacted partition.
+
+    ``clean_end`` is the cleaner's checkpoint: offsets below it have been compacted (at
+    most the latest record per key is left there, with gaps where the rest were), offsets
+    from it up to ``dirty_end`` (the active segment's base, which is never cleaned) wait
+    for the next run. ``dirty_ratio`` is dirty bytes over cleanable bytes, compared with
+    ``min.cleanable.dirty.ratio``. While a run is on, ``running`` is true and
+    ``progress`` is the fraction of its input read (0-1).
+    """
+
+    clean_end: int
+    dirty_end: int
+    dirty_ratio: float
+    running: bool = False
+    progress: float = 0.0
+    runs: int = 0  # runs finished on this partition since the broker started
+    bytes_cleaned: int = 0  # input bytes of those runs
+    bytes_removed: int = 0  # what they freed
+    last_run_at: float | None = None  # wall clock of the last finished run
+
+
+@dataclass(frozen=True, slots=True)
 class PartitionSnapshot:
     topic: str
     index: int
@@ -151,6 +181,21 @@ class PartitionSnapshot:
     # cannot see storage (an external cluster) leave both None.
     storage_error: str | None = None
     offline: str | None = None
+    # Compacted topics only (cleanup.policy contains compact); None otherwise.
+    cleaner: CleanerSnapshot | None = None
+    # The last stable offset: read_committed consumers read below it. None: no open
+    # transaction holds it back (it equals the high watermark).
+    last_stable_offset: int | None = None
+    # Recent aborted transactions' ranges [first, last] (inclusive offsets), oldest
+    # first, bounded; read_committed consumers skip their records.
+    aborted_ranges: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def stable_offset(self) -> int:
+        """Where read_committed consumers stop: the LSO, or the high watermark."""
+        if self.last_stable_offset is None:
+            return self.high_watermark
+        return self.last_stable_offset
 
     @property
     def storage_problem(self) -> str | None:
@@ -338,6 +383,30 @@ class EventSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class TransactionSnapshot:
+    """One transactional producer's transaction as the coordinator holds it.
+
+    ``state`` uses Kafka's names (Empty, Ongoing, PrepareCommit, PrepareAbort,
+    CompleteCommit, CompleteAbort, Dead); only open ones (Ongoing, Prepare*) are listed
+    in :attr:`ClusterSnapshot.transactions`. ``started_at`` is the wall clock of the
+    transaction's first partition; ``partitions`` the (topic, partition) pairs it wrote
+    to, sorted; ``groups`` the consumer groups whose offsets it carries.
+    """
+
+    transactional_id: str
+    producer_id: int
+    producer_epoch: int
+    state: str
+    timeout_ms: int
+    started_at: float
+    partitions: tuple[tuple[str, int], ...] = ()
+    groups: tuple[str, ...] = ()
+
+    def age_s(self, now: float) -> float:
+        return max(0.0, now - self.started_at)
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterSnapshot:
     taken_at: float  # wall clock
     monotonic: float  # time.monotonic() at build: divide counter deltas by this
@@ -349,6 +418,8 @@ class ClusterSnapshot:
     connections: tuple[ConnectionSnapshot, ...]  # sorted by conn id
     events: tuple[EventSnapshot, ...]  # oldest first, bounded
     activity: ActivitySnapshot | None = None  # sampled appends, commits, read positions
+    # Open transactions, sorted by transactional id (issue 14).
+    transactions: tuple[TransactionSnapshot, ...] = ()
 
     def topic(self, name: str) -> TopicSnapshot | None:
         for t in self.topics:

@@ -39,6 +39,11 @@ _HIT_RANK = {
     Kind.PRODUCED: 0,
     Kind.LOG_START: 1,
     Kind.HIGH_WATERMARK: 1,
+    Kind.STABLE: 1,
+    Kind.UNSTABLE: 2,
+    Kind.CLEAN: 2,
+    Kind.DIRTY: 2,
+    Kind.ABORTED: 2,
     Kind.TOKEN: 2,
     Kind.UNCOMMITTED: 3,
     Kind.SEGMENT: 3,
@@ -57,7 +62,8 @@ def record_at(lane: Lane, mark: Mark, offset: float) -> int | None:
         o = mark.offset
     elif mark.kind in (Kind.COMMITTED, Kind.READ, Kind.READER, Kind.PRODUCED):
         o = mark.offset  # the next record that reader gets
-    elif mark.kind in (Kind.BODY, Kind.LAG, Kind.UNCOMMITTED):
+    elif mark.kind in (Kind.BODY, Kind.LAG, Kind.UNCOMMITTED, Kind.CLEAN, Kind.DIRTY,
+                       Kind.ABORTED, Kind.UNSTABLE):
         o = math.floor(offset)
     else:
         return None
@@ -72,6 +78,31 @@ def _n(value: int) -> str:
 
 def _records(value: int) -> str:
     return fmt.plural(value, "record")
+
+
+def _explain_cleaner(lane: Lane, mark: Mark) -> str:
+    cl = lane.cleaner
+    assert cl is not None
+    tp = lane.name
+    if cl.running:
+        state = f"The cleaner is compacting it now ({cl.progress:.0%} read)."
+    elif cl.last_run_at is not None:
+        state = (f"The cleaner has run {fmt.plural(cl.runs, 'time')} here and freed "
+                 f"{fmt.size(cl.bytes_removed)}.")
+    else:
+        state = "The cleaner has not run here yet."
+    if mark.kind == Kind.CLEAN:
+        return (
+            f"Cleaned part of {tp}: offsets {_n(mark.offset)} to {_n(mark.end - 1)}.\n"
+            "Compaction kept at least the latest record of every key here and removed older "
+            "ones; offsets never change, so the log has gaps. " + state
+        )
+    return (
+        f"Dirty part of {tp}: offsets {_n(mark.offset)} to {_n(mark.end - 1)}, written since "
+        f"the last clean (dirty ratio {cl.dirty_ratio:.2f}).\nThe cleaner compacts it once "
+        "the dirty ratio passes min.cleanable.dirty.ratio; the active segment is never "
+        "cleaned. " + state
+    )
 
 
 def explain(lane: Lane, mark: Mark, offset: float | None = None) -> str:
@@ -92,6 +123,23 @@ def explain(lane: Lane, mark: Mark, offset: float | None = None) -> str:
         return (
             f"High watermark of {tp} = {_n(hw)}: the offset the next record appended will "
             f"get.\n{_records(lane.retained)} kept{last}."
+        )
+    if kind in (Kind.CLEAN, Kind.DIRTY) and lane.cleaner is not None:
+        return _explain_cleaner(lane, mark)
+    if kind == Kind.ABORTED:
+        return (
+            f"Offsets {_n(mark.offset)} to {_n(mark.end - 1)} of {tp}: written by a "
+            "transaction that was aborted.\nThe records stay in the log, followed by an "
+            "abort marker: read_committed consumers skip them, read_uncommitted ones see "
+            "them."
+        )
+    if kind in (Kind.STABLE, Kind.UNSTABLE) and lane.stable_offset is not None:
+        lso = lane.stable_offset
+        return (
+            f"Last stable offset of {tp} = {_n(lso)}: an open transaction wrote at offset "
+            f"{_n(lso)}, and has neither committed nor aborted.\nread_committed consumers "
+            f"stop here until it ends; read_uncommitted ones read on to the high watermark "
+            f"{_n(hw)} ({_records(hw - lso)} not yet stable)."
         )
     if kind == Kind.SEGMENT:
         bases = lane.segment_bases

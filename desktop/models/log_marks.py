@@ -11,7 +11,10 @@ Offsets are boundaries on the axis: record ``o`` occupies ``[o, o + 1)``, so a c
 committed offset ``c`` and the high watermark ``hw`` are ``hw - c`` records apart, and
 that distance is the lag drawn. The vertical layout of a lane (:data:`BAR_H`,
 :data:`GROUP_ROW_H`, :func:`lane_height`, the gutters) is defined here and painted at
-these positions by :mod:`desktop.views.log_paint`.
+these positions by :mod:`desktop.views.log_paint`. A compacted partition gets a strip
+along the bar's bottom edge (clean, then dirty), a transactional one a strip along its
+top edge from the last stable offset to the high watermark, and aborted ranges hatched
+in between.
 
 Colours are hues, not Qt colours: a record's key hash maps to a hue (:func:`key_hue`;
 ``None`` for a null or unsampled key, drawn in one neutral colour).
@@ -34,6 +37,8 @@ TOKEN_MAX_PX = 16.0
 SEGMENT_MIN_PX = 4.0
 # A mark narrower than this is still this wide to the mouse.
 HIT_MIN_PX = 8.0
+# The compaction strip along the bar's bottom edge, and the transaction strip along its top.
+STRIP_H = 6
 
 # Vertical layout of one lane, in pixels (the view paints at these positions).
 LANE_TOP = 8  # above the bar: room for nothing but air
@@ -63,6 +68,11 @@ class Kind(StrEnum):
     LABEL = "label"  # the partition's name, in the left gutter
     NO_COMMIT = "no_commit"  # a group's row on a partition where it has committed nothing
     PRODUCED = "produced"  # the record just produced from the app, highlighted
+    CLEAN = "clean"  # a compacted partition's cleaned section [log start, clean end)
+    DIRTY = "dirty"  # its dirty section [clean end, active segment base), not cleaned yet
+    ABORTED = "aborted"  # an aborted transaction's offsets [first, last]
+    UNSTABLE = "unstable"  # [last stable offset, high watermark): open transactions
+    STABLE = "stable"  # the last stable offset (read_committed consumers stop there)
 
 
 @dataclass(slots=True)
@@ -188,6 +198,16 @@ def lane_marks(lane: Lane, index: int, window: tuple[float, float], box: LaneBox
     if first < ls:
         span_mark(Kind.DELETED, first, ls, top, bot)
     span_mark(Kind.BODY, ls, hw, top, bot)
+    cleaner = lane.cleaner
+    if cleaner is not None:
+        clean_end = min(max(cleaner.clean_end, ls), hw)
+        span_mark(Kind.CLEAN, ls, clean_end, bot - STRIP_H, bot)
+        span_mark(Kind.DIRTY, clean_end, max(clean_end, min(cleaner.dirty_end, hw)),
+                  bot - STRIP_H, bot)
+    for first, last in lane.aborted:
+        if last + 1 > ls and first < hw:
+            span_mark(Kind.ABORTED, max(first, ls), min(last + 1, hw), top + STRIP_H,
+                      bot - STRIP_H)
 
     # Segment boundaries (the first segment's base is where the log begins on disk).
     bases = lane.segment_bases
@@ -206,6 +226,11 @@ def lane_marks(lane: Lane, index: int, window: tuple[float, float], box: LaneBox
     marks.extend(_token_marks(lane, index, s, top, bot))
 
     point_mark(Kind.LOG_START, ls, top - 4, bot + 4)
+    # Left to right, so the axis labels under the bar are placed in order.
+    lso = lane.stable_offset
+    if lso is not None and ls <= lso < hw:
+        span_mark(Kind.UNSTABLE, lso, hw, top, top + STRIP_H)
+        point_mark(Kind.STABLE, lso, top - 4, bot + 4)
     point_mark(Kind.HIGH_WATERMARK, hw, top - 4, bot + 4)
 
     for gi, g in enumerate(lane.groups):

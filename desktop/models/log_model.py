@@ -10,7 +10,9 @@ the broker's fetch feed). It keeps a bounded sample of recent appends per partit
 feed's :class:`~core.monitor.activity.AppendSample`, at most :data:`TOKEN_SAMPLES`
 batches and :data:`TOKEN_TTL_S` seconds old): the per-tick work is bounded by the feed,
 never by the message rate. A record produced from the app (:meth:`LogModel.highlight`)
-is marked on its lane for :data:`PRODUCED_S` seconds.
+is marked on its lane for :data:`PRODUCED_S` seconds. A compacted partition's lane carries
+its cleaner state (clean and dirty sections); a transactional one its last stable offset
+(when an open transaction holds it below the high watermark) and recent aborted ranges.
 
 The model owns a :class:`~desktop.models.log_viewport.Viewport` (which offsets each lane
 shows) and refits it to every tick's lanes. Laying lanes out in pixels is
@@ -27,7 +29,12 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from streamscope.core.monitor import ClusterSnapshot, PartitionSnapshot, TopicSnapshot
+from streamscope.core.monitor import (
+    CleanerSnapshot,
+    ClusterSnapshot,
+    PartitionSnapshot,
+    TopicSnapshot,
+)
 from streamscope.core.monitor.activity import ActivitySnapshot, AppendSample, ReadPosition
 from streamscope.desktop.history import MemberColors, RateWindow
 from streamscope.desktop.models.log_viewport import Viewport
@@ -80,6 +87,12 @@ class Lane:
     # What is wrong with the partition's storage ("disk error: ...", "offline: ..."), if
     # anything: the lane's label says it in red (issue 13).
     storage_problem: str | None = None
+    # A compacted partition's cleaner state (clean/dirty sections); None: not compacted.
+    cleaner: CleanerSnapshot | None = None
+    # The last stable offset when an open transaction holds it below the high watermark
+    # (read_committed consumers stop there); None: it equals the high watermark.
+    stable_offset: int | None = None
+    aborted: tuple[tuple[int, int], ...] = ()  # aborted transactions' [first, last] offsets
 
     @property
     def name(self) -> str:
@@ -240,6 +253,14 @@ class LogModel:
                     now=snap.taken_at,
                     produced=self._produced_on(t.name, index, snap.taken_at),
                     storage_problem=p.storage_problem,
+                    cleaner=p.cleaner,
+                    stable_offset=(
+                        p.last_stable_offset
+                        if p.last_stable_offset is not None
+                        and p.last_stable_offset < p.high_watermark
+                        else None
+                    ),
+                    aborted=p.aborted_ranges,
                 )
             )
         self.lanes = tuple(lanes)

@@ -367,11 +367,16 @@ class LogLegend(ThemedCanvas):
         ("read", "read position"),
         ("uncommitted", "read, not committed"),
     )
+    # Shown only on topics that have them (:meth:`set_extras`).
+    COMPACTION_ENTRIES = (("clean", "cleaned (compacted)"), ("dirty", "dirty (not cleaned yet)"))
+    TRANSACTION_ENTRIES = (("stable", "last stable offset"), ("aborted", "aborted transaction"))
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("LogLegend")
         self.scale = 1.0  # as the lanes': the legend grows with them
+        self.entries: tuple[tuple[str, str], ...] = self.ENTRIES
+        self.rows = 1
         self._font = label_font(self.font(), -0.5)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._fit_height()
@@ -381,8 +386,40 @@ class LogLegend(ThemedCanvas):
             "its lag. Hover anything for its numbers; click a record to open it."
         )
 
+    def set_extras(self, compacted: bool, transactional: bool) -> None:
+        """Add the compaction and transaction marks to the key when the topic has them."""
+        entries = self.ENTRIES
+        if compacted:
+            entries += self.COMPACTION_ENTRIES
+        if transactional:
+            entries += self.TRANSACTION_ENTRIES
+        if entries != self.entries:
+            self.entries = entries
+            self._fit_height()
+            self.update()
+
+    def _layout(self, width: float) -> list[tuple[str, str, float, int]]:
+        """(key, label, x, row) of each entry, wrapped onto more rows when too wide."""
+        fm = QFontMetricsF(self._font)
+        out = []
+        x, row = 4.0, 0
+        for key, label in self.entries:
+            w = 26 + fm.horizontalAdvance(label) + 18
+            if x > 4.0 and x + w - 18 > width:
+                x, row = 4.0, row + 1
+            out.append((key, label, x, row))
+            x += w
+        return out
+
     def _fit_height(self) -> None:
-        self.setFixedHeight(math.ceil(LEGEND_H * self.scale))
+        width = max(200.0, self.width() / self.scale)
+        rows = 1 + max((r for *_, r in self._layout(width)), default=0)
+        self.rows = rows
+        self.setFixedHeight(math.ceil(LEGEND_H * rows * self.scale))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit_height()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.FontChange:  # presentation mode: large labels
@@ -405,19 +442,15 @@ class LogLegend(ThemedCanvas):
         p.scale(self.scale, self.scale)
         p.setFont(self._font)
         fm = QFontMetricsF(self._font)
-        x = 4.0
-        mid = LEGEND_H / 2
         width = self.width() / self.scale
         group = group_color(t, 0)
-        for key, label in self.ENTRIES:
-            self._glyph(p, key, x, mid, group)
-            x += 26
+        for key, label, x, row in self._layout(width):
+            top = row * LEGEND_H
+            self._glyph(p, key, x, top + LEGEND_H / 2, group)
             p.setPen(QColor(t.text))
             w = fm.horizontalAdvance(label)
-            p.drawText(QRectF(x, 0, w + 2, LEGEND_H), Qt.AlignmentFlag.AlignVCenter, label)
-            x += w + 18
-            if x > width:
-                break
+            p.drawText(QRectF(x + 26, top, w + 2, LEGEND_H), Qt.AlignmentFlag.AlignVCenter,
+                       label)
         p.end()
 
     def _glyph(self, p: QPainter, key: str, x: float, mid: float, group: QColor) -> None:
@@ -457,3 +490,21 @@ class LogLegend(ThemedCanvas):
             path = QPainterPath()
             path.addRect(QRectF(r.x(), mid - 5, 20, 10))
             p.drawPath(path)
+        elif key in ("clean", "dirty"):
+            p.setPen(Qt.PenStyle.NoPen)
+            if key == "clean":
+                c = QColor(t.ok)
+                c.setAlphaF(0.85)
+                p.setBrush(c)
+            else:
+                c = QColor(t.warn)
+                c.setAlphaF(0.6)
+                p.setBrush(c)
+            p.drawRect(QRectF(r.x(), mid - 3, 20, 6))
+        elif key == "stable":
+            p.setPen(QPen(QColor(t.warn), 3))
+            p.drawLine(QPointF(x + 10, mid - 9), QPointF(x + 10, mid + 9))
+        elif key == "aborted":
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QBrush(QColor(t.bad), Qt.BrushStyle.DiagCrossPattern))
+            p.drawRect(QRectF(r.x(), mid - 6, 20, 12))

@@ -89,6 +89,19 @@ class Paints:
         self.reader_pen = QPen(self.muted, 1.5)
         self.produced_pen = QPen(QColor(theme.warn), 3)
         self.tab_pen = QPen(self.base, 1.5)
+        # Compaction: the cleaned section "ok", the dirty one a lighter "warn".
+        clean = QColor(theme.ok)
+        clean.setAlphaF(0.85)
+        self.clean_brush = QBrush(clean)
+        dirty = QColor(theme.warn)
+        dirty.setAlphaF(0.6)
+        self.dirty_brush = QBrush(dirty)
+        # Transactions: aborted ranges cross-hatched "bad"; the unstable strip and the
+        # last stable offset in "warn".
+        self.aborted_brush = QBrush(QColor(theme.bad), Qt.BrushStyle.DiagCrossPattern)
+        self.unstable_brush = QBrush(QColor(theme.warn))
+        self.warn = QColor(theme.warn)
+        self.lso_pen = QPen(self.warn, 3, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap)
         self._groups: dict[int, tuple[QColor, QBrush, QBrush, QColor]] = {}
         self._group_pens: dict[int, tuple[QPen, QPen, QPen, QPen]] = {}
         self._tokens: dict[tuple[int | None, int], QColor] = {}
@@ -188,6 +201,13 @@ class _Ops:
         self.ops.append((QPainter.drawText, (rect, flags, s)))
 
 
+# Spans drawn as plain fills, and the Paints brush of each.
+_FILLS = {
+    Kind.CLEAN: "clean_brush",
+    Kind.DIRTY: "dirty_brush",
+    Kind.ABORTED: "aborted_brush",
+    Kind.UNSTABLE: "unstable_brush",
+}
 _NO_PEN = Qt.PenStyle.NoPen
 _NO_BRUSH = Qt.BrushStyle.NoBrush
 
@@ -274,6 +294,17 @@ class LanePainter:
                 o.pen(_NO_PEN)
                 o.brush(c.deleted_brush)
                 o.add(QPainter.drawRect, QRectF(m.x0, m.y0, m.x1 - m.x0, m.y1 - m.y0))
+            elif k in _FILLS:
+                o.pen(_NO_PEN)
+                o.brush(getattr(c, _FILLS[k]))
+                o.add(QPainter.drawRect, QRectF(m.x0, m.y0, m.x1 - m.x0, m.y1 - m.y0))
+            elif k == Kind.STABLE:
+                self._edge_marker(o, m, c.lso_pen)
+                label = f"LSO {fmt.count(m.offset)}"
+                w = fm_small.horizontalAdvance(label)
+                x = max(left_label_right + 12, m.cx - w / 2)
+                axis_labels.append((x, w, label, c.warn))
+                left_label_right = x + w
             elif k == Kind.LOG_START:
                 self._edge_marker(o, m, c.log_start_pen)
                 label = f"log start {fmt.count(m.offset)}"

@@ -32,7 +32,7 @@ from streamscope.core.monitor import ClusterSnapshot
 from streamscope.desktop import format as fmt
 from streamscope.desktop.history import MonitorHistory
 from streamscope.desktop.layout import named, plain_label, vbox
-from streamscope.desktop.models.log_model import LogModel
+from streamscope.desktop.models.log_model import Lane, LogModel
 from streamscope.desktop.models.log_viewport import Mode
 from streamscope.desktop.theme import Theme
 from streamscope.desktop.views.elided import ElidedLabel
@@ -247,6 +247,11 @@ class LogView(QWidget):
             self.storage_banner.show_problems((), with_topic=False)
             return
         self.storage_banner.show_problems(t.storage_problems, with_topic=False)
+        lanes = self.model.lanes
+        self.legend.set_extras(
+            compacted=any(lane.cleaner is not None for lane in lanes),
+            transactional=any(lane.stable_offset is not None or lane.aborted for lane in lanes),
+        )
         groups = self.model.group_ids
         # Group ids stay out of this line: its tooltip (the full text, when elided) is
         # not escaped, and the lanes name every group anyway.
@@ -262,4 +267,23 @@ class LogView(QWidget):
             f"segments of {fmt.size(t.segment_bytes)}",
             read_by,
         ]
+        cleaning = _cleaner_summary(lanes, dict(t.configs).get("min.cleanable.dirty.ratio"))
+        if cleaning:
+            parts.insert(3, cleaning)
         self.summary.setText(" · ".join(parts))
+
+
+def _cleaner_summary(lanes: tuple[Lane, ...], min_ratio: str | None) -> str:
+    """The cleaner's state over a compacted topic's partitions, in a few words."""
+    cleaners = [lane.cleaner for lane in lanes if lane.cleaner is not None]
+    if not cleaners:
+        return ""
+    running = [c for c in cleaners if c.running]
+    if running:
+        progress = sum(c.progress for c in running) / len(running)
+        state = f"cleaner running ({progress:.0%})"
+    else:
+        state = "cleaner idle"
+    worst = max(c.dirty_ratio for c in cleaners)
+    # Kafka's default min.cleanable.dirty.ratio is 0.5.
+    return f"compacted: {state}, dirty ratio up to {worst:.2f} (cleans at {min_ratio or '0.5'})"

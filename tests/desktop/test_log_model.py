@@ -431,3 +431,78 @@ def test_a_record_produced_from_the_app_is_ringed_on_its_lane_for_a_while():
     m.highlight("orders", 1, 42, at=NOW - 120)  # long ago: no longer marked
     m.update(snap([t], t=2.0))
     assert m.lanes[1].produced is None
+
+
+# -- compaction and transactions (issue 14) -------------------------------------------
+
+
+def _with(t, **fields):
+    return dataclasses.replace(
+        t, partitions=tuple(dataclasses.replace(p, **fields) for p in t.partitions)
+    )
+
+
+def test_a_compacted_lane_is_drawn_clean_then_dirty_and_says_what_the_cleaner_did():
+    cleaner = monitor.CleanerSnapshot(
+        clean_end=600, dirty_end=900, dirty_ratio=0.42, runs=3, bytes_removed=4096,
+        last_run_at=NOW - 5,
+    )
+    t = _with(orders(hws=(1_000,), bases=(0, 300, 600, 900)), cleaner=cleaner)
+    m = model_for(snap(topics=(t,)))
+    lane = m.lanes[0]
+    assert lane.cleaner == cleaner
+    box = LaneBox(0, 100, 1100)
+    marks = lane_marks(lane, 0, (0, 1_000), box)
+    clean = next(k for k in marks if k.kind == Kind.CLEAN)
+    dirty = next(k for k in marks if k.kind == Kind.DIRTY)
+    # Offsets [0, 600) cleaned, [600, 900) dirty; the active segment [900, ...) neither.
+    assert (clean.offset, clean.end) == (0, 600)
+    assert (dirty.offset, dirty.end) == (600, 900)
+    assert clean.x1 == pytest.approx(dirty.x0) == pytest.approx(box.left + 600)
+    words = explain(lane, clean)
+    assert "Cleaned part of orders-0: offsets 0 to 599" in words
+    assert "run 3 times" in words and "4.0 KiB" in words
+    assert "dirty ratio 0.42" in explain(lane, dirty)
+    # A click on either opens the record under the pointer, as on the body.
+    assert record_at(lane, dirty, 700.4) == 700
+
+
+def test_a_running_cleaner_reports_its_progress():
+    cleaner = monitor.CleanerSnapshot(
+        clean_end=0, dirty_end=900, dirty_ratio=0.9, running=True, progress=0.25
+    )
+    t = _with(orders(hws=(1_000,)), cleaner=cleaner)
+    lane = model_for(snap(topics=(t,))).lanes[0]
+    dirty = next(k for k in lane_marks(lane, 0, (0, 1_000), LaneBox(0, 100, 1100))
+                 if k.kind == Kind.DIRTY)
+    assert "compacting it now (25% read)" in explain(lane, dirty)
+
+
+def test_an_open_transaction_shows_the_last_stable_offset_and_aborted_ranges_are_hatched():
+    t = _with(
+        orders(hws=(1_000,)), last_stable_offset=940, aborted_ranges=((100, 199), (5_000, 5_001))
+    )
+    lane = model_for(snap(topics=(t,))).lanes[0]
+    assert lane.stable_offset == 940 and lane.aborted == ((100, 199), (5_000, 5_001))
+    marks = lane_marks(lane, 0, (0, 1_000), LaneBox(0, 100, 1100))
+    kinds = [k.kind for k in marks]
+    # The LSO is laid out before the high watermark (axis labels go left to right).
+    assert kinds.index(Kind.STABLE) < kinds.index(Kind.HIGH_WATERMARK)
+    unstable = next(k for k in marks if k.kind == Kind.UNSTABLE)
+    assert (unstable.offset, unstable.end) == (940, 1_000)
+    aborted = [k for k in marks if k.kind == Kind.ABORTED]
+    # The range beyond the high watermark is not drawn.
+    assert [(k.offset, k.end) for k in aborted] == [(100, 200)]
+    stable = next(k for k in marks if k.kind == Kind.STABLE)
+    words = explain(lane, stable)
+    assert "Last stable offset of orders-0 = 940" in words and "60 records" in words
+    assert "aborted" in explain(lane, aborted[0]) and "read_committed" in explain(lane, aborted[0])
+    assert hit(marks, stable.cx, stable.y0 + 2).kind == Kind.STABLE
+
+
+def test_a_stable_offset_at_the_high_watermark_draws_nothing():
+    t = _with(orders(hws=(1_000,)), last_stable_offset=1_000)
+    lane = model_for(snap(topics=(t,))).lanes[0]
+    assert lane.stable_offset is None
+    kinds = {k.kind for k in lane_marks(lane, 0, (0, 1_000), LaneBox(0, 100, 1100))}
+    assert not kinds & {Kind.STABLE, Kind.UNSTABLE, Kind.CLEAN, Kind.DIRTY, Kind.ABORTED}
