@@ -73,11 +73,29 @@ class BrowsedRecord:
     control: bool
     producer_id: int = -1
     note: str = ""
+    # A row that stands for offsets missing from the log (compaction removed their
+    # records): how many, from ``offset`` on. 0 for every other row.
+    gap: int = 0
 
     @property
     def placeholder(self) -> bool:
-        """True for a row that stands for records that could not be decoded."""
+        """True for a row that stands for records that could not be decoded, or for a
+        gap in the offsets."""
         return bool(self.note) and not self.control
+
+
+def gap_row(topic: str, partition: int, first: int, last: int, before: BrowsedRecord) -> BrowsedRecord:
+    """A row for offsets ``first``..``last`` missing from a partition's log, shown just
+    before ``before`` (the record after them; its timestamp places the row in a page
+    merged by time)."""
+    n = last - first + 1
+    what = f"offset {first:,}" if n == 1 else f"offsets {first:,} to {last:,}"
+    return BrowsedRecord(
+        topic, partition, first, before.timestamp, before.timestamp_type, None, None, (), 0,
+        "none", False, False,
+        note=f"{what}: not in the log (compaction removed {'it' if n == 1 else 'them'})",
+        gap=n,
+    )
 
 
 def decompress_bounded(codec: int, data: bytes, limit: int) -> tuple[bytes, bool]:

@@ -23,6 +23,11 @@ Contract:
   ``max_records`` records match or the high watermark (as of the start of the scan) is
   reached; a :class:`ScanProgress` reports offsets scanned of the total and can cancel
   (checked between reads; a cancelled scan returns what it matched so far).
+* Gaps: offsets missing inside an unfiltered page (a compacted log keeps only the latest
+  record per key; offsets never change) get a row of their own
+  (:func:`~core.browse.batches.gap_row`, ``BrowsedRecord.gap`` > 0) before the record
+  after them, and so does a gap between where a forward read started and its first
+  record. A filtered scan shows no gaps (what it skipped did not match).
 * :attr:`Page.positions` says where the next page (and a live tail) continues:
   :func:`read_next` reads forward from there up to the current high watermark.
 """
@@ -37,7 +42,12 @@ from enum import StrEnum, auto
 from itertools import chain
 
 from streamscope.core.broker import Broker
-from streamscope.core.browse.batches import MAX_UNCOMPRESSED, BrowsedRecord, decode_batch
+from streamscope.core.browse.batches import (
+    MAX_UNCOMPRESSED,
+    BrowsedRecord,
+    decode_batch,
+    gap_row,
+)
 from streamscope.core.errors import KafkaError
 from streamscope.core.records import (
     first_record_at_time,
@@ -421,6 +431,10 @@ async def _forward(scan: _Scan, positions: dict[int, int]) -> Page:
         if flt is None:
             break  # an unfiltered page is one read
     records, pos = _take_oldest(matched, pos, max_records, max_bytes, single=scan.single)
+    if flt is None:
+        # Offsets below the log start were deleted, not compacted: no gap for them.
+        starts = {p: max(o, broker.partition_offsets(topic, p)[0]) for p, o in positions.items()}
+        records = with_gaps(records, starts)
     return Page(
         topic, records, tuple(sorted(pos.items())), _ranges(broker, topic, pos), scanned,
         progress.cancelled,
@@ -469,10 +483,33 @@ async def _newest(scan: _Scan, parts: list[int]) -> Page:
     if not scan.single:
         merged.sort(key=_by_time)
     records, _ = _newest_within(merged, max_records, max_bytes)
+    if scan.flt is None:
+        records = list(with_gaps(records, {}))
     return Page(
         topic, tuple(records), tuple(sorted(ends.items())), _ranges(broker, topic, parts),
         scanned, progress.cancelled,
     )
+
+
+def with_gaps(
+    records: Sequence[BrowsedRecord], starts: Mapping[int, int]
+) -> tuple[BrowsedRecord, ...]:
+    """``records`` (each partition's in offset order) with a gap row before each record
+    that does not follow the previous one of its partition (or ``starts[partition]``,
+    where the read began). Rows already in ``records`` count, so this is idempotent."""
+    out: list[BrowsedRecord] = []
+    expected = dict(starts)
+    for r in records:
+        want = expected.get(r.partition)
+        if want is not None and r.offset > want:
+            out.append(gap_row(r.topic, r.partition, want, r.offset - 1, r))
+        out.append(r)
+        if r.placeholder and not r.gap:
+            # An undecodable batch's row stands for a range of unknown length.
+            expected.pop(r.partition, None)
+        else:
+            expected[r.partition] = r.offset + (r.gap or 1)
+    return tuple(out)
 
 
 def _by_time(r: BrowsedRecord) -> tuple[int, int, int]:

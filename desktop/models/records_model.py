@@ -15,7 +15,8 @@ Contract:
   long lines folded so a text box lays them out at once), also in a worker thread.
 * Cells are plain text (``DisplayRole``); client data is never markup and never a
   tooltip. Rows that stand for batches the reader could not decode, and control records,
-  show their note in the value column, coloured.
+  show their note in the value column, coloured; a gap row (offsets a compacted log no
+  longer holds) shows its offset range and its note, muted, and no other cell.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ class RecordRow:
     @classmethod
     def of(cls, r: BrowsedRecord, time_cell: str, key: str, headers: str, value: str) -> RecordRow:
         size = "" if r.placeholder else fmt.size(r.size)
-        cells = (str(r.partition), f"{r.offset:,}", time_cell, key, headers, value, size)
+        offset = f"{r.offset:,}" if r.gap <= 1 else f"{r.offset:,}–{r.offset + r.gap - 1:,}"
+        cells = (str(r.partition), offset, time_cell, key, headers, value, size)
         return cls(r, time_cell, key, headers, value, cells)
 
 
@@ -107,6 +109,9 @@ def make_rows(records: Iterable[BrowsedRecord], decoder: Decoder = Decoder.AUTO)
     rows = []
     today = time.strftime("%Y-%m-%d")
     for r in records:
+        if r.gap:  # offsets compaction removed: the row says so and nothing else
+            rows.append(RecordRow.of(r, "", "", "", r.note))
+            continue
         # A control record's marker, or why a batch could not be decoded.
         value = r.note if r.note else preview(r.value, decoder, _VALUE_CELL)
         key = preview(r.key, Decoder.AUTO, _KEY_CELL)
@@ -170,6 +175,8 @@ def record_summary(r: BrowsedRecord) -> str:
 
 def batch_summary(r: BrowsedRecord) -> str:
     """The detail pane's line about the record's batch: codec and flags."""
+    if r.gap:
+        return "a gap: no batch holds these offsets any more"
     parts = [f"{r.compression} batch" if r.compression != "none" else "uncompressed batch"]
     if r.transactional:
         parts.append("transactional")
@@ -292,6 +299,8 @@ class RecordsModel(QAbstractTableModel):
         if role == _FOREGROUND:
             col = index.column()
             r = self._rows[row].record
+            if col == VALUE and r.gap:
+                return self.muted_color
             if col == VALUE and r.placeholder:
                 return self.note_color
             if (col == VALUE and (r.control or r.value is None)) or (col == KEY and r.key is None):

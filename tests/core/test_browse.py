@@ -24,7 +24,12 @@ import crc32c
 import msgpack
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
-from streamscope.core.browse.batches import BrowsedRecord, decode_batch, decompress_bounded
+from streamscope.core.browse.batches import (
+    BrowsedRecord,
+    TimestampType,
+    decode_batch,
+    decompress_bounded,
+)
 from streamscope.core.browse.decode import (
     DETAIL,
     Decoder,
@@ -41,6 +46,7 @@ from streamscope.core.browse.reader import (
     Start,
     read_next,
     read_page,
+    with_gaps,
 )
 from streamscope.core.config import BrokerConfig
 from streamscope.core.protocol.primitives import uvarint_bytes
@@ -499,3 +505,33 @@ def test_export_to_jsonl_and_csv_round_trips_every_byte(bt, producers, tmp_path)
     csv_text = (tmp_path / "out.csv").read_text()
     assert "=SUM" not in csv_text  # a spreadsheet would run it: written as base64
     assert not list(tmp_path.glob("*.part"))
+
+
+# -- gaps (issue 14: a compacted log keeps offsets, so it has holes) --------------------
+
+
+def _rec(partition: int, offset: int, ts: int = 1_000, note: str = "") -> BrowsedRecord:
+    return BrowsedRecord("t", partition, offset, ts, TimestampType.CREATE_TIME, b"k", b"v", (),
+                         10, "none", False, False, note=note)
+
+
+def test_offsets_missing_inside_a_page_get_a_gap_row_before_the_record_after_them():
+    records = [_rec(0, 0), _rec(0, 1), _rec(0, 5), _rec(1, 3), _rec(0, 6), _rec(1, 4)]
+    out = with_gaps(records, {0: 0, 1: 2})
+    gaps = [(r.partition, r.offset, r.gap, r.note) for r in out if r.gap]
+    assert gaps == [
+        (0, 2, 3, "offsets 2 to 4: not in the log (compaction removed them)"),
+        (1, 2, 1, "offset 2: not in the log (compaction removed it)"),
+    ]
+    # Each gap row sits just before the record after it, and is a placeholder row.
+    assert [(r.partition, r.offset) for r in out] == [
+        (0, 0), (0, 1), (0, 2), (0, 5), (1, 2), (1, 3), (0, 6), (1, 4)
+    ]
+    assert all(r.placeholder and r.size == 0 for r in out if r.gap)
+    # Running it again over its own output adds nothing.
+    assert with_gaps(out, {0: 0, 1: 2}) == out
+
+
+def test_an_undecodable_batch_row_is_not_followed_by_a_false_gap():
+    out = with_gaps([_rec(0, 0), _rec(0, 1, note="corrupt batch"), _rec(0, 9)], {0: 0})
+    assert not any(r.gap for r in out)

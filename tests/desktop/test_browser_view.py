@@ -16,7 +16,7 @@ from pathlib import Path
 import msgpack
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
-from PySide6.QtCore import QDateTime, QItemSelectionModel
+from PySide6.QtCore import QDateTime, QItemSelectionModel, Qt
 from PySide6.QtWidgets import QFileDialog
 from streamscope.core.browse.batches import BrowsedRecord, TimestampType
 from streamscope.core.browse.decode import Decoder
@@ -496,3 +496,25 @@ def test_columns_fit_their_widest_cell_without_asking_for_every_cell(browser, qt
         assert width == max(cells, header.sectionSizeHint(col)), (col, width, cells)
         table.resizeColumnToContents(col)
         assert width >= table.columnWidth(col), col
+
+
+def test_a_gap_row_shows_its_offset_range_and_note_muted_and_nothing_else(qapp):
+    from streamscope.core.browse.reader import with_gaps
+    from streamscope.desktop.models.records_model import OFFSET, SIZE, TIMESTAMP, batch_summary
+
+    def rec(offset: int) -> BrowsedRecord:
+        return BrowsedRecord("t", 0, offset, 1_000, TimestampType.CREATE_TIME, b"k", b"v", (),
+                             10, "none", False, False)
+
+    records = with_gaps([rec(0), rec(7)], {0: 0})
+    model = RecordsModel()
+    model.set_rows(make_rows(records, Decoder.AUTO))
+    assert model.rowCount() == 3
+    cell = lambda row, col: model.data(model.index(row, col))  # noqa: E731
+    assert cell(1, OFFSET) == "1–6"
+    assert cell(1, VALUE) == "offsets 1 to 6: not in the log (compaction removed them)"
+    assert cell(1, KEY) == cell(1, TIMESTAMP) == cell(1, SIZE) == ""
+    assert model.data(model.index(1, VALUE), Qt.ItemDataRole.ForegroundRole) == model.muted_color
+    assert batch_summary(records[1]).startswith("a gap")
+    # The record after the gap is an ordinary row.
+    assert cell(2, OFFSET) == "7" and cell(2, VALUE) == "v"
