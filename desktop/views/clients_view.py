@@ -7,12 +7,15 @@ consumers (started inside the app) are listed too, marked "in-process"; the summ
 counts them apart from socket connections, and says how many connections the broker
 refused over its limits ("refused N", the latest reasons as the line's tooltip). The
 User column is who a connection authenticated as, shown while the broker asks clients to
-authenticate (or any connection did).
+authenticate (or any connection did). Under the requests by API, the open transactions
+(transactional producers between their first write and the end of their commit or abort,
+issue 14) are listed with their partitions and age, or a line saying there are none.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.desktop import format as fmt
@@ -20,6 +23,7 @@ from streamscope.desktop.history import MonitorHistory
 from streamscope.desktop.layout import named, plain_label, vbox
 from streamscope.desktop.models.api_requests_model import ApiRequestsModel
 from streamscope.desktop.models.clients_model import ClientsModel
+from streamscope.desktop.models.transactions_model import TransactionsModel
 from streamscope.desktop.theme import Theme
 from streamscope.desktop.views.elided import ElidedLabel
 from streamscope.desktop.views.table import KeyedTableView
@@ -73,12 +77,30 @@ class ClientsView(QWidget):
         ll = vbox(lower)
         ll.addWidget(self.api_title)
         ll.addWidget(self.api_table, 1)
+        self.txn_title = named(plain_label("Open transactions"), "SectionTitle")
+        self.txn_model = TransactionsModel(self)
+        self.txn_model.bad_color = QColor(theme.bad)
+        t = TransactionsModel
+        self.txn_table = KeyedTableView(self.txn_model, sort_column=t.AGE,
+                                        stretch_column=t.PARTITIONS)
+        self.txn_table.sortByColumn(t.AGE, Qt.SortOrder.DescendingOrder)
+        self.txn_table.set_column_widths({
+            t.TXN_ID: 170, t.PRODUCER: 130, t.STATE: 110, t.GROUPS: 120, t.AGE: 80,
+            t.TIMEOUT: 80,
+        })
+        self.txn_empty = EmptyState(
+            "No open transactions. A transactional producer's transaction is listed here "
+            "from its first write until its commit or abort markers are written."
+        )
+        ll.addWidget(self.txn_title)
+        ll.addWidget(self.txn_table, 1)
+        ll.addWidget(self.txn_empty)
         root.addWidget(table_over_details(self.table, self.empty, lower, (3, 2)), 1)
         self.table.selection_changed.connect(lambda _k: self._update_details())
         self._update_empty()
 
     def apply_theme(self, theme: Theme) -> None:
-        pass  # tables follow the palette
+        self.txn_model.bad_color = QColor(theme.bad)  # the rest follows the palette
 
     def on_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
         pass  # nothing here moves faster than text
@@ -110,6 +132,11 @@ class ClientsView(QWidget):
         parts.append(f"{fmt.short_count(rate)} requests/s")
         parts.append(f"{fmt.count(requests)} requests in all")
         self.summary.setText(" · ".join(parts))
+        self.txn_model.update(snap)
+        open_txns = len(snap.transactions)
+        self.txn_title.setText(
+            f"Open transactions ({open_txns})" if open_txns else "Open transactions")
+        self.txn_empty.show_instead_of(self.txn_table, open_txns == 0)
         self._update_details()
         self._update_empty()
 
