@@ -30,6 +30,7 @@ from streamscope.core.broker import Broker
 from streamscope.core.lessons.model import (
     AckDropCheck,
     Check,
+    CompactedCheck,
     DbRaceCheck,
     DeliveryCheck,
     EqualCountsCheck,
@@ -80,6 +81,8 @@ class CheckContext:
     now: Callable[[], float]  # the lesson clock, seconds
     kills: dict[str, KillRecord] = field(default_factory=dict)  # group -> the last kill
     crash_armed: Callable[[str], bool] = lambda group: False
+    # Each partner's last update sent (partner id -> seq), for the compaction check.
+    last_sent: Callable[[], dict[str, int]] = lambda: {}
     db_race: DbRaceResult | None = None
     ack_drop: dict[bool, AckDropResult] = field(default_factory=dict)  # by idempotent
 
@@ -99,6 +102,8 @@ async def evaluate(check: Check, ctx: CheckContext, memo: dict[str, int]) -> Out
         return await _ordered(check, ctx.broker)
     if isinstance(check, ScatteredCheck):
         return await _scattered(check, ctx.broker)
+    if isinstance(check, CompactedCheck):
+        return await _compacted(check, ctx)
     if isinstance(check, DbRaceCheck):
         return _db_race(ctx.db_race)
     if isinstance(check, AckDropCheck):
@@ -246,8 +251,9 @@ def _delivery(check: DeliveryCheck, ctx: CheckContext) -> Outcome:
 # --- reading a topic back -----------------------------------------------------------
 
 
-async def _read_topic(broker: Broker, topic: str) -> list[list[tuple[bytes | None, bytes | None]]]:
-    """Every partition's (key, value) pairs, in offset order."""
+async def _read_topic(broker: Broker, topic: str, *, offsets: bool = False) -> list[list[tuple]]:
+    """Every partition's (key, value) pairs, in offset order; (offset, key, value) with
+    ``offsets``."""
     count = broker.topic_partition_count(topic)
     if count is None:
         return []
@@ -270,11 +276,55 @@ async def _read_topic(broker: Broker, topic: str) -> list[list[tuple[bytes | Non
             await asyncio.sleep(0)
         raw.append(chunks)
 
-    def decode() -> list[list[tuple[bytes | None, bytes | None]]]:
+    def decode() -> list[list[tuple]]:
+        if offsets:
+            return [[(r.offset, r.key, r.value) for chunk in chunks
+                     for r in iter_all_records(chunk)] for chunks in raw]
         return [[(r.key, r.value) for chunk in chunks for r in iter_all_records(chunk)]
                 for chunks in raw]
 
     return await asyncio.to_thread(decode)
+
+
+async def _compacted(check: CompactedCheck, ctx: CheckContext) -> Outcome:
+    broker = ctx.broker
+    partitions = await _read_topic(broker, check.topic, offsets=True)
+    sent = ctx.last_sent()
+    count = broker.topic_partition_count(check.topic) or 0
+    twice: set[str] = set()  # keys seen more than once below the active segment
+    latest: dict[str, int] = {}  # partner -> newest seq in the log
+    records = below = 0
+    for p in range(count):
+        active = _active_base(broker, check.topic, p)
+        seen: set[bytes | None] = set()
+        for offset, key, value in partitions[p] if p < len(partitions) else ():
+            records += 1
+            if offset < active:
+                below += 1
+                if key in seen:
+                    twice.add(key.decode(errors="replace") if key else "(no key)")
+                seen.add(key)
+            for _k, partner, seq in _updates([(key, value)]):
+                latest[partner] = max(seq, latest.get(partner, -1))
+    stale = sorted((k for k, seq in sent.items() if latest.get(k) != seq), key=_partner_index)
+    sent_total = sum(seq + 1 for seq in sent.values())
+    ok = records > 0 and bool(sent) and not twice and not stale
+    figures = (
+        ("updates sent", str(sent_total)),
+        ("records left in the log", str(records)),
+        ("partners", f"{len(sent)} sent, {len(latest)} in the log"),
+        ("keys twice in the cleanable part", str(len(twice))),
+        ("partners whose latest update is missing", ", ".join(stale[:3]) or "none"),
+    )
+    return Outcome(ok, figures, f"{check.topic}: {records} records left of {sent_total} sent;"
+                   f" keys twice below the active segment: {len(twice)};"
+                   f" latest update of every partner kept: {'yes' if not stale else 'no'}")
+
+
+def _active_base(broker: Broker, topic: str, partition: int) -> int:
+    """The base offset of the partition's active segment (never compacted)."""
+    infos = broker.partition(topic, partition).log.segment_infos()
+    return infos[-1].base_offset if infos else 0
 
 
 def _updates(pairs: list[tuple[bytes | None, bytes | None]]) -> list[tuple[bytes | None, str, int]]:

@@ -37,7 +37,8 @@ one guessed from its actions (the GUI's fallback). ``focus`` without ``page`` is
 Every action is a table whose ``do`` names it; its other keys are its arguments (the
 dataclass of the same name below says which, their types and defaults). Actions:
 
-``create_topic`` topic, partitions=6 (kept as it is when it exists)
+``create_topic`` topic, partitions=6, configs (["name=value", ...], Kafka's topic configs:
+  e.g. "cleanup.policy=compact") (kept as it is when it exists)
 ``start_partners`` topic="deliveries", partitions=6, partners=50, rate=100 (updates/s in
   total), limit (stop after exactly this many updates; lessons set it so counts are
   deterministic), real_client=false
@@ -111,6 +112,11 @@ class CreateTopic:
     DO: ClassVar[str] = "create_topic"
     topic: str
     partitions: int = field(default=6, metadata=_AT_LEAST_1)
+    configs: tuple[str, ...] = ()  # "name=value": Kafka's topic configs
+
+    def config_map(self) -> dict[str, str]:
+        """``configs`` as a dict (the parser checked each has a ``=``)."""
+        return dict(item.split("=", 1) for item in self.configs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +320,16 @@ class ScatteredCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class CompactedCheck:
+    """Read back from the log: below each partition's active segment (what the cleaner
+    may compact) no partner's key appears twice, and every partner's last update sent is
+    still in the log (compaction kept the latest location of every partner)."""
+
+    CHECK: ClassVar[str] = "compacted"
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
 class DbRaceCheck:
     """At the top load step the direct path wrote fewer updates/s than the broker path."""
 
@@ -330,7 +346,7 @@ class AckDropCheck:
 
 Check = Union[  # noqa: UP007 (a runtime value: the registry below iterates it)
     EqualCountsCheck, IdleConsumersCheck, ReassignedCheck, LagZeroCheck, LagAboveCheck,
-    DeliveryCheck, OrderedCheck, ScatteredCheck, DbRaceCheck, AckDropCheck,
+    DeliveryCheck, OrderedCheck, ScatteredCheck, CompactedCheck, DbRaceCheck, AckDropCheck,
 ]
 CHECKS: dict[str, type] = {c.CHECK: c for c in typing.get_args(Check)}
 
@@ -521,7 +537,12 @@ def _parse_action(raw: object, where: str) -> Action:
     where = f"{where} ({do})"
     args = {k: v for k, v in raw.items() if k != "do"}
     if do != "assert":
-        return _build(ACTIONS[do], args, where)
+        action = _build(ACTIONS[do], args, where)
+        if isinstance(action, CreateTopic):
+            bad = [c for c in action.configs if "=" not in c or c.startswith("=")]
+            if bad:
+                raise LessonError(f"{where}: configs items must be \"name=value\", got {bad[0]!r}")
+        return action
     kind = args.pop("check", None)
     if kind not in CHECKS:
         raise LessonError(f"{where}: unknown check {kind!r} (checks: {', '.join(CHECKS)})")

@@ -151,7 +151,11 @@ class LessonPlayer:
         self._delays: dict[str, float] = {}  # group -> processing delay in lesson time
         self._samples: deque[DbRaceSample] = deque(maxlen=DB_SAMPLES)
         self._ctx = CheckContext(view=scenario.view, broker=scenario.broker, now=clock.time,
-                                 crash_armed=self._crash_armed)
+                                 crash_armed=self._crash_armed, last_sent=self._last_sent)
+
+    def _last_sent(self) -> dict[str, int]:
+        runner = self.scenario.runner
+        return runner.fleet.last_seqs() if runner is not None else {}
 
     # --- commands ---------------------------------------------------------------------
 
@@ -333,7 +337,8 @@ class LessonPlayer:
             return await self._assert(action, step)
         elif isinstance(action, CreateTopic):
             if sc.broker.topic_partition_count(action.topic) is None:
-                sc.broker.create_topic(action.topic, action.partitions)
+                sc.broker.create_topic(action.topic, action.partitions,
+                                       action.config_map() or None)
         elif isinstance(action, StartPartners):
             await sc.start_partners(
                 topic=action.topic, partitions=action.partitions, partners=action.partners,

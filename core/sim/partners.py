@@ -222,6 +222,10 @@ class Fleet:
     def partner_ids(self) -> list[str]:
         return [p.id for p in self._partners]
 
+    def last_seqs(self) -> dict[str, int]:
+        """Each partner's last update made (partner id -> seq); none before its first."""
+        return {p.id: p.seq - 1 for p in self._partners if p.seq > 0}
+
     def resize(self, partners: int) -> None:
         """Grow (new partners by index) or shrink (the highest indexes leave) the fleet."""
         if partners < 1:

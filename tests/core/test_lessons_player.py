@@ -10,6 +10,8 @@ import pytest
 from streamscope.core.broker import Broker
 from streamscope.core.groups.clock import ManualClock
 from streamscope.core.lessons import LessonPlayer, parse_lesson
+from streamscope.core.lessons.checks import CheckContext, evaluate
+from streamscope.core.lessons.model import CompactedCheck, LessonError
 from streamscope.core.sim.scenario import Scenario
 
 from tests.core.helpers import open_player, scenario_on, wait_until
@@ -229,3 +231,40 @@ async def test_play_runs_the_remaining_steps_to_the_end(scenario):
         view = await playing
         assert (view.step, view.status, view.playing) == (2, "finished", False)
         assert live(scenario, "a") == 1  # the last step's remove_consumer ran
+
+
+async def test_the_compacted_check_fails_on_a_log_that_keeps_every_update(scenario, broker):
+    # cleanup.policy=delete with 1-byte segments: every batch rolls a segment, so nearly
+    # all updates lie below the active segment, and each partner's key is there many
+    # times. The check reads the log back and says so (issue 14's lesson relies on it).
+    text = """
+name = "not-compacted"
+title = "Not compacted"
+topics = ["t"]
+[[steps]]
+caption = "Partners send 60 updates to a topic that keeps them all."
+actions = [
+  { do = "create_topic", topic = "t", partitions = 1, configs = ["cleanup.policy=delete", "segment.bytes=1024"] },
+  { do = "start_partners", topic = "t", partners = 3, rate = 500, limit = 60 },
+]
+"""
+    parsed = lesson(text)
+    create = parsed.steps[0].actions[0]
+    assert create.config_map() == {"cleanup.policy": "delete", "segment.bytes": "1024"}
+    async with open_player(scenario, parsed) as player:
+        await player.next()
+        assert broker.topic_config_values("t")["segment.bytes"][0] == "1024"
+        await wait_until(lambda: scenario.partners_sent == 60)
+        ctx = CheckContext(view=scenario.view, broker=broker, now=lambda: 0.0,
+                           last_sent=player._last_sent)
+        outcome = await evaluate(CompactedCheck("t"), ctx, {})
+    figures = dict(outcome.figures)
+    assert not outcome.ok
+    assert figures["updates sent"] == "60" and figures["records left in the log"] == "60"
+    assert figures["keys twice in the cleanable part"] == "3"
+    assert figures["partners whose latest update is missing"] == "none"
+
+
+def test_create_topic_configs_must_be_name_equals_value():
+    with pytest.raises(LessonError, match='configs items must be "name=value"'):
+        lesson(TINY.replace('partitions = 3 }', 'partitions = 3, configs = ["compact"] }', 1))
