@@ -41,6 +41,7 @@ from streamscope.core.lessons.model import (
     OrderedCheck,
     ReassignedCheck,
     ScatteredCheck,
+    TransformCheck,
 )
 from streamscope.core.records import iter_all_records, iter_batches
 from streamscope.core.sim.consumers import AppView, MemberView
@@ -49,6 +50,7 @@ from streamscope.core.sim.scenario import ScenarioView
 
 if TYPE_CHECKING:
     from streamscope.core.sim.database import DbRaceResult
+    from streamscope.core.sim.eos import TransformResult
     from streamscope.core.sim.faults import AckDropResult
 
 Figures = tuple[tuple[str, str], ...]
@@ -85,6 +87,7 @@ class CheckContext:
     last_sent: Callable[[], dict[str, int]] = lambda: {}
     db_race: DbRaceResult | None = None
     ack_drop: dict[bool, AckDropResult] = field(default_factory=dict)  # by idempotent
+    transform: dict[bool, TransformResult] = field(default_factory=dict)  # by exactly_once
 
 
 async def evaluate(check: Check, ctx: CheckContext, memo: dict[str, int]) -> Outcome:
@@ -108,6 +111,8 @@ async def evaluate(check: Check, ctx: CheckContext, memo: dict[str, int]) -> Out
         return _db_race(ctx.db_race)
     if isinstance(check, AckDropCheck):
         return _ack_drop(ctx.ack_drop)
+    if isinstance(check, TransformCheck):
+        return _transform(ctx.transform)
     raise TypeError(f"not a check: {check!r}")  # pragma: no cover - the model lists them
 
 
@@ -453,3 +458,23 @@ def _ack_drop(results: dict[bool, AckDropResult]) -> Outcome:
     ok = plain.duplicates > 0 and idem.duplicates == 0 and idem.missing == 0
     return Outcome(ok, tuple(figures), f"duplicates without idempotence {plain.duplicates},"
                    f" with idempotence {idem.duplicates}")
+
+
+def _transform(results: dict[bool, TransformResult]) -> Outcome:
+    alo, eos = results.get(False), results.get(True)
+    figures = []
+    for r in (alo, eos):
+        if r is not None:
+            figures.append((
+                "exactly once" if r.exactly_once else "at least once",
+                f"{r.records} updates in, crash after {r.crashed_after} outputs;"
+                f" read_committed sees {r.committed_view} ({r.duplicates} duplicates,"
+                f" {r.missing} missing); {r.aborted} aborted in the log",
+            ))
+    if alo is None or eos is None:
+        return Outcome(False, tuple(figures), "both transform runs (exactly_once false and"
+                       " true) must run before this check")
+    ok = (alo.duplicates > 0 and alo.missing == 0 and eos.duplicates == 0
+          and eos.missing == 0 and eos.aborted > 0)
+    return Outcome(ok, tuple(figures), f"duplicates downstream: at least once {alo.duplicates},"
+                   f" exactly once {eos.duplicates}")

@@ -56,6 +56,8 @@ dataclass of the same name below says which, their types and defaults). Actions:
   lesson 6's race, direct SQLite writes against the broker path
 ``ack_drop`` idempotent, records=300, drops=3: a real producer whose acknowledgements
   are dropped (lesson 8)
+``transform`` exactly_once, records=200, crash_after=90: consume-transform-produce with
+  real clients, the transformer killed mid-batch and restarted (lesson 10)
 ``assert`` check, within=30 (seconds to wait for the condition), plus the check's own
   arguments (the ``*Check`` dataclasses below; checks are listed in :data:`CHECKS`)
 
@@ -241,6 +243,14 @@ class AckDrop:
     drops: int = field(default=3, metadata=_AT_LEAST_1)
 
 
+@dataclass(frozen=True, slots=True)
+class Transform:
+    DO: ClassVar[str] = "transform"
+    exactly_once: bool
+    records: int = field(default=200, metadata=_AT_LEAST_1)
+    crash_after: int = field(default=90, metadata=_AT_LEAST_1)
+
+
 # --- checks (the ``check`` of an ``assert``) -------------------------------------------
 
 
@@ -330,6 +340,14 @@ class CompactedCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class TransformCheck:
+    """Both ``transform`` runs done: at least once left duplicates downstream, exactly
+    once none, and neither lost an update."""
+
+    CHECK: ClassVar[str] = "transform"
+
+
+@dataclass(frozen=True, slots=True)
 class DbRaceCheck:
     """At the top load step the direct path wrote fewer updates/s than the broker path."""
 
@@ -347,6 +365,7 @@ class AckDropCheck:
 Check = Union[  # noqa: UP007 (a runtime value: the registry below iterates it)
     EqualCountsCheck, IdleConsumersCheck, ReassignedCheck, LagZeroCheck, LagAboveCheck,
     DeliveryCheck, OrderedCheck, ScatteredCheck, CompactedCheck, DbRaceCheck, AckDropCheck,
+    TransformCheck,
 ]
 CHECKS: dict[str, type] = {c.CHECK: c for c in typing.get_args(Check)}
 
@@ -361,11 +380,11 @@ class Assert:
 Action = Union[  # noqa: UP007
     CreateTopic, StartPartners, StopPartners, Retune, LunchRush, AddApp, AddConsumer,
     RemoveConsumer, KillConsumer, Crash, SetDelay, Pause, Resume, Wait, ProduceNullKeys,
-    DbRace, AckDrop, Assert,
+    DbRace, AckDrop, Transform, Assert,
 ]
 ACTIONS: dict[str, type] = {a.DO: a for a in typing.get_args(Action)}
 # Actions that run an experiment or wait: a replay (``LessonPlayer.previous``) skips them.
-TIMED_ACTIONS = (Wait, Assert, DbRace, AckDrop)
+TIMED_ACTIONS = (Wait, Assert, DbRace, AckDrop, Transform)
 
 
 # --- the lesson -----------------------------------------------------------------------
@@ -538,6 +557,8 @@ def _parse_action(raw: object, where: str) -> Action:
     args = {k: v for k, v in raw.items() if k != "do"}
     if do != "assert":
         action = _build(ACTIONS[do], args, where)
+        if isinstance(action, Transform) and action.crash_after >= action.records:
+            raise LessonError(f"{where}: crash_after must be below records")
         if isinstance(action, CreateTopic):
             bad = [c for c in action.configs if "=" not in c or c.startswith("=")]
             if bad:

@@ -31,7 +31,8 @@ Contract:
   city and the partners come from it; every count from a ``limit``, null-key records
   from a sticky partitioner seeded by the lesson.
 * ``ack_drop`` needs ``faults`` (the node's :class:`~streamscope.core.sim.faults.FaultInjector`)
-  and the scenario's ``bootstrap()`` (the node listening); ``db_race`` writes its SQLite
+  and the scenario's ``bootstrap()`` (the node listening), as ``transform`` does (real
+  clients, :mod:`core.sim.eos`); ``db_race`` writes its SQLite
   files under ``work_dir`` (a temporary directory of the player's own by default, removed
   by :meth:`close`).
 """
@@ -73,6 +74,7 @@ from streamscope.core.lessons.model import (
     SetDelay,
     StartPartners,
     StopPartners,
+    Transform,
     Wait,
 )
 from streamscope.core.sim.partners import Fleet, encode_update
@@ -267,6 +269,7 @@ class LessonPlayer:
         self._ctx.kills.clear()
         self._ctx.db_race = None
         self._ctx.ack_drop.clear()
+        self._ctx.transform.clear()
         self._samples.clear()
         self._delays.clear()
 
@@ -375,6 +378,8 @@ class LessonPlayer:
             await self._db_race(action)
         elif isinstance(action, AckDrop):
             await self._ack_drop(action)
+        elif isinstance(action, Transform):
+            await self._transform(action)
         else:  # pragma: no cover - the model lists every action
             raise TypeError(f"not an action: {action!r}")
         return True
@@ -473,6 +478,19 @@ class LessonPlayer:
             self.scenario.broker, self.scenario.groups, data_dir=self._dir("db-race"),
             steps=action.steps, step_s=action.step_seconds, drain_s=action.drain_seconds,
             partners=action.partners, seed=self.lesson.seed, on_sample=self._samples.append,
+        )
+
+    async def _transform(self, action: Transform) -> None:
+        from streamscope.core.sim.eos import run_transform
+
+        bootstrap = self.scenario.bootstrap()
+        if not bootstrap:
+            raise RuntimeError("transform needs the broker listening on a port (real clients"
+                               " connect to it)")
+        self._ctx.transform.pop(action.exactly_once, None)
+        self._ctx.transform[action.exactly_once] = await run_transform(
+            bootstrap, exactly_once=action.exactly_once, records=action.records,
+            crash_after=action.crash_after, seed=self.lesson.seed,
         )
 
     async def _ack_drop(self, action: AckDrop) -> None:

@@ -1,0 +1,278 @@
+"""Lesson 10, exactly-once: consume-transform-produce with a crash in the middle, run twice.
+
+Contract:
+
+* :func:`run_transform` runs the experiment against ``bootstrap`` with real confluent-kafka
+  clients (Kafka's own semantics, nothing simulated): ``records`` location updates of
+  ``partners`` delivery partners (deterministic for a seed, key = partner id) are written
+  to an input topic; a *transformer* reads them in a consumer group and writes one
+  "progress" record per update (key = partner id, value = msgpack ``{partner, seq, km}``,
+  the distance travelled so far) to an output topic.
+* The transformer is a child process (``python -m streamscope.core.sim.eos``). The first
+  instance SIGKILLs itself after producing ``crash_after`` outputs, in the middle of a
+  batch: its outputs of that batch are flushed to the broker (acknowledged), its input
+  offsets are not committed. A second instance with the same identity (static group
+  member id, and with exactly-once the same ``transactional.id``) takes over from the
+  group's committed offsets and runs to the end of the input.
+* ``exactly_once=False`` (at least once): a plain idempotent producer; offsets are
+  committed after each batch's outputs are acknowledged. The crashed batch is processed
+  again: its outputs are in the output topic twice.
+* ``exactly_once=True``: a transactional producer (``transactional.id``), one transaction
+  per batch holding the outputs *and* the input offsets (``send_offsets_to_transaction``),
+  and a ``read_committed`` consumer. The second instance's ``init_transactions`` fences the
+  dead one and the coordinator aborts its open transaction: its outputs stay in the log,
+  marked aborted, and ``read_committed`` readers never see them.
+* :class:`TransformResult` counts the output topic read back twice from its offsets before
+  the run: ``read_committed`` (what a downstream service sees: duplicates and missing by
+  ``(partner, seq)``) and ``read_uncommitted`` (every record appended, aborted ones too).
+* Every client call runs in a worker thread or the child; the broker's loop only waits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import msgpack
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from streamscope.core.sim.faults import _ensure_topic, _offsets, updates_for
+from streamscope.core.sim.partners import decode_update, encode_update
+
+BATCH = 20  # input records per batch (and per transaction)
+GROUP = "streamscope-lesson-transformer"
+INSTANCE = "transformer-1"  # static membership: the restarted instance takes over at once
+
+
+@dataclass(frozen=True, slots=True)
+class TransformResult:
+    exactly_once: bool
+    records: int  # input updates
+    crashed_after: int  # outputs the first instance produced before it was killed
+    committed_view: int  # output records a read_committed reader sees
+    duplicates: int  # of those, copies of an update already seen
+    missing: int  # input updates with no output a read_committed reader sees
+    in_log: int  # output records appended (read_uncommitted), aborted ones included
+    aborted: int  # in_log - committed_view: appended, then aborted
+
+
+def topics_for(exactly_once: bool) -> tuple[str, str]:
+    mode = "exactly-once" if exactly_once else "at-least-once"
+    return f"locations-{mode}", f"progress-{mode}"
+
+
+async def run_transform(
+    bootstrap: str, *, exactly_once: bool, records: int = 200, crash_after: int = 90,
+    partitions: int = 3, partners: int = 8, seed: int = 1, timeout_s: float = 60.0,
+) -> TransformResult:
+    """The experiment (module contract). Runs on the broker's loop."""
+    if not 0 < crash_after < records or partitions < 1 or partners < 1:
+        raise ValueError("need 0 < crash_after < records and positive partitions, partners")
+    source, sink = topics_for(exactly_once)
+    for topic in (source, sink):
+        await asyncio.to_thread(_ensure_topic, bootstrap, topic, partitions, timeout_s)
+    updates = await asyncio.to_thread(updates_for, records, partners, seed)
+    before = await asyncio.to_thread(_offsets, bootstrap, sink, timeout_s)
+    await asyncio.to_thread(_produce_input, bootstrap, source, updates, timeout_s)
+    first = await _instance(bootstrap, source, sink, exactly_once, crash_after, timeout_s)
+    if first.returncode != -signal.SIGKILL:
+        raise RuntimeError(f"the first transformer did not crash as planned: {first.detail}")
+    second = await _instance(bootstrap, source, sink, exactly_once, None, timeout_s)
+    if second.returncode != 0:
+        raise RuntimeError(f"the second transformer failed: {second.detail}")
+    after = await asyncio.to_thread(_offsets, bootstrap, sink, timeout_s)
+    ranges = {p: (max(before.get(p, (0, 0))[1], lo), hi) for p, (lo, hi) in after.items()}
+    committed = await asyncio.to_thread(_read_back, bootstrap, sink, ranges, True, timeout_s)
+    everything = await asyncio.to_thread(_read_back, bootstrap, sink, ranges, False, timeout_s)
+    counts = Counter(committed)
+    expected = {(u.partner, u.seq) for u in updates}
+    return TransformResult(
+        exactly_once=exactly_once, records=records, crashed_after=crash_after,
+        committed_view=len(committed), duplicates=len(committed) - len(counts),
+        missing=len(expected - counts.keys()), in_log=len(everything),
+        aborted=len(everything) - len(committed),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Exit:
+    returncode: int
+    detail: str
+
+
+async def _instance(bootstrap: str, source: str, sink: str, exactly_once: bool,
+                    crash_after: int | None, timeout_s: float) -> _Exit:
+    args = [sys.executable, "-m", "streamscope.core.sim.eos", "--bootstrap", bootstrap,
+            "--source", source, "--sink", sink, "--timeout", str(timeout_s)]
+    if exactly_once:
+        args.append("--exactly-once")
+    if crash_after is not None:
+        args += ["--crash-after", str(crash_after)]
+
+    def run() -> _Exit:
+        try:
+            done = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s + 15)
+        except subprocess.TimeoutExpired:
+            return _Exit(-1, f"no exit within {timeout_s + 15:.0f} s")
+        return _Exit(done.returncode, (done.stderr or done.stdout)[-2000:])
+
+    return await asyncio.to_thread(run)
+
+
+def _produce_input(bootstrap: str, topic: str, updates: list, timeout_s: float) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
+                         "linger.ms": 5, "partitioner": "murmur2_random"})
+    for u in updates:
+        producer.produce(topic, encode_update(u), u.key, timestamp=u.ts)
+        producer.poll(0)
+    if producer.flush(timeout_s):
+        raise TimeoutError(f"input records to {topic} not acknowledged within {timeout_s} s")
+
+
+def _read_back(bootstrap: str, topic: str, ranges: dict[int, tuple[int, int]],
+               committed_only: bool, timeout_s: float) -> list[tuple[str, int]]:
+    """(partner, seq) of every output in [start, end) of each partition a reader with that
+    isolation level is handed."""
+    want = {p: (lo, hi) for p, (lo, hi) in ranges.items() if hi > lo}
+    if not want:
+        return []
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap, "group.id": "streamscope-lesson-eos-reader",
+        "enable.auto.commit": False, "enable.partition.eof": True,
+        "isolation.level": "read_committed" if committed_only else "read_uncommitted",
+    })
+    out: list[tuple[str, int]] = []
+    try:
+        consumer.assign([TopicPartition(topic, p, lo) for p, (lo, _hi) in want.items()])
+        remaining = set(want)
+        deadline = time.monotonic() + timeout_s
+        while remaining and time.monotonic() < deadline:
+            for msg in consumer.consume(500, timeout=0.5):
+                err = msg.error()
+                if err is not None:
+                    # End of what this reader may read: read_committed stops at the LSO and
+                    # skips aborted records and markers, so offsets are not contiguous.
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        remaining.discard(msg.partition())
+                    continue
+                if msg.offset() < want[msg.partition()][1]:
+                    obj = msgpack.unpackb(msg.value())
+                    out.append((obj["partner"], obj["seq"]))
+        if remaining:
+            raise TimeoutError(f"could not read back partitions {sorted(remaining)} of {topic}")
+    finally:
+        consumer.close()
+    return out
+
+
+# --- the transformer (a child process) ------------------------------------------------
+
+
+def transform(bootstrap: str, source: str, sink: str, *, exactly_once: bool,
+              crash_after: int | None, timeout_s: float) -> int:
+    """Read ``source`` to its end in the group, write one output per update; with
+    ``crash_after``, SIGKILL this process once that many outputs were acknowledged."""
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap, "group.id": GROUP, "group.instance.id": INSTANCE,
+        "enable.auto.commit": False, "auto.offset.reset": "earliest",
+        "isolation.level": "read_committed", "session.timeout.ms": 10_000,
+    })
+    conf = {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5,
+            "partitioner": "murmur2_random"}
+    if exactly_once:
+        conf["transactional.id"] = "streamscope-lesson-transformer"
+        conf["transaction.timeout.ms"] = 60_000
+    producer = Producer(conf)
+    if exactly_once:
+        producer.init_transactions(timeout_s)  # fences a dead instance, aborting its work
+    consumer.subscribe([source])
+    km: dict[str, float] = {}
+    last_xy: dict[str, tuple[float, float]] = {}
+    produced = 0
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        batch = [m for m in consumer.consume(BATCH, timeout=1.0) if m.error() is None]
+        if not batch:
+            if _at_end(consumer, source):
+                break
+            continue
+        if exactly_once:
+            producer.begin_transaction()
+        for msg in batch:
+            u = decode_update(msg.value())
+            x0, y0 = last_xy.get(u.partner, (u.x, u.y))
+            km[u.partner] = km.get(u.partner, 0.0) + math.hypot(u.x - x0, u.y - y0) / 1000
+            last_xy[u.partner] = (u.x, u.y)
+            value = msgpack.packb({"partner": u.partner, "seq": u.seq,
+                                   "km": round(km[u.partner], 3)})
+            producer.produce(sink, value, u.partner.encode())
+            produced += 1
+            if crash_after is not None and produced >= crash_after:
+                producer.flush(timeout_s)  # these outputs reach the broker...
+                os.kill(os.getpid(), signal.SIGKILL)  # ...and nothing after them does
+        positions = [TopicPartition(source, m.partition(), m.offset() + 1)
+                     for m in _last_per_partition(batch)]
+        if exactly_once:
+            producer.send_offsets_to_transaction(
+                positions, consumer.consumer_group_metadata(), timeout_s)
+            producer.commit_transaction(timeout_s)
+        else:
+            if producer.flush(timeout_s):
+                raise TimeoutError("outputs not acknowledged")
+            consumer.commit(offsets=positions, asynchronous=False)
+    else:
+        raise TimeoutError(f"{source} not read to its end within {timeout_s} s")
+    consumer.close()
+    return 0
+
+
+def _last_per_partition(batch: list) -> list:
+    last = {}
+    for m in batch:
+        last[m.partition()] = m
+    return list(last.values())
+
+
+def _at_end(consumer: Consumer, topic: str) -> bool:
+    """Every assigned partition's position (or, where nothing was read yet, its committed
+    offset) is at its high watermark."""
+    assigned = consumer.assignment()
+    if not assigned:
+        return False
+    positions = consumer.position(assigned)
+    unread = [tp for tp in positions if tp.offset < 0]
+    committed = {(tp.topic, tp.partition): tp.offset
+                 for tp in (consumer.committed(unread, timeout=5.0) if unread else [])}
+    for tp in positions:
+        at = tp.offset if tp.offset >= 0 else committed.get((tp.topic, tp.partition), -1)
+        lo, hi = consumer.get_watermark_offsets(tp, timeout=5.0, cached=False)
+        if at < 0 and hi > lo:
+            return False
+        if at >= 0 and at < hi:
+            return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m streamscope.core.sim.eos",
+                                     description="The lesson's transformer (see the module).")
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--source", required=True)
+    parser.add_argument("--sink", required=True)
+    parser.add_argument("--exactly-once", action="store_true")
+    parser.add_argument("--crash-after", type=int)
+    parser.add_argument("--timeout", type=float, default=60.0)
+    a = parser.parse_args(argv)
+    return transform(a.bootstrap, a.source, a.sink, exactly_once=a.exactly_once,
+                     crash_after=a.crash_after, timeout_s=a.timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
