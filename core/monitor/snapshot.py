@@ -13,11 +13,10 @@ Issue 13 adds what a user must see about safety: a partition's storage failure o
 offline reason, connections refused over a limit, the user a connection authenticated
 as, and whether the listener needs authentication (``BrokerInfo.loopback_only`` says
 whether anyone beyond this machine can reach it).
-Issue 14 adds compaction and transactions: a compacted partition's cleaner state
-(:class:`CleanerSnapshot`: the clean/dirty boundary, the dirty ratio, a run's progress),
-a partition's last stable offset and its recent aborted ranges, and the open
-transactions (:class:`TransactionSnapshot`). An observer that cannot see them leaves
-the defaults (no cleaner, LSO None = the high watermark, no ranges, no transactions).
+Transactions: ``PartitionSnapshot.last_stable_offset`` (None where the observer cannot
+see it) and ``aborted`` (the newest :data:`ABORTED_SHOWN` aborted transactions' offset
+ranges), and ``ClusterSnapshot.transactions``: the transactional ids with a transaction
+in progress (Ongoing, or being committed or aborted), empty where none can be seen.
 """
 
 from __future__ import annotations
@@ -32,8 +31,8 @@ from streamscope.core.protocol.api_keys import ApiKey
 __all__ = [
     "API_NAMES",
     "BrokerInfo",
-    "CleanerSnapshot",
     "ClusterSnapshot",
+    "CompactionSnapshot",
     "ConnectionSnapshot",
     "Counters",
     "EventSnapshot",
@@ -44,6 +43,8 @@ __all__ = [
     "RebalanceSnapshot",
     "TopicSnapshot",
     "TransactionSnapshot",
+    "AbortedRange",
+    "ABORTED_SHOWN",
     "api_name",
     "is_loopback_host",
 ]
@@ -51,6 +52,10 @@ __all__ = [
 # Kafka's API names by key, for request counters: derived from the one table of API keys
 # (:class:`core.protocol.api_keys.ApiKey`), never kept by hand here.
 API_NAMES: dict[int, str] = {key.value: key.title for key in ApiKey}
+
+
+# Aborted transactions shown per partition (the newest): enough to draw, bounded per tick.
+ABORTED_SHOWN = 32
 
 
 def api_name(key: int) -> str:
@@ -140,26 +145,47 @@ class Counters:
 
 
 @dataclass(frozen=True, slots=True)
-class CleanerSnapshot:
-    """The log cleaner's view of one compacted partition.
+class CompactionSnapshot:
+    """A compacted partition's cleaner state: offsets [log start, ``clean_offset``) are
+    clean (compacted: gaps), [``clean_offset``, ``dirty_end_offset``) dirty and
+    cleanable, the rest (the active segment, or records younger than
+    min.compaction.lag.ms) not cleanable yet. ``dirty_ratio`` is dirty bytes over
+    cleanable bytes; ``state`` "idle" or "cleaning"; ``bytes_read`` / ``bytes_written``
+    by the cleaner's passes since the broker started; ``last_run_ms`` epoch ms (0: none)."""
 
-    ``clean_end`` is the cleaner's checkpoint: offsets below it have been compacted (at
-    most the latest record per key is left there, with gaps where the rest were), offsets
-    from it up to ``dirty_end`` (the active segment's base, which is never cleaned) wait
-    for the next run. ``dirty_ratio`` is dirty bytes over cleanable bytes, compared with
-    ``min.cleanable.dirty.ratio``. While a run is on, ``running`` is true and
-    ``progress`` is the fraction of its input read (0-1).
-    """
-
-    clean_end: int
-    dirty_end: int
+    clean_offset: int
+    dirty_end_offset: int
     dirty_ratio: float
-    running: bool = False
-    progress: float = 0.0
-    runs: int = 0  # runs finished on this partition since the broker started
-    bytes_cleaned: int = 0  # input bytes of those runs
-    bytes_removed: int = 0  # what they freed
-    last_run_at: float | None = None  # wall clock of the last finished run
+    state: str
+    passes: int
+    bytes_read: int
+    bytes_written: int
+    last_run_ms: int
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AbortedRange:
+    """An aborted transaction's records on one partition: [first_offset, last_offset]
+    (the last is its ABORT marker), all of one producer."""
+
+    producer_id: int
+    first_offset: int
+    last_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionSnapshot:
+    """A transactional id with a transaction in progress (Kafka's state names)."""
+
+    transactional_id: str
+    producer_id: int
+    producer_epoch: int
+    state: str  # Ongoing, PrepareCommit, PrepareAbort
+    partitions: tuple[tuple[str, int], ...]  # sorted
+    groups: tuple[str, ...]  # groups whose offsets it commits, sorted
+    age_ms: int  # how long it has been open
+    timeout_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,21 +207,12 @@ class PartitionSnapshot:
     # cannot see storage (an external cluster) leave both None.
     storage_error: str | None = None
     offline: str | None = None
-    # Compacted topics only (cleanup.policy contains compact); None otherwise.
-    cleaner: CleanerSnapshot | None = None
-    # The last stable offset: read_committed consumers read below it. None: no open
-    # transaction holds it back (it equals the high watermark).
+    # cleanup.policy with compact: the cleaner's state (None otherwise, or unknown).
+    compaction: CompactionSnapshot | None = None
+    # The last stable offset (below the oldest open transaction; the high watermark when
+    # none is open), None where not visible; the newest aborted transactions, oldest first.
     last_stable_offset: int | None = None
-    # Recent aborted transactions' ranges [first, last] (inclusive offsets), oldest
-    # first, bounded; read_committed consumers skip their records.
-    aborted_ranges: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def stable_offset(self) -> int:
-        """Where read_committed consumers stop: the LSO, or the high watermark."""
-        if self.last_stable_offset is None:
-            return self.high_watermark
-        return self.last_stable_offset
+    aborted: tuple[AbortedRange, ...] = ()
 
     @property
     def storage_problem(self) -> str | None:
@@ -383,30 +400,6 @@ class EventSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
-class TransactionSnapshot:
-    """One transactional producer's transaction as the coordinator holds it.
-
-    ``state`` uses Kafka's names (Empty, Ongoing, PrepareCommit, PrepareAbort,
-    CompleteCommit, CompleteAbort, Dead); only open ones (Ongoing, Prepare*) are listed
-    in :attr:`ClusterSnapshot.transactions`. ``started_at`` is the wall clock of the
-    transaction's first partition; ``partitions`` the (topic, partition) pairs it wrote
-    to, sorted; ``groups`` the consumer groups whose offsets it carries.
-    """
-
-    transactional_id: str
-    producer_id: int
-    producer_epoch: int
-    state: str
-    timeout_ms: int
-    started_at: float
-    partitions: tuple[tuple[str, int], ...] = ()
-    groups: tuple[str, ...] = ()
-
-    def age_s(self, now: float) -> float:
-        return max(0.0, now - self.started_at)
-
-
-@dataclass(frozen=True, slots=True)
 class ClusterSnapshot:
     taken_at: float  # wall clock
     monotonic: float  # time.monotonic() at build: divide counter deltas by this
@@ -418,8 +411,7 @@ class ClusterSnapshot:
     connections: tuple[ConnectionSnapshot, ...]  # sorted by conn id
     events: tuple[EventSnapshot, ...]  # oldest first, bounded
     activity: ActivitySnapshot | None = None  # sampled appends, commits, read positions
-    # Open transactions, sorted by transactional id (issue 14).
-    transactions: tuple[TransactionSnapshot, ...] = ()
+    transactions: tuple[TransactionSnapshot, ...] = ()  # in progress, by transactional id
 
     def topic(self, name: str) -> TopicSnapshot | None:
         for t in self.topics:

@@ -81,16 +81,19 @@ def _records(value: int) -> str:
 
 
 def _explain_cleaner(lane: Lane, mark: Mark) -> str:
-    cl = lane.cleaner
+    cl = lane.compaction
     assert cl is not None
     tp = lane.name
-    if cl.running:
-        state = f"The cleaner is compacting it now ({cl.progress:.0%} read)."
-    elif cl.last_run_at is not None:
-        state = (f"The cleaner has run {fmt.plural(cl.runs, 'time')} here and freed "
-                 f"{fmt.size(cl.bytes_removed)}.")
+    if cl.state == "cleaning":
+        state = "The cleaner is compacting it now."
+    elif cl.passes:
+        freed = max(0, cl.bytes_read - cl.bytes_written)
+        state = (f"The cleaner has run {fmt.plural(cl.passes, 'time')} here and freed "
+                 f"{fmt.size(freed)}.")
     else:
         state = "The cleaner has not run here yet."
+    if cl.last_error:
+        state += f" Its last run failed: {cl.last_error}."
     if mark.kind == Kind.CLEAN:
         return (
             f"Cleaned part of {tp}: offsets {_n(mark.offset)} to {_n(mark.end - 1)}.\n"
@@ -100,8 +103,8 @@ def _explain_cleaner(lane: Lane, mark: Mark) -> str:
     return (
         f"Dirty part of {tp}: offsets {_n(mark.offset)} to {_n(mark.end - 1)}, written since "
         f"the last clean (dirty ratio {cl.dirty_ratio:.2f}).\nThe cleaner compacts it once "
-        "the dirty ratio passes min.cleanable.dirty.ratio; the active segment is never "
-        "cleaned. " + state
+        "the dirty ratio passes min.cleanable.dirty.ratio; the active segment (and records "
+        "younger than min.compaction.lag.ms) is never cleaned. " + state
     )
 
 
@@ -124,7 +127,7 @@ def explain(lane: Lane, mark: Mark, offset: float | None = None) -> str:
             f"High watermark of {tp} = {_n(hw)}: the offset the next record appended will "
             f"get.\n{_records(lane.retained)} kept{last}."
         )
-    if kind in (Kind.CLEAN, Kind.DIRTY) and lane.cleaner is not None:
+    if kind in (Kind.CLEAN, Kind.DIRTY) and lane.compaction is not None:
         return _explain_cleaner(lane, mark)
     if kind == Kind.ABORTED:
         return (

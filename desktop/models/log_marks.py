@@ -198,11 +198,11 @@ def lane_marks(lane: Lane, index: int, window: tuple[float, float], box: LaneBox
     if first < ls:
         span_mark(Kind.DELETED, first, ls, top, bot)
     span_mark(Kind.BODY, ls, hw, top, bot)
-    cleaner = lane.cleaner
+    cleaner = lane.compaction
     if cleaner is not None:
-        clean_end = min(max(cleaner.clean_end, ls), hw)
+        clean_end = min(max(cleaner.clean_offset, ls), hw)
         span_mark(Kind.CLEAN, ls, clean_end, bot - STRIP_H, bot)
-        span_mark(Kind.DIRTY, clean_end, max(clean_end, min(cleaner.dirty_end, hw)),
+        span_mark(Kind.DIRTY, clean_end, max(clean_end, min(cleaner.dirty_end_offset, hw)),
                   bot - STRIP_H, bot)
     for first, last in lane.aborted:
         if last + 1 > ls and first < hw:

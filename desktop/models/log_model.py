@@ -30,8 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from streamscope.core.monitor import (
-    CleanerSnapshot,
     ClusterSnapshot,
+    CompactionSnapshot,
     PartitionSnapshot,
     TopicSnapshot,
 )
@@ -88,7 +88,7 @@ class Lane:
     # anything: the lane's label says it in red (issue 13).
     storage_problem: str | None = None
     # A compacted partition's cleaner state (clean/dirty sections); None: not compacted.
-    cleaner: CleanerSnapshot | None = None
+    compaction: CompactionSnapshot | None = None
     # The last stable offset when an open transaction holds it below the high watermark
     # (read_committed consumers stop there); None: it equals the high watermark.
     stable_offset: int | None = None
@@ -253,14 +253,14 @@ class LogModel:
                     now=snap.taken_at,
                     produced=self._produced_on(t.name, index, snap.taken_at),
                     storage_problem=p.storage_problem,
-                    cleaner=p.cleaner,
+                    compaction=p.compaction,
                     stable_offset=(
                         p.last_stable_offset
                         if p.last_stable_offset is not None
                         and p.last_stable_offset < p.high_watermark
                         else None
                     ),
-                    aborted=p.aborted_ranges,
+                    aborted=tuple((a.first_offset, a.last_offset) for a in p.aborted),
                 )
             )
         self.lanes = tuple(lanes)

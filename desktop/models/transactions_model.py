@@ -61,7 +61,6 @@ class TransactionsModel(KeyedTableModel):
         self.bad_color = QColor("#d92d20")
 
     def update(self, snap: ClusterSnapshot) -> None:
-        now = snap.taken_at
         self._by_id = {t.transactional_id: t for t in snap.transactions}
         self.set_rows(
             (
@@ -72,7 +71,7 @@ class TransactionsModel(KeyedTableModel):
                     t.state,
                     partitions_text(t.partitions),
                     ", ".join(t.groups),
-                    round(t.age_s(now), 1),
+                    round(t.age_ms / 1000, 1),
                     t.timeout_ms / 1000,
                 ),
             )

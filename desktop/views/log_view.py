@@ -249,7 +249,7 @@ class LogView(QWidget):
         self.storage_banner.show_problems(t.storage_problems, with_topic=False)
         lanes = self.model.lanes
         self.legend.set_extras(
-            compacted=any(lane.cleaner is not None for lane in lanes),
+            compacted=any(lane.compaction is not None for lane in lanes),
             transactional=any(lane.stable_offset is not None or lane.aborted for lane in lanes),
         )
         groups = self.model.group_ids
@@ -275,13 +275,12 @@ class LogView(QWidget):
 
 def _cleaner_summary(lanes: tuple[Lane, ...], min_ratio: str | None) -> str:
     """The cleaner's state over a compacted topic's partitions, in a few words."""
-    cleaners = [lane.cleaner for lane in lanes if lane.cleaner is not None]
+    cleaners = [lane.compaction for lane in lanes if lane.compaction is not None]
     if not cleaners:
         return ""
-    running = [c for c in cleaners if c.running]
+    running = sum(1 for c in cleaners if c.state == "cleaning")
     if running:
-        progress = sum(c.progress for c in running) / len(running)
-        state = f"cleaner running ({progress:.0%})"
+        state = f"cleaner running on {fmt.plural(running, 'partition')}"
     else:
         state = "cleaner idle"
     worst = max(c.dirty_ratio for c in cleaners)

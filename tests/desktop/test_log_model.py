@@ -443,14 +443,14 @@ def _with(t, **fields):
 
 
 def test_a_compacted_lane_is_drawn_clean_then_dirty_and_says_what_the_cleaner_did():
-    cleaner = monitor.CleanerSnapshot(
-        clean_end=600, dirty_end=900, dirty_ratio=0.42, runs=3, bytes_removed=4096,
-        last_run_at=NOW - 5,
+    cleaner = monitor.CompactionSnapshot(
+        clean_offset=600, dirty_end_offset=900, dirty_ratio=0.42, state="idle", passes=3,
+        bytes_read=10_240, bytes_written=6_144, last_run_ms=int(NOW * 1000) - 5_000,
     )
-    t = _with(orders(hws=(1_000,), bases=(0, 300, 600, 900)), cleaner=cleaner)
+    t = _with(orders(hws=(1_000,), bases=(0, 300, 600, 900)), compaction=cleaner)
     m = model_for(snap(topics=(t,)))
     lane = m.lanes[0]
-    assert lane.cleaner == cleaner
+    assert lane.compaction == cleaner
     box = LaneBox(0, 100, 1100)
     marks = lane_marks(lane, 0, (0, 1_000), box)
     clean = next(k for k in marks if k.kind == Kind.CLEAN)
@@ -467,20 +467,23 @@ def test_a_compacted_lane_is_drawn_clean_then_dirty_and_says_what_the_cleaner_di
     assert record_at(lane, dirty, 700.4) == 700
 
 
-def test_a_running_cleaner_reports_its_progress():
-    cleaner = monitor.CleanerSnapshot(
-        clean_end=0, dirty_end=900, dirty_ratio=0.9, running=True, progress=0.25
+def test_a_running_cleaner_says_so_and_a_failed_run_says_why():
+    cleaner = monitor.CompactionSnapshot(
+        clean_offset=0, dirty_end_offset=900, dirty_ratio=0.9, state="cleaning", passes=0,
+        bytes_read=0, bytes_written=0, last_run_ms=0, last_error="disk full",
     )
-    t = _with(orders(hws=(1_000,)), cleaner=cleaner)
+    t = _with(orders(hws=(1_000,)), compaction=cleaner)
     lane = model_for(snap(topics=(t,))).lanes[0]
     dirty = next(k for k in lane_marks(lane, 0, (0, 1_000), LaneBox(0, 100, 1100))
                  if k.kind == Kind.DIRTY)
-    assert "compacting it now (25% read)" in explain(lane, dirty)
+    words = explain(lane, dirty)
+    assert "compacting it now" in words and "Its last run failed: disk full" in words
 
 
 def test_an_open_transaction_shows_the_last_stable_offset_and_aborted_ranges_are_hatched():
     t = _with(
-        orders(hws=(1_000,)), last_stable_offset=940, aborted_ranges=((100, 199), (5_000, 5_001))
+        orders(hws=(1_000,)), last_stable_offset=940,
+        aborted=(monitor.AbortedRange(7, 100, 199), monitor.AbortedRange(8, 5_000, 5_001)),
     )
     lane = model_for(snap(topics=(t,))).lanes[0]
     assert lane.stable_offset == 940 and lane.aborted == ((100, 199), (5_000, 5_001))

@@ -28,13 +28,14 @@ def topic(compacted: bool, transactional: bool) -> monitor.TopicSnapshot:
         fields: dict = {"high_watermark": 1_000, "segment_bases": (0, 300, 600, 900),
                         "segment_count": 4}
         if compacted:
-            fields["cleaner"] = monitor.CleanerSnapshot(
-                clean_end=600, dirty_end=900, dirty_ratio=0.3 + 0.4 * p.index,
-                running=p.index == 1, progress=0.5,
+            fields["compaction"] = monitor.CompactionSnapshot(
+                clean_offset=600, dirty_end_offset=900, dirty_ratio=0.3 + 0.4 * p.index,
+                state="cleaning" if p.index == 1 else "idle", passes=1, bytes_read=100,
+                bytes_written=50, last_run_ms=1,
             )
         if transactional:
             fields["last_stable_offset"] = 950
-            fields["aborted_ranges"] = ((100, 299),)
+            fields["aborted"] = (monitor.AbortedRange(9, 100, 299),)
         parts.append(dataclasses.replace(p, **fields))
     configs = (("cleanup.policy", "compact"), ("min.cleanable.dirty.ratio", "0.6"))
     return dataclasses.replace(t, partitions=tuple(parts), configs=configs if compacted else ())
@@ -70,7 +71,8 @@ def test_compaction_and_transactions_join_the_key_and_the_summary(qtbot, tmp_pat
     assert v.legend.rows == 2
     assert v.legend.height() >= 2 * 26
     text = v.summary.text()
-    assert "compacted: cleaner running (50%), dirty ratio up to 0.70 (cleans at 0.6)" in text
+    assert ("compacted: cleaner running on 1 partition, dirty ratio up to 0.70 (cleans at 0.6)"
+            in text)
     kinds = {m.kind for marks in v.lanes._marks.values() for m in marks}
     assert {Kind.CLEAN, Kind.DIRTY, Kind.STABLE, Kind.UNSTABLE, Kind.ABORTED} <= kinds
     path = tmp_path / "log.png"

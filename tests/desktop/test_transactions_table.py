@@ -17,20 +17,16 @@ from streamscope.desktop.views.clients_view import ClientsView
 from tests.desktop import snapshots as S
 
 
-def txn(tid: str, age: float, timeout_ms: int = 60_000, parts: int = 2, now: float = 0.0):
+def txn(tid: str, age: float, timeout_ms: int = 60_000, parts: int = 2):
     return monitor.TransactionSnapshot(
         transactional_id=tid, producer_id=4000 + len(tid), producer_epoch=3, state="Ongoing",
-        timeout_ms=timeout_ms, started_at=now - age,
         partitions=tuple(("payments", p) for p in range(parts)), groups=("billing",),
+        age_ms=int(age * 1000), timeout_ms=timeout_ms,
     )
 
 
 def snap_with(*txns):
-    s = S.snapshot()
-    now = s.taken_at
-    return dataclasses.replace(
-        s, transactions=tuple(dataclasses.replace(t, started_at=now + t.started_at) for t in txns)
-    )
+    return dataclasses.replace(S.snapshot(), transactions=txns)
 
 
 def test_open_transactions_are_listed_with_partitions_and_age(qtbot, tmp_path: Path):
