@@ -20,8 +20,9 @@ Contract:
   too (Kafka would store them as custom configs).
 * :func:`check_broker_changes` validates a new set of values for one scope;
   :func:`describe_entries` builds DescribeConfigs entries with Kafka's sources:
-  DYNAMIC_BROKER_CONFIG (3), DYNAMIC_DEFAULT_BROKER_CONFIG (7), STATIC_BROKER_CONFIG (4),
-  DEFAULT_CONFIG (5), and synonyms in that order.
+  DYNAMIC_BROKER_CONFIG (2), DYNAMIC_DEFAULT_BROKER_CONFIG (3), STATIC_BROKER_CONFIG (4),
+  DEFAULT_CONFIG (5) (Kafka's ConfigSource codes, as librdkafka's enum has them), and
+  synonyms in that order.
 
 Pure: no I/O; the broker persists the values (core/meta/store.py) and applies them.
 """
@@ -43,10 +44,10 @@ from streamscope.core.errors import ErrorCode, KafkaError
 
 # Kafka's ConfigSource codes.
 SOURCE_TOPIC = 1  # DYNAMIC_TOPIC_CONFIG
-SOURCE_DYNAMIC_BROKER = 3  # DYNAMIC_BROKER_CONFIG
+SOURCE_DYNAMIC_BROKER = 2  # DYNAMIC_BROKER_CONFIG
 SOURCE_STATIC_BROKER = 4  # STATIC_BROKER_CONFIG
 SOURCE_DEFAULT = 5  # DEFAULT_CONFIG
-SOURCE_DYNAMIC_DEFAULT = 7  # DYNAMIC_DEFAULT_BROKER_CONFIG
+SOURCE_DYNAMIC_DEFAULT = 3  # DYNAMIC_DEFAULT_BROKER_CONFIG
 
 
 def _log_defs() -> dict[str, tuple[ConfigDef, str]]:

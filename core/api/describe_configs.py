@@ -5,7 +5,7 @@ Behaviour, per resource:
 * Topic (resource type 2): every topic config of a Kafka 3.x broker
   (core/configdefs.py), with its effective value: an override set on the topic has
   config_source DYNAMIC_TOPIC_CONFIG (1); otherwise the value comes from a dynamic
-  broker config (DYNAMIC_BROKER_CONFIG 3 / DYNAMIC_DEFAULT_BROKER_CONFIG 7) or is the
+  broker config (DYNAMIC_BROKER_CONFIG 2 / DYNAMIC_DEFAULT_BROKER_CONFIG 3) or is the
   default (DEFAULT_CONFIG 5, ``is_default`` true in v0). ``config_type`` is Kafka's
   type of the config; the documentation line (v3+) says whether this broker honours it.
   Nothing is read-only or sensitive. Unknown topic: UNKNOWN_TOPIC_OR_PARTITION (3);
@@ -14,13 +14,13 @@ Behaviour, per resource:
   under Kafka's names (``node.id``, ``listeners``, ``log.dirs``, ``num.partitions`` ...),
   read-only, STATIC_BROKER_CONFIG (4) or DEFAULT_CONFIG (5); and every dynamic broker
   config (core/broker_configs.py: ``log.retention.ms``, ``log.cleaner.threads`` ...),
-  not read-only, whose value is the per-broker dynamic one (3), else the cluster-wide
-  one (7), else the static or default one. Name "": only the cluster-wide dynamic
-  values (source 7), as Kafka answers. Another broker id gets INVALID_REQUEST (42).
+  not read-only, whose value is the per-broker dynamic one (2), else the cluster-wide
+  one (3), else the static or default one. Name "": only the cluster-wide dynamic
+  values (source 3), as Kafka answers. Another broker id gets INVALID_REQUEST (42).
 * Any other resource type (broker loggers, client metrics, groups): INVALID_REQUEST.
 * ``configuration_keys`` null means all; otherwise only those names (unknown ones left out).
 * ``include_synonyms`` (v1+): Kafka's order: the topic's override, then per broker-level
-  synonym name its per-broker (3) and cluster-wide (7) dynamic values, then the default
+  synonym name its per-broker (2) and cluster-wide (3) dynamic values, then the default
   (5); for a broker config: per-broker, cluster-wide, static, default. Otherwise
   synonyms is empty. ``include_documentation`` (v3+): a one-line description, else null.
 

@@ -203,20 +203,21 @@ async def test_dynamic_broker_configs_apply_to_topics_without_overrides(served, 
 
     topic = await describe(wire, 2, "plain", ["retention.ms", "segment.bytes"])
     retention = topic["retention.ms"]
-    assert (retention["value"], retention["config_source"]) == ("90000", 3)
+    # Kafka's ConfigSource: DYNAMIC_BROKER_CONFIG 2, DYNAMIC_DEFAULT_BROKER_CONFIG 3.
+    assert (retention["value"], retention["config_source"]) == ("90000", 2)
     assert [(s["name"], s["value"], s["source"]) for s in retention["synonyms"]] == [
-        ("log.retention.ms", "90000", 3), ("log.retention.ms", "60000", 7),
+        ("log.retention.ms", "90000", 2), ("log.retention.ms", "60000", 3),
         ("log.retention.ms", str(BrokerConfig().log.retention_ms), 5)]
-    assert topic["segment.bytes"]["config_source"] == 7
+    assert topic["segment.bytes"]["config_source"] == 3
     node = await describe(wire, 4, "0")
     entry = node["log.retention.ms"]
-    assert (entry["value"], entry["config_source"], entry["read_only"]) == ("90000", 3, False)
-    assert [s["source"] for s in entry["synonyms"]] == [3, 7, 4]
+    assert (entry["value"], entry["config_source"], entry["read_only"]) == ("90000", 2, False)
+    assert [s["source"] for s in entry["synonyms"]] == [2, 3, 4]
     assert node["log.cleaner.threads"]["value"] == "2"
     cluster = await describe(wire, 4, "")
     assert {k: (v["value"], v["config_source"]) for k, v in cluster.items()} == {
-        "log.cleaner.threads": ("2", 7), "log.retention.ms": ("60000", 7),
-        "log.segment.bytes": ("200000", 7)}
+        "log.cleaner.threads": ("2", 3), "log.retention.ms": ("60000", 3),
+        "log.segment.bytes": ("200000", 3)}
 
     # DELETE at the broker level falls back to the default scope.
     await wire.call(ApiKey.INCREMENTAL_ALTER_CONFIGS, 1, alter_broker(
