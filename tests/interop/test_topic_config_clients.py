@@ -18,6 +18,7 @@ from confluent_kafka import (
     Consumer,
     KafkaException,
     Producer,
+    TopicCollection,
     TopicPartition,
 )
 from confluent_kafka.admin import (
@@ -171,3 +172,20 @@ def test_admin_client_creates_describes_and_alters_many_configs(broker):
     with pytest.raises(KafkaException) as err:
         client.incremental_alter_configs([refused])[refused].result(timeout=15)
     assert "Cannot update these configs dynamically" in str(err.value)
+
+
+def test_describe_topics_and_cluster_report_authorized_operations(broker):
+    client = admin(broker.bootstrap)
+    create(client, "ops", {})
+    topics = client.describe_topics(TopicCollection(["ops"]),
+                                    include_authorized_operations=True)
+    described = topics["ops"].result(timeout=15)
+    assert {op.name for op in described.authorized_operations} == {
+        "READ", "WRITE", "CREATE", "DELETE", "ALTER", "DESCRIBE", "DESCRIBE_CONFIGS",
+        "ALTER_CONFIGS"}
+    plain = client.describe_topics(TopicCollection(["ops"]))["ops"].result(timeout=15)
+    assert not plain.authorized_operations
+    cluster = client.describe_cluster(include_authorized_operations=True).result(timeout=15)
+    assert {op.name for op in cluster.authorized_operations} == {
+        "CREATE", "ALTER", "DESCRIBE", "CLUSTER_ACTION", "DESCRIBE_CONFIGS", "ALTER_CONFIGS",
+        "IDEMPOTENT_WRITE"}
