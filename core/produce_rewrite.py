@@ -26,9 +26,11 @@ Contract:
   (e.g. MESSAGE_TOO_LARGE after recompression).
 * ``min.insync.replicas`` above 1 with ``acks=-1`` (all): NOT_ENOUGH_REPLICAS (19), as
   Kafka answers when the ISR (here the one broker) is smaller; nothing is appended.
-* Rewriting more than :data:`THREAD_BYTES` of batches runs in a worker thread
-  (:func:`prepare_records_off_loop`), so recompressing a large request does not stall
-  the loop.
+* Recompressing more than :data:`THREAD_BYTES` of batches runs in a worker thread, so
+  a large request does not stall the loop; smaller ones run on the loop (a thread hop
+  would cost more than the work). LogAppendTime alone is a header write and one CRC32C
+  pass per batch, done in place in the request's buffer, on the loop (as
+  :meth:`Broker.produce` patches offsets).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import crc32c
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.core.records import (
     BATCH_HEADER_SIZE,
+    BatchHeader,
     Compression,
     compress,
     decompress_bounded,
@@ -57,8 +60,9 @@ if TYPE_CHECKING:
 
 Records = bytes | bytearray | memoryview
 
-#: Above this many bytes of batches to rewrite, the work goes to a worker thread.
-THREAD_BYTES = 256 * 1024
+#: Recompressing more than this many bytes of batches goes to a worker thread (a 15 KB
+#: lz4 batch may hold 1 MiB of records: milliseconds of zstd, benchmarks/produce_rewrite.py).
+THREAD_BYTES = 8 * 1024
 
 CODECS = {
     "uncompressed": Compression.NONE,
@@ -102,17 +106,46 @@ async def prepare_records(
         )
     if not needs_rewrite(config):
         return records, -1
+    # The same check Broker.produce makes, first: nothing corrupt is ever re-sealed.
+    headers = validate_batches(records, max_batch_bytes=None)
+    target = CODECS.get(config.compression_type)
+    if target is None or all(h.compression == target for h in headers):
+        if config.timestamp_type != "LogAppendTime":
+            return records, -1  # every batch already in the topic's codec
+        return stamp_batches(records, headers, clock)
     if len(records) > THREAD_BYTES:
-        return await asyncio.to_thread(rewrite_batches, config, records, clock)
-    return rewrite_batches(config, records, clock)
+        return await asyncio.to_thread(rewrite_batches, config, records, clock, headers)
+    return rewrite_batches(config, records, clock, headers)
+
+
+def stamp_batches(
+    records: Records, headers: list[BatchHeader], clock: Callable[[], float] = time.time,
+) -> tuple[Records, int]:
+    """LogAppendTime on every batch of ``records`` (validated into ``headers``), in
+    place when the buffer is writable (the server's frame buffer is), else on a copy."""
+    if isinstance(records, bytearray) or (
+            isinstance(records, memoryview) and not records.readonly):
+        buf = records
+    else:
+        buf = bytearray(records)
+    append_time = int(clock() * 1000)
+    pos = 0
+    for h in headers:
+        _stamp(buf, pos, append_time)
+        pos += h.size
+    return buf, append_time
 
 
 def rewrite_batches(
     config: LogConfig, records: Records, clock: Callable[[], float] = time.time,
+    headers: list[BatchHeader] | None = None,
 ) -> tuple[Records, int]:
     """The batches of ``records`` in the topic's codec and timestamp type (module
-    docstring), and the log append time (-1 for CreateTime topics). Pure."""
-    headers = validate_batches(records, max_batch_bytes=None)
+    docstring), and the log append time (-1 for CreateTime topics). ``headers``:
+    what :func:`core.records.validate_batches` gave for ``records`` (checked here if
+    None). Pure: a new buffer."""
+    if headers is None:
+        headers = validate_batches(records, max_batch_bytes=None)
     target = CODECS.get(config.compression_type)  # None: "producer"
     stamp = config.timestamp_type == "LogAppendTime"
     append_time = int(clock() * 1000) if stamp else -1
@@ -151,7 +184,7 @@ def rewrite_batches(
     return out, append_time
 
 
-def _stamp(buf: bytearray, pos: int, append_time: int) -> None:
+def _stamp(buf: bytearray | memoryview, pos: int, append_time: int) -> None:
     """LogAppendTime: set attribute bit 3 and maxTimestamp, then recompute the CRC."""
     (attributes,) = _ATTRIBUTES.unpack_from(buf, pos + 21)
     _ATTRIBUTES.pack_into(buf, pos + 21, attributes | _TIMESTAMP_TYPE_BIT)
@@ -159,7 +192,7 @@ def _stamp(buf: bytearray, pos: int, append_time: int) -> None:
     (length,) = struct.unpack_from(">i", buf, pos + 8)
     end = pos + length + 12
     with memoryview(buf) as view:  # released before ``buf`` grows again
-        crc = crc32c.crc32c(view[pos + _CRC_START : end])
+        crc = crc32c.crc32c(view.cast("B")[pos + _CRC_START : end])
     _U32.pack_into(buf, pos + 17, crc)
 
 
