@@ -248,8 +248,7 @@ class Broker:
         self._dir.lock()
         self.meta = MetaStore(self.data_dir / "meta.sqlite")
         self.cluster_id = self.meta.cluster_id
-        self.dynamic_configs = self.meta.load_broker_configs()
-        self.config = self._with_dynamic(self.dynamic_configs)
+        self._load_dynamic_configs()
         if self.config.fsync == "always":
             self._group_sync = GroupSync(self._sync_result, self._wake)
             self._group_sync.start()
@@ -760,6 +759,22 @@ class Broker:
         label = "cluster-wide default" if scope == "" else f"broker {scope}"
         self.emit_event("broker_configs_changed", f"Dynamic configs of the {label} changed",
                         scope=scope)
+
+    def _load_dynamic_configs(self) -> None:
+        """The stored dynamic broker configs; a scope this version refuses (a stored
+        value it no longer accepts) is left out with an error logged, not fatal."""
+        node_scope = str(self.node_id)
+        for scope, configs in self.meta.load_broker_configs().items():
+            if scope not in ("", node_scope):
+                continue  # another node id's (the data dir was used with another --node-id)
+            try:
+                check_broker_changes(configs, set())
+                config = self._with_dynamic({**self.dynamic_configs, scope: configs})
+            except KafkaError as exc:
+                log.error("dynamic broker configs of scope %r ignored: %s", scope, exc.message)
+                continue
+            self.dynamic_configs[scope] = configs
+            self.config = config
 
     def _with_dynamic(self, dynamic: dict[str, dict[str, str]]) -> BrokerConfig:
         """The static config with the dynamic broker configs' log defaults applied."""

@@ -3,7 +3,13 @@
 ``BrokerConfig`` is what ``streamscope broker`` and the app start a broker with.
 ``LogConfig`` is what one partition log runs by; a topic's Kafka-named configs
 (``retention.ms``, ``segment.bytes`` ...) override the broker's defaults through
-:meth:`LogConfig.from_topic_configs`.
+:meth:`LogConfig.with_topic_configs`. Every topic config name of a Kafka 3.x broker is
+accepted (:data:`KNOWN_TOPIC_CONFIGS`, defined with Kafka's types and validation in
+core/configdefs.py); those this broker acts on are ``LogConfig`` fields
+(:attr:`LogConfig.TOPIC_CONFIGS`), the others are kept in ``LogConfig.other`` so they
+are reported. :data:`FIXED_TOPIC_CONFIGS` lists the values still refused
+(``cleanup.policy`` other than delete). The broker's defaults are this module's
+``BrokerConfig.log`` with the dynamic broker configs applied (core/broker_configs.py).
 
 Fsync policy, and what each promises:
 

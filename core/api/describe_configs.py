@@ -108,25 +108,20 @@ def topic_config_entries(
     broker: Broker, name: str, *, synonyms: bool = False, documentation: bool = False
 ) -> list[dict]:
     """DescribeConfigs entries for every effective config of topic ``name``."""
-    values = broker.topic_config_values(name)
-    static = broker.static_config.log.as_topic_configs()
-    default_scope = broker.dynamic_configs.get("", {})
-    node_scope = broker.dynamic_configs.get(str(broker.node_id), {})
+    return config_entries_for(broker, broker.topic_config_values(name),
+                              synonyms=synonyms, documentation=documentation)
+
+
+def config_entries_for(
+    broker: Broker, values: dict[str, tuple[str, bool]], *, synonyms: bool = False,
+    documentation: bool = False,
+) -> list[dict]:
+    """DescribeConfigs entries for a topic's effective configs, name -> (value,
+    is_default) (CreateTopics describes a topic it only validated the same way)."""
     out = []
     for key, (value, is_default) in sorted(values.items()):
         d = TOPIC_CONFIGS[key]
-        # Kafka's order: the topic's override, then each broker-level synonym's
-        # per-broker and cluster-wide dynamic values, then the default.
-        syn: list[tuple[str, str, int]] = []
-        if not is_default:
-            syn.append((key, value, SOURCE_TOPIC))
-        for broker_name in d.synonyms:
-            if broker_name in node_scope:
-                syn.append((broker_name, node_scope[broker_name], SOURCE_DYNAMIC_BROKER))
-            if broker_name in default_scope:
-                syn.append((broker_name, default_scope[broker_name], SOURCE_DYNAMIC_DEFAULT))
-        syn.append((d.synonyms[0] if d.synonyms else key, static.get(key, d.default),
-                    SOURCE_DEFAULT))
+        syn = topic_config_synonyms(broker, key, None if is_default else value)
         source = syn[0][2]
         out.append({
             "name": key, "value": value, "read_only": False,
@@ -137,6 +132,27 @@ def topic_config_entries(
             "documentation": d.documentation if documentation else None,
         })
     return out
+
+
+def topic_config_synonyms(broker: Broker, key: str, override: str | None) -> list[tuple[str, str, int]]:
+    """(name, value, source) of topic config ``key``'s synonyms in Kafka's order: the
+    topic's override (if any), then per broker-level synonym name its per-broker and
+    cluster-wide dynamic values, then the default. The first one is the value in use."""
+    d = TOPIC_CONFIGS[key]
+    default_scope = broker.dynamic_configs.get("", {})
+    node_scope = broker.dynamic_configs.get(str(broker.node_id), {})
+    syn: list[tuple[str, str, int]] = []
+    if override is not None:
+        syn.append((key, override, SOURCE_TOPIC))
+    for broker_name in d.synonyms:
+        if broker_name in node_scope:
+            syn.append((broker_name, node_scope[broker_name], SOURCE_DYNAMIC_BROKER))
+        if broker_name in default_scope:
+            syn.append((broker_name, default_scope[broker_name], SOURCE_DYNAMIC_DEFAULT))
+    static = broker.static_config.log.as_topic_configs()
+    syn.append((d.synonyms[0] if d.synonyms else key, static.get(key, d.default),
+                SOURCE_DEFAULT))
+    return syn
 
 
 def broker_config_entries(

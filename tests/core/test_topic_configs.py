@@ -276,3 +276,36 @@ async def test_dynamic_broker_configs_survive_a_restart(tmp_path):
         assert broker.static_config.log.retention_bytes == -1
     finally:
         await broker.close()
+
+
+async def test_create_topics_reports_the_source_of_inherited_values(served, wire):
+    broker, _ = served
+    broker.alter_broker_configs("", {"log.retention.ms": "70000"})
+    for validate_only in (True, False):
+        created = await wire.call(ApiKey.CREATE_TOPICS, 7, {
+            "topics": [creatable("inherits", {"segment.ms": "60000"})],
+            "timeout_ms": 1000, "validate_only": validate_only})
+        configs = {c["name"]: (c["value"], c["config_source"])
+                   for c in created["topics"][0]["configs"]}
+        assert configs["retention.ms"] == ("70000", 3)  # DYNAMIC_DEFAULT_BROKER_CONFIG
+        assert configs["segment.ms"] == ("60000", 1)
+        assert configs["flush.ms"][1] == 5
+    assert broker.topics["inherits"].log_config.retention_ms == 70000
+
+
+async def test_a_stored_value_no_longer_accepted_is_ignored_at_start(tmp_path):
+    broker = await make_broker(tmp_path / "data")
+    try:
+        broker.create_topic("t", 1)
+        broker.alter_broker_configs("0", {"log.segment.bytes": "100000"})
+        # As an older or newer version might have stored it.
+        broker.meta.set_broker_configs("", {"log.retention.ms": "-9"})
+    finally:
+        await broker.close()
+    broker = await make_broker(tmp_path / "data")
+    try:
+        assert broker.dynamic_configs == {"0": {"log.segment.bytes": "100000"}}
+        assert broker.topics["t"].log_config.retention_ms == BrokerConfig().log.retention_ms
+        assert broker.topics["t"].log_config.segment_bytes == 100000
+    finally:
+        await broker.close()
