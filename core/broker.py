@@ -31,6 +31,12 @@ Contract:
   partitions past what RLIMIT_NOFILE allows are refused (POLICY_VIOLATION).
   :meth:`create_topic_off_loop` (auto-creation) creates the files in a worker thread and
   commits the state on the loop; :meth:`create_topic` does it all on the loop.
+* Configs: ``static_config`` is what the broker was started with; ``config`` is it with
+  the dynamic broker configs (``dynamic_configs``, by scope: "" cluster-wide, the node
+  id per broker; core/broker_configs.py) applied to its log defaults, replaced whole
+  by :meth:`alter_broker_configs`, which persists them (meta store, off the loop) and
+  gives every topic without its own override the new defaults at once. A topic's log
+  config is those defaults with its overrides (:meth:`alter_topic_configs`).
 * The broker is storage: it never builds the group coordinator or the server. The
   composition root (``core/node.py``) attaches a coordinator (:meth:`attach_groups`,
   typed :class:`core.ports.BrokerGroups`) and the server reports connections and counts
