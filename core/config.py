@@ -111,6 +111,11 @@ class LogConfig:
     lz4_level: int = 9
     zstd_level: int = 3
     min_insync_replicas: int = 1
+    # CreateTime topics: how far a record's timestamp may lie before / after the broker's
+    # clock (Kafka's defaults: no bound); difference.max.ms is the deprecated pair of both.
+    timestamp_before_max_ms: int = 2**63 - 1
+    timestamp_after_max_ms: int = 2**63 - 1
+    timestamp_difference_max_ms: int = 2**63 - 1
     # Accepted configs this broker does not act on, with their effective value when it
     # is not Kafka's default (name, value), sorted: DescribeConfigs reports them.
     other: tuple[tuple[str, str], ...] = ()
@@ -129,6 +134,9 @@ class LogConfig:
         "compression.lz4.level": "lz4_level",
         "compression.zstd.level": "zstd_level",
         "min.insync.replicas": "min_insync_replicas",
+        "message.timestamp.before.max.ms": "timestamp_before_max_ms",
+        "message.timestamp.after.max.ms": "timestamp_after_max_ms",
+        "message.timestamp.difference.max.ms": "timestamp_difference_max_ms",
     }
 
     def with_topic_configs(self, configs: dict[str, str | None]) -> LogConfig:

@@ -15,8 +15,9 @@ Contract:
 * Honoured here: ``segment.bytes``, ``segment.ms``, ``retention.ms``, ``retention.bytes``,
   ``max.message.bytes``, ``index.interval.bytes``, ``compression.type`` (and the
   ``compression.*.level`` of the codec it names), ``message.timestamp.type``
-  (core/produce_rewrite.py) and ``min.insync.replicas`` (acks=all needs it to be 1 on
-  one broker). The log-compaction names (``cleanup.policy``, ``delete.retention.ms``,
+  and the ``message.timestamp.{before,after,difference}.max.ms`` bounds of CreateTime
+  timestamps (core/produce_rewrite.py), and ``min.insync.replicas`` (acks=all needs it
+  to be 1 on one broker). The log-compaction names (``cleanup.policy``, ``delete.retention.ms``,
   ``min.cleanable.dirty.ratio``, ``min.compaction.lag.ms``, ``max.compaction.lag.ms``)
   are validated here; what they do belongs to the log cleaner. Every other name is
   accepted, validated and reported, and has no effect on one broker (replication,
@@ -221,13 +222,13 @@ TOPIC_CONFIGS: dict[str, ConfigDef] = _defs(
               _format_version, ("log.message.format.version",)),
     ConfigDef("message.timestamp.after.max.ms", LONG, str(LONG_MAX),
               "Largest allowed lead of a CreateTime timestamp over the broker's clock.",
-              at_least(0), ("log.message.timestamp.after.max.ms",)),
+              at_least(0), ("log.message.timestamp.after.max.ms",), honoured=True),
     ConfigDef("message.timestamp.before.max.ms", LONG, str(LONG_MAX),
               "Largest allowed lag of a CreateTime timestamp behind the broker's clock.",
-              at_least(0), ("log.message.timestamp.before.max.ms",)),
+              at_least(0), ("log.message.timestamp.before.max.ms",), honoured=True),
     ConfigDef("message.timestamp.difference.max.ms", LONG, str(LONG_MAX),
               "Deprecated: largest allowed difference of a CreateTime timestamp.",
-              at_least(0), ("log.message.timestamp.difference.max.ms",)),
+              at_least(0), ("log.message.timestamp.difference.max.ms",), honoured=True),
     ConfigDef("message.timestamp.type", STRING, "CreateTime",
               "CreateTime keeps the producer's timestamps; LogAppendTime makes the broker"
               " stamp each batch with its append time.",

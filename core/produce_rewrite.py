@@ -1,5 +1,6 @@
 """The produce path's per-topic rewrites: ``compression.type``, ``message.timestamp.type``
-and the ``min.insync.replicas`` check, called by core/api/produce.py before each append.
+and the ``min.insync.replicas`` and ``message.timestamp.*.max.ms`` checks, called by
+core/api/produce.py before each append.
 
 Contract:
 
@@ -26,6 +27,11 @@ Contract:
   (e.g. MESSAGE_TOO_LARGE after recompression).
 * ``min.insync.replicas`` above 1 with ``acks=-1`` (all): NOT_ENOUGH_REPLICAS (19), as
   Kafka answers when the ISR (here the one broker) is smaller; nothing is appended.
+* CreateTime topics with ``message.timestamp.before.max.ms`` / ``after.max.ms`` (or the
+  deprecated ``difference.max.ms`` standing for both) set: a record whose timestamp lies
+  further from the broker's clock gets the partition INVALID_TIMESTAMP (32) in Kafka's
+  words, nothing appended. Checking decodes the records (bounded), so only topics that
+  set a bound pay for it.
 * Recompressing more than :data:`THREAD_BYTES` of batches runs in a worker thread, so
   a large request does not stall the loop; smaller ones run on the loop (a thread hop
   would cost more than the work). LogAppendTime alone is a header write and one CRC32C
@@ -49,6 +55,7 @@ from streamscope.core.records import (
     Compression,
     compress,
     decompress_bounded,
+    iter_all_records,
     seal_batch,
     uncompressed_limit,
     validate_batches,
@@ -77,10 +84,28 @@ _CRC_START = 21
 _ATTRIBUTES = struct.Struct(">h")
 _I64 = struct.Struct(">q")
 _U32 = struct.Struct(">I")
+LONG_MAX = 2**63 - 1
 
 
 def needs_rewrite(config: LogConfig) -> bool:
-    return config.compression_type != "producer" or config.timestamp_type == "LogAppendTime"
+    return (config.compression_type != "producer" or config.timestamp_type == "LogAppendTime"
+            or timestamp_bounds(config) is not None)
+
+
+def timestamp_bounds(config: LogConfig) -> tuple[int, int] | None:
+    """(before, after) bounds in ms of a CreateTime topic's record timestamps around the
+    broker's clock, or None when unbounded (Kafka's default) or LogAppendTime. As
+    Kafka 3.6+: an unset before/after falls back to the deprecated difference.max.ms."""
+    if config.timestamp_type != "CreateTime":
+        return None
+    diff = config.timestamp_difference_max_ms
+    before = config.timestamp_before_max_ms
+    after = config.timestamp_after_max_ms
+    before = diff if before == LONG_MAX else before
+    after = diff if after == LONG_MAX else after
+    if before == LONG_MAX and after == LONG_MAX:
+        return None
+    return before, after
 
 
 async def prepare_records(
@@ -108,6 +133,12 @@ async def prepare_records(
         return records, -1
     # The same check Broker.produce makes, first: nothing corrupt is ever re-sealed.
     headers = validate_batches(records, max_batch_bytes=None)
+    bounds = timestamp_bounds(config)
+    if bounds is not None:
+        if len(records) > THREAD_BYTES:
+            await asyncio.to_thread(check_timestamps, config, records, bounds, clock)
+        else:
+            check_timestamps(config, records, bounds, clock)
     target = CODECS.get(config.compression_type)
     if target is None or all(h.compression == target for h in headers):
         if config.timestamp_type != "LogAppendTime":
@@ -116,6 +147,25 @@ async def prepare_records(
     if len(records) > THREAD_BYTES:
         return await asyncio.to_thread(rewrite_batches, config, records, clock, headers)
     return rewrite_batches(config, records, clock, headers)
+
+
+def check_timestamps(
+    config: LogConfig, records: Records, bounds: tuple[int, int],
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """INVALID_TIMESTAMP (Kafka's words) when a record's CreateTime lies more than
+    ``bounds`` (before, after) ms from the broker's clock. Decodes the records (bounded
+    by the topic's max.message.bytes): only topics that set a bound pay for it."""
+    now = int(clock() * 1000)
+    low, high = now - bounds[0], now + bounds[1]
+    limit = uncompressed_limit(config.max_message_bytes)
+    for record in iter_all_records(records, max_uncompressed=limit):
+        if not low <= record.timestamp <= high:
+            raise KafkaError(
+                ErrorCode.INVALID_TIMESTAMP,
+                f"Timestamp {record.timestamp} of message with offset {record.offset} is out"
+                f" of range. The timestamp should be within [{low}, {high}]",
+            )
 
 
 def stamp_batches(

@@ -5,6 +5,7 @@ wire answering log_append_time_ms."""
 from __future__ import annotations
 
 import struct
+import time
 
 import cramjam
 import pytest
@@ -152,3 +153,35 @@ async def test_a_large_request_is_rewritten_off_the_loop_and_appended_whole(serv
     (h,) = validate_batches(stored, require_zero_base_offset=False)
     assert h.compression == Compression.ZSTD and h.records_count == 200
     assert [r.value for r in iter_records(stored)] == [v for _, v in big]
+
+
+async def test_timestamp_bounds_refuse_records_too_far_from_the_clock(served, wire):
+    broker, _ = served
+    hour = 3_600_000  # margins of an hour: the test never races the broker's clock
+    broker.create_topic("bounded", 1, {"message.timestamp.before.max.ms": str(hour),
+                                       "message.timestamp.after.max.ms": "1000"})
+    broker.create_topic("legacy", 1, {"message.timestamp.difference.max.ms": str(hour)})
+    broker.create_topic("stamped", 1, {"message.timestamp.type": "LogAppendTime",
+                                       "message.timestamp.difference.max.ms": "1"})
+    now = int(time.time() * 1000)
+
+    async def produce(topic: str, stamps: list[int], codec=Compression.NONE) -> dict:
+        batch = build_batch([(None, b"v", [], ts) for ts in stamps], compression=codec)
+        answer = await wire.call(ApiKey.PRODUCE, 9, produce_body(topic, 0, batch))
+        return answer["responses"][0]["partition_responses"][0]
+
+    assert (await produce("bounded", [now - 60_000, now]))["error_code"] == 0
+    # The second record (not the batch's first) is two hours old.
+    late = await produce("bounded", [now, now - 2 * hour], Compression.GZIP)
+    assert late["error_code"] == ErrorCode.INVALID_TIMESTAMP
+    assert f"Timestamp {now - 2 * hour} of message with offset 1 is out of range" in late[
+        "error_message"]
+    early = await produce("bounded", [now + 2 * hour])
+    assert early["error_code"] == ErrorCode.INVALID_TIMESTAMP
+    assert broker.partition_offsets("bounded", 0) == (0, 2)
+    # difference.max.ms bounds both sides where before/after are unset.
+    ahead = await produce("legacy", [now + 2 * hour])
+    assert ahead["error_code"] == ErrorCode.INVALID_TIMESTAMP
+    assert (await produce("legacy", [now]))["error_code"] == 0
+    # LogAppendTime topics take any producer timestamp: the broker's replaces it.
+    assert (await produce("stamped", [0]))["error_code"] == 0
