@@ -15,6 +15,8 @@ Contract:
   the topic's codec at the topic's ``compression.<codec>.level``, as Kafka's
   LogValidator does; a batch already in the topic's codec passes as it is. The records
   themselves (offset deltas, timestamps, keys, values, headers) are not touched.
+  Recompressing into zstd for a Produce request below v7 (a client that may not read
+  zstd) is UNSUPPORTED_COMPRESSION_TYPE (76), as Kafka answers.
 * ``message.timestamp.type=LogAppendTime``: each batch gets attribute bit 3 and the
   append time as its maxTimestamp, and its CRC32C is recomputed; the Produce answer
   carries that time as ``log_append_time_ms`` (-1 for CreateTime topics).
@@ -110,7 +112,7 @@ def timestamp_bounds(config: LogConfig) -> tuple[int, int] | None:
 
 async def prepare_records(
     broker: Broker, topic: str, index: int, records: Records, acks: int,
-    clock: Callable[[], float] = time.time,
+    version: int = 9, clock: Callable[[], float] = time.time,
 ) -> tuple[Records, int]:
     """(the batches to append, ``log_append_time_ms`` or -1) for one partition's records.
 
@@ -144,6 +146,12 @@ async def prepare_records(
         if config.timestamp_type != "LogAppendTime":
             return records, -1  # every batch already in the topic's codec
         return stamp_batches(records, headers, clock)
+    if target == Compression.ZSTD and version < 7:
+        raise KafkaError(
+            ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+            f"Produce requests with version {version} are not allowed to use ZStandard"
+            " compression",
+        )
     if len(records) > THREAD_BYTES:
         return await asyncio.to_thread(rewrite_batches, config, records, clock, headers)
     return rewrite_batches(config, records, clock, headers)

@@ -177,7 +177,8 @@ async def handle(ctx: RequestContext, version: int,
                 )
                 continue
             try:
-                records, append_time = await prepare_records(broker, name, index, records, acks)
+                records, append_time = await prepare_records(
+                    broker, name, index, records, acks, version)
                 base, log_start = broker.produce(name, index, records)
             except KafkaError as exc:
                 parts_out.append(_error(index, exc.code, exc.message or None))

@@ -185,3 +185,13 @@ async def test_timestamp_bounds_refuse_records_too_far_from_the_clock(served, wi
     assert (await produce("legacy", [now]))["error_code"] == 0
     # LogAppendTime topics take any producer timestamp: the broker's replaces it.
     assert (await produce("stamped", [0]))["error_code"] == 0
+
+
+async def test_recompressing_into_zstd_for_produce_below_v7_is_refused(served, wire):
+    broker, _ = served
+    broker.create_topic("z", 1, {"compression.type": "zstd"})
+    old = await wire.call(ApiKey.PRODUCE, 6, produce_body("z", 0, build_batch(RECORDS)))
+    assert old["responses"][0]["partition_responses"][0]["error_code"] == (
+        ErrorCode.UNSUPPORTED_COMPRESSION_TYPE)
+    new = await wire.call(ApiKey.PRODUCE, 7, produce_body("z", 0, build_batch(RECORDS)))
+    assert new["responses"][0]["partition_responses"][0]["error_code"] == 0
