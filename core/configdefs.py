@@ -80,7 +80,8 @@ def list_of(*allowed: str) -> Validator:
     return check
 
 
-_REPLICA = re.compile(r"\d+:\d+")
+_REPLICA = re.compile(r"[0-9]+:[0-9]+")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def _throttled_replicas(items: list[str]) -> str | None:
@@ -122,15 +123,16 @@ class ConfigDef:
         text = raw.strip()
         value: Any
         if self.type in _BOUNDS:
-            try:
-                value = int(text, 10)
-            except ValueError:
-                value = None
+            # Java's parseInt/parseLong: digits and a sign only (Python's int() would
+            # also take "1_000" and non-ASCII digits).
+            value = int(text) if _INTEGER.fullmatch(text) else None
             low, high = _BOUNDS[self.type]
             if value is None or not low <= value <= high:
                 raise ConfigError(self.name, raw, f"Not a number of type {TYPE_NAMES[self.type]}")
         elif self.type == DOUBLE:
             try:
+                if "_" in text:
+                    raise ValueError(text)
                 value = float(text)
             except ValueError:
                 raise ConfigError(self.name, raw, "Not a number of type DOUBLE") from None

@@ -61,6 +61,7 @@ INVALID = [
     ("retention.ms", "-5", "Invalid value -5 for configuration retention.ms: Value must be at least -1"),
     ("retention.ms", "soon", "Invalid value soon for configuration retention.ms: Not a number of type LONG"),
     ("segment.bytes", "3000000000", "Not a number of type INT"),
+    ("segment.bytes", "1_000_000", "Not a number of type INT"),
     ("segment.bytes", "13", "Value must be at least 14"),
     ("delete.retention.ms", "-1", "Value must be at least 0"),
     ("flush.ms", "never", "Not a number of type LONG"),
