@@ -1,5 +1,5 @@
-"""Topic and broker configs with real clients: confluent-kafka (librdkafka 2.x) over
-127.0.0.1 against the embedded broker.
+"""Topic and broker configs with real clients: confluent-kafka (librdkafka 2.x) and
+kafka-python's admin over 127.0.0.1 against the embedded broker.
 
 AdminClient creates a topic with many of Kafka's topic configs, describes them (types,
 documentation), alters them on the topic and on the broker (cluster-wide and per
@@ -30,6 +30,8 @@ from confluent_kafka.admin import (
     NewTopic,
     ResourceType,
 )
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource as KafkaConfigResource
 from streamscope.core.records import Compression, iter_batches, iter_records
 
 BASE_TS = 1_700_000_000_000
@@ -189,3 +191,22 @@ def test_describe_topics_and_cluster_report_authorized_operations(broker):
     assert {op.name for op in cluster.authorized_operations} == {
         "CREATE", "ALTER", "DESCRIBE", "CLUSTER_ACTION", "DESCRIBE_CONFIGS", "ALTER_CONFIGS",
         "IDEMPOTENT_WRITE"}
+
+
+def test_kafka_python_alters_and_describes_a_dynamic_broker_config(broker):
+    client = KafkaAdminClient(bootstrap_servers=broker.bootstrap, request_timeout_ms=10000)
+    try:
+        assert client.alter_configs([KafkaConfigResource(
+            "BROKER", "0", configs={"log.retention.bytes": "123456"})]) == {
+                "broker": {"0": "OK"}}
+        described = client.describe_configs(
+            [KafkaConfigResource("BROKER", "0", configs=["log.retention.bytes"])],
+            include_synonyms=True)
+    finally:
+        client.close()
+    entry = described["broker"]["0"]["log.retention.bytes"]
+    assert (entry["value"], entry["config_source"], entry["read_only"]) == (
+        "123456", "DYNAMIC_BROKER_CONFIG", False)
+    assert [s["source"] for s in entry["synonyms"]] == [
+        "DYNAMIC_BROKER_CONFIG", "STATIC_BROKER_CONFIG"]
+    assert broker.call(lambda: broker.broker.config.log.retention_bytes) == 123456
