@@ -121,6 +121,16 @@ def test_log_append_time_topics_are_stamped_by_the_broker(broker):
         assert h.attributes & 0x08 and h.compression == Compression.LZ4
         assert before <= h.max_timestamp <= after
         assert {r.timestamp for r in records} == {h.max_timestamp}
+    # ListOffsets by timestamp goes by the append time too (by CreateTime these would be
+    # 25, -1, -1).
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "times"})
+    try:
+        found = [consumer.offsets_for_times([TopicPartition("stamped", 0, ts)],
+                                            timeout=15)[0].offset
+                 for ts in (BASE_TS + 25, before, after + 1)]
+    finally:
+        consumer.close()
+    assert found == [0, 0, -1]
     # A CreateTime topic keeps the producer's timestamps.
     create(client, "created", {})
     produce(broker.bootstrap, "created", 5)
