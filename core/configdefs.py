@@ -10,7 +10,8 @@ Contract:
   broker honours it, and a documentation line that says so.
 * :meth:`ConfigDef.parse` turns a string into the typed value or raises
   :class:`ConfigError` whose message is Kafka's (``Invalid value X for configuration Y:
-  reason``), as Kafka's ``ConfigDef`` types and validators word it. Any name not in
+  reason``), as Kafka's ``ConfigDef`` types and validators word it. A value longer
+  than :data:`MAX_VALUE_CHARS` is refused too (Kafka has no such cap). Any name not in
   :data:`TOPIC_CONFIGS` is unknown (callers answer INVALID_CONFIG).
 * Honoured here: ``segment.bytes``, ``segment.ms``, ``retention.ms``, ``retention.bytes``,
   ``max.message.bytes``, ``index.interval.bytes``, ``compression.type`` (and the
@@ -38,6 +39,9 @@ BOOLEAN, STRING, INT, SHORT, LONG, DOUBLE, LIST, CLASS, PASSWORD = 1, 2, 3, 4, 5
 TYPE_NAMES = {BOOLEAN: "BOOLEAN", STRING: "STRING", INT: "INT", SHORT: "SHORT", LONG: "LONG",
               DOUBLE: "DOUBLE", LIST: "LIST", CLASS: "CLASS", PASSWORD: "PASSWORD"}
 
+#: The longest config value accepted (a throttled-replica list of 10,000 partitions is
+#: ~100 KB).
+MAX_VALUE_CHARS = 1024 * 1024
 INT_MAX = 2**31 - 1
 LONG_MAX = 2**63 - 1
 _BOUNDS = {INT: (-(2**31), INT_MAX), SHORT: (-(2**15), 2**15 - 1), LONG: (-(2**63), LONG_MAX)}
@@ -120,6 +124,10 @@ class ConfigDef:
         """The typed value of ``raw``, validated; :class:`ConfigError` when Kafka refuses it."""
         if raw is None:
             raise ConfigError(self.name, "null", "Value must not be null")
+        if len(raw) > MAX_VALUE_CHARS:
+            # Stored per topic and reloaded at every start: bounded (Kafka has no cap).
+            raise ConfigError(self.name, raw[:40] + "...",
+                              f"Value is longer than {MAX_VALUE_CHARS} characters")
         text = raw.strip()
         value: Any
         if self.type in _BOUNDS:

@@ -75,6 +75,7 @@ INVALID = [
     ("compression.lz4.level", "18", "Value must be no more than 17"),
     ("message.format.version", "9.9", "Version `9.9` is not a valid version"),
     ("leader.replication.throttled.replicas", "p0", "must be the literal '*'"),
+    ("leader.replication.throttled.replicas", "0:0," * 300_000, "Value is longer than"),
 ]
 
 
@@ -128,7 +129,8 @@ async def test_every_kafka_topic_config_is_accepted_and_described_with_its_type(
     assert "Deprecated" in entries["message.format.version"]["documentation"]
 
 
-@pytest.mark.parametrize(("name", "value", "message"), INVALID)
+@pytest.mark.parametrize(("name", "value", "message"), INVALID,
+                         ids=[f"{n}-{i}" for i, (n, _v, _m) in enumerate(INVALID)])
 async def test_bad_values_are_invalid_config_in_kafkas_words(broker, name, value, message):
     from streamscope.core.errors import KafkaError
     with pytest.raises(KafkaError) as err:
