@@ -31,6 +31,12 @@ Contract:
   partitions past what RLIMIT_NOFILE allows are refused (POLICY_VIOLATION).
   :meth:`create_topic_off_loop` (auto-creation) creates the files in a worker thread and
   commits the state on the loop; :meth:`create_topic` does it all on the loop.
+* Configs: ``static_config`` is what the broker was started with; ``config`` is it with
+  the dynamic broker configs (``dynamic_configs``, by scope: "" cluster-wide, the node
+  id per broker; core/broker_configs.py) applied to its log defaults, replaced whole
+  by :meth:`alter_broker_configs`, which persists them (meta store, off the loop) and
+  gives every topic without its own override the new defaults at once. A topic's log
+  config is those defaults with its overrides (:meth:`alter_topic_configs`).
 * The broker is storage: it never builds the group coordinator or the server. The
   composition root (``core/node.py``) attaches a coordinator (:meth:`attach_groups`,
   typed :class:`core.ports.BrokerGroups`) and the server reports connections and counts
@@ -59,10 +65,11 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Coroutine, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from streamscope.core.broker_configs import check_broker_changes, dynamic_log_overrides
 from streamscope.core.config import BrokerConfig, LogConfig
 from streamscope.core.datadir import DataDir, discard_dir
 from streamscope.core.errors import ErrorCode, KafkaError
@@ -203,7 +210,12 @@ class Broker:
     """Topics, partition logs and the counters the monitor reads (module docstring)."""
 
     def __init__(self, config: BrokerConfig | None = None) -> None:
-        self.config = config or BrokerConfig()
+        # What the broker was started with; ``config`` is it with the dynamic broker
+        # configs applied (core/broker_configs.py), replaced whole when they change.
+        self.static_config = config or BrokerConfig()
+        self.config = self.static_config
+        # Dynamic broker configs by scope ("": cluster-wide default; the node id).
+        self.dynamic_configs: dict[str, dict[str, str]] = {}
         self.node_id = self.config.node_id
         self.data_dir = Path(self.config.data_dir)
         self._dir = DataDir(self.data_dir)
@@ -242,11 +254,12 @@ class Broker:
         self._dir.lock()
         self.meta = MetaStore(self.data_dir / "meta.sqlite")
         self.cluster_id = self.meta.cluster_id
+        self._load_dynamic_configs()
         if self.config.fsync == "always":
             self._group_sync = GroupSync(self._sync_result, self._wake)
             self._group_sync.start()
         for rec in self.meta.load_topics():
-            log_config = self.config.log.with_topic_configs(rec.configs)
+            log_config = self._log_config_for(rec.configs)
             topic = Topic(rec.name, rec.topic_id, dict(rec.configs), log_config, [], rec.created_at)
             for i in range(rec.partitions):
                 topic.partitions.append(self._open_at_start(topic, i))
@@ -728,10 +741,61 @@ class Broker:
             return
         self.meta.set_topic_configs(name, new)
         topic.configs = new
+        self._set_log_config(topic, log_config)
+        self.emit_event("topic_configs_changed", f"Topic {name} configs changed", topic=name)
+
+    def alter_broker_configs(
+        self, scope: str, configs: dict[str, str], *, read_only: set[str] = frozenset(),
+        validate_only: bool = False,
+    ) -> None:
+        """Replace the dynamic broker configs of ``scope`` ("" or the node id), persisted
+        (queued off the loop); every topic's log config follows at once. KafkaError
+        INVALID_REQUEST (nothing changed) for read-only, unknown or bad values."""
+        check_broker_changes(configs, set(read_only))
+        dynamic = {**self.dynamic_configs, scope: dict(configs)}
+        config = self._with_dynamic(dynamic)
+        logs = {n: log_config_for(config.log, t.configs) for n, t in self.topics.items()}
+        if validate_only:
+            return
+        self.meta.set_broker_configs(scope, configs)
+        self.dynamic_configs = {k: v for k, v in dynamic.items() if v}
+        self.config = config
+        for name, log_config in logs.items():
+            self._set_log_config(self.topics[name], log_config)
+        label = "cluster-wide default" if scope == "" else f"broker {scope}"
+        self.emit_event("broker_configs_changed", f"Dynamic configs of the {label} changed",
+                        scope=scope)
+
+    def _load_dynamic_configs(self) -> None:
+        """The stored dynamic broker configs; a scope this version refuses (a stored
+        value it no longer accepts) is left out with an error logged, not fatal."""
+        node_scope = str(self.node_id)
+        for scope, configs in self.meta.load_broker_configs().items():
+            if scope not in ("", node_scope):
+                continue  # another node id's (the data dir was used with another --node-id)
+            try:
+                check_broker_changes(configs, set())
+                config = self._with_dynamic({**self.dynamic_configs, scope: configs})
+            except KafkaError as exc:
+                log.error("dynamic broker configs of scope %r ignored: %s", scope, exc.message)
+                continue
+            self.dynamic_configs[scope] = configs
+            self.config = config
+
+    def _with_dynamic(self, dynamic: dict[str, dict[str, str]]) -> BrokerConfig:
+        """The static config with the dynamic broker configs' log defaults applied."""
+        overrides = dynamic_log_overrides(dynamic.get("", {}),
+                                          dynamic.get(str(self.node_id), {}))
+        if not overrides:
+            return self.static_config
+        return replace(self.static_config,
+                       log=log_config_for(self.static_config.log, overrides))
+
+    @staticmethod
+    def _set_log_config(topic: Topic, log_config: LogConfig) -> None:
         topic.log_config = log_config
         for p in topic.partitions:
             p.log.config = log_config
-        self.emit_event("topic_configs_changed", f"Topic {name} configs changed", topic=name)
 
     def topic_config_values(self, name: str) -> dict[str, tuple[str, bool]]:
         """Every effective config of a topic: name -> (value, is_default)."""

@@ -3,7 +3,13 @@
 ``BrokerConfig`` is what ``streamscope broker`` and the app start a broker with.
 ``LogConfig`` is what one partition log runs by; a topic's Kafka-named configs
 (``retention.ms``, ``segment.bytes`` ...) override the broker's defaults through
-:meth:`LogConfig.from_topic_configs`.
+:meth:`LogConfig.with_topic_configs`. Every topic config name of a Kafka 3.x broker is
+accepted (:data:`KNOWN_TOPIC_CONFIGS`, defined with Kafka's types and validation in
+core/configdefs.py); those this broker acts on are ``LogConfig`` fields
+(:attr:`LogConfig.TOPIC_CONFIGS`), the others are kept in ``LogConfig.other`` so they
+are reported. :data:`FIXED_TOPIC_CONFIGS` lists the values still refused
+(``cleanup.policy`` other than delete). The broker's defaults are this module's
+``BrokerConfig.log`` with the dynamic broker configs applied (core/broker_configs.py).
 
 Fsync policy, and what each promises:
 
@@ -76,6 +82,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
+from streamscope.core.configdefs import TOPIC_CONFIGS as TOPIC_CONFIG_DEFS
 
 FsyncPolicy = Literal["always", "interval"]
 
@@ -92,77 +99,99 @@ class LogConfig:
     segment_bytes: int = 64 * 1024 * 1024
     segment_ms: int = 7 * 24 * 3600 * 1000
     retention_ms: int = 7 * 24 * 3600 * 1000  # -1: keep forever
-    retention_bytes: int = -1  # -1: no size limit
+    retention_bytes: int = -1  # negative: no size limit
     max_message_bytes: int = 1048588  # Kafka's message.max.bytes default
     index_interval_bytes: int = 4096
     fsync: FsyncPolicy = "interval"
+    # The produce path's rewrites (core/produce_rewrite.py): the codec batches are
+    # stored in ("producer": as sent) and whether the broker stamps LogAppendTime.
+    compression_type: str = "producer"
+    timestamp_type: str = "CreateTime"
+    gzip_level: int = -1
+    lz4_level: int = 9
+    zstd_level: int = 3
+    min_insync_replicas: int = 1
+    # CreateTime topics: how far a record's timestamp may lie before / after the broker's
+    # clock (Kafka's defaults: no bound); difference.max.ms is the deprecated pair of both.
+    timestamp_before_max_ms: int = 2**63 - 1
+    timestamp_after_max_ms: int = 2**63 - 1
+    timestamp_difference_max_ms: int = 2**63 - 1
+    # Accepted configs this broker does not act on, with their effective value when it
+    # is not Kafka's default (name, value), sorted: DescribeConfigs reports them.
+    other: tuple[tuple[str, str], ...] = ()
 
-    # Kafka config name -> (field, parser). Only these are settable per topic.
+    # Kafka config name -> field, for the topic configs this broker acts on.
     TOPIC_CONFIGS = {
         "segment.bytes": "segment_bytes",
         "segment.ms": "segment_ms",
         "retention.ms": "retention_ms",
         "retention.bytes": "retention_bytes",
         "max.message.bytes": "max_message_bytes",
-        "segment.index.bytes": None,
         "index.interval.bytes": "index_interval_bytes",
+        "compression.type": "compression_type",
+        "message.timestamp.type": "timestamp_type",
+        "compression.gzip.level": "gzip_level",
+        "compression.lz4.level": "lz4_level",
+        "compression.zstd.level": "zstd_level",
+        "min.insync.replicas": "min_insync_replicas",
+        "message.timestamp.before.max.ms": "timestamp_before_max_ms",
+        "message.timestamp.after.max.ms": "timestamp_after_max_ms",
+        "message.timestamp.difference.max.ms": "timestamp_difference_max_ms",
     }
 
     def with_topic_configs(self, configs: dict[str, str | None]) -> LogConfig:
-        """This config with a topic's overrides applied; unknown names raise ``ValueError``."""
-        changes: dict[str, int] = {}
+        """This config with a topic's overrides applied (None values are skipped).
+
+        Unknown names raise ``ValueError``; bad values raise
+        :class:`~core.configdefs.ConfigError` (a ValueError) in Kafka's words.
+        """
+        changes: dict[str, object] = {}
+        other = dict(self.other)
         for name, value in configs.items():
-            if name not in KNOWN_TOPIC_CONFIGS:
-                raise ValueError(f"unknown topic config {name!r}")
-            if value is not None and name in FIXED_TOPIC_CONFIGS and value != STATIC_TOPIC_CONFIGS[name]:
+            definition = TOPIC_CONFIG_DEFS.get(name)
+            if definition is None:
+                raise ValueError(f"Unknown topic config name: {name}")
+            if value is None:
+                continue
+            if name in FIXED_TOPIC_CONFIGS and value != STATIC_TOPIC_CONFIGS[name]:
                 raise ValueError(
                     f"{name}={value} is not supported here; Streamscope runs"
                     f" {name}={STATIC_TOPIC_CONFIGS[name]} ({FIXED_TOPIC_CONFIGS[name]})"
                 )
+            typed = definition.parse(value)
             attr = LogConfig.TOPIC_CONFIGS.get(name)
-            if attr is None or value is None:
-                continue
-            try:
-                number = int(value)
-            except ValueError:
-                raise ValueError(f"{name} must be an integer, got {value!r}") from None
-            if attr in ("segment_bytes", "segment_ms", "index_interval_bytes") and number < 1:
-                raise ValueError(f"{name} must be positive")
-            if attr in ("retention_ms", "retention_bytes") and number < -1:
-                raise ValueError(f"{name} must be -1 or more")
-            if attr == "max_message_bytes" and number < 0:
-                raise ValueError(f"{name} must not be negative")
-            changes[attr] = number
-        return replace(self, **changes)
+            if attr is None:
+                other[name] = value.strip()
+            else:
+                changes[attr] = typed
+        if other != dict(self.other):
+            changes["other"] = tuple(sorted(other.items()))
+        return replace(self, **changes) if changes else self
 
     def as_topic_configs(self) -> dict[str, str]:
-        """The effective values under Kafka's names (for DescribeConfigs and the GUI)."""
-        out = {
-            name: str(getattr(self, attr))
-            for name, attr in LogConfig.TOPIC_CONFIGS.items()
-            if attr is not None
-        }
+        """The effective value of every topic config under Kafka's names (for
+        DescribeConfigs and the GUI): this broker's values for the ones it acts on,
+        Kafka's defaults (or the value set) for the others."""
+        out = {name: d.default for name, d in TOPIC_CONFIG_DEFS.items()}
         out.update(STATIC_TOPIC_CONFIGS)
+        out.update(self.other)
+        for name, attr in LogConfig.TOPIC_CONFIGS.items():
+            out[name] = str(getattr(self, attr))
         return out
 
 
-# Configs Kafka tools expect to see described; accepted but fixed here.
+# Values this broker fixes for configs it does not act on (instead of Kafka's defaults).
 STATIC_TOPIC_CONFIGS = {
     "cleanup.policy": "delete",
-    "compression.type": "producer",
-    "message.timestamp.type": "CreateTime",
-    "min.insync.replicas": "1",
-    "segment.index.bytes": "10485760",
 }
 # Accepted only with the one value this broker honours (anything else is refused with
 # INVALID_CONFIG rather than stored and silently ignored).
 FIXED_TOPIC_CONFIGS = {
     "cleanup.policy": "log compaction is not implemented",
-    "compression.type": "batches are stored as the producer compressed them",
-    "message.timestamp.type": "batches keep the producer's CreateTime",
-    "min.insync.replicas": "a single-node broker",
 }
-KNOWN_TOPIC_CONFIGS = frozenset(LogConfig.TOPIC_CONFIGS) | frozenset(STATIC_TOPIC_CONFIGS)
+#: Every topic config name a Kafka 3.x broker accepts (core/configdefs.py); any other
+#: name is INVALID_CONFIG.
+KNOWN_TOPIC_CONFIGS = frozenset(TOPIC_CONFIG_DEFS)
 
 
 #: The integer limits of the module docstring: each at least 1, each settable with

@@ -10,7 +10,9 @@ Contract:
 * :func:`build_batch` makes batches for in-process producers (and tests), through
   :func:`seal_batch` (header and CRC around an encoded payload);
   :func:`iter_records` decodes one batch (decompressing as needed) for consumers and
-  tests; :func:`decode_records` decodes a batch body already decompressed.
+  tests; :func:`decode_records` decodes a batch body already decompressed (records of a
+  LogAppendTime batch, attribute bit 3, take the batch's max timestamp, as clients read
+  them); :func:`compress` compresses a payload at a codec's level.
   Garbage is refused with ``KafkaError(CORRUPT_MESSAGE)``.
 * Every decompression has an OUTPUT bound (:func:`decompress_bounded`): a batch never
   inflates to more than ``max_uncompressed`` bytes (default :data:`MAX_UNCOMPRESSED`;
@@ -382,6 +384,16 @@ def _compress(codec: Compression, data: bytes) -> bytes:
     return fn(data) if fn is not None else data
 
 
+def compress(codec: Compression, data: bytes, level: int | None = None) -> bytes:
+    """``data`` compressed with ``codec`` (NONE: as is) at ``level`` (None: the codec's
+    default; snappy has no levels). Gzip, lz4 frame, zstd and xerial snappy, as the
+    clients write them."""
+    if level is None or codec in (Compression.NONE, Compression.SNAPPY):
+        return _compress(codec, data)
+    module = _STREAMED[codec]
+    return bytes(module.compress(data, level=level))
+
+
 def decompress_bounded(codec: int, data: bytes, limit: int) -> tuple[bytes, bool]:
     """``data`` decompressed with ``codec``: (at most ``limit`` bytes, whether cut off).
 
@@ -620,6 +632,8 @@ def decode_records(h: BatchHeader, data: bytes) -> Iterator[Record]:
     when ``KafkaError(CORRUPT_MESSAGE)`` is raised."""
     base_offset = h.base_offset
     base_ts = h.base_timestamp
+    # LogAppendTime batches: every record's timestamp is the batch's max timestamp.
+    log_append_time = h.max_timestamp if h.attributes & _TIMESTAMP_TYPE_MASK else None
     read = _read_varint
     read_bytes = _read_bytes
     pos = 0
@@ -648,7 +662,8 @@ def decode_records(h: BatchHeader, data: bytes) -> Iterator[Record]:
                 headers.append((hkey, hvalue))
             if pos != stop:
                 raise _corrupt("Record length disagrees with its fields")
-            yield Record(base_offset + off_delta, base_ts + ts_delta, key, value, tuple(headers))
+            ts = log_append_time if log_append_time is not None else base_ts + ts_delta
+            yield Record(base_offset + off_delta, ts, key, value, tuple(headers))
     except IndexError:
         raise _corrupt("Record runs past the end of the batch") from None
     except UnicodeDecodeError:

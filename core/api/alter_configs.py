@@ -7,8 +7,12 @@ Behaviour, per resource:
   is left out). Unknown names or bad values: INVALID_CONFIG (40), nothing changed. Unknown
   topic: UNKNOWN_TOPIC_OR_PARTITION (3). New limits apply to the topic's logs at once
   (e.g. retention on the next check, segment size on the next roll).
-* Broker (resource type 4): broker configs are static (set on the command line), so any
-  change gets INVALID_REQUEST (42) ("read-only"); an empty list is accepted.
+* Broker (resource type 4), name "" (the cluster-wide default) or this node's id: the
+  given configs *replace* that scope's dynamic broker configs (core/broker_configs.py),
+  persisted, and the log ones take effect at once for topics without their own
+  override. A read-only config ("Cannot update these configs dynamically"), an unknown
+  one or a bad value: INVALID_REQUEST (42), as Kafka answers for broker resources;
+  nothing changed. Another broker id: INVALID_REQUEST.
 * Other resource types: INVALID_REQUEST. A resource named twice: INVALID_REQUEST.
 * ``validate_only`` checks and changes nothing.
 
@@ -17,13 +21,10 @@ Version notes: v1 is v0 with throttling after the answer; v2 is flexible.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from streamscope.core.api import RequestContext
 from streamscope.core.api.describe_configs import alter_resources
-
-if TYPE_CHECKING:
-    from streamscope.core.broker import Broker
 
 API_KEY = 33
 MIN_VERSION = 0
@@ -35,8 +36,6 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
 
 
 def _replace_overrides(
-    broker: Broker, topic: str, configs: list[dict], validate_only: bool
-) -> None:
-    broker.alter_topic_configs(
-        topic, {c["name"]: c.get("value") for c in configs}, validate_only=validate_only
-    )
+    current: dict[str, str], configs: list[dict], effective: Callable[[str], str]
+) -> dict[str, str]:
+    return {c["name"]: c["value"] for c in configs if c.get("value") is not None}

@@ -25,9 +25,10 @@ Behaviour, per topic (each answered on its own; one failure does not fail the ot
 
 Version notes: v1 adds validate_only and error_message; v2 throttle time; v4 allows -1 for
 partitions and replication factor; v5 is flexible and answers ``num_partitions``,
-``replication_factor`` and the topic's effective ``configs`` (name, value, read_only false,
-config_source DYNAMIC_TOPIC_CONFIG (1) for overrides / DEFAULT_CONFIG (5), is_sensitive
-false); v7 answers ``topic_id``. Failed topics carry -1, -1 and null configs.
+``replication_factor`` and the topic's effective ``configs`` (every Kafka topic config:
+name, value, read_only false, config_source as DescribeConfigs reports it:
+DYNAMIC_TOPIC_CONFIG (1) for overrides, a dynamic broker config's source (2 or 3) or
+DEFAULT_CONFIG (5), is_sensitive false); v7 answers ``topic_id``. Failed topics carry -1, -1 and null configs.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING
 
 from streamscope.core.api import RequestContext
 from streamscope.core.api._answers import answer_each_topic
-from streamscope.core.api.describe_configs import CONFIG_SOURCE_DEFAULT, CONFIG_SOURCE_TOPIC
+from streamscope.core.api.describe_configs import config_entries_for
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.core.protocol import ZERO_UUID
 
@@ -81,10 +82,9 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
             "name": name, "topic_id": topic_id, "error_code": 0, "error_message": None,
             "num_partitions": count, "replication_factor": 1,
             "configs": [
-                {"name": k, "value": v, "read_only": False,
-                 "config_source": CONFIG_SOURCE_DEFAULT if is_default else CONFIG_SOURCE_TOPIC,
-                 "is_sensitive": False}
-                for k, (v, is_default) in sorted(effective.items())
+                {"name": e["name"], "value": e["value"], "read_only": False,
+                 "config_source": e["config_source"], "is_sensitive": False}
+                for e in config_entries_for(broker, effective)
             ],
         }
 

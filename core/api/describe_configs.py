@@ -2,21 +2,27 @@
 
 Behaviour, per resource:
 
-* Topic (resource type 2): every effective config of the topic
-  (:meth:`Broker.topic_config_values`): overrides set on the topic have config_source
-  DYNAMIC_TOPIC_CONFIG (1), everything else DEFAULT_CONFIG (5) (``is_default`` true in
-  v0). Nothing is read-only or sensitive. Unknown topic: UNKNOWN_TOPIC_OR_PARTITION (3);
+* Topic (resource type 2): every topic config of a Kafka 3.x broker
+  (core/configdefs.py), with its effective value: an override set on the topic has
+  config_source DYNAMIC_TOPIC_CONFIG (1); otherwise the value comes from a dynamic
+  broker config (DYNAMIC_BROKER_CONFIG 2 / DYNAMIC_DEFAULT_BROKER_CONFIG 3) or is the
+  default (DEFAULT_CONFIG 5, ``is_default`` true in v0). ``config_type`` is Kafka's
+  type of the config; the documentation line (v3+) says whether this broker honours it.
+  Nothing is read-only or sensitive. Unknown topic: UNKNOWN_TOPIC_OR_PARTITION (3);
   invalid name: INVALID_TOPIC_EXCEPTION (17).
-* Broker (resource type 4), name "" or this node's id: a fixed set of broker configs under
-  Kafka's names (``node.id``, ``listeners``, ``log.dirs``, ``num.partitions``,
-  ``log.retention.ms`` ...), all read-only: values the broker was started with are
-  STATIC_BROKER_CONFIG (4), built-in constants DEFAULT_CONFIG (5). Another broker id gets
-  INVALID_REQUEST (42), as Kafka.
+* Broker (resource type 4), this node's id: the configs the broker was started with
+  under Kafka's names (``node.id``, ``listeners``, ``log.dirs``, ``num.partitions`` ...),
+  read-only, STATIC_BROKER_CONFIG (4) or DEFAULT_CONFIG (5); and every dynamic broker
+  config (core/broker_configs.py: ``log.retention.ms``, ``log.cleaner.threads`` ...),
+  not read-only, whose value is the per-broker dynamic one (2), else the cluster-wide
+  one (3), else the static or default one. Name "": only the cluster-wide dynamic
+  values (source 3), as Kafka answers. Another broker id gets INVALID_REQUEST (42).
 * Any other resource type (broker loggers, client metrics, groups): INVALID_REQUEST.
 * ``configuration_keys`` null means all; otherwise only those names (unknown ones left out).
-* ``include_synonyms`` (v1+): a topic config lists its own override (if set) and the broker
-  default it falls back to (Kafka's broker-level name, DEFAULT_CONFIG); otherwise synonyms
-  is empty. ``include_documentation`` (v3+): a one-line description, else null.
+* ``include_synonyms`` (v1+): Kafka's order: the topic's override, then per broker-level
+  synonym name its per-broker (2) and cluster-wide (3) dynamic values, then the default
+  (5); for a broker config: per-broker, cluster-wide, static, default. Otherwise
+  synonyms is empty. ``include_documentation`` (v3+): a one-line description, else null.
 
 Version notes: v0 has ``is_default`` instead of ``config_source``; v1 adds config_source,
 synonyms and throttle time; v2 is v1; v3 adds config_type and documentation; v4 is
@@ -30,9 +36,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from streamscope.core.api import RequestContext
+from streamscope.core.broker_configs import (
+    SOURCE_DEFAULT,
+    SOURCE_DYNAMIC_BROKER,
+    SOURCE_DYNAMIC_DEFAULT,
+    SOURCE_STATIC_BROKER,
+    SOURCE_TOPIC,
+    describe_entries,
+)
+from streamscope.core.broker_configs import documentation as broker_documentation
+from streamscope.core.configdefs import BOOLEAN, INT, LIST, LONG, STRING, TOPIC_CONFIGS
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.core.topics import validate_topic_name
 
@@ -47,47 +64,14 @@ RESOURCE_TOPIC = 2
 RESOURCE_BROKER = 4
 
 # Kafka's ConfigSource codes.
-CONFIG_SOURCE_TOPIC = 1  # DYNAMIC_TOPIC_CONFIG
-CONFIG_SOURCE_STATIC_BROKER = 4  # STATIC_BROKER_CONFIG
-CONFIG_SOURCE_DEFAULT = 5  # DEFAULT_CONFIG
-
-# Kafka's ConfigType codes.
-BOOLEAN, STRING, INT, LONG, LIST = 1, 2, 3, 5, 7
-
-# Topic config -> (type, broker-level synonym).
-TOPIC_CONFIG_INFO: dict[str, tuple[int, str]] = {
-    "segment.bytes": (INT, "log.segment.bytes"),
-    "segment.ms": (LONG, "log.roll.ms"),
-    "retention.ms": (LONG, "log.retention.ms"),
-    "retention.bytes": (LONG, "log.retention.bytes"),
-    "max.message.bytes": (INT, "message.max.bytes"),
-    "index.interval.bytes": (INT, "log.index.interval.bytes"),
-    "segment.index.bytes": (INT, "log.index.size.max.bytes"),
-    "cleanup.policy": (LIST, "log.cleanup.policy"),
-    "compression.type": (STRING, "compression.type"),
-    "message.timestamp.type": (STRING, "log.message.timestamp.type"),
-    "min.insync.replicas": (INT, "min.insync.replicas"),
-}
-# Topic config -> a line of documentation (DescribeConfigs ``include_documentation``).
-TOPIC_CONFIG_DOCS: dict[str, str] = {
-    "segment.bytes": "Segment file size for the log.",
-    "segment.ms": "Time after which a new segment is rolled.",
-    "retention.ms": "How long to keep a segment before deleting it; -1 keeps forever.",
-    "retention.bytes": "Maximum partition size before old segments are deleted; -1: no limit.",
-    "max.message.bytes": "Largest record batch size allowed.",
-    "index.interval.bytes": "Bytes between entries in the offset index.",
-    "segment.index.bytes": "Size of the offset index.",
-    "cleanup.policy": "Retention policy: delete only.",
-    "compression.type": "Batches are stored as the producer compressed them.",
-    "message.timestamp.type": "Record timestamps are the producer's CreateTime.",
-    "min.insync.replicas": "One broker: always 1.",
-}
-LIST_CONFIGS = frozenset(k for k, (t, _) in TOPIC_CONFIG_INFO.items() if t == LIST)
+CONFIG_SOURCE_TOPIC = SOURCE_TOPIC  # DYNAMIC_TOPIC_CONFIG
+CONFIG_SOURCE_STATIC_BROKER = SOURCE_STATIC_BROKER  # STATIC_BROKER_CONFIG
+CONFIG_SOURCE_DEFAULT = SOURCE_DEFAULT  # DEFAULT_CONFIG
 
 
 def broker_configs(broker: Broker) -> list[tuple[str, str, int, int]]:
     """(name, value, source, type) of the broker configs this broker describes."""
-    c = broker.config
+    c = broker.static_config
     host, port = broker.listener or (c.host, c.port)
     static, default = CONFIG_SOURCE_STATIC_BROKER, CONFIG_SOURCE_DEFAULT
     return [
@@ -124,25 +108,71 @@ def topic_config_entries(
     broker: Broker, name: str, *, synonyms: bool = False, documentation: bool = False
 ) -> list[dict]:
     """DescribeConfigs entries for every effective config of topic ``name``."""
-    values = broker.topic_config_values(name)
-    defaults = broker.config.log.as_topic_configs()
+    return config_entries_for(broker, broker.topic_config_values(name),
+                              synonyms=synonyms, documentation=documentation)
+
+
+def config_entries_for(
+    broker: Broker, values: dict[str, tuple[str, bool]], *, synonyms: bool = False,
+    documentation: bool = False,
+) -> list[dict]:
+    """DescribeConfigs entries for a topic's effective configs, name -> (value,
+    is_default) (CreateTopics describes a topic it only validated the same way)."""
     out = []
     for key, (value, is_default) in sorted(values.items()):
-        ctype, broker_name = TOPIC_CONFIG_INFO.get(key, (STRING, key))
-        source = CONFIG_SOURCE_DEFAULT if is_default else CONFIG_SOURCE_TOPIC
-        syn = []
-        if synonyms:
-            if not is_default:
-                syn.append({"name": key, "value": value, "source": CONFIG_SOURCE_TOPIC})
-            syn.append({"name": broker_name, "value": defaults.get(key, value),
-                        "source": CONFIG_SOURCE_DEFAULT})
+        d = TOPIC_CONFIGS[key]
+        syn = topic_config_synonyms(broker, key, None if is_default else value)
+        source = syn[0][2]
         out.append({
-            "name": key, "value": value, "read_only": False, "is_default": is_default,
-            "config_source": source, "is_sensitive": False, "synonyms": syn,
-            "config_type": ctype,
-            "documentation": TOPIC_CONFIG_DOCS.get(key, "") if documentation else None,
+            "name": key, "value": value, "read_only": False,
+            "is_default": source == SOURCE_DEFAULT,
+            "config_source": source, "is_sensitive": False,
+            "synonyms": [{"name": n, "value": v, "source": s} for n, v, s in syn] if synonyms else [],
+            "config_type": d.type,
+            "documentation": d.documentation if documentation else None,
         })
     return out
+
+
+def topic_config_synonyms(broker: Broker, key: str, override: str | None) -> list[tuple[str, str, int]]:
+    """(name, value, source) of topic config ``key``'s synonyms in Kafka's order: the
+    topic's override (if any), then per broker-level synonym name its per-broker and
+    cluster-wide dynamic values, then the default. The first one is the value in use."""
+    d = TOPIC_CONFIGS[key]
+    default_scope = broker.dynamic_configs.get("", {})
+    node_scope = broker.dynamic_configs.get(str(broker.node_id), {})
+    syn: list[tuple[str, str, int]] = []
+    if override is not None:
+        syn.append((key, override, SOURCE_TOPIC))
+    for broker_name in d.synonyms:
+        if broker_name in node_scope:
+            syn.append((broker_name, node_scope[broker_name], SOURCE_DYNAMIC_BROKER))
+        if broker_name in default_scope:
+            syn.append((broker_name, default_scope[broker_name], SOURCE_DYNAMIC_DEFAULT))
+    static = broker.static_config.log.as_topic_configs()
+    syn.append((d.synonyms[0] if d.synonyms else key, static.get(key, d.default),
+                SOURCE_DEFAULT))
+    return syn
+
+
+def broker_config_entries(
+    broker: Broker, resource_name: str, *, synonyms: bool = False, documentation: bool = False
+) -> list[dict]:
+    """DescribeConfigs entries of a broker resource ("" is the cluster-wide default)."""
+    rows = describe_entries(
+        broker_configs(broker), broker.dynamic_configs.get("", {}),
+        broker.dynamic_configs.get(str(broker.node_id), {}),
+        cluster_default=resource_name == "")
+    return [
+        {"name": k, "value": v, "read_only": read_only,
+         "is_default": source == SOURCE_DEFAULT, "config_source": source,
+         "is_sensitive": False,
+         "synonyms": [{"name": n, "value": sv, "source": ss} for n, sv, ss in syn]
+         if synonyms else [],
+         "config_type": ctype,
+         "documentation": broker_documentation(k) if documentation else None}
+        for k, v, source, ctype, read_only, syn in rows
+    ]
 
 
 def check_broker_name(broker: Broker, resource_name: str) -> None:
@@ -161,16 +191,22 @@ def check_topic_name(broker: Broker, resource_name: str) -> None:
     broker.get_topic(resource_name)
 
 
-def alter_resources(
-    broker: Broker, request: dict, alter_topic: Callable[[Broker, str, list[dict], bool], None]
-) -> dict:
+#: Computes a resource's new set of overrides from (its current overrides, the
+#: request's config entries, a lookup of a config's effective value).
+NewOverrides = Callable[[dict[str, str], list[dict], Callable[[str], str]], dict[str, str]]
+
+
+def alter_resources(broker: Broker, request: dict, new_overrides: NewOverrides) -> dict:
     """The response of AlterConfigs / IncrementalAlterConfigs, sharing their rules.
 
-    Per resource: a resource named twice or a config named twice, an unknown resource
-    type, or any change to the (read-only) broker gets INVALID_REQUEST; a topic is
-    checked (name, existence) and handed to
-    ``alter_topic(broker, name, configs, validate_only)``, whose KafkaError becomes that
-    resource's error.
+    Per resource: a resource named twice or a config named twice, or an unknown
+    resource type gets INVALID_REQUEST. A topic is checked (name, existence) and its
+    overrides replaced by ``new_overrides(current, configs, effective)``
+    (:meth:`Broker.alter_topic_configs`: INVALID_CONFIG for bad names or values); a
+    broker resource ("" or this node's id) likewise gets its dynamic configs
+    (:meth:`Broker.alter_broker_configs`: INVALID_REQUEST for read-only names or bad
+    values, core/broker_configs.py). A KafkaError becomes that resource's error, and
+    nothing of that resource changes.
     """
     validate_only = bool(request.get("validate_only", False))
     resources = request.get("resources") or []
@@ -188,14 +224,21 @@ def alter_resources(
                 raise KafkaError(ErrorCode.INVALID_REQUEST, "A config is given twice")
             if rtype == RESOURCE_TOPIC:
                 check_topic_name(broker, rname)
-                alter_topic(broker, rname, configs, validate_only)
+                topic = broker.get_topic(rname)
+                values = {k: v for k, (v, _) in broker.topic_config_values(rname).items()}
+                new = new_overrides(dict(topic.configs), configs,
+                                    partial(_lookup, values))
+                broker.alter_topic_configs(rname, new, validate_only=validate_only)
             elif rtype == RESOURCE_BROKER:
                 check_broker_name(broker, rname)
-                if configs:
-                    raise KafkaError(
-                        ErrorCode.INVALID_REQUEST,
-                        "Broker configs are read-only; restart the broker with new settings.",
-                    )
+                scope = rname
+                current = dict(broker.dynamic_configs.get(scope, {}))
+                effective = {e["name"]: e["value"]
+                             for e in broker_config_entries(broker, str(broker.node_id))}
+                new = new_overrides(current, configs, partial(_lookup, effective))
+                broker.alter_broker_configs(
+                    scope, new, read_only={n for n, *_ in broker_configs(broker)},
+                    validate_only=validate_only)
             else:
                 raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type {rtype}")
         except KafkaError as exc:
@@ -203,6 +246,10 @@ def alter_resources(
         out.append({"error_code": code, "error_message": message, "resource_type": rtype,
                     "resource_name": rname})
     return {"throttle_time_ms": 0, "responses": out}
+
+
+def _lookup(values: dict[str, str], name: str) -> str:
+    return values.get(name, "")
 
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
@@ -222,14 +269,8 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
                 )
             elif rtype == RESOURCE_BROKER:
                 check_broker_name(broker, rname)
-                entries = [
-                    {"name": k, "value": v, "read_only": True,
-                     "is_default": source == CONFIG_SOURCE_DEFAULT, "config_source": source,
-                     "is_sensitive": False,
-                     "synonyms": [{"name": k, "value": v, "source": source}] if synonyms else [],
-                     "config_type": ctype, "documentation": None}
-                    for k, v, source, ctype in broker_configs(broker)
-                ]
+                entries = broker_config_entries(
+                    broker, rname, synonyms=synonyms, documentation=documentation)
             else:
                 raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type {rtype}")
         except KafkaError as exc:

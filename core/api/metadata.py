@@ -27,9 +27,14 @@ Behaviour:
 * Every partition: leader = node id, leader epoch 0, replicas = isr = [node id],
   offline replicas []. Fetch and ListOffsets accept any ``current_leader_epoch`` from
   clients, so epoch 0 here never makes a client fenced.
-* Authorized operations (v8+): INT32_MIN ("not provided") unless requested; when
-  requested, every topic operation is allowed (there is no ACL): READ|WRITE|CREATE|
-  DELETE|ALTER|DESCRIBE|DESCRIBE_CONFIGS|ALTER_CONFIGS.
+* Authorized operations (v8+): INT32_MIN ("not provided") unless requested. With no
+  authorizer Kafka allows every operation its ACL model supports for the resource type,
+  as a bit field of AclOperation codes: per topic when
+  ``include_topic_authorized_operations`` (READ|WRITE|CREATE|DELETE|ALTER|DESCRIBE|
+  DESCRIBE_CONFIGS|ALTER_CONFIGS), for the cluster when
+  ``include_cluster_authorized_operations`` (v8-10: CREATE|ALTER|DESCRIBE|
+  CLUSTER_ACTION|DESCRIBE_CONFIGS|ALTER_CONFIGS|IDEMPOTENT_WRITE, the same set as
+  DescribeCluster's).
 
 Version notes: v1 adds rack, controller id, is_internal and null = all topics; v2
 cluster id; v3 throttle time; v4 allow_auto_topic_creation; v5 offline replicas; v7
@@ -43,6 +48,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from streamscope.core.api import RequestContext
+from streamscope.core.api.describe_cluster import CLUSTER_OPERATIONS
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.core.protocol import ZERO_UUID
 from streamscope.core.topics import validate_topic_name
@@ -116,7 +122,9 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
         "cluster_id": broker.cluster_id,
         "controller_id": node,
         "topics": topics,
-        "cluster_authorized_operations": INT32_MIN,
+        "cluster_authorized_operations": (
+            CLUSTER_OPERATIONS if version <= 10 and request.get(
+                "include_cluster_authorized_operations") else INT32_MIN),
     }
 
 

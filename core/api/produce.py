@@ -10,9 +10,14 @@ Behaviour:
   goes to :meth:`Broker.produce`, which validates magic, length, CRC32C and base offset,
   checks idempotent sequences, patches offsets and appends the bytes verbatim. Records
   are never decoded here: this is the hot path, so the handler does per-partition work
-  only.
+  only. The one exception, per topic: :func:`core.produce_rewrite.prepare_records`
+  first recompresses batches for topics whose ``compression.type`` names a codec and
+  stamps LogAppendTime for topics with ``message.timestamp.type=LogAppendTime`` (the
+  only cases where stored batches differ from what the client sent), and refuses
+  acks=-1 with NOT_ENOUGH_REPLICAS (19) when ``min.insync.replicas`` is above 1.
 * Per-partition answers: ``base_offset`` (of the first appended batch), ``log_append_time_ms``
-  -1 (CreateTime topics), ``log_start_offset``, ``record_errors`` []. Refusals carry
+  (the append time on LogAppendTime topics, -1 otherwise), ``log_start_offset``,
+  ``record_errors`` []. Refusals carry
   Kafka's codes from :class:`KafkaError` (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE,
   INVALID_RECORD, OUT_OF_ORDER_SEQUENCE_NUMBER, DUPLICATE_SEQUENCE_NUMBER,
   INVALID_PRODUCER_EPOCH ...), ``base_offset`` -1 and ``error_message`` (v8+).
@@ -61,6 +66,7 @@ from functools import partial
 from streamscope.core.api import CloseConnection, RequestContext
 from streamscope.core.api.metadata import auto_create
 from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.produce_rewrite import prepare_records
 
 API_KEY = 0
 MIN_VERSION = 0
@@ -171,6 +177,8 @@ async def handle(ctx: RequestContext, version: int,
                 )
                 continue
             try:
+                records, append_time = await prepare_records(
+                    broker, name, index, records, acks, version)
                 base, log_start = broker.produce(name, index, records)
             except KafkaError as exc:
                 parts_out.append(_error(index, exc.code, exc.message or None))
@@ -179,7 +187,7 @@ async def handle(ctx: RequestContext, version: int,
                 "index": index,
                 "error_code": 0,
                 "base_offset": base,
-                "log_append_time_ms": -1,
+                "log_append_time_ms": append_time,
                 "log_start_offset": log_start,
                 "record_errors": [],
                 "error_message": None,

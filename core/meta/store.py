@@ -17,6 +17,9 @@ Contract:
 * :meth:`allocate_producer_id` hands out ids from a block reserved durably ahead
   (:data:`PRODUCER_ID_BLOCK` at a time): one synchronous write per block, so an id is
   never handed out twice, even after a crash.
+* Dynamic broker configs (``broker_configs`` table, added with CREATE IF NOT EXISTS so
+  an older store gains it on open): :meth:`load_broker_configs` at start-up,
+  :meth:`set_broker_configs` replaces one scope's set (queued like every write).
 * The schema is versioned by ``PRAGMA user_version`` so later releases can migrate it.
 """
 
@@ -60,6 +63,12 @@ CREATE TABLE IF NOT EXISTS committed_offsets (
     metadata TEXT,
     commit_timestamp INTEGER NOT NULL,
     PRIMARY KEY (group_id, topic, partition)
+);
+CREATE TABLE IF NOT EXISTS broker_configs (
+    scope TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (scope, name)
 );
 """
 
@@ -240,6 +249,26 @@ class MetaStore:
         text = json.dumps(configs, sort_keys=True)
         return self._submit(lambda db: db.execute(
             "UPDATE topics SET configs=? WHERE name=?", (text, name)))
+
+    # --- dynamic broker configs (scope "": cluster-wide default; a node id: per broker) --
+
+    def load_broker_configs(self) -> dict[str, dict[str, str]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT scope, name, value FROM broker_configs ORDER BY scope, name").fetchall()
+        out: dict[str, dict[str, str]] = {}
+        for scope, name, value in rows:
+            out.setdefault(scope, {})[name] = value
+        return out
+
+    def set_broker_configs(self, scope: str, configs: dict[str, str]) -> Future[None]:
+        """Replace every dynamic config of ``scope`` (queued, like every write)."""
+        rows = [(scope, k, v) for k, v in sorted(configs.items())]
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM broker_configs WHERE scope=?", (scope,))
+            db.executemany("INSERT INTO broker_configs VALUES (?, ?, ?)", rows)
+        return self._submit(write)
 
     def delete_topic(self, name: str) -> Future[None]:
         def write(db: sqlite3.Connection) -> None:

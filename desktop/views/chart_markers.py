@@ -48,6 +48,7 @@ ADMIN_KINDS = frozenset(
         "topic_deleted",
         "partitions_added",
         "topic_configs_changed",
+        "broker_configs_changed",
         "offsets_reset",
         "records_deleted",
         "group_deleted",
