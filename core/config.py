@@ -96,6 +96,23 @@ class LogConfig:
     max_message_bytes: int = 1048588  # Kafka's message.max.bytes default
     index_interval_bytes: int = 4096
     fsync: FsyncPolicy = "interval"
+    # Log compaction (core/log/cleaner.py). ``cleanup_policy`` is normalised to one of
+    # CLEANUP_POLICIES; Kafka's defaults otherwise.
+    cleanup_policy: str = "delete"
+    delete_retention_ms: int = 24 * 3600 * 1000
+    min_cleanable_dirty_ratio: float = 0.5
+    min_compaction_lag_ms: int = 0
+    max_compaction_lag_ms: int = 2**63 - 1
+
+    @property
+    def compact(self) -> bool:
+        """Whether the cleaner compacts this log (``compact`` or ``compact,delete``)."""
+        return "compact" in self.cleanup_policy
+
+    @property
+    def delete(self) -> bool:
+        """Whether retention deletes old segments (``delete`` or ``compact,delete``)."""
+        return "delete" in self.cleanup_policy
 
     # Kafka config name -> (field, parser). Only these are settable per topic.
     TOPIC_CONFIGS = {
@@ -106,11 +123,16 @@ class LogConfig:
         "max.message.bytes": "max_message_bytes",
         "segment.index.bytes": None,
         "index.interval.bytes": "index_interval_bytes",
+        "cleanup.policy": "cleanup_policy",
+        "delete.retention.ms": "delete_retention_ms",
+        "min.cleanable.dirty.ratio": "min_cleanable_dirty_ratio",
+        "min.compaction.lag.ms": "min_compaction_lag_ms",
+        "max.compaction.lag.ms": "max_compaction_lag_ms",
     }
 
     def with_topic_configs(self, configs: dict[str, str | None]) -> LogConfig:
         """This config with a topic's overrides applied; unknown names raise ``ValueError``."""
-        changes: dict[str, int] = {}
+        changes: dict[str, int | float | str] = {}
         for name, value in configs.items():
             if name not in KNOWN_TOPIC_CONFIGS:
                 raise ValueError(f"unknown topic config {name!r}")
@@ -122,6 +144,18 @@ class LogConfig:
             attr = LogConfig.TOPIC_CONFIGS.get(name)
             if attr is None or value is None:
                 continue
+            if attr == "cleanup_policy":
+                changes[attr] = parse_cleanup_policy(value)
+                continue
+            if attr == "min_cleanable_dirty_ratio":
+                try:
+                    ratio = float(value)
+                except ValueError:
+                    raise ValueError(f"{name} must be a number, got {value!r}") from None
+                if not 0.0 <= ratio <= 1.0:
+                    raise ValueError(f"{name} must be between 0 and 1, got {value}")
+                changes[attr] = ratio
+                continue
             try:
                 number = int(value)
             except ValueError:
@@ -130,10 +164,18 @@ class LogConfig:
                 raise ValueError(f"{name} must be positive")
             if attr in ("retention_ms", "retention_bytes") and number < -1:
                 raise ValueError(f"{name} must be -1 or more")
-            if attr == "max_message_bytes" and number < 0:
+            if attr in ("max_message_bytes", "delete_retention_ms",
+                        "min_compaction_lag_ms") and number < 0:
                 raise ValueError(f"{name} must not be negative")
+            if attr == "max_compaction_lag_ms" and number < 1:
+                raise ValueError(f"{name} must be positive")
             changes[attr] = number
-        return replace(self, **changes)
+        new = replace(self, **changes)  # type: ignore[arg-type]
+        if new.min_compaction_lag_ms > new.max_compaction_lag_ms:
+            raise ValueError(
+                f"min.compaction.lag.ms={new.min_compaction_lag_ms} is greater than"
+                f" max.compaction.lag.ms={new.max_compaction_lag_ms}")
+        return new
 
     def as_topic_configs(self) -> dict[str, str]:
         """The effective values under Kafka's names (for DescribeConfigs and the GUI)."""
@@ -146,9 +188,23 @@ class LogConfig:
         return out
 
 
+#: The cleanup.policy values honoured, normalised (Kafka's list, in any order).
+CLEANUP_POLICIES = ("delete", "compact", "compact,delete")
+
+
+def parse_cleanup_policy(value: str) -> str:
+    """A ``cleanup.policy`` value normalised to one of :data:`CLEANUP_POLICIES`;
+    ``ValueError`` for anything else (an empty list, an unknown policy)."""
+    items = {v.strip() for v in value.split(",") if v.strip()}
+    if not items or not items <= {"delete", "compact"}:
+        raise ValueError(
+            f"Invalid value {value!r} for configuration cleanup.policy: String must be"
+            " one of: compact, delete")
+    return ",".join(sorted(items))
+
+
 # Configs Kafka tools expect to see described; accepted but fixed here.
 STATIC_TOPIC_CONFIGS = {
-    "cleanup.policy": "delete",
     "compression.type": "producer",
     "message.timestamp.type": "CreateTime",
     "min.insync.replicas": "1",
@@ -157,7 +213,6 @@ STATIC_TOPIC_CONFIGS = {
 # Accepted only with the one value this broker honours (anything else is refused with
 # INVALID_CONFIG rather than stored and silently ignored).
 FIXED_TOPIC_CONFIGS = {
-    "cleanup.policy": "log compaction is not implemented",
     "compression.type": "batches are stored as the producer compressed them",
     "message.timestamp.type": "batches keep the producer's CreateTime",
     "min.insync.replicas": "a single-node broker",
@@ -190,6 +245,13 @@ class BrokerConfig:
     default_partitions: int = 1
     max_request_bytes: int = 100 * 1024 * 1024
     retention_check_ms: int = 30_000
+    # Log compaction (core/log/cleaner.py), Kafka's names in brackets: how often the
+    # cleaner looks for work [log.cleaner.backoff.ms], its I/O rate bound, bytes read plus
+    # written per second [log.cleaner.io.max.bytes.per.second], and the most keys one pass
+    # maps (16-byte digests; [log.cleaner.dedupe.buffer.size] counts bytes).
+    cleaner_interval_ms: int = 15_000
+    cleaner_io_bytes_per_sec: int = 64 * 1024 * 1024
+    cleaner_max_keys: int = 500_000
     connection_idle_ms: int = 10 * 60 * 1000
     # Limits (module docstring).
     max_connections: int = 1000

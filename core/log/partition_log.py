@@ -49,6 +49,7 @@ from typing import NamedTuple
 
 from streamscope.core.config import LogConfig
 from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.log import cleaner as _cleaner
 from streamscope.core.log import files
 from streamscope.core.log.segment import Segment
 from streamscope.core.records import (
@@ -93,6 +94,8 @@ class PartitionLog:
         self._hw_pos = 0
         # (end offset, segment, end position) of each append not yet durable, in order.
         self._unsynced: deque[tuple[int, Segment, int]] = deque()
+        # Log compaction (core/log/cleaner.py): checkpoint and progress, on the owner's thread.
+        self.cleaner = _cleaner.CleanerState()
 
     # --- opening ----------------------------------------------------------------------
 
@@ -128,6 +131,9 @@ class PartitionLog:
         for base, path in others:
             if base not in logs:
                 path.unlink()  # index of a segment that was being deleted
+        # A cleaner pass the process died in: its segments were never renamed in.
+        _cleaner.remove_leftovers(d)
+        self.cleaner = _cleaner.load_checkpoint(d)
         checkpoint = self._read_checkpoint()
         interval = self.config.index_interval_bytes
         ordered = sorted(logs)
@@ -139,6 +145,10 @@ class PartitionLog:
         if not self._segments:
             self._add_segment(Segment.create(d, checkpoint or 0))
             self._dir_dirty = True
+        # A cleaned segment may have lost its last batches: it still ends where the next
+        # one begins (offsets are never reused).
+        for seg, after in zip(self._segments, self._segments[1:], strict=False):
+            seg.next_offset = max(seg.next_offset, after.base_offset)
         self._log_start = max(self._segments[0].base_offset, checkpoint or 0)
         # Segments wholly below a checkpointed log start (a crash between writing the
         # checkpoint and deleting them).
@@ -183,6 +193,10 @@ class PartitionLog:
     @property
     def log_start_offset(self) -> int:
         return self._log_start
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def log_end_offset(self) -> int:
@@ -243,6 +257,47 @@ class PartitionLog:
     @property
     def segment_count(self) -> int:
         return len(self._segments)
+
+    def segments(self) -> list[Segment]:
+        """The segments now, oldest first (a copy; the log cleaner plans over it)."""
+        return list(self._segments)
+
+    def has_segment(self, seg: Segment) -> bool:
+        return any(s is seg for s in self._segments)
+
+    def swap_cleaned(
+        self, old: Segment, tmp_log: Path, tmp_index: Path, tmp_time: Path, *, size: int,
+        max_timestamp: int, entries: list[tuple[int, int, int]], bytes_since_index: int,
+    ) -> None:
+        """Put the log cleaner's rewrite of ``old`` in its place (owner's thread): its
+        files were written and synced by the cleaner; here they are renamed over the old
+        ones (the log first: that rename is the commit point) and the in-memory segment
+        replaced. OSError if the log's rename fails (nothing changed then)."""
+        self._check_open()
+        i = next(k for k, s in enumerate(self._segments) if s is old)
+        with self._lock:
+            old.close()
+        files.FILES.replace(tmp_log, old.log_path)
+        for tmp, path in ((tmp_index, old.index.index_path), (tmp_time, old.index.time_path)):
+            try:
+                files.FILES.replace(tmp, path)
+            except OSError:
+                # Stale index files are rebuilt by the next open (older segments are
+                # validated whole); the new segment's index is right in memory.
+                pass
+        new = Segment.adopt_cleaned(
+            self._directory, old.base_offset, size=size, next_offset=old.next_offset,
+            max_timestamp=max_timestamp, entries=entries, bytes_since_index=bytes_since_index,
+            created_ms=old.created_ms, last_modified=old.last_modified)
+        self._segments[i] = new
+        self._size += size - old.size
+        with self._lock:
+            if old in self._dirty:
+                self._dirty.discard(old)
+                self._dirty.add(new)
+            self._dir_dirty = True
+        if self._hw_seg is old:
+            self._hw_seg = new
 
     def segment_infos(self) -> list[SegmentInfo]:
         """(base offset, bytes, last modified epoch seconds) per segment, oldest first."""
@@ -354,7 +409,7 @@ class PartitionLog:
                 # Records past the high watermark are not durable yet: never served.
                 limit = self._hw_pos if seg is self._hw_seg else 0
             if not parts:
-                start = seg.locate(offset)
+                start = seg.locate(max(offset, seg.base_offset))
                 if start is None:
                     continue  # nothing at/after offset here (a gap left by recovery)
                 end = seg.boundary(start, budget)
@@ -415,8 +470,8 @@ class PartitionLog:
                     continue
                 start = max(start, first)
             for pos, h in seg.headers_from(start):
-                if h[8] < ts_ms or h[0] + h[6] < log_start:
-                    continue
+                if h[8] < ts_ms or h[0] + h[6] < log_start or h[12] == 0:
+                    continue  # older, below the log start, or emptied by compaction
                 found.append(seg.read(pos, pos + h[1] + 12))
                 if h[0] >= log_start or len(found) == 2:
                     return found
@@ -491,12 +546,14 @@ class PartitionLog:
         """
         self._check_open()
         cfg = self.config
+        if not cfg.delete:
+            return 0  # cleanup.policy=compact: only the cleaner removes records
         now = int(time.time() * 1000) if now_ms is None else now_ms
         count = 0
         if cfg.retention_ms >= 0:
-            for seg in self._segments:
-                if seg.size == 0:
-                    break
+            # Not an empty active segment; an older one emptied by compaction ages by mtime.
+            segs = self._segments if self._segments[-1].size else self._segments[:-1]
+            for seg in segs:
                 newest = seg.max_timestamp if seg.max_timestamp >= 0 else seg.last_modified * 1000
                 if now - newest <= cfg.retention_ms:
                     break
@@ -505,7 +562,7 @@ class PartitionLog:
             excess = self._size - cfg.retention_bytes
             by_size = 0
             for seg in self._segments:
-                if seg.size == 0 or excess - seg.size < 0:
+                if excess - seg.size < 0 or seg is self._segments[-1] and seg.size == 0:
                     break
                 excess -= seg.size
                 by_size += 1

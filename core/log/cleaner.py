@@ -1,0 +1,606 @@
+"""Log compaction: the cleaner that keeps the last record of every key.
+
+Contract:
+
+* Which logs: those whose ``cleanup.policy`` holds ``compact`` (``compact`` or
+  ``compact,delete``; with ``delete`` retention also deletes whole old segments, see
+  partition_log.py). The policy may change at any time (AlterConfigs): the cleaner reads
+  ``PartitionLog.config`` at each pass.
+* Sections: the *cleanable* part of a log is its segments before the first
+  uncleanable one: the active segment is never cleaned, nor a segment holding records
+  past the high watermark, nor one whose newest record is younger than
+  ``min.compaction.lag.ms`` (nor anything after those). Below the *checkpoint*
+  (:attr:`CleanerState.clean_offset`, kept in ``<dir>/cleaner-checkpoint``) the log is
+  clean; from it to the first uncleanable offset it is dirty. The dirty ratio is dirty
+  bytes / cleanable bytes. A log is cleaned when the ratio reaches
+  ``min.cleanable.dirty.ratio``, when its first dirty segment is older than
+  ``max.compaction.lag.ms`` (however little is dirty), or when a tombstone it kept has
+  become removable.
+* A pass: map each key of the dirty section to its last offset (keys are held as 16-byte
+  BLAKE2b digests, at most ``max_keys`` of them: past that the pass stops at the end of
+  the segment that filled the map and the rest stays dirty), then rewrite every
+  cleanable segment from the log's first one keeping a record when it is its key's last
+  (or its key is not in the map). Records without a key are dropped (Kafka's cleaner does
+  the same; compacted topics refuse them on produce). A tombstone (null value) is kept
+  until it lies in a segment that was already clean when the pass began and that
+  segment was last written more than ``delete.retention.ms`` ago; so a tombstone
+  always outlives, by one pass at least, the older values it deletes.
+* Offsets never change: a rebuilt batch keeps its base offset, lastOffsetDelta, base
+  timestamp, attributes (codec, transactional and control bits), producer id, epoch and
+  base sequence, and its surviving records' bytes verbatim (offset and timestamp deltas,
+  headers); only the record count, max timestamp, CRC and (re)compressed payload are
+  new, compressed with the batch's own codec. A batch nothing was removed from is copied
+  as it is. Control batches (attributes bit 5: transaction markers) are always copied as
+  they are. A batch left empty is dropped, except the last batch of each producer id
+  among the segments cleaned, which stays as an empty batch (0 records, uncompressed,
+  timestamps its old max timestamp: Kafka's "empty header") so that a producer's last
+  sequence and epoch survive for idempotence after a restart. So a compacted log has
+  gaps: between batches, and inside a batch between its records.
+* Threads: :func:`plan` and :func:`commit` run on the log owner's thread (the broker
+  loop) and do no I/O but renames; :func:`run_pass` and :func:`finish` run in the
+  cleaner's own thread, reading segments through ``Segment`` (thread-safe preads) at a
+  bounded rate (:class:`Throttle`, bytes read plus written per second) and stopping
+  between batches once the stop event is set.
+* Crash safety: a cleaned segment is written as ``<base>.log.cleaned`` (and its
+  ``.index.cleaned`` / ``.timeindex.cleaned``), fsynced, and renamed over ``<base>.log``
+  (the commit point, one atomic rename per segment; indexes after it), then the
+  directory is fsynced and the checkpoint written (tmp + fsync + rename). A crash before
+  the rename leaves the old segment and ``*.cleaned`` files that the next open deletes;
+  after it, the new segment, whose indexes recovery rebuilds if they are stale (older
+  segments are validated whole on open). Never a mix of the two within a segment. A
+  crash before the checkpoint only makes the next pass clean again what is already
+  clean. Every file operation goes through ``core.log.files.FILES``.
+* Bad data: a batch that fails its CRC or does not decode aborts the pass (the
+  segment is left as it is and the error kept in :attr:`CleanerState.last_error`):
+  the cleaner never writes what it could not read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from streamscope.core.errors import KafkaError
+from streamscope.core.log import files
+from streamscope.core.log.offset_index import INDEX_ENTRY, TIME_ENTRY
+from streamscope.core.log.segment import Segment, segment_name
+from streamscope.core.records import (
+    Compression,
+    RawRecord,
+    batch_body,
+    compress,
+    parse_header,
+    reseal_batch,
+    scan_records,
+    uncompressed_limit,
+)
+
+if TYPE_CHECKING:
+    from streamscope.core.log.partition_log import PartitionLog
+
+log = logging.getLogger(__name__)
+
+CLEANER_CHECKPOINT = "cleaner-checkpoint"
+CLEANED_SUFFIX = ".cleaned"
+_CONTROL = 0x20
+_CODEC = 0x07
+# Batches are read this much at a time (whole batches, at least one).
+_READ_CHUNK = 1024 * 1024
+
+
+@dataclass(slots=True)
+class CleanerState:
+    """A log's compaction state, on the owner's thread (the monitor reads it there)."""
+
+    clean_offset: int = 0  # the checkpoint: the log below it is clean
+    tombstone_due_ms: int | None = None  # when a kept tombstone becomes removable
+    cleaning: bool = False
+    passes: int = 0
+    bytes_read: int = 0  # by every pass so far (this process)
+    bytes_written: int = 0
+    last_run_ms: int = 0  # epoch ms when the last pass ended; 0: none yet
+    last_error: str | None = None
+
+    @property
+    def state(self) -> str:
+        return "cleaning" if self.cleaning else "idle"
+
+
+def load_checkpoint(directory: Path) -> CleanerState:
+    """The state the last pass left in ``directory`` (a fresh one if none or garbled)."""
+    state = CleanerState()
+    try:
+        data = json.loads((directory / CLEANER_CHECKPOINT).read_text("utf-8"))
+        state.clean_offset = max(0, int(data["clean_offset"]))
+        due = data.get("tombstone_due_ms")
+        state.tombstone_due_ms = None if due is None else int(due)
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        pass
+    return state
+
+
+def _write_checkpoint(directory: Path, clean_offset: int, due: int | None) -> None:
+    path = directory / CLEANER_CHECKPOINT
+    tmp = path.with_name(CLEANER_CHECKPOINT + ".tmp")
+    data = json.dumps({"clean_offset": clean_offset, "tombstone_due_ms": due}).encode()
+    ops = files.FILES
+    fd = ops.open(str(tmp), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        files.write_all(fd, data)
+        ops.fsync(fd)
+    finally:
+        ops.close(fd)
+    ops.replace(str(tmp), str(path))
+    files.fsync_dir(directory)
+
+
+def remove_leftovers(directory: Path) -> None:
+    """Delete what an interrupted pass left (``*.cleaned``, a checkpoint's tmp): its
+    segments were never renamed in, so the old ones stand (see the module docstring)."""
+    for entry in os.scandir(directory):
+        if entry.name.endswith(CLEANED_SUFFIX) or entry.name == CLEANER_CHECKPOINT + ".tmp":
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+
+
+# --- what to clean (owner's thread) ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Sections:
+    """A log's cleanable segments and where its dirty part starts."""
+
+    cleanable: list[Segment]
+    dirty_from: int  # index in ``cleanable`` of the first dirty segment
+    clean_bytes: int
+    dirty_bytes: int
+
+    @property
+    def dirty_ratio(self) -> float:
+        total = self.clean_bytes + self.dirty_bytes
+        return self.dirty_bytes / total if total else 0.0
+
+
+def sections(plog: PartitionLog, now_ms: int) -> Sections:
+    """Split ``plog``'s segments as the module docstring says (no I/O)."""
+    segs = plog.segments()
+    hw = plog.log_end_offset
+    lag = plog.config.min_compaction_lag_ms
+    clean_offset = plog.cleaner.clean_offset
+    cleanable: list[Segment] = []
+    for seg in segs[:-1]:  # never the active segment
+        if seg.next_offset > hw:
+            break
+        if lag > 0 and seg.max_timestamp > now_ms - lag:
+            break
+        cleanable.append(seg)
+    dirty_from = len(cleanable)
+    clean = dirty = 0
+    for i, seg in enumerate(cleanable):
+        if seg.next_offset <= clean_offset:
+            clean += seg.size
+        else:
+            dirty_from = min(dirty_from, i)
+            dirty += seg.size
+    return Sections(cleanable, dirty_from, clean, dirty)
+
+
+def needs_cleaning(plog: PartitionLog, now_ms: int) -> bool:
+    """Whether a pass is due (module docstring: ratio, max lag, due tombstones)."""
+    cfg = plog.config
+    if not cfg.compact or plog.closed:
+        return False
+    s = sections(plog, now_ms)
+    if not s.cleanable:
+        return False
+    if s.dirty_bytes and s.dirty_ratio >= cfg.min_cleanable_dirty_ratio:
+        return True
+    if s.dirty_bytes and s.dirty_from < len(s.cleanable):
+        first = s.cleanable[s.dirty_from]
+        if now_ms - first.created_ms > cfg.max_compaction_lag_ms:
+            return True
+    due = plog.cleaner.tombstone_due_ms
+    return due is not None and now_ms >= due
+
+
+@dataclass(slots=True)
+class Plan:
+    """What one pass cleans, fixed on the owner's thread when it starts."""
+
+    directory: Path
+    segments: list[Segment]
+    dirty_from: int
+    clean_offset: int
+    delete_retention_ms: int
+    max_uncompressed: int
+    index_interval: int
+    now_ms: int
+
+
+def plan(plog: PartitionLog, now_ms: int) -> Plan | None:
+    """The next pass over ``plog``, or None when there is nothing to clean."""
+    if not needs_cleaning(plog, now_ms):
+        return None
+    s = sections(plog, now_ms)
+    cfg = plog.config
+    return Plan(plog.directory, list(s.cleanable), s.dirty_from, plog.cleaner.clean_offset,
+                cfg.delete_retention_ms, uncompressed_limit(cfg.max_message_bytes),
+                cfg.index_interval_bytes, now_ms)
+
+
+# --- the pass (cleaner thread) -------------------------------------------------------
+
+
+class Stopped(Exception):
+    """The cleaner is shutting down: the pass stops between batches."""
+
+
+class Throttle:
+    """At most ``rate`` bytes per second (read plus written) over a pass; waits on
+    ``stop`` so a shutdown never waits for it. ``clock`` is injectable."""
+
+    def __init__(self, rate: int, stop: threading.Event,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.stop = stop
+        self.clock = clock
+        self._start = clock()
+        self._spent = 0
+        self.waited = 0.0
+
+    def spend(self, nbytes: int) -> None:
+        if self.stop.is_set():
+            raise Stopped
+        self._spent += nbytes
+        ahead = self._spent / self.rate - (self.clock() - self._start)
+        if ahead > 0.001:
+            self.waited += ahead
+            if self.stop.wait(ahead):
+                raise Stopped
+
+
+@dataclass(slots=True)
+class Cleaned:
+    """One segment rewritten to its ``*.cleaned`` files (written and synced)."""
+
+    old: Segment
+    tmp_log: Path
+    tmp_index: Path
+    tmp_time: Path
+    size: int
+    max_timestamp: int
+    entries: list[tuple[int, int, int]]
+    bytes_since_index: int
+
+
+@dataclass(slots=True)
+class PassResult:
+    cleaned: list[Cleaned] = field(default_factory=list)
+    clean_offset: int = 0  # the new checkpoint
+    tombstone_due_ms: int | None = None
+    bytes_read: int = 0
+    bytes_written: int = 0
+    records_removed: int = 0
+
+
+def _key_digest(key: bytes) -> bytes:
+    return hashlib.blake2b(key, digest_size=16).digest()
+
+
+def _batches(seg: Segment, throttle: Throttle | None) -> Iterable[tuple[memoryview, int]]:
+    """(batch bytes, position) of every batch of ``seg``, read a chunk at a time."""
+    pos = 0
+    end = seg.size
+    while pos < end:
+        stop = seg.boundary(pos, _READ_CHUNK)
+        if stop <= pos:
+            return
+        chunk = seg.read(pos, stop)
+        if throttle is not None:
+            throttle.spend(len(chunk))
+        view = memoryview(chunk)
+        off = 0
+        while off < len(view):
+            size = int.from_bytes(view[off + 8 : off + 12], "big", signed=True) + 12
+            yield view[off : off + size], pos + off
+            off += size
+        pos = stop
+
+
+def run_pass(p: Plan, throttle: Throttle, *, max_keys: int) -> PassResult:
+    """Clean the segments of ``p`` into ``*.cleaned`` files; the caller commits them.
+    On any error every file this pass wrote is removed and the error raised."""
+    result = PassResult()
+    written: list[Path] = []
+    try:
+        _run_pass(p, throttle, max_keys, result, written)
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        raise
+    return result
+
+
+def _run_pass(p: Plan, throttle: Throttle, max_keys: int, result: PassResult,
+              written: list[Path]) -> None:
+    segs = p.segments
+    # Map the dirty section: key digest -> last offset. Stops at a segment boundary
+    # once the map is full (module docstring).
+    latest: dict[bytes, int] = {}
+    end = len(segs)
+    for i in range(p.dirty_from, len(segs)):
+        for batch, _pos in _batches(segs[i], throttle):
+            h = parse_header(batch)
+            result.bytes_read += h.size
+            if h.attributes & _CONTROL:
+                continue
+            body = batch_body(batch, max_uncompressed=p.max_uncompressed)
+            for r in scan_records(h, body):
+                if r.key is not None:
+                    latest[_key_digest(r.key)] = r.offset
+        if len(latest) >= max_keys:
+            end = i + 1
+            break
+    segs = segs[:end]
+    result.clean_offset = max(p.clean_offset, segs[-1].next_offset) if segs else p.clean_offset
+    # The last batch of each producer id among these segments (kept even when empty).
+    last_of_producer: dict[int, int] = {}
+    for seg in segs:
+        for _pos, h in seg.headers_from(0):
+            if h[9] >= 0:
+                last_of_producer[h[9]] = h[0] + h[6]
+    due: int | None = None
+    for i, seg in enumerate(segs):
+        tombstones_removable = (
+            i < p.dirty_from
+            and p.now_ms - int(seg.last_modified * 1000) > p.delete_retention_ms)
+        cleaned, kept_tombstone = _clean_segment(
+            p, seg, latest, last_of_producer, tombstones_removable, throttle, result, written)
+        if kept_tombstone:
+            when = int(seg.last_modified * 1000) + p.delete_retention_ms + 1
+            due = when if due is None else min(due, when)
+        if cleaned is not None:
+            result.cleaned.append(cleaned)
+    result.tombstone_due_ms = due
+
+
+def _clean_segment(
+    p: Plan, seg: Segment, latest: dict[bytes, int], last_of_producer: dict[int, int],
+    tombstones_removable: bool, throttle: Throttle, result: PassResult,
+    written: list[Path],
+) -> tuple[Cleaned | None, bool]:
+    """Rewrite one segment; (None if nothing in it changes, whether a tombstone stayed)."""
+    out: list[bytes] = []
+    changed = False
+    kept_tombstone = False
+    for batch, _pos in _batches(seg, throttle):
+        h = parse_header(batch)
+        if h.attributes & _CONTROL:
+            out.append(bytes(batch))
+            continue
+        body = batch_body(batch, max_uncompressed=p.max_uncompressed)
+        keep: list[RawRecord] = []
+        removed = 0
+        for r in scan_records(h, body):
+            if r.key is None:
+                removed += 1
+                continue
+            last = latest.get(_key_digest(r.key))
+            if last is not None and r.offset < last:
+                removed += 1
+            elif r.null_value and tombstones_removable:
+                removed += 1
+            else:
+                keep.append(r)
+                if r.null_value:
+                    kept_tombstone = True
+        if not removed:
+            out.append(bytes(batch))
+            continue
+        changed = True
+        result.records_removed += removed
+        if keep:
+            raw = b"".join([body[r.start : r.end] for r in keep])
+            payload = compress(Compression(h.attributes & _CODEC), raw)
+            out.append(reseal_batch(h, payload, records_count=len(keep),
+                                    max_timestamp=max(r.timestamp for r in keep)))
+        elif h.producer_id >= 0 and last_of_producer.get(h.producer_id) == h.last_offset:
+            h.attributes &= ~_CODEC  # Kafka's empty header is never compressed
+            h.base_timestamp = h.max_timestamp
+            out.append(reseal_batch(h, b"", records_count=0, max_timestamp=h.max_timestamp))
+    if not changed:
+        return None, kept_tombstone
+    return _write_cleaned(p, seg, out, throttle, result, written), kept_tombstone
+
+
+def _write_cleaned(p: Plan, seg: Segment, batches: list[bytes], throttle: Throttle,
+                   result: PassResult, written: list[Path]) -> Cleaned:
+    name = segment_name(seg.base_offset)
+    d = p.directory
+    tmp_log = d / f"{name}.log{CLEANED_SUFFIX}"
+    tmp_index = d / f"{name}.index{CLEANED_SUFFIX}"
+    tmp_time = d / f"{name}.timeindex{CLEANED_SUFFIX}"
+    entries: list[tuple[int, int, int]] = []
+    since = 0
+    pos = 0
+    max_ts = -1
+    for b in batches:
+        bh = parse_header(b)
+        max_ts = max(max_ts, bh.max_timestamp)
+        if since >= p.index_interval and pos > 0:
+            entries.append((bh.base_offset - seg.base_offset, pos, max_ts))
+            since = 0
+        since += len(b)
+        pos += len(b)
+    data = b"".join(batches)
+    throttle.spend(len(data))
+    for path, content in (
+        (tmp_log, data),
+        (tmp_time, b"".join(TIME_ENTRY.pack(t, r) for r, _p, t in entries)),
+        (tmp_index, b"".join(INDEX_ENTRY.pack(r, ps) for r, ps, _t in entries)),
+    ):
+        written.append(path)
+        _write_synced(path, content)
+    # Keep the old file's age: retention by time falls back on it for segments
+    # without timestamps, and segment ages must not reset because a cleaner ran.
+    os.utime(tmp_log, (seg.last_modified, seg.last_modified))
+    result.bytes_written += len(data)
+    return Cleaned(seg, tmp_log, tmp_index, tmp_time, len(data), max_ts, entries, since)
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    ops = files.FILES
+    fd = ops.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0),
+                  0o644)
+    try:
+        files.write_all(fd, data)
+        ops.fsync(fd)
+    finally:
+        ops.close(fd)
+
+
+# --- commit (owner's thread) and finish (cleaner thread) ------------------------------
+
+
+def commit(plog: PartitionLog, result: PassResult) -> list[Path]:
+    """Swap the cleaned segments in (renames only); returns the ``*.cleaned`` files of
+    segments that went away meanwhile (retention, deletion) or whose rename failed, for
+    :func:`finish` to delete. Stops at the first failed rename (the checkpoint then does
+    not move: see :func:`finish`)."""
+    leftovers: list[Path] = []
+    failed = False
+    for c in result.cleaned:
+        if failed or plog.closed or not plog.has_segment(c.old):
+            leftovers += [c.tmp_log, c.tmp_index, c.tmp_time]
+            continue
+        try:
+            plog.swap_cleaned(c.old, c.tmp_log, c.tmp_index, c.tmp_time, size=c.size,
+                              max_timestamp=c.max_timestamp, entries=c.entries,
+                              bytes_since_index=c.bytes_since_index)
+        except OSError as exc:
+            log.error("log cleaner: swapping %s failed: %s", c.tmp_log, exc)
+            plog.cleaner.last_error = f"swap failed: {exc}"
+            failed = True
+            leftovers += [c.tmp_log, c.tmp_index, c.tmp_time]
+    if failed:
+        result.clean_offset = plog.cleaner.clean_offset
+    return leftovers
+
+
+def finish(directory: Path, result: PassResult, leftovers: list[Path]) -> None:
+    """After :func:`commit`: remove leftovers, make the renames durable, then write the
+    checkpoint (cleaner thread)."""
+    for path in leftovers:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    files.fsync_dir(directory)
+    _write_checkpoint(directory, result.clean_offset, result.tombstone_due_ms)
+
+
+# --- the cleaner (one thread for a broker) --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CleanerConfig:
+    """The cleaner's settings (``BrokerConfig.cleaner_*``)."""
+
+    interval_ms: int = 15_000  # Kafka's log.cleaner.backoff.ms
+    io_bytes_per_sec: int = 64 * 1024 * 1024  # log.cleaner.io.max.bytes.per.second
+    max_keys: int = 500_000  # log.cleaner.dedupe.buffer.size, counted in keys
+
+
+class LogCleaner:
+    """Runs passes over the compacted logs a provider names, one at a time, on its own
+    thread; the broker owns it (start with :meth:`run` as a task, :meth:`wake` when a
+    policy changes, :meth:`close` before closing the logs)."""
+
+    def __init__(self, config: CleanerConfig,
+                 logs: Callable[[], Iterable[PartitionLog]],
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self._logs = logs
+        self._clock = clock
+        self._stop = threading.Event()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-cleaner")
+        self._wake: asyncio.Event | None = None
+        self.passes = 0
+
+    def wake(self) -> None:
+        """Look for work now (a topic's policy changed, or a test wants a pass)."""
+        if self._wake is not None:
+            self._wake.set()
+
+    async def run(self) -> None:
+        self._wake = asyncio.Event()
+        interval = self.config.interval_ms / 1000
+        while not self._stop.is_set():
+            await self.clean_due()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+            self._wake.clear()
+
+    async def clean_due(self) -> int:
+        """One pass over every log that needs one now; how many passes ran."""
+        ran = 0
+        for plog in list(self._logs()):
+            if self._stop.is_set():
+                break
+            if await self.clean(plog):
+                ran += 1
+        return ran
+
+    async def clean(self, plog: PartitionLog) -> bool:
+        """Clean ``plog`` if it needs it; whether a pass ran (even one that failed)."""
+        now_ms = int(self._clock() * 1000)
+        try:
+            p = plan(plog, now_ms)
+        except (KafkaError, ValueError):
+            return False  # closed or offline
+        if p is None:
+            return False
+        loop = asyncio.get_running_loop()
+        state = plog.cleaner
+        state.cleaning = True
+        throttle = Throttle(self.config.io_bytes_per_sec, self._stop)
+        try:
+            result = await loop.run_in_executor(
+                self._executor, lambda: run_pass(p, throttle, max_keys=self.config.max_keys))
+            leftovers = commit(plog, result)
+            await loop.run_in_executor(
+                self._executor, finish, p.directory, result, leftovers)
+        except Stopped:
+            return True
+        except (OSError, KafkaError) as exc:
+            state.last_error = str(exc)
+            log.error("log cleaner: %s-%d: %s", plog.topic, plog.partition, exc)
+            return True
+        finally:
+            state.cleaning = False
+            state.last_run_ms = int(self._clock() * 1000)
+        state.passes += 1
+        self.passes += 1
+        state.clean_offset = result.clean_offset
+        state.tombstone_due_ms = result.tombstone_due_ms
+        state.bytes_read += result.bytes_read
+        state.bytes_written += result.bytes_written
+        state.last_error = None
+        return True
+
+    async def close(self) -> None:
+        """Stop between batches and wait for the thread (a pass in flight is discarded:
+        its ``*.cleaned`` files are removed)."""
+        self._stop.set()
+        self.wake()
+        await asyncio.to_thread(self._executor.shutdown, wait=True)
