@@ -65,7 +65,7 @@ from typing import Any, Protocol
 
 from streamscope.core.config import BrokerConfig, LogConfig
 from streamscope.core.datadir import DataDir, discard_dir
-from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.errors import ErrorCode, InvalidRecords, KafkaError
 from streamscope.core.flusher import Flusher, GroupSync, enforce_retention
 from streamscope.core.idempotence import (
     PRODUCER_BATCH_CACHE,
@@ -76,10 +76,16 @@ from streamscope.core.idempotence import (
     record_sequences,
 )
 from streamscope.core.log import PartitionLog, segment
+from streamscope.core.log.cleaner import CleanerConfig, LogCleaner
 from streamscope.core.log.partition_log import OfflineLog
 from streamscope.core.meta import MetaStore
 from streamscope.core.ports import BrokerGroups, ConnectionInfo
-from streamscope.core.records import BatchHeader, validate_batches
+from streamscope.core.records import (
+    BatchHeader,
+    keyless_records,
+    uncompressed_limit,
+    validate_batches,
+)
 from streamscope.core.topics import (
     MAX_PARTITIONS_PER_TOPIC,
     Partition,
@@ -226,6 +232,11 @@ class Broker:
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self._flusher = Flusher(self._all_partitions, self._sync_result)
+        # Log compaction (core/log/cleaner.py): one thread, over the compacted logs.
+        self.cleaner = LogCleaner(
+            CleanerConfig(self.config.cleaner_interval_ms,
+                          self.config.cleaner_io_bytes_per_sec, self.config.cleaner_max_keys),
+            self._compacted_logs)
         # fsync "always": the flusher thread with group commit (core/flusher.py).
         self._group_sync: GroupSync | None = None
         # Topics being created off the loop (name -> its future) and every live or
@@ -256,6 +267,7 @@ class Broker:
         if self.config.fsync == "interval":
             self._spawn(self._flusher.run(self.config.fsync_interval_ms / 1000), "flusher")
         self._spawn(self._retention_loop(), "retention")
+        self._spawn(self.cleaner.run(), "log-cleaner")
         if self.activity is not None:
             self._spawn(self.activity.run_key_sampler(self), "key-sampler")
 
@@ -273,6 +285,7 @@ class Broker:
         if self._closed:
             return
         self._closed = True
+        await self.cleaner.close()  # its thread reads the logs closed below
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -316,6 +329,12 @@ class Broker:
         if not task.cancelled() and task.exception() is not None:
             log.error("broker task %s failed", task.get_name(), exc_info=task.exception())
             self.emit_event("error", f"{task.get_name()} failed: {task.exception()!r}")
+
+    def _compacted_logs(self) -> Iterator[PartitionLog]:
+        for topic in self.topics.values():
+            if topic.log_config.compact:
+                for p in topic.partitions:
+                    yield p.log
 
     def _all_partitions(self) -> Iterator[Partition]:
         for topic in self.topics.values():
@@ -731,6 +750,8 @@ class Broker:
         topic.log_config = log_config
         for p in topic.partitions:
             p.log.config = log_config
+        if log_config.compact:
+            self.cleaner.wake()
         self.emit_event("topic_configs_changed", f"Topic {name} configs changed", topic=name)
 
     def topic_config_values(self, name: str) -> dict[str, tuple[str, bool]]:
@@ -770,6 +791,8 @@ class Broker:
         p = self.partition(topic, index)
         plog = p.log
         headers = validate_batches(data, max_batch_bytes=plog.config.max_message_bytes)
+        if plog.config.compact:
+            _refuse_keyless(data, headers, plog.config.max_message_bytes, topic, index)
         dup = check_sequences(p.producers, headers)
         if dup is not None:
             return dup, plog.log_start_offset
@@ -962,6 +985,17 @@ def _open_logs(dirs: list[Path], config: LogConfig, topic: str) -> list[Partitio
                              f"Could not create topic {topic}: {_reason(exc)}") from exc
         raise
     return logs
+
+
+def _refuse_keyless(data: bytes | bytearray | memoryview, headers: list[BatchHeader],
+                    max_message_bytes: int, topic: str, index: int) -> None:
+    """Compacted topics only (the one place records are decoded on produce): a record
+    without a key is refused, as Kafka's LogValidator does, naming each culprit."""
+    keyless = keyless_records(data, headers,
+                              max_uncompressed=uncompressed_limit(max_message_bytes))
+    if keyless:
+        message = f"Compacted topic cannot accept message without key in topic partition {topic}-{index}."
+        raise InvalidRecords(message, [(i, message) for i in keyless])
 
 
 def _count_records(data: bytes) -> tuple[int, int]:

@@ -77,7 +77,7 @@ TOPIC_CONFIG_DOCS: dict[str, str] = {
     "max.message.bytes": "Largest record batch size allowed.",
     "index.interval.bytes": "Bytes between entries in the offset index.",
     "segment.index.bytes": "Size of the offset index.",
-    "cleanup.policy": "Retention policy: delete only.",
+    "cleanup.policy": "delete (retention), compact (keep the last record per key) or both.",
     "compression.type": "Batches are stored as the producer compressed them.",
     "message.timestamp.type": "Record timestamps are the producer's CreateTime.",
     "min.insync.replicas": "One broker: always 1.",

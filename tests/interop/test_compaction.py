@@ -1,0 +1,183 @@
+"""Log compaction seen by confluent-kafka (librdkafka): a compacted topic with small
+segments keeps only the latest value per key, with the original offsets (gaps), drops
+tombstones after delete.retention.ms, refuses keyless records with INVALID_RECORD, and a
+topic switched from delete to compact by IncrementalAlterConfigs gets cleaned."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+    OffsetSpec,
+    ResourceType,
+)
+from streamscope.core.runtime import BrokerThread
+
+from tests.interop.conftest import make_config
+
+WAIT_S = 60
+COMPACT = {
+    "cleanup.policy": "compact",
+    "segment.bytes": "2048",
+    "min.cleanable.dirty.ratio": "0.01",
+    "delete.retention.ms": "0",
+}
+
+
+@pytest.fixture
+def broker_config(tmp_path):
+    # The cleaner looks for work every 50 ms (Kafka: 15 s) so the tests wait little.
+    return make_config(tmp_path / "data", cleaner_interval_ms=50)
+
+
+def create(bootstrap: str, name: str, configs: dict[str, str]) -> None:
+    client = AdminClient({"bootstrap.servers": bootstrap})
+    for fut in client.create_topics([NewTopic(name, 1, 1, config=configs)]).values():
+        fut.result(timeout=15)
+
+
+def produce(bootstrap: str, topic: str, items: list[tuple[bytes | None, bytes | None]]
+            ) -> list[tuple[int, bytes | None, bytes | None]]:
+    """Each (key, value) produced, ten to a batch; (offset, key, value) of each."""
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0,
+                         "compression.type": "lz4"})
+    out: list = []
+    errors: list = []
+
+    def done(err, msg):
+        if err is not None:
+            errors.append(err)
+        else:
+            out.append((msg.offset(), msg.key(), msg.value()))
+
+    for i, (key, value) in enumerate(items):
+        producer.produce(topic, key=key, value=value, partition=0, on_delivery=done)
+        if i % 10 == 9:
+            assert producer.flush(15) == 0  # batches of 10: several segments
+    assert producer.flush(15) == 0
+    assert not errors, errors
+    return sorted(out)
+
+
+def consume(bootstrap: str, topic: str, end: int) -> list[tuple[int, bytes | None, bytes | None]]:
+    """Every record from the beginning up to offset ``end`` (exclusive)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{topic}",
+                         "enable.auto.commit": False, "enable.partition.eof": True})
+    out = []
+    try:
+        consumer.assign([TopicPartition(topic, 0, 0)])
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            if msg.error():
+                if msg.error().code() == KafkaError._PARTITION_EOF:
+                    break
+                raise KafkaException(msg.error())
+            out.append((msg.offset(), msg.key(), msg.value()))
+    finally:
+        consumer.close()
+    return out
+
+
+def wait_for(bt: BrokerThread, check, what: str) -> None:
+    """Poll a condition on the broker loop until it holds."""
+    deadline = time.monotonic() + WAIT_S
+    while not bt.call(check):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def log_of(bt: BrokerThread, topic: str):
+    return bt.broker.topics[topic].partitions[0].log
+
+
+def test_compacted_topic_keeps_latest_per_key_with_offsets(broker: BrokerThread) -> None:
+    bs = broker.bootstrap
+    create(bs, "state", COMPACT)
+    items = [(f"k{i % 5}".encode(), f"v{i}".encode() * 8) for i in range(300)]
+    items += [(b"k3", None), (b"k4", None)]  # tombstones
+    items += [(f"filler{i}".encode(), b"f" * 64) for i in range(60)]  # roll past them
+    sent = produce(bs, "state", items)
+    assert [o for o, _k, _v in sent] == list(range(len(items)))
+    plog = log_of(broker, "state")
+    assert broker.call(lambda: plog.segment_count) > 5
+    # Pass 1 maps the keys and keeps the tombstones; pass 2 (delete.retention.ms=0) drops them.
+    active_base = broker.call(lambda: plog.segments()[-1].base_offset)
+    wait_for(broker, lambda: plog.cleaner.passes >= 2 and plog.cleaner.tombstone_due_ms is None,
+             "two cleaner passes")
+    got = consume(bs, "state", len(items))
+    latest = {}
+    for off, key, value in sent:
+        latest[key] = (off, key, value)
+    expected = sorted(r for r in latest.values() if r[2] is not None or r[0] >= active_base)
+    assert got == expected
+    offsets = [o for o, _k, _v in got]
+    assert offsets == sorted(offsets) and len(offsets) < len(items)  # gaps
+    assert all(k not in (b"k3", b"k4") for _o, k, _v in got)
+    client = AdminClient({"bootstrap.servers": bs})
+    tp = TopicPartition("state", 0)
+    assert client.list_offsets({tp: OffsetSpec.earliest()})[tp].result(timeout=15).offset == 0
+    assert client.list_offsets({tp: OffsetSpec.latest()})[tp].result(timeout=15).offset == len(items)
+    # A consumer starting inside a gap gets the next record that exists.
+    first_gap = next(o for o in range(len(items)) if o not in set(offsets))
+    consumer = Consumer({"bootstrap.servers": bs, "group.id": "gap", "enable.auto.commit": False})
+    try:
+        consumer.assign([TopicPartition("state", 0, first_gap)])
+        msg = None
+        deadline = time.monotonic() + WAIT_S
+        while msg is None and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+        assert msg is not None and not msg.error()
+        assert msg.offset() == min(o for o in offsets if o > first_gap)
+    finally:
+        consumer.close()
+
+
+def test_keyless_record_refused_with_invalid_record(broker: BrokerThread) -> None:
+    bs = broker.bootstrap
+    create(bs, "keyed", COMPACT)
+    producer = Producer({"bootstrap.servers": bs, "linger.ms": 0})
+    errors = []
+    producer.produce("keyed", value=b"no key", partition=0,
+                     on_delivery=lambda err, msg: errors.append(err))
+    assert producer.flush(15) == 0
+    assert len(errors) == 1 and errors[0] is not None
+    assert errors[0].code() == KafkaError.INVALID_RECORD
+    assert broker.call(lambda: log_of(broker, "keyed").log_end_offset) == 0
+    # Keyed records still go in.
+    assert produce(bs, "keyed", [(b"k", b"v")])[0][0] == 0
+
+
+def test_switching_delete_to_compact_cleans_the_topic(broker: BrokerThread) -> None:
+    bs = broker.bootstrap
+    create(bs, "switch", {"segment.bytes": "2048"})
+    items = [(f"k{i % 3}".encode(), f"v{i}".encode() * 8) for i in range(200)]
+    sent = produce(bs, "switch", items)
+    plog = log_of(broker, "switch")
+    assert broker.call(lambda: plog.cleaner.passes) == 0
+    client = AdminClient({"bootstrap.servers": bs})
+    change = ConfigResource(ResourceType.TOPIC, "switch", incremental_configs=[
+        ConfigEntry("cleanup.policy", "compact", incremental_operation=AlterConfigOpType.SET),
+        ConfigEntry("min.cleanable.dirty.ratio", "0.01",
+                    incremental_operation=AlterConfigOpType.SET),
+    ])
+    client.incremental_alter_configs([change])[change].result(timeout=15)
+    described = client.describe_configs([ConfigResource(ResourceType.TOPIC, "switch")])
+    values = next(iter(described.values())).result(timeout=15)
+    assert values["cleanup.policy"].value == "compact"
+    wait_for(broker, lambda: plog.cleaner.passes >= 1, "a cleaner pass")
+    active_base = broker.call(lambda: plog.segments()[-1].base_offset)
+    got = consume(bs, "switch", len(items))
+    cleaned = [r for r in got if r[0] < active_base]
+    assert len({k for _o, k, _v in cleaned}) == len(cleaned) <= 3
+    assert [r for r in got if r[0] >= active_base] == [r for r in sent if r[0] >= active_base]
