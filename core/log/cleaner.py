@@ -99,6 +99,23 @@ _CODEC = 0x07
 _READ_CHUNK = 1024 * 1024
 
 
+@dataclass(frozen=True, slots=True)
+class CompactionStatus:
+    """What the monitor shows of a compacted log: the checkpoint (clean below), where the
+    dirty part ends (the first uncleanable offset: the active segment's base, or earlier
+    under min.compaction.lag.ms), the dirty ratio and the cleaner's progress."""
+
+    clean_offset: int
+    dirty_end_offset: int
+    dirty_ratio: float
+    state: str  # "idle" | "cleaning"
+    passes: int
+    bytes_read: int
+    bytes_written: int
+    last_run_ms: int
+    last_error: str | None
+
+
 @dataclass(slots=True)
 class CleanerState:
     """A log's compaction state, on the owner's thread (the monitor reads it there)."""
@@ -194,6 +211,17 @@ def sections(plog: PartitionLog, now_ms: int) -> Sections:
             dirty_from = min(dirty_from, i)
             dirty += seg.size
     return Sections(cleanable, dirty_from, clean, dirty)
+
+
+def status(plog: PartitionLog, now_ms: int) -> CompactionStatus:
+    """The log's :class:`CompactionStatus` now (owner's thread, no I/O)."""
+    s = sections(plog, now_ms)
+    st = plog.cleaner
+    dirty_end = s.cleanable[-1].next_offset if s.cleanable else plog.log_start_offset
+    clean = min(max(st.clean_offset, plog.log_start_offset), max(dirty_end, plog.log_start_offset))
+    return CompactionStatus(clean, max(dirty_end, clean), round(s.dirty_ratio, 4), st.state,
+                            st.passes, st.bytes_read, st.bytes_written, st.last_run_ms,
+                            st.last_error)
 
 
 def needs_cleaning(plog: PartitionLog, now_ms: int) -> bool:

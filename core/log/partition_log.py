@@ -299,6 +299,12 @@ class PartitionLog:
         if self._hw_seg is old:
             self._hw_seg = new
 
+    def compaction(self) -> _cleaner.CompactionStatus | None:
+        """The cleaner's view of this log for the monitor; None unless compacted."""
+        if not self.config.compact or self._closed:
+            return None
+        return _cleaner.status(self, int(time.time() * 1000))
+
     def segment_infos(self) -> list[SegmentInfo]:
         """(base offset, bytes, last modified epoch seconds) per segment, oldest first."""
         return [SegmentInfo(s.base_offset, s.size, s.last_modified) for s in self._segments]

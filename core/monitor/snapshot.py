@@ -28,6 +28,7 @@ __all__ = [
     "API_NAMES",
     "BrokerInfo",
     "ClusterSnapshot",
+    "CompactionSnapshot",
     "ConnectionSnapshot",
     "Counters",
     "EventSnapshot",
@@ -133,6 +134,26 @@ class Counters:
 
 
 @dataclass(frozen=True, slots=True)
+class CompactionSnapshot:
+    """A compacted partition's cleaner state: offsets [log start, ``clean_offset``) are
+    clean (compacted: gaps), [``clean_offset``, ``dirty_end_offset``) dirty and
+    cleanable, the rest (the active segment, or records younger than
+    min.compaction.lag.ms) not cleanable yet. ``dirty_ratio`` is dirty bytes over
+    cleanable bytes; ``state`` "idle" or "cleaning"; ``bytes_read`` / ``bytes_written``
+    by the cleaner's passes since the broker started; ``last_run_ms`` epoch ms (0: none)."""
+
+    clean_offset: int
+    dirty_end_offset: int
+    dirty_ratio: float
+    state: str
+    passes: int
+    bytes_read: int
+    bytes_written: int
+    last_run_ms: int
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PartitionSnapshot:
     topic: str
     index: int
@@ -151,6 +172,8 @@ class PartitionSnapshot:
     # cannot see storage (an external cluster) leave both None.
     storage_error: str | None = None
     offline: str | None = None
+    # cleanup.policy with compact: the cleaner's state (None otherwise, or unknown).
+    compaction: CompactionSnapshot | None = None
 
     @property
     def storage_problem(self) -> str | None:
