@@ -289,7 +289,8 @@ class BrokerConfig:
             raise ValueError(f"fsync must be 'always' or 'interval', not {self.fsync!r}")
         if self.log.fsync != self.fsync:
             object.__setattr__(self, "log", replace(self.log, fsync=self.fsync))
-        for name in LIMITS:
+        for name in (*LIMITS, "cleaner_interval_ms", "cleaner_io_bytes_per_sec",
+                     "cleaner_max_keys"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         object.__setattr__(self, "max_connections_per_ip_overrides",

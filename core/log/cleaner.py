@@ -36,15 +36,16 @@ Contract:
   timestamps its old max timestamp: Kafka's "empty header") so that a producer's last
   sequence and epoch survive for idempotence after a restart. So a compacted log has
   gaps: between batches, and inside a batch between its records.
-* Threads: :func:`plan` and :func:`commit` run on the log owner's thread (the broker
-  loop) and do no I/O but renames; :func:`run_pass` and :func:`finish` run in the
-  cleaner's own thread, reading segments through ``Segment`` (thread-safe preads) at a
+* Threads: :func:`plan` and :func:`commit_one` run on the log owner's thread (the
+  broker loop) and do no I/O but renames; :func:`run_pass` and :func:`finish` run in the
+  cleaner's own thread (which waits for the loop to swap each segment it finishes), reading segments through ``Segment`` (thread-safe preads) at a
   bounded rate (:class:`Throttle`, bytes read plus written per second) and stopping
   between batches once the stop event is set.
 * Crash safety: a cleaned segment is written as ``<base>.log.cleaned`` (and its
   ``.index.cleaned`` / ``.timeindex.cleaned``), fsynced, and renamed over ``<base>.log``
-  (the commit point, one atomic rename per segment; indexes after it), then the
-  directory is fsynced and the checkpoint written (tmp + fsync + rename). A crash before
+  (the commit point, one atomic rename per segment; indexes after it) as soon as that
+  segment is done; after the whole pass the directory is fsynced and the checkpoint
+  written (tmp + fsync + rename). A crash before
   the rename leaves the old segment and ``*.cleaned`` files that the next open deletes;
   after it, the new segment, whose indexes recovery rebuilds if they are stale (older
   segments are validated whole on open). Never a mix of the two within a segment. A
@@ -346,13 +347,17 @@ def _batches(seg: Segment, throttle: Throttle | None) -> Iterable[tuple[memoryvi
         pos = stop
 
 
-def run_pass(p: Plan, throttle: Throttle, *, max_keys: int) -> PassResult:
-    """Clean the segments of ``p`` into ``*.cleaned`` files; the caller commits them.
-    On any error every file this pass wrote is removed and the error raised."""
+def run_pass(p: Plan, throttle: Throttle, *, max_keys: int,
+             swap: Callable[[Cleaned], bool]) -> PassResult:
+    """Clean the segments of ``p``: each rewritten segment's ``*.cleaned`` files are
+    written and synced, then handed to ``swap`` (:func:`commit_one` on the owner's
+    thread) before the next segment is read, so an interrupted pass keeps the segments
+    it finished. On any error every file this pass wrote and did not swap in is removed
+    and the error raised (the checkpoint is then left as it was)."""
     result = PassResult()
     written: list[Path] = []
     try:
-        _run_pass(p, throttle, max_keys, result, written)
+        _run_pass(p, throttle, max_keys, result, written, swap)
     except BaseException:
         for path in written:
             with contextlib.suppress(OSError):
@@ -362,7 +367,7 @@ def run_pass(p: Plan, throttle: Throttle, *, max_keys: int) -> PassResult:
 
 
 def _run_pass(p: Plan, throttle: Throttle, max_keys: int, result: PassResult,
-              written: list[Path]) -> None:
+              written: list[Path], swap: Callable[[Cleaned], bool]) -> None:
     segs = p.segments
     # Map the dirty section: key digest -> last offset. Stops at a segment boundary
     # once the map is full (module docstring).
@@ -399,7 +404,7 @@ def _run_pass(p: Plan, throttle: Throttle, max_keys: int, result: PassResult,
         if kept_tombstone:
             when = int(seg.last_modified * 1000) + p.delete_retention_ms + 1
             due = when if due is None else min(due, when)
-        if cleaned is not None:
+        if cleaned is not None and swap(cleaned):
             result.cleaned.append(cleaned)
     result.tombstone_due_ms = due
 
@@ -502,42 +507,38 @@ def _write_synced(path: Path, data: bytes) -> None:
 # --- commit (owner's thread) and finish (cleaner thread) ------------------------------
 
 
-def commit(plog: PartitionLog, result: PassResult) -> list[Path]:
-    """Swap the cleaned segments in (renames only); returns the ``*.cleaned`` files of
-    segments that went away meanwhile (retention, deletion) or whose rename failed, for
-    :func:`finish` to delete. Stops at the first failed rename (the checkpoint then does
-    not move: see :func:`finish`)."""
-    leftovers: list[Path] = []
-    failed = False
-    for c in result.cleaned:
-        if failed or plog.closed or not plog.has_segment(c.old):
-            leftovers += [c.tmp_log, c.tmp_index, c.tmp_time]
-            continue
-        try:
-            plog.swap_cleaned(c.old, c.tmp_log, c.tmp_index, c.tmp_time, size=c.size,
-                              max_timestamp=c.max_timestamp, entries=c.entries,
-                              bytes_since_index=c.bytes_since_index)
-        except OSError as exc:
-            log.error("log cleaner: swapping %s failed: %s", c.tmp_log, exc)
-            plog.cleaner.last_error = f"swap failed: {exc}"
-            failed = True
-            leftovers += [c.tmp_log, c.tmp_index, c.tmp_time]
-    if failed:
-        result.clean_offset = plog.cleaner.clean_offset
-    return leftovers
+def commit_one(plog: PartitionLog, c: Cleaned) -> bool:
+    """Swap one cleaned segment in (owner's thread; renames only). False when its segment
+    went away meanwhile (retention, topic deletion): its files are deleted instead.
+    OSError when the rename fails (recorded in ``last_error``; the old segment stays)."""
+    if plog.closed or not plog.has_segment(c.old):
+        for path in (c.tmp_log, c.tmp_index, c.tmp_time):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        return False
+    try:
+        plog.swap_cleaned(c.old, c.tmp_log, c.tmp_index, c.tmp_time, size=c.size,
+                          max_timestamp=c.max_timestamp, entries=c.entries,
+                          bytes_since_index=c.bytes_since_index)
+    except OSError as exc:
+        log.error("log cleaner: swapping %s failed: %s", c.tmp_log, exc)
+        plog.cleaner.last_error = f"swap failed: {exc}"
+        raise
+    return True
 
 
-def finish(directory: Path, result: PassResult, leftovers: list[Path]) -> None:
-    """After :func:`commit`: remove leftovers, make the renames durable, then write the
-    checkpoint (cleaner thread)."""
-    for path in leftovers:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+def finish(directory: Path, result: PassResult) -> None:
+    """After a whole pass: make its renames durable, then write the checkpoint (cleaner
+    thread)."""
     files.fsync_dir(directory)
     _write_checkpoint(directory, result.clean_offset, result.tombstone_due_ms)
 
 
 # --- the cleaner (one thread for a broker) --------------------------------------------
+
+
+async def _call(fn: Callable[..., bool], *args: object) -> bool:
+    return fn(*args)
 
 
 @dataclass(frozen=True, slots=True)
@@ -601,17 +602,29 @@ class LogCleaner:
         loop = asyncio.get_running_loop()
         state = plog.cleaner
         state.cleaning = True
+        state.last_error = None
         throttle = Throttle(self.config.io_bytes_per_sec, self._stop)
+
+        def swap(c: Cleaned) -> bool:  # on the cleaner thread: the loop does the swap
+            fut = asyncio.run_coroutine_threadsafe(_call(commit_one, plog, c), loop)
+            while True:
+                try:
+                    return fut.result(timeout=1.0)
+                except TimeoutError:
+                    if self._stop.is_set() or loop.is_closed():
+                        fut.cancel()
+                        raise Stopped from None
+
         try:
             result = await loop.run_in_executor(
-                self._executor, lambda: run_pass(p, throttle, max_keys=self.config.max_keys))
-            leftovers = commit(plog, result)
-            await loop.run_in_executor(
-                self._executor, finish, p.directory, result, leftovers)
+                self._executor,
+                lambda: run_pass(p, throttle, max_keys=self.config.max_keys, swap=swap))
+            await loop.run_in_executor(self._executor, finish, p.directory, result)
         except Stopped:
             return True
         except (OSError, KafkaError) as exc:
-            state.last_error = str(exc)
+            if state.last_error is None:  # commit_one may have said it better
+                state.last_error = str(exc)
             log.error("log cleaner: %s-%d: %s", plog.topic, plog.partition, exc)
             return True
         finally:
@@ -623,7 +636,6 @@ class LogCleaner:
         state.tombstone_due_ms = result.tombstone_due_ms
         state.bytes_read += result.bytes_read
         state.bytes_written += result.bytes_written
-        state.last_error = None
         return True
 
     async def close(self) -> None:

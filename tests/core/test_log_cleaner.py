@@ -70,9 +70,8 @@ def clean(log: PartitionLog, now_ms: int | None = None, *, max_keys: int = 1000)
     if p is None:
         return False
     result = cleaner.run_pass(p, cleaner.Throttle(1 << 40, threading.Event()),
-                              max_keys=max_keys)
-    leftovers = cleaner.commit(log, result)
-    cleaner.finish(p.directory, result, leftovers)
+                              max_keys=max_keys, swap=lambda c: cleaner.commit_one(log, c))
+    cleaner.finish(p.directory, result)
     log.cleaner.clean_offset = result.clean_offset
     log.cleaner.tombstone_due_ms = result.tombstone_due_ms
     return True
@@ -269,7 +268,8 @@ def test_a_failed_swap_leaves_the_old_segment(tmp_path: Path) -> None:
     before = records(log)
     with files.installed(files.FaultyFiles()) as ops:
         ops.fail_next("replace", errno.EIO, times=None, path_contains=".log.cleaned")
-        assert clean(log)
+        with pytest.raises(OSError):
+            clean(log)
     assert records(log) == before
     assert log.cleaner.last_error and "swap failed" in log.cleaner.last_error
     assert not [n for n in os.listdir(path) if n.endswith(".cleaned")]
@@ -300,7 +300,8 @@ def test_open_discards_a_swap_in_progress_and_heals_stale_indexes(tmp_path: Path
         put(log, f"k{i % 2}", f"v{i}")
     before = records(log)
     p = cleaner.plan(log, int(time.time() * 1000))
-    result = cleaner.run_pass(p, cleaner.Throttle(1 << 40, threading.Event()), max_keys=100)
+    result = cleaner.run_pass(p, cleaner.Throttle(1 << 40, threading.Event()), max_keys=100,
+                              swap=lambda c: True)  # the process dies before any swap
     assert result.cleaned
     log.close()
     # Crash 1: nothing renamed. The next open drops the *.cleaned files.
@@ -308,7 +309,8 @@ def test_open_discards_a_swap_in_progress_and_heals_stale_indexes(tmp_path: Path
     assert records(log) == before
     assert not [n for n in os.listdir(path) if n.endswith(".cleaned")]
     p = cleaner.plan(log, int(time.time() * 1000))
-    result = cleaner.run_pass(p, cleaner.Throttle(1 << 40, threading.Event()), max_keys=100)
+    result = cleaner.run_pass(p, cleaner.Throttle(1 << 40, threading.Event()), max_keys=100,
+                              swap=lambda c: True)
     c = result.cleaned[0]
     log.close()
     # Crash 2: the first segment's log renamed in, its indexes not (nor the others).
@@ -350,3 +352,46 @@ def test_policy_delete_disables_cleaning_and_compact_disables_retention(log: Par
     assert clean(log)
     # Emptied segments age by their file time, kept from before the cleaning.
     assert log.enforce_retention(int(time.time() * 1000) + 10**9) > 0
+
+
+def test_a_stopped_pass_leaves_no_files(tmp_path: Path) -> None:
+    path = tmp_path / "t-0"
+    log = PartitionLog.open(path, cfg(), topic="t", partition=0)
+    for i in range(40):
+        put(log, "k", f"v{i}")
+    before = records(log)
+    stop = threading.Event()
+    swapped = []
+
+    def swap(c) -> bool:
+        swapped.append(cleaner.commit_one(log, c))
+        stop.set()  # shut down after the first segment is in
+        return swapped[-1]
+
+    p = cleaner.plan(log, int(time.time() * 1000))
+    with pytest.raises(cleaner.Stopped):
+        cleaner.run_pass(p, cleaner.Throttle(1 << 40, stop), max_keys=100, swap=swap)
+    assert swapped == [True]
+    assert not [n for n in os.listdir(path) if n.endswith(".cleaned")]
+    after = records(log)
+    assert len(after) < len(before) and latest_by_key(after) == latest_by_key(before)
+    assert log.cleaner.clean_offset == 0  # the checkpoint waits for a whole pass
+    log.close()
+
+
+async def test_the_cleaner_thread_swaps_on_the_loop(tmp_path: Path) -> None:
+    log = PartitionLog.open(tmp_path / "t-0", cfg(), topic="t", partition=0)
+    lc = cleaner.LogCleaner(cleaner.CleanerConfig(interval_ms=10), lambda: [log])
+    try:
+        for i in range(40):
+            put(log, f"k{i % 3}", f"v{i}")
+        before = records(log)
+        assert await lc.clean_due() == 1
+        status = log.compaction()
+        assert status is not None and status.state == "idle" and status.passes == 1
+        assert status.clean_offset == log.segments()[-1].base_offset
+        assert latest_by_key(records(log)) == latest_by_key(before)
+        assert await lc.clean_due() == 0  # nothing dirty now
+    finally:
+        await lc.close()
+        log.close()
