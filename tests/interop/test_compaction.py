@@ -6,6 +6,8 @@ topic switched from delete to compact by IncrementalAlterConfigs gets cleaned.""
 from __future__ import annotations
 
 import os
+import socket
+import struct
 import time
 
 import pytest
@@ -20,6 +22,8 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 from streamscope.core.monitor import build_snapshot
+from streamscope.core.protocol import decode_response, encode_request
+from streamscope.core.records import Compression, build_batch
 from streamscope.core.runtime import BrokerThread
 
 from tests.interop.conftest import make_config
@@ -191,3 +195,40 @@ def test_switching_delete_to_compact_cleans_the_topic(broker: BrokerThread) -> N
     cleaned = [r for r in got if r[0] < active_base]
     assert len({k for _o, k, _v in cleaned}) == len(cleaned) <= 3
     assert [r for r in got if r[0] >= active_base] == [r for r in sent if r[0] >= active_base]
+
+
+def _answer(sock: socket.socket) -> bytes:
+    def exactly(n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            chunk = sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("closed")
+            buf += chunk
+        return buf
+
+    return exactly(struct.unpack(">i", exactly(4))[0])
+
+
+@pytest.mark.parametrize("version", [7, 9])
+def test_keyless_answer_by_produce_version(broker: BrokerThread, version: int) -> None:
+    """v8+ names each keyless record (INVALID_RECORD, record_errors); v3-7 get
+    CORRUPT_MESSAGE. A compressed batch is looked into too; nothing is appended."""
+    create(broker.bootstrap, "raw", COMPACT)
+    batch = build_batch([(b"k", b"1"), (None, b"2"), (b"k", b"3"), (None, b"4")],
+                        compression=Compression.GZIP)
+    body = {"transactional_id": None, "acks": 1, "timeout_ms": 5000, "topic_data": [
+        {"name": "raw", "partition_data": [{"index": 0, "records": batch}]}]}
+    host, port = broker.bootstrap.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=15) as sock:
+        sock.sendall(encode_request(0, version, 5, "raw", body, size_prefix=True))
+        _cid, answer = decode_response(0, version, _answer(sock))
+    part = answer["responses"][0]["partition_responses"][0]
+    assert part["base_offset"] == -1
+    if version >= 8:
+        assert part["error_code"] == KafkaError.INVALID_RECORD
+        assert [e["batch_index"] for e in part["record_errors"]] == [1, 3]
+        assert "without key" in part["error_message"]
+    else:
+        assert part["error_code"] == 2  # CORRUPT_MESSAGE
+    assert broker.call(lambda: log_of(broker, "raw").log_end_offset) == 0
