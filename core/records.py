@@ -767,9 +767,37 @@ def keyless_records(buf: bytes | bytearray | memoryview, headers: Sequence[Batch
             codec = h.attributes & _COMPRESSION_MASK
             if codec:
                 data = _decompress(codec, data, max_uncompressed)
-            for r in scan_records(h, data):
-                if r.key is None:
-                    found.append(index)
-                index += 1
+            found += _keyless_in(h, data, index)
+            index += h.records_count
         pos += size
+    return found
+
+
+def _keyless_in(h: BatchHeader, body: bytes, first_index: int) -> list[int]:
+    """:func:`keyless_records` for one decompressed body: only each record's length,
+    three varints and its key length are read (no objects per record: this runs on the
+    produce path of compacted topics)."""
+    read = _read_varint
+    found: list[int] = []
+    pos = 0
+    end = len(body)
+    try:
+        for i in range(h.records_count):
+            length, pos = read(body, pos)
+            stop = pos + length
+            if length < 0 or stop > end:
+                raise _corrupt("Record length runs past the batch")
+            p = pos + 1  # record attributes
+            _ts, p = read(body, p)
+            _off, p = read(body, p)
+            klen, p = read(body, p)
+            if p > stop:
+                raise _corrupt("Record fields run past the record")
+            if klen < 0:
+                found.append(first_index + i)
+            pos = stop
+    except IndexError:
+        raise _corrupt("Record runs past the end of the batch") from None
+    if pos != end:
+        raise _corrupt(f"{end - pos} stray bytes after the last record")
     return found

@@ -320,6 +320,7 @@ class PassResult:
     tombstone_due_ms: int | None = None
     bytes_read: int = 0
     bytes_written: int = 0
+    records_mapped: int = 0  # records of the dirty section read into the key map
     records_removed: int = 0
 
 
@@ -381,6 +382,7 @@ def _run_pass(p: Plan, throttle: Throttle, max_keys: int, result: PassResult,
                 continue
             body = batch_body(batch, max_uncompressed=p.max_uncompressed)
             for r in scan_records(h, body):
+                result.records_mapped += 1
                 if r.key is not None:
                     latest[_key_digest(r.key)] = r.offset
         if len(latest) >= max_keys:
