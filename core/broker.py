@@ -44,6 +44,14 @@ Contract:
   its key sampler as one of its tasks and serves it :meth:`read_stored`. Without one
   (``BrokerConfig.activity_feed`` off) the produce path pays one attribute test.
 
+Log compaction: :attr:`Broker.cleaner` (core/log/cleaner.py) runs on its own thread
+over the logs of topics whose ``cleanup.policy`` holds ``compact``, looking for work
+every ``BrokerConfig.cleaner_interval_ms`` and at once when a topic's configs turn it
+compact; :meth:`close` stops it before closing the logs. ``produce`` to such a topic
+also reads each record's key length, refusing keyless records (INVALID_RECORD with the
+culprits' indexes: :class:`core.errors.InvalidRecords`): the one exception to "never
+decoded", for compacted topics only.
+
 The parts live in their own modules: the data-dir lock in ``core/datadir.py``, topics
 and their rules in ``core/topics.py``, idempotence in ``core/idempotence.py``, flushing
 and retention in ``core/flusher.py``; their public names stay importable from here.

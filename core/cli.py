@@ -292,7 +292,7 @@ def _broker_parser() -> argparse.ArgumentParser:
                         " (default 15000)")
     p.add_argument("--log-cleaner-io-max-bytes-per-second", type=_positive, default=None,
                    metavar="N", help="the log cleaner's I/O bound, bytes read plus written"
-                                     " per second (default 64 MiB)")
+                                     " per second (default 16 MiB)")
     p.add_argument("--no-activity-feed", action="store_true",
                    help="run without the monitor's activity feed (to measure its cost)")
     add_tune_allocator_option(p)

@@ -28,6 +28,16 @@ Fsync policy, and what each promises:
   ``auto_create_max_per_connection`` per connection (then POLICY_VIOLATION), and never
   more partitions than RLIMIT_NOFILE allows (POLICY_VIOLATION).
 
+Log compaction (core/log/cleaner.py): ``cleanup.policy`` is ``delete`` (default),
+``compact`` or ``compact,delete`` (either order); ``delete.retention.ms``,
+``min.cleanable.dirty.ratio``, ``min.compaction.lag.ms`` and ``max.compaction.lag.ms``
+have Kafka's meanings and defaults (``LogConfig``). The cleaner's own settings are
+``BrokerConfig.cleaner_interval_ms`` (Kafka's ``log.cleaner.backoff.ms``, 15 s),
+``cleaner_io_bytes_per_sec`` (its I/O bound, bytes read plus written per second; 16 MiB:
+the cleaner is Python sharing the broker's GIL, and unthrottled it cut produce
+throughput several-fold in ``benchmarks/compaction.py``, at 16 MiB/s not measurably)
+and ``cleaner_max_keys`` (keys one pass maps; 500,000 16-byte digests, about 60 MB).
+
 Limits (what one client, or many, may make the broker hold; Kafka's names in brackets).
 Each has a default a lab would expect and is a ``BrokerConfig`` field:
 
@@ -250,7 +260,7 @@ class BrokerConfig:
     # written per second [log.cleaner.io.max.bytes.per.second], and the most keys one pass
     # maps (16-byte digests; [log.cleaner.dedupe.buffer.size] counts bytes).
     cleaner_interval_ms: int = 15_000
-    cleaner_io_bytes_per_sec: int = 64 * 1024 * 1024
+    cleaner_io_bytes_per_sec: int = 16 * 1024 * 1024
     cleaner_max_keys: int = 500_000
     connection_idle_ms: int = 10 * 60 * 1000
     # Limits (module docstring).

@@ -548,7 +548,7 @@ class CleanerConfig:
     """The cleaner's settings (``BrokerConfig.cleaner_*``)."""
 
     interval_ms: int = 15_000  # Kafka's log.cleaner.backoff.ms
-    io_bytes_per_sec: int = 64 * 1024 * 1024  # log.cleaner.io.max.bytes.per.second
+    io_bytes_per_sec: int = 16 * 1024 * 1024  # log.cleaner.io.max.bytes.per.second
     max_keys: int = 500_000  # log.cleaner.dedupe.buffer.size, counted in keys
 
 

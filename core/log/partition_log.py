@@ -33,6 +33,16 @@ Contract:
 * Recovery on :meth:`PartitionLog.open` validates each segment's tail from its last
   trustworthy index entry (see segment.py), truncating torn or corrupt batches, so a
   corrupt batch is never served.
+* Log compaction (core/log/cleaner.py, ``cleanup.policy`` with ``compact``): the
+  cleaner rewrites older segments in place of the old (:meth:`swap_cleaned`, on the
+  owner's thread), keeping offsets, so a compacted log has gaps: :meth:`read` from an
+  offset that is gone answers from the next batch that exists, the timestamp lookups
+  skip batches emptied by compaction, and an older segment ends where the next one
+  begins even when its last batches were removed. :attr:`cleaner` holds the checkpoint
+  (``<dir>/cleaner-checkpoint``) and progress; :meth:`compaction` is the monitor's view.
+  :meth:`open` deletes what an interrupted pass left (``*.cleaned``). Retention
+  (:meth:`enforce_retention`) deletes only under a policy with ``delete``; a segment
+  emptied by compaction ages by its file time, kept from before the cleaning.
 """
 
 from __future__ import annotations
