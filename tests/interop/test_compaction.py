@@ -232,3 +232,51 @@ def test_keyless_answer_by_produce_version(broker: BrokerThread, version: int) -
     else:
         assert part["error_code"] == 2  # CORRUPT_MESSAGE
     assert broker.call(lambda: log_of(broker, "raw").log_end_offset) == 0
+
+
+def test_idempotent_producer_batches_emptied_by_cleaning_are_read_past(
+        broker: BrokerThread) -> None:
+    """An idempotent producer's last batch in the cleaned part stays as an empty batch
+    (its sequence state); confluent-kafka and kafka-python both read past it."""
+    from kafka import KafkaConsumer
+    from kafka import TopicPartition as KTopicPartition
+
+    bs = broker.bootstrap
+    create(bs, "idem", COMPACT)
+    producer = Producer({"bootstrap.servers": bs, "enable.idempotence": True,
+                         "linger.ms": 0})
+    for i in range(200):
+        producer.produce("idem", key=b"same", value=f"v{i}".encode() * 20, partition=0)
+        if i % 10 == 9:
+            assert producer.flush(15) == 0
+    # A second producer overwrites the key (so the first one's last batch empties) and
+    # rolls the log past it with other keys.
+    produce(bs, "idem", [(b"same", b"final")]
+            + [(f"o{i}".encode(), os.urandom(200)) for i in range(40)])
+    plog = log_of(broker, "idem")
+    def emptied() -> list:
+        return [h for seg in plog.segments()[:-1] for _p, h in seg.headers_from(0)
+                if h[12] == 0]
+
+    # The producer's last batch, emptied by a pass that mapped "final", is kept.
+    wait_for(broker, lambda: bool(emptied()), "the producer's last batch to empty")
+    kept = broker.call(emptied)
+    assert len(kept) == 1 and kept[0][9] >= 0  # only its last batch, with its producer id
+    end = broker.call(lambda: plog.log_end_offset)
+    got = consume(bs, "idem", end)
+    assert got[-1][0] == end - 1
+    keys = [k for _o, k, _v in got]
+    assert len(set(keys)) == len(keys)  # one record per key left
+    consumer = KafkaConsumer(bootstrap_servers=bs, enable_auto_commit=False, group_id=None)
+    kp: list = []
+    try:
+        tp = KTopicPartition("idem", 0)
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        deadline = time.monotonic() + WAIT_S
+        while (not kp or kp[-1][0] < end - 1) and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                kp += [(m.offset, m.key, m.value) for m in batch]
+    finally:
+        consumer.close()
+    assert kp == got
