@@ -46,6 +46,8 @@ _HIT_RANK = {
     Kind.NO_COMMIT: 4,
     Kind.RATE: 4,
     Kind.LABEL: 4,
+    Kind.CLEAN: 5,
+    Kind.DIRTY: 5,
     Kind.BODY: 6,
     Kind.DELETED: 6,
 }
@@ -114,6 +116,8 @@ def explain(lane: Lane, mark: Mark, offset: float | None = None) -> str:
             "start offset).\nThey are still in the oldest segment's file until retention "
             "removes the whole segment, but are never served again."
         )
+    if kind in (Kind.CLEAN, Kind.DIRTY) and lane.compaction is not None:
+        return _compaction(lane, mark)
     if kind == Kind.BODY:
         at = ""
         if offset is not None and ls <= offset < hw:
@@ -221,3 +225,31 @@ def explain(lane: Lane, mark: Mark, offset: float | None = None) -> str:
             f"fetched from here{age}; the next record it will be handed.\n{vs}"
         )
     return ""
+
+
+def _compaction(lane: Lane, mark: Mark) -> str:
+    c = lane.compaction
+    assert c is not None
+    tp = lane.name
+    span = f"Offsets {_n(mark.offset)} to {_n(mark.end - 1)} of {tp}"
+    if c.state == "cleaning":
+        cleaner = "The log cleaner is cleaning it now."
+    elif c.passes:
+        cleaner = f"The log cleaner is idle; {fmt.plural(c.passes, 'pass', 'passes')} so far."
+    else:
+        cleaner = "The log cleaner has not cleaned it yet."
+    if mark.kind == Kind.CLEAN:
+        head = (
+            f"{span}: compacted (cleanup.policy=compact). Only the latest record of each "
+            "key is kept here (and tombstones for delete.retention.ms); the offsets of "
+            "removed records are gaps, never reused."
+        )
+    else:
+        head = (
+            f"{span}: dirty, written since the last cleaning. Dirty ratio "
+            f"{c.dirty_ratio:.0%}: the cleaner compacts the log when it reaches "
+            "min.cleanable.dirty.ratio. The active segment is never cleaned."
+        )
+    if c.last_error:
+        cleaner += f"\nLast error: {c.last_error}"
+    return f"{head}\n{cleaner}"

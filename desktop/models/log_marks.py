@@ -38,6 +38,7 @@ HIT_MIN_PX = 8.0
 # Vertical layout of one lane, in pixels (the view paints at these positions).
 LANE_TOP = 8  # above the bar: room for nothing but air
 BAR_H = 28  # the log itself: retained records, segments, tokens
+COMPACTION_STRIP_H = 6  # the clean / dirty strip along the bar's bottom (compacted logs)
 AXIS_H = 18  # under the bar: log start and high watermark numbers
 GROUP_ROW_H = 22  # one row per group: lag band, cursor, label
 LANE_BOTTOM = 10
@@ -63,6 +64,8 @@ class Kind(StrEnum):
     LABEL = "label"  # the partition's name, in the left gutter
     NO_COMMIT = "no_commit"  # a group's row on a partition where it has committed nothing
     PRODUCED = "produced"  # the record just produced from the app, highlighted
+    CLEAN = "clean"  # compacted: [log start, cleaner checkpoint), a strip under the body
+    DIRTY = "dirty"  # compacted: [checkpoint, first uncleanable offset), not cleaned yet
 
 
 @dataclass(slots=True)
@@ -188,6 +191,11 @@ def lane_marks(lane: Lane, index: int, window: tuple[float, float], box: LaneBox
     if first < ls:
         span_mark(Kind.DELETED, first, ls, top, bot)
     span_mark(Kind.BODY, ls, hw, top, bot)
+    c = lane.compaction
+    if c is not None:
+        strip = bot - COMPACTION_STRIP_H
+        span_mark(Kind.CLEAN, ls, max(ls, c.clean_offset), strip, bot)
+        span_mark(Kind.DIRTY, max(ls, c.clean_offset), max(ls, c.dirty_end_offset), strip, bot)
 
     # Segment boundaries (the first segment's base is where the log begins on disk).
     bases = lane.segment_bases

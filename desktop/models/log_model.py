@@ -3,7 +3,7 @@
 Contract: no Qt, no pixels. :class:`LogModel` is fed one
 :class:`~core.monitor.ClusterSnapshot` per tick (:meth:`LogModel.update`) for the topic it
 shows, and turns it into one :class:`Lane` per partition: log start offset, segment
-bases, high watermark, the partition's rate (msgs/s from ``records_in`` deltas over about
+bases, high watermark, a compacted partition's clean and dirty sections, the partition's rate (msgs/s from ``records_in`` deltas over about
 a second), and per consumer group reading the topic a :class:`GroupCursor` (committed
 offset and lag as :mod:`core.groups.lag` defines them, the group's live read position from
 the broker's fetch feed). It keeps a bounded sample of recent appends per partition (the
@@ -27,7 +27,12 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from streamscope.core.monitor import ClusterSnapshot, PartitionSnapshot, TopicSnapshot
+from streamscope.core.monitor import (
+    ClusterSnapshot,
+    CompactionSnapshot,
+    PartitionSnapshot,
+    TopicSnapshot,
+)
 from streamscope.core.monitor.activity import ActivitySnapshot, AppendSample, ReadPosition
 from streamscope.desktop.history import MemberColors, RateWindow
 from streamscope.desktop.models.log_viewport import Viewport
@@ -80,6 +85,8 @@ class Lane:
     # What is wrong with the partition's storage ("disk error: ...", "offline: ..."), if
     # anything: the lane's label says it in red (issue 13).
     storage_problem: str | None = None
+    # A compacted partition's cleaner state (clean / dirty sections); None otherwise.
+    compaction: CompactionSnapshot | None = None
 
     @property
     def name(self) -> str:
@@ -240,6 +247,7 @@ class LogModel:
                     now=snap.taken_at,
                     produced=self._produced_on(t.name, index, snap.taken_at),
                     storage_problem=p.storage_problem,
+                    compaction=p.compaction,
                 )
             )
         self.lanes = tuple(lanes)

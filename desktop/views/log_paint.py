@@ -88,6 +88,8 @@ class Paints:
         self.hw_pen = QPen(self.accent, 3, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap)
         self.reader_pen = QPen(self.muted, 1.5)
         self.produced_pen = QPen(QColor(theme.warn), 3)
+        self.clean_brush = QBrush(QColor(theme.ok))
+        self.dirty_brush = QBrush(QColor(theme.warn))
         self.tab_pen = QPen(self.base, 1.5)
         self._groups: dict[int, tuple[QColor, QBrush, QBrush, QColor]] = {}
         self._group_pens: dict[int, tuple[QPen, QPen, QPen, QPen]] = {}
@@ -273,6 +275,10 @@ class LanePainter:
             elif k == Kind.DELETED:
                 o.pen(_NO_PEN)
                 o.brush(c.deleted_brush)
+                o.add(QPainter.drawRect, QRectF(m.x0, m.y0, m.x1 - m.x0, m.y1 - m.y0))
+            elif k in (Kind.CLEAN, Kind.DIRTY):
+                o.pen(_NO_PEN)
+                o.brush(c.clean_brush if k == Kind.CLEAN else c.dirty_brush)
                 o.add(QPainter.drawRect, QRectF(m.x0, m.y0, m.x1 - m.x0, m.y1 - m.y0))
             elif k == Kind.LOG_START:
                 self._edge_marker(o, m, c.log_start_pen)

@@ -255,10 +255,16 @@ class LogView(QWidget):
             if groups
             else "no consumer group reads it yet"
         )
+        retention = fmt.retention_sentence(t.retention_ms, t.retention_bytes)
+        policy = dict(t.configs).get("cleanup.policy", "delete")
+        if "compact" in policy:
+            # The lanes' strip under the records: clean (compacted) and dirty sections.
+            compacted = "compacted: the latest record per key (strip: green clean, orange dirty)"
+            retention = compacted if "delete" not in policy else f"{retention}, {compacted}"
         parts = [
             t.name,
             fmt.plural(t.partition_count, "partition"),
-            fmt.retention_sentence(t.retention_ms, t.retention_bytes),
+            retention,
             f"segments of {fmt.size(t.segment_bytes)}",
             read_by,
         ]
