@@ -941,6 +941,11 @@ class Broker:
 
     def delete_records(self, topic: str, index: int, before_offset: int) -> int:
         p = self.partition(topic, index)
+        if not p.log.config.delete:
+            # Kafka's rule: only a policy with "delete" lets records be deleted.
+            raise KafkaError(ErrorCode.POLICY_VIOLATION,
+                             f"Records of partition {topic}-{index} can not be deleted due"
+                             " to the configured policy")
         low = p.log.delete_records(before_offset)
         self.emit_event("records_deleted", f"{topic}-{index} log start moved to {low}",
                         topic=topic, partition=index, log_start_offset=low)
@@ -1008,15 +1013,16 @@ def _refuse_keyless(data: bytes | bytearray | memoryview, headers: list[BatchHea
 
 def _count_records(data: bytes) -> tuple[int, int]:
     """(records, offset after the last batch) of a run of stored batches, from each
-    header's lastOffsetDelta and the last one's base offset (no record is decoded)."""
+    header's recordsCount (fewer than its offsets once compacted) and the last one's base
+    offset and lastOffsetDelta (no record is decoded)."""
     n = 0
     pos = 0
     last = -1
     end = len(data)
     unpack = struct.unpack_from
-    while pos + 27 <= end:
+    while pos + 61 <= end:
         length = unpack(">i", data, pos + 8)[0]
-        n += unpack(">i", data, pos + 23)[0] + 1
+        n += unpack(">i", data, pos + 57)[0]
         last = pos
         pos += 12 + length
     if last < 0:

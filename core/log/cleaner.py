@@ -621,6 +621,8 @@ class LogCleaner:
             result = await loop.run_in_executor(
                 self._executor,
                 lambda: run_pass(p, throttle, max_keys=self.config.max_keys, swap=swap))
+            if plog.closed:
+                return True  # deleted meanwhile: its directory may soon be another log's
             await loop.run_in_executor(self._executor, finish, p.directory, result)
         except Stopped:
             return True

@@ -160,6 +160,10 @@ class PartitionLog:
         for seg, after in zip(self._segments, self._segments[1:], strict=False):
             seg.next_offset = max(seg.next_offset, after.base_offset)
         self._log_start = max(self._segments[0].base_offset, checkpoint or 0)
+        if self.cleaner.clean_offset > self._segments[-1].next_offset:
+            # The log lost a tail the checkpoint had seen (a power loss in interval
+            # mode): offsets past the end will be reused, so nothing is known clean.
+            self.cleaner = _cleaner.CleanerState()
         # Segments wholly below a checkpointed log start (a crash between writing the
         # checkpoint and deleting them).
         while len(self._segments) > 1 and self._segments[0].next_offset <= self._log_start:

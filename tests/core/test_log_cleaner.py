@@ -395,3 +395,20 @@ async def test_the_cleaner_thread_swaps_on_the_loop(tmp_path: Path) -> None:
     finally:
         await lc.close()
         log.close()
+
+
+def test_a_checkpoint_past_the_log_end_is_forgotten(tmp_path: Path) -> None:
+    path = tmp_path / "t-0"
+    log = PartitionLog.open(path, cfg(), topic="t", partition=0)
+    put(log, "k", "v")
+    log.close()
+    # As if a power loss took a tail the checkpoint had already covered.
+    (path / cleaner.CLEANER_CHECKPOINT).write_text('{"clean_offset": 1000}')
+    (path / f"{'0' * 20}.log.cleaned").write_bytes(b"half a swap")
+    log = PartitionLog.open(path, cfg(), topic="t", partition=0)
+    try:
+        assert log.cleaner.clean_offset == 0
+        assert not (path / f"{'0' * 20}.log.cleaned").exists()
+        assert records(log) == [(0, b"k", b"v")]
+    finally:
+        log.close()

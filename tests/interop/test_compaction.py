@@ -157,6 +157,18 @@ def test_compacted_topic_keeps_latest_per_key_with_offsets(broker: BrokerThread)
         consumer.close()
 
 
+def test_delete_records_refused_on_a_compact_only_topic(broker: BrokerThread) -> None:
+    bs = broker.bootstrap
+    create(bs, "nodelete", COMPACT)
+    produce(bs, "nodelete", [(b"k", b"v")] * 3)
+    client = AdminClient({"bootstrap.servers": bs})
+    tp = TopicPartition("nodelete", 0, 2)
+    with pytest.raises(KafkaException) as err:
+        client.delete_records([tp])[tp].result(timeout=15)
+    assert err.value.args[0].code() == KafkaError.POLICY_VIOLATION
+    assert broker.call(lambda: log_of(broker, "nodelete").log_start_offset) == 0
+
+
 def test_keyless_record_refused_with_invalid_record(broker: BrokerThread) -> None:
     bs = broker.bootstrap
     create(bs, "keyed", COMPACT)
