@@ -41,10 +41,18 @@ Contract:
   cleaner's own thread (which waits for the loop to swap each segment it finishes), reading segments through ``Segment`` (thread-safe preads) at a
   bounded rate (:class:`Throttle`, bytes read plus written per second) and stopping
   between batches once the stop event is set.
-* Crash safety: a cleaned segment is written as ``<base>.log.cleaned`` (and its
-  ``.index.cleaned`` / ``.timeindex.cleaned``), fsynced, and renamed over ``<base>.log``
-  (the commit point, one atomic rename per segment; indexes after it) as soon as that
-  segment is done; after the whole pass the directory is fsynced and the checkpoint
+* Merging: consecutive segments are cleaned into one while their cleaned bytes fit in
+  ``segment.bytes`` (and their offsets in a u32 index), so a compacted log does not keep
+  a file per segment ever rolled; one group's output is held in memory (at most
+  ``segment.bytes``). A lone segment nothing was removed from is left as it is.
+* Crash safety: a cleaned group is written as its first segment's
+  ``<base>.log.cleaned`` (and ``.index.cleaned`` / ``.timeindex.cleaned``), fsynced; for
+  a merge, a ``<base>.merged`` manifest naming the other segments is written and
+  fsynced with the directory; then the cleaned log is renamed over ``<base>.log`` (the
+  commit point, one atomic rename; indexes after it), the other segments' files are
+  deleted and last the manifest. On open :func:`finish_merges` completes a merge whose
+  rename happened (the manifest is there, the cleaned log is not) and discards one whose
+  rename did not. Each group is swapped as soon as it is done; after the whole pass the directory is fsynced and the checkpoint
   written (tmp + fsync + rename). A crash before
   the rename leaves the old segment and ``*.cleaned`` files that the next open deletes;
   after it, the new segment, whose indexes recovery rebuilds if they are stale (older
@@ -94,6 +102,8 @@ log = logging.getLogger(__name__)
 
 CLEANER_CHECKPOINT = "cleaner-checkpoint"
 CLEANED_SUFFIX = ".cleaned"
+MERGED_SUFFIX = ".merged"
+_U32 = 0xFFFFFFFF
 _CONTROL = 0x20
 _CODEC = 0x07
 # Batches are read this much at a time (whole batches, at least one).
@@ -161,6 +171,25 @@ def _write_checkpoint(directory: Path, clean_offset: int, due: int | None) -> No
         ops.close(fd)
     ops.replace(str(tmp), str(path))
     files.fsync_dir(directory)
+
+
+def finish_merges(directory: Path) -> None:
+    """Complete or discard merges an interrupted pass left: a ``<base>.merged`` manifest
+    whose ``<base>.log.cleaned`` is gone was renamed in (the merge happened), so the
+    segments it lists are deleted; one whose cleaned log is still there was not, so the
+    manifest goes (and :func:`remove_leftovers` the cleaned files). Call before the
+    segments are listed."""
+    for entry in os.scandir(directory):
+        if not entry.name.endswith(MERGED_SUFFIX):
+            continue
+        name = entry.name[: -len(MERGED_SUFFIX)]
+        if not (directory / f"{name}.log{CLEANED_SUFFIX}").exists():
+            for line in Path(entry.path).read_text("ascii").split():
+                base = segment_name(int(line))
+                for ext in (".log", ".index", ".timeindex"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(directory / f"{base}{ext}")
+        os.unlink(entry.path)
 
 
 def remove_leftovers(directory: Path) -> None:
@@ -254,6 +283,7 @@ class Plan:
     delete_retention_ms: int
     max_uncompressed: int
     index_interval: int
+    segment_bytes: int
     now_ms: int
 
 
@@ -265,7 +295,7 @@ def plan(plog: PartitionLog, now_ms: int) -> Plan | None:
     cfg = plog.config
     return Plan(plog.directory, list(s.cleanable), s.dirty_from, plog.cleaner.clean_offset,
                 cfg.delete_retention_ms, uncompressed_limit(cfg.max_message_bytes),
-                cfg.index_interval_bytes, now_ms)
+                cfg.index_interval_bytes, cfg.segment_bytes, now_ms)
 
 
 # --- the pass (cleaner thread) -------------------------------------------------------
@@ -277,13 +307,16 @@ class Stopped(Exception):
 
 class Throttle:
     """At most ``rate`` bytes per second (read plus written) over a pass; waits on
-    ``stop`` so a shutdown never waits for it. ``clock`` is injectable."""
+    ``stop`` so a shutdown never waits for it. ``clock`` and ``wait`` (seconds -> True
+    when stopped; default ``stop.wait``) are injectable."""
 
     def __init__(self, rate: int, stop: threading.Event,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 wait: Callable[[float], bool] | None = None) -> None:
         self.rate = rate
         self.stop = stop
         self.clock = clock
+        self._wait = stop.wait if wait is None else wait
         self._start = clock()
         self._spent = 0
         self.waited = 0.0
@@ -295,22 +328,31 @@ class Throttle:
         ahead = self._spent / self.rate - (self.clock() - self._start)
         if ahead > 0.001:
             self.waited += ahead
-            if self.stop.wait(ahead):
+            if self._wait(ahead):
                 raise Stopped
 
 
 @dataclass(slots=True)
 class Cleaned:
-    """One segment rewritten to its ``*.cleaned`` files (written and synced)."""
+    """Consecutive segments (one or more) rewritten to the first one's ``*.cleaned``
+    files, written and synced; ``manifest`` names the others when there are others."""
 
-    old: Segment
+    olds: list[Segment]
     tmp_log: Path
     tmp_index: Path
     tmp_time: Path
+    manifest: Path | None
     size: int
     max_timestamp: int
     entries: list[tuple[int, int, int]]
     bytes_since_index: int
+    last_modified: float
+
+    def temp_files(self) -> list[Path]:
+        """Its files, the manifest first: without the cleaned log a manifest would
+        say the merge happened (see :func:`finish_merges`)."""
+        out = [self.manifest] if self.manifest is not None else []
+        return out + [self.tmp_log, self.tmp_index, self.tmp_time]
 
 
 @dataclass(slots=True)
@@ -360,7 +402,7 @@ def run_pass(p: Plan, throttle: Throttle, *, max_keys: int,
     try:
         _run_pass(p, throttle, max_keys, result, written, swap)
     except BaseException:
-        for path in written:
+        for path in reversed(written):  # a manifest before the cleaned log it describes
             with contextlib.suppress(OSError):
                 os.unlink(path)
         raise
@@ -397,26 +439,47 @@ def _run_pass(p: Plan, throttle: Throttle, max_keys: int, result: PassResult,
             if h[9] >= 0:
                 last_of_producer[h[9]] = h[0] + h[6]
     due: int | None = None
+    # Consecutive segments are merged while their cleaned bytes fit in segment.bytes
+    # (and their offsets in one segment's u32 index): a compacted log keeps few files.
+    group: list[Segment] = []
+    out: list[bytes] = []
+    size = 0
+    changed = False
+
+    def flush() -> None:
+        if group and (changed or len(group) > 1):
+            cleaned = _write_cleaned(p, group, out, throttle, result, written)
+            if swap(cleaned):
+                result.cleaned.append(cleaned)
+
     for i, seg in enumerate(segs):
         tombstones_removable = (
             i < p.dirty_from
             and p.now_ms - int(seg.last_modified * 1000) > p.delete_retention_ms)
-        cleaned, kept_tombstone = _clean_segment(
-            p, seg, latest, last_of_producer, tombstones_removable, throttle, result, written)
+        batches, seg_changed, kept_tombstone = _clean_segment(
+            p, seg, latest, last_of_producer, tombstones_removable, throttle, result)
         if kept_tombstone:
             when = int(seg.last_modified * 1000) + p.delete_retention_ms + 1
             due = when if due is None else min(due, when)
-        if cleaned is not None and swap(cleaned):
-            result.cleaned.append(cleaned)
+        nbytes = sum(len(b) for b in batches)
+        if group and (size + nbytes > p.segment_bytes
+                      or seg.next_offset - group[0].base_offset > _U32):
+            flush()
+            group, out, size, changed = [], [], 0, False
+        group.append(seg)
+        out += batches
+        size += nbytes
+        changed = changed or seg_changed
+    flush()
     result.tombstone_due_ms = due
 
 
 def _clean_segment(
     p: Plan, seg: Segment, latest: dict[bytes, int], last_of_producer: dict[int, int],
     tombstones_removable: bool, throttle: Throttle, result: PassResult,
-    written: list[Path],
-) -> tuple[Cleaned | None, bool]:
-    """Rewrite one segment; (None if nothing in it changes, whether a tombstone stayed)."""
+) -> tuple[list[bytes], bool, bool]:
+    """One segment's batches as cleaning leaves them: (batches, whether any changed,
+    whether a tombstone stayed)."""
     out: list[bytes] = []
     changed = False
     kept_tombstone = False
@@ -455,14 +518,13 @@ def _clean_segment(
             h.attributes &= ~_CODEC  # Kafka's empty header is never compressed
             h.base_timestamp = h.max_timestamp
             out.append(reseal_batch(h, b"", records_count=0, max_timestamp=h.max_timestamp))
-    if not changed:
-        return None, kept_tombstone
-    return _write_cleaned(p, seg, out, throttle, result, written), kept_tombstone
+    return out, changed, kept_tombstone
 
 
-def _write_cleaned(p: Plan, seg: Segment, batches: list[bytes], throttle: Throttle,
+def _write_cleaned(p: Plan, group: list[Segment], batches: list[bytes], throttle: Throttle,
                    result: PassResult, written: list[Path]) -> Cleaned:
-    name = segment_name(seg.base_offset)
+    first = group[0]
+    name = segment_name(first.base_offset)
     d = p.directory
     tmp_log = d / f"{name}.log{CLEANED_SUFFIX}"
     tmp_index = d / f"{name}.index{CLEANED_SUFFIX}"
@@ -475,7 +537,7 @@ def _write_cleaned(p: Plan, seg: Segment, batches: list[bytes], throttle: Thrott
         bh = parse_header(b)
         max_ts = max(max_ts, bh.max_timestamp)
         if since >= p.index_interval and pos > 0:
-            entries.append((bh.base_offset - seg.base_offset, pos, max_ts))
+            entries.append((bh.base_offset - first.base_offset, pos, max_ts))
             since = 0
         since += len(b)
         pos += len(b)
@@ -488,11 +550,21 @@ def _write_cleaned(p: Plan, seg: Segment, batches: list[bytes], throttle: Thrott
     ):
         written.append(path)
         _write_synced(path, content)
-    # Keep the old file's age: retention by time falls back on it for segments
+    # Keep the old files' age: retention by time falls back on it for segments
     # without timestamps, and segment ages must not reset because a cleaner ran.
-    os.utime(tmp_log, (seg.last_modified, seg.last_modified))
+    last_modified = max(s.last_modified for s in group)
+    os.utime(tmp_log, (last_modified, last_modified))
+    manifest = None
+    if len(group) > 1:
+        # Which segments the merged one replaces, durable before its rename (the
+        # module docstring: an open finishes or discards the merge by it).
+        manifest = d / f"{name}{MERGED_SUFFIX}"
+        written.append(manifest)
+        _write_synced(manifest, "\n".join(str(s.base_offset) for s in group[1:]).encode())
+        files.fsync_dir(d)
     result.bytes_written += len(data)
-    return Cleaned(seg, tmp_log, tmp_index, tmp_time, len(data), max_ts, entries, since)
+    return Cleaned(group, tmp_log, tmp_index, tmp_time, manifest, len(data), max_ts,
+                   entries, since, last_modified)
 
 
 def _write_synced(path: Path, data: bytes) -> None:
@@ -513,15 +585,16 @@ def commit_one(plog: PartitionLog, c: Cleaned) -> bool:
     """Swap one cleaned segment in (owner's thread; renames only). False when its segment
     went away meanwhile (retention, topic deletion): its files are deleted instead.
     OSError when the rename fails (recorded in ``last_error``; the old segment stays)."""
-    if plog.closed or not plog.has_segment(c.old):
-        for path in (c.tmp_log, c.tmp_index, c.tmp_time):
+    if plog.closed or not plog.has_segments(c.olds):
+        for path in c.temp_files():
             with contextlib.suppress(OSError):
                 os.unlink(path)
         return False
     try:
-        plog.swap_cleaned(c.old, c.tmp_log, c.tmp_index, c.tmp_time, size=c.size,
-                          max_timestamp=c.max_timestamp, entries=c.entries,
-                          bytes_since_index=c.bytes_since_index)
+        plog.swap_cleaned(c.olds, c.tmp_log, c.tmp_index, c.tmp_time, c.manifest,
+                          size=c.size, max_timestamp=c.max_timestamp, entries=c.entries,
+                          bytes_since_index=c.bytes_since_index,
+                          last_modified=c.last_modified)
     except OSError as exc:
         log.error("log cleaner: swapping %s failed: %s", c.tmp_log, exc)
         plog.cleaner.last_error = f"swap failed: {exc}"

@@ -126,6 +126,8 @@ class PartitionLog:
 
     def _load(self) -> None:
         d = self._directory
+        # A merge of cleaned segments is finished (or discarded) before listing them.
+        _cleaner.finish_merges(d)
         logs: set[int] = set()
         others: list[tuple[int, Path]] = []
         for entry in os.scandir(d):
@@ -276,41 +278,58 @@ class PartitionLog:
         """The segments now, oldest first (a copy; the log cleaner plans over it)."""
         return list(self._segments)
 
-    def has_segment(self, seg: Segment) -> bool:
-        return any(s is seg for s in self._segments)
+    def has_segments(self, segs: list[Segment]) -> bool:
+        """Whether ``segs`` are still consecutive segments of this log (not active)."""
+        for i, s in enumerate(self._segments[:-1]):
+            if s is segs[0]:
+                return all(a is b for a, b in zip(self._segments[i:], segs, strict=False)) \
+                    and i + len(segs) < len(self._segments)
+        return False
 
     def swap_cleaned(
-        self, old: Segment, tmp_log: Path, tmp_index: Path, tmp_time: Path, *, size: int,
-        max_timestamp: int, entries: list[tuple[int, int, int]], bytes_since_index: int,
+        self, olds: list[Segment], tmp_log: Path, tmp_index: Path, tmp_time: Path,
+        manifest: Path | None, *, size: int, max_timestamp: int,
+        entries: list[tuple[int, int, int]], bytes_since_index: int, last_modified: float,
     ) -> None:
-        """Put the log cleaner's rewrite of ``old`` in its place (owner's thread): its
-        files were written and synced by the cleaner; here they are renamed over the old
-        ones (the log first: that rename is the commit point) and the in-memory segment
-        replaced. OSError if the log's rename fails (nothing changed then)."""
+        """Put the log cleaner's rewrite of the consecutive segments ``olds`` in their
+        place (owner's thread): its files were written and synced by the cleaner (with
+        ``manifest`` naming ``olds[1:]`` for a merge); here the log is renamed over the
+        first one's (the commit point), then its indexes, the others' files deleted and
+        the manifest last, and the in-memory segments replaced. OSError if the log's
+        rename fails (nothing changed then)."""
         self._check_open()
-        i = next(k for k, s in enumerate(self._segments) if s is old)
+        first = olds[0]
+        i = next(k for k, s in enumerate(self._segments) if s is first)
         with self._lock:
-            old.close()
-        files.FILES.replace(tmp_log, old.log_path)
-        for tmp, path in ((tmp_index, old.index.index_path), (tmp_time, old.index.time_path)):
+            for old in olds:
+                old.close()
+        files.FILES.replace(tmp_log, first.log_path)
+        for tmp, path in ((tmp_index, first.index.index_path),
+                          (tmp_time, first.index.time_path)):
             try:
                 files.FILES.replace(tmp, path)
             except OSError:
                 # Stale index files are rebuilt by the next open (older segments are
                 # validated whole); the new segment's index is right in memory.
                 pass
+        for old in olds[1:]:
+            old.delete_files()
+        if manifest is not None:
+            manifest.unlink()
         new = Segment.adopt_cleaned(
-            self._directory, old.base_offset, size=size, next_offset=old.next_offset,
+            self._directory, first.base_offset, size=size, next_offset=olds[-1].next_offset,
             max_timestamp=max_timestamp, entries=entries, bytes_since_index=bytes_since_index,
-            created_ms=old.created_ms, last_modified=old.last_modified)
-        self._segments[i] = new
-        self._size += size - old.size
+            created_ms=first.created_ms, last_modified=last_modified)
+        n = len(olds)
+        self._segments[i : i + n] = [new]
+        self._bases[i : i + n] = [new.base_offset]
+        self._size += size - sum(s.size for s in olds)
         with self._lock:
-            if old in self._dirty:
-                self._dirty.discard(old)
+            if any(s in self._dirty for s in olds):
+                self._dirty.difference_update(olds)
                 self._dirty.add(new)
             self._dir_dirty = True
-        if self._hw_seg is old:
+        if any(self._hw_seg is s for s in olds):
             self._hw_seg = new
 
     def compaction(self) -> _cleaner.CompactionStatus | None:

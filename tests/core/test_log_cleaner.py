@@ -272,7 +272,7 @@ def test_a_failed_swap_leaves_the_old_segment(tmp_path: Path) -> None:
             clean(log)
     assert records(log) == before
     assert log.cleaner.last_error and "swap failed" in log.cleaner.last_error
-    assert not [n for n in os.listdir(path) if n.endswith(".cleaned")]
+    assert not [n for n in os.listdir(path) if n.endswith((".cleaned", ".merged"))]
     log.close()
 
 
@@ -287,7 +287,7 @@ def test_a_failed_write_of_the_cleaned_file_discards_it(tmp_path: Path) -> None:
         with pytest.raises(OSError):
             clean(log)
     assert records(log) == before
-    assert not [n for n in os.listdir(path) if n.endswith(".cleaned")]
+    assert not [n for n in os.listdir(path) if n.endswith((".cleaned", ".merged"))]
     log.close()
 
 
@@ -307,14 +307,15 @@ def test_open_discards_a_swap_in_progress_and_heals_stale_indexes(tmp_path: Path
     # Crash 1: nothing renamed. The next open drops the *.cleaned files.
     log = PartitionLog.open(path, cfg(), topic="t", partition=0)
     assert records(log) == before
-    assert not [n for n in os.listdir(path) if n.endswith(".cleaned")]
+    assert not [n for n in os.listdir(path) if n.endswith((".cleaned", ".merged"))]
     p = cleaner.plan(log, int(time.time() * 1000))
     result = cleaner.run_pass(p, cleaner.Throttle(1 << 40, threading.Event()), max_keys=100,
                               swap=lambda c: True)
     c = result.cleaned[0]
+    assert c.manifest is not None and len(c.olds) > 1  # a merge, its manifest written
     log.close()
     # Crash 2: the first segment's log renamed in, its indexes not (nor the others).
-    os.replace(c.tmp_log, c.old.log_path)
+    os.replace(c.tmp_log, c.olds[0].log_path)
     log = PartitionLog.open(path, cfg(), topic="t", partition=0)
     try:
         got = records(log)
@@ -322,7 +323,7 @@ def test_open_discards_a_swap_in_progress_and_heals_stale_indexes(tmp_path: Path
         assert len(got) < len(before)
         kept = {o for o, _k, _v in got}
         assert kept <= {o for o, _k, _v in before}
-        assert not [n for n in os.listdir(path) if n.endswith(".cleaned")]
+        assert not [n for n in os.listdir(path) if n.endswith((".cleaned", ".merged"))]
         # And a pass from there finishes the job.
         assert clean(log)
         assert latest_by_key(records(log)) == latest_by_key(before)
@@ -333,9 +334,21 @@ def test_open_discards_a_swap_in_progress_and_heals_stale_indexes(tmp_path: Path
 def test_throttle_waits_on_an_injected_clock() -> None:
     now = [0.0]
     stop = threading.Event()
-    t = cleaner.Throttle(1000, stop, clock=lambda: now[0])
+    waits = []
+
+    def wait(seconds: float) -> bool:
+        waits.append(seconds)
+        now[0] += seconds
+        return stop.is_set()
+
+    t = cleaner.Throttle(1000, stop, clock=lambda: now[0], wait=wait)
     t.spend(500)  # 0.5 s of budget ahead, and the clock has not moved: it waits
-    assert t.waited == pytest.approx(0.5)
+    assert waits == [pytest.approx(0.5)]
+    t.spend(100)  # the clock moved with the wait: only the new 0.1 s is owed
+    assert waits[1] == pytest.approx(0.1)
+    now[0] += 10
+    t.spend(100)  # well under the rate now: no wait
+    assert len(waits) == 2
     stop.set()
     with pytest.raises(cleaner.Stopped):
         t.spend(1)
@@ -357,8 +370,8 @@ def test_policy_delete_disables_cleaning_and_compact_disables_retention(log: Par
 def test_a_stopped_pass_leaves_no_files(tmp_path: Path) -> None:
     path = tmp_path / "t-0"
     log = PartitionLog.open(path, cfg(), topic="t", partition=0)
-    for i in range(40):
-        put(log, "k", f"v{i}")
+    for i in range(80):  # the first 40 overwritten: several groups to clean
+        put(log, f"k{i % 40}", f"v{i}")
     before = records(log)
     stop = threading.Event()
     swapped = []
@@ -372,7 +385,7 @@ def test_a_stopped_pass_leaves_no_files(tmp_path: Path) -> None:
     with pytest.raises(cleaner.Stopped):
         cleaner.run_pass(p, cleaner.Throttle(1 << 40, stop), max_keys=100, swap=swap)
     assert swapped == [True]
-    assert not [n for n in os.listdir(path) if n.endswith(".cleaned")]
+    assert not [n for n in os.listdir(path) if n.endswith((".cleaned", ".merged"))]
     after = records(log)
     assert len(after) < len(before) and latest_by_key(after) == latest_by_key(before)
     assert log.cleaner.clean_offset == 0  # the checkpoint waits for a whole pass
@@ -410,5 +423,28 @@ def test_a_checkpoint_past_the_log_end_is_forgotten(tmp_path: Path) -> None:
         assert log.cleaner.clean_offset == 0
         assert not (path / f"{'0' * 20}.log.cleaned").exists()
         assert records(log) == [(0, b"k", b"v")]
+    finally:
+        log.close()
+
+
+def test_small_cleaned_segments_are_merged(tmp_path: Path) -> None:
+    path = tmp_path / "t-0"
+    log = PartitionLog.open(path, cfg(segment_bytes=2000), topic="t", partition=0)
+    try:
+        for i in range(200):
+            put(log, f"k{i % 4}", f"v{i}")
+        before = records(log)
+        segments = log.segment_count
+        assert clean(log)
+        assert log.segment_count < segments / 3
+        assert latest_by_key(records(log)) == latest_by_key(before)
+        assert not [n for n in os.listdir(path) if n.endswith((".cleaned", ".merged"))]
+        files_now = sorted(n for n in os.listdir(path) if n.endswith(".log"))
+        assert len(files_now) == log.segment_count
+        after = records(log)
+        log.close()
+        log = PartitionLog.open(path, cfg(segment_bytes=2000), topic="t", partition=0)
+        assert records(log) == after
+        assert log.segment_count == len(files_now) and log.log_end_offset == 200
     finally:
         log.close()

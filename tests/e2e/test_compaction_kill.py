@@ -4,8 +4,10 @@ opens with no ``*.cleaned`` file left, every record in it is one that was produc
 its own offset, and every key's latest value is still there; a last restart finishes the
 cleaning and a confluent-kafka consumer reads exactly the latest value per key.
 
-The kill moments: the first ``*.cleaned`` file of a pass appearing (a condition on the
-data dir), then a delay drawn from a seeded RNG inside the pass.
+The topic is switched from delete to compact (IncrementalAlterConfigs) once every record
+is in, so the first pass cleans the whole log. The kill moments: the pass's first merged
+group swapped in (fewer segment files: a condition on the data dir), then a delay drawn
+from a seeded RNG inside the pass.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ import time
 from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+    ResourceType,
+)
 from streamscope.core.config import LogConfig
 from streamscope.core.log import PartitionLog
 from streamscope.core.records import iter_all_records, iter_batches
@@ -30,8 +39,8 @@ HANG_S = 60
 CYCLES = 4
 SEED = 29
 TOPIC = "kv"
-RATE = 600_000  # the cleaner's bytes per second: a pass over ~1 MB takes seconds
-KEYS = 12
+RATE = 1_500_000  # the cleaner's bytes per second: a pass over ~1 MB takes ~1.5 s
+KEYS = 1500  # drawn at random: every segment loses some records, many groups to swap
 
 
 class Broker:
@@ -82,8 +91,9 @@ def wait_for(check, what: str) -> None:
 
 def produce_all(bootstrap: str) -> dict[int, tuple[bytes, bytes]]:
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    configs = {"cleanup.policy": "compact", "segment.bytes": "32768",
-               "min.cleanable.dirty.ratio": "0.01"}
+    # Created with the delete policy and switched to compact once every record is in:
+    # the first pass then cleans the whole log (a pass during producing would be short).
+    configs = {"segment.bytes": "32768", "min.cleanable.dirty.ratio": "0.01"}
     for fut in admin.create_topics([NewTopic(TOPIC, 1, 1, config=configs)]).values():
         fut.result(timeout=15)
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 0})
@@ -95,12 +105,19 @@ def produce_all(bootstrap: str) -> dict[int, tuple[bytes, bytes]]:
 
     rng = random.Random(SEED)
     for i in range(3000):
-        producer.produce(TOPIC, key=f"key{i % KEYS}".encode(), value=rng.randbytes(300),
+        producer.produce(TOPIC, key=f"key{rng.randrange(KEYS)}".encode(), value=rng.randbytes(300),
                          partition=0, on_delivery=done)
         if i % 20 == 19:
             assert producer.flush(15) == 0  # many small batches, many segments
     assert producer.flush(15) == 0
+    change = ConfigResource(ResourceType.TOPIC, TOPIC, incremental_configs=[
+        ConfigEntry("cleanup.policy", "compact", incremental_operation=AlterConfigOpType.SET)])
+    admin.incremental_alter_configs([change])[change].result(timeout=15)
     return sent
+
+
+def segment_files(part: Path) -> int:
+    return sum(1 for n in os.listdir(part) if n.endswith(".log"))
 
 
 def cleaned_files(part: Path) -> list[str]:
@@ -154,13 +171,14 @@ def test_sigkill_mid_clean_leaves_old_or_new_segments(tmp_path: Path) -> None:
             bs = broker.bootstrap
             if cycle == 0:
                 sent = produce_all(bs)
-            # Mid-pass: the first rewritten segment is being written, then a while more
-            # (unless an earlier cycle's pass got far enough to finish here at once).
-            wait_for(lambda: part.exists() and (cleaned_files(part) or finished(part)),
-                     "a cleaner pass")
+            # Mid-pass: a merged group has been swapped in (fewer segment files), then a
+            # while more (unless an earlier cycle got far enough for this pass to end).
+            start = segment_files(part)
+            wait_for(lambda start=start: segment_files(part) < start or finished(part),
+                     "a cleaner swap")
             if finished(part):
                 break
-            time.sleep(rng.uniform(0, 0.4))  # the kill moment, from the seeded RNG
+            time.sleep(rng.uniform(0, 0.15))  # the kill moment, from the seeded RNG
         finally:
             broker.kill()
         kills += 1
