@@ -162,10 +162,12 @@ class EmbeddedObserver:
                     reused = False
                     # Segments change only by a roll or a deletion, and a roll that
                     # retention evens out moves the log start: count and start say it.
+                    # The log cleaner's merges end in a pass, which changes its state.
                     if (
                         old is not None
                         and old.segment_count == log.segment_count
                         and old.log_start_offset == start
+                        and old.compaction == compaction
                     ):
                         bases = old.segment_bases
                     else:
