@@ -120,6 +120,15 @@ class LogConfig:
         return "compact" in self.cleanup_policy
 
     @property
+    def roll_ms(self) -> int:
+        """Age at which the active segment rolls: ``segment.ms``, or for a compacted log
+        ``max.compaction.lag.ms`` if sooner (Kafka's rule: the active segment is never
+        cleaned, so it must roll for its records to be compacted in time)."""
+        if self.compact:
+            return min(self.segment_ms, self.max_compaction_lag_ms)
+        return self.segment_ms
+
+    @property
     def delete(self) -> bool:
         """Whether retention deletes old segments (``delete`` or ``compact,delete``)."""
         return "delete" in self.cleanup_policy

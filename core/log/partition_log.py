@@ -363,7 +363,7 @@ class PartitionLog:
         now = time.time()
         if seg.size and (
             seg.size + nbytes > cfg.segment_bytes
-            or now * 1000 - seg.created_ms > cfg.segment_ms
+            or now * 1000 - seg.created_ms > cfg.roll_ms
             or not seg.fits(nbytes)
         ):
             self.roll()

@@ -448,3 +448,22 @@ def test_small_cleaned_segments_are_merged(tmp_path: Path) -> None:
         assert log.segment_count == len(files_now) and log.log_end_offset == 200
     finally:
         log.close()
+
+
+def test_max_compaction_lag_rolls_the_active_segment(tmp_path: Path) -> None:
+    log = PartitionLog.open(tmp_path / "t-0", cfg(segment_bytes=1 << 20,
+                                                  max_compaction_lag_ms=60_000),
+                            topic="t", partition=0)
+    try:
+        put(log, "k", "v0")
+        put(log, "k", "v1")
+        assert log.segment_count == 1
+        log.segments()[-1].created_ms -= 61_000  # as if a minute had passed
+        put(log, "k", "v2")
+        assert log.segment_count == 2  # rolled: its records can now be compacted
+        log.config = replace(log.config, cleanup_policy="delete")
+        log.segments()[-1].created_ms -= 61_000
+        put(log, "k", "v3")
+        assert log.segment_count == 2  # segment.ms alone (a week) for a delete topic
+    finally:
+        log.close()
