@@ -37,8 +37,9 @@ Contract:
   sequence and epoch survive for idempotence after a restart. So a compacted log has
   gaps: between batches, and inside a batch between its records.
 * Threads: :func:`plan` and :func:`commit_one` run on the log owner's thread (the
-  broker loop) and do no I/O but renames; :func:`run_pass` and :func:`finish` run in the
-  cleaner's own thread (which waits for the loop to swap each segment it finishes), reading segments through ``Segment`` (thread-safe preads) at a
+  broker loop) and do no I/O but renames and deletions; :func:`run_pass` and
+  :func:`finish` run in the cleaner's own thread (which waits for the loop to swap each
+  group it finishes), reading segments through ``Segment`` (thread-safe preads) at a
   bounded rate (:class:`Throttle`, bytes read plus written per second) and stopping
   between batches once the stop event is set.
 * Merging: consecutive segments are cleaned into one while their cleaned bytes fit in
@@ -50,15 +51,18 @@ Contract:
   a merge, a ``<base>.merged`` manifest naming the other segments is written and
   fsynced with the directory; then the cleaned log is renamed over ``<base>.log`` (the
   commit point, one atomic rename; indexes after it), the other segments' files are
-  deleted and last the manifest. On open :func:`finish_merges` completes a merge whose
-  rename happened (the manifest is there, the cleaned log is not) and discards one whose
-  rename did not. Each group is swapped as soon as it is done; after the whole pass the directory is fsynced and the checkpoint
-  written (tmp + fsync + rename). A crash before
-  the rename leaves the old segment and ``*.cleaned`` files that the next open deletes;
-  after it, the new segment, whose indexes recovery rebuilds if they are stale (older
-  segments are validated whole on open). Never a mix of the two within a segment. A
-  crash before the checkpoint only makes the next pass clean again what is already
-  clean. Every file operation goes through ``core.log.files.FILES``.
+  deleted and last the manifest. Each group is swapped as soon as it is done; after the
+  whole pass the directory is fsynced and the checkpoint written (tmp + fsync +
+  rename). On open, :func:`finish_merges` completes a merge whose rename happened (the
+  manifest is there, the cleaned log is not) and discards one whose rename did not, and
+  :func:`remove_leftovers` deletes ``*.cleaned`` files: a crash before a rename leaves
+  the old segments, after it the new one (whose indexes recovery rebuilds if stale:
+  older segments are validated whole on open), never a mix. A crash before the
+  checkpoint only makes the next pass clean again what is already clean. Opens, writes,
+  fsyncs and renames go through ``core.log.files.FILES`` (so tests can fail them);
+  deletions are plain unlinks, as elsewhere in the log.
+* Transactions: batches with the transactional bit are compacted like any other; an
+  aborted transaction's records are not told apart from committed ones here.
 * Bad data: a batch that fails its CRC or does not decode aborts the pass (the
   segment is left as it is and the error kept in :attr:`CleanerState.last_error`):
   the cleaner never writes what it could not read.
