@@ -110,6 +110,8 @@ MERGED_SUFFIX = ".merged"
 _U32 = 0xFFFFFFFF
 _CONTROL = 0x20
 _CODEC = 0x07
+# The cleaner thread releases the GIL at least this often (see _batches).
+_HAND_OVER_S = 0.001
 # Batches are read this much at a time (whole batches, at least one).
 _READ_CHUNK = 1024 * 1024
 
@@ -378,6 +380,8 @@ def _batches(seg: Segment, throttle: Throttle | None) -> Iterable[tuple[memoryvi
     """(batch bytes, position) of every batch of ``seg``, read a chunk at a time."""
     pos = 0
     end = seg.size
+    clock = time.perf_counter
+    handed = clock()
     while pos < end:
         stop = seg.boundary(pos, _READ_CHUNK)
         if stop <= pos:
@@ -391,6 +395,12 @@ def _batches(seg: Segment, throttle: Throttle | None) -> Iterable[tuple[memoryvi
             size = int.from_bytes(view[off + 8 : off + 12], "big", signed=True) + 12
             yield view[off : off + size], pos + off
             off += size
+            # Hand the GIL over every millisecond of work: the broker loop, back from a
+            # syscall, would otherwise wait out the interpreter's whole switch interval
+            # (5 ms) behind this thread on each of its writes (benchmarks/compaction.py).
+            if clock() - handed >= _HAND_OVER_S:
+                time.sleep(0)
+                handed = clock()
         pos = stop
 
 
