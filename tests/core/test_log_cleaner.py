@@ -467,3 +467,29 @@ def test_max_compaction_lag_rolls_the_active_segment(tmp_path: Path) -> None:
         assert log.segment_count == 2  # segment.ms alone (a week) for a delete topic
     finally:
         log.close()
+
+
+def test_a_group_whose_segments_went_away_meanwhile_is_discarded(tmp_path: Path) -> None:
+    path = tmp_path / "t-0"
+    log = PartitionLog.open(path, cfg(cleanup_policy="compact,delete"), topic="t",
+                            partition=0)
+    try:
+        for i in range(40):
+            put(log, f"k{i % 2}", f"v{i}")
+        p = cleaner.plan(log, int(time.time() * 1000))
+        outcomes = []
+
+        def swap(c) -> bool:
+            # Retention runs on the loop between the pass's write and its swap.
+            log.delete_records(log.segments()[1].base_offset)
+            outcomes.append(cleaner.commit_one(log, c))
+            return outcomes[-1]
+
+        result = cleaner.run_pass(p, cleaner.Throttle(1 << 40, threading.Event()),
+                                  max_keys=100, swap=swap)
+        assert outcomes[0] is False and result.cleaned == []
+        assert not [n for n in os.listdir(path) if n.endswith((".cleaned", ".merged"))]
+        # The log reads as before from its (new) start.
+        assert records(log)[0][0] == log.log_start_offset
+    finally:
+        log.close()
