@@ -187,7 +187,8 @@ def test_keyless_record_refused_with_invalid_record(broker: BrokerThread) -> Non
     assert produce(bs, "keyed", [(b"k", b"v")])[0][0] == 0
 
 
-def test_switching_delete_to_compact_cleans_the_topic(broker: BrokerThread) -> None:
+@pytest.mark.parametrize("how", ["incremental", "alter"])
+def test_switching_delete_to_compact_cleans_the_topic(broker: BrokerThread, how: str) -> None:
     bs = broker.bootstrap
     create(bs, "switch", {"segment.bytes": "2048"})
     items = [(f"k{i % 3}".encode(), f"v{i}".encode() * 8) for i in range(200)]
@@ -195,15 +196,23 @@ def test_switching_delete_to_compact_cleans_the_topic(broker: BrokerThread) -> N
     plog = log_of(broker, "switch")
     assert broker.call(lambda: plog.cleaner.passes) == 0
     client = AdminClient({"bootstrap.servers": bs})
-    change = ConfigResource(ResourceType.TOPIC, "switch", incremental_configs=[
-        ConfigEntry("cleanup.policy", "compact", incremental_operation=AlterConfigOpType.SET),
-        ConfigEntry("min.cleanable.dirty.ratio", "0.01",
-                    incremental_operation=AlterConfigOpType.SET),
-    ])
-    client.incremental_alter_configs([change])[change].result(timeout=15)
+    if how == "incremental":
+        change = ConfigResource(ResourceType.TOPIC, "switch", incremental_configs=[
+            ConfigEntry("cleanup.policy", "compact", incremental_operation=AlterConfigOpType.SET),
+            ConfigEntry("min.cleanable.dirty.ratio", "0.01",
+                        incremental_operation=AlterConfigOpType.SET),
+        ])
+        client.incremental_alter_configs([change])[change].result(timeout=15)
+        policy = "compact"
+    else:  # AlterConfigs replaces the overrides: segment.bytes is given again
+        change = ConfigResource(ResourceType.TOPIC, "switch", set_config={
+            "cleanup.policy": "compact,delete", "min.cleanable.dirty.ratio": "0.01",
+            "segment.bytes": "2048"})
+        client.alter_configs([change])[change].result(timeout=15)
+        policy = "compact,delete"
     described = client.describe_configs([ConfigResource(ResourceType.TOPIC, "switch")])
     values = next(iter(described.values())).result(timeout=15)
-    assert values["cleanup.policy"].value == "compact"
+    assert values["cleanup.policy"].value == policy
     wait_for(broker, lambda: plog.cleaner.passes >= 1, "a cleaner pass")
     active_base = broker.call(lambda: plog.segments()[-1].base_offset)
     got = consume(bs, "switch", len(items))
