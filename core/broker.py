@@ -50,6 +50,14 @@ Contract:
   its key sampler as one of its tasks and serves it :meth:`read_stored`. Without one
   (``BrokerConfig.activity_feed`` off) the produce path pays one attribute test.
 
+Log compaction: :attr:`Broker.cleaner` (core/log/cleaner.py) runs on its own thread
+over the logs of topics whose ``cleanup.policy`` holds ``compact``, looking for work
+every ``BrokerConfig.cleaner_interval_ms`` and at once when a topic's configs turn it
+compact; :meth:`close` stops it before closing the logs. ``produce`` to such a topic
+also reads each record's key length, refusing keyless records (INVALID_RECORD with the
+culprits' indexes: :class:`core.errors.InvalidRecords`): the one exception to "never
+decoded", for compacted topics only.
+
 The parts live in their own modules: the data-dir lock in ``core/datadir.py``, topics
 and their rules in ``core/topics.py``, idempotence in ``core/idempotence.py``, flushing
 and retention in ``core/flusher.py``; their public names stay importable from here.
@@ -72,7 +80,7 @@ from typing import Any, Protocol
 from streamscope.core.broker_configs import check_broker_changes, dynamic_log_overrides
 from streamscope.core.config import BrokerConfig, LogConfig
 from streamscope.core.datadir import DataDir, discard_dir
-from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.errors import ErrorCode, InvalidRecords, KafkaError
 from streamscope.core.flusher import Flusher, GroupSync, enforce_retention
 from streamscope.core.idempotence import (
     PRODUCER_BATCH_CACHE,
@@ -83,10 +91,16 @@ from streamscope.core.idempotence import (
     record_sequences,
 )
 from streamscope.core.log import PartitionLog, segment
+from streamscope.core.log.cleaner import CleanerConfig, LogCleaner
 from streamscope.core.log.partition_log import OfflineLog
 from streamscope.core.meta import MetaStore
 from streamscope.core.ports import BrokerGroups, ConnectionInfo
-from streamscope.core.records import BatchHeader, validate_batches
+from streamscope.core.records import (
+    BatchHeader,
+    keyless_records,
+    uncompressed_limit,
+    validate_batches,
+)
 from streamscope.core.topics import (
     MAX_PARTITIONS_PER_TOPIC,
     Partition,
@@ -238,6 +252,11 @@ class Broker:
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self._flusher = Flusher(self._all_partitions, self._sync_result)
+        # Log compaction (core/log/cleaner.py): one thread, over the compacted logs.
+        self.cleaner = LogCleaner(
+            CleanerConfig(self.config.cleaner_interval_ms,
+                          self.config.cleaner_io_bytes_per_sec, self.config.cleaner_max_keys),
+            self._compacted_logs)
         # fsync "always": the flusher thread with group commit (core/flusher.py).
         self._group_sync: GroupSync | None = None
         # Topics being created off the loop (name -> its future) and every live or
@@ -269,6 +288,7 @@ class Broker:
         if self.config.fsync == "interval":
             self._spawn(self._flusher.run(self.config.fsync_interval_ms / 1000), "flusher")
         self._spawn(self._retention_loop(), "retention")
+        self._spawn(self.cleaner.run(), "log-cleaner")
         if self.activity is not None:
             self._spawn(self.activity.run_key_sampler(self), "key-sampler")
 
@@ -286,6 +306,7 @@ class Broker:
         if self._closed:
             return
         self._closed = True
+        await self.cleaner.close()  # its thread reads the logs closed below
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -329,6 +350,12 @@ class Broker:
         if not task.cancelled() and task.exception() is not None:
             log.error("broker task %s failed", task.get_name(), exc_info=task.exception())
             self.emit_event("error", f"{task.get_name()} failed: {task.exception()!r}")
+
+    def _compacted_logs(self) -> Iterator[PartitionLog]:
+        for topic in self.topics.values():
+            if topic.log_config.compact:
+                for p in topic.partitions:
+                    yield p.log
 
     def _all_partitions(self) -> Iterator[Partition]:
         for topic in self.topics.values():
@@ -791,11 +818,12 @@ class Broker:
         return replace(self.static_config,
                        log=log_config_for(self.static_config.log, overrides))
 
-    @staticmethod
-    def _set_log_config(topic: Topic, log_config: LogConfig) -> None:
+    def _set_log_config(self, topic: Topic, log_config: LogConfig) -> None:
         topic.log_config = log_config
         for p in topic.partitions:
             p.log.config = log_config
+        if log_config.compact:
+            self.cleaner.wake()  # a topic just turned compact: its first pass now
 
     def topic_config_values(self, name: str) -> dict[str, tuple[str, bool]]:
         """Every effective config of a topic: name -> (value, is_default)."""
@@ -834,6 +862,8 @@ class Broker:
         p = self.partition(topic, index)
         plog = p.log
         headers = validate_batches(data, max_batch_bytes=plog.config.max_message_bytes)
+        if plog.config.compact:
+            _refuse_keyless(data, headers, plog.config.max_message_bytes, topic, index)
         dup = check_sequences(p.producers, headers)
         if dup is not None:
             return dup, plog.log_start_offset
@@ -974,6 +1004,11 @@ class Broker:
 
     def delete_records(self, topic: str, index: int, before_offset: int) -> int:
         p = self.partition(topic, index)
+        if not p.log.config.delete:
+            # Kafka's rule: only a policy with "delete" lets records be deleted.
+            raise KafkaError(ErrorCode.POLICY_VIOLATION,
+                             f"Records of partition {topic}-{index} can not be deleted due"
+                             " to the configured policy")
         low = p.log.delete_records(before_offset)
         self.emit_event("records_deleted", f"{topic}-{index} log start moved to {low}",
                         topic=topic, partition=index, log_start_offset=low)
@@ -1028,17 +1063,29 @@ def _open_logs(dirs: list[Path], config: LogConfig, topic: str) -> list[Partitio
     return logs
 
 
+def _refuse_keyless(data: bytes | bytearray | memoryview, headers: list[BatchHeader],
+                    max_message_bytes: int, topic: str, index: int) -> None:
+    """Compacted topics only (the one place records are decoded on produce): a record
+    without a key is refused, as Kafka's LogValidator does, naming each culprit."""
+    keyless = keyless_records(data, headers,
+                              max_uncompressed=uncompressed_limit(max_message_bytes))
+    if keyless:
+        message = f"Compacted topic cannot accept message without key in topic partition {topic}-{index}."
+        raise InvalidRecords(message, [(i, message) for i in keyless])
+
+
 def _count_records(data: bytes) -> tuple[int, int]:
     """(records, offset after the last batch) of a run of stored batches, from each
-    header's lastOffsetDelta and the last one's base offset (no record is decoded)."""
+    header's recordsCount (fewer than its offsets once compacted) and the last one's base
+    offset and lastOffsetDelta (no record is decoded)."""
     n = 0
     pos = 0
     last = -1
     end = len(data)
     unpack = struct.unpack_from
-    while pos + 27 <= end:
+    while pos + 61 <= end:
         length = unpack(">i", data, pos + 8)[0]
-        n += unpack(">i", data, pos + 23)[0] + 1
+        n += unpack(">i", data, pos + 57)[0]
         last = pos
         pos += 12 + length
     if last < 0:

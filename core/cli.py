@@ -287,6 +287,12 @@ def _broker_parser() -> argparse.ArgumentParser:
                    help="set one of the broker's limits, repeatable; NAME is one of "
                         + ", ".join(n.replace("_", "-") for n in LIMITS)
                         + " (defaults and meaning: README, Security and limits)")
+    p.add_argument("--log-cleaner-backoff-ms", type=_positive, default=None, metavar="MS",
+                   help="how often the log cleaner looks for compacted logs to clean"
+                        " (default 15000)")
+    p.add_argument("--log-cleaner-io-max-bytes-per-second", type=_positive, default=None,
+                   metavar="N", help="the log cleaner's I/O bound, bytes read plus written"
+                                     " per second (default 16 MiB)")
     p.add_argument("--no-activity-feed", action="store_true",
                    help="run without the monitor's activity feed (to measure its cost)")
     add_tune_allocator_option(p)
@@ -316,11 +322,16 @@ def _broker_main(argv: list[str]) -> int:
     if args.max_connections_per_ip is not None:
         limits["max_connections_per_ip"] = args.max_connections_per_ip
     advertised_host, advertised_port = args.advertised_listener or (None, None)
+    cleaner: dict[str, int] = {}
+    if args.log_cleaner_backoff_ms is not None:
+        cleaner["cleaner_interval_ms"] = args.log_cleaner_backoff_ms
+    if args.log_cleaner_io_max_bytes_per_second is not None:
+        cleaner["cleaner_io_bytes_per_sec"] = args.log_cleaner_io_max_bytes_per_second
     config = BrokerConfig(
         host=host, port=port, data_dir=args.data_dir or default_data_dir(), fsync=args.fsync,
         auto_create_topics=args.auto_create_topics, default_partitions=args.default_partitions,
         activity_feed=not args.no_activity_feed, advertised_host=advertised_host,
-        advertised_port=advertised_port, **limits,
+        advertised_port=advertised_port, **limits, **cleaner,
     )
     from streamscope.core.auth.cli import broker_config
 

@@ -18,9 +18,10 @@ Contract:
   ``compression.*.level`` of the codec it names), ``message.timestamp.type``
   and the ``message.timestamp.{before,after,difference}.max.ms`` bounds of CreateTime
   timestamps (core/produce_rewrite.py), and ``min.insync.replicas`` (acks=all needs it
-  to be 1 on one broker). The log-compaction names (``cleanup.policy``, ``delete.retention.ms``,
-  ``min.cleanable.dirty.ratio``, ``min.compaction.lag.ms``, ``max.compaction.lag.ms``)
-  are validated here; what they do belongs to the log cleaner. Every other name is
+  to be 1 on one broker), and the log-compaction names (``cleanup.policy``,
+  ``delete.retention.ms``, ``min.cleanable.dirty.ratio``, ``min.compaction.lag.ms``,
+  ``max.compaction.lag.ms``): validated here, acted on by the log cleaner
+  (core/log/cleaner.py). Every other name is
   accepted, validated and reported, and has no effect on one broker (replication,
   tiered storage, down-conversion, preallocation, fsync per topic).
 
@@ -176,7 +177,7 @@ def _defs(*defs: ConfigDef) -> dict[str, ConfigDef]:
 TOPIC_CONFIGS: dict[str, ConfigDef] = _defs(
     ConfigDef("cleanup.policy", LIST, "delete",
               "Retention policy of old log segments: delete and/or compact.",
-              list_of("compact", "delete"), ("log.cleanup.policy",)),
+              list_of("compact", "delete"), ("log.cleanup.policy",), honoured=True),
     ConfigDef("compression.type", STRING, "producer",
               "Codec of the stored batches; 'producer' keeps the producer's codec, any other"
               " value makes the broker recompress batches in another codec.",
@@ -193,7 +194,7 @@ TOPIC_CONFIGS: dict[str, ConfigDef] = _defs(
               ("compression.zstd.level",), honoured=True),
     ConfigDef("delete.retention.ms", LONG, "86400000",
               "How long delete tombstones are kept on compacted topics.", at_least(0),
-              ("log.cleaner.delete.retention.ms",)),
+              ("log.cleaner.delete.retention.ms",), honoured=True),
     ConfigDef("file.delete.delay.ms", LONG, "60000",
               "Time to wait before deleting a file from the filesystem.", at_least(0),
               ("log.segment.delete.delay.ms",)),
@@ -220,7 +221,7 @@ TOPIC_CONFIGS: dict[str, ConfigDef] = _defs(
               ("log.local.retention.ms",)),
     ConfigDef("max.compaction.lag.ms", LONG, str(LONG_MAX),
               "Longest time a message stays ineligible for compaction.", at_least(1),
-              ("log.cleaner.max.compaction.lag.ms",)),
+              ("log.cleaner.max.compaction.lag.ms",), honoured=True),
     ConfigDef("max.message.bytes", INT, "1048588",
               "Largest record batch size allowed.", at_least(0), ("message.max.bytes",),
               honoured=True),
@@ -246,10 +247,10 @@ TOPIC_CONFIGS: dict[str, ConfigDef] = _defs(
               honoured=True),
     ConfigDef("min.cleanable.dirty.ratio", DOUBLE, "0.5",
               "Dirty share of the log that triggers compaction.", between(0, 1),
-              ("log.cleaner.min.cleanable.ratio",)),
+              ("log.cleaner.min.cleanable.ratio",), honoured=True),
     ConfigDef("min.compaction.lag.ms", LONG, "0",
               "Shortest time a message stays uncompacted.", at_least(0),
-              ("log.cleaner.min.compaction.lag.ms",)),
+              ("log.cleaner.min.compaction.lag.ms",), honoured=True),
     ConfigDef("min.insync.replicas", INT, "1",
               "In-sync replicas an acks=all write needs (one broker: above 1, acks=all"
               " writes get NOT_ENOUGH_REPLICAS).", at_least(1), ("min.insync.replicas",),

@@ -101,3 +101,12 @@ class KafkaError(Exception):
         self.code = ErrorCode(code)
         self.message = message
         super().__init__(f"{self.code.name}: {message}" if message else self.code.name)
+
+
+class InvalidRecords(KafkaError):
+    """INVALID_RECORD naming the culprit records (Produce v8+ ``record_errors``, KIP-467):
+    ``record_errors`` holds (batch index, message) pairs."""
+
+    def __init__(self, message: str, record_errors: list[tuple[int, str]]) -> None:
+        super().__init__(ErrorCode.INVALID_RECORD, message)
+        self.record_errors = record_errors

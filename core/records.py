@@ -20,6 +20,11 @@ Contract:
   known), whatever its codec or its header claims; past the bound :func:`iter_records`
   raises ``KafkaError(CORRUPT_MESSAGE)``. A zstd batch of a few tens of KB once inflated to
   1 GiB on the broker loop; now it costs at most the bound, once.
+* Log compaction is the exception to "never decoded": :func:`keyless_records` reads the
+  records of batches produced to compacted topics (only those) for their keys;
+  :func:`batch_body`, :func:`scan_records` and :func:`reseal_batch` let the log cleaner
+  (core/log/cleaner.py) rebuild a batch from its surviving records' bytes verbatim,
+  keeping every header field but the count, max timestamp and CRC.
 * :func:`first_record_at_time` decodes the candidate batches a ListOffsets by timestamp
   found (bytes read on the broker loop, decoded in a worker thread): pure, no state.
 
@@ -670,3 +675,139 @@ def decode_records(h: BatchHeader, data: bytes) -> Iterator[Record]:
         raise _corrupt("Header key is not UTF-8") from None
     if pos != end:
         raise _corrupt(f"{end - pos} stray bytes after the last record")
+
+
+# --- raw records (log compaction) -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One record of a decompressed batch body, located but not copied: its absolute
+    offset and timestamp, its key (None when null), whether its value is null (a
+    tombstone), and ``start:end``, the record's bytes in the body with its length
+    prefix (kept verbatim when the log cleaner rebuilds a batch)."""
+
+    offset: int
+    timestamp: int
+    key: bytes | None
+    null_value: bool
+    start: int
+    end: int
+
+
+def batch_body(batch: bytes | bytearray | memoryview, *, max_uncompressed: int) -> bytes:
+    """The records section of the ONE batch ``batch``, decompressed (at most
+    ``max_uncompressed`` bytes, else CORRUPT_MESSAGE); the CRC is checked first."""
+    view = memoryview(batch)
+    h = parse_header(view)
+    if h.magic != MAGIC or h.batch_length < MIN_BATCH_LENGTH or h.size > len(view):
+        raise _corrupt("Record batch is truncated or not magic 2")
+    if crc32c.crc32c(view[_CRC_START : h.size]) != h.crc:
+        raise _corrupt("Record batch CRC32C mismatch")
+    data = bytes(view[BATCH_HEADER_SIZE : h.size])
+    codec = h.attributes & _COMPRESSION_MASK
+    return _decompress(codec, data, max_uncompressed) if codec else data
+
+
+def scan_records(h: BatchHeader, body: bytes) -> Iterator[RawRecord]:
+    """Each record of a decompressed ``body`` (see :func:`batch_body`) located, its key
+    read and its value only checked for null; headers are skipped, not decoded. Garbage
+    raises CORRUPT_MESSAGE."""
+    read = _read_varint
+    pos = 0
+    end = len(body)
+    try:
+        for _ in range(h.records_count):
+            start = pos
+            length, pos = read(body, pos)
+            stop = pos + length
+            if length < 0 or stop > end:
+                raise _corrupt("Record length runs past the batch")
+            pos += 1  # record attributes
+            ts_delta, pos = read(body, pos)
+            off_delta, pos = read(body, pos)
+            key, pos = _read_bytes(body, pos)
+            vlen, pos = read(body, pos)
+            if pos > stop or (vlen > 0 and pos + vlen > stop):
+                raise _corrupt("Record fields run past the record")
+            yield RawRecord(h.base_offset + off_delta, h.base_timestamp + ts_delta, key,
+                            vlen < 0, start, stop)
+            pos = stop
+    except IndexError:
+        raise _corrupt("Record runs past the end of the batch") from None
+    if pos != end:
+        raise _corrupt(f"{end - pos} stray bytes after the last record")
+
+
+def reseal_batch(h: BatchHeader, payload: bytes, *, records_count: int,
+                 max_timestamp: int) -> bytes:
+    """A batch with ``h``'s header fields (base offset, lastOffsetDelta, attributes with
+    codec and control/transactional bits, base timestamp, producer id, epoch, base
+    sequence, leader epoch) around a new ``payload`` (records already encoded and
+    compressed with ``h``'s codec), with its own count, max timestamp and CRC32C. The log
+    cleaner's only way to write a batch no client sent."""
+    out = bytearray(BATCH_HEADER_SIZE + len(payload))
+    _HEADER.pack_into(
+        out, 0, h.base_offset, BATCH_HEADER_SIZE - 12 + len(payload),
+        h.partition_leader_epoch, MAGIC, 0, h.attributes, h.last_offset_delta,
+        h.base_timestamp, max_timestamp, h.producer_id, h.producer_epoch,
+        h.base_sequence, records_count,
+    )
+    out[BATCH_HEADER_SIZE:] = payload
+    struct.pack_into(">I", out, 17, crc32c.crc32c(memoryview(out)[_CRC_START:]))
+    return bytes(out)
+
+
+def keyless_records(buf: bytes | bytearray | memoryview, headers: Sequence[BatchHeader], *,
+                    max_uncompressed: int = MAX_UNCOMPRESSED) -> list[int]:
+    """Indexes (counted across ``buf``'s batches, as Kafka's ``batch_index``) of the
+    records without a key in ``buf``, whose batches ``headers`` describe (already
+    validated). The one place the produce path decodes records: only for compacted
+    topics, which refuse such records. Control batches are skipped."""
+    view = memoryview(buf)
+    if view.ndim != 1 or view.itemsize != 1:
+        view = view.cast("B")
+    found: list[int] = []
+    index = 0
+    pos = 0
+    for h in headers:
+        size = h.batch_length + 12
+        if not h.attributes & _CONTROL_MASK:
+            data = bytes(view[pos + BATCH_HEADER_SIZE : pos + size])
+            codec = h.attributes & _COMPRESSION_MASK
+            if codec:
+                data = _decompress(codec, data, max_uncompressed)
+            found += _keyless_in(h, data, index)
+            index += h.records_count
+        pos += size
+    return found
+
+
+def _keyless_in(h: BatchHeader, body: bytes, first_index: int) -> list[int]:
+    """:func:`keyless_records` for one decompressed body: only each record's length,
+    three varints and its key length are read (no objects per record: this runs on the
+    produce path of compacted topics)."""
+    read = _read_varint
+    found: list[int] = []
+    pos = 0
+    end = len(body)
+    try:
+        for i in range(h.records_count):
+            length, pos = read(body, pos)
+            stop = pos + length
+            if length < 0 or stop > end:
+                raise _corrupt("Record length runs past the batch")
+            p = pos + 1  # record attributes
+            _ts, p = read(body, p)
+            _off, p = read(body, p)
+            klen, p = read(body, p)
+            if p > stop:
+                raise _corrupt("Record fields run past the record")
+            if klen < 0:
+                found.append(first_index + i)
+            pos = stop
+    except IndexError:
+        raise _corrupt("Record runs past the end of the batch") from None
+    if pos != end:
+        raise _corrupt(f"{end - pos} stray bytes after the last record")
+    return found

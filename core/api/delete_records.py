@@ -6,7 +6,9 @@ answers OFFSET_OUT_OF_RANGE, ListOffsets EARLIEST answers it) and whole segments
 are removed. Answers carry the new ``low_watermark``. An offset below -1 or past the high
 watermark gets OFFSET_OUT_OF_RANGE (1); an unknown topic or partition
 UNKNOWN_TOPIC_OR_PARTITION (3); both with low watermark -1. An offset below the current
-log start changes nothing and answers the current log start (as Kafka).
+log start changes nothing and answers the current log start (as Kafka). A topic whose
+``cleanup.policy`` lacks ``delete`` (``compact`` alone) gets POLICY_VIOLATION (44), as
+Kafka answers.
 
 Version notes: v1 is v0 with throttling after the answer; v2 is flexible.
 """

@@ -32,6 +32,12 @@ Behaviour:
   dict; the server keeps it in the connection's queue of answers and goes on reading
   that connection's next requests (so pipelined produces share sync rounds), writing
   the answers strictly in request order as each becomes ready (core/server.py).
+* Compacted topics (``cleanup.policy`` with ``compact``): a record without a key is
+  refused, the whole partition's batches with it: INVALID_RECORD (87) with one
+  ``record_errors`` entry per keyless record (its index, counted across the request's
+  batches for that partition) on v8+, CORRUPT_MESSAGE (2) on v3-7 (KIP-467: older
+  clients do not know 87). Finding them decodes the records, for compacted topics only
+  (core/broker.py ``_refuse_keyless``).
 * A write that fails (full disk, I/O error) answers KAFKA_STORAGE_ERROR; the log keeps
   only whole batches and the partition's ``storage_error`` says why (the broker logs it).
 * A topic that does not exist is auto-created when the broker allows it (kcat -P and
@@ -65,7 +71,7 @@ from functools import partial
 
 from streamscope.core.api import CloseConnection, RequestContext
 from streamscope.core.api.metadata import auto_create
-from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.errors import ErrorCode, InvalidRecords, KafkaError
 from streamscope.core.produce_rewrite import prepare_records
 
 API_KEY = 0
@@ -180,6 +186,9 @@ async def handle(ctx: RequestContext, version: int,
                 records, append_time = await prepare_records(
                     broker, name, index, records, acks, version)
                 base, log_start = broker.produce(name, index, records)
+            except InvalidRecords as exc:
+                parts_out.append(_invalid_records(index, exc, version))
+                continue
             except KafkaError as exc:
                 parts_out.append(_error(index, exc.code, exc.message or None))
                 continue
@@ -229,3 +238,14 @@ def _error(index: int, code: int, message: str | None) -> dict:
         "record_errors": [],
         "error_message": message,
     }
+
+
+def _invalid_records(index: int, exc: InvalidRecords, version: int) -> dict:
+    """KIP-467: v8+ names the culprit records; older versions, whose clients do not
+    know INVALID_RECORD, get CORRUPT_MESSAGE as before it."""
+    if version < 8:
+        return _error(index, ErrorCode.CORRUPT_MESSAGE, exc.message or None)
+    out = _error(index, exc.code, exc.message or None)
+    out["record_errors"] = [
+        {"batch_index": i, "batch_index_error_message": m} for i, m in exc.record_errors]
+    return out

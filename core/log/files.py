@@ -1,5 +1,6 @@
-"""The file layer under the log: every open, write, pread, fsync/fdatasync, ftruncate and
-close of a segment, index or checkpoint file goes through :data:`FILES`.
+"""The file layer under the log: every open, write, pread, fsync/fdatasync, ftruncate,
+close and (for the log cleaner's swaps) replace of a segment, index or checkpoint file
+goes through :data:`FILES`.
 
 Contract:
 
@@ -45,6 +46,7 @@ class FileOps:
     fdatasync = staticmethod(_fdatasync)
     ftruncate = staticmethod(os.ftruncate)
     close = staticmethod(os.close)
+    replace = staticmethod(os.replace)
 
 
 FILES: FileOps = FileOps()
@@ -109,7 +111,7 @@ def fsync_dir(directory: Path) -> None:
 
 # --- fault injection (tests) ----------------------------------------------------------
 
-OPS = ("open", "write", "pread", "fsync", "fdatasync", "ftruncate", "close")
+OPS = ("open", "write", "pread", "fsync", "fdatasync", "ftruncate", "close", "replace")
 
 
 @dataclass
@@ -240,6 +242,10 @@ class FaultyFiles(FileOps):
     def ftruncate(self, fd: int, size: int) -> None:
         self._check("ftruncate", fd)
         os.ftruncate(fd, size)
+
+    def replace(self, src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        self._check("replace", path=os.fspath(src))
+        os.replace(src, dst)
 
     def close(self, fd: int) -> None:
         path = self.path_of(fd)

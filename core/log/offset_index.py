@@ -116,6 +116,15 @@ class SegmentIndex:
             self._cut_files(keep)
         self._persisted = keep
 
+    def adopt(self, entries: list[tuple[int, int, int]]) -> None:
+        """Take ``entries`` as already in the files (the log cleaner wrote them)."""
+        for rel, pos, ts in entries:
+            self.rel.append(rel)
+            self.pos.append(pos)
+            self.ts.append(ts)
+        self._persisted = len(self.rel)
+        self._fresh = False
+
     def replace(self, entries: list[tuple[int, int, int]]) -> None:
         """Drop every entry and write ``entries`` instead (a rebuilt index)."""
         self.truncate(0)

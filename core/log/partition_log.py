@@ -33,6 +33,16 @@ Contract:
 * Recovery on :meth:`PartitionLog.open` validates each segment's tail from its last
   trustworthy index entry (see segment.py), truncating torn or corrupt batches, so a
   corrupt batch is never served.
+* Log compaction (core/log/cleaner.py, ``cleanup.policy`` with ``compact``): the
+  cleaner rewrites older segments in place of the old (:meth:`swap_cleaned`, on the
+  owner's thread), keeping offsets, so a compacted log has gaps: :meth:`read` from an
+  offset that is gone answers from the next batch that exists, the timestamp lookups
+  skip batches emptied by compaction, and an older segment ends where the next one
+  begins even when its last batches were removed. :attr:`cleaner` holds the checkpoint
+  (``<dir>/cleaner-checkpoint``) and progress; :meth:`compaction` is the monitor's view.
+  :meth:`open` deletes what an interrupted pass left (``*.cleaned``). Retention
+  (:meth:`enforce_retention`) deletes only under a policy with ``delete``; a segment
+  emptied by compaction ages by its file time, kept from before the cleaning.
 """
 
 from __future__ import annotations
@@ -49,6 +59,7 @@ from typing import NamedTuple
 
 from streamscope.core.config import LogConfig
 from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.log import cleaner as _cleaner
 from streamscope.core.log import files
 from streamscope.core.log.segment import Segment
 from streamscope.core.records import (
@@ -93,6 +104,8 @@ class PartitionLog:
         self._hw_pos = 0
         # (end offset, segment, end position) of each append not yet durable, in order.
         self._unsynced: deque[tuple[int, Segment, int]] = deque()
+        # Log compaction (core/log/cleaner.py): checkpoint and progress, on the owner's thread.
+        self.cleaner = _cleaner.CleanerState()
 
     # --- opening ----------------------------------------------------------------------
 
@@ -113,6 +126,8 @@ class PartitionLog:
 
     def _load(self) -> None:
         d = self._directory
+        # A merge of cleaned segments is finished (or discarded) before listing them.
+        _cleaner.finish_merges(d)
         logs: set[int] = set()
         others: list[tuple[int, Path]] = []
         for entry in os.scandir(d):
@@ -128,6 +143,9 @@ class PartitionLog:
         for base, path in others:
             if base not in logs:
                 path.unlink()  # index of a segment that was being deleted
+        # A cleaner pass the process died in: its segments were never renamed in.
+        _cleaner.remove_leftovers(d)
+        self.cleaner = _cleaner.load_checkpoint(d)
         checkpoint = self._read_checkpoint()
         interval = self.config.index_interval_bytes
         ordered = sorted(logs)
@@ -139,7 +157,15 @@ class PartitionLog:
         if not self._segments:
             self._add_segment(Segment.create(d, checkpoint or 0))
             self._dir_dirty = True
+        # A cleaned segment may have lost its last batches: it still ends where the next
+        # one begins (offsets are never reused).
+        for seg, after in zip(self._segments, self._segments[1:], strict=False):
+            seg.next_offset = max(seg.next_offset, after.base_offset)
         self._log_start = max(self._segments[0].base_offset, checkpoint or 0)
+        if self.cleaner.clean_offset > self._segments[-1].next_offset:
+            # The log lost a tail the checkpoint had seen (a power loss in interval
+            # mode): offsets past the end will be reused, so nothing is known clean.
+            self.cleaner = _cleaner.CleanerState()
         # Segments wholly below a checkpointed log start (a crash between writing the
         # checkpoint and deleting them).
         while len(self._segments) > 1 and self._segments[0].next_offset <= self._log_start:
@@ -183,6 +209,10 @@ class PartitionLog:
     @property
     def log_start_offset(self) -> int:
         return self._log_start
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def log_end_offset(self) -> int:
@@ -244,6 +274,70 @@ class PartitionLog:
     def segment_count(self) -> int:
         return len(self._segments)
 
+    def segments(self) -> list[Segment]:
+        """The segments now, oldest first (a copy; the log cleaner plans over it)."""
+        return list(self._segments)
+
+    def has_segments(self, segs: list[Segment]) -> bool:
+        """Whether ``segs`` are still consecutive segments of this log (not active)."""
+        for i, s in enumerate(self._segments[:-1]):
+            if s is segs[0]:
+                return all(a is b for a, b in zip(self._segments[i:], segs, strict=False)) \
+                    and i + len(segs) < len(self._segments)
+        return False
+
+    def swap_cleaned(
+        self, olds: list[Segment], tmp_log: Path, tmp_index: Path, tmp_time: Path,
+        manifest: Path | None, *, size: int, max_timestamp: int,
+        entries: list[tuple[int, int, int]], bytes_since_index: int, last_modified: float,
+    ) -> None:
+        """Put the log cleaner's rewrite of the consecutive segments ``olds`` in their
+        place (owner's thread): its files were written and synced by the cleaner (with
+        ``manifest`` naming ``olds[1:]`` for a merge); here the log is renamed over the
+        first one's (the commit point), then its indexes, the others' files deleted and
+        the manifest last, and the in-memory segments replaced. OSError if the log's
+        rename fails (nothing changed then)."""
+        self._check_open()
+        first = olds[0]
+        i = next(k for k, s in enumerate(self._segments) if s is first)
+        with self._lock:
+            for old in olds:
+                old.close()
+        files.FILES.replace(tmp_log, first.log_path)
+        for tmp, path in ((tmp_index, first.index.index_path),
+                          (tmp_time, first.index.time_path)):
+            try:
+                files.FILES.replace(tmp, path)
+            except OSError:
+                # Stale index files are rebuilt by the next open (older segments are
+                # validated whole); the new segment's index is right in memory.
+                pass
+        for old in olds[1:]:
+            old.delete_files()
+        if manifest is not None:
+            manifest.unlink()
+        new = Segment.adopt_cleaned(
+            self._directory, first.base_offset, size=size, next_offset=olds[-1].next_offset,
+            max_timestamp=max_timestamp, entries=entries, bytes_since_index=bytes_since_index,
+            created_ms=first.created_ms, last_modified=last_modified)
+        n = len(olds)
+        self._segments[i : i + n] = [new]
+        self._bases[i : i + n] = [new.base_offset]
+        self._size += size - sum(s.size for s in olds)
+        with self._lock:
+            if any(s in self._dirty for s in olds):
+                self._dirty.difference_update(olds)
+                self._dirty.add(new)
+            self._dir_dirty = True
+        if any(self._hw_seg is s for s in olds):
+            self._hw_seg = new
+
+    def compaction(self) -> _cleaner.CompactionStatus | None:
+        """The cleaner's view of this log for the monitor; None unless compacted."""
+        if not self.config.compact or self._closed:
+            return None
+        return _cleaner.status(self, int(time.time() * 1000))
+
     def segment_infos(self) -> list[SegmentInfo]:
         """(base offset, bytes, last modified epoch seconds) per segment, oldest first."""
         return [SegmentInfo(s.base_offset, s.size, s.last_modified) for s in self._segments]
@@ -269,7 +363,7 @@ class PartitionLog:
         now = time.time()
         if seg.size and (
             seg.size + nbytes > cfg.segment_bytes
-            or now * 1000 - seg.created_ms > cfg.segment_ms
+            or now * 1000 - seg.created_ms > cfg.roll_ms
             or not seg.fits(nbytes)
         ):
             self.roll()
@@ -354,7 +448,7 @@ class PartitionLog:
                 # Records past the high watermark are not durable yet: never served.
                 limit = self._hw_pos if seg is self._hw_seg else 0
             if not parts:
-                start = seg.locate(offset)
+                start = seg.locate(max(offset, seg.base_offset))
                 if start is None:
                     continue  # nothing at/after offset here (a gap left by recovery)
                 end = seg.boundary(start, budget)
@@ -415,8 +509,8 @@ class PartitionLog:
                     continue
                 start = max(start, first)
             for pos, h in seg.headers_from(start):
-                if h[8] < ts_ms or h[0] + h[6] < log_start:
-                    continue
+                if h[8] < ts_ms or h[0] + h[6] < log_start or h[12] == 0:
+                    continue  # older, below the log start, or emptied by compaction
                 found.append(seg.read(pos, pos + h[1] + 12))
                 if h[0] >= log_start or len(found) == 2:
                     return found
@@ -491,12 +585,14 @@ class PartitionLog:
         """
         self._check_open()
         cfg = self.config
+        if not cfg.delete:
+            return 0  # cleanup.policy=compact: only the cleaner removes records
         now = int(time.time() * 1000) if now_ms is None else now_ms
         count = 0
         if cfg.retention_ms >= 0:
-            for seg in self._segments:
-                if seg.size == 0:
-                    break
+            # Not an empty active segment; an older one emptied by compaction ages by mtime.
+            segs = self._segments if self._segments[-1].size else self._segments[:-1]
+            for seg in segs:
                 newest = seg.max_timestamp if seg.max_timestamp >= 0 else seg.last_modified * 1000
                 if now - newest <= cfg.retention_ms:
                     break
@@ -505,7 +601,7 @@ class PartitionLog:
             excess = self._size - cfg.retention_bytes
             by_size = 0
             for seg in self._segments:
-                if seg.size == 0 or excess - seg.size < 0:
+                if excess - seg.size < 0 or seg is self._segments[-1] and seg.size == 0:
                     break
                 excess -= seg.size
                 by_size += 1

@@ -23,6 +23,11 @@ Contract:
   the last batch boundary; if even the cut fails, every later append first retries it
   and fails with KAFKA_STORAGE_ERROR until it succeeds. Read, write and open failures
   raise ``KafkaError(KAFKA_STORAGE_ERROR)`` naming the file and the reason.
+* Gaps: a segment the log cleaner rewrote (core/log/cleaner.py) keeps each surviving
+  batch's offsets, so batches need not be contiguous: offsets only grow. Recovery
+  accepts gaps in older segments (``last=False``); the newest segment (the active one,
+  never cleaned) must stay contiguous. :meth:`Segment.adopt_cleaned` takes a cleaned
+  segment in without touching its files.
 * :meth:`Segment.open_existing` recovers: it keeps the trustworthy prefix of the
   indexes, checks the last kept entry against the log, then validates every batch
   after it (length, magic, contiguous base offset, leader epoch, CRC32C), truncates the
@@ -169,6 +174,25 @@ class Segment:
         return cls(directory, base_offset, fresh=True)
 
     @classmethod
+    def adopt_cleaned(
+        cls, directory: Path, base_offset: int, *, size: int, next_offset: int,
+        max_timestamp: int, entries: list[tuple[int, int, int]], bytes_since_index: int,
+        created_ms: int, last_modified: float,
+    ) -> Segment:
+        """The segment the log cleaner just renamed into place (its ``.log`` and index
+        files already written and synced by the cleaner thread), built from what the
+        cleaner knows of it: no file is touched here (the broker loop calls this)."""
+        seg = cls(directory, base_offset, fresh=False)
+        seg.size = size
+        seg.next_offset = next_offset
+        seg.max_timestamp = max_timestamp
+        seg.bytes_since_index = bytes_since_index
+        seg.created_ms = created_ms
+        seg.last_modified = last_modified
+        seg.index.adopt(entries)
+        return seg
+
+    @classmethod
     def open_existing(
         cls, directory: Path, base_offset: int, index_interval: int, *, last: bool = True
     ) -> Segment:
@@ -196,10 +220,11 @@ class Segment:
         if not last:
             # An older segment must be whole: validate all of it, cut nothing.
             end, next_offset, max_ts, since, entries = self._scan_valid(
-                0, self.base_offset, -1, file_size, interval, first_indexed=False
+                0, self.base_offset, -1, file_size, interval, first_indexed=False,
+                gaps=True,
             )
             if end < file_size:
-                if not self._torn_tail(end, next_offset, file_size):
+                if not self._torn_tail(end, next_offset, file_size, gaps=True):
                     raise CorruptSegmentError(
                         self.log_path, end, self._why_bad(end, next_offset, file_size)
                     )
@@ -244,7 +269,7 @@ class Segment:
             # the future would keep it open forever, so fall back to the file's mtime.
             self.created_ms = first_ts if 0 <= first_ts <= now_ms else int(st.st_mtime * 1000)
 
-    def _torn_tail(self, pos: int, expected: int, file_size: int) -> bool:
+    def _torn_tail(self, pos: int, expected: int, file_size: int, *, gaps: bool = False) -> bool:
         """Whether the bad bytes from ``pos`` look like a crash's torn last write (cut
         them) rather than damage with data after it (refuse): too few bytes for a
         header, only zeros, or the right next batch header whose batch reaches the end."""
@@ -253,7 +278,8 @@ class Segment:
             return True
         head = files.FILES.pread(self._fd, BATCH_HEADER_SIZE, pos)
         h = _HEADER.unpack_from(head)
-        if h[0] == expected and h[3] == MAGIC and h[1] >= MIN_BATCH_LENGTH:
+        if (h[0] == expected or (gaps and h[0] > expected)) and h[3] == MAGIC \
+                and h[1] >= MIN_BATCH_LENGTH:
             return h[1] + 12 >= rest
         tail = files.FILES.pread(self._fd, min(rest, _RECOVER_CHUNK), pos)
         return rest <= _RECOVER_CHUNK and not tail.strip(b"\0")
@@ -268,8 +294,8 @@ class Segment:
             return f"bad magic {h[3]}"
         if h[1] < MIN_BATCH_LENGTH:
             return f"bad batch length {h[1]}"
-        if h[0] != expected:
-            return f"base offset {h[0]} where {expected} was expected"
+        if h[0] < expected:
+            return f"base offset {h[0]} where {expected} or more was expected"
         if pos + h[1] + 12 > file_size:
             return "torn batch (the file ends inside it)"
         return "CRC mismatch or bad header field"
@@ -299,9 +325,11 @@ class Segment:
         interval: int,
         *,
         first_indexed: bool,
+        gaps: bool = False,
     ) -> tuple[int, int, int, int, list[tuple[int, int, int]]]:
         """Validate batches from ``start``; (end of last good batch, next offset,
-        max timestamp, bytes since last index point, new index entries)."""
+        max timestamp, bytes since last index point, new index entries). ``gaps``: a
+        batch may start past the previous one's end (a compacted segment), not before."""
         entries: list[tuple[int, int, int]] = []
         since = 0
         pos = start
@@ -322,7 +350,9 @@ class Segment:
                     break  # torn header
             h = unpack(buf, off)
             size = h[1] + 12
-            if h[3] != MAGIC or h[1] < MIN_BATCH_LENGTH or h[0] != expected or h[6] < 0:
+            if h[3] != MAGIC or h[1] < MIN_BATCH_LENGTH or h[6] < 0:
+                break
+            if h[0] != expected and not (gaps and h[0] > expected):
                 break
             if h[2] != LEADER_EPOCH:
                 break

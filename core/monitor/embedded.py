@@ -30,10 +30,11 @@ from operator import attrgetter
 
 from streamscope.core.groups import GroupDescription, partition_lag, total_lag
 from streamscope.core.monitor.feed import ActivityFeed
-from streamscope.core.monitor.ports import BrokerView, GroupsView
+from streamscope.core.monitor.ports import BrokerView, CompactionView, GroupsView
 from streamscope.core.monitor.snapshot import (
     BrokerInfo,
     ClusterSnapshot,
+    CompactionSnapshot,
     ConnectionSnapshot,
     Counters,
     EventSnapshot,
@@ -45,6 +46,14 @@ from streamscope.core.monitor.snapshot import (
 )
 
 EVENTS_KEPT = 2000
+
+
+def _compaction(view: CompactionView | None) -> CompactionSnapshot | None:
+    if view is None:
+        return None
+    return CompactionSnapshot(
+        view.clean_offset, view.dirty_end_offset, view.dirty_ratio, view.state,
+        view.passes, view.bytes_read, view.bytes_written, view.last_run_ms, view.last_error)
 IN_PROCESS_HOST = "in-process"  # the address column of an in-process client
 # The broker's running totals, read by the frozen Counters' own field names (in their
 # order): a counter the broker lacks is an AttributeError here, never a zero.
@@ -132,6 +141,7 @@ class EmbeddedObserver:
                 end = log.log_end_offset
                 size_bytes = log.size_bytes
                 index = p.index
+                compaction = _compaction(log.compaction())
                 # An idle partition keeps its snapshot object: fewer allocations per tick
                 # means less garbage-collector work in a process the GUI shares.
                 old = prev_parts[index] if index < len(prev_parts) else None
@@ -145,16 +155,19 @@ class EmbeddedObserver:
                     and old.segment_count == log.segment_count
                     and old.storage_error == p.storage_error
                     and old.offline == p.offline
+                    and old.compaction == compaction
                 ):
                     ps = old
                 else:
                     reused = False
                     # Segments change only by a roll or a deletion, and a roll that
                     # retention evens out moves the log start: count and start say it.
+                    # The log cleaner's merges end in a pass, which changes its state.
                     if (
                         old is not None
                         and old.segment_count == log.segment_count
                         and old.log_start_offset == start
+                        and old.compaction == compaction
                     ):
                         bases = old.segment_bases
                     else:
@@ -174,6 +187,7 @@ class EmbeddedObserver:
                         bases,
                         p.storage_error,
                         p.offline,
+                        compaction,
                     )
                 parts.append(ps)
                 hw_by_tp[(name, index)] = (start, end)

@@ -47,6 +47,21 @@ class SegmentView(Protocol):
 
 
 @runtime_checkable
+class CompactionView(Protocol):
+    """A compacted log's cleaner state (core.log.cleaner.CompactionStatus)."""
+
+    clean_offset: int
+    dirty_end_offset: int
+    dirty_ratio: float
+    state: str
+    passes: int
+    bytes_read: int
+    bytes_written: int
+    last_run_ms: int
+    last_error: str | None
+
+
+@runtime_checkable
 class LogView(Protocol):
     """One partition's log: its offsets, its segments and what it occupies on disk."""
 
@@ -60,6 +75,9 @@ class LogView(Protocol):
     def segment_count(self) -> int: ...
     def segment_infos(self) -> Sequence[SegmentView]:
         """The segments, oldest first."""
+        ...
+    def compaction(self) -> CompactionView | None:
+        """The cleaner's state; None unless the log is compacted."""
         ...
 
 

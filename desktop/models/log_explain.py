@@ -96,7 +96,7 @@ def _explain_cleaner(lane: Lane, mark: Mark) -> str:
         state += f" Its last run failed: {cl.last_error}."
     if mark.kind == Kind.CLEAN:
         return (
-            f"Cleaned part of {tp}: offsets {_n(mark.offset)} to {_n(mark.end - 1)}.\n"
+            f"Cleaned (compacted) part of {tp}: offsets {_n(mark.offset)} to {_n(mark.end - 1)}.\n"
             "Compaction kept at least the latest record of every key here and removed older "
             "ones; offsets never change, so the log has gaps. " + state
         )

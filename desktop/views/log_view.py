@@ -260,10 +260,15 @@ class LogView(QWidget):
             if groups
             else "no consumer group reads it yet"
         )
+        retention = fmt.retention_sentence(t.retention_ms, t.retention_bytes)
+        policy = dict(t.configs).get("cleanup.policy", "delete")
+        if "compact" in policy:
+            compacted = "compacted: the latest record per key"
+            retention = compacted if "delete" not in policy else f"{retention}, {compacted}"
         parts = [
             t.name,
             fmt.plural(t.partition_count, "partition"),
-            fmt.retention_sentence(t.retention_ms, t.retention_bytes),
+            retention,
             f"segments of {fmt.size(t.segment_bytes)}",
             read_by,
         ]
@@ -285,4 +290,4 @@ def _cleaner_summary(lanes: tuple[Lane, ...], min_ratio: str | None) -> str:
         state = "cleaner idle"
     worst = max(c.dirty_ratio for c in cleaners)
     # Kafka's default min.cleanable.dirty.ratio is 0.5.
-    return f"compacted: {state}, dirty ratio up to {worst:.2f} (cleans at {min_ratio or '0.5'})"
+    return f"{state}, dirty ratio up to {worst:.2f} (cleans at {min_ratio or '0.5'})"

@@ -460,7 +460,7 @@ def test_a_compacted_lane_is_drawn_clean_then_dirty_and_says_what_the_cleaner_di
     assert (dirty.offset, dirty.end) == (600, 900)
     assert clean.x1 == pytest.approx(dirty.x0) == pytest.approx(box.left + 600)
     words = explain(lane, clean)
-    assert "Cleaned part of orders-0: offsets 0 to 599" in words
+    assert "Cleaned (compacted) part of orders-0: offsets 0 to 599" in words
     assert "run 3 times" in words and "4.0 KiB" in words
     assert "dirty ratio 0.42" in explain(lane, dirty)
     # A click on either opens the record under the pointer, as on the body.

@@ -71,8 +71,8 @@ def test_compaction_and_transactions_join_the_key_and_the_summary(qtbot, tmp_pat
     assert v.legend.rows == 2
     assert v.legend.height() >= 2 * 26
     text = v.summary.text()
-    assert ("compacted: cleaner running on 1 partition, dirty ratio up to 0.70 (cleans at 0.6)"
-            in text)
+    assert "compacted: the latest record per key" in text
+    assert "cleaner running on 1 partition, dirty ratio up to 0.70 (cleans at 0.6)" in text
     kinds = {m.kind for marks in v.lanes._marks.values() for m in marks}
     assert {Kind.CLEAN, Kind.DIRTY, Kind.STABLE, Kind.UNSTABLE, Kind.ABORTED} <= kinds
     path = tmp_path / "log.png"
