@@ -60,6 +60,7 @@ import uuid
 from collections import deque
 from collections.abc import Coroutine, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -72,14 +73,16 @@ from streamscope.core.idempotence import (
     PRODUCER_SCAN_BYTES,
     ProducerState,
     check_sequences,
+    control_batch,
     rebuild_producers,
+    rebuild_txns,
     record_sequences,
 )
 from streamscope.core.log import PartitionLog, segment
 from streamscope.core.log.partition_log import OfflineLog
 from streamscope.core.meta import MetaStore
 from streamscope.core.ports import BrokerGroups, ConnectionInfo
-from streamscope.core.records import BatchHeader, validate_batches
+from streamscope.core.records import BatchHeader, parse_header, validate_batches
 from streamscope.core.topics import (
     MAX_PARTITIONS_PER_TOPIC,
     Partition,
@@ -464,6 +467,9 @@ class Broker:
         p.synced_to = plog.next_offset  # what recovery found is on disk
         # Idempotent producers' sequences survive a restart (core/idempotence.py).
         p.producers = rebuild_producers(plog.tail_headers(PRODUCER_SCAN_BYTES))
+        # Open transactions and aborted ones likewise (markers read back, nothing else).
+        p.txns = rebuild_txns(plog.tail_headers(PRODUCER_SCAN_BYTES),
+                              partial(_read_batch, plog), plog.log_start_offset)
         return p
 
     def _open_at_start(self, topic: Topic, index: int) -> Partition:
@@ -779,6 +785,30 @@ class Broker:
             buf = data
         else:
             buf = bytearray(data)
+        return self._append(p, buf, headers), plog.log_start_offset
+
+    def write_marker(self, topic: str, index: int, producer_id: int, producer_epoch: int,
+                     kind: int, coordinator_epoch: int = 0) -> int:
+        """Append a transaction marker (``core.idempotence.COMMIT`` / ``ABORT``) for
+        ``producer_id`` to a partition, on the loop; its offset. The marker's epoch
+        becomes the partition's epoch for that producer, so batches of an older epoch (a
+        fenced producer) are refused from here on. KafkaError as :meth:`produce`."""
+        p = self.partition(topic, index)
+        buf = control_batch(producer_id, producer_epoch, kind, coordinator_epoch)
+        headers = [parse_header(buf)]
+        offset = self._append(p, buf, headers)
+        p.txns.marker(producer_id, kind, offset)
+        p.txns.trim(p.log.log_start_offset)
+        state = p.producers.get(producer_id)
+        if state is None or producer_epoch > state.epoch:
+            p.producers[producer_id] = ProducerState(producer_epoch)
+        return offset
+
+    def _append(self, p: Partition, buf: bytearray | memoryview,
+                headers: list[BatchHeader]) -> int:
+        """Append validated batches to ``p`` and do the bookkeeping; the base offset."""
+        topic, index = p.topic, p.index
+        plog = p.log
         try:
             base, _last = plog.append(buf, headers)
         except KafkaError as exc:
@@ -791,6 +821,7 @@ class Broker:
         if p.storage_error is not None and not p.storage_error_from_sync:
             self._storage_recovered(p)
         record_sequences(p.producers, headers, base)
+        p.txns.appended(headers)
         if self.activity is not None:
             self.activity.appended(topic, index, headers)
         n_records = 0
@@ -811,7 +842,7 @@ class Broker:
                 p.dirty = True
             if p.waiters:
                 self._wake(p)
-        return base, plog.log_start_offset
+        return base
 
     def fetch(self, topic: str, index: int, offset: int, max_bytes: int) -> FetchResult:
         """Whole batches from the one containing ``offset`` (at least one if any exist)."""
@@ -962,6 +993,11 @@ def _open_logs(dirs: list[Path], config: LogConfig, topic: str) -> list[Partitio
                              f"Could not create topic {topic}: {_reason(exc)}") from exc
         raise
     return logs
+
+
+def _read_batch(plog: PartitionLog, offset: int) -> bytes:
+    """The stored bytes from the batch at ``offset`` (a marker read back on open)."""
+    return plog.read(offset, 1)
 
 
 def _count_records(data: bytes) -> tuple[int, int]:

@@ -1,0 +1,150 @@
+"""Transactions with confluent-kafka (librdkafka 2.x) against the embedded broker.
+
+A transactional producer's committed records reach read_committed consumers; aborted
+ones never do, and read_uncommitted consumers see both. A second producer with the same
+transactional id fences the first (its transaction is aborted, its next call fails
+fatally). Consume-transform-produce: offsets sent with send_offsets_to_transaction are
+invisible to the group until the commit.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def create_topic(bootstrap: str, name: str, partitions: int = 1) -> None:
+    client = AdminClient({"bootstrap.servers": bootstrap})
+    for future in client.create_topics([NewTopic(name, partitions, 1)]).values():
+        future.result(timeout=15)
+
+
+def txn_producer(bootstrap: str, txn_id: str, **extra) -> Producer:
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": txn_id,
+                         "linger.ms": 5, **extra})
+    producer.init_transactions(30)
+    return producer
+
+
+def read_to_end(bootstrap: str, topic: str, isolation: str, partitions: int = 1) -> list[bytes]:
+    """Every value up to the end of each partition (the LSO under read_committed)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"r-{isolation}",
+                         "enable.auto.commit": False, "enable.partition.eof": True,
+                         "isolation.level": isolation})
+    values: list[bytes] = []
+    at_end: set[int] = set()
+    try:
+        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+        deadline = time.monotonic() + 30
+        while len(at_end) < partitions and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            if msg.error():
+                if msg.error().code() == KafkaError._PARTITION_EOF:
+                    at_end.add(msg.partition())
+                    continue
+                raise KafkaException(msg.error())
+            values.append(msg.value())
+    finally:
+        consumer.close()
+    assert len(at_end) == partitions, "never reached the end of the partitions"
+    return values
+
+
+def test_commit_is_visible_to_read_committed_and_abort_only_to_read_uncommitted(broker):
+    bootstrap = broker.bootstrap
+    create_topic(bootstrap, "tx-basic", 2)
+    producer = txn_producer(bootstrap, "basic")
+    for batch, commit in ((["c1", "c2"], True), (["a1", "a2", "a3"], False), (["c3"], True)):
+        producer.begin_transaction()
+        for i, v in enumerate(batch):
+            producer.produce("tx-basic", v.encode(), partition=i % 2)
+        if commit:
+            producer.commit_transaction(30)
+        else:
+            producer.flush(30)
+            producer.abort_transaction(30)
+    committed = read_to_end(bootstrap, "tx-basic", "read_committed", 2)
+    uncommitted = read_to_end(bootstrap, "tx-basic", "read_uncommitted", 2)
+    assert sorted(committed) == [b"c1", b"c2", b"c3"]
+    assert sorted(uncommitted) == [b"a1", b"a2", b"a3", b"c1", b"c2", b"c3"]
+
+
+def test_open_transaction_holds_read_committed_at_the_last_stable_offset(broker):
+    bootstrap = broker.bootstrap
+    create_topic(bootstrap, "tx-open")
+    producer = txn_producer(bootstrap, "open")
+    producer.begin_transaction()
+    producer.produce("tx-open", b"pending")
+    producer.flush(30)
+    assert read_to_end(bootstrap, "tx-open", "read_committed") == []
+    assert read_to_end(bootstrap, "tx-open", "read_uncommitted") == [b"pending"]
+    producer.commit_transaction(30)
+    assert read_to_end(bootstrap, "tx-open", "read_committed") == [b"pending"]
+
+
+def test_second_producer_with_the_same_id_fences_the_first(broker):
+    bootstrap = broker.bootstrap
+    create_topic(bootstrap, "tx-fence")
+    zombie = txn_producer(bootstrap, "fenced-id")
+    zombie.begin_transaction()
+    zombie.produce("tx-fence", b"zombie")
+    zombie.flush(30)
+    successor = txn_producer(bootstrap, "fenced-id")  # aborts the zombie's transaction
+    successor.begin_transaction()
+    successor.produce("tx-fence", b"successor")
+    successor.commit_transaction(30)
+    with pytest.raises(KafkaException) as raised:
+        zombie.produce("tx-fence", b"late")
+        zombie.commit_transaction(30)
+    error = raised.value.args[0]
+    assert error.fatal() or error.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED,
+                                             KafkaError.INVALID_PRODUCER_EPOCH)
+    assert read_to_end(bootstrap, "tx-fence", "read_committed") == [b"successor"]
+
+
+def test_offsets_sent_in_a_transaction_are_visible_only_after_commit(broker):
+    bootstrap = broker.bootstrap
+    create_topic(bootstrap, "ctp-in")
+    create_topic(bootstrap, "ctp-out")
+    source = Producer({"bootstrap.servers": bootstrap})
+    for i in range(5):
+        source.produce("ctp-in", f"m{i}".encode())
+    source.flush(30)
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "ctp",
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                         "isolation.level": "read_committed"})
+    producer = txn_producer(bootstrap, "ctp-app")
+    try:
+        consumer.subscribe(["ctp-in"])
+        got = []
+        deadline = time.monotonic() + 30
+        while len(got) < 5 and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is not None and not msg.error():
+                got.append(msg)
+        assert len(got) == 5
+        producer.begin_transaction()
+        for msg in got:
+            producer.produce("ctp-out", msg.value().upper())
+        producer.send_offsets_to_transaction(
+            [TopicPartition("ctp-in", 0, got[-1].offset() + 1)],
+            consumer.consumer_group_metadata(), 30)
+        producer.flush(30)
+        groups = broker.node.groups
+        assert broker.call(groups.fetch_offsets, "ctp", [("ctp-in", 0)]) == {
+            ("ctp-in", 0): None}  # pending in the transaction, not the group's yet
+        assert broker.call(broker.node.transactions.pending_offsets, "ctp") == {("ctp-in", 0)}
+        producer.commit_transaction(30)
+        committed = consumer.committed([TopicPartition("ctp-in", 0)], timeout=10)
+        assert committed[0].offset == 5
+    finally:
+        consumer.close()
+    assert sorted(read_to_end(bootstrap, "ctp-out", "read_committed")) == [
+        b"M0", b"M1", b"M2", b"M3", b"M4"]
