@@ -1,0 +1,340 @@
+"""The transaction coordinator and the partition side of transactions, without clients.
+
+A node whose coordinator runs on a ManualClock: a transaction left open past its
+timeout is aborted and its producer fenced; a restart aborts what was open, keeps what
+was committed and completes what was decided (the decision is stored before the
+markers); offsets committed inside a transaction reach the group only on commit. Over
+the wire: Fetch read_committed stops at the last stable offset and lists aborted
+transactions, ListOffsets answers the LSO, OffsetFetch require_stable answers
+UNSTABLE_OFFSET_COMMIT, and the admin APIs (DescribeProducers, DescribeTransactions,
+ListTransactions) describe it all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from pathlib import Path
+
+import pytest
+from streamscope.core.config import BrokerConfig
+from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.groups.clock import ManualClock
+from streamscope.core.idempotence import ABORT, COMMIT, control_batch, marker_type
+from streamscope.core.meta import CommittedOffset
+from streamscope.core.node import Node
+from streamscope.core.protocol import decode_response, encode_request
+from streamscope.core.records import build_batch, iter_all_records, parse_header
+from streamscope.core.txn import (
+    COMPLETE_ABORT,
+    COMPLETE_COMMIT,
+    ONGOING,
+    PREPARE_COMMIT,
+    TransactionCoordinator,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+FETCH, LIST_OFFSETS, OFFSET_FETCH = 1, 2, 9
+DESCRIBE_PRODUCERS, DESCRIBE_TRANSACTIONS, LIST_TRANSACTIONS = 61, 65, 66
+
+
+async def start(tmp_path: Path, clock: ManualClock | None = None, *, serve: bool = False) -> Node:
+    config = BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data")
+    return await Node(config, serve=serve, txn_clock=clock).start()
+
+
+def txn_batch(pid: int, epoch: int, seq: int, *values: bytes) -> bytes:
+    return build_batch([(None, v) for v in values], producer_id=pid, producer_epoch=epoch,
+                       base_sequence=seq, transactional=True)
+
+
+async def begin(txns: TransactionCoordinator, txn_id: str, parts: list[tuple[str, int]],
+                timeout_ms: int = 10_000) -> tuple[int, int]:
+    error, pid, epoch = await txns.init_producer_id(txn_id, timeout_ms)
+    assert error == ErrorCode.NONE
+    added = await txns.add_partitions(txn_id, pid, epoch, parts)
+    assert set(added.values()) == {ErrorCode.NONE}
+    return pid, epoch
+
+
+def values(node: Node, topic: str) -> list[bytes]:
+    data = node.broker.read_stored(topic, 0, 0, 1 << 20)
+    out = []
+    for r in iter_all_records(data):
+        out.append(r.value)
+    return out
+
+
+def test_control_batch_is_kafkas_marker_format():
+    batch = control_batch(1234, 7, COMMIT, coordinator_epoch=3, timestamp_ms=1000)
+    h = parse_header(batch)
+    assert h.is_control and h.is_transactional
+    assert (h.producer_id, h.producer_epoch, h.base_sequence, h.records_count) == (1234, 7, -1, 1)
+    (record,) = iter_all_records(batch)  # its CRC is checked here
+    assert record.key == struct.pack(">hh", 0, 1)
+    assert record.value == struct.pack(">hi", 0, 3)
+    assert marker_type(control_batch(1, 0, ABORT)) == ABORT
+
+
+async def test_timed_out_transaction_is_aborted_and_its_producer_fenced(tmp_path):
+    clock = ManualClock()
+    node = await start(tmp_path, clock)
+    try:
+        broker, txns = node.broker, node.transactions
+        broker.create_topic("t", 1)
+        pid, epoch = await begin(txns, "slow", [("t", 0)], timeout_ms=5000)
+        broker.produce("t", 0, txn_batch(pid, epoch, 0, b"a", b"b"))
+        part = broker.partition("t", 0)
+        assert part.txns.last_stable_offset(part.log.log_end_offset) == 0
+        clock.advance(4.999)
+        await txns.settle()
+        assert txns.transactions["slow"].state == ONGOING
+        clock.advance(0.001)
+        await txns.settle()
+        meta = txns.transactions["slow"]
+        assert meta.state == COMPLETE_ABORT and meta.producer_epoch == epoch + 1
+        assert txns.aborted_by_timeout == 1
+        assert part.log.log_end_offset == 3  # two records and the ABORT marker
+        assert part.txns.last_stable_offset(3) == 3
+        assert [(a.producer_id, a.first_offset, a.last_offset) for a in part.txns.aborted] == [
+            (pid, 0, 2)]
+        with pytest.raises(KafkaError) as refused:
+            broker.produce("t", 0, txn_batch(pid, epoch, 2, b"late"))
+        assert refused.value.code == ErrorCode.INVALID_PRODUCER_EPOCH
+        assert await txns.end_txn("slow", pid, epoch, True) == ErrorCode.PRODUCER_FENCED
+        assert clock.pending == 0
+    finally:
+        await node.close()
+
+
+async def test_offsets_in_a_transaction_reach_the_group_only_on_commit(tmp_path):
+    node = await start(tmp_path)
+    try:
+        broker, txns, groups = node.broker, node.transactions, node.groups
+        broker.create_topic("in", 1)
+        broker.create_topic("out", 1)
+        for committed in (False, True):
+            pid, epoch = await begin(txns, "ctp", [("out", 0)])
+            assert await txns.add_offsets("ctp", pid, epoch, "g") == ErrorCode.NONE
+            offset = 7 if committed else 3
+            result = await txns.txn_offset_commit(
+                "ctp", "g", pid, epoch, [CommittedOffset("in", 0, offset, -1, None)])
+            assert result == {("in", 0): ErrorCode.NONE}
+            assert groups.fetch_offsets("g", [("in", 0)]) == {("in", 0): None}
+            assert txns.pending_offsets("g") == {("in", 0)}
+            assert await txns.end_txn("ctp", pid, epoch, committed) == ErrorCode.NONE
+            assert txns.pending_offsets("g") == set()
+        stored = groups.fetch_offsets("g", [("in", 0)])[("in", 0)]
+        assert stored is not None and stored.offset == 7  # the aborted 3 never landed
+        assert node.broker.meta.fetch_offsets("g")[("in", 0)].offset == 7
+        not_added = await txns.txn_offset_commit(
+            "ctp", "other", pid, epoch, [CommittedOffset("in", 0, 1)])
+        assert not_added == {("in", 0): ErrorCode.INVALID_TXN_STATE}
+    finally:
+        await node.close()
+
+
+async def test_coordinator_checks_ids_epochs_and_partitions(tmp_path):
+    node = await start(tmp_path)
+    try:
+        broker, txns = node.broker, node.transactions
+        broker.create_topic("t", 1)
+        assert (await txns.init_producer_id("", 1000))[0] == ErrorCode.INVALID_REQUEST
+        assert (await txns.init_producer_id("x", 0))[0] == ErrorCode.INVALID_TRANSACTION_TIMEOUT
+        _, pid, epoch = await txns.init_producer_id("x", 1000)
+        unknown = await txns.add_partitions("x", pid, epoch, [("t", 0), ("nope", 0), ("t", 9)])
+        assert unknown == {("t", 0): ErrorCode.OPERATION_NOT_ATTEMPTED,
+                           ("nope", 0): ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                           ("t", 9): ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}
+        assert txns.transactions["x"].partitions == set()
+        assert (await txns.add_partitions("y", pid, epoch, [("t", 0)]))[("t", 0)] == \
+            ErrorCode.INVALID_PRODUCER_ID_MAPPING
+        assert (await txns.add_partitions("x", pid, epoch + 1, [("t", 0)]))[("t", 0)] == \
+            ErrorCode.INVALID_PRODUCER_EPOCH
+        assert await txns.end_txn("x", pid, epoch, True) == ErrorCode.INVALID_TXN_STATE
+        await txns.add_partitions("x", pid, epoch, [("t", 0)])
+        assert await txns.end_txn("x", pid, epoch, True) == ErrorCode.NONE
+        assert await txns.end_txn("x", pid, epoch, True) == ErrorCode.NONE  # a retry
+        assert await txns.end_txn("x", pid, epoch, False) == ErrorCode.INVALID_TXN_STATE
+        # KIP-360: re-initialising with the current pair bumps; with a stale one is fenced.
+        error, same_pid, bumped = await txns.init_producer_id("x", 1000, pid, epoch)
+        assert (error, same_pid, bumped) == (ErrorCode.NONE, pid, epoch + 1)
+        assert (await txns.init_producer_id("x", 1000, pid, epoch))[0] == \
+            ErrorCode.PRODUCER_FENCED
+    finally:
+        await node.close()
+
+
+async def test_restart_aborts_the_open_transaction_and_keeps_the_committed_one(tmp_path):
+    node = await start(tmp_path)
+    try:
+        broker, txns = node.broker, node.transactions
+        broker.create_topic("t", 1)
+        pid_a, ep_a = await begin(txns, "a", [("t", 0)])
+        broker.produce("t", 0, txn_batch(pid_a, ep_a, 0, b"committed"))
+        assert await txns.end_txn("a", pid_a, ep_a, True) == ErrorCode.NONE
+        pid_b, ep_b = await begin(txns, "b", [("t", 0)])
+        broker.produce("t", 0, txn_batch(pid_b, ep_b, 0, b"open"))
+        part = broker.partition("t", 0)
+        assert part.txns.last_stable_offset(part.log.log_end_offset) == 2
+    finally:
+        await node.close()
+    node = await start(tmp_path)
+    try:
+        txns = node.transactions
+        assert txns.transactions["a"].state == COMPLETE_COMMIT
+        b = txns.transactions["b"]
+        assert b.state == COMPLETE_ABORT and b.producer_epoch == ep_b + 1
+        part = node.broker.partition("t", 0)
+        end = part.log.log_end_offset
+        assert end == 4  # committed, COMMIT, open, ABORT
+        assert part.txns.last_stable_offset(end) == end
+        assert [(a.producer_id, a.first_offset) for a in part.txns.aborted] == [(pid_b, 2)]
+    finally:
+        await node.close()
+    # A third start rebuilds the same aborted list from the log (markers read back).
+    node = await start(tmp_path)
+    try:
+        part = node.broker.partition("t", 0)
+        assert [(a.producer_id, a.first_offset, a.last_offset) for a in part.txns.aborted] == [
+            (pid_b, 2, 3)]
+        assert part.txns.ongoing == {}
+    finally:
+        await node.close()
+
+
+async def test_a_decided_commit_is_completed_after_a_restart(tmp_path):
+    node = await start(tmp_path)
+    try:
+        broker, txns = node.broker, node.transactions
+        broker.create_topic("t", 1)
+        pid, epoch = await begin(txns, "d", [("t", 0)])
+        assert await txns.add_offsets("d", pid, epoch, "g") == ErrorCode.NONE
+        await txns.txn_offset_commit("d", "g", pid, epoch, [CommittedOffset("t", 0, 1)])
+        broker.produce("t", 0, txn_batch(pid, epoch, 0, b"decided"))
+        # The decision is stored, then the process "dies" before any marker is written.
+        meta = txns.transactions["d"]
+        meta.state = PREPARE_COMMIT
+        await asyncio.wrap_future(broker.meta.save_transaction(meta.record()))
+    finally:
+        await node.close()
+    node = await start(tmp_path)
+    try:
+        assert node.transactions.transactions["d"].state == COMPLETE_COMMIT
+        part = node.broker.partition("t", 0)
+        assert part.txns.ongoing == {} and not part.txns.aborted
+        stored = node.broker.read_stored("t", 0, 1, 1 << 16)
+        assert marker_type(stored) == COMMIT
+        committed = node.groups.fetch_offsets("g", [("t", 0)])[("t", 0)]
+        assert committed is not None and committed.offset == 1
+    finally:
+        await node.close()
+
+
+# --- over the wire ---------------------------------------------------------------------
+
+
+class Wire:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.correlation = 0
+
+    async def call(self, key: int, version: int, body: dict) -> dict:
+        self.correlation += 1
+        self.writer.write(encode_request(key, version, self.correlation, "txn-test", body,
+                                         size_prefix=True))
+        await self.writer.drain()
+        size = struct.unpack(">i", await self.reader.readexactly(4))[0]
+        correlation, response = decode_response(key, version,
+                                                await self.reader.readexactly(size))
+        assert correlation == self.correlation
+        return response
+
+
+def fetch_request(topic: str, offset: int, isolation: int) -> dict:
+    return {"replica_id": -1, "max_wait_ms": 0, "min_bytes": 1, "max_bytes": 1 << 20,
+            "isolation_level": isolation, "session_id": 0, "session_epoch": -1,
+            "topics": [{"topic": topic, "partitions": [
+                {"partition": 0, "fetch_offset": offset, "partition_max_bytes": 1 << 20}]}],
+            "forgotten_topics_data": [], "rack_id": ""}
+
+
+async def test_wire_read_committed_lso_aborted_list_and_admin_apis(tmp_path):
+    node = await start(tmp_path, serve=True)
+    server = node.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    wire = Wire(reader, writer)
+    try:
+        broker, txns = node.broker, node.transactions
+        broker.create_topic("w", 1)
+        pid, epoch = await begin(txns, "w-aborted", [("w", 0)])
+        broker.produce("w", 0, txn_batch(pid, epoch, 0, b"x", b"y"))
+        await txns.end_txn("w-aborted", pid, epoch, False)  # offsets 0-1, ABORT at 2
+        pid2, epoch2 = await begin(txns, "w-open", [("w", 0)])
+        assert await txns.add_offsets("w-open", pid2, epoch2, "wg") == ErrorCode.NONE
+        await txns.txn_offset_commit("w-open", "wg", pid2, epoch2, [CommittedOffset("w", 0, 1)])
+        broker.produce("w", 0, txn_batch(pid2, epoch2, 0, b"pending"))  # offset 3, open
+
+        committed = (await wire.call(FETCH, 11, fetch_request("w", 0, 1)))
+        part = committed["responses"][0]["partitions"][0]
+        assert (part["high_watermark"], part["last_stable_offset"]) == (4, 3)
+        assert part["aborted_transactions"] == [{"producer_id": pid, "first_offset": 0}]
+        assert [parse_header(part["records"]).base_offset] == [0]
+        offsets = {h.base_offset for h in _headers(part["records"])}
+        assert offsets == {0, 2}  # the aborted batch and its marker; nothing at the LSO
+        uncommitted = await wire.call(FETCH, 11, fetch_request("w", 0, 0))
+        part = uncommitted["responses"][0]["partitions"][0]
+        assert part["aborted_transactions"] == [] and part["last_stable_offset"] == 3
+        assert {h.base_offset for h in _headers(part["records"])} == {0, 2, 3}
+
+        for isolation, expected in ((1, 3), (0, 4)):
+            listed = await wire.call(LIST_OFFSETS, 5, {
+                "replica_id": -1, "isolation_level": isolation, "topics": [
+                    {"name": "w", "partitions": [{"partition_index": 0, "timestamp": -1,
+                                                  "current_leader_epoch": -1}]}]})
+            assert listed["topics"][0]["partitions"][0]["offset"] == expected
+
+        for stable, code in ((True, ErrorCode.UNSTABLE_OFFSET_COMMIT), (False, 0)):
+            fetched = await wire.call(OFFSET_FETCH, 7, {
+                "group_id": "wg", "require_stable": stable,
+                "topics": [{"name": "w", "partition_indexes": [0]}]})
+            entry = fetched["topics"][0]["partitions"][0]
+            assert (entry["error_code"], entry["committed_offset"]) == (code, -1)
+
+        producers = await wire.call(DESCRIBE_PRODUCERS, 0, {
+            "topics": [{"name": "w", "partition_indexes": [0, 5]}]})
+        found, missing = producers["topics"][0]["partitions"]
+        assert missing["error_code"] == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        by_pid = {p["producer_id"]: p for p in found["active_producers"]}
+        assert by_pid[pid2]["current_txn_start_offset"] == 3
+        assert by_pid[pid]["current_txn_start_offset"] == -1
+
+        described = await wire.call(DESCRIBE_TRANSACTIONS, 0, {
+            "transactional_ids": ["w-open", "w-aborted", "ghost"]})
+        open_, aborted, ghost = described["transaction_states"]
+        assert open_["transaction_state"] == "Ongoing"
+        assert open_["topics"] == [{"topic": "w", "partitions": [0]}]
+        assert aborted["transaction_state"] == "CompleteAbort" and aborted["topics"] == []
+        assert ghost["error_code"] == ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
+
+        listed = await wire.call(LIST_TRANSACTIONS, 1, {
+            "state_filters": ["Ongoing", "Bogus"], "producer_id_filters": [],
+            "duration_filter": -1})
+        assert listed["unknown_state_filters"] == ["Bogus"]
+        assert [t["transactional_id"] for t in listed["transaction_states"]] == ["w-open"]
+        everything = await wire.call(LIST_TRANSACTIONS, 0, {
+            "state_filters": [], "producer_id_filters": [pid]})
+        assert [t["transactional_id"] for t in everything["transaction_states"]] == [
+            "w-aborted"]
+    finally:
+        writer.close()
+        await node.close()
+
+
+def _headers(data: bytes):
+    pos = 0
+    while pos + 61 <= len(data):
+        h = parse_header(data, pos)
+        yield h
+        pos += h.size
