@@ -4,16 +4,23 @@ A transactional producer's committed records reach read_committed consumers; abo
 ones never do, and read_uncommitted consumers see both. A second producer with the same
 transactional id fences the first (its transaction is aborted, its next call fails
 fatally). Consume-transform-produce: offsets sent with send_offsets_to_transaction are
-invisible to the group until the commit.
+invisible to the group until the commit. A producer SIGKILLed mid-transaction has it
+aborted after its transaction.timeout.ms; a broker restarted mid-transaction aborts the
+open one and keeps the committed one.
 """
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+
+from tests.interop.conftest import restart_broker
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -148,3 +155,71 @@ def test_offsets_sent_in_a_transaction_are_visible_only_after_commit(broker):
         consumer.close()
     assert sorted(read_to_end(bootstrap, "ctp-out", "read_committed")) == [
         b"M0", b"M1", b"M2", b"M3", b"M4"]
+
+
+# A producer process that opens a transaction, writes one record, says so, and waits to
+# be killed (never commits, never aborts).
+_DOOMED_PRODUCER = """
+import sys
+from confluent_kafka import Producer
+p = Producer({"bootstrap.servers": sys.argv[1], "transactional.id": sys.argv[2],
+              "transaction.timeout.ms": 1500})
+p.init_transactions(30)
+p.begin_transaction()
+p.produce(sys.argv[3], b"doomed")
+p.flush(30)
+print("open", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_transaction_of_a_killed_producer_is_aborted_after_its_timeout(broker):
+    bootstrap = broker.bootstrap
+    create_topic(bootstrap, "tx-killed")
+    proc = subprocess.Popen([sys.executable, "-c", _DOOMED_PRODUCER, bootstrap, "killed",
+                             "tx-killed"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline() == b"open\n"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    txns = broker.node.transactions
+    part = broker.call(broker.broker.partition, "tx-killed", 0)
+    deadline = time.monotonic() + 30  # only reached by a hang: the abort is due at 1.5 s
+    while broker.call(lambda: txns.transactions["killed"].state) != "CompleteAbort":
+        assert time.monotonic() < deadline, "the killed producer's transaction stayed open"
+        time.sleep(0.05)
+    assert broker.call(lambda: txns.aborted_by_timeout) == 1
+    assert broker.call(lambda: part.txns.last_stable_offset(part.log.log_end_offset)) == 2
+    assert read_to_end(bootstrap, "tx-killed", "read_committed") == []
+    assert read_to_end(bootstrap, "tx-killed", "read_uncommitted") == [b"doomed"]
+
+
+def test_broker_restart_aborts_the_open_transaction_and_keeps_the_committed_one(broker):
+    bootstrap = broker.bootstrap
+    create_topic(bootstrap, "tx-restart")
+    producer = txn_producer(bootstrap, "restarted", **{"transaction.timeout.ms": 60000})
+    producer.begin_transaction()
+    producer.produce("tx-restart", b"committed")
+    producer.commit_transaction(30)
+    producer.begin_transaction()
+    producer.produce("tx-restart", b"open")
+    producer.flush(30)
+    restarted = restart_broker(broker)
+    try:
+        bootstrap = restarted.bootstrap
+        state = restarted.call(lambda: restarted.node.transactions.transactions["restarted"].state)
+        assert state == "CompleteAbort"
+        assert read_to_end(bootstrap, "tx-restart", "read_committed") == [b"committed"]
+        assert read_to_end(bootstrap, "tx-restart", "read_uncommitted") == [
+            b"committed", b"open"]
+        successor = txn_producer(bootstrap, "restarted")
+        successor.begin_transaction()
+        successor.produce("tx-restart", b"after")
+        successor.commit_transaction(30)
+        assert read_to_end(bootstrap, "tx-restart", "read_committed") == [b"committed", b"after"]
+    finally:
+        restarted.stop()
