@@ -142,7 +142,7 @@ class Node:
 
     def observer(self) -> EmbeddedObserver:
         """A new observer of this node; keep it and poll its ``snapshot()`` on the loop."""
-        return EmbeddedObserver(self.broker, self.groups, self.activity)
+        return EmbeddedObserver(self.broker, self.groups, self.activity, self._transactions)
 
     async def __aenter__(self) -> Node:
         return await self.start()

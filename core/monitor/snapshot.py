@@ -13,6 +13,10 @@ Issue 13 adds what a user must see about safety: a partition's storage failure o
 offline reason, connections refused over a limit, the user a connection authenticated
 as, and whether the listener needs authentication (``BrokerInfo.loopback_only`` says
 whether anyone beyond this machine can reach it).
+Transactions: ``PartitionSnapshot.last_stable_offset`` (None where the observer cannot
+see it) and ``aborted`` (the newest :data:`ABORTED_SHOWN` aborted transactions' offset
+ranges), and ``ClusterSnapshot.transactions``: the transactional ids with a transaction
+in progress (Ongoing, or being committed or aborted), empty where none can be seen.
 """
 
 from __future__ import annotations
@@ -37,6 +41,9 @@ __all__ = [
     "PartitionSnapshot",
     "RebalanceSnapshot",
     "TopicSnapshot",
+    "TransactionSnapshot",
+    "AbortedRange",
+    "ABORTED_SHOWN",
     "api_name",
     "is_loopback_host",
 ]
@@ -44,6 +51,10 @@ __all__ = [
 # Kafka's API names by key, for request counters: derived from the one table of API keys
 # (:class:`core.protocol.api_keys.ApiKey`), never kept by hand here.
 API_NAMES: dict[int, str] = {key.value: key.title for key in ApiKey}
+
+
+# Aborted transactions shown per partition (the newest): enough to draw, bounded per tick.
+ABORTED_SHOWN = 32
 
 
 def api_name(key: int) -> str:
@@ -133,6 +144,30 @@ class Counters:
 
 
 @dataclass(frozen=True, slots=True)
+class AbortedRange:
+    """An aborted transaction's records on one partition: [first_offset, last_offset]
+    (the last is its ABORT marker), all of one producer."""
+
+    producer_id: int
+    first_offset: int
+    last_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionSnapshot:
+    """A transactional id with a transaction in progress (Kafka's state names)."""
+
+    transactional_id: str
+    producer_id: int
+    producer_epoch: int
+    state: str  # Ongoing, PrepareCommit, PrepareAbort
+    partitions: tuple[tuple[str, int], ...]  # sorted
+    groups: tuple[str, ...]  # groups whose offsets it commits, sorted
+    age_ms: int  # how long it has been open
+    timeout_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class PartitionSnapshot:
     topic: str
     index: int
@@ -151,6 +186,10 @@ class PartitionSnapshot:
     # cannot see storage (an external cluster) leave both None.
     storage_error: str | None = None
     offline: str | None = None
+    # The last stable offset (below the oldest open transaction; the high watermark when
+    # none is open), None where not visible; the newest aborted transactions, oldest first.
+    last_stable_offset: int | None = None
+    aborted: tuple[AbortedRange, ...] = ()
 
     @property
     def storage_problem(self) -> str | None:
@@ -349,6 +388,7 @@ class ClusterSnapshot:
     connections: tuple[ConnectionSnapshot, ...]  # sorted by conn id
     events: tuple[EventSnapshot, ...]  # oldest first, bounded
     activity: ActivitySnapshot | None = None  # sampled appends, commits, read positions
+    transactions: tuple[TransactionSnapshot, ...] = ()  # in progress, by transactional id
 
     def topic(self, name: str) -> TopicSnapshot | None:
         for t in self.topics:

@@ -338,3 +338,34 @@ def _headers(data: bytes):
         h = parse_header(data, pos)
         yield h
         pos += h.size
+
+
+async def test_snapshot_lists_open_transactions_lso_and_aborted_ranges(tmp_path):
+    clock = ManualClock()
+    node = await start(tmp_path, clock)
+    try:
+        broker, txns = node.broker, node.transactions
+        broker.create_topic("m", 1)
+        observer = node.observer()
+        pid, epoch = await begin(txns, "gone", [("m", 0)])
+        broker.produce("m", 0, txn_batch(pid, epoch, 0, b"x"))
+        await txns.end_txn("gone", pid, epoch, False)  # 0 aborted, ABORT at 1
+        pid2, epoch2 = await begin(txns, "live", [("m", 0)], timeout_ms=60_000)
+        broker.produce("m", 0, txn_batch(pid2, epoch2, 0, b"y"))  # offset 2, open
+        clock.advance(1.5)
+        snap = observer.snapshot()
+        (open_,) = snap.transactions
+        assert (open_.transactional_id, open_.producer_id, open_.state) == ("live", pid2,
+                                                                           "Ongoing")
+        assert open_.partitions == (("m", 0),) and open_.age_ms == 1500
+        part = snap.topic("m").partitions[0]
+        assert (part.high_watermark, part.last_stable_offset) == (3, 2)
+        assert [(a.producer_id, a.first_offset, a.last_offset) for a in part.aborted] == [
+            (pid, 0, 1)]
+        await txns.end_txn("live", pid2, epoch2, True)
+        snap = observer.snapshot()
+        assert snap.transactions == ()
+        part = snap.topic("m").partitions[0]
+        assert (part.high_watermark, part.last_stable_offset) == (4, 4)
+    finally:
+        await node.close()
