@@ -33,6 +33,8 @@ from streamscope.core.txn import (
     TransactionCoordinator,
 )
 
+from tests.core.helpers import WAIT_S, consumer
+
 pytestmark = pytest.mark.timeout(60)
 
 FETCH, LIST_OFFSETS, OFFSET_FETCH = 1, 2, 9
@@ -40,7 +42,8 @@ DESCRIBE_PRODUCERS, DESCRIBE_TRANSACTIONS, LIST_TRANSACTIONS = 61, 65, 66
 
 
 async def start(tmp_path: Path, clock: ManualClock | None = None, *, serve: bool = False) -> Node:
-    config = BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data")
+    config = BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data",
+                          group_initial_rebalance_delay_ms=50, group_min_session_timeout_ms=100)
     return await Node(config, serve=serve, txn_clock=clock).start()
 
 
@@ -367,5 +370,37 @@ async def test_snapshot_lists_open_transactions_lso_and_aborted_ranges(tmp_path)
         assert snap.transactions == ()
         part = snap.topic("m").partitions[0]
         assert (part.high_watermark, part.last_stable_offset) == (4, 4)
+    finally:
+        await node.close()
+
+
+async def test_in_process_consumer_skips_transaction_markers(tmp_path):
+    node = await start(tmp_path)
+    try:
+        broker, txns = node.broker, node.transactions
+        broker.create_topic("t", 1)
+        pid, epoch = await begin(txns, "ip", [("t", 0)])
+        broker.produce("t", 0, txn_batch(pid, epoch, 0, b"a"))
+        await txns.end_txn("ip", pid, epoch, True)  # COMMIT marker at 1
+        broker.produce("t", 0, build_batch([(None, b"b")]))  # offset 2
+        c = await consumer(broker, "g-ip", "c1", ["t"]).start()
+        try:
+            got: list[bytes] = []
+            async with asyncio.timeout(WAIT_S):  # only reached by a hang
+                while len(got) < 2:
+                    batch = await c.getmany(timeout_ms=50)
+                    got.extend(r.value for recs in batch.values() for r in recs)
+            assert got == [b"a", b"b"]
+            assert c.position(("t", 0)) == 3
+            pid, epoch = await begin(txns, "ip", [("t", 0)])
+            broker.produce("t", 0, txn_batch(pid, epoch, 0, b"c"))  # offset 3
+            await txns.end_txn("ip", pid, epoch, True)  # COMMIT at 4, the log's last batch
+            async with asyncio.timeout(WAIT_S):
+                while c.position(("t", 0)) < 5:  # a fetch of the marker alone steps over it
+                    batch = await c.getmany(timeout_ms=50)
+                    got.extend(r.value for recs in batch.values() for r in recs)
+            assert got == [b"a", b"b", b"c"]
+        finally:
+            await c.close()
     finally:
         await node.close()
