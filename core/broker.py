@@ -31,6 +31,11 @@ Contract:
   partitions past what RLIMIT_NOFILE allows are refused (POLICY_VIOLATION).
   :meth:`create_topic_off_loop` (auto-creation) creates the files in a worker thread and
   commits the state on the loop; :meth:`create_topic` does it all on the loop.
+* Transactions: a transactional batch is appended only when the transaction coordinator
+  (attached as a :class:`core.ports.TxnVerifier`) says its producer has an open
+  transaction including the partition, else INVALID_TXN_STATE; :meth:`write_marker`
+  appends the coordinator's COMMIT/ABORT markers. Each partition's open and aborted
+  transactions (``Partition.txns``) are kept on append and rebuilt on open.
 * The broker is storage: it never builds the group coordinator or the server. The
   composition root (``core/node.py``) attaches a coordinator (:meth:`attach_groups`,
   typed :class:`core.ports.BrokerGroups`) and the server reports connections and counts
@@ -81,7 +86,7 @@ from streamscope.core.idempotence import (
 from streamscope.core.log import PartitionLog, segment
 from streamscope.core.log.partition_log import OfflineLog
 from streamscope.core.meta import MetaStore
-from streamscope.core.ports import BrokerGroups, ConnectionInfo
+from streamscope.core.ports import BrokerGroups, ConnectionInfo, TxnVerifier
 from streamscope.core.records import BatchHeader, parse_header, validate_batches
 from streamscope.core.topics import (
     MAX_PARTITIONS_PER_TOPIC,
@@ -111,6 +116,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# The batch attributes bit of a transactional batch.
+_TRANSACTIONAL = 0x10
 
 # The host an in-process client is known by (its group membership, its read positions).
 LOCAL_CLIENT_HOST = "in-process"
@@ -226,6 +234,8 @@ class Broker:
         self.groups: BrokerGroups | None = None
         # The activity feed, likewise; None when BrokerConfig.activity_feed is off.
         self.activity: ActivitySink | None = None
+        # The transaction coordinator, likewise (checks transactional batches); None: none.
+        self.txn_verifier: TxnVerifier | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self._flusher = Flusher(self._all_partitions, self._sync_result)
@@ -265,6 +275,11 @@ class Broker:
     def attach_groups(self, groups: BrokerGroups) -> None:
         """The group coordinator built over this broker (by core/node.py); closed with it."""
         self.groups = groups
+
+    def attach_transactions(self, verifier: TxnVerifier) -> None:
+        """The transaction coordinator (by core/node.py): a transactional batch is
+        appended only inside an open transaction that includes its partition."""
+        self.txn_verifier = verifier
 
     def attach_activity(self, sink: ActivitySink) -> None:
         """The activity feed to tell of appends and readers (by core/node.py, before
@@ -779,6 +794,17 @@ class Broker:
         dup = check_sequences(p.producers, headers)
         if dup is not None:
             return dup, plog.log_start_offset
+        verifier = self.txn_verifier
+        if verifier is not None:
+            for h in headers:
+                if h.attributes & _TRANSACTIONAL and not verifier.in_transaction(
+                        h.producer_id, h.producer_epoch, topic, index):
+                    # A batch outside any open transaction would hold the last stable
+                    # offset forever (a "hanging transaction"): refused, as KIP-890 does.
+                    raise KafkaError(
+                        ErrorCode.INVALID_TXN_STATE,
+                        f"Producer {h.producer_id} epoch {h.producer_epoch} has no open "
+                        f"transaction with {topic}-{index}")
         # Patched in place: a bytearray or a writable memoryview (the server hands over
         # each frame's own buffer) is used as is; read-only bytes are copied once.
         if isinstance(data, bytearray) or (isinstance(data, memoryview) and not data.readonly):

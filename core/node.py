@@ -105,6 +105,7 @@ class Node:
             await groups.start()
             txns = TransactionCoordinator(broker, groups, broker.meta, clock=self._txn_clock)
             self._transactions = txns
+            broker.attach_transactions(txns)
             await txns.start()
             if self._serve:
                 await self.serve()

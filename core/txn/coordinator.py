@@ -116,6 +116,8 @@ class TransactionCoordinator:
         self.store = store
         self._clock = clock
         self.transactions: dict[str, TxnMeta] = {}
+        # producer id -> its transactional id's state (the broker's check per batch).
+        self._by_pid: dict[int, TxnMeta] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.aborted_by_timeout = 0  # counted for the monitor and tests
@@ -129,7 +131,8 @@ class TransactionCoordinator:
     # --- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load the stored transactions; complete decided ones, abort open ones."""
+        """Load the stored transactions; complete decided ones, abort open ones; then
+        abort what a partition still holds open that no transaction accounts for."""
         for rec in self.store.load_transactions():
             meta = TxnMeta(
                 rec.transactional_id, rec.producer_id, rec.producer_epoch, rec.timeout_ms,
@@ -138,6 +141,7 @@ class TransactionCoordinator:
                  for g, offs in rec.pending_offsets.items()},
                 rec.start_ms, rec.updated_ms)
             self.transactions[meta.transactional_id] = meta
+            self._by_pid[meta.producer_id] = meta
         for meta in list(self.transactions.values()):
             if meta.state == ONGOING:
                 log.warning("transaction %s was open at shutdown: aborting it",
@@ -148,6 +152,31 @@ class TransactionCoordinator:
                 log.warning("completing transaction %s (%s) left at shutdown",
                             meta.transactional_id, meta.state)
                 await self._end(meta, commit=meta.state == PREPARE_COMMIT)
+        self._abort_hanging()
+
+    def _abort_hanging(self) -> None:
+        """An open transaction in a partition's log that no stored transaction includes
+        (its state was lost) would hold the last stable offset forever: aborted."""
+        for topic in self.broker.topics.values():
+            for part in topic.partitions:
+                for pid in list(part.txns.ongoing):
+                    state = part.producers.get(pid)
+                    epoch = state.epoch if state is not None else 0
+                    log.warning("aborting a hanging transaction of producer %d on %s-%d",
+                                pid, part.topic, part.index)
+                    try:
+                        self.broker.write_marker(part.topic, part.index, pid, epoch, ABORT)
+                    except KafkaError as exc:
+                        log.warning("could not abort it: %s", exc.message or exc.code.name)
+
+    def in_transaction(self, producer_id: int, producer_epoch: int, topic: str,
+                       partition: int) -> bool:
+        """Whether the producer's open transaction includes the partition (the broker
+        asks before it appends a transactional batch; core.ports.TxnVerifier)."""
+        meta = self._by_pid.get(producer_id)
+        return (meta is not None and meta.state == ONGOING
+                and meta.producer_epoch == producer_epoch
+                and (topic, partition) in meta.partitions)
 
     async def close(self) -> None:
         """Stop every timer and task (a transaction being ended stays in its Prepare
@@ -186,6 +215,7 @@ class TransactionCoordinator:
             meta = TxnMeta(transactional_id, self.broker.allocate_producer_id(), 0, timeout_ms)
             meta.updated_ms = self._wall_ms()
             self.transactions[transactional_id] = meta
+            self._by_pid[meta.producer_id] = meta
             await self._save(meta)
             return ErrorCode.NONE, meta.producer_id, meta.producer_epoch
         if meta.state in _PREPARING:
@@ -208,8 +238,10 @@ class TransactionCoordinator:
 
     def _bump_epoch(self, meta: TxnMeta) -> None:
         if meta.producer_epoch + 1 >= _MAX_EPOCH and meta.state != ONGOING:
+            self._by_pid.pop(meta.producer_id, None)
             meta.producer_id = self.broker.allocate_producer_id()
             meta.producer_epoch = 0
+            self._by_pid[meta.producer_id] = meta
         elif meta.producer_epoch + 1 < _MAX_EPOCH:
             meta.producer_epoch += 1
         # else: an open transaction at the top of the range is aborted at its epoch;
@@ -227,6 +259,7 @@ class TransactionCoordinator:
             return False
         oldest = min(idle, key=lambda m: m.updated_ms)
         del self.transactions[oldest.transactional_id]
+        self._by_pid.pop(oldest.producer_id, None)
         self.store.delete_transaction(oldest.transactional_id)
         return True
 

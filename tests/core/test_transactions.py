@@ -404,3 +404,41 @@ async def test_in_process_consumer_skips_transaction_markers(tmp_path):
             await c.close()
     finally:
         await node.close()
+
+
+async def test_transactional_batch_outside_a_transaction_is_refused(tmp_path):
+    node = await start(tmp_path)
+    try:
+        broker, txns = node.broker, node.transactions
+        broker.create_topic("t", 2)
+        pid, epoch = await begin(txns, "v", [("t", 0)])
+        for topic, index, batch_epoch in (("t", 1, epoch), ("t", 0, epoch + 1)):
+            with pytest.raises(KafkaError) as refused:
+                broker.produce(topic, index, txn_batch(pid, batch_epoch, 0, b"stray"))
+            assert refused.value.code == ErrorCode.INVALID_TXN_STATE
+        broker.produce("t", 0, txn_batch(pid, epoch, 0, b"ok"))
+        await txns.end_txn("v", pid, epoch, True)
+        with pytest.raises(KafkaError):  # the transaction is over: no more of its batches
+            broker.produce("t", 0, txn_batch(pid, epoch, 1, b"late"))
+        assert broker.partition("t", 1).log.log_end_offset == 0
+        assert broker.partition("t", 0).txns.ongoing == {}
+    finally:
+        await node.close()
+
+
+async def test_a_hanging_transaction_in_the_log_is_aborted_at_start(tmp_path):
+    node = await start(tmp_path)
+    try:
+        node.broker.create_topic("t", 1)
+        node.broker.txn_verifier = None  # as a broker that never checked would have let in
+        node.broker.produce("t", 0, txn_batch(4242, 0, 0, b"hanging"))
+    finally:
+        await node.close()
+    node = await start(tmp_path)
+    try:
+        part = node.broker.partition("t", 0)
+        assert part.txns.ongoing == {}
+        assert part.txns.last_stable_offset(part.log.log_end_offset) == 2
+        assert [(a.producer_id, a.first_offset) for a in part.txns.aborted] == [(4242, 0)]
+    finally:
+        await node.close()
