@@ -223,3 +223,34 @@ def test_broker_restart_aborts_the_open_transaction_and_keeps_the_committed_one(
         assert read_to_end(bootstrap, "tx-restart", "read_committed") == [b"committed", b"after"]
     finally:
         restarted.stop()
+
+
+def test_kcat_librdkafka_2_0_reads_committed_and_skips_aborted(broker, kcat_path):
+    """kcat links the system's librdkafka (2.0.2 on bookworm): its Fetch v4-11 path reads
+    the aborted-transaction list and the last stable offset too."""
+    bootstrap = broker.bootstrap
+    create_topic(bootstrap, "tx-kcat")
+    producer = txn_producer(bootstrap, "kcat-src")
+    for value, commit in ((b"one", True), (b"aborted", False), (b"two", True)):
+        producer.begin_transaction()
+        producer.produce("tx-kcat", value)
+        if commit:
+            producer.commit_transaction(30)
+        else:
+            producer.flush(30)
+            producer.abort_transaction(30)
+    producer.begin_transaction()
+    producer.produce("tx-kcat", b"open")
+    producer.flush(30)
+
+    def kcat(isolation: str) -> list[str]:
+        result = subprocess.run(
+            [kcat_path, "-b", bootstrap, "-C", "-t", "tx-kcat", "-p", "0", "-o", "beginning",
+             "-e", "-f", "%s\n", "-X", f"isolation.level={isolation}"],
+            capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    assert kcat("read_committed") == ["one", "two"]
+    assert kcat("read_uncommitted") == ["one", "aborted", "two", "open"]
+    producer.abort_transaction(30)
