@@ -442,3 +442,20 @@ async def test_a_hanging_transaction_in_the_log_is_aborted_at_start(tmp_path):
         assert [(a.producer_id, a.first_offset) for a in part.txns.aborted] == [(4242, 0)]
     finally:
         await node.close()
+
+
+async def test_end_txn_returns_once_the_markers_are_durable_with_fsync_always(tmp_path):
+    config = BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data", fsync="always")
+    node = await Node(config, serve=False).start()
+    try:
+        broker, txns = node.broker, node.transactions
+        broker.create_topic("t", 1)
+        pid, epoch = await begin(txns, "dur", [("t", 0)])
+        broker.produce("t", 0, txn_batch(pid, epoch, 0, b"a"))
+        await broker.make_durable([("t", 0, 1)])
+        assert await txns.end_txn("dur", pid, epoch, True) == ErrorCode.NONE
+        part = broker.partition("t", 0)
+        assert part.log.log_end_offset == 2  # the marker is visible: it is durable
+        assert part.txns.last_stable_offset(2) == 2
+    finally:
+        await node.close()
