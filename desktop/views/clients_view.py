@@ -7,7 +7,9 @@ consumers (started inside the app) are listed too, marked "in-process"; the summ
 counts them apart from socket connections, and says how many connections the broker
 refused over its limits ("refused N", the latest reasons as the line's tooltip). The
 User column is who a connection authenticated as, shown while the broker asks clients to
-authenticate (or any connection did).
+authenticate (or any connection did). Below them, while any transactional producer has a
+transaction in progress, the open transactions (:class:`TransactionsModel`): id,
+producer id and epoch, state, partitions, age and timeout.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from streamscope.desktop.history import MonitorHistory
 from streamscope.desktop.layout import named, plain_label, vbox
 from streamscope.desktop.models.api_requests_model import ApiRequestsModel
 from streamscope.desktop.models.clients_model import ClientsModel
+from streamscope.desktop.models.transactions_model import TransactionsModel
 from streamscope.desktop.theme import Theme
 from streamscope.desktop.views.elided import ElidedLabel
 from streamscope.desktop.views.table import KeyedTableView
@@ -73,6 +76,19 @@ class ClientsView(QWidget):
         ll = vbox(lower)
         ll.addWidget(self.api_title)
         ll.addWidget(self.api_table, 1)
+        # Open transactions: shown only while there are some (most brokers never see one).
+        self.txn_model = TransactionsModel(self)
+        t = TransactionsModel
+        self.txn_title = section_title("Open transactions")
+        self.txn_table = KeyedTableView(self.txn_model, sort_column=t.AGE,
+                                        stretch_column=t.PARTITIONS)
+        self.txn_table.sortByColumn(t.AGE, Qt.SortOrder.DescendingOrder)
+        self.txn_table.set_column_widths({t.TXN_ID: 170, t.PRODUCER: 90, t.EPOCH: 60,
+                                          t.STATE: 110, t.AGE: 80, t.TIMEOUT: 80})
+        ll.addWidget(self.txn_title)
+        ll.addWidget(self.txn_table, 1)
+        self.txn_title.hide()
+        self.txn_table.hide()
         root.addWidget(table_over_details(self.table, self.empty, lower, (3, 2)), 1)
         self.table.selection_changed.connect(lambda _k: self._update_details())
         self._update_empty()
@@ -112,6 +128,13 @@ class ClientsView(QWidget):
         self.summary.setText(" · ".join(parts))
         self._update_details()
         self._update_empty()
+        self.txn_model.update(snap)
+        has_txns = bool(snap.transactions)
+        self.txn_title.setVisible(has_txns)
+        self.txn_table.setVisible(has_txns)
+        if has_txns:
+            n = len(snap.transactions)
+            self.txn_title.setText(f"Open transactions ({n})")
 
     def _update_details(self) -> None:
         key = self.table.selected_key()
