@@ -31,13 +31,15 @@ is version 0 + the coordinator epoch); :func:`marker_type` reads it back. On ope
 :func:`rebuild_txns` rebuilds the state from the same bounded tail scan as the producer
 state (a transaction whose first batch lies before the scanned tail is not known to be
 open after a restart, as a producer is not). The aborted list drops entries below the
-log start offset and keeps at most :data:`MAX_ABORTED_TXNS` (the oldest go first).
+log start offset and keeps at most :data:`MAX_ABORTED_TXNS` (the oldest go first: a
+read_committed consumer far behind would then see those aborted records).
 """
 
 from __future__ import annotations
 
 import struct
 import time
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -179,8 +181,8 @@ class PartitionTxns:
 
     # producer id -> first offset of its open transaction here.
     ongoing: dict[int, int] = field(default_factory=dict)
-    aborted: deque[AbortedTxn] = field(
-        default_factory=lambda: deque(maxlen=MAX_ABORTED_TXNS))
+    # In marker order, so sorted by last offset (bisected by aborted_between).
+    aborted: list[AbortedTxn] = field(default_factory=list)
 
     def appended(self, headers: Sequence[BatchHeader]) -> None:
         """Batches were appended (base offsets patched): open transactions start."""
@@ -193,7 +195,10 @@ class PartitionTxns:
         """A marker of ``kind`` (ABORT/COMMIT) for ``producer_id`` was written at ``offset``."""
         first = self.ongoing.pop(producer_id, None)
         if kind == ABORT and first is not None:
-            self.aborted.append(AbortedTxn(producer_id, first, offset))
+            aborted = self.aborted
+            aborted.append(AbortedTxn(producer_id, first, offset))
+            if len(aborted) > MAX_ABORTED_TXNS:
+                del aborted[:len(aborted) - MAX_ABORTED_TXNS]
 
     def last_stable_offset(self, high_watermark: int) -> int:
         """The LSO: below the first open transaction, never past the high watermark."""
@@ -203,13 +208,17 @@ class PartitionTxns:
 
     def aborted_between(self, start: int, end: int) -> list[AbortedTxn]:
         """Aborted transactions overlapping [start, end) (a Fetch's returned range)."""
-        return [a for a in self.aborted if a.last_offset >= start and a.first_offset < end]
+        aborted = self.aborted
+        i = bisect_left(aborted, start, key=_last_offset)
+        return [a for a in aborted[i:] if a.first_offset < end]
 
     def trim(self, log_start: int) -> None:
         """Forget aborted transactions wholly below the log start offset."""
-        aborted = self.aborted
-        while aborted and aborted[0].last_offset < log_start:
-            aborted.popleft()
+        del self.aborted[:bisect_left(self.aborted, log_start, key=_last_offset)]
+
+
+def _last_offset(a: AbortedTxn) -> int:
+    return a.last_offset
 
 
 _MARKER_RECORD = struct.Struct(">bbbbbhhbhib")  # see control_batch

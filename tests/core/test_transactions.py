@@ -459,3 +459,28 @@ async def test_end_txn_returns_once_the_markers_are_durable_with_fsync_always(tm
         assert part.txns.last_stable_offset(2) == 2
     finally:
         await node.close()
+
+
+def test_partition_txns_lso_aborted_ranges_trim_and_bound():
+    from streamscope.core.idempotence import MAX_ABORTED_TXNS, PartitionTxns
+
+    txns = PartitionTxns()
+    assert txns.last_stable_offset(10) == 10
+    txns.ongoing.update({1: 4, 2: 7})
+    assert txns.last_stable_offset(10) == 4
+    txns.marker(1, ABORT, 8)  # [4, 8]
+    txns.marker(2, COMMIT, 9)  # committed: not listed
+    txns.ongoing[3] = 10
+    txns.marker(3, ABORT, 12)  # [10, 12]
+    assert txns.last_stable_offset(13) == 13
+    assert [a.producer_id for a in txns.aborted_between(0, 5)] == [1]
+    assert [a.producer_id for a in txns.aborted_between(9, 11)] == [3]
+    assert txns.aborted_between(9, 10) == []  # [10, 12] starts at the end: not inside
+    assert [a.producer_id for a in txns.aborted_between(5, 20)] == [1, 3]
+    txns.trim(9)
+    assert [a.producer_id for a in txns.aborted] == [3]
+    for i in range(MAX_ABORTED_TXNS + 5):
+        txns.ongoing[100 + i] = 20 + 2 * i
+        txns.marker(100 + i, ABORT, 21 + 2 * i)
+    assert len(txns.aborted) == MAX_ABORTED_TXNS
+    assert txns.aborted[0].producer_id == 105  # the oldest went first
