@@ -484,3 +484,34 @@ def test_partition_txns_lso_aborted_ranges_trim_and_bound():
         txns.marker(100 + i, ABORT, 21 + 2 * i)
     assert len(txns.aborted) == MAX_ABORTED_TXNS
     assert txns.aborted[0].producer_id == 105  # the oldest went first
+
+
+async def test_txn_offset_commit_checks_the_member_and_generation(tmp_path):
+    """KIP-447: a consumer-transform-producer passes its group metadata; a member that
+    was fenced by a rebalance (stale generation, unknown member) is refused."""
+    node = await start(tmp_path)
+    try:
+        broker, txns = node.broker, node.transactions
+        broker.create_topic("t", 1)
+        c = await consumer(broker, "g447", "c1", ["t"]).start()
+        try:
+            async with asyncio.timeout(WAIT_S):
+                while not c.assignment():
+                    await c.getmany(timeout_ms=50)
+            member, generation = c.membership.member_id, c.membership.generation
+            pid, epoch = await begin(txns, "k447", [("t", 0)])
+            assert await txns.add_offsets("k447", pid, epoch, "g447") == ErrorCode.NONE
+            offsets = [CommittedOffset("t", 0, 1)]
+            for member_id, gen, expected in (
+                    (member, generation + 1, ErrorCode.ILLEGAL_GENERATION),
+                    ("someone-else", generation, ErrorCode.UNKNOWN_MEMBER_ID),
+                    (member, generation, ErrorCode.NONE),
+                    ("", -1, ErrorCode.NONE)):  # v0-2: no group metadata at all
+                result = await txns.txn_offset_commit(
+                    "k447", "g447", pid, epoch, offsets, member_id=member_id,
+                    generation_id=gen)
+                assert result == {("t", 0): expected}, (member_id, gen)
+        finally:
+            await c.close()
+    finally:
+        await node.close()
