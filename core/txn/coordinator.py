@@ -23,6 +23,11 @@ Contract:
   new epoch) and aborts the transaction it left open. With the producer id and epoch of
   KIP-360 (v3+) the pair must be the current one. At the top of the epoch range a new
   producer id is given with epoch 0.
+* :meth:`TransactionCoordinator.in_transaction` is what the broker asks before it appends
+  a transactional batch (``core.ports.TxnVerifier``): the producer id and epoch must hold
+  an Ongoing transaction that includes the partition. After recovery, :meth:`start`
+  aborts any transaction a partition's log still holds open that no stored transaction
+  accounts for (a "hanging" one), so no last stable offset stays stuck.
 * ``transaction.timeout.ms``: an Ongoing transaction older than its timeout is aborted
   with the epoch bumped (a producer that went away is fenced), by a timer on the injected
   :class:`~core.groups.clock.Clock` (``ManualClock`` in tests). Timeouts above
