@@ -14,7 +14,8 @@ Contract:
   it, then appends a marker (``core.idempotence.control_batch``) to every partition of the
   transaction, stores the offsets committed inside it (TxnOffsetCommit) in their groups
   on commit (they were invisible to OffsetFetch until then; discarded on abort), waits
-  for the markers to be durable, and ends in Complete*. A restart (:meth:`start`) finds
+  for the markers to be durable, and ends in Complete* (stored without waiting: a
+  restart that finds the decision instead writes the markers again, harmlessly). A restart (:meth:`start`) finds
   the stored state: a decided transaction is completed, an open one is aborted with the
   producer's epoch bumped (it is fenced).
 * InitProducerId with a transactional id: the first call allocates a producer id (epoch
@@ -49,6 +50,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
 from streamscope.core.broker import Broker
@@ -434,7 +436,9 @@ class TransactionCoordinator:
         meta.pending.clear()
         meta.start_ms = -1
         meta.updated_ms = self._wall_ms()
-        await self._save(meta)
+        # Not waited for: should it be lost, the restart finds the decision and writes the
+        # markers again (a second marker for an ended transaction changes nothing).
+        self._save_later(meta)
         self.broker.emit_event(
             "transaction", f"Transaction {meta.transactional_id} "
             f"{'committed' if commit else 'aborted'} on {len(written)} partition(s)",
@@ -485,3 +489,12 @@ class TransactionCoordinator:
 
     async def _save(self, meta: TxnMeta) -> None:
         await asyncio.wrap_future(self.store.save_transaction(meta.record()))
+
+    def _save_later(self, meta: TxnMeta) -> None:
+        fut = self.store.save_transaction(meta.record())
+        fut.add_done_callback(_log_failure)
+
+
+def _log_failure(fut: Future[None]) -> None:
+    if not fut.cancelled() and fut.exception() is not None:
+        log.error("storing a transaction's outcome failed: %s", fut.exception())
