@@ -13,7 +13,8 @@ Contract:
   EndTxn writes the decision (PrepareCommit / PrepareAbort) to the store and waits for
   it, then appends a marker (``core.idempotence.control_batch``) to every partition of the
   transaction, stores the offsets committed inside it (TxnOffsetCommit) in their groups
-  on commit (they were invisible to OffsetFetch until then; discarded on abort), waits
+  on commit (they were invisible to OffsetFetch until then; discarded on abort; stored
+  once the data below them is durable, as OffsetCommit's are), waits (fsync "always")
   for the markers to be durable, and ends in Complete* (stored without waiting: a
   restart that finds the decision instead writes the markers again, harmlessly). A restart (:meth:`start`) finds
   the stored state: a decided transaction is completed, an open one is aborted with the
@@ -423,8 +424,17 @@ class TransactionCoordinator:
             written.append((topic, index, offset + 1))
         if commit:
             for group_id, offs in meta.pending.items():
+                try:
+                    # As OffsetCommit: a stored offset never points past durable data.
+                    await self.broker.make_durable(
+                        (o.topic, o.partition, o.offset) for o in offs.values())
+                except KafkaError as exc:
+                    log.warning("offsets of %s for group %s stored before their data is "
+                                "durable: %s", meta.transactional_id, group_id, exc.message)
                 await self.groups.store_txn_offsets(group_id, offs.values())
-        if written:
+        if written and self.broker.config.fsync == "always":
+            # Answered once the markers are durable, as a produce is in this mode (with
+            # interval fsync an answer never waits for a sync).
             try:
                 await self.broker.make_durable(written)
             except KafkaError as exc:
