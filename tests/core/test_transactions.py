@@ -515,3 +515,51 @@ async def test_txn_offset_commit_checks_the_member_and_generation(tmp_path):
             await c.close()
     finally:
         await node.close()
+
+
+async def test_wire_fencing_error_follows_the_request_version(tmp_path):
+    """PRODUCER_FENCED (KIP-588) only for versions that know it; INVALID_PRODUCER_EPOCH
+    before (InitProducerId v4, AddPartitionsToTxn / AddOffsetsToTxn / EndTxn v2)."""
+    node = await start(tmp_path, serve=True)
+    reader, writer = await asyncio.open_connection(node.server.host, node.server.port)
+    wire = Wire(reader, writer)
+    try:
+        node.broker.create_topic("f", 1)
+        first = await wire.call(22, 4, {"transactional_id": "fw", "transaction_timeout_ms": 5000})
+        second = await wire.call(22, 4, {"transactional_id": "fw",
+                                         "transaction_timeout_ms": 5000})
+        assert second["producer_epoch"] == first["producer_epoch"] + 1
+        old = {"transactional_id": "fw", "producer_id": first["producer_id"],
+               "producer_epoch": first["producer_epoch"]}
+        for version, code in ((1, ErrorCode.INVALID_PRODUCER_EPOCH),
+                              (2, ErrorCode.PRODUCER_FENCED), (3, ErrorCode.PRODUCER_FENCED)):
+            ended = await wire.call(26, version, {**old, "committed": True})
+            assert ended["error_code"] == code, version
+            added = await wire.call(25, version, {**old, "group_id": "g"})
+            assert added["error_code"] == code, version
+            parts = await wire.call(24, version, {
+                "v3_and_below_transactional_id": "fw",
+                "v3_and_below_producer_id": first["producer_id"],
+                "v3_and_below_producer_epoch": first["producer_epoch"],
+                "v3_and_below_topics": [{"name": "f", "partitions": [0]}]})
+            result = parts["results_by_topic_v3_and_below"][0]["results_by_partition"][0]
+            assert result["partition_error_code"] == code, version
+        for version, code in ((3, ErrorCode.INVALID_PRODUCER_EPOCH),
+                              (4, ErrorCode.PRODUCER_FENCED)):
+            stale = await wire.call(22, version, {
+                "transactional_id": "fw", "transaction_timeout_ms": 5000,
+                "producer_id": first["producer_id"], "producer_epoch": first["producer_epoch"]})
+            assert stale["error_code"] == code, version
+        committed = await wire.call(28, 3, {
+            "transactional_id": "fw", "group_id": "g", "producer_id": first["producer_id"],
+            "producer_epoch": first["producer_epoch"], "topics": [
+                {"name": "f", "partitions": [{"partition_index": 0, "committed_offset": 1,
+                                              "committed_metadata": None}]}]})
+        assert committed["topics"][0]["partitions"][0]["error_code"] == \
+            ErrorCode.INVALID_PRODUCER_EPOCH
+        unknown = await wire.call(26, 3, {"transactional_id": "nobody", "producer_id": 1,
+                                          "producer_epoch": 0, "committed": False})
+        assert unknown["error_code"] == ErrorCode.INVALID_PRODUCER_ID_MAPPING
+    finally:
+        writer.close()
+        await node.close()
