@@ -42,6 +42,9 @@ Contract:
   recently used id with no open transaction is forgotten, as Kafka expires idle ids);
   a transaction holds at most :data:`MAX_TXN_GROUPS` groups; partitions must exist, so
   they are bounded by the broker's.
+* Broker events (kind ``"transaction"``) tell only what the client did not ask for: an
+  abort after a timeout, by a new producer with the same id, or a restart's completion.
+  A client's own commits and aborts are not events (they would flood the bounded log).
 * :attr:`transactions` is read by the monitor on the loop (``TxnMeta``, live objects).
 """
 
@@ -155,11 +158,12 @@ class TransactionCoordinator:
                 log.warning("transaction %s was open at shutdown: aborting it",
                             meta.transactional_id)
                 self._bump_epoch(meta)
-                await self._end(meta, commit=False)
+                await self._end(meta, commit=False, why="after a restart (it was open)")
             elif meta.state in _PREPARING:
                 log.warning("completing transaction %s (%s) left at shutdown",
                             meta.transactional_id, meta.state)
-                await self._end(meta, commit=meta.state == PREPARE_COMMIT)
+                await self._end(meta, commit=meta.state == PREPARE_COMMIT,
+                                why="after a restart (it was decided)")
         self._abort_hanging()
 
     def _abort_hanging(self) -> None:
@@ -236,7 +240,8 @@ class TransactionCoordinator:
             # A new instance of the producer: the old one's transaction is aborted and
             # the old one fenced (the markers carry the new epoch).
             self._bump_epoch(meta)
-            await self._end(meta, commit=False)
+            await self._end(meta, commit=False,
+                            why="by a new producer with its id (the old one is fenced)")
         else:
             self._bump_epoch(meta)
             meta.state = EMPTY
@@ -403,8 +408,9 @@ class TransactionCoordinator:
             return ErrorCode.NONE  # a retry of the EndTxn that completed it
         return ErrorCode.INVALID_TXN_STATE
 
-    async def _end(self, meta: TxnMeta, *, commit: bool) -> None:
-        """Decide, write markers, store offsets (commit), complete (module docstring)."""
+    async def _end(self, meta: TxnMeta, *, commit: bool, why: str | None = None) -> None:
+        """Decide, write markers, store offsets (commit), complete (module docstring);
+        ``why`` (not the client's own EndTxn) is told as a broker event."""
         self._disarm(meta)
         meta.state = PREPARE_COMMIT if commit else PREPARE_ABORT
         meta.updated_ms = self._wall_ms()
@@ -449,10 +455,14 @@ class TransactionCoordinator:
         # Not waited for: should it be lost, the restart finds the decision and writes the
         # markers again (a second marker for an ended transaction changes nothing).
         self._save_later(meta)
-        self.broker.emit_event(
-            "transaction", f"Transaction {meta.transactional_id} "
-            f"{'committed' if commit else 'aborted'} on {len(written)} partition(s)",
-            transactional_id=meta.transactional_id, committed=commit)
+        if why is not None:
+            # Only what a user must notice: a client's own commits and aborts would
+            # flood the bounded event log at hundreds per second.
+            self.broker.emit_event(
+                "transaction", f"Transaction {meta.transactional_id} "
+                f"{'committed' if commit else 'aborted'} {why} on "
+                f"{len(written)} partition(s)",
+                transactional_id=meta.transactional_id, committed=commit)
 
     # --- timeouts -----------------------------------------------------------------------
 
@@ -477,7 +487,8 @@ class TransactionCoordinator:
                  meta.transactional_id, meta.timeout_ms)
         self.aborted_by_timeout += 1
         self._bump_epoch(meta)  # the producer that went away is fenced
-        await self._end(meta, commit=False)
+        await self._end(meta, commit=False,
+                        why=f"after its timeout ({meta.timeout_ms} ms)")
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

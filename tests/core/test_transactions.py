@@ -107,6 +107,8 @@ async def test_timed_out_transaction_is_aborted_and_its_producer_fenced(tmp_path
         assert refused.value.code == ErrorCode.INVALID_PRODUCER_EPOCH
         assert await txns.end_txn("slow", pid, epoch, True) == ErrorCode.PRODUCER_FENCED
         assert clock.pending == 0
+        told = [e.message for e in broker.events if e.kind == "transaction"]
+        assert told == ["Transaction slow aborted after its timeout (5000 ms) on 1 partition(s)"]
     finally:
         await node.close()
 
