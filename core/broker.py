@@ -847,12 +847,15 @@ class Broker:
         if p.storage_error is not None and not p.storage_error_from_sync:
             self._storage_recovered(p)
         record_sequences(p.producers, headers, base)
-        p.txns.appended(headers)
         if self.activity is not None:
             self.activity.appended(topic, index, headers)
         n_records = 0
+        transactional = 0
         for h in headers:
             n_records += h.last_offset_delta + 1
+            transactional |= h.attributes & _TRANSACTIONAL
+        if transactional:
+            p.txns.appended(headers)
         size = len(buf)
         p.records_in += n_records
         p.bytes_in += size
