@@ -4,7 +4,8 @@ Behaviour: checked as AddPartitionsToTxn checks (``core.txn``). An open transact
 ended: the decision is stored first, then a COMMIT or ABORT marker (a control batch) is
 appended to every partition of the transaction, offsets committed inside it become
 visible to the group on commit (discarded on abort), and the answer comes once the
-markers are written (and, with fsync "always", durable). Ending again what just ended the same way
+markers are written (and, with fsync "always", durable); a marker a storage error
+refused is retried by the coordinator, the answer coming once the decision is stored. Ending again what just ended the same way
 (a retry) answers NONE; anything else with no open transaction gets INVALID_TXN_STATE
 (48). Without a coordinator: COORDINATOR_NOT_AVAILABLE.
 

@@ -11,14 +11,17 @@ Contract:
 * States are Kafka's: Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit,
   CompleteAbort. AddPartitionsToTxn / AddOffsetsToTxn start a transaction (Ongoing);
   EndTxn writes the decision (PrepareCommit / PrepareAbort) to the store and waits for
-  it, then appends a marker (``core.idempotence.control_batch``) to every partition of the
-  transaction, stores the offsets committed inside it (TxnOffsetCommit) in their groups
-  on commit (they were invisible to OffsetFetch until then; discarded on abort; stored
-  once the data below them is durable, as OffsetCommit's are), waits (fsync "always")
-  for the markers to be durable, and ends in Complete* (stored without waiting: a
-  restart that finds the decision instead writes the markers again, harmlessly). A restart (:meth:`start`) finds
-  the stored state: a decided transaction is completed, an open one is aborted with the
-  producer's epoch bumped (it is fenced).
+  it; on commit it stores the offsets committed inside the transaction (TxnOffsetCommit)
+  in their groups (invisible to OffsetFetch until then, discarded on abort; stored once
+  the data below them is durable, as OffsetCommit's are); then it appends a marker
+  (``core.idempotence.control_batch``) to every partition of the transaction, waits
+  (fsync "always") for the markers to be durable, and ends in Complete* (stored without
+  waiting: a restart that finds the decision writes the markers again, harmlessly). A
+  marker refused by a storage error is retried every :data:`MARKER_RETRY_S`: the
+  transaction stays Prepare* until every marker is written (EndTxn has its answer once
+  the decision is stored), so a commit is never turned into an abort. A restart
+  (:meth:`start`) finds the stored state: a decided transaction is completed, an open
+  one is aborted with the producer's epoch bumped (it is fenced).
 * InitProducerId with a transactional id: the first call allocates a producer id (epoch
   0); a later one bumps the epoch (fencing the older producer: its requests get
   PRODUCER_FENCED, its batches INVALID_PRODUCER_EPOCH once the abort marker carried the
@@ -53,9 +56,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from streamscope.core.broker import Broker
 from streamscope.core.errors import ErrorCode, KafkaError
@@ -87,6 +91,8 @@ MAX_TRANSACTION_TIMEOUT_MS = 900_000
 MAX_TRANSACTIONAL_IDS = 10_000
 MAX_TXN_GROUPS = 100
 _MAX_EPOCH = 32767
+# A marker that could not be written (a storage error) is tried again this much later.
+MARKER_RETRY_S = 1.0
 
 TopicPartition = tuple[str, int]
 
@@ -169,9 +175,14 @@ class TransactionCoordinator:
     def _abort_hanging(self) -> None:
         """An open transaction in a partition's log that no stored transaction includes
         (its state was lost) would hold the last stable offset forever: aborted."""
+        # Markers still being retried (a storage error) are not hanging: they are decided.
+        deciding = {(m.producer_id, tp) for m in self.transactions.values()
+                    if m.state in _PREPARING for tp in m.partitions}
         for topic in self.broker.topics.values():
             for part in topic.partitions:
                 for pid in list(part.txns.ongoing):
+                    if (pid, (part.topic, part.index)) in deciding:
+                        continue
                     state = part.producers.get(pid)
                     epoch = state.epoch if state is not None else 0
                     log.warning("aborting a hanging transaction of producer %d on %s-%d",
@@ -409,25 +420,12 @@ class TransactionCoordinator:
         return ErrorCode.INVALID_TXN_STATE
 
     async def _end(self, meta: TxnMeta, *, commit: bool, why: str | None = None) -> None:
-        """Decide, write markers, store offsets (commit), complete (module docstring);
+        """Decide, store offsets (commit), write markers, complete (module docstring);
         ``why`` (not the client's own EndTxn) is told as a broker event."""
         self._disarm(meta)
         meta.state = PREPARE_COMMIT if commit else PREPARE_ABORT
         meta.updated_ms = self._wall_ms()
         await self._save(meta)  # the decision is durable before any marker
-        kind = COMMIT if commit else ABORT
-        written: list[tuple[str, int, int]] = []
-        for topic, index in sorted(meta.partitions):
-            try:
-                offset = self.broker.write_marker(
-                    topic, index, meta.producer_id, meta.producer_epoch, kind)
-            except KafkaError as exc:
-                # A deleted topic holds nothing to mark; a storage error leaves that
-                # partition's records unstable until the partition is writable.
-                log.warning("marker for %s on %s-%d not written: %s",
-                            meta.transactional_id, topic, index, exc.message or exc.code.name)
-                continue
-            written.append((topic, index, offset + 1))
         if commit:
             for group_id, offs in meta.pending.items():
                 try:
@@ -438,6 +436,26 @@ class TransactionCoordinator:
                     log.warning("offsets of %s for group %s stored before their data is "
                                 "durable: %s", meta.transactional_id, group_id, exc.message)
                 await self.groups.store_txn_offsets(group_id, offs.values())
+        await self._write_markers(meta, commit, why)
+
+    async def _write_markers(self, meta: TxnMeta, commit: bool, why: str | None) -> None:
+        """Markers on every partition left in ``meta.partitions``; complete once all are
+        written, else retry the rest (the state stays Prepare*, so the producer's next
+        transaction waits: CONCURRENT_TRANSACTIONS) after :data:`MARKER_RETRY_S`."""
+        kind = COMMIT if commit else ABORT
+        written: list[tuple[str, int, int]] = []
+        failed: set[TopicPartition] = set()
+        for topic, index in sorted(meta.partitions):
+            try:
+                offset = self.broker.write_marker(
+                    topic, index, meta.producer_id, meta.producer_epoch, kind)
+            except KafkaError as exc:
+                log.warning("marker for %s on %s-%d not written: %s",
+                            meta.transactional_id, topic, index, exc.message or exc.code.name)
+                if exc.code != ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+                    failed.add((topic, index))  # a deleted topic holds nothing to mark
+                continue
+            written.append((topic, index, offset + 1))
         if written and self.broker.config.fsync == "always":
             # Answered once the markers are durable, as a produce is in this mode (with
             # interval fsync an answer never waits for a sync).
@@ -446,6 +464,17 @@ class TransactionCoordinator:
             except KafkaError as exc:
                 log.warning("markers of %s not durable yet: %s", meta.transactional_id,
                             exc.message)
+        if failed:
+            # Never completed with a marker missing: a restart would then take the
+            # partition's records for a hanging transaction and abort them.
+            meta.partitions = failed
+            meta.pending.clear()  # stored already
+            self._save_later(meta)
+            if not self._closed:
+                meta.timer = self.clock.call_later(
+                    MARKER_RETRY_S, self._retry_markers, meta.transactional_id, meta.state,
+                    why)
+            return
         meta.state = COMPLETE_COMMIT if commit else COMPLETE_ABORT
         meta.partitions.clear()
         meta.groups.clear()
@@ -460,9 +489,16 @@ class TransactionCoordinator:
             # flood the bounded event log at hundreds per second.
             self.broker.emit_event(
                 "transaction", f"Transaction {meta.transactional_id} "
-                f"{'committed' if commit else 'aborted'} {why} on "
-                f"{len(written)} partition(s)",
+                f"{'committed' if commit else 'aborted'} {why}",
                 transactional_id=meta.transactional_id, committed=commit)
+
+    def _retry_markers(self, transactional_id: str, state: str, why: str | None) -> None:
+        meta = self.transactions.get(transactional_id)
+        if meta is None or meta.state != state or self._closed:
+            return
+        meta.timer = None
+        self._spawn(self._write_markers(meta, state == PREPARE_COMMIT, why),
+                    f"txn-markers-{transactional_id}")
 
     # --- timeouts -----------------------------------------------------------------------
 
@@ -477,8 +513,10 @@ class TransactionCoordinator:
                 or self._closed):
             return
         meta.timer = None
-        task = asyncio.get_running_loop().create_task(
-            self._abort_timed_out(meta), name=f"txn-timeout-{transactional_id}")
+        self._spawn(self._abort_timed_out(meta), f"txn-timeout-{transactional_id}")
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
 

@@ -13,6 +13,7 @@ ListTransactions) describe it all.
 from __future__ import annotations
 
 import asyncio
+import errno
 import struct
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from streamscope.core.config import BrokerConfig
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.core.groups.clock import ManualClock
 from streamscope.core.idempotence import ABORT, COMMIT, control_batch, marker_type
+from streamscope.core.log import files
+from streamscope.core.log.files import FaultyFiles
 from streamscope.core.meta import CommittedOffset
 from streamscope.core.node import Node
 from streamscope.core.protocol import decode_response, encode_request
@@ -32,6 +35,7 @@ from streamscope.core.txn import (
     PREPARE_COMMIT,
     TransactionCoordinator,
 )
+from streamscope.core.txn.coordinator import MARKER_RETRY_S
 
 from tests.core.helpers import WAIT_S, consumer
 
@@ -108,7 +112,7 @@ async def test_timed_out_transaction_is_aborted_and_its_producer_fenced(tmp_path
         assert await txns.end_txn("slow", pid, epoch, True) == ErrorCode.PRODUCER_FENCED
         assert clock.pending == 0
         told = [e.message for e in broker.events if e.kind == "transaction"]
-        assert told == ["Transaction slow aborted after its timeout (5000 ms) on 1 partition(s)"]
+        assert told == ["Transaction slow aborted after its timeout (5000 ms)"]
     finally:
         await node.close()
 
@@ -565,3 +569,36 @@ async def test_wire_fencing_error_follows_the_request_version(tmp_path):
     finally:
         writer.close()
         await node.close()
+
+
+async def test_a_marker_refused_by_the_disk_is_retried_and_the_commit_never_lost(tmp_path):
+    clock = ManualClock()
+    with files.installed(FaultyFiles()) as faulty:
+        node = await start(tmp_path, clock)
+        try:
+            broker, txns = node.broker, node.transactions
+            broker.create_topic("t", 2)
+            pid, epoch = await begin(txns, "disk", [("t", 0), ("t", 1)])
+            for index in (0, 1):
+                broker.produce("t", index, txn_batch(pid, epoch, 0, b"v"))
+            faulty.fail_next("write", errno.ENOSPC, times=None, path_contains="/t-1/")
+            assert await txns.end_txn("disk", pid, epoch, True) == ErrorCode.NONE
+            meta = txns.transactions["disk"]
+            assert meta.state == PREPARE_COMMIT and meta.partitions == {("t", 1)}
+            assert broker.partition("t", 0).txns.ongoing == {}  # its marker is in
+            assert broker.partition("t", 1).txns.ongoing == {pid: 0}
+            # The producer's next transaction waits for the markers.
+            again = await txns.add_partitions("disk", pid, epoch, [("t", 0)])
+            assert again == {("t", 0): ErrorCode.CONCURRENT_TRANSACTIONS}
+            clock.advance(MARKER_RETRY_S)
+            await txns.settle()
+            assert meta.state == PREPARE_COMMIT  # still refused: retried again later
+            faulty.heal()
+            clock.advance(MARKER_RETRY_S)
+            await txns.settle()
+            assert meta.state == COMPLETE_COMMIT
+            part = broker.partition("t", 1)
+            assert part.txns.ongoing == {} and not part.txns.aborted
+            assert marker_type(broker.read_stored("t", 1, 1, 1 << 16)) == COMMIT
+        finally:
+            await node.close()
