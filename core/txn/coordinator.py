@@ -438,7 +438,8 @@ class TransactionCoordinator:
                 await self.groups.store_txn_offsets(group_id, offs.values())
         await self._write_markers(meta, commit, why)
 
-    async def _write_markers(self, meta: TxnMeta, commit: bool, why: str | None) -> None:
+    async def _write_markers(self, meta: TxnMeta, commit: bool, why: str | None,
+                             retry: bool = False) -> None:
         """Markers on every partition left in ``meta.partitions``; complete once all are
         written, else retry the rest (the state stays Prepare*, so the producer's next
         transaction waits: CONCURRENT_TRANSACTIONS) after :data:`MARKER_RETRY_S`."""
@@ -450,8 +451,10 @@ class TransactionCoordinator:
                 offset = self.broker.write_marker(
                     topic, index, meta.producer_id, meta.producer_epoch, kind)
             except KafkaError as exc:
-                log.warning("marker for %s on %s-%d not written: %s",
-                            meta.transactional_id, topic, index, exc.message or exc.code.name)
+                # Told once, not at every retry (an offline partition fails each time).
+                (log.debug if retry else log.warning)(
+                    "marker for %s on %s-%d not written: %s", meta.transactional_id, topic,
+                    index, exc.message or exc.code.name)
                 if exc.code != ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
                     failed.add((topic, index))  # a deleted topic holds nothing to mark
                 continue
@@ -497,7 +500,7 @@ class TransactionCoordinator:
         if meta is None or meta.state != state or self._closed:
             return
         meta.timer = None
-        self._spawn(self._write_markers(meta, state == PREPARE_COMMIT, why),
+        self._spawn(self._write_markers(meta, state == PREPARE_COMMIT, why, retry=True),
                     f"txn-markers-{transactional_id}")
 
     # --- timeouts -----------------------------------------------------------------------
