@@ -33,7 +33,8 @@ Contract:
   commits the state on the loop; :meth:`create_topic` does it all on the loop.
 * Transactions: a transactional batch is appended only when the transaction coordinator
   (attached as a :class:`core.ports.TxnVerifier`) says its producer has an open
-  transaction including the partition, else INVALID_TXN_STATE; :meth:`write_marker`
+  transaction including the partition, else INVALID_PRODUCER_EPOCH (a fenced epoch) or
+  INVALID_TXN_STATE; :meth:`write_marker`
   appends the coordinator's COMMIT/ABORT markers. Each partition's open and aborted
   transactions (``Partition.txns``) are kept on append and rebuilt on open.
 * The broker is storage: it never builds the group coordinator or the server. The
@@ -797,14 +798,15 @@ class Broker:
         verifier = self.txn_verifier
         if verifier is not None:
             for h in headers:
-                if h.attributes & _TRANSACTIONAL and not verifier.in_transaction(
-                        h.producer_id, h.producer_epoch, topic, index):
+                if h.attributes & _TRANSACTIONAL:
                     # A batch outside any open transaction would hold the last stable
                     # offset forever (a "hanging transaction"): refused, as KIP-890 does.
-                    raise KafkaError(
-                        ErrorCode.INVALID_TXN_STATE,
-                        f"Producer {h.producer_id} epoch {h.producer_epoch} has no open "
-                        f"transaction with {topic}-{index}")
+                    code = verifier.verify_transactional(
+                        h.producer_id, h.producer_epoch, topic, index)
+                    if code != ErrorCode.NONE:
+                        raise KafkaError(
+                            code, f"Producer {h.producer_id} epoch {h.producer_epoch} has "
+                            f"no open transaction with {topic}-{index}")
         # Patched in place: a bytearray or a writable memoryview (the server hands over
         # each frame's own buffer) is used as is; read-only bytes are copied once.
         if isinstance(data, bytearray) or (isinstance(data, memoryview) and not data.readonly):

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from streamscope.core.errors import ErrorCode
+
 
 @dataclass(slots=True)
 class ConnectionInfo:
@@ -52,9 +54,10 @@ class BrokerGroups(Protocol):
 
 @runtime_checkable
 class TxnVerifier(Protocol):
-    def in_transaction(self, producer_id: int, producer_epoch: int, topic: str,
-                       partition: int) -> bool:
-        """Whether the producer has an open transaction that includes the partition."""
+    def verify_transactional(self, producer_id: int, producer_epoch: int, topic: str,
+                             partition: int) -> ErrorCode:
+        """NONE when the producer has an open transaction that includes the partition;
+        else INVALID_PRODUCER_EPOCH (an older epoch: fenced) or INVALID_TXN_STATE."""
         ...
 
 

@@ -39,10 +39,11 @@ Behaviour:
   first offset of each producer's open transaction per partition (the last stable
   offset stays below it until the commit or abort marker). The epoch check of
   idempotence fences a producer whose epoch the coordinator bumped (its batches get
-  INVALID_PRODUCER_EPOCH once a marker with the newer epoch is in the partition). A
-  transactional batch whose producer has no open transaction including the partition
-  (never added by AddPartitionsToTxn, or already ended) gets INVALID_TXN_STATE (48), as
-  with KIP-890's verification: it would otherwise hold the last stable offset forever.
+  INVALID_PRODUCER_EPOCH, whether or not a marker with the newer epoch reached the
+  partition yet: the coordinator is asked). A transactional batch whose producer has no
+  open transaction including the partition (never added by AddPartitionsToTxn, or
+  already ended) gets INVALID_TXN_STATE (48), as with KIP-890's verification: it would
+  otherwise hold the last stable offset forever.
   Control batches from clients are refused (INVALID_RECORD).
 
 Version notes: v0-2 carry the old message-set formats (magic 0/1). The log stores

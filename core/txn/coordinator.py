@@ -28,7 +28,7 @@ Contract:
   new epoch) and aborts the transaction it left open. With the producer id and epoch of
   KIP-360 (v3+) the pair must be the current one. At the top of the epoch range a new
   producer id is given with epoch 0.
-* :meth:`TransactionCoordinator.in_transaction` is what the broker asks before it appends
+* :meth:`TransactionCoordinator.verify_transactional` is what the broker asks before it appends
   a transactional batch (``core.ports.TxnVerifier``): the producer id and epoch must hold
   an Ongoing transaction that includes the partition. After recovery, :meth:`start`
   aborts any transaction a partition's log still holds open that no stored transaction
@@ -192,14 +192,19 @@ class TransactionCoordinator:
                     except KafkaError as exc:
                         log.warning("could not abort it: %s", exc.message or exc.code.name)
 
-    def in_transaction(self, producer_id: int, producer_epoch: int, topic: str,
-                       partition: int) -> bool:
-        """Whether the producer's open transaction includes the partition (the broker
-        asks before it appends a transactional batch; core.ports.TxnVerifier)."""
+    def verify_transactional(self, producer_id: int, producer_epoch: int, topic: str,
+                             partition: int) -> ErrorCode:
+        """NONE if the producer's open transaction includes the partition (the broker
+        asks before it appends a transactional batch; core.ports.TxnVerifier); an older
+        epoch than the id's is INVALID_PRODUCER_EPOCH (fenced), else INVALID_TXN_STATE."""
         meta = self._by_pid.get(producer_id)
-        return (meta is not None and meta.state == ONGOING
+        if meta is not None and producer_epoch < meta.producer_epoch:
+            return ErrorCode.INVALID_PRODUCER_EPOCH
+        if (meta is not None and meta.state == ONGOING
                 and meta.producer_epoch == producer_epoch
-                and (topic, partition) in meta.partitions)
+                and (topic, partition) in meta.partitions):
+            return ErrorCode.NONE
+        return ErrorCode.INVALID_TXN_STATE
 
     async def close(self) -> None:
         """Stop every timer and task (a transaction being ended stays in its Prepare

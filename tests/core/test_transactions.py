@@ -428,6 +428,12 @@ async def test_transactional_batch_outside_a_transaction_is_refused(tmp_path):
             broker.produce("t", 0, txn_batch(pid, epoch, 1, b"late"))
         assert broker.partition("t", 1).log.log_end_offset == 0
         assert broker.partition("t", 0).txns.ongoing == {}
+        # A zombie (its id re-initialised elsewhere) is told it is fenced, even on a
+        # partition no marker of the newer epoch has reached.
+        assert (await txns.init_producer_id("v", 10_000))[2] == epoch + 1
+        with pytest.raises(KafkaError) as fenced:
+            broker.produce("t", 1, txn_batch(pid, epoch, 0, b"zombie"))
+        assert fenced.value.code == ErrorCode.INVALID_PRODUCER_EPOCH
     finally:
         await node.close()
 
