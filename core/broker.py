@@ -83,6 +83,7 @@ from streamscope.core.idempotence import (
     rebuild_producers,
     rebuild_txns,
     record_sequences,
+    tap_transactional,
 )
 from streamscope.core.log import PartitionLog, segment
 from streamscope.core.log.partition_log import OfflineLog
@@ -482,10 +483,12 @@ class Broker:
         p = Partition(plog.topic, plog.partition, plog)
         p.synced_to = plog.next_offset  # what recovery found is on disk
         # Idempotent producers' sequences survive a restart (core/idempotence.py).
-        p.producers = rebuild_producers(plog.tail_headers(PRODUCER_SCAN_BYTES))
-        # Open transactions and aborted ones likewise (markers read back, nothing else).
-        p.txns = rebuild_txns(plog.tail_headers(PRODUCER_SCAN_BYTES),
-                              partial(_read_batch, plog), plog.log_start_offset)
+        # Open transactions and aborted ones likewise, from the same scan (markers that
+        # end a transaction are read back, nothing else).
+        txn_batches: list[tuple[int, int, bool]] = []
+        p.producers = rebuild_producers(
+            tap_transactional(plog.tail_headers(PRODUCER_SCAN_BYTES), txn_batches))
+        p.txns = rebuild_txns(txn_batches, partial(_read_batch, plog), plog.log_start_offset)
         return p
 
     def _open_at_start(self, topic: Topic, index: int) -> Partition:

@@ -29,8 +29,10 @@ a commit/abort marker in Kafka's format (a control batch: attributes transaction
 control, one record whose key is version 0 + type, 0 abort / 1 commit, and whose value
 is version 0 + the coordinator epoch); :func:`marker_type` reads it back. On open,
 :func:`rebuild_txns` rebuilds the state from the same bounded tail scan as the producer
-state (a transaction whose first batch lies before the scanned tail is not known to be
-open after a restart, as a producer is not). The aborted list drops entries below the
+state (one scan: :func:`tap_transactional` notes the transactional batches on the way;
+only the markers that end a transaction seen open are read back). A transaction whose
+first batch lies before the scanned tail is not known to be open after a restart, as a
+producer is not. The aborted list drops entries below the
 log start offset and keeps at most :data:`MAX_ABORTED_TXNS` (the oldest go first: a
 read_committed consumer far behind would then see those aborted records).
 """
@@ -41,7 +43,7 @@ import struct
 import time
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import crc32c
@@ -254,33 +256,37 @@ def marker_type(batch: bytes | bytearray | memoryview) -> int | None:
     return None
 
 
-def rebuild_txns(
-    headers: Iterable[Sequence[int]], read_batch: Callable[[int], bytes], log_start: int,
-) -> PartitionTxns:
-    """Open and aborted transactions rebuilt from stored batch headers, oldest first
-    (the tuples :func:`rebuild_producers` takes); ``read_batch(offset)`` returns the
-    stored bytes starting with the batch at ``offset`` (read for control batches only)."""
-    txns = PartitionTxns()
-    markers: list[tuple[int, int]] = []  # (offset, producer id), in log order
-    events: list[tuple[int, int, bool]] = []
+def tap_transactional(
+    headers: Iterable[Sequence[int]], into: list[tuple[int, int, bool]],
+) -> Iterator[Sequence[int]]:
+    """Every header of ``headers``, unchanged; those of transactional batches are also
+    noted in ``into`` as (base offset, producer id, is a marker). So one scan of a log's
+    tail feeds both :func:`rebuild_producers` and :func:`rebuild_txns`."""
     for h in headers:
         attributes = h[5]
-        if not attributes & _TRANSACTIONAL:
-            continue
-        events.append((h[0], h[9], bool(attributes & _CONTROL)))
-        if attributes & _CONTROL:
-            markers.append((h[0], h[9]))
-    kinds: dict[int, int | None] = {}
-    for offset, _pid in markers:
-        data = read_batch(offset)
-        kinds[offset] = marker_type(data[:_batch_size(data)])
+        if attributes & _TRANSACTIONAL:
+            into.append((h[0], h[9], bool(attributes & _CONTROL)))
+        yield h
+
+
+def rebuild_txns(
+    events: Iterable[tuple[int, int, bool]], read_batch: Callable[[int], bytes],
+    log_start: int,
+) -> PartitionTxns:
+    """Open and aborted transactions rebuilt from the transactional batches of a log's
+    tail, oldest first (what :func:`tap_transactional` noted); ``read_batch(offset)``
+    returns the stored bytes starting with the batch at ``offset``: read only for a
+    marker that ends a transaction seen open, to tell a commit from an abort."""
+    txns = PartitionTxns()
+    ongoing = txns.ongoing
     for offset, pid, control in events:
-        if control:
-            kind = kinds.get(offset)
+        if not control:
+            ongoing.setdefault(pid, offset)
+        elif pid in ongoing:
+            data = read_batch(offset)
+            kind = marker_type(data[:_batch_size(data)])
             if kind is not None:
                 txns.marker(pid, kind, offset)
-        else:
-            txns.ongoing.setdefault(pid, offset)
     txns.trim(log_start)
     return txns
 
