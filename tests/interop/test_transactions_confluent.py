@@ -19,8 +19,9 @@ import time
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from streamscope.core.runtime import BrokerThread
 
-from tests.interop.conftest import restart_broker
+from tests.interop.conftest import make_config, restart_broker
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -254,3 +255,24 @@ def test_kcat_librdkafka_2_0_reads_committed_and_skips_aborted(broker, kcat_path
     assert kcat("read_committed") == ["one", "two"]
     assert kcat("read_uncommitted") == ["one", "aborted", "two", "open"]
     producer.abort_transaction(30)
+
+
+def test_transactions_with_fsync_always(tmp_path):
+    """The durable mode: markers are appended like records, visible once synced."""
+    bt = BrokerThread(make_config(tmp_path / "durable", fsync="always")).start()
+    try:
+        bootstrap = bt.bootstrap
+        create_topic(bootstrap, "tx-durable")
+        producer = txn_producer(bootstrap, "durable", **{"acks": "all"})
+        for value, commit in ((b"kept", True), (b"dropped", False)):
+            producer.begin_transaction()
+            producer.produce("tx-durable", value)
+            if commit:
+                producer.commit_transaction(30)
+            else:
+                producer.flush(30)
+                producer.abort_transaction(30)
+        assert read_to_end(bootstrap, "tx-durable", "read_committed") == [b"kept"]
+        assert read_to_end(bootstrap, "tx-durable", "read_uncommitted") == [b"kept", b"dropped"]
+    finally:
+        bt.stop()
