@@ -4,11 +4,15 @@ Committed records reach read_committed consumers, aborted ones only read_uncommi
 ones; the consumer's end offset under read_committed is the last stable offset;
 consume-transform-produce with send_offsets_to_transaction makes the group's offsets
 visible only when the transaction commits; a second producer with the same id fences
-the first.
+the first; a SIGKILLed producer's transaction is aborted after its timeout; a broker
+restarted mid-transaction aborts the open one and keeps the committed one.
 """
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -16,6 +20,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
+
+from tests.interop.conftest import restart_broker
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -123,3 +129,71 @@ def test_second_init_transactions_fences_the_first_producer(broker):
         if successor is not None:
             successor.close(timeout=10)
     assert read_to_end(bootstrap, "kp-fence", "read_committed") == [b"successor"]
+
+
+_DOOMED_PRODUCER = """
+import sys
+from kafka import KafkaProducer
+p = KafkaProducer(bootstrap_servers=sys.argv[1], transactional_id=sys.argv[2],
+                  transaction_timeout_ms=1500, request_timeout_ms=10000)
+p.init_transactions()
+p.begin_transaction()
+p.send(sys.argv[3], b"doomed")
+p.flush()
+print("open", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_transaction_of_a_killed_producer_is_aborted_after_its_timeout(broker):
+    bootstrap = broker.bootstrap
+    create_topic(bootstrap, "kp-killed")
+    proc = subprocess.Popen([sys.executable, "-c", _DOOMED_PRODUCER, bootstrap, "kp-killed",
+                             "kp-killed"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline() == b"open\n"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    txns = broker.node.transactions
+    deadline = time.monotonic() + 30  # only reached by a hang: the abort is due at 1.5 s
+    while broker.call(lambda: txns.transactions["kp-killed"].state) != "CompleteAbort":
+        assert time.monotonic() < deadline, "the killed producer's transaction stayed open"
+        time.sleep(0.05)
+    assert read_to_end(bootstrap, "kp-killed", "read_committed") == []
+    assert read_to_end(bootstrap, "kp-killed", "read_uncommitted") == [b"doomed"]
+
+
+def test_broker_restart_mid_transaction(broker):
+    bootstrap = broker.bootstrap
+    create_topic(bootstrap, "kp-restart")
+    producer = txn_producer(bootstrap, "kp-restarted")
+    try:
+        producer.begin_transaction()
+        producer.send("kp-restart", b"committed")
+        producer.commit_transaction()
+        producer.begin_transaction()
+        producer.send("kp-restart", b"open")
+        producer.flush()
+    finally:
+        producer.close(timeout=1)
+    restarted = restart_broker(broker)
+    try:
+        bootstrap = restarted.bootstrap
+        assert read_to_end(bootstrap, "kp-restart", "read_committed") == [b"committed"]
+        assert read_to_end(bootstrap, "kp-restart", "read_uncommitted") == [
+            b"committed", b"open"]
+        successor = txn_producer(bootstrap, "kp-restarted")
+        try:
+            successor.begin_transaction()
+            successor.send("kp-restart", b"after")
+            successor.commit_transaction()
+        finally:
+            successor.close(timeout=10)
+        assert read_to_end(bootstrap, "kp-restart", "read_committed") == [
+            b"committed", b"after"]
+    finally:
+        restarted.stop()
