@@ -197,3 +197,41 @@ def test_broker_restart_mid_transaction(broker):
             b"committed", b"after"]
     finally:
         restarted.stop()
+
+
+def test_admin_lists_and_describes_transactions_and_producers(broker):
+    """kafka-python's KIP-664 admin calls (what kafka-transactions.sh does)."""
+    from kafka.admin._transactions import TransactionState
+
+    bootstrap = broker.bootstrap
+    create_topic(bootstrap, "kp-admin")
+    producer = txn_producer(bootstrap, "kp-admin-id")
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    try:
+        producer.begin_transaction()
+        producer.send("kp-admin", b"open")
+        producer.flush()
+        listed = [t for rows in admin.list_transactions().values() for t in rows]
+        (listing,) = [t for t in listed if t.transactional_id == "kp-admin-id"]
+        assert listing.state == TransactionState.ONGOING
+        ongoing = admin.list_transactions(state_filters=["Ongoing"])
+        assert [t.transactional_id for rows in ongoing.values() for t in rows] == [
+            "kp-admin-id"]
+        described = admin.describe_transactions(["kp-admin-id"])["kp-admin-id"]
+        assert described.state == TransactionState.ONGOING
+        assert described.producer_id == listing.producer_id
+        assert described.topic_partitions == {TopicPartition("kp-admin", 0)}
+        assert described.transaction_start_time_ms > 0
+        tp = TopicPartition("kp-admin", 0)
+        (active,) = admin.describe_producers([tp])[tp].active_producers
+        assert active.producer_id == listing.producer_id
+        assert active.current_transaction_start_offset == 0
+        assert admin.find_hanging_transactions() == []
+        producer.commit_transaction()
+        described = admin.describe_transactions(["kp-admin-id"])["kp-admin-id"]
+        assert described.state == TransactionState.COMPLETE_COMMIT
+        (active,) = admin.describe_producers([tp])[tp].active_producers
+        assert active.current_transaction_start_offset == -1
+    finally:
+        admin.close()
+        producer.close(timeout=10)
