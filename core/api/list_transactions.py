@@ -38,7 +38,7 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
             continue
         if pids and meta.producer_id not in pids:
             continue
-        if duration >= 0 and (meta.state != ONGOING or coordinator.age_ms(meta) <= duration):
+        if duration >= 0 and (meta.state != ONGOING or coordinator.age_ms(txn_id) <= duration):
             continue
         out.append({"transactional_id": txn_id, "producer_id": meta.producer_id,
                     "transaction_state": meta.state})

@@ -139,7 +139,7 @@ class EmbeddedObserver:
             out.append(TransactionSnapshot(
                 txn_id, meta.producer_id, meta.producer_epoch, meta.state,
                 tuple(sorted(meta.partitions)), tuple(sorted(meta.groups)),
-                coordinator.age_ms(meta), meta.timeout_ms))
+                coordinator.age_ms(txn_id), meta.timeout_ms))
         return tuple(out)
 
     # -- topics ----------------------------------------------------------------------

@@ -215,8 +215,8 @@ class TransactionsView(Protocol):
     @property
     def transactions(self) -> Mapping[str, TxnMetaView]: ...
 
-    def age_ms(self, meta: TxnMetaView) -> int:
-        """How long its transaction has been open."""
+    def age_ms(self, transactional_id: str) -> int:
+        """How long its transaction has been open (0: none is)."""
         ...
 
 

@@ -543,9 +543,10 @@ class TransactionCoordinator:
 
     # --- admin --------------------------------------------------------------------------
 
-    def age_ms(self, meta: TxnMeta) -> int:
-        """How long the open transaction has run (0 when none is open)."""
-        if meta.state != ONGOING:
+    def age_ms(self, transactional_id: str) -> int:
+        """How long the id's open transaction has run (0 when none is open)."""
+        meta = self.transactions.get(transactional_id)
+        if meta is None or meta.state != ONGOING:
             return 0
         return max(0, int((self.clock.time() - meta.started_at) * 1000))
 

@@ -608,3 +608,24 @@ async def test_a_marker_refused_by_the_disk_is_retried_and_the_commit_never_lost
             assert marker_type(broker.read_stored("t", 1, 1, 1 << 16)) == COMMIT
         finally:
             await node.close()
+
+
+async def test_the_coordinator_and_partition_state_satisfy_their_typed_seams(tmp_path):
+    from streamscope.core.monitor.ports import (
+        PartitionTxnsView,
+        TransactionsView,
+        TxnMetaView,
+    )
+    from streamscope.core.ports import TxnVerifier
+
+    node = await start(tmp_path)
+    try:
+        node.broker.create_topic("t", 1)
+        txns = node.transactions
+        await begin(txns, "seam", [("t", 0)])
+        assert isinstance(txns, TransactionsView) and isinstance(txns, TxnVerifier)
+        assert isinstance(txns.transactions["seam"], TxnMetaView)
+        assert isinstance(node.broker.partition("t", 0).txns, PartitionTxnsView)
+        assert node.broker.txn_verifier is txns
+    finally:
+        await node.close()
