@@ -37,6 +37,12 @@ Contract:
   by :meth:`alter_broker_configs`, which persists them (meta store, off the loop) and
   gives every topic without its own override the new defaults at once. A topic's log
   config is those defaults with its overrides (:meth:`alter_topic_configs`).
+* Transactions: a transactional batch is appended only when the transaction coordinator
+  (attached as a :class:`core.ports.TxnVerifier`) says its producer has an open
+  transaction including the partition, else INVALID_PRODUCER_EPOCH (a fenced epoch) or
+  INVALID_TXN_STATE; :meth:`write_marker`
+  appends the coordinator's COMMIT/ABORT markers. Each partition's open and aborted
+  transactions (``Partition.txns``) are kept on append and rebuilt on open.
 * The broker is storage: it never builds the group coordinator or the server. The
   composition root (``core/node.py``) attaches a coordinator (:meth:`attach_groups`,
   typed :class:`core.ports.BrokerGroups`) and the server reports connections and counts
@@ -74,6 +80,7 @@ import uuid
 from collections import deque
 from collections.abc import Coroutine, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -87,17 +94,21 @@ from streamscope.core.idempotence import (
     PRODUCER_SCAN_BYTES,
     ProducerState,
     check_sequences,
+    control_batch,
     rebuild_producers,
+    rebuild_txns,
     record_sequences,
+    tap_transactional,
 )
 from streamscope.core.log import PartitionLog, segment
 from streamscope.core.log.cleaner import CleanerConfig, LogCleaner
 from streamscope.core.log.partition_log import OfflineLog
 from streamscope.core.meta import MetaStore
-from streamscope.core.ports import BrokerGroups, ConnectionInfo
+from streamscope.core.ports import BrokerGroups, ConnectionInfo, TxnVerifier
 from streamscope.core.records import (
     BatchHeader,
     keyless_records,
+    parse_header,
     uncompressed_limit,
     validate_batches,
 )
@@ -129,6 +140,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# The batch attributes bit of a transactional batch.
+_TRANSACTIONAL = 0x10
 
 # The host an in-process client is known by (its group membership, its read positions).
 LOCAL_CLIENT_HOST = "in-process"
@@ -249,6 +263,8 @@ class Broker:
         self.groups: BrokerGroups | None = None
         # The activity feed, likewise; None when BrokerConfig.activity_feed is off.
         self.activity: ActivitySink | None = None
+        # The transaction coordinator, likewise (checks transactional batches); None: none.
+        self.txn_verifier: TxnVerifier | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self._flusher = Flusher(self._all_partitions, self._sync_result)
@@ -295,6 +311,11 @@ class Broker:
     def attach_groups(self, groups: BrokerGroups) -> None:
         """The group coordinator built over this broker (by core/node.py); closed with it."""
         self.groups = groups
+
+    def attach_transactions(self, verifier: TxnVerifier) -> None:
+        """The transaction coordinator (by core/node.py): a transactional batch is
+        appended only inside an open transaction that includes its partition."""
+        self.txn_verifier = verifier
 
     def attach_activity(self, sink: ActivitySink) -> None:
         """The activity feed to tell of appends and readers (by core/node.py, before
@@ -503,7 +524,12 @@ class Broker:
         p = Partition(plog.topic, plog.partition, plog)
         p.synced_to = plog.next_offset  # what recovery found is on disk
         # Idempotent producers' sequences survive a restart (core/idempotence.py).
-        p.producers = rebuild_producers(plog.tail_headers(PRODUCER_SCAN_BYTES))
+        # Open transactions and aborted ones likewise, from the same scan (markers that
+        # end a transaction are read back, nothing else).
+        txn_batches: list[tuple[int, int, bool]] = []
+        p.producers = rebuild_producers(
+            tap_transactional(plog.tail_headers(PRODUCER_SCAN_BYTES), txn_batches))
+        p.txns = rebuild_txns(txn_batches, partial(_read_batch, plog), plog.log_start_offset)
         return p
 
     def _open_at_start(self, topic: Topic, index: int) -> Partition:
@@ -867,12 +893,48 @@ class Broker:
         dup = check_sequences(p.producers, headers)
         if dup is not None:
             return dup, plog.log_start_offset
+        verifier = self.txn_verifier
+        if verifier is not None:
+            for h in headers:
+                if h.attributes & _TRANSACTIONAL:
+                    # A batch outside any open transaction would hold the last stable
+                    # offset forever (a "hanging transaction"): refused, as KIP-890 does.
+                    code = verifier.verify_transactional(
+                        h.producer_id, h.producer_epoch, topic, index)
+                    if code != ErrorCode.NONE:
+                        raise KafkaError(
+                            code, f"Producer {h.producer_id} epoch {h.producer_epoch} has "
+                            f"no open transaction with {topic}-{index}")
         # Patched in place: a bytearray or a writable memoryview (the server hands over
         # each frame's own buffer) is used as is; read-only bytes are copied once.
         if isinstance(data, bytearray) or (isinstance(data, memoryview) and not data.readonly):
             buf = data
         else:
             buf = bytearray(data)
+        return self._append(p, buf, headers), plog.log_start_offset
+
+    def write_marker(self, topic: str, index: int, producer_id: int, producer_epoch: int,
+                     kind: int, coordinator_epoch: int = 0) -> int:
+        """Append a transaction marker (``core.idempotence.COMMIT`` / ``ABORT``) for
+        ``producer_id`` to a partition, on the loop; its offset. The marker's epoch
+        becomes the partition's epoch for that producer, so batches of an older epoch (a
+        fenced producer) are refused from here on. KafkaError as :meth:`produce`."""
+        p = self.partition(topic, index)
+        buf = control_batch(producer_id, producer_epoch, kind, coordinator_epoch)
+        headers = [parse_header(buf)]
+        offset = self._append(p, buf, headers)
+        p.txns.marker(producer_id, kind, offset)
+        p.txns.trim(p.log.log_start_offset)
+        state = p.producers.get(producer_id)
+        if state is None or producer_epoch > state.epoch:
+            p.producers[producer_id] = ProducerState(producer_epoch)
+        return offset
+
+    def _append(self, p: Partition, buf: bytearray | memoryview,
+                headers: list[BatchHeader]) -> int:
+        """Append validated batches to ``p`` and do the bookkeeping; the base offset."""
+        topic, index = p.topic, p.index
+        plog = p.log
         try:
             base, _last = plog.append(buf, headers)
         except KafkaError as exc:
@@ -888,8 +950,12 @@ class Broker:
         if self.activity is not None:
             self.activity.appended(topic, index, headers)
         n_records = 0
+        transactional = 0
         for h in headers:
             n_records += h.last_offset_delta + 1
+            transactional |= h.attributes & _TRANSACTIONAL
+        if transactional:
+            p.txns.appended(headers)
         size = len(buf)
         p.records_in += n_records
         p.bytes_in += size
@@ -905,7 +971,7 @@ class Broker:
                 p.dirty = True
             if p.waiters:
                 self._wake(p)
-        return base, plog.log_start_offset
+        return base
 
     def fetch(self, topic: str, index: int, offset: int, max_bytes: int) -> FetchResult:
         """Whole batches from the one containing ``offset`` (at least one if any exist)."""
@@ -1072,6 +1138,11 @@ def _refuse_keyless(data: bytes | bytearray | memoryview, headers: list[BatchHea
     if keyless:
         message = f"Compacted topic cannot accept message without key in topic partition {topic}-{index}."
         raise InvalidRecords(message, [(i, message) for i in keyless])
+
+
+def _read_batch(plog: PartitionLog, offset: int) -> bytes:
+    """The stored bytes from the batch at ``offset`` (a marker read back on open)."""
+    return plog.read(offset, 1)
 
 
 def _count_records(data: bytes) -> tuple[int, int]:

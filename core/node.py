@@ -15,6 +15,10 @@ Contract:
   the listener once the node serves.
 * ``close()`` stops the server (answering parked requests), then the broker (which
   closes the coordinator, flushes and releases the data dir); it is idempotent.
+* After the group coordinator it builds the :class:`~core.txn.TransactionCoordinator`
+  (``transactions``; its :meth:`start` completes or aborts what a previous run left
+  open, so it runs before the listener binds) and hands it to the server; ``close``
+  stops its timers before the broker closes. ``txn_clock`` is its clock (tests).
 * Unless ``BrokerConfig.activity_feed`` is off, the node builds one
   :class:`~core.monitor.feed.ActivityFeed` and attaches it to the broker (appends,
   readers, its key sampler) and to the coordinator (commits); ``activity`` is it, or None.
@@ -35,14 +39,17 @@ from streamscope.core.monitor import EmbeddedObserver
 from streamscope.core.monitor.feed import ActivityFeed
 from streamscope.core.server import Server
 from streamscope.core.sim.faults import FaultInjector
+from streamscope.core.txn import TransactionCoordinator
 
 
 class Node:
     def __init__(
         self, config: BrokerConfig, *, serve: bool = True, group_clock: Clock | None = None,
-        advertised_host: str | None = None,
+        advertised_host: str | None = None, txn_clock: Clock | None = None,
     ) -> None:
         self.config = config
+        self._txn_clock = txn_clock
+        self._transactions: TransactionCoordinator | None = None
         self.broker = Broker(config)
         self.activity: ActivityFeed | None = ActivityFeed() if config.activity_feed else None
         if self.activity is not None:
@@ -62,6 +69,13 @@ class Node:
         if self._groups is None:
             raise RuntimeError("the node has not started")
         return self._groups
+
+    @property
+    def transactions(self) -> TransactionCoordinator:
+        """The transaction coordinator (after :meth:`start`)."""
+        if self._transactions is None:
+            raise RuntimeError("the node has not started")
+        return self._transactions
 
     @property
     def server(self) -> Server:
@@ -89,9 +103,15 @@ class Node:
                 groups.attach_activity(self.activity)
             self._groups = groups
             await groups.start()
+            txns = TransactionCoordinator(broker, groups, broker.meta, clock=self._txn_clock)
+            self._transactions = txns
+            broker.attach_transactions(txns)
+            await txns.start()
             if self._serve:
                 await self.serve()
         except BaseException:
+            if self._transactions is not None:
+                await self._transactions.close()
             await broker.close()
             raise
         return self
@@ -102,7 +122,8 @@ class Node:
         """
         if self._server is not None:
             return self._server
-        server = Server(self.broker, self.groups, advertised_host=self._advertised_host)
+        server = Server(self.broker, self.groups, advertised_host=self._advertised_host,
+                        transactions=self._transactions)
         await server.start()
         self._server = server
         self.faults.attach(server)
@@ -116,11 +137,13 @@ class Node:
         self._closed = True
         if self._server is not None:
             await self._server.close(grace_s=grace_s)
+        if self._transactions is not None:
+            await self._transactions.close()
         await self.broker.close()
 
     def observer(self) -> EmbeddedObserver:
         """A new observer of this node; keep it and poll its ``snapshot()`` on the loop."""
-        return EmbeddedObserver(self.broker, self.groups, self.activity)
+        return EmbeddedObserver(self.broker, self.groups, self.activity, self._transactions)
 
     async def __aenter__(self) -> Node:
         return await self.start()

@@ -7,6 +7,8 @@ composition root (``core/node.py``) plugs the real parts in.
 * :class:`BrokerGroups`: what the broker calls on its group coordinator (a deleted
   topic's offsets go; the coordinator closes with the broker). ``GroupCoordinator``
   satisfies it.
+* :class:`TxnVerifier`: what the broker asks the transaction coordinator before it
+  appends a transactional batch (``core.txn.TransactionCoordinator`` satisfies it).
 * :class:`ServerStats`: how a listener reports its address, connections (opened,
   closed, refused by a limit), requests and errors;
   ``Broker`` implements it, and the monitor reads the result from the broker.
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
+
+from streamscope.core.errors import ErrorCode
 
 
 @dataclass(slots=True)
@@ -45,6 +49,15 @@ class BrokerGroups(Protocol):
 
     async def close(self) -> None:
         """Answer parked joins and syncs (NOT_COORDINATOR) and stop every timer."""
+        ...
+
+
+@runtime_checkable
+class TxnVerifier(Protocol):
+    def verify_transactional(self, producer_id: int, producer_epoch: int, topic: str,
+                             partition: int) -> ErrorCode:
+        """NONE when the producer has an open transaction that includes the partition;
+        else INVALID_PRODUCER_EPOCH (an older epoch: fenced) or INVALID_TXN_STATE."""
         ...
 
 

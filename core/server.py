@@ -125,6 +125,7 @@ from streamscope.core.protocol import (
     read_request_header,
 )
 from streamscope.core.protocol.hotpath import decode_produce_request, encode_fetch_response
+from streamscope.core.txn import TransactionCoordinator
 
 log = logging.getLogger(__name__)
 
@@ -191,10 +192,12 @@ class Server:
 
     def __init__(
         self, broker: Broker, groups: GroupCoordinator, *, stats: ServerStats | None = None,
-        advertised_host: str | None = None,
+        advertised_host: str | None = None, transactions: TransactionCoordinator | None = None,
     ) -> None:
         self.broker = broker
         self.groups = groups
+        # The transaction coordinator handed to the transaction APIs (None: none).
+        self.transactions = transactions
         self.stats: ServerStats = broker if stats is None else stats
         self.config = config = broker.config
         self.handlers: dict[int, ModuleType] = load_handlers()
@@ -987,7 +990,7 @@ class _Connection(asyncio.BufferedProtocol):
         ctx = RequestContext(
             broker, info, key, version, header.correlation_id, header.client_id,
             server.groups, server.host, server.port,
-            sasl=sasl,
+            sasl=sasl, transactions=server.transactions,
         )
         try:
             response = await module.handle(ctx, version, request)

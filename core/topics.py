@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from streamscope.core.config import KNOWN_TOPIC_CONFIGS, LogConfig
 from streamscope.core.errors import ErrorCode, KafkaError
-from streamscope.core.idempotence import ProducerState
+from streamscope.core.idempotence import PartitionTxns, ProducerState
 from streamscope.core.log import PartitionLog
 
 #: The default of ``BrokerConfig.max_partitions_per_topic`` (and the GUI forms' bound).
@@ -106,6 +106,8 @@ class Partition:
     dirty: bool = False
     waiters: set[asyncio.Future[None]] = field(default_factory=set)
     producers: dict[int, ProducerState] = field(default_factory=dict)
+    # Open and aborted transactions: the last stable offset, Fetch's aborted list.
+    txns: PartitionTxns = field(default_factory=PartitionTxns)
     # Storage faults (module docstring): the last append/fsync failure, None when healthy;
     # why the partition could not be opened at start-up, None when it could.
     storage_error: str | None = None

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from streamscope.core.auth import SaslSession
     from streamscope.core.broker import Broker
     from streamscope.core.groups import GroupCoordinator
+    from streamscope.core.txn import TransactionCoordinator
 
 __all__ = ["CloseConnection", "ConnectionInfo", "RequestContext", "load_handlers"]
 
@@ -56,6 +57,9 @@ class RequestContext:
     extra: dict[str, Any] = field(default_factory=dict)
     # The connection's SASL session; None when the broker has no SASL.
     sasl: SaslSession | None = None
+    # The node's transaction coordinator; None where none was built (transactional
+    # requests then get COORDINATOR_NOT_AVAILABLE).
+    transactions: TransactionCoordinator | None = None
 
 
 def load_handlers() -> dict[int, ModuleType]:

@@ -3,11 +3,20 @@
 Behaviour:
 
 * For each requested partition: ``high_watermark`` (= log end offset), ``last_stable_offset``
-  = high watermark (no transactions; librdkafka reads it for end-of-partition and lag under
-  its default read_committed isolation), ``log_start_offset``, ``aborted_transactions`` []
-  (never null), ``preferred_read_replica`` -1, and ``records``: whole batches from the one
-  containing ``fetch_offset``, as stored (never decoded), ``b""`` when there is nothing
-  (never null: librdkafka 2.0 fails on "MessageSetSize -1").
+  (the LSO: below the first offset of the oldest open transaction, the high watermark when
+  none is open; librdkafka reads it for end-of-partition and lag under its default
+  read_committed isolation), ``log_start_offset``, ``aborted_transactions``,
+  ``preferred_read_replica`` -1, and ``records``: whole batches from the one containing
+  ``fetch_offset``, as stored (never decoded), ``b""`` when there is nothing (never null:
+  librdkafka 2.0 fails on "MessageSetSize -1").
+* ``isolation_level`` 1 (read_committed): records only below the LSO (whole batches: a
+  transaction's first batch is where the LSO stops, so none straddles it), and
+  ``aborted_transactions`` lists (producer id, first offset) of every aborted
+  transaction overlapping the returned offsets, so the client drops those producers'
+  records up to their ABORT marker. 0 (read_uncommitted): everything up to the high
+  watermark, aborted records included, ``aborted_transactions`` [] (never null).
+  Commit/abort markers (control batches) are returned as stored in both; clients skip
+  them.
 * Every requested partition appears in the answer, in request order (kafka-python drops
   answers that leave partitions out). Unknown topic or partition: UNKNOWN_TOPIC_OR_PARTITION
   (3), offsets -1. ``fetch_offset`` outside [log start, high watermark]: OFFSET_OUT_OF_RANGE
@@ -39,8 +48,7 @@ Behaviour:
   last whole batch returned (batch headers only, no record is decoded), or the fetch
   offset when nothing came back. So the monitor shows what each reader was handed, not
   only what it committed; the span between the two is what a crash would deliver again.
-* ``isolation_level`` read_committed returns the same data: nothing is ever uncommitted.
-  ``current_leader_epoch`` is not checked (every epoch is accepted; Metadata says 0).
+* ``current_leader_epoch`` is not checked (every epoch is accepted; Metadata says 0).
   ``replica_id`` is ignored (no followers). ``rack_id`` (v11) is ignored.
 
 Version notes: v4 adds isolation level, last stable offset and aborted transactions; v5 log
@@ -101,9 +109,11 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     deadline = loop.time() + max_wait_s
     before_wait = -1
     feed = broker.activity
+    read_committed = request.get("isolation_level", 0) == 1
     while True:
         reads: list[tuple[str, int, int]] | None = [] if feed is not None else None
-        responses, total, positions, errored = _read(broker, topics, max_bytes, reads)
+        responses, total, positions, errored = _read(broker, topics, max_bytes, reads,
+                                                     read_committed)
         # Answer when min_bytes are there, on any partition error, or when a wait brought
         # nothing new: it timed out, or the wake-up was not an append (shutdown, a deleted
         # topic), and either way the client is better served now than after max_wait_ms.
@@ -128,7 +138,7 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
 
 
 def _read(broker, topics: list[dict], max_bytes: int,
-          reads: list[tuple[str, int, int]] | None = None):
+          reads: list[tuple[str, int, int]] | None = None, read_committed: bool = False):
     """One pass over the request: (responses, bytes, wait positions, any partition error);
     ``reads`` (if given) gets (topic, partition, read-to offset) of each partition in
     range: past the last whole batch returned, else the fetch offset."""
@@ -157,24 +167,35 @@ def _read(broker, topics: list[dict], max_bytes: int,
                 continue
             records = b""
             read_to = offset
+            txns = part.txns
+            lso = txns.last_stable_offset(hw)
+            end = lso if read_committed else hw
             limit = min(p.get("partition_max_bytes", _INT32_MAX), max_bytes - total)
-            if offset < hw and (limit > 0 or total == 0):
+            if offset < end and (limit > 0 or total == 0):
                 result = broker.fetch(name, index, offset, max(limit, 1))
                 records = result.records
                 hw = result.high_watermark
                 log_start = result.log_start_offset
                 read_to = max(offset, result.next_offset)
+                if read_committed and read_to > end:
+                    # Nothing at or past the LSO: those transactions are still open.
+                    records = _batches_below(records, end)
+                    read_to = max(offset, _end_offset(records))
                 if total > 0 and len(records) > limit:
                     # Only the first partition with data may exceed the limits.
                     records = _whole_batches_within(records, limit)
                     read_to = max(offset, _end_offset(records))
                 total += len(records)
+            aborted = []
+            if read_committed and records and txns.aborted:
+                aborted = [{"producer_id": a.producer_id, "first_offset": a.first_offset}
+                           for a in txns.aborted_between(offset, read_to)]
             if reads is not None:
                 reads.append((name, index, read_to))
             # Wake on anything past what this read saw, not past the fetch offset, or a
             # partition with a little data (< min_bytes) would wake the waiter at once.
             positions.append((name, index, max(offset, hw)))
-            parts_out.append(_entry(index, 0, hw, log_start, records))
+            parts_out.append(_entry(index, 0, hw, log_start, records, lso, aborted))
         responses.append({"topic": name, "partitions": parts_out})
     return responses, total, positions, errored
 
@@ -207,14 +228,26 @@ def _whole_batches_within(data, limit: int):
     return data[:pos] if pos else b""
 
 
-def _entry(index: int, code: int, hw: int, log_start: int, records=b"") -> dict:
+def _batches_below(data, offset: int):
+    """The whole batches of ``data`` (stored batches) whose base offset is below ``offset``."""
+    pos = 0
+    end = len(data)
+    while pos + 12 <= end:
+        if _BASE_OFFSET.unpack_from(data, pos)[0] >= offset:
+            break
+        pos += 12 + _BATCH_LENGTH.unpack_from(data, pos + 8)[0]
+    return data[:min(pos, end)] if pos else b""
+
+
+def _entry(index: int, code: int, hw: int, log_start: int, records=b"",
+           lso: int | None = None, aborted: list[dict] | None = None) -> dict:
     return {
         "partition_index": index,
         "error_code": int(code),
         "high_watermark": hw,
-        "last_stable_offset": hw,
+        "last_stable_offset": hw if lso is None else lso,
         "log_start_offset": log_start,
-        "aborted_transactions": [],
+        "aborted_transactions": aborted if aborted is not None else [],
         "preferred_read_replica": -1,
         "records": records,
     }

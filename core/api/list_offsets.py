@@ -10,8 +10,10 @@ Behaviour, per requested partition:
 * ``leader_epoch`` 0 (v4+), matching Metadata; ``current_leader_epoch`` in the request is
   accepted whatever it is.
 * Unknown topic or partition: UNKNOWN_TOPIC_OR_PARTITION (3), offset and timestamp -1.
-* ``isolation_level`` (v2+) is ignored: without transactions the last stable offset is the
-  high watermark, so read_committed and read_uncommitted get the same answer.
+* ``isolation_level`` (v2+) 1 (read_committed): LATEST answers the last stable offset
+  (below the first open transaction, the high watermark when none is open), as Kafka
+  does; by time, an offset at or past it is not visible yet (offset -1).
+  read_uncommitted answers the high watermark.
 * By time, the log finds the candidate batches from their headers and reads them on the
   loop (``PartitionLog.timestamp_batches``); decoding them (decompression included) runs
   in a worker thread, one hop per request, so a decompression bomb never blocks the
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 from streamscope.core.api import RequestContext
 from streamscope.core.api._answers import answer_each_partition
 from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.idempotence import PartitionTxns
 from streamscope.core.log.partition_log import PartitionLog
 from streamscope.core.records import first_record_at_time, uncompressed_limit
 
@@ -54,11 +57,17 @@ class _ByTime:
     timestamp: int
     log_start: int
     max_uncompressed: int
+    txns: PartitionTxns | None  # read_committed: its last stable offset bounds the answer
+
+    def visible_end(self) -> int:
+        hw = self.log.log_end_offset
+        return hw if self.txns is None else self.txns.last_stable_offset(hw)
 
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
     broker = ctx.broker
     by_time: list[_ByTime] = []
+    read_committed = version >= 2 and request.get("isolation_level", 0) == 1
 
     def answer(name: str, p: dict) -> dict:
         index = p["partition_index"]
@@ -68,17 +77,25 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
             raise KafkaError(ErrorCode.UNSUPPORTED_VERSION, "MAX_TIMESTAMP needs v7")
         out = {"partition_index": index, "error_code": 0, "leader_epoch": 0}
         if timestamp >= 0:
-            plog = broker.partition(name, index).log
+            part = broker.partition(name, index)
+            plog = part.log
             batches = plog.timestamp_batches(timestamp)
             out["timestamp"], out["offset"] = -1, -1
             if batches:
                 by_time.append(_ByTime(
                     out, plog, batches, timestamp, plog.log_start_offset,
                     uncompressed_limit(plog.config.max_message_bytes),
+                    part.txns if read_committed else None,
                 ))
             return out
         out["offset"], out["timestamp"] = broker.list_offsets(name, index, timestamp)
+        if read_committed and timestamp == -1:
+            out["offset"] = _stable_end(name, index)
         return out
+
+    def _stable_end(name: str, index: int) -> int:
+        part = broker.partition(name, index)
+        return part.txns.last_stable_offset(part.log.log_end_offset)
 
     def failed(index: int, exc: KafkaError) -> dict:
         return {
@@ -92,7 +109,7 @@ async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
         for job, result in zip(by_time, found, strict=True):
             if isinstance(result, KafkaError):
                 job.answer.update(failed(job.answer["partition_index"], result))
-            elif result is not None and result[0] < job.log.log_end_offset:
+            elif result is not None and result[0] < job.visible_end():
                 job.answer["offset"], job.answer["timestamp"] = result
     return {"throttle_time_ms": 0, "topics": topics}
 

@@ -45,10 +45,17 @@ Behaviour:
   name gets INVALID_TOPIC_EXCEPTION (17). Its files are created off the loop and the
   creation counts against the connection's auto-create budget (see metadata.py). A
   partition past the topic's count gets UNKNOWN_TOPIC_OR_PARTITION.
-* ``transactional_id`` (v3+) must be null: there are no transactions here, so a
-  transactional produce gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53), as Kafka answers
-  a producer that may not use that id (a transactional producer never gets this far:
-  InitProducerId refuses it first).
+* Transactions: ``transactional_id`` (v3+) names the producer's transactional id; its
+  batches carry the transactional attribute bit, and :meth:`Broker.produce` notes the
+  first offset of each producer's open transaction per partition (the last stable
+  offset stays below it until the commit or abort marker). The epoch check of
+  idempotence fences a producer whose epoch the coordinator bumped (its batches get
+  INVALID_PRODUCER_EPOCH, whether or not a marker with the newer epoch reached the
+  partition yet: the coordinator is asked). A transactional batch whose producer has no
+  open transaction including the partition (never added by AddPartitionsToTxn, or
+  already ended) gets INVALID_TXN_STATE (48), as with KIP-890's verification: it would
+  otherwise hold the last stable offset forever.
+  Control batches from clients are refused (INVALID_RECORD).
 
 Version notes: v0-2 carry the old message-set formats (magic 0/1). The log stores
 RecordBatch v2 only and this broker does not convert, so a partition carrying magic 0 or
@@ -154,8 +161,6 @@ async def handle(ctx: RequestContext, version: int,
     fixed_error = 0
     if acks not in (-1, 0, 1):
         fixed_error = ErrorCode.INVALID_REQUIRED_ACKS
-    elif request.get("transactional_id") is not None:
-        fixed_error = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
 
     responses = []
     # fsync "always", acks 1/-1: (answer entry, future resolved once durable).

@@ -20,6 +20,9 @@ Contract:
 * Each fetch in range is told to the broker's activity feed (if any) as this consumer's
   read position, under its in-process client (``local_client``) and
   :data:`core.broker.LOCAL_CLIENT_HOST`, so the monitor shows it as it shows a socket's.
+* Transaction markers (control batches) are never handed out; a fetch that returns only
+  markers moves the position past them. Records of aborted transactions are handed out
+  (the in-process consumer reads uncommitted, as Kafka's read_uncommitted).
 * Positions start at the committed offset if it is in range, else where
   ``auto_offset_reset`` says (``none`` raises OFFSET_OUT_OF_RANGE), and are reset the same
   way when retention or DeleteRecords moves the log start past them.
@@ -37,7 +40,7 @@ from streamscope.core.broker import LOCAL_CLIENT_HOST
 from streamscope.core.clients.clock import Clock, sleep
 from streamscope.core.errors import ErrorCode, KafkaError
 from streamscope.core.protocol import ApiKey
-from streamscope.core.records import iter_all_records
+from streamscope.core.records import iter_batches, iter_records
 
 if TYPE_CHECKING:
     from streamscope.core.broker import Broker, LocalClient
@@ -245,9 +248,14 @@ class Fetcher:
         topic, partition = tp
         buf = deque(
             ConsumerRecord(topic, partition, r.offset, r.timestamp, r.key, r.value, r.headers)
-            for r in iter_all_records(result.records)
+            for h, batch in iter_batches(result.records)
+            if not h.is_control  # transaction markers are not records to hand out
+            for r in iter_records(batch)
             if r.offset >= position
         )
+        if not buf and result.next_offset > position:
+            # Only transaction markers: step over them, or the next fetch reads them again.
+            positions[tp] = result.next_offset
         # Read to past what this fetch handed over, as the broker counts a real client's.
         self._note_read(tp, buf[-1].offset + 1 if buf else position)
         self.partitions.buffers[tp] = buf

@@ -225,6 +225,32 @@ class OffsetsMixin(CoordinatorState):
             return ErrorCode.UNKNOWN_MEMBER_ID
         return ErrorCode.NONE
 
+    def txn_commit_check(
+        self, group_id: str, member_id: str, generation_id: int, instance_id: str | None,
+    ) -> ErrorCode:
+        """TxnOffsetCommit's group check: NONE, or Kafka's error for a stale member."""
+        if self._closed:
+            return ErrorCode.NOT_COORDINATOR
+        if generation_id < 0 and not member_id and instance_id is None:
+            return ErrorCode.NONE
+        group = self._groups.get(group_id)
+        if group is None:
+            return ErrorCode.ILLEGAL_GENERATION
+        return self._validate_commit(group, member_id, generation_id, instance_id)
+
+    async def store_txn_offsets(self, group_id: str, offsets: Iterable[CommittedOffset]) -> None:
+        """Offsets of a committed transaction: visible at once, returns once stored
+        (partitions deleted meanwhile are skipped)."""
+        kept = [o for o in offsets if self._partition_exists(o.topic, o.partition)]
+        if not kept:
+            return
+        fut = self.store.commit_offsets(group_id, kept)
+        group = self._groups.setdefault(group_id, _Group(group_id))
+        for o in kept:
+            group.offsets[(o.topic, o.partition)] = o
+        self._tell_activity(group_id, kept)
+        await asyncio.wrap_future(fut)
+
     def _partition_exists(self, topic: str, partition: int) -> bool:
         count = self.partitions.topic_partition_count(topic)
         return count is not None and 0 <= partition < count

@@ -1,4 +1,5 @@
-"""Durable broker metadata: topics and their configs, committed consumer-group offsets.
+"""Durable broker metadata: topics and their configs, committed consumer-group offsets,
+transaction state.
 
 One SQLite database (stdlib ``sqlite3``, WAL journal) in the data dir, owned by the
 broker's event loop thread. Every write is one transaction; a committed offset or a
@@ -6,6 +7,11 @@ created topic is on disk (``synchronous=FULL`` under WAL) when the call returns,
 it survives a crash of the process and of the machine.
 """
 
-from streamscope.core.meta.store import CommittedOffset, MetaStore, TopicRecord
+from streamscope.core.meta.store import (
+    CommittedOffset,
+    MetaStore,
+    TopicRecord,
+    TransactionRecord,
+)
 
-__all__ = ["CommittedOffset", "MetaStore", "TopicRecord"]
+__all__ = ["CommittedOffset", "MetaStore", "TopicRecord", "TransactionRecord"]

@@ -20,7 +20,16 @@ Contract:
 * Dynamic broker configs (``broker_configs`` table, added with CREATE IF NOT EXISTS so
   an older store gains it on open): :meth:`load_broker_configs` at start-up,
   :meth:`set_broker_configs` replaces one scope's set (queued like every write).
-* The schema is versioned by ``PRAGMA user_version`` so later releases can migrate it.
+* Transactions (``core.txn``): :meth:`save_transaction` queues one transactional id's
+  whole state (a :class:`TransactionRecord`: producer id and epoch, state, partitions,
+  groups, offsets committed inside the open transaction) as one row, replacing the
+  last; :meth:`delete_transaction` forgets one; :meth:`load_transactions` reads them at
+  start-up. The coordinator writes the decision (PrepareCommit / PrepareAbort) and waits
+  for it before it writes any marker, so a restart completes what was decided.
+* The schema is versioned by ``PRAGMA user_version`` so later releases can migrate it
+  (the transactions and broker_configs tables were added without a version change:
+  older releases ignore them, and ``CREATE TABLE IF NOT EXISTS`` adds them to older
+  data dirs).
 """
 
 from __future__ import annotations
@@ -70,6 +79,18 @@ CREATE TABLE IF NOT EXISTS broker_configs (
     value TEXT NOT NULL,
     PRIMARY KEY (scope, name)
 );
+CREATE TABLE IF NOT EXISTS transactions (
+    transactional_id TEXT PRIMARY KEY,
+    producer_id INTEGER NOT NULL,
+    producer_epoch INTEGER NOT NULL,
+    timeout_ms INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    partitions TEXT NOT NULL,
+    groups TEXT NOT NULL,
+    pending_offsets TEXT NOT NULL,
+    start_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
 """
 
 
@@ -90,6 +111,23 @@ class CommittedOffset:
     leader_epoch: int = -1
     metadata: str | None = ""
     commit_timestamp: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionRecord:
+    """One transactional id's stored state (see ``core.txn.coordinator``)."""
+
+    transactional_id: str
+    producer_id: int
+    producer_epoch: int
+    timeout_ms: int
+    state: str
+    partitions: tuple[tuple[str, int], ...]
+    groups: tuple[str, ...]
+    # group -> offsets committed inside the open transaction (TxnOffsetCommit).
+    pending_offsets: dict[str, tuple[CommittedOffset, ...]]
+    start_ms: int
+    updated_ms: int
 
 
 class MetaStore:
@@ -315,6 +353,39 @@ class MetaStore:
         rows = [(group, t, p) for t, p in partitions]
         return self._submit(lambda db: db.executemany(
             "DELETE FROM committed_offsets WHERE group_id=? AND topic=? AND partition=?", rows))
+
+    # --- transactions -----------------------------------------------------------------
+
+    def save_transaction(self, rec: TransactionRecord) -> Future[None]:
+        pending = {g: [[o.topic, o.partition, o.offset, o.leader_epoch, o.metadata,
+                        o.commit_timestamp] for o in offs]
+                   for g, offs in rec.pending_offsets.items()}
+        row = (rec.transactional_id, rec.producer_id, rec.producer_epoch, rec.timeout_ms,
+               rec.state, json.dumps([list(tp) for tp in rec.partitions]),
+               json.dumps(list(rec.groups)), json.dumps(pending), rec.start_ms, rec.updated_ms)
+        return self._submit(lambda db: db.execute(
+            "INSERT OR REPLACE INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row))
+
+    def delete_transaction(self, transactional_id: str) -> Future[None]:
+        return self._submit(lambda db: db.execute(
+            "DELETE FROM transactions WHERE transactional_id=?", (transactional_id,)))
+
+    def load_transactions(self) -> list[TransactionRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT transactional_id, producer_id, producer_epoch, timeout_ms, state,"
+                " partitions, groups, pending_offsets, start_ms, updated_ms"
+                " FROM transactions ORDER BY transactional_id"
+            ).fetchall()
+        out = []
+        for tid, pid, epoch, timeout, state, parts, groups, pending, start, updated in rows:
+            offsets = {g: tuple(CommittedOffset(*o) for o in offs)
+                       for g, offs in json.loads(pending).items()}
+            out.append(TransactionRecord(
+                tid, pid, epoch, timeout, state,
+                tuple((t, p) for t, p in json.loads(parts)), tuple(json.loads(groups)),
+                offsets, start, updated))
+        return out
 
     def _transaction(self):
         return _Tx(self._db)

@@ -7,6 +7,10 @@ typed; ``core.broker.Broker`` satisfies it structurally) and the group coordinat
 missing attribute, so a renamed one fails loudly instead of showing zeros. The node's
 activity feed (:class:`core.monitor.feed.ActivityFeed`), handed in the same way, gives
 ``ClusterSnapshot.activity`` (its read positions attributed to this snapshot's groups).
+The transaction coordinator (:class:`core.monitor.ports.TransactionsView`), likewise
+handed in, gives ``ClusterSnapshot.transactions`` (ids with a transaction in progress);
+each partition's last stable offset and newest aborted transactions come from its
+``txns`` (:class:`core.monitor.ports.PartitionTxnsView`).
 
 Contract: call :meth:`EmbeddedObserver.snapshot` (or :func:`build_snapshot`) ON THE
 BROKER'S EVENT-LOOP THREAD; it only reads broker state, never awaits, and returns
@@ -24,14 +28,23 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
+from itertools import islice
 from operator import attrgetter
 
 from streamscope.core.groups import GroupDescription, partition_lag, total_lag
 from streamscope.core.monitor.feed import ActivityFeed
-from streamscope.core.monitor.ports import BrokerView, CompactionView, GroupsView
+from streamscope.core.monitor.ports import (
+    AbortedTxnView,
+    BrokerView,
+    CompactionView,
+    GroupsView,
+    TransactionsView,
+)
 from streamscope.core.monitor.snapshot import (
+    ABORTED_SHOWN,
+    AbortedRange,
     BrokerInfo,
     ClusterSnapshot,
     CompactionSnapshot,
@@ -43,6 +56,7 @@ from streamscope.core.monitor.snapshot import (
     OffsetSnapshot,
     PartitionSnapshot,
     TopicSnapshot,
+    TransactionSnapshot,
 )
 
 EVENTS_KEPT = 2000
@@ -64,13 +78,16 @@ class EmbeddedObserver:
     """Snapshots of one Broker; keeps the event numbering across calls."""
 
     def __init__(
-        self, broker: BrokerView, groups: GroupsView | None, activity: ActivityFeed | None = None
+        self, broker: BrokerView, groups: GroupsView | None, activity: ActivityFeed | None = None,
+        transactions: TransactionsView | None = None,
     ) -> None:
         """``groups`` is the node's coordinator (None: a broker without one, no groups);
-        ``activity`` its activity feed (None: snapshots carry no activity)."""
+        ``activity`` its activity feed (None: snapshots carry no activity);
+        ``transactions`` its transaction coordinator (None: no transactions listed)."""
         self.broker = broker
         self.groups = groups
         self.activity = activity
+        self.transactions = transactions
         self._events: deque[EventSnapshot] = deque(maxlen=EVENTS_KEPT)
         self._last_event: object | None = None
         self._seq = 0
@@ -118,7 +135,22 @@ class EmbeddedObserver:
             connections=connections,
             events=tuple(self._events),
             activity=activity,
+            transactions=self._transactions(),
         )
+
+    def _transactions(self) -> tuple[TransactionSnapshot, ...]:
+        coordinator = self.transactions
+        if coordinator is None:
+            return ()
+        out = []
+        for txn_id, meta in sorted(coordinator.transactions.items()):
+            if meta.state not in _IN_PROGRESS:
+                continue
+            out.append(TransactionSnapshot(
+                txn_id, meta.producer_id, meta.producer_epoch, meta.state,
+                tuple(sorted(meta.partitions)), tuple(sorted(meta.groups)),
+                coordinator.age_ms(txn_id), meta.timeout_ms))
+        return tuple(out)
 
     # -- topics ----------------------------------------------------------------------
 
@@ -145,9 +177,14 @@ class EmbeddedObserver:
                 # An idle partition keeps its snapshot object: fewer allocations per tick
                 # means less garbage-collector work in a process the GUI shares.
                 old = prev_parts[index] if index < len(prev_parts) else None
+                txns = p.txns
+                lso = txns.last_stable_offset(end)
+                aborted = txns.aborted
                 if (
                     old is not None
                     and old.high_watermark == end
+                    and old.last_stable_offset == lso
+                    and _same_aborted(old.aborted, aborted)
                     and old.log_start_offset == start
                     and old.records_out == p.records_out
                     and old.size_bytes == size_bytes
@@ -188,6 +225,8 @@ class EmbeddedObserver:
                         p.storage_error,
                         p.offline,
                         compaction,
+                        lso,
+                        _aborted_ranges(aborted),
                     )
                 parts.append(ps)
                 hw_by_tp[(name, index)] = (start, end)
@@ -386,6 +425,29 @@ def convert_group(
         total_lag=total_lag(o.lag for o in offsets),
         rebalances=g.rebalances,
     )
+
+
+# Transaction states listed as in progress (Kafka's names, core.txn).
+_IN_PROGRESS = frozenset({"Ongoing", "PrepareCommit", "PrepareAbort"})
+
+
+def _same_aborted(shown: tuple[AbortedRange, ...], aborted: Sequence[AbortedTxnView]) -> bool:
+    """Whether the snapshot's aborted ranges still show the partition's newest ones
+    (the list only grows at its end, and shrinks from its start)."""
+    if not aborted:
+        return not shown
+    if not shown or len(shown) != min(len(aborted), ABORTED_SHOWN):
+        return False
+    last, end = aborted[-1], shown[-1]
+    first, start = aborted[-len(shown)], shown[0]
+    return (end.first_offset, end.last_offset, start.first_offset) == (
+        last.first_offset, last.last_offset, first.first_offset)
+
+
+def _aborted_ranges(aborted: Sequence[AbortedTxnView]) -> tuple[AbortedRange, ...]:
+    newest = list(islice(reversed(aborted), ABORTED_SHOWN))
+    return tuple(AbortedRange(a.producer_id, a.first_offset, a.last_offset)
+                 for a in reversed(newest))
 
 
 def build_snapshot(

@@ -17,7 +17,7 @@ can hold the real broker against it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -82,8 +82,29 @@ class LogView(Protocol):
 
 
 @runtime_checkable
+class AbortedTxnView(Protocol):
+    @property
+    def producer_id(self) -> int: ...
+    @property
+    def first_offset(self) -> int: ...
+    @property
+    def last_offset(self) -> int: ...
+
+
+@runtime_checkable
+class PartitionTxnsView(Protocol):
+    """A partition's transactions (``core.idempotence.PartitionTxns``)."""
+
+    @property
+    def aborted(self) -> Sequence[AbortedTxnView]: ...
+
+    def last_stable_offset(self, high_watermark: int) -> int: ...
+
+
+@runtime_checkable
 class PartitionView(Protocol):
     index: int
+    txns: PartitionTxnsView
 
     @property
     def log(self) -> LogView: ...
@@ -185,6 +206,35 @@ class GroupsView(Protocol):
 
     def snapshot(self) -> Sequence[GroupDescription]:
         """Every live group as frozen data (no I/O)."""
+        ...
+
+
+@runtime_checkable
+class TxnMetaView(Protocol):
+    """One transactional id (``core.txn.TxnMeta``)."""
+
+    transactional_id: str
+    producer_id: int
+    producer_epoch: int
+    timeout_ms: int
+    state: str
+
+    @property
+    def partitions(self) -> Set[tuple[str, int]]: ...
+    @property
+    def groups(self) -> Set[str]: ...
+
+
+@runtime_checkable
+class TransactionsView(Protocol):
+    """The transaction coordinator, as the monitor sees it (handed over by the
+    composition root beside the group coordinator)."""
+
+    @property
+    def transactions(self) -> Mapping[str, TxnMetaView]: ...
+
+    def age_ms(self, transactional_id: str) -> int:
+        """How long its transaction has been open (0: none is)."""
         ...
 
 

@@ -306,12 +306,21 @@ def test_a_record_deleted_meanwhile_is_skipped_not_an_error(bt, producers):
 
 def test_transactional_and_control_batches_are_shown_not_hidden(bt):
     create_topic(bt, "tx")
-    txn = build_batch([(b"k", b"in a transaction")], producer_id=7, producer_epoch=0,
+    # A transactional batch is appended only inside an open transaction: open one.
+    txns = bt.node.transactions
+    _err, pid, epoch = bt.submit(txns.init_producer_id, "browse-tx", 60_000).result(30)
+    bt.submit(txns.add_partitions, "browse-tx", pid, epoch, [("tx", 0)]).result(30)
+    txn = build_batch([(b"k", b"in a transaction")], producer_id=pid, producer_epoch=epoch,
                       base_sequence=0, transactional=True)
     bt.call(bt.broker.produce, "tx", 0, bytearray(txn))
     got = page(bt, "tx", 0, Start.earliest())
     (r,) = got.records
-    assert r.transactional and not r.control and r.producer_id == 7
+    assert r.transactional and not r.control and r.producer_id == pid
+    # The broker's own COMMIT marker is shown too, as the row after it.
+    bt.submit(txns.end_txn, "browse-tx", pid, epoch, True).result(30)
+    first, marker_row = page(bt, "tx", 0, Start.earliest()).records
+    assert marker_row.control and marker_row.offset == 1
+    assert marker_row.note == "control record: COMMIT marker (v0)"
 
     # A COMMIT marker as Kafka writes it (clients may not produce these, so the batch is
     # decoded directly): key = version 0, type 1; the row says what it is.

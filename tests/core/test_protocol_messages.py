@@ -171,6 +171,13 @@ _KP_CLASSES = {
     44: (kp_admin.IncrementalAlterConfigsRequest, kp_admin.IncrementalAlterConfigsResponse),
     47: (kp_consumer.OffsetDeleteRequest, kp_consumer.OffsetDeleteResponse),
     60: (kp_admin.DescribeClusterRequest, kp_admin.DescribeClusterResponse),
+    24: (kp_producer.AddPartitionsToTxnRequest, kp_producer.AddPartitionsToTxnResponse),
+    25: (kp_producer.AddOffsetsToTxnRequest, kp_producer.AddOffsetsToTxnResponse),
+    26: (kp_producer.EndTxnRequest, kp_producer.EndTxnResponse),
+    28: (kp_producer.TxnOffsetCommitRequest, kp_producer.TxnOffsetCommitResponse),
+    61: (kp_admin.DescribeProducersRequest, kp_admin.DescribeProducersResponse),
+    65: (kp_admin.DescribeTransactionsRequest, kp_admin.DescribeTransactionsResponse),
+    66: (kp_admin.ListTransactionsRequest, kp_admin.ListTransactionsResponse),
 }
 
 

@@ -296,10 +296,6 @@ async def test_produce_refusals_use_kafka_codes(served, wire):
     v2 = await wire.call(PRODUCE, 2, produce_body("t", 0, bytes(old_format)))
     assert only_partition(v2, parts="partition_responses")["error_code"] == \
         ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT
-    txn = await wire.call(PRODUCE, 9, {**produce_body("t", 0, batch(b"a")),
-                                       "transactional_id": "tx"})
-    assert only_partition(txn, parts="partition_responses")["error_code"] == \
-        ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
     assert broker.partition_offsets("t", 0) == (0, 0)
 
 
@@ -686,7 +682,7 @@ async def test_alter_configs_replaces_and_incremental_updates(served, wire):
     assert broker.topics["ac"].configs == {"segment.bytes": "200000"}
 
 
-async def test_init_producer_id_allocates_bumps_and_refuses_transactions(served, wire):
+async def test_init_producer_id_allocates_bumps_and_serves_transactional_ids(served, wire):
     first = await wire.call(INIT_PRODUCER_ID, 4, {"transactional_id": None,
                                                   "transaction_timeout_ms": 60000})
     second = await wire.call(INIT_PRODUCER_ID, 0, {"transactional_id": None,
@@ -700,7 +696,13 @@ async def test_init_producer_id_allocates_bumps_and_refuses_transactions(served,
     assert (bumped["producer_id"], bumped["producer_epoch"]) == (first["producer_id"], 1)
     txn = await wire.call(INIT_PRODUCER_ID, 4, {"transactional_id": "tx",
                                                 "transaction_timeout_ms": 60000})
-    assert txn["error_code"] == ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    assert txn["error_code"] == 0 and txn["producer_epoch"] == 0
+    again = await wire.call(INIT_PRODUCER_ID, 4, {"transactional_id": "tx",
+                                                  "transaction_timeout_ms": 60000})
+    assert (again["producer_id"], again["producer_epoch"]) == (txn["producer_id"], 1)
+    too_long = await wire.call(INIT_PRODUCER_ID, 4, {"transactional_id": "tx",
+                                                     "transaction_timeout_ms": 900_001})
+    assert too_long["error_code"] == ErrorCode.INVALID_TRANSACTION_TIMEOUT
 
 
 async def test_describe_cluster_lists_this_broker(served, wire):
