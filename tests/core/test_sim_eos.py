@@ -37,3 +37,13 @@ async def test_at_least_once_processes_the_crashed_batch_again(node: Node) -> No
     assert result.missing == 0
     assert result.duplicates == 10
     assert result.committed_view == 130 and result.in_log == 130 and result.aborted == 0
+
+
+async def test_exactly_once_leaves_no_duplicate_for_read_committed(node: Node) -> None:
+    result = await run_transform(node.bootstrap, exactly_once=True, records=120,
+                                 crash_after=50, timeout_s=60)
+    assert result.missing == 0 and result.duplicates == 0
+    assert result.committed_view == 120
+    # The dead instance's open transaction was aborted: its 10 outputs are in the log,
+    # and a read_uncommitted reader sees them.
+    assert result.aborted == 10 and result.in_log == 130
