@@ -157,7 +157,7 @@ class Fetcher:
             if self.stopped():
                 await asyncio.sleep(0)
                 return {}
-            batch = self._take(limit)
+            batch, starts = self._take(limit)
             if batch:
                 break
             remaining = deadline - clock.time()
@@ -184,17 +184,24 @@ class Fetcher:
         out: dict[TopicPartition, list[ConsumerRecord]] = {}
         positions = self.partitions.positions
         for tp, records in batch.items():
-            # Hand out only what is still ours and not moved by a seek or a rebalance.
-            if tp in self.partitions.assigned and positions.get(tp) == records[0].offset:
+            # Hand out only what is still ours and not moved by a seek or a rebalance
+            # since it was taken. The first record may lie past the position: a
+            # compacted log has gaps, and markers take offsets.
+            if tp in self.partitions.assigned and positions.get(tp) == starts[tp]:
                 positions[tp] = records[-1].offset + 1
                 self.records_consumed += len(records)
                 out[tp] = records
         return out
 
-    def _take(self, limit: int) -> dict[TopicPartition, list[ConsumerRecord]]:
+    def _take(
+        self, limit: int
+    ) -> tuple[dict[TopicPartition, list[ConsumerRecord]], dict[TopicPartition, int]]:
+        """Up to ``limit`` buffered records, and each partition's position as they were
+        taken (where they continue from)."""
         tps = self.partitions.fetchable()
+        starts: dict[TopicPartition, int] = {}
         if not tps:
-            return {}
+            return {}, starts
         self._rotate = (self._rotate + 1) % len(tps)
         tps = tps[self._rotate:] + tps[:self._rotate]  # fairness across partitions
         out: dict[TopicPartition, list[ConsumerRecord]] = {}
@@ -211,8 +218,9 @@ class Fetcher:
                     continue
             taken = [buf.popleft() for _ in range(min(left, len(buf)))]
             out[tp] = taken
+            starts[tp] = self.partitions.positions[tp]
             left -= len(taken)
-        return out
+        return out, starts
 
     def _note_read(self, tp: TopicPartition, offset: int) -> None:
         feed = self.broker.activity
