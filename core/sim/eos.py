@@ -47,8 +47,10 @@ from streamscope.core.sim.faults import _ensure_topic, _offsets, updates_for
 from streamscope.core.sim.partners import decode_update, encode_update
 
 BATCH = 20  # input records per batch (and per transaction)
-GROUP = "streamscope-lesson-transformer"
-INSTANCE = "transformer-1"  # static membership: the restarted instance takes over at once
+# The transformer's group and static member id, one pair per mode (the source topics
+# differ): the restarted instance takes over its dead predecessor's partitions at once.
+GROUP = "streamscope-lesson-transformer-{mode}"
+INSTANCE = "transformer-{mode}-1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,15 +181,17 @@ def transform(bootstrap: str, source: str, sink: str, *, exactly_once: bool,
               crash_after: int | None, timeout_s: float) -> int:
     """Read ``source`` to its end in the group, write one output per update; with
     ``crash_after``, SIGKILL this process once that many outputs were acknowledged."""
+    mode = "exactly-once" if exactly_once else "at-least-once"
     consumer = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": GROUP, "group.instance.id": INSTANCE,
+        "bootstrap.servers": bootstrap, "group.id": GROUP.format(mode=mode),
+        "group.instance.id": INSTANCE.format(mode=mode),
         "enable.auto.commit": False, "auto.offset.reset": "earliest",
         "isolation.level": "read_committed", "session.timeout.ms": 10_000,
     })
     conf = {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5,
             "partitioner": "murmur2_random"}
     if exactly_once:
-        conf["transactional.id"] = "streamscope-lesson-transformer"
+        conf["transactional.id"] = f"streamscope-lesson-transformer-{mode}"
         conf["transaction.timeout.ms"] = 60_000
     producer = Producer(conf)
     if exactly_once:

@@ -20,7 +20,7 @@ from streamscope.core.lessons.model import Assert, find_lesson
 pytestmark = pytest.mark.timeout(180)
 
 LESSONS = ["fanout", "scale-out", "crash-rebalance", "lag", "ordering", "database",
-           "delivery-guarantees", "idempotence"]
+           "delivery-guarantees", "idempotence", "compaction", "exactly-once"]
 ENTRY_POINT = Path(sys.executable).parent / "streamscope"
 
 

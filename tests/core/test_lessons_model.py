@@ -23,7 +23,7 @@ from streamscope.core.lessons.model import (
 )
 
 NAMES = ["fanout", "scale-out", "crash-rebalance", "lag", "ordering", "database",
-         "delivery-guarantees", "idempotence"]
+         "delivery-guarantees", "idempotence", "compaction", "exactly-once"]
 
 HEAD = 'name = "tiny"\ntitle = "Tiny"\nseed = 3\ntopics = ["t"]\n'
 
@@ -40,7 +40,7 @@ def refused(text: str) -> str:
     return message
 
 
-def test_the_eight_lessons_of_the_issue_ship_in_order_and_parse():
+def test_the_lessons_ship_in_order_and_parse():
     lessons = builtin_lessons()
     assert [lesson.name for lesson in lessons] == NAMES
     for lesson in lessons:
