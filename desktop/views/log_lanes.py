@@ -369,7 +369,8 @@ class LogLegend(ThemedCanvas):
     )
     # Shown only on topics that have them (:meth:`set_extras`).
     COMPACTION_ENTRIES = (("clean", "cleaned (compacted)"), ("dirty", "dirty (not cleaned yet)"))
-    TRANSACTION_ENTRIES = (("stable", "last stable offset"), ("aborted", "aborted transaction"))
+    STABLE_ENTRY = ("stable", "last stable offset")
+    ABORTED_ENTRY = ("aborted", "aborted transaction")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -386,13 +387,15 @@ class LogLegend(ThemedCanvas):
             "its lag. Hover anything for its numbers; click a record to open it."
         )
 
-    def set_extras(self, compacted: bool, transactional: bool) -> None:
-        """Add the compaction and transaction marks to the key when the topic has them."""
+    def set_extras(self, compacted: bool, stable: bool, aborted: bool) -> None:
+        """Add the compaction and transaction marks to the key while the lanes show them."""
         entries = self.ENTRIES
         if compacted:
             entries += self.COMPACTION_ENTRIES
-        if transactional:
-            entries += self.TRANSACTION_ENTRIES
+        if stable:
+            entries += (self.STABLE_ENTRY,)
+        if aborted:
+            entries += (self.ABORTED_ENTRY,)
         if entries != self.entries:
             self.entries = entries
             self._fit_height()

@@ -250,7 +250,8 @@ class LogView(QWidget):
         lanes = self.model.lanes
         self.legend.set_extras(
             compacted=any(lane.compaction is not None for lane in lanes),
-            transactional=any(lane.stable_offset is not None or lane.aborted for lane in lanes),
+            stable=any(lane.stable_offset is not None for lane in lanes),
+            aborted=any(lane.aborted for lane in lanes),
         )
         groups = self.model.group_ids
         # Group ids stay out of this line: its tooltip (the full text, when elided) is
