@@ -131,6 +131,7 @@ class CompactionStatus:
     bytes_written: int
     last_run_ms: int
     last_error: str | None
+    progress: float = 0.0  # of the pass running: bytes read over what it will read
 
 
 @dataclass(slots=True)
@@ -145,6 +146,17 @@ class CleanerState:
     bytes_written: int = 0
     last_run_ms: int = 0  # epoch ms when the last pass ended; 0: none yet
     last_error: str | None = None
+    # The pass running: its live result (its thread adds to bytes_read, the monitor only
+    # reads the int) and the bytes it will read in all (the dirty map, then the rewrite).
+    running: PassResult | None = None
+    running_total: int = 0
+
+    @property
+    def progress(self) -> float:
+        run = self.running
+        if run is None or self.running_total <= 0:
+            return 0.0
+        return min(1.0, run.bytes_read / self.running_total)
 
     @property
     def state(self) -> str:
@@ -257,7 +269,7 @@ def status(plog: PartitionLog, now_ms: int) -> CompactionStatus:
     clean = min(max(st.clean_offset, plog.log_start_offset), max(dirty_end, plog.log_start_offset))
     return CompactionStatus(clean, max(dirty_end, clean), round(s.dirty_ratio, 4), st.state,
                             st.passes, st.bytes_read, st.bytes_written, st.last_run_ms,
-                            st.last_error)
+                            st.last_error, round(st.progress, 2))
 
 
 def needs_cleaning(plog: PartitionLog, now_ms: int) -> bool:
@@ -405,13 +417,14 @@ def _batches(seg: Segment, throttle: Throttle | None) -> Iterable[tuple[memoryvi
 
 
 def run_pass(p: Plan, throttle: Throttle, *, max_keys: int,
-             swap: Callable[[Cleaned], bool]) -> PassResult:
+             swap: Callable[[Cleaned], bool], result: PassResult | None = None) -> PassResult:
     """Clean the segments of ``p``: each rewritten segment's ``*.cleaned`` files are
     written and synced, then handed to ``swap`` (:func:`commit_one` on the owner's
     thread) before the next segment is read, so an interrupted pass keeps the segments
     it finished. On any error every file this pass wrote and did not swap in is removed
-    and the error raised (the checkpoint is then left as it was)."""
-    result = PassResult()
+    and the error raised (the checkpoint is then left as it was). ``result``, when given,
+    is filled as the pass goes (its ``bytes_read`` is the pass's progress)."""
+    result = result if result is not None else PassResult()
     written: list[Path] = []
     try:
         _run_pass(p, throttle, max_keys, result, written, swap)
@@ -692,6 +705,10 @@ class LogCleaner:
         state = plog.cleaner
         state.cleaning = True
         state.last_error = None
+        running = state.running = PassResult()
+        # The map reads the dirty segments, the rewrite every cleanable one.
+        state.running_total = (sum(s.size for s in p.segments[p.dirty_from:])
+                               + sum(s.size for s in p.segments))
         throttle = Throttle(self.config.io_bytes_per_sec, self._stop)
 
         def swap(c: Cleaned) -> bool:  # on the cleaner thread: the loop does the swap
@@ -707,7 +724,8 @@ class LogCleaner:
         try:
             result = await loop.run_in_executor(
                 self._executor,
-                lambda: run_pass(p, throttle, max_keys=self.config.max_keys, swap=swap))
+                lambda: run_pass(p, throttle, max_keys=self.config.max_keys, swap=swap,
+                                 result=running))
             if plog.closed:
                 return True  # deleted meanwhile: its directory may soon be another log's
             await loop.run_in_executor(self._executor, finish, p.directory, result)
@@ -720,6 +738,7 @@ class LogCleaner:
             return True
         finally:
             state.cleaning = False
+            state.running = None
             state.last_run_ms = int(self._clock() * 1000)
         state.passes += 1
         self.passes += 1

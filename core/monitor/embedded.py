@@ -67,7 +67,8 @@ def _compaction(view: CompactionView | None) -> CompactionSnapshot | None:
         return None
     return CompactionSnapshot(
         view.clean_offset, view.dirty_end_offset, view.dirty_ratio, view.state,
-        view.passes, view.bytes_read, view.bytes_written, view.last_run_ms, view.last_error)
+        view.passes, view.bytes_read, view.bytes_written, view.last_run_ms, view.last_error,
+        view.progress)
 IN_PROCESS_HOST = "in-process"  # the address column of an in-process client
 # The broker's running totals, read by the frozen Counters' own field names (in their
 # order): a counter the broker lacks is an AttributeError here, never a zero.

@@ -59,6 +59,7 @@ class CompactionView(Protocol):
     bytes_written: int
     last_run_ms: int
     last_error: str | None
+    progress: float
 
 
 @runtime_checkable

@@ -150,8 +150,10 @@ class CompactionSnapshot:
     clean (compacted: gaps), [``clean_offset``, ``dirty_end_offset``) dirty and
     cleanable, the rest (the active segment, or records younger than
     min.compaction.lag.ms) not cleanable yet. ``dirty_ratio`` is dirty bytes over
-    cleanable bytes; ``state`` "idle" or "cleaning"; ``bytes_read`` / ``bytes_written``
-    by the cleaner's passes since the broker started; ``last_run_ms`` epoch ms (0: none)."""
+    cleanable bytes; ``state`` "idle" or "cleaning", and while cleaning ``progress`` the
+    share of its input the running pass has read (0-1); ``bytes_read`` /
+    ``bytes_written`` by the cleaner's passes since the broker started; ``last_run_ms``
+    epoch ms (0: none)."""
 
     clean_offset: int
     dirty_end_offset: int
@@ -162,6 +164,7 @@ class CompactionSnapshot:
     bytes_written: int
     last_run_ms: int
     last_error: str | None = None
+    progress: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,7 +85,7 @@ def _explain_cleaner(lane: Lane, mark: Mark) -> str:
     assert cl is not None
     tp = lane.name
     if cl.state == "cleaning":
-        state = "The cleaner is compacting it now."
+        state = f"The cleaner is compacting it now ({cl.progress:.0%} read)."
     elif cl.passes:
         freed = max(0, cl.bytes_read - cl.bytes_written)
         state = (f"The cleaner has run {fmt.plural(cl.passes, 'time')} here and freed "

@@ -284,9 +284,10 @@ def _cleaner_summary(lanes: tuple[Lane, ...], min_ratio: str | None) -> str:
     cleaners = [lane.compaction for lane in lanes if lane.compaction is not None]
     if not cleaners:
         return ""
-    running = sum(1 for c in cleaners if c.state == "cleaning")
+    running = [c for c in cleaners if c.state == "cleaning"]
     if running:
-        state = f"cleaner running on {fmt.plural(running, 'partition')}"
+        progress = sum(c.progress for c in running) / len(running)
+        state = f"cleaner running on {fmt.plural(len(running), 'partition')} ({progress:.0%})"
     else:
         state = "cleaner idle"
     worst = max(c.dirty_ratio for c in cleaners)

@@ -493,3 +493,32 @@ def test_a_group_whose_segments_went_away_meanwhile_is_discarded(tmp_path: Path)
         assert records(log)[0][0] == log.log_start_offset
     finally:
         log.close()
+
+
+async def test_a_running_pass_reports_its_progress(tmp_path: Path, monkeypatch) -> None:
+    # The monitor reads the status on the loop while the pass runs on its thread; each
+    # swap runs on the loop mid-pass, so what the status says there is the progress seen.
+    log = PartitionLog.open(tmp_path / "t-0", cfg(), topic="t", partition=0)
+    lc = cleaner.LogCleaner(cleaner.CleanerConfig(interval_ms=10), lambda: [log])
+    seen: list[tuple[str, float]] = []
+    real = cleaner.commit_one
+
+    def observed(plog: PartitionLog, c: cleaner.Cleaned) -> bool:
+        status = plog.compaction()
+        assert status is not None
+        seen.append((status.state, status.progress))
+        return real(plog, c)
+
+    monkeypatch.setattr(cleaner, "commit_one", observed)
+    try:
+        for i in range(60):
+            put(log, f"k{i % 3}", f"v{i}")
+        assert await lc.clean_due() == 1
+        assert seen and all(state == "cleaning" for state, _p in seen)
+        progress = [p for _s, p in seen]
+        assert all(0 < p <= 1 for p in progress) and progress == sorted(progress)
+        status = log.compaction()
+        assert status is not None and status.state == "idle" and status.progress == 0.0
+    finally:
+        await lc.close()
+        log.close()

@@ -470,14 +470,14 @@ def test_a_compacted_lane_is_drawn_clean_then_dirty_and_says_what_the_cleaner_di
 def test_a_running_cleaner_says_so_and_a_failed_run_says_why():
     cleaner = monitor.CompactionSnapshot(
         clean_offset=0, dirty_end_offset=900, dirty_ratio=0.9, state="cleaning", passes=0,
-        bytes_read=0, bytes_written=0, last_run_ms=0, last_error="disk full",
+        bytes_read=0, bytes_written=0, last_run_ms=0, last_error="disk full", progress=0.25,
     )
     t = _with(orders(hws=(1_000,)), compaction=cleaner)
     lane = model_for(snap(topics=(t,))).lanes[0]
     dirty = next(k for k in lane_marks(lane, 0, (0, 1_000), LaneBox(0, 100, 1100))
                  if k.kind == Kind.DIRTY)
     words = explain(lane, dirty)
-    assert "compacting it now" in words and "Its last run failed: disk full" in words
+    assert "compacting it now (25% read)" in words and "Its last run failed: disk full" in words
 
 
 def test_an_open_transaction_shows_the_last_stable_offset_and_aborted_ranges_are_hatched():

@@ -31,7 +31,7 @@ def topic(compacted: bool, transactional: bool) -> monitor.TopicSnapshot:
             fields["compaction"] = monitor.CompactionSnapshot(
                 clean_offset=600, dirty_end_offset=900, dirty_ratio=0.3 + 0.4 * p.index,
                 state="cleaning" if p.index == 1 else "idle", passes=1, bytes_read=100,
-                bytes_written=50, last_run_ms=1,
+                bytes_written=50, last_run_ms=1, progress=0.5,
             )
         if transactional:
             fields["last_stable_offset"] = 950
@@ -72,7 +72,7 @@ def test_compaction_and_transactions_join_the_key_and_the_summary(qtbot, tmp_pat
     assert v.legend.height() >= 2 * 26
     text = v.summary.text()
     assert "compacted: the latest record per key" in text
-    assert "cleaner running on 1 partition, dirty ratio up to 0.70 (cleans at 0.6)" in text
+    assert "cleaner running on 1 partition (50%), dirty ratio up to 0.70 (cleans at 0.6)" in text
     kinds = {m.kind for marks in v.lanes._marks.values() for m in marks}
     assert {Kind.CLEAN, Kind.DIRTY, Kind.STABLE, Kind.UNSTABLE, Kind.ABORTED} <= kinds
     path = tmp_path / "log.png"
