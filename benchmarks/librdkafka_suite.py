@@ -37,7 +37,8 @@ from tests.interop.librdkafka.runner import (  # noqa: E402
 )
 
 
-def run_one(src: Path, name: str, workdir: Path, timeout_s: float) -> tuple[Result, float]:
+def run_one(src: Path, name: str, workdir: Path, timeout_s: float,
+            subtests: str = "") -> tuple[Result, float]:
     """One test on its own fresh broker; its result and the wall time of the whole step
     (broker start and stop included)."""
     started = time.monotonic()
@@ -51,7 +52,7 @@ def run_one(src: Path, name: str, workdir: Path, timeout_s: float) -> tuple[Resu
         return Result(name, "BROKER_FAILED", 0.0, str(exc)), time.monotonic() - started
     with broker:
         result = run_tests(src, [name], broker.bootstrap, workdir / "run", timeout_s,
-                           scenario=scenario)[name]
+                           scenario=scenario, subtests=subtests)[name]
         if not broker.alive():
             result.state = "BROKER_DIED"
     if not result.passed:
@@ -99,7 +100,9 @@ def main() -> int:
     walls: dict[str, float] = {}
     pool = concurrent.futures.ThreadPoolExecutor(args.jobs)
     try:
-        futures = {pool.submit(run_one, src, n, workroot / n, args.timeout): n for n in names}
+        subtests = {e.name: e.subtests for e in entries}
+        futures = {pool.submit(run_one, src, n, workroot / n, args.timeout,
+                               subtests.get(n, "")): n for n in names}
         for fut in concurrent.futures.as_completed(futures):
             r, wall = fut.result()
             results[r.name] = r

@@ -9,8 +9,10 @@ Contract:
   ``None`` plus the reason when there is none, so callers can skip saying why.
 * :func:`load_list` reads ``tests.txt`` beside this module: one line per numbered test
   that talks to a broker, ``NAME MODE [reason]`` with MODE ``fast`` (in the pytest
-  subset and the whole list), ``run`` (the whole list only) or ``skip`` (left out, the
-  reason required). Unknown modes, a skip without a reason and duplicates are errors.
+  subset and the whole list), ``run`` (the whole list only; optionally
+  ``subtests=TEXT``: run only its sub-tests whose name contains TEXT, which also keeps
+  other tests of the same number, which test-runner always starts too, from doing
+  anything) or ``skip`` (left out, the reason required). Unknown modes, a skip without a reason and duplicates are errors.
 * :class:`CliBroker` is a fresh ``streamscope broker`` process (the project's CLI) on
   127.0.0.1 port 0 with its own data dir, auto-created topics of 4 partitions, its port read from its ``listening on`` line;
   it is stopped (SIGTERM, then SIGKILL after a grace period) on ``close()``.
@@ -87,6 +89,7 @@ class Entry:
     name: str
     mode: str
     reason: str = ""
+    subtests: str = ""  # SUBTESTS for its run: only sub-tests whose name contains it
 
     @property
     def number(self) -> str:
@@ -152,12 +155,17 @@ def load_list(path: Path = LIST_PATH) -> list[Entry]:
             raise ValueError(f"{path}:{lineno}: expected 'NAME {'|'.join(MODES)} [reason]'")
         name, mode = parts[0], parts[1]
         reason = parts[2].strip() if len(parts) > 2 else ""
+        subtests = ""
+        if mode != "skip" and reason.startswith("subtests="):
+            subtests = reason.split()[0].removeprefix("subtests=")
+        elif mode != "skip" and reason:
+            raise ValueError(f"{path}:{lineno}: {name}: unexpected {reason!r}")
         if mode == "skip" and not reason:
             raise ValueError(f"{path}:{lineno}: {name} is left out without a reason")
         if name in seen:
             raise ValueError(f"{path}:{lineno}: {name} is listed twice")
         seen.add(name)
-        entries.append(Entry(name, mode, reason))
+        entries.append(Entry(name, mode, reason, subtests))
     return entries
 
 
@@ -263,6 +271,7 @@ def _test_output_tail(output: str, name: str, lines: int = 30) -> str:
 
 def run_tests(src: Path, names: list[str], bootstrap: str, workdir: Path,
               timeout_s: float, parallel: int = 1, scenario: str = "default",
+              subtests: str = "",
               extra_conf: dict[str, str] | None = None) -> dict[str, Result]:
     """Run ``names`` in one test-runner process against ``bootstrap``, in full (not
     test-runner's ``-Q`` quick mode, which skips most sub-tests and so would let a test
@@ -286,6 +295,7 @@ def run_tests(src: Path, names: list[str], bootstrap: str, workdir: Path,
                TEST_KAFKA_VERSION=KAFKA_VERSION,
                TEST_MODE="bare",
                TEST_SCENARIO=scenario,
+               **({"SUBTESTS": subtests} if subtests else {}),
                TEST_REPORT=str(report),
                # Tests that run Kafka's kafka-topics.sh get our stand-in (kafka_path/).
                KAFKA_PATH=str(KAFKA_PATH),
