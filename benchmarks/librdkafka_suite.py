@@ -18,6 +18,7 @@ import argparse
 import concurrent.futures
 import json
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,32 +28,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.interop.librdkafka.runner import (  # noqa: E402
     CliBroker,
+    Entry,
     Result,
     broker_tests,
     find_build,
     kill_started,
     load_list,
     run_tests,
+    sasl_setup,
     scenario_of,
 )
 
 
-def run_one(src: Path, name: str, workdir: Path, timeout_s: float,
-            subtests: str = "") -> tuple[Result, float]:
+def run_one(src: Path, entry: Entry, workdir: Path, timeout_s: float) -> tuple[Result, float]:
     """One test on its own fresh broker; its result and the wall time of the whole step
     (broker start and stop included)."""
     started = time.monotonic()
+    name = entry.name
     workdir.mkdir(parents=True)
     scenario = scenario_of(src, name)
     # The noautocreate scenario's tests expect a broker that does not create topics.
-    extra = ("--auto-create-topics", "false") if scenario == "noautocreate" else ()
+    extra: tuple[str, ...] = (
+        ("--auto-create-topics", "false") if scenario == "noautocreate" else ())
+    conf: dict[str, str] = {}
     try:
+        if entry.sasl:
+            sasl_args, conf = sasl_setup(workdir / "data", entry.sasl)
+            extra += sasl_args
         broker = CliBroker(workdir / "data", workdir / "broker.log", extra_args=extra)
-    except RuntimeError as exc:
+    except (RuntimeError, subprocess.SubprocessError) as exc:
         return Result(name, "BROKER_FAILED", 0.0, str(exc)), time.monotonic() - started
     with broker:
         result = run_tests(src, [name], broker.bootstrap, workdir / "run", timeout_s,
-                           scenario=scenario, subtests=subtests)[name]
+                           scenario=scenario, subtests=entry.subtests,
+                           extra_conf=conf)[name]
         if not broker.alive():
             result.state = "BROKER_DIED"
     if not result.passed:
@@ -100,9 +109,9 @@ def main() -> int:
     walls: dict[str, float] = {}
     pool = concurrent.futures.ThreadPoolExecutor(args.jobs)
     try:
-        subtests = {e.name: e.subtests for e in entries}
-        futures = {pool.submit(run_one, src, n, workroot / n, args.timeout,
-                               subtests.get(n, "")): n for n in names}
+        by_name = {e.name: e for e in entries}
+        futures = {pool.submit(run_one, src, by_name.get(n, Entry(n, "run")), workroot / n,
+                               args.timeout): n for n in names}
         for fut in concurrent.futures.as_completed(futures):
             r, wall = fut.result()
             results[r.name] = r

@@ -12,7 +12,8 @@ Contract:
   subset and the whole list), ``run`` (the whole list only; optionally
   ``subtests=TEXT``: run only its sub-tests whose name contains TEXT, which also keeps
   other tests of the same number, which test-runner always starts too, from doing
-  anything) or ``skip`` (left out, the reason required). Unknown modes, a skip without a reason and duplicates are errors.
+  anything; ``sasl=MECHANISM``: against a broker that requires SASL with that mechanism,
+  see :func:`sasl_setup`) or ``skip`` (left out, the reason required). Unknown modes, a skip without a reason and duplicates are errors.
 * :class:`CliBroker` is a fresh ``streamscope broker`` process (the project's CLI) on
   127.0.0.1 port 0 with its own data dir, auto-created topics of 4 partitions, its port read from its ``listening on`` line;
   it is stopped (SIGTERM, then SIGKILL after a grace period) on ``close()``.
@@ -90,6 +91,7 @@ class Entry:
     mode: str
     reason: str = ""
     subtests: str = ""  # SUBTESTS for its run: only sub-tests whose name contains it
+    sasl: str = ""  # a SASL mechanism: run it against a broker requiring SASL with it
 
     @property
     def number(self) -> str:
@@ -155,17 +157,19 @@ def load_list(path: Path = LIST_PATH) -> list[Entry]:
             raise ValueError(f"{path}:{lineno}: expected 'NAME {'|'.join(MODES)} [reason]'")
         name, mode = parts[0], parts[1]
         reason = parts[2].strip() if len(parts) > 2 else ""
-        subtests = ""
-        if mode != "skip" and reason.startswith("subtests="):
-            subtests = reason.split()[0].removeprefix("subtests=")
-        elif mode != "skip" and reason:
-            raise ValueError(f"{path}:{lineno}: {name}: unexpected {reason!r}")
+        options: dict[str, str] = {}
+        if mode != "skip":
+            for token in reason.split():
+                key, eq, value = token.partition("=")
+                if key not in ("subtests", "sasl") or not eq or not value:
+                    raise ValueError(f"{path}:{lineno}: {name}: unexpected {token!r}")
+                options[key] = value
         if mode == "skip" and not reason:
             raise ValueError(f"{path}:{lineno}: {name} is left out without a reason")
         if name in seen:
             raise ValueError(f"{path}:{lineno}: {name} is listed twice")
         seen.add(name)
-        entries.append(Entry(name, mode, reason, subtests))
+        entries.append(Entry(name, mode, reason, **options))
     return entries
 
 
@@ -253,6 +257,22 @@ class CliBroker:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+SASL_USER, SASL_PASSWORD = "rdktest", "rdktest-secret"
+
+
+def sasl_setup(data_dir: Path, mechanism: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Add the test user to ``data_dir`` (``streamscope users add``); return the broker
+    options that require SASL with ``mechanism`` and the test.conf lines that log in."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "streamscope.core.cli", "users", "add", "--data-dir",
+         str(data_dir), "--password-stdin", SASL_USER],
+        input=SASL_PASSWORD + "\n", text=True, capture_output=True, timeout=60, check=True)
+    conf = {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": mechanism,
+            "sasl.username": SASL_USER, "sasl.password": SASL_PASSWORD}
+    return ("--sasl-mechanisms", mechanism), conf
 
 
 def tail(path: Path, lines: int = 40) -> str:
