@@ -8,24 +8,29 @@ Contract:
   variable ``STREAMSCOPE_LIBRDKAFKA_SRC`` names another source tree). It returns
   ``None`` plus the reason when there is none, so callers can skip saying why.
 * :func:`load_list` reads ``tests.txt`` beside this module: one line per numbered test
-  that talks to a broker, ``NAME MODE [reason]`` with MODE ``fast`` (in the pytest
-  subset and the whole list), ``run`` (the whole list only; optionally
-  ``subtests=TEXT``: run only its sub-tests whose name contains TEXT, which also keeps
-  other tests of the same number, which test-runner always starts too, from doing
-  anything; ``sasl=MECHANISM``: against a broker that requires SASL with that mechanism,
-  see :func:`sasl_setup`) or ``skip`` (left out, the reason required). Unknown modes, a skip without a reason and duplicates are errors.
+  that talks to a broker, ``NAME MODE [reason or options]``. MODE ``fast``: in the
+  pytest subset and the whole list; ``run``: the whole list only; ``skip``: left out,
+  the reason required. A run entry may carry ``subtests=TEXT`` (only its sub-tests
+  whose name contains TEXT run; test-runner selects by number, so this also idles the
+  other tests of that number it starts) and ``sasl=MECHANISM`` (against a broker that
+  requires SASL with it, :func:`sasl_setup`). Unknown modes or options, a skip without
+  a reason and duplicates are errors.
 * :class:`CliBroker` is a fresh ``streamscope broker`` process (the project's CLI) on
-  127.0.0.1 port 0 with its own data dir, auto-created topics of 4 partitions, its port read from its ``listening on`` line;
-  it is stopped (SIGTERM, then SIGKILL after a grace period) on ``close()``.
-* :func:`run_tests` runs test-runner once for the given tests with a generated
-  ``test.conf`` (``bootstrap.servers`` and ``test.timeout.multiplier``) and the
-  environment librdkafka's ``run-test.sh`` sets (``TEST_KAFKA_VERSION``, ``TESTS``,
-  ``TEST_MODE=bare``, ``LD_LIBRARY_PATH`` to the built libraries, a ``TEST_REPORT``
+  127.0.0.1 port 0 with its own data dir and auto-created topics of 4 partitions, its
+  port read from its ``listening on`` line; ``close()`` stops it (SIGTERM, then
+  SIGKILL after a grace period).
+* :func:`run_tests` runs test-runner once for the given tests, in full mode and without
+  local-only tests (``-L``), with a generated ``test.conf`` (``bootstrap.servers``,
+  ``test.timeout.multiplier``, random topic names) and the environment librdkafka's
+  ``run-test.sh`` sets (``TEST_KAFKA_VERSION``, ``TESTS``, ``TEST_MODE=bare``,
+  ``TEST_SCENARIO``, ``LD_LIBRARY_PATH`` to the built libraries, a ``TEST_REPORT``
   file; ``KAFKA_PATH`` and ``BROKERS`` for the tests that run Kafka's
-  ``bin/kafka-topics.sh``, which get the stand-in in ``kafka_path/``) and returns a :class:`Result` per requested test from that report. A run that
-  exceeds its deadline is killed: its tests that had printed their end line keep that
-  result, the unfinished ones count as failed ("TIMED_OUT"), so nothing here waits
-  without bound.
+  ``bin/kafka-topics.sh``, which get the stand-in in ``kafka_path/``). It returns a
+  :class:`Result` per requested test from that report. A run that exceeds its
+  deadline is killed: its tests that had printed their end line keep that result, the
+  unfinished ones count as failed (``TIMED_OUT``), so nothing here waits without bound.
+* :func:`kill_started` kills every broker and test-runner started here that still runs
+  (for a harness interrupted mid-run).
 """
 
 from __future__ import annotations
