@@ -29,6 +29,19 @@ What it does (issue 6 is the authority):
   dir size) and, with ``--scaling``, produce throughput against partitions (1..1000) and
   concurrent producer connections (1..200), and snapshot-build time (in-process).
 
+With ``--client c`` (or ``both``) the produce/consume workloads are also driven by
+librdkafka's own C tool, ``examples/rdkafka_performance`` built from Debian's source
+package by ``.ci/setup`` (``.ci/build-librdkafka``), on the confluent-kafka wheel's
+librdkafka by default (``--c-lib debian``: the 2.0.2 it was built with, which cannot
+parse Tansu's ApiVersions reply): ``-P`` with linger.ms 5,
+batch.size 1000000, acks=1, compression none, partition 0 or (several partitions) the
+default partitioner's random choice for keyless messages; ``-C`` from the beginning of
+every partition. The C client costs far less CPU than the Python one, so
+these rows measure the broker rather than the client. Each line gives msg/s and MB/s
+from the tool's own final statistics (its elapsed time, its delivered or received
+counts) and the broker's CPU seconds per MB moved (/proc/PID/stat over the tool's whole
+run, connection set-up included). The latency runs stay Python-only.
+
 With ``--feed-off-peer`` a second Streamscope broker runs with ``--no-activity-feed`` in
 the same rounds (alternating with the others), and a table gives each figure with the
 activity feed on against off: what the monitor's feed costs the produce and fetch paths.
@@ -93,6 +106,9 @@ from _common import (  # noqa: E402 - the line above makes the sibling module im
 )
 
 SCRIPT = Path(__file__).resolve()
+# The C tool's own defaults differ from the Python workers': set what they set.
+C_PRODUCER_ARGS = ["-a", "1", "-z", "none", "-X", "linger.ms=5", "-X", "batch.size=1000000",
+                   "-X", "queue.buffering.max.messages=1000000"]
 SIZES = {"100 B": 100, "1 KiB": 1024}
 CONSUMER_BACKOFF = {"fetch.queue.backoff.ms": 10}
 # Tansu holds a first JoinGroup for half the session timeout (45 s by default): 6 s, the
@@ -642,6 +658,8 @@ class Harness:
         self.snapshot_times: dict[str, Any] | None = None
         self.feed_cost: dict[str, Any] | None = None
         self.seq = 0
+        self.c_tool: Path | None = None
+        self.c_env: dict[str, str] | None = None
         self.consumer_conf: dict[str, Any] = dict(CONSUMER_BACKOFF)
         self.time_noted = False
         # librdkafka's own log lines (e.g. "disconnected" when a broker stops) go to a file.
@@ -841,6 +859,77 @@ class Harness:
 
         self.measure(run, f"{size_label} {parts}p produce/consume", go)
 
+    def c_produce_consume(self, run: BrokerRun, size_label: str, parts: int, n: int) -> None:
+        """The same workload driven by rdkafka_performance (the C client)."""
+        size = SIZES[size_label]
+        tag = f"{size_label}, {parts}p"
+        topic = self.unique(f"c-{size}b-{parts}p")
+        keys = {}
+        for what in ("produce", "consume"):
+            key = f"C {what} {tag}"
+            keys[what] = key
+            self.figure(f"{key}|msg_s", f"C {what} msg/s {tag}", "msg/s")
+            self.figure(f"{key}|mb_s", f"C {what} MB/s  {tag}", "MB/s")
+            self.figure(f"{key}|cpu_per_mb", f"C {what} broker CPU ms/MB {tag}", "ms", False)
+        partition_args = [a for p in range(parts) for a in ("-p", str(p))]
+
+        def go() -> None:
+            self.create_topic(run, topic, parts)
+            try:
+                # The tool produces to its first -p only; without one, keyless messages
+                # go to random partitions (librdkafka's default partitioner).
+                produced = self.run_c_tool(
+                    run, "produce", ["-P", "-t", topic, "-s", str(size), "-c", str(n),
+                                     *partition_args[:2 if parts == 1 else 0],
+                                     *C_PRODUCER_ARGS], n, size)
+                self.record_c(run, keys["produce"], produced)
+                run.stored_bytes += n * size
+                consumed = self.run_c_tool(
+                    run, "consume", ["-C", "-t", topic, "-o", "beginning", "-c", str(n),
+                                     *partition_args], n, size)
+                self.record_c(run, keys["consume"], consumed)
+            finally:
+                self.delete_topic(run, topic)
+
+        self.measure(run, f"C client {size_label} {parts}p produce/consume", go)
+
+    def run_c_tool(self, run: BrokerRun, what: str, args: list[str], n: int,
+                   size: int) -> dict[str, float]:
+        """Run rdkafka_performance to completion; its figures and the broker's CPU."""
+        log_path = self.worker_log(f"{run.key}-{self.seq:03d}-c-{what}")
+        cpu0 = proc_cpu_seconds(run.handle.pid)
+        proc = spawn([str(self.c_tool), "-b", run.handle.bootstrap, "-u", *args],
+                     log_path=log_path, env=self.c_env)
+        try:
+            proc.wait(self.timeout_for(n))
+        except subprocess.TimeoutExpired:
+            stop(proc, grace_s=1.0)
+            raise BenchError(f"rdkafka_performance {what} did not finish in "
+                             f"{self.timeout_for(n):.0f} s: {tail(log_path, 3)}") from None
+        cpu1 = proc_cpu_seconds(run.handle.pid)
+        if proc.returncode != 0:
+            raise BenchError(f"rdkafka_performance {what} exited {proc.returncode}: "
+                             f"{tail(log_path, 3)}")
+        row = parse_rdkafka_performance(log_path.read_text(errors="replace"))
+        count = row.get("dr" if what == "produce" else "msgs", 0)
+        seconds = row.get("elapsed", 0) / 1000
+        if count < n or seconds <= 0:
+            raise BenchError(f"rdkafka_performance {what}: {count:.0f} of {n} messages "
+                             f"(errors: {row.get('dr_err', row.get('rx_err'))}); "
+                             f"{tail(log_path, 3)}")
+        mb = count * size / 1e6
+        res = {"msg_s": count / seconds, "mb_s": mb / seconds}
+        if cpu0 is not None and cpu1 is not None:
+            res["cpu_per_mb"] = 1000 * (cpu1 - cpu0) / mb
+        print(f"  {run.label:<20} C {what:<8} {n:>9,} x {size} B {res['msg_s']:>11,.0f} msg/s "
+              f"{res['mb_s']:>7.1f} MB/s  broker cpu "
+              f"{fmt_num(res.get('cpu_per_mb'))} ms/MB", flush=True)
+        return res
+
+    def record_c(self, run: BrokerRun, key: str, res: dict[str, float]) -> None:
+        for name, value in res.items():
+            self.record(run, f"{key}|{name}", value)
+
     def latency(self, run: BrokerRun, size_label: str) -> None:
         size = SIZES[size_label]
         rate = self.args.latency_rate
@@ -911,8 +1000,11 @@ class Harness:
             for size_label, parts in workloads:
                 n = a.n_small if SIZES[size_label] < 1000 else a.n_large
                 for run in order:
-                    self.produce_consume(run, size_label, parts, n)
-            for size_label in SIZES:
+                    if a.client in ("python", "both"):
+                        self.produce_consume(run, size_label, parts, n)
+                    if a.client in ("c", "both"):
+                        self.c_produce_consume(run, size_label, parts, n)
+            for size_label in SIZES if a.latency_seconds > 0 else ():
                 for run in order:
                     self.latency(run, size_label)
             for run in order:
@@ -1121,8 +1213,6 @@ class Harness:
         print_table(headers, rows)
 
     def report_cpu(self, runs: list[BrokerRun]) -> None:
-        print("\n== CPU during the measured interval, median % of one core "
-              "(broker / client process)")
         headers = ["figure"] + [r.label for r in runs]
         rows = []
         for f in self.figures:
@@ -1134,8 +1224,12 @@ class Harness:
                 b = median(r.cpu.get(f"{stem}|broker_cpu_pct", []))
                 c = median(r.cpu.get(f"{stem}|client_cpu_pct", []))
                 row.append(f"{fmt_num(b)} / {fmt_num(c)}" if (b, c) != (None, None) else "-")
-            rows.append(row)
-        print_table(headers, rows)
+            if any(cell != "-" for cell in row[1:]):  # the C rows give CPU per MB instead
+                rows.append(row)
+        if rows:
+            print("\n== CPU during the measured interval, median % of one core "
+                  "(broker / client process)")
+            print_table(headers, rows)
 
     def report_memory(self, runs: list[BrokerRun]) -> None:
         print("\n== memory and storage")
@@ -1224,6 +1318,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--latency-seconds", type=float, default=None,
                    help="length of each paced latency run (default 10)")
     p.add_argument("--latency-rate", type=int, default=1000, help="messages/s (default 1000)")
+    p.add_argument("--client", choices=("python", "c", "both"), default="python",
+                   help="who drives produce/consume: confluent-kafka workers (python), "
+                        "librdkafka's rdkafka_performance (c) or both (default python)")
+    p.add_argument("--c-lib", choices=("wheel", "debian"), default="wheel",
+                   help="the librdkafka rdkafka_performance runs on: the confluent-kafka "
+                        "wheel's (default; Tansu answers ApiVersions in a way librdkafka "
+                        "2.0 cannot parse) or the Debian-source 2.0.2 it was built with")
+    p.add_argument("--no-latency", action="store_true", help="skip the paced latency runs")
     p.add_argument("--no-durable", action="store_true",
                    help="skip the Streamscope --fsync always / acks=all rows")
     p.add_argument("--no-ceilings", action="store_true", help="skip the machine ceilings")
@@ -1260,10 +1362,68 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     # and ~600k msg/s (1 KiB): shorter ones are noisy and too short for /proc CPU ticks.
     a.n_small = a.n_small or (200_000 if quick else 2_000_000)
     a.n_large = a.n_large or (60_000 if quick else 600_000)
-    a.latency_seconds = a.latency_seconds or (4.0 if quick else 10.0)
+    a.latency_seconds = 0.0 if a.no_latency else (a.latency_seconds
+                                                  or (4.0 if quick else 10.0))
     a.scale_n = a.scale_n or (100_000 if quick else 1_000_000)
     a.max_minutes = a.max_minutes or (6.0 if quick else 20.0)
     return a
+
+
+def find_c_tool(lib: str, workdir: Path) -> tuple[Path, dict[str, str], str] | str:
+    """rdkafka_performance of the build .ci/setup makes (its dynamically linked twin),
+    the environment that makes it load the chosen librdkafka, and that library's name;
+    or why it cannot run.
+
+    ``lib`` "debian": the librdkafka 2.0.2 built with it. "wheel": the newer librdkafka
+    bundled in the confluent-kafka wheel (the one the Python workers use), loaded by
+    the same tool through LD_LIBRARY_PATH (librdkafka keeps its C ABI within 2.x).
+    Tansu's ApiVersions reply is one librdkafka 2.0 cannot parse ("Read underflow"), so
+    only the wheel's library drives both brokers.
+    """
+    sys.path.insert(0, str(REPO_ROOT))
+    from tests.interop.librdkafka.runner import find_build
+
+    src, why = find_build()
+    if src is None:
+        return why
+    tool = src / "examples" / "rdkafka_performance_dyn"
+    if not tool.exists():
+        return f"{tool} is missing (rerun .ci/build-librdkafka)"
+    if lib == "debian":
+        libdir = src / "src"
+        name = "librdkafka (Debian source) " + src.name.split("-")[-1]
+    else:
+        import confluent_kafka
+
+        bundled = sorted(Path(confluent_kafka.__file__).parent.parent.glob(
+            "confluent_kafka.libs/librdkafka*.so*"))
+        if not bundled:
+            return "the confluent-kafka wheel bundles no librdkafka (a system build?)"
+        libdir = workdir / "wheel-librdkafka"
+        libdir.mkdir(exist_ok=True)
+        (libdir / "librdkafka.so.1").symlink_to(bundled[0])
+        name = f"librdkafka (confluent-kafka wheel) {confluent_kafka.libversion()[0]}"
+    env = dict(os.environ, LD_LIBRARY_PATH=str(libdir))
+    return tool, env, name
+
+
+def parse_rdkafka_performance(text: str) -> dict[str, float]:
+    """The last row of rdkafka_performance's ``-u`` table, by column name (elapsed in
+    ms; msgs/bytes sent or received; producer: dr = delivered, dr_err)."""
+    header: list[str] = []
+    last: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0] == "elapsed":
+            header = cells
+        elif header and len(cells) == len(header):
+            try:
+                last = {k: float(v) for k, v in zip(header, cells, strict=True)}
+            except ValueError:
+                continue
+    return last
 
 
 def check_consumer_conf() -> dict[str, Any]:
@@ -1301,6 +1461,13 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         harness = Harness(args, workdir)
         harness.consumer_conf = check_consumer_conf()
+        if args.client != "python":
+            found = find_c_tool(args.c_lib, workdir)
+            if isinstance(found, str):
+                print(f"C client not available: {found}", file=sys.stderr)
+                return 2
+            harness.c_tool, harness.c_env, lib_name = found
+            print(f"C client: {harness.c_tool.name} on {lib_name}", flush=True)
         try:
             if not args.no_ceilings:
                 print("\n== machine ceilings (temp dir on the same disk as the data dirs)")
