@@ -380,7 +380,8 @@ class LanePainter:
                     self.small, c.bad if problem else muted,
                     QRectF(12, m.y0 + BAR_H, m.x1 - 12, 16), Qt.AlignmentFlag.AlignLeft,
                     f"\u26a0 {problem.split(':', 1)[0]}" if problem
-                    else fmt.plural(lane.retained, "record"),
+                    # A compacted log has gaps: its span counts offsets, not records.
+                    else fmt.plural(lane.retained, "offset" if lane.compaction else "record"),
                 )
         plate = c.base
         for x, w, label, color in axis_labels:
