@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,15 +17,6 @@ from streamscope.core.node import Node
 from streamscope.core.sim.faults import AckDropResult, run_ack_drop
 
 from tests.kafka_clients import topic_partitions
-
-
-@pytest.fixture
-async def node(tmp_path: Path) -> AsyncIterator[Node]:
-    n = await Node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data")).start()
-    try:
-        yield n
-    finally:
-        await n.close()
 
 
 async def _two_acks_dropped(node: Node, *, idempotent: bool, topic: str) -> AckDropResult:

@@ -3,31 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from streamscope.core.config import BrokerConfig
 from streamscope.core.errors import ErrorCode
-from streamscope.core.node import start_node
 from streamscope.core.protocol.api_keys import ApiKey
 from streamscope.core.records import build_batch
-
-from tests.core.test_server import Wire
-
-
-@pytest.fixture
-async def served(tmp_path):
-    node = await start_node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data"))
-    try:
-        yield node.broker, node.server
-    finally:
-        await node.close()
-
-
-@pytest.fixture
-async def wire(served):
-    w = await Wire.connect(served[1])
-    try:
-        yield w
-    finally:
-        await w.close()
 
 
 def epoch_request(*parts: tuple[str, int, int, int]) -> dict:

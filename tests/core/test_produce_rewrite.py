@@ -9,9 +9,8 @@ import time
 
 import cramjam
 import pytest
-from streamscope.core.config import BrokerConfig, LogConfig
+from streamscope.core.config import LogConfig
 from streamscope.core.errors import ErrorCode, KafkaError
-from streamscope.core.node import start_node
 from streamscope.core.produce_rewrite import rewrite_batches
 from streamscope.core.protocol.api_keys import ApiKey
 from streamscope.core.records import (
@@ -23,7 +22,7 @@ from streamscope.core.records import (
     validate_batches,
 )
 
-from tests.core.test_server import Wire, produce_body
+from tests.core.test_server import produce_body
 
 RECORDS = [(f"k{i}".encode(), f"value {i} ".encode() * 30, [("h", b"x")], 1000 + i)
            for i in range(20)]
@@ -100,24 +99,6 @@ def test_a_batch_inflating_past_the_bound_is_refused():
 
 def zstd_bomb(size: int) -> bytes:
     return bytes(cramjam.zstd.compress(b"\0" * size))
-
-
-@pytest.fixture
-async def served(tmp_path):
-    node = await start_node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data"))
-    try:
-        yield node.broker, node.server
-    finally:
-        await node.close()
-
-
-@pytest.fixture
-async def wire(served):
-    w = await Wire.connect(served[1])
-    try:
-        yield w
-    finally:
-        await w.close()
 
 
 async def test_produce_answers_log_append_time_and_min_insync_replicas(served, wire):

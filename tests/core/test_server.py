@@ -83,24 +83,6 @@ class Wire:
             pass
 
 
-@pytest.fixture
-async def served(tmp_path):
-    node = await start_node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data"))
-    try:
-        yield node.broker, node.server
-    finally:
-        await node.close()
-
-
-@pytest.fixture
-async def wire(served):
-    w = await Wire.connect(served[1])
-    try:
-        yield w
-    finally:
-        await w.close()
-
-
 def produce_body(topic: str, partition: int, records: bytes, acks: int = -1) -> dict:
     return {"acks": acks, "timeout_ms": 5000, "topic_data": [
         {"name": topic, "partition_data": [{"index": partition, "records": records}]}]}

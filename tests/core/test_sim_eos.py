@@ -9,24 +9,11 @@ read_committed and read_uncommitted and every (partner, seq) counted.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
-from streamscope.core.config import BrokerConfig
 from streamscope.core.node import Node
 from streamscope.core.sim.eos import run_transform
 
 pytestmark = pytest.mark.timeout(180)
-
-
-@pytest.fixture
-async def node(tmp_path: Path) -> AsyncIterator[Node]:
-    n = await Node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data")).start()
-    try:
-        yield n
-    finally:
-        await n.close()
 
 
 async def test_at_least_once_processes_the_crashed_batch_again(node: Node) -> None:

@@ -10,7 +10,6 @@ import pytest
 from streamscope.core.config import BrokerConfig
 from streamscope.core.configdefs import LIST, LONG, TOPIC_CONFIGS
 from streamscope.core.errors import ErrorCode
-from streamscope.core.node import start_node
 from streamscope.core.protocol.api_keys import ApiKey
 
 from tests.core.helpers import make_broker
@@ -77,24 +76,6 @@ INVALID = [
     ("leader.replication.throttled.replicas", "p0", "must be the literal '*'"),
     ("leader.replication.throttled.replicas", "0:0," * 300_000, "Value is longer than"),
 ]
-
-
-@pytest.fixture
-async def served(tmp_path):
-    node = await start_node(BrokerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "data"))
-    try:
-        yield node.broker, node.server
-    finally:
-        await node.close()
-
-
-@pytest.fixture
-async def wire(served):
-    w = await Wire.connect(served[1])
-    try:
-        yield w
-    finally:
-        await w.close()
 
 
 def creatable(name: str, configs: dict[str, str]) -> dict:
