@@ -42,8 +42,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 import msgpack
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
-from streamscope.core.sim.faults import _ensure_topic, _offsets, updates_for
+from confluent_kafka import Consumer, Producer, TopicPartition
+from streamscope.core.sim.faults import _ensure_topic, _offsets, read_back, updates_for
 from streamscope.core.sim.partners import decode_update, encode_update
 
 BATCH = 20  # input records per batch (and per transaction)
@@ -91,8 +91,10 @@ async def run_transform(
         raise RuntimeError(f"the second transformer failed: {second.detail}")
     after = await asyncio.to_thread(_offsets, bootstrap, sink, timeout_s)
     ranges = {p: (max(before.get(p, (0, 0))[1], lo), hi) for p, (lo, hi) in after.items()}
-    committed = await asyncio.to_thread(_read_back, bootstrap, sink, ranges, True, timeout_s)
-    everything = await asyncio.to_thread(_read_back, bootstrap, sink, ranges, False, timeout_s)
+    committed = await asyncio.to_thread(read_back, bootstrap, sink, ranges, timeout_s,
+                                        committed_only=True, decode=_progress)
+    everything = await asyncio.to_thread(read_back, bootstrap, sink, ranges, timeout_s,
+                                         decode=_progress)
     counts = Counter(committed)
     expected = {(u.partner, u.seq) for u in updates}
     return TransformResult(
@@ -138,40 +140,9 @@ def _produce_input(bootstrap: str, topic: str, updates: list, timeout_s: float) 
         raise TimeoutError(f"input records to {topic} not acknowledged within {timeout_s} s")
 
 
-def _read_back(bootstrap: str, topic: str, ranges: dict[int, tuple[int, int]],
-               committed_only: bool, timeout_s: float) -> list[tuple[str, int]]:
-    """(partner, seq) of every output in [start, end) of each partition a reader with that
-    isolation level is handed."""
-    want = {p: (lo, hi) for p, (lo, hi) in ranges.items() if hi > lo}
-    if not want:
-        return []
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": "streamscope-lesson-eos-reader",
-        "enable.auto.commit": False, "enable.partition.eof": True,
-        "isolation.level": "read_committed" if committed_only else "read_uncommitted",
-    })
-    out: list[tuple[str, int]] = []
-    try:
-        consumer.assign([TopicPartition(topic, p, lo) for p, (lo, _hi) in want.items()])
-        remaining = set(want)
-        deadline = time.monotonic() + timeout_s
-        while remaining and time.monotonic() < deadline:
-            for msg in consumer.consume(500, timeout=0.5):
-                err = msg.error()
-                if err is not None:
-                    # End of what this reader may read: read_committed stops at the LSO and
-                    # skips aborted records and markers, so offsets are not contiguous.
-                    if err.code() == KafkaError._PARTITION_EOF:
-                        remaining.discard(msg.partition())
-                    continue
-                if msg.offset() < want[msg.partition()][1]:
-                    obj = msgpack.unpackb(msg.value())
-                    out.append((obj["partner"], obj["seq"]))
-        if remaining:
-            raise TimeoutError(f"could not read back partitions {sorted(remaining)} of {topic}")
-    finally:
-        consumer.close()
-    return out
+def _progress(value: bytes) -> tuple[str, int]:
+    obj = msgpack.unpackb(value)
+    return obj["partner"], obj["seq"]
 
 
 # --- the transformer (a child process) ------------------------------------------------

@@ -31,6 +31,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -186,15 +187,27 @@ class _Sender:
         return self.producer.flush(timeout_s)
 
 
-def _read_back(bootstrap: str, topic: str, ranges: dict[int, tuple[int, int]],
-               timeout_s: float) -> list[tuple[str, int]]:
-    """(partner, seq) of every record in [start, end) of each partition."""
+def _partner_seq(value: bytes) -> tuple[str, int]:
+    u = decode_update(value)
+    return u.partner, u.seq
+
+
+def read_back(bootstrap: str, topic: str, ranges: dict[int, tuple[int, int]],
+              timeout_s: float, *, committed_only: bool = False,
+              decode: Callable[[bytes], tuple[str, int]] = _partner_seq,
+              ) -> list[tuple[str, int]]:
+    """(partner, seq) (``decode`` of the value) of every record in [start, end) of each
+    partition a reader with that isolation level is handed. A read_committed reader
+    skips aborted records and markers, so its offsets are not contiguous: each partition
+    ends at its end of partition event."""
     want = {p: (lo, hi) for p, (lo, hi) in ranges.items() if hi > lo}
     if not want:
         return []
     consumer = Consumer({"bootstrap.servers": bootstrap,
-                         "group.id": "streamscope-lesson8-reader",
-                         "enable.auto.commit": False, "enable.partition.eof": True})
+                         "group.id": "streamscope-lesson-reader",
+                         "enable.auto.commit": False, "enable.partition.eof": True,
+                         "isolation.level":
+                             "read_committed" if committed_only else "read_uncommitted"})
     out: list[tuple[str, int]] = []
     try:
         consumer.assign([TopicPartition(topic, p, lo) for p, (lo, _hi) in want.items()])
@@ -213,8 +226,7 @@ def _read_back(bootstrap: str, topic: str, ranges: dict[int, tuple[int, int]],
                     continue
                 value = msg.value()
                 if value is not None:
-                    u = decode_update(value)
-                    out.append((u.partner, u.seq))
+                    out.append(decode(value))
                 if msg.offset() + 1 >= want[p][1]:
                     remaining.discard(p)
         if remaining:
@@ -252,7 +264,7 @@ async def run_ack_drop(
         await asyncio.to_thread(sender.producer.flush, 1.0)
     after = await asyncio.to_thread(_offsets, bootstrap, topic, timeout_s)
     ranges = {p: (max(before.get(p, (0, 0))[1], lo), hi) for p, (lo, hi) in after.items()}
-    seen = await asyncio.to_thread(_read_back, bootstrap, topic, ranges, timeout_s)
+    seen = await asyncio.to_thread(read_back, bootstrap, topic, ranges, timeout_s)
     counts = Counter(seen)
     expected = {(u.partner, u.seq) for u in updates}
     return AckDropResult(
