@@ -530,6 +530,7 @@ class Broker:
         p.producers = rebuild_producers(
             tap_transactional(plog.tail_headers(PRODUCER_SCAN_BYTES), txn_batches))
         p.txns = rebuild_txns(txn_batches, partial(_read_batch, plog), plog.log_start_offset)
+        plog.txns = p.txns  # the cleaner stops at the LSO and drops aborted records
         return p
 
     def _open_at_start(self, topic: Topic, index: int) -> Partition:

@@ -61,8 +61,13 @@ Contract:
   checkpoint only makes the next pass clean again what is already clean. Opens, writes,
   fsyncs and renames go through ``core.log.files.FILES`` (so tests can fail them);
   deletions are plain unlinks, as elsewhere in the log.
-* Transactions: batches with the transactional bit are compacted like any other; an
-  aborted transaction's records are not told apart from committed ones here.
+* Transactions (``PartitionLog.txns``, the partition's open and aborted transactions,
+  set by the broker): nothing at or past the last stable offset is cleanable (an open
+  transaction may still abort), and records of an aborted transaction are neither a
+  key's "last record" nor kept: they are dropped, so an aborted write never hides the
+  committed value of its key. Markers (control batches) stay. Aborted transactions the
+  partition no longer lists (past its bound, or older than its rebuild scan after a
+  restart) count as committed.
 * Bad data: a batch that fails its CRC or does not decode aborts the pass (the
   segment is left as it is and the error kept in :attr:`CleanerState.last_error`):
   the cleaner never writes what it could not read.
@@ -78,11 +83,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from streamscope.core.errors import KafkaError
 from streamscope.core.log import files
@@ -109,11 +114,32 @@ CLEANED_SUFFIX = ".cleaned"
 MERGED_SUFFIX = ".merged"
 _U32 = 0xFFFFFFFF
 _CONTROL = 0x20
+_TRANSACTIONAL = 0x10
 _CODEC = 0x07
 # The cleaner thread releases the GIL at least this often (see _batches).
 _HAND_OVER_S = 0.001
 # Batches are read this much at a time (whole batches, at least one).
 _READ_CHUNK = 1024 * 1024
+
+
+class AbortedRange(Protocol):
+    """An aborted transaction's records on a partition (core.idempotence.AbortedTxn)."""
+
+    @property
+    def producer_id(self) -> int: ...
+    @property
+    def first_offset(self) -> int: ...
+    @property
+    def last_offset(self) -> int: ...
+
+
+class TxnBounds(Protocol):
+    """What the cleaner needs of a partition's transactions (core.idempotence.PartitionTxns)."""
+
+    @property
+    def aborted(self) -> Sequence[AbortedRange]: ...
+
+    def last_stable_offset(self, high_watermark: int) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +267,8 @@ def sections(plog: PartitionLog, now_ms: int) -> Sections:
     """Split ``plog``'s segments as the module docstring says (no I/O)."""
     segs = plog.segments()
     hw = plog.log_end_offset
+    if plog.txns is not None:
+        hw = plog.txns.last_stable_offset(hw)
     lag = plog.config.min_compaction_lag_ms
     clean_offset = plog.cleaner.clean_offset
     cleanable: list[Segment] = []
@@ -303,6 +331,16 @@ class Plan:
     index_interval: int
     segment_bytes: int
     now_ms: int
+    # Aborted transactions' (producer id, first offset, last offset), sorted by first.
+    aborted: tuple[tuple[int, int, int], ...] = ()
+
+    def is_aborted(self, producer_id: int, offset: int) -> bool:
+        """Whether a record of ``producer_id`` at ``offset`` belongs to an aborted
+        transaction (few are listed: a scan is cheap next to reading the batch)."""
+        if producer_id < 0:
+            return False
+        return any(pid == producer_id and first <= offset <= last
+                   for pid, first, last in self.aborted)
 
 
 def plan(plog: PartitionLog, now_ms: int) -> Plan | None:
@@ -311,9 +349,13 @@ def plan(plog: PartitionLog, now_ms: int) -> Plan | None:
         return None
     s = sections(plog, now_ms)
     cfg = plog.config
+    end = s.cleanable[-1].next_offset if s.cleanable else 0
+    aborted = () if plog.txns is None else tuple(
+        sorted((a.producer_id, a.first_offset, a.last_offset)
+               for a in plog.txns.aborted if a.first_offset < end))
     return Plan(plog.directory, list(s.cleanable), s.dirty_from, plog.cleaner.clean_offset,
                 cfg.delete_retention_ms, uncompressed_limit(cfg.max_message_bytes),
-                cfg.index_interval_bytes, cfg.segment_bytes, now_ms)
+                cfg.index_interval_bytes, cfg.segment_bytes, now_ms, aborted)
 
 
 # --- the pass (cleaner thread) -------------------------------------------------------
@@ -450,9 +492,10 @@ def _run_pass(p: Plan, throttle: Throttle, max_keys: int, result: PassResult,
             if h.attributes & _CONTROL:
                 continue
             body = batch_body(batch, max_uncompressed=p.max_uncompressed)
+            aborted = p.aborted and h.attributes & _TRANSACTIONAL
             for r in scan_records(h, body):
                 result.records_mapped += 1
-                if r.key is not None:
+                if r.key is not None and not (aborted and p.is_aborted(h.producer_id, r.offset)):
                     latest[_key_digest(r.key)] = r.offset
         if len(latest) >= max_keys:
             end = i + 1
@@ -518,8 +561,9 @@ def _clean_segment(
         body = batch_body(batch, max_uncompressed=p.max_uncompressed)
         keep: list[RawRecord] = []
         removed = 0
+        aborted = p.aborted and h.attributes & _TRANSACTIONAL
         for r in scan_records(h, body):
-            if r.key is None:
+            if r.key is None or (aborted and p.is_aborted(h.producer_id, r.offset)):
                 removed += 1
                 continue
             last = latest.get(_key_digest(r.key))

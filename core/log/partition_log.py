@@ -106,6 +106,9 @@ class PartitionLog:
         self._unsynced: deque[tuple[int, Segment, int]] = deque()
         # Log compaction (core/log/cleaner.py): checkpoint and progress, on the owner's thread.
         self.cleaner = _cleaner.CleanerState()
+        # The partition's transactions (set by the broker; the cleaner stops at their
+        # last stable offset and drops aborted records). None: none are tracked.
+        self.txns: _cleaner.TxnBounds | None = None
 
     # --- opening ----------------------------------------------------------------------
 

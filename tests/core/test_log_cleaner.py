@@ -15,6 +15,7 @@ from pathlib import Path
 import crc32c
 import pytest
 from streamscope.core.config import LogConfig
+from streamscope.core.idempotence import ABORT, PartitionTxns
 from streamscope.core.log import PartitionLog, cleaner, files
 from streamscope.core.records import (
     Compression,
@@ -522,3 +523,50 @@ async def test_a_running_pass_reports_its_progress(tmp_path: Path, monkeypatch) 
     finally:
         await lc.close()
         log.close()
+
+
+def _txn_put(log: PartitionLog, pid: int, seq: int, key: str, value: str) -> int:
+    return append(log, build_batch([(key.encode(), value.encode())], producer_id=pid,
+                                   producer_epoch=0, base_sequence=seq, transactional=True))
+
+
+def test_an_aborted_write_never_hides_the_committed_value(log: PartitionLog) -> None:
+    txns = PartitionTxns()
+    log.txns = txns
+    put(log, "a", "committed")
+    first = _txn_put(log, 7, 0, "a", "aborted")
+    txns.appended([parse_header(build_batch([(b"a", b"x")], base_offset=first,
+                                            producer_id=7, transactional=True))])
+    marker = bytearray(_control_batch(7))
+    at = log.append(marker, [parse_header(marker)])[0]
+    txns.marker(7, ABORT, at)
+    for i in range(20):
+        put(log, "b", f"filler{i}")
+    assert clean(log)
+    kept = {(o, k, v) for o, k, v in records(log)}
+    # The committed value of "a" stays, the aborted one is gone; the marker stays.
+    assert (0, b"a", b"committed") in kept
+    assert not any(v == b"aborted" for _o, _k, v in kept)
+    assert any(h.is_control for h, _v in iter_batches(log.read(0, 1 << 20)))
+    log.close()
+
+
+def test_nothing_at_or_past_the_last_stable_offset_is_cleaned(log: PartitionLog) -> None:
+    txns = PartitionTxns()
+    log.txns = txns
+    for i in range(10):
+        put(log, "a", f"v{i}")
+    first = _txn_put(log, 7, 0, "a", "open")  # an open transaction: it may still abort
+    txns.appended([parse_header(build_batch([(b"a", b"x")], base_offset=first,
+                                            producer_id=7, transactional=True))])
+    for i in range(20):
+        put(log, "a", f"w{i}")
+    status = log.compaction()
+    assert status is not None and status.dirty_end_offset <= first
+    assert clean(log)
+    kept = [(o, v) for o, k, v in records(log) if k == b"a"]
+    # Whole segments below the LSO were cleaned (older values of "a" are gone); from the
+    # segment holding the open transaction's first record on, nothing was touched.
+    assert 0 < len([o for o, _v in kept if o < first]) < first
+    assert [o for o, _v in kept if o >= first] == list(range(first, first + 21))
+    log.close()
