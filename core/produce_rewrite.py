@@ -5,7 +5,8 @@ core/api/produce.py before each append.
 Contract:
 
 * :func:`prepare_records` is the only place where the broker changes the bytes of a
-  produced batch; everywhere else (and for every topic that asks for neither rewrite)
+  produced batch; everywhere else (and for every topic that asks for neither rewrite,
+  unless the client sent an old-format message set)
   the stored batches stay the bytes the client sent. A topic whose ``compression.type``
   is ``producer`` and whose ``message.timestamp.type`` is ``CreateTime`` costs one
   dict lookup and nothing more.
@@ -27,6 +28,11 @@ Contract:
   corrupt batch is refused (CORRUPT_MESSAGE) and never re-sealed with a fresh CRC;
   the rewritten batches go through :meth:`Broker.produce`'s checks like any others
   (e.g. MESSAGE_TOO_LARGE after recompression).
+* Old message sets (magic 0/1, Produce v0-2 only: Produce v3+ carrying them is
+  INVALID_RECORD, as Kafka answers) are up-converted to one v2 batch first
+  (:func:`core.legacy_records.upconvert`, decoding them; in a worker thread past
+  :data:`THREAD_BYTES`), as Kafka's LogValidator does; the topic's rewrites below then
+  apply to that batch (LogAppendTime stamps it, ``compression.type`` recompresses it).
 * ``min.insync.replicas`` above 1 with ``acks=-1`` (all): NOT_ENOUGH_REPLICAS (19), as
   Kafka answers when the ISR (here the one broker) is smaller; nothing is appended.
 * CreateTime topics with ``message.timestamp.before.max.ms`` / ``after.max.ms`` (or the
@@ -51,6 +57,7 @@ from typing import TYPE_CHECKING
 
 import crc32c
 from streamscope.core.errors import ErrorCode, KafkaError
+from streamscope.core.legacy_records import is_legacy, upconvert
 from streamscope.core.records import (
     BATCH_HEADER_SIZE,
     BatchHeader,
@@ -131,6 +138,8 @@ async def prepare_records(
             f" the min.isr requirement of {config.min_insync_replicas} for partition"
             f" {topic}-{index}",
         )
+    if is_legacy(records):
+        records = await _upconvert(config, records, version)
     if not needs_rewrite(config):
         return records, -1
     # The same check Broker.produce makes, first: nothing corrupt is ever re-sealed.
@@ -155,6 +164,19 @@ async def prepare_records(
     if len(records) > THREAD_BYTES:
         return await asyncio.to_thread(rewrite_batches, config, records, clock, headers)
     return rewrite_batches(config, records, clock, headers)
+
+
+async def _upconvert(config: LogConfig, records: Records, version: int) -> bytes:
+    if version >= 3:
+        raise KafkaError(
+            ErrorCode.INVALID_RECORD,
+            f"Produce requests with version {version} are only allowed to contain record"
+            " batches with magic version 2",
+        )
+    limit = uncompressed_limit(config.max_message_bytes)
+    if len(records) > THREAD_BYTES:
+        return await asyncio.to_thread(upconvert, records, max_uncompressed=limit)
+    return upconvert(records, max_uncompressed=limit)
 
 
 def check_timestamps(

@@ -160,7 +160,8 @@ def validate_batches(
     Refusals, in Kafka's words: an empty field, a control batch from a client, a
     negative lastOffsetDelta or a recordsCount that disagrees with it (Kafka's
     LogValidator insists count == lastOffsetDelta + 1, so offsets never overlap), or
-    a non-zero baseOffset -> INVALID_RECORD; magic 0/1 -> UNSUPPORTED_FOR_MESSAGE_FORMAT;
+    a non-zero baseOffset -> INVALID_RECORD; magic 0/1 -> UNSUPPORTED_FOR_MESSAGE_FORMAT
+    (Produce v0-2 up-converts old message sets before this: core/legacy_records.py);
     a truncated batch, an inconsistent batchLength, an unknown magic or codec, a CRC32C
     mismatch -> CORRUPT_MESSAGE; a batch larger than ``max_batch_bytes`` ->
     MESSAGE_TOO_LARGE. Records are never decoded.

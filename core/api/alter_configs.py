@@ -14,6 +14,11 @@ Behaviour, per resource:
   one or a bad value: INVALID_REQUEST (42), as Kafka answers for broker resources;
   nothing changed. Another broker id: INVALID_REQUEST.
 * Other resource types: INVALID_REQUEST. A resource named twice: INVALID_REQUEST.
+* A config named twice in one resource: the last value counts, as Kafka's
+  ZooKeeper-mode brokers (through 3.x) answer this legacy API (they fill a
+  ``Properties``; KRaft brokers refuse it, and IncrementalAlterConfigs refuses it
+  everywhere). librdkafka's own test helper relies on it: it sends back every described
+  config plus the changed one, so that one comes twice.
 * ``validate_only`` checks and changes nothing.
 
 Version notes: v1 is v0 with throttling after the answer; v2 is flexible.
@@ -32,7 +37,7 @@ MAX_VERSION = 2
 
 
 async def handle(ctx: RequestContext, version: int, request: dict) -> dict:
-    return alter_resources(ctx.broker, request, _replace_overrides)
+    return alter_resources(ctx.broker, request, _replace_overrides, repeats_allowed=True)
 
 
 def _replace_overrides(

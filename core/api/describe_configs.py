@@ -196,11 +196,13 @@ def check_topic_name(broker: Broker, resource_name: str) -> None:
 NewOverrides = Callable[[dict[str, str], list[dict], Callable[[str], str]], dict[str, str]]
 
 
-def alter_resources(broker: Broker, request: dict, new_overrides: NewOverrides) -> dict:
+def alter_resources(broker: Broker, request: dict, new_overrides: NewOverrides, *,
+                    repeats_allowed: bool = False) -> dict:
     """The response of AlterConfigs / IncrementalAlterConfigs, sharing their rules.
 
-    Per resource: a resource named twice or a config named twice, or an unknown
-    resource type gets INVALID_REQUEST. A topic is checked (name, existence) and its
+    Per resource: a resource named twice, a config named twice (unless
+    ``repeats_allowed``: then ``new_overrides`` decides, the legacy AlterConfigs taking
+    the last value), or an unknown resource type gets INVALID_REQUEST. A topic is checked (name, existence) and its
     overrides replaced by ``new_overrides(current, configs, effective)``
     (:meth:`Broker.alter_topic_configs`: INVALID_CONFIG for bad names or values); a
     broker resource ("" or this node's id) likewise gets its dynamic configs
@@ -220,7 +222,7 @@ def alter_resources(broker: Broker, request: dict, new_overrides: NewOverrides) 
                 raise KafkaError(ErrorCode.INVALID_REQUEST, f"Resource {rname} given twice")
             configs = res.get("configs") or []
             names = [c["name"] for c in configs]
-            if len(set(names)) != len(names):
+            if not repeats_allowed and len(set(names)) != len(names):
                 raise KafkaError(ErrorCode.INVALID_REQUEST, "A config is given twice")
             if rtype == RESOURCE_TOPIC:
                 check_topic_name(broker, rname)

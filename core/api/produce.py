@@ -13,7 +13,8 @@ Behaviour:
   only. The one exception, per topic: :func:`core.produce_rewrite.prepare_records`
   first recompresses batches for topics whose ``compression.type`` names a codec and
   stamps LogAppendTime for topics with ``message.timestamp.type=LogAppendTime`` (the
-  only cases where stored batches differ from what the client sent), and refuses
+  only cases where stored batches differ from what the client sent, besides up-converted
+  old message sets: see the version notes), and refuses
   acks=-1 with NOT_ENOUGH_REPLICAS (19) when ``min.insync.replicas`` is above 1.
 * Per-partition answers: ``base_offset`` (of the first appended batch), ``log_append_time_ms``
   (the append time on LogAppendTime topics, -1 otherwise), ``log_start_offset``,
@@ -57,15 +58,12 @@ Behaviour:
   otherwise hold the last stable offset forever.
   Control batches from clients are refused (INVALID_RECORD).
 
-Version notes: v0-2 carry the old message-set formats (magic 0/1). The log stores
-RecordBatch v2 only and this broker does not convert, so a partition carrying magic 0 or
-1 gets UNSUPPORTED_FOR_MESSAGE_FORMAT (43) from :func:`core.records.validate_batches`
-(whatever the request version): Kafka's code for "the message format version does not
-support the request", which clients report as a permanent per-message error rather than
-retrying. The magic byte sits at the same offset (16) in every format, so this needs no
-parsing of the old formats. The range still starts at 0 because old librdkafka turns
-compression off unless Produce v0 is in the advertised range; clients never send v0-2 to
-a broker that offers v3. v1 adds throttle time; v2 log append
+Version notes: v0-2 carry the old message-set formats (magic 0/1): the log stores
+RecordBatch v2 only, so :func:`core.produce_rewrite.prepare_records` up-converts such a
+message set to one v2 batch first, as Kafka does (core/legacy_records.py: librdkafka
+with ``api.version.request=false`` and a 0.9 ``broker.version.fallback`` sends magic 0);
+v3+ carrying them gets INVALID_RECORD. The range also starts at 0 because old
+librdkafka turns compression off unless Produce v0 is in the advertised range. v1 adds throttle time; v2 log append
 time; v3 transactional id and record batches; v5 log start offset; v8 record errors and
 error message; v9 is flexible.
 """

@@ -21,6 +21,8 @@ from streamscope.core.protocol import decode_response, encode_request
 from streamscope.core.records import build_batch, iter_all_records
 from streamscope.core.server import Server
 
+from tests.core.test_legacy_records import message as legacy_message
+
 pytestmark = pytest.mark.timeout(60)
 
 PRODUCE, FETCH, LIST_OFFSETS, METADATA = 0, 1, 2, 3
@@ -274,11 +276,19 @@ async def test_produce_refusals_use_kafka_codes(served, wire):
     assert part["error_code"] == ErrorCode.CORRUPT_MESSAGE and part["base_offset"] == -1
     assert part["error_message"]
     old_format = bytearray(batch(b"a"))
-    old_format[16] = 1  # magic 1: an old message set
+    old_format[16] = 1  # magic 1: read as an old message set, whose CRC32 fails
     v2 = await wire.call(PRODUCE, 2, produce_body("t", 0, bytes(old_format)))
     assert only_partition(v2, parts="partition_responses")["error_code"] == \
-        ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT
+        ErrorCode.CORRUPT_MESSAGE
+    # A well-formed old message set is up-converted on v0-2 only, as Kafka does.
+    legacy = legacy_message(b"k", b"v")
+    v3 = await wire.call(PRODUCE, 3, produce_body("t", 0, legacy))
+    part = only_partition(v3, parts="partition_responses")
+    assert part["error_code"] == ErrorCode.INVALID_RECORD
     assert broker.partition_offsets("t", 0) == (0, 0)
+    v2 = await wire.call(PRODUCE, 2, produce_body("t", 0, legacy))
+    assert only_partition(v2, parts="partition_responses")["error_code"] == 0
+    assert broker.partition_offsets("t", 0) == (0, 1)
 
 
 async def test_idempotent_produce_dedupes_retries_and_refuses_gaps(served, wire):

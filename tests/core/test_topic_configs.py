@@ -293,3 +293,29 @@ async def test_a_stored_value_no_longer_accepted_is_ignored_at_start(tmp_path):
         assert broker.topics["t"].log_config.segment_bytes == 100000
     finally:
         await broker.close()
+
+
+async def test_legacy_alter_configs_takes_the_last_of_a_repeated_config(served, wire):
+    # librdkafka's AlterConfigs helper sends every described config back plus the one it
+    # changes, so that one comes twice; Kafka's ZooKeeper-mode brokers keep the last.
+    broker, _ = served
+    broker.create_topic("t", 1, {"retention.ms": "5000"})
+    response = await wire.call(ApiKey.ALTER_CONFIGS, 1, {"resources": [
+        {"resource_type": 2, "resource_name": "t", "configs": [
+            {"name": "retention.ms", "value": "5000"},
+            {"name": "message.format.version", "value": "3.0-IV1"},
+            {"name": "retention.ms", "value": "7000"}]}],
+        "validate_only": False})
+    (res,) = response["responses"]
+    assert (res["error_code"], res["error_message"]) == (0, None)
+    assert broker.topics["t"].configs == {"retention.ms": "7000",
+                                          "message.format.version": "3.0-IV1"}
+    # IncrementalAlterConfigs still refuses a repeated config, changing nothing.
+    response = await wire.call(ApiKey.INCREMENTAL_ALTER_CONFIGS, 1, {"resources": [
+        {"resource_type": 2, "resource_name": "t", "configs": [
+            {"name": "retention.ms", "config_operation": 0, "value": "1"},
+            {"name": "retention.ms", "config_operation": 0, "value": "2"}]}],
+        "validate_only": False})
+    (res,) = response["responses"]
+    assert res["error_code"] == ErrorCode.INVALID_REQUEST
+    assert broker.topics["t"].configs["retention.ms"] == "7000"

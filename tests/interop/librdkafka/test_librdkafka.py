@@ -28,10 +28,10 @@ pytestmark = pytest.mark.skipif(SRC is None, reason=WHY)
 SUBSET_TIMEOUT_S = 180
 
 
-# The aim is 80% of the broker tests; 77 of 99 run today, and 9 of those left out wait
-# for features being built (transactions, log compaction, topic configs). A floor, so
-# that a test moved off the list without need shows.
-MIN_COVERAGE = 0.75
+# The aim, 80% of the broker tests, is reached (84 of 99 on the list); the rest need
+# ACLs, SSL, OIDC or several brokers, or are diagnosed in tests.txt. A floor, so that a
+# test moved off the list without need shows.
+MIN_COVERAGE = 0.80
 
 
 def test_the_list_accounts_for_every_broker_test():
