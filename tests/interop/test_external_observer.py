@@ -46,7 +46,10 @@ def _setup_cluster(bootstrap: str, *, configs: dict[str, str] | None = None) -> 
 def _consumer(bootstrap: str, group: str) -> Consumer:
     return Consumer({"bootstrap.servers": bootstrap, "group.id": group,
                      "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                     "client.id": f"{group}-client"})
+                     "client.id": f"{group}-client",
+                     # Tansu holds a JoinGroup for most of the rebalance timeout (this
+                     # bound): 6 s instead of the default 300 s keeps its test short.
+                     "session.timeout.ms": 6000, "max.poll.interval.ms": 6000})
 
 
 def _join_and_commit(bootstrap: str, group: str, committed: dict[int, int]) -> Consumer:
