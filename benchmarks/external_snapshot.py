@@ -50,8 +50,8 @@ def run(bt: BrokerThread, args: argparse.Namespace) -> None:
     bootstrap = bt.bootstrap
     names = [f"t{i:04d}" for i in range(args.topics)]
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    for name, future in admin.create_topics(
-            [NewTopic(n, args.partitions, 1) for n in names], request_timeout=60).items():
+    for future in admin.create_topics(
+            [NewTopic(n, args.partitions, 1) for n in names], request_timeout=60).values():
         future.result(60)
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
     for name in names:
