@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -201,6 +202,46 @@ def test_wrong_password_is_a_clear_error(tmp_path, capsys, monkeypatch):
                          "--sasl-mechanism", "SCRAM-SHA-256", "--username", "alice",
                          "--password-env", "SS_TEST_PASSWORD"]) == 2
         assert capsys.readouterr().err.startswith("streamscope: authentication failed")
+    finally:
+        bt.stop()
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def test_tls_with_an_untrusted_ca_is_a_clear_error(tmp_path):
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed (needed to make test certificates)")
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+             "-subj", "/CN=streamscope test CA", cwd=tmp_path)
+    _openssl("req", "-x509", *ec, "-keyout", "other.key", "-out", "other.pem", "-days",
+             "2", "-subj", "/CN=some other CA", cwd=tmp_path)
+    _openssl("req", *ec, "-keyout", "server.key", "-out", "server.csr",
+             "-subj", "/CN=localhost", cwd=tmp_path)
+    (tmp_path / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf",
+             cwd=tmp_path)
+    data = tmp_path / "data"
+    UserStore(data / "users.json").add("alice", "pw")
+    bt = BrokerThread(BrokerConfig(host="127.0.0.1", port=0, data_dir=data,
+                                   sasl_mechanisms=("PLAIN",),
+                                   tls_cert=tmp_path / "server.pem",
+                                   tls_key=tmp_path / "server.key")).start()
+    try:
+        def settings(ca: str) -> ExternalSettings:
+            return ExternalSettings(bt.bootstrap, "SASL_SSL", "PLAIN", "alice", "pw",
+                                    str(tmp_path / ca))
+
+        with ExternalObserver(settings("ca.pem"), timeout_s=15) as observer:
+            assert observer.snapshot().broker.port == bt.server.port
+        with pytest.raises(ExternalError) as info:
+            ExternalObserver(settings("other.pem"), timeout_s=15).snapshot()
+        assert info.value.reason.startswith("TLS handshake failed")
+        assert "certificate verify failed" in info.value.reason
+        assert "\n" not in info.value.reason
     finally:
         bt.stop()
 
