@@ -196,10 +196,10 @@ def _table(snap: ClusterSnapshot, bootstrap: str, groups: Sequence[GroupSnapshot
             lines.append(f"  member {m.member_id} ({m.client_id}@{m.host}): {assigned}")
         if g.offsets:
             lines.append(f"  {'TOPIC-PARTITION':<30}{'COMMITTED':>10}{'END':>10}"
-                         f"{'LAG':>8}  MEMBER")
+                         f"{'LAG':>11}  MEMBER")
         for o in g.offsets:
             committed = "-" if o.committed_offset < 0 else str(o.committed_offset)
             lag = "no commit" if o.lag is None else str(o.lag)
             lines.append(f"  {f'{o.topic}-{o.partition}':<30}{committed:>10}"
-                         f"{o.high_watermark:>10}{lag:>8}  {o.member_id or '-'}")
+                         f"{o.high_watermark:>10}{lag:>11}  {o.member_id or '-'}")
     return "\n".join(lines)
