@@ -15,7 +15,8 @@ Contract:
   ListOffsets for all partitions (earliest, latest), one ListGroups, one DescribeGroups
   for all groups, and one OffsetFetch per group (librdkafka's admin API takes a single
   group per OffsetFetch call; they are all sent at once and awaited together). Every call
-  carries ``timeout_s``.
+  carries ``timeout_s``. ``snapshot(groups=[...])`` asks only for the named groups (no
+  ListGroups; a group the cluster does not know is left out), for views that show few.
 * Failures raise :class:`ExternalError`, whose ``reason`` is one line: the cluster is
   unreachable, authentication failed, the TLS handshake failed, or a request timed out.
   An API the cluster does not serve (DescribeConfigs, ListGroups...) does not fail the
@@ -206,8 +207,12 @@ class ExternalObserver:
         """:meth:`snapshot` on a worker thread, for a caller on an event loop."""
         return await asyncio.to_thread(self.snapshot)
 
-    def snapshot(self) -> ClusterSnapshot:
-        """One refresh of the whole cluster (blocking; see the module contract)."""
+    def snapshot(self, groups: Iterable[str] | None = None) -> ClusterSnapshot:
+        """One refresh of the whole cluster (blocking; see the module contract).
+
+        ``groups``: only these consumer groups (no ListGroups, one OffsetFetch each), for
+        a view that shows a few; a named group the cluster does not know is left out.
+        """
         if self._admin is None:
             raise ExternalError("the observer is closed")
         t0 = time.perf_counter()
@@ -223,7 +228,7 @@ class ExternalObserver:
         hw_by_tp = {tp: (starts.get(tp, 0), ends.get(tp, 0)) for tp in tps}
         topics = tuple(self._topic(metadata.topics[n], configs.get(n, {}), hw_by_tp)
                        for n in names)
-        groups = self._groups(hw_by_tp)
+        found = self._groups(hw_by_tp, None if groups is None else sorted(set(groups)))
         brokers = metadata.brokers
         node_id = metadata.controller_id if metadata.controller_id in brokers else (
             min(brokers) if brokers else -1)
@@ -245,7 +250,7 @@ class ExternalObserver:
             broker=info,
             counters=Counters(),
             topics=topics,
-            groups=groups,
+            groups=found,
             connections=(),
             events=(),
             activity=None,
@@ -369,16 +374,20 @@ class ExternalObserver:
             bytes_out=0,
         )
 
-    def _groups(self, hw_by_tp: dict[tuple[str, int], tuple[int, int]]
-                ) -> tuple[GroupSnapshot, ...]:
-        if "ListGroups" in self.unsupported:
-            return ()
-        self.requests_last += 1
-        listing = self._result(
-            self._admin.list_consumer_groups(request_timeout=self.timeout_s), "ListGroups")
-        if listing is None:
-            return ()
-        ids = sorted({g.group_id for g in listing.valid})
+    def _groups(self, hw_by_tp: dict[tuple[str, int], tuple[int, int]],
+                only: list[str] | None) -> tuple[GroupSnapshot, ...]:
+        if only is not None:
+            ids = only
+        else:
+            if "ListGroups" in self.unsupported:
+                return ()
+            self.requests_last += 1
+            listing = self._result(
+                self._admin.list_consumer_groups(request_timeout=self.timeout_s),
+                "ListGroups")
+            if listing is None:
+                return ()
+            ids = sorted({g.group_id for g in listing.valid})
         if not ids:
             return ()
         self.requests_last += 1
@@ -402,7 +411,11 @@ class ExternalObserver:
                 for tp in committed_tps.topic_partitions or ():
                     if tp.error is None and tp.offset >= 0:
                         committed[(tp.topic, tp.partition)] = int(tp.offset)
-            out.append(_group(desc, committed, hw_by_tp))
+            group = _group(desc, committed, hw_by_tp)
+            # Kafka describes a group it does not know as Dead, with nothing in it.
+            if group.state == "Dead" and not group.members and not group.offsets:
+                continue
+            out.append(group)
         return tuple(out)
 
 

@@ -13,8 +13,8 @@ Contract:
 * Takes one :class:`core.monitor.external.ExternalObserver` snapshot (default bootstrap
   ``127.0.0.1:9092``, timeout 10 s per call) and prints topics (partitions with log
   start, high watermark, leader, replicas, ISR) and consumer groups (state, assignor,
-  members with their assignment, committed offsets and lag). ``--group G`` prints only
-  that group (topics are still printed); a group that does not exist exits 1 with one
+  members with their assignment, committed offsets and lag). ``--group G`` asks for and
+  prints only that group (topics are still printed); a group that does not exist exits 1 with one
   ``streamscope: ...`` line.
 * SASL needs ``--username``; the password is read from the environment variable named by
   ``--password-env`` or else asked for on the terminal (never taken on the command line,
@@ -103,7 +103,7 @@ def main(argv: Sequence[str]) -> int:
         parser.error(str(exc))
     try:
         with ExternalObserver(settings, timeout_s=args.timeout) as observer:
-            snap = observer.snapshot()
+            snap = observer.snapshot(None if args.group is None else [args.group])
     except ExternalError as exc:
         print(f"streamscope: {exc.reason}", file=sys.stderr)
         return 2

@@ -93,6 +93,12 @@ def test_external_snapshot_agrees_with_the_embedded_observer(broker, consumers):
         ext = observer.snapshot()
         assert observer.unsupported == set()
         requests = observer.requests_last
+        # Only the groups asked for (an unknown one is left out): no ListGroups, one
+        # OffsetFetch per named group, so 4 + DescribeGroups + 2.
+        only = observer.snapshot(groups=["live", "no-such-group"])
+        assert [g.group_id for g in only.groups] == ["live"]
+        assert only.group("live") == ext.group("live")
+        assert observer.requests_last == 7
     emb = broker.call(lambda: broker.node.observer().snapshot())
 
     # Compared: broker node id, cluster id, host, port; per topic name, configs
