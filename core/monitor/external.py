@@ -37,7 +37,10 @@ and heartbeat fields (defaults: never suspect). ``PartitionSnapshot.leader`` /
 ``replicas`` / ``isr`` are filled from Metadata. A topic's ``retention_ms``,
 ``retention_bytes`` and ``segment_bytes`` come from DescribeConfigs (-1, -1, 0 when the
 cluster does not serve it), and ``configs`` holds its dynamic topic overrides;
-``topic_id`` is "" (Metadata as librdkafka exposes it does not carry it). Topics whose
+``topic_id`` is "" (Metadata as librdkafka exposes it does not carry it).
+``ClusterSnapshot.broker`` is the controller (else the lowest node id): the model has one
+:class:`BrokerInfo`, so the other brokers of a multi-broker cluster appear only as node
+ids in the partitions' ``leader`` / ``replicas`` / ``isr`` (a broker list is later work). Topics whose
 names start with ``__`` (Kafka's internal ones) are left out.
 """
 
