@@ -18,6 +18,9 @@ hands core commands here; or ``python -m core.cli broker ...``, as the benchmark
                     (its contract: core/lessons/cli.py)
     streamscope users add NAME [--password-stdin] | list | remove NAME [--data-dir DIR]
                     (its contract, and --sasl-mechanisms/--tls-*: core/auth/cli.py)
+    streamscope inspect [--bootstrap HOST:PORT] [--group G] [--json] [--security-protocol P]
+                    [--sasl-mechanism M] [--username U] [--password-env VAR] [--ca-file F]
+                    (its contract: core/monitor/inspect_cli.py)
     python -m core.cli --help | --version
 
 Contract of ``streamscope broker``:
@@ -104,14 +107,16 @@ _BROKER_COMMAND = "broker"
 _SIM_COMMAND = "sim"
 _LESSON_COMMAND = "lesson"  # core/lessons/cli.py
 _USERS_COMMAND = "users"  # core/auth/cli.py
+_INSPECT_COMMAND = "inspect"  # core/monitor/inspect_cli.py
 # what the app's entry point hands to main() below
-COMMANDS = (_BROKER_COMMAND, _SIM_COMMAND, _LESSON_COMMAND, _USERS_COMMAND)
+COMMANDS = (_BROKER_COMMAND, _SIM_COMMAND, _LESSON_COMMAND, _USERS_COMMAND, _INSPECT_COMMAND)
 LOOPBACK = "127.0.0.1"
 _USAGE = """usage: streamscope broker [options]   (streamscope broker -h lists them)
        streamscope sim --bootstrap HOST:PORT --partners N --rate R [options]
        streamscope sim --bootstrap HOST:PORT --consumers APP:GROUP:N [...] [options]
        streamscope lesson NAME --check [--data-dir DIR] [--speed X] | --list
        streamscope users add NAME [--password-stdin] | list | remove NAME [--data-dir DIR]
+       streamscope inspect [--bootstrap HOST:PORT] [--group G] [--json] [security options]
        streamscope --version"""
 
 
@@ -134,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from streamscope.core.auth.cli import main as users_main
 
         return users_main(args[1:])
+    if args and args[0] == _INSPECT_COMMAND:
+        from streamscope.core.monitor.inspect_cli import main as inspect_main
+
+        return inspect_main(args[1:])
     if args and args[0] in ("--version", "-V"):
         print(f"streamscope {version()}")
         return 0

@@ -216,6 +216,11 @@ class PartitionSnapshot:
     # none is open), None where not visible; the newest aborted transactions, oldest first.
     last_stable_offset: int | None = None
     aborted: tuple[AbortedRange, ...] = ()
+    # Placement as Metadata reports it (the external observer fills these): the leader's
+    # node id and the replica and in-sync replica node ids. None / () where not reported.
+    leader: int | None = None
+    replicas: tuple[int, ...] = ()
+    isr: tuple[int, ...] = ()
 
     @property
     def storage_problem(self) -> str | None:

@@ -1,0 +1,465 @@
+"""The external observer: builds a :class:`ClusterSnapshot` of any Kafka-compatible
+cluster over the wire, through confluent-kafka's AdminClient (issue 15, headless part).
+
+Contract:
+
+* :class:`ExternalSettings` is the connection: bootstrap servers, security protocol
+  (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), SASL mechanism (PLAIN, SCRAM-SHA-256,
+  SCRAM-SHA-512), username, password, CA file; :meth:`ExternalSettings.client_config`
+  maps it to librdkafka's settings. Bad combinations raise ``ValueError`` at once.
+* :meth:`ExternalObserver.snapshot` BLOCKS (network round trips): call it from a worker
+  thread, or await :meth:`ExternalObserver.snapshot_async` (``asyncio.to_thread``);
+  never call it on an event loop. Each refresh makes a
+  bounded number of batched requests: one Metadata (brokers, controller, topics,
+  partitions, leaders, replicas, ISR), one DescribeConfigs for all topics, two
+  ListOffsets for all partitions (earliest, latest), one ListGroups, one DescribeGroups
+  for all groups, and one OffsetFetch per group (librdkafka's admin API takes a single
+  group per OffsetFetch call; they are all sent at once and awaited together). Every call
+  carries ``timeout_s``. ``snapshot(groups=[...])`` asks only for the named groups (no
+  ListGroups; a group the cluster does not know is left out), for views that show few.
+* Failures raise :class:`ExternalError`, whose ``reason`` is one line: the cluster is
+  unreachable, authentication failed, the TLS handshake failed, or a request timed out.
+  An API the cluster does not serve (DescribeConfigs, ListGroups...) does not fail the
+  snapshot: what it would fill stays empty and its name is added to
+  :attr:`ExternalObserver.unsupported`.
+* Lag is :func:`core.groups.lag.partition_lag` over the same high watermarks the topics
+  carry, as in the embedded observer. A group's offsets are its committed partitions plus
+  the partitions assigned to its members (-1 where nothing is committed).
+
+What the wire cannot know keeps the model's "not visible" defaults: segment counts and
+bases, partition sizes, byte and record counters (``size_bytes``, ``records_in`` ...
+all 0), storage errors and offline reasons (None), the cleaner's state (None), the last
+stable offset and aborted transactions (None, ()), the broker's counters (zeros), data
+dir (""), start time and uptime (0), its SASL mechanisms and bind host, connections (()),
+events (()), the activity feed (None), transactions in progress (()); per group the
+generation (0), leader (None) and rebalance history (()), per member the session timeout
+and heartbeat fields (defaults: never suspect). ``PartitionSnapshot.leader`` /
+``replicas`` / ``isr`` are filled from Metadata. A topic's ``retention_ms``,
+``retention_bytes`` and ``segment_bytes`` come from DescribeConfigs (-1, -1, 0 when the
+cluster does not serve it), and ``configs`` holds its dynamic topic overrides;
+``topic_id`` is "" (Metadata as librdkafka exposes it does not carry it).
+``ClusterSnapshot.broker`` is the controller (else the lowest node id): the model has one
+:class:`BrokerInfo`, so the other brokers of a multi-broker cluster appear only as node
+ids in the partitions' ``leader`` / ``replicas`` / ``isr`` (a broker list is later work). Topics whose
+names start with ``__`` (Kafka's internal ones) are left out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass, field
+
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException
+from confluent_kafka import TopicPartition as CkTopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, OffsetSpec
+from streamscope.core.groups import partition_lag, total_lag
+from streamscope.core.monitor.snapshot import (
+    BrokerInfo,
+    ClusterSnapshot,
+    Counters,
+    GroupSnapshot,
+    MemberSnapshot,
+    OffsetSnapshot,
+    PartitionSnapshot,
+    TopicSnapshot,
+)
+
+__all__ = ["ExternalError", "ExternalObserver", "ExternalSettings", "SECURITY_PROTOCOLS",
+           "SASL_MECHANISMS"]
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+# Kafka's group state names, as the embedded coordinator reports them.
+_STATE_NAMES = {
+    "UNKNOWN": "Unknown",
+    "PREPARING_REBALANCING": "PreparingRebalance",
+    "COMPLETING_REBALANCING": "CompletingRebalance",
+    "STABLE": "Stable",
+    "DEAD": "Dead",
+    "EMPTY": "Empty",
+}
+
+# librdkafka codes that mean "you cannot get in", not "try again".
+_AUTH_CODES = {KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED}
+_UNREACHABLE_CODES = {KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT,
+                      KafkaError._RESOLVE}
+_UNSUPPORTED_CODES = {KafkaError._UNSUPPORTED_FEATURE, KafkaError.UNSUPPORTED_VERSION,
+                      KafkaError.INVALID_REQUEST}
+
+
+class ExternalError(Exception):
+    """The cluster could not be observed; ``reason`` is one line for a user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalSettings:
+    """How to reach a cluster. The password is never shown in ``repr``."""
+
+    bootstrap: str = "127.0.0.1:9092"
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.bootstrap.strip():
+            raise ValueError("bootstrap servers are empty")
+        protocol = self.security_protocol.upper()
+        if protocol not in SECURITY_PROTOCOLS:
+            raise ValueError(f"security protocol {self.security_protocol!r} is not one of "
+                             f"{', '.join(SECURITY_PROTOCOLS)}")
+        sasl = protocol.startswith("SASL_")
+        if sasl:
+            if self.sasl_mechanism not in SASL_MECHANISMS:
+                raise ValueError(f"{protocol} needs a SASL mechanism: "
+                                 f"{', '.join(SASL_MECHANISMS)}")
+            if not self.username or self.password is None:
+                raise ValueError(f"{protocol} needs a username and a password")
+        elif self.sasl_mechanism is not None:
+            raise ValueError(f"a SASL mechanism needs SASL_PLAINTEXT or SASL_SSL, "
+                             f"not {protocol}")
+        if self.ca_file is not None and not protocol.endswith("SSL"):
+            raise ValueError(f"a CA file needs SSL or SASL_SSL, not {protocol}")
+
+    def client_config(self) -> dict[str, str]:
+        """librdkafka's settings for this connection."""
+        protocol = self.security_protocol.upper()
+        conf = {"bootstrap.servers": self.bootstrap, "security.protocol": protocol}
+        if protocol.startswith("SASL_"):
+            conf["sasl.mechanism"] = str(self.sasl_mechanism)
+            conf["sasl.username"] = str(self.username)
+            conf["sasl.password"] = str(self.password)
+        if self.ca_file is not None:
+            conf["ssl.ca.location"] = self.ca_file
+        return conf
+
+
+class ExternalObserver:
+    """Polls one external cluster into :class:`ClusterSnapshot` (see the module contract).
+
+    Not thread-safe: one thread polls at a time. :meth:`close` releases the client.
+    """
+
+    def __init__(self, settings: ExternalSettings, *, timeout_s: float = 10.0,
+                 client_id: str = "streamscope-observer") -> None:
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+        self.settings = settings
+        self.timeout_s = timeout_s
+        self.unsupported: set[str] = set()
+        self.requests_last = 0  # requests the last snapshot sent (for the cost figures)
+        self._errors: list[KafkaError] = []
+        self._lock = threading.Lock()
+        conf: dict[str, object] = dict(settings.client_config())
+        conf.update({
+            "client.id": client_id,
+            "socket.connection.setup.timeout.ms": int(timeout_s * 1000),
+            "error_cb": self._on_error,
+            # Errors reach error_cb and become ExternalError; librdkafka's own log lines
+            # on stderr would only repeat them (and litter ``streamscope inspect``).
+            "log_level": 0,
+        })
+        self._admin = AdminClient(conf)
+
+    def close(self) -> None:
+        # AdminClient has no close(); dropping the last reference destroys the handle.
+        self._admin = None  # type: ignore[assignment]
+
+    def __enter__(self) -> ExternalObserver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _on_error(self, err: KafkaError) -> None:
+        with self._lock:
+            self._errors.append(err)
+            del self._errors[:-16]  # bounded: only the latest matter
+
+    def _fatal_error(self) -> ExternalError | None:
+        """An error the client reported that means it will not get in."""
+        with self._lock:
+            errors = list(self._errors)
+        for err in reversed(errors):
+            code = err.code()
+            if code in _AUTH_CODES:
+                return ExternalError(f"authentication failed: {err.str()}")
+            if code == KafkaError._SSL:
+                return ExternalError(f"TLS handshake failed: {err.str()}")
+        for err in reversed(errors):
+            if err.code() in _UNREACHABLE_CODES:
+                return ExternalError(
+                    f"cannot reach {self.settings.bootstrap}: {err.str()}")
+        return None
+
+    # -- the snapshot ----------------------------------------------------------------
+
+    async def snapshot_async(self) -> ClusterSnapshot:
+        """:meth:`snapshot` on a worker thread, for a caller on an event loop."""
+        return await asyncio.to_thread(self.snapshot)
+
+    def snapshot(self, groups: Iterable[str] | None = None) -> ClusterSnapshot:
+        """One refresh of the whole cluster (blocking; see the module contract).
+
+        ``groups``: only these consumer groups (no ListGroups, one OffsetFetch each), for
+        a view that shows a few; a named group the cluster does not know is left out.
+        """
+        if self._admin is None:
+            raise ExternalError("the observer is closed")
+        t0 = time.perf_counter()
+        self.requests_last = 0
+        metadata = self._metadata()
+        now = time.time()
+        names = sorted(n for n, t in metadata.topics.items()
+                       if t.error is None and not n.startswith("__"))
+        configs = self._configs(names)
+        tps = [(n, p) for n in names for p in sorted(metadata.topics[n].partitions)]
+        starts = self._offsets(tps, OffsetSpec.earliest())
+        ends = self._offsets(tps, OffsetSpec.latest())
+        hw_by_tp = {tp: (starts.get(tp, 0), ends.get(tp, 0)) for tp in tps}
+        topics = tuple(self._topic(metadata.topics[n], configs.get(n, {}), hw_by_tp)
+                       for n in names)
+        found = self._groups(hw_by_tp, None if groups is None else sorted(set(groups)))
+        brokers = metadata.brokers
+        node_id = metadata.controller_id if metadata.controller_id in brokers else (
+            min(brokers) if brokers else -1)
+        b = brokers.get(node_id)
+        info = BrokerInfo(
+            node_id=int(node_id),
+            cluster_id=str(metadata.cluster_id or ""),
+            host=b.host if b is not None else None,
+            port=int(b.port) if b is not None else None,
+            data_dir="",
+            started_at=0.0,
+            uptime_s=0.0,
+            tls=self.settings.security_protocol.upper().endswith("SSL"),
+        )
+        return ClusterSnapshot(
+            taken_at=now,
+            monotonic=time.monotonic(),
+            build_ms=(time.perf_counter() - t0) * 1000.0,
+            broker=info,
+            counters=Counters(),
+            topics=topics,
+            groups=found,
+            connections=(),
+            events=(),
+            activity=None,
+        )
+
+    def _metadata(self):
+        """Metadata, retried in short slices so that an auth, TLS or connect failure the
+        client reports through its error callback ends the wait early."""
+        deadline = time.monotonic() + self.timeout_s
+        with self._lock:
+            self._errors.clear()
+        while True:
+            left = deadline - time.monotonic()
+            self.requests_last += 1
+            try:
+                return self._admin.list_topics(timeout=max(0.05, min(0.5, left)))
+            except KafkaException as exc:
+                err = exc.args[0] if exc.args else None
+                self._admin.poll(0)  # delivers error_cb
+                fatal = self._fatal_error()
+                if fatal is not None:
+                    raise fatal from None
+                if isinstance(err, KafkaError) and err.code() in _AUTH_CODES:
+                    raise ExternalError(f"authentication failed: {err.str()}") from None
+                if time.monotonic() >= deadline:
+                    detail = err.str() if isinstance(err, KafkaError) else str(exc)
+                    raise ExternalError(
+                        f"cannot reach {self.settings.bootstrap} within "
+                        f"{self.timeout_s:g} s: {detail}") from None
+
+    def _wait(self, futures: Iterable[Future], what: str) -> None:
+        futures = list(futures)
+        _, pending = wait_futures(futures, timeout=self.timeout_s)
+        if pending:
+            raise ExternalError(f"{what} timed out after {self.timeout_s:g} s")
+
+    def _result(self, future: Future, what: str):
+        """A future's value; None where the cluster does not serve the API."""
+        try:
+            return future.result(timeout=self.timeout_s)
+        except FutureTimeout:
+            raise ExternalError(f"{what} timed out after {self.timeout_s:g} s") from None
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            if isinstance(err, KafkaError):
+                if err.code() in _UNSUPPORTED_CODES:
+                    self.unsupported.add(what)
+                    return None
+                if err.code() in _AUTH_CODES:
+                    raise ExternalError(f"authentication failed: {err.str()}") from None
+                raise ExternalError(f"{what} failed: {err.str()}") from None
+            raise ExternalError(f"{what} failed: {exc}") from None
+
+    def _configs(self, names: list[str]) -> dict[str, dict[str, object]]:
+        if not names or "DescribeConfigs" in self.unsupported:
+            return {}
+        self.requests_last += 1
+        futures = self._admin.describe_configs(
+            [ConfigResource(ConfigResource.Type.TOPIC, n) for n in names],
+            request_timeout=self.timeout_s)
+        self._wait(futures.values(), "DescribeConfigs")
+        out: dict[str, dict[str, object]] = {}
+        for resource, future in futures.items():
+            entries = self._result(future, "DescribeConfigs")
+            if entries is not None:
+                out[resource.name] = entries
+        return out
+
+    def _offsets(self, tps: list[tuple[str, int]], spec: OffsetSpec) -> dict[tuple[str, int], int]:
+        if not tps:
+            return {}
+        self.requests_last += 1
+        futures = self._admin.list_offsets(
+            {CkTopicPartition(t, p): spec for t, p in tps}, request_timeout=self.timeout_s)
+        self._wait(futures.values(), "ListOffsets")
+        out: dict[tuple[str, int], int] = {}
+        for tp, future in futures.items():
+            info = self._result(future, "ListOffsets")
+            if info is not None:
+                out[(tp.topic, tp.partition)] = int(info.offset)
+        return out
+
+    def _topic(self, meta, entries: Mapping[str, object],
+               hw_by_tp: dict[tuple[str, int], tuple[int, int]]) -> TopicSnapshot:
+        name = meta.topic
+        parts = []
+        messages = 0
+        for index in sorted(meta.partitions):
+            pm = meta.partitions[index]
+            start, end = hw_by_tp[(name, index)]
+            messages += max(0, end - start)
+            parts.append(PartitionSnapshot(
+                name, index, start, end, 0, 0, 0, 0, 0, 0, 0,
+                leader=int(pm.leader), replicas=tuple(pm.replicas), isr=tuple(pm.isrs)))
+
+        def effective(key: str, default: int) -> int:
+            entry = entries.get(key)
+            try:
+                return int(entry.value) if entry is not None else default  # type: ignore[attr-defined]
+            except (TypeError, ValueError):
+                return default
+
+        overrides = tuple(sorted(
+            (k, str(e.value)) for k, e in entries.items()  # type: ignore[attr-defined]
+            if e.value is not None and _source(e) == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
+        ))
+        return TopicSnapshot(
+            name=name,
+            topic_id=str(getattr(meta, "topic_id", "") or ""),
+            partitions=tuple(parts),
+            configs=overrides,
+            retention_ms=effective("retention.ms", -1),
+            retention_bytes=effective("retention.bytes", -1),
+            segment_bytes=effective("segment.bytes", 0),
+            messages=messages,
+            size_bytes=0,
+            segment_count=0,
+            records_in=0,
+            bytes_in=0,
+            records_out=0,
+            bytes_out=0,
+        )
+
+    def _groups(self, hw_by_tp: dict[tuple[str, int], tuple[int, int]],
+                only: list[str] | None) -> tuple[GroupSnapshot, ...]:
+        if only is not None:
+            ids = only
+        else:
+            if "ListGroups" in self.unsupported:
+                return ()
+            self.requests_last += 1
+            listing = self._result(
+                self._admin.list_consumer_groups(request_timeout=self.timeout_s),
+                "ListGroups")
+            if listing is None:
+                return ()
+            ids = sorted({g.group_id for g in listing.valid})
+        if not ids:
+            return ()
+        self.requests_last += 1
+        described = self._admin.describe_consumer_groups(ids, request_timeout=self.timeout_s)
+        self.requests_last += len(ids)
+        fetched = {
+            gid: self._admin.list_consumer_group_offsets(
+                [ConsumerGroupTopicPartitions(gid)],
+                request_timeout=self.timeout_s)[gid]
+            for gid in ids
+        }
+        self._wait([*described.values(), *fetched.values()], "DescribeGroups/OffsetFetch")
+        out = []
+        for gid in ids:
+            desc = self._result(described[gid], "DescribeGroups")
+            if desc is None:
+                continue
+            committed_tps = self._result(fetched[gid], "OffsetFetch")
+            committed = {}
+            if committed_tps is not None:
+                for tp in committed_tps.topic_partitions or ():
+                    if tp.error is None and tp.offset >= 0:
+                        committed[(tp.topic, tp.partition)] = int(tp.offset)
+            group = _group(desc, committed, hw_by_tp)
+            # Kafka describes a group it does not know as Dead, with nothing in it.
+            if group.state == "Dead" and not group.members and not group.offsets:
+                continue
+            out.append(group)
+        return tuple(out)
+
+
+def _source(entry: object) -> int:
+    source = getattr(entry, "source", None)
+    return int(getattr(source, "value", source) or 0)
+
+
+def _group(desc, committed: dict[tuple[str, int], int],
+           hw_by_tp: dict[tuple[str, int], tuple[int, int]]) -> GroupSnapshot:
+    members = []
+    owner: dict[tuple[str, int], str] = {}
+    for m in sorted(desc.members, key=lambda m: m.member_id):
+        tps = m.assignment.topic_partitions if m.assignment is not None else ()
+        assignment = tuple(sorted((tp.topic, tp.partition) for tp in tps))
+        for tp in assignment:
+            owner[tp] = m.member_id
+        members.append(MemberSnapshot(
+            member_id=m.member_id,
+            client_id=m.client_id or "",
+            # Kafka writes a member's address as Java prints it ("/127.0.0.1").
+            host=(m.host or "").lstrip("/"),
+            group_instance_id=m.group_instance_id or None,
+            assignment=assignment,
+        ))
+    offsets = []
+    for tp in sorted(committed.keys() | owner.keys()):
+        start, hw = hw_by_tp.get(tp, (0, 0))
+        off = committed.get(tp, -1)
+        offsets.append(OffsetSnapshot(tp[0], tp[1], off, hw, start, partition_lag(off, hw),
+                                      owner.get(tp)))
+    state = getattr(desc.state, "name", str(desc.state))
+    return GroupSnapshot(
+        group_id=desc.group_id,
+        state=_STATE_NAMES.get(state, state),
+        protocol_type="" if desc.is_simple_consumer_group else "consumer",
+        assignor=desc.partition_assignor or "",
+        generation=0,
+        leader=None,
+        members=tuple(members),
+        offsets=tuple(offsets),
+        total_lag=total_lag(o.lag for o in offsets),
+        rebalances=(),
+    )
