@@ -199,7 +199,7 @@ def _some_frames() -> list[tuple[str, int, int, bytes]]:
         "current_leader": {"leader_id": 1, "leader_epoch": 3},
         "aborted_transactions": [{"producer_id": 1, "first_offset": 2}]}]}]}
     meta12 = {"brokers": [{"node_id": 1, "host": "h", "port": 1}], "topics": [
-        {"name": "t", "topic_id": uuid.uuid4(), "partitions": [
+        {"name": "t", "topic_id": uuid.UUID(int=0x5EED_0F_70_91C), "partitions": [
             {"partition_index": 0, "replica_nodes": [1, 2], "isr_nodes": [1]}]}]}
     produce9 = {"acks": 1, "topic_data": [{"name": "t", "partition_data": [
         {"index": 0, "records": b"x" * 30}]}]}
