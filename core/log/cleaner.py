@@ -76,6 +76,7 @@ Contract:
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import hashlib
 import json
@@ -94,6 +95,7 @@ from streamscope.core.log import files
 from streamscope.core.log.offset_index import INDEX_ENTRY, TIME_ENTRY
 from streamscope.core.log.segment import Segment, segment_name
 from streamscope.core.records import (
+    BatchHeader,
     Compression,
     RawRecord,
     batch_body,
@@ -331,16 +333,19 @@ class Plan:
     index_interval: int
     segment_bytes: int
     now_ms: int
-    # Aborted transactions' (producer id, first offset, last offset), sorted by first.
-    aborted: tuple[tuple[int, int, int], ...] = ()
+    # Aborted transactions by producer id: (first offsets, last offsets), both sorted
+    # (one producer's transactions follow each other, so they never overlap).
+    aborted: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict)
 
-    def is_aborted(self, producer_id: int, offset: int) -> bool:
-        """Whether a record of ``producer_id`` at ``offset`` belongs to an aborted
-        transaction (few are listed: a scan is cheap next to reading the batch)."""
-        if producer_id < 0:
+    def is_aborted(self, h: BatchHeader) -> bool:
+        """Whether the transactional batch ``h`` belongs to an aborted transaction (a
+        batch lies in one transaction of one producer, so its base offset tells)."""
+        ranges = self.aborted.get(h.producer_id)
+        if ranges is None:
             return False
-        return any(pid == producer_id and first <= offset <= last
-                   for pid, first, last in self.aborted)
+        firsts, lasts = ranges
+        i = bisect.bisect_right(firsts, h.base_offset) - 1
+        return i >= 0 and h.base_offset <= lasts[i]
 
 
 def plan(plog: PartitionLog, now_ms: int) -> Plan | None:
@@ -350,9 +355,13 @@ def plan(plog: PartitionLog, now_ms: int) -> Plan | None:
     s = sections(plog, now_ms)
     cfg = plog.config
     end = s.cleanable[-1].next_offset if s.cleanable else 0
-    aborted = () if plog.txns is None else tuple(
-        sorted((a.producer_id, a.first_offset, a.last_offset)
-               for a in plog.txns.aborted if a.first_offset < end))
+    aborted: dict[int, tuple[list[int], list[int]]] = {}
+    if plog.txns is not None:
+        for a in sorted(plog.txns.aborted, key=lambda a: a.first_offset):
+            if a.first_offset < end:
+                firsts, lasts = aborted.setdefault(a.producer_id, ([], []))
+                firsts.append(a.first_offset)
+                lasts.append(a.last_offset)
     return Plan(plog.directory, list(s.cleanable), s.dirty_from, plog.cleaner.clean_offset,
                 cfg.delete_retention_ms, uncompressed_limit(cfg.max_message_bytes),
                 cfg.index_interval_bytes, cfg.segment_bytes, now_ms, aborted)
@@ -492,10 +501,10 @@ def _run_pass(p: Plan, throttle: Throttle, max_keys: int, result: PassResult,
             if h.attributes & _CONTROL:
                 continue
             body = batch_body(batch, max_uncompressed=p.max_uncompressed)
-            aborted = p.aborted and h.attributes & _TRANSACTIONAL
+            aborted = bool(h.attributes & _TRANSACTIONAL) and p.is_aborted(h)
             for r in scan_records(h, body):
                 result.records_mapped += 1
-                if r.key is not None and not (aborted and p.is_aborted(h.producer_id, r.offset)):
+                if r.key is not None and not aborted:
                     latest[_key_digest(r.key)] = r.offset
         if len(latest) >= max_keys:
             end = i + 1
@@ -561,9 +570,9 @@ def _clean_segment(
         body = batch_body(batch, max_uncompressed=p.max_uncompressed)
         keep: list[RawRecord] = []
         removed = 0
-        aborted = p.aborted and h.attributes & _TRANSACTIONAL
+        aborted = bool(h.attributes & _TRANSACTIONAL) and p.is_aborted(h)
         for r in scan_records(h, body):
-            if r.key is None or (aborted and p.is_aborted(h.producer_id, r.offset)):
+            if r.key is None or aborted:
                 removed += 1
                 continue
             last = latest.get(_key_digest(r.key))
