@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import msgpack
 from confluent_kafka import Consumer, Producer, TopicPartition
-from streamscope.core.sim.faults import _ensure_topic, _offsets, read_back, updates_for
+from streamscope.core.sim.faults import ensure_topic, partition_offsets, read_back, updates_for
 from streamscope.core.sim.partners import decode_update, encode_update
 
 BATCH = 20  # input records per batch (and per transaction)
@@ -79,9 +79,9 @@ async def run_transform(
         raise ValueError("need 0 < crash_after < records and positive partitions, partners")
     source, sink = topics_for(exactly_once)
     for topic in (source, sink):
-        await asyncio.to_thread(_ensure_topic, bootstrap, topic, partitions, timeout_s)
+        await asyncio.to_thread(ensure_topic, bootstrap, topic, partitions, timeout_s)
     updates = await asyncio.to_thread(updates_for, records, partners, seed)
-    before = await asyncio.to_thread(_offsets, bootstrap, sink, timeout_s)
+    before = await asyncio.to_thread(partition_offsets, bootstrap, sink, timeout_s)
     await asyncio.to_thread(_produce_input, bootstrap, source, updates, timeout_s)
     first = await _instance(bootstrap, source, sink, exactly_once, crash_after, timeout_s)
     if first.returncode != -signal.SIGKILL:
@@ -89,7 +89,7 @@ async def run_transform(
     second = await _instance(bootstrap, source, sink, exactly_once, None, timeout_s)
     if second.returncode != 0:
         raise RuntimeError(f"the second transformer failed: {second.detail}")
-    after = await asyncio.to_thread(_offsets, bootstrap, sink, timeout_s)
+    after = await asyncio.to_thread(partition_offsets, bootstrap, sink, timeout_s)
     ranges = {p: (max(before.get(p, (0, 0))[1], lo), hi) for p, (lo, hi) in after.items()}
     committed = await asyncio.to_thread(read_back, bootstrap, sink, ranges, timeout_s,
                                         committed_only=True, decode=_progress)

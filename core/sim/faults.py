@@ -108,7 +108,7 @@ def updates_for(records: int, partners: int, seed: int) -> list[LocationUpdate]:
     return [fleet.next_update(SIM_EPOCH_MS + i * UPDATE_SPACING_MS) for i in range(records)]
 
 
-def _ensure_topic(bootstrap: str, topic: str, partitions: int, timeout_s: float) -> None:
+def ensure_topic(bootstrap: str, topic: str, partitions: int, timeout_s: float) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     meta = admin.list_topics(timeout=timeout_s)
     if topic in meta.topics and meta.topics[topic].error is None:
@@ -122,7 +122,7 @@ def _ensure_topic(bootstrap: str, topic: str, partitions: int, timeout_s: float)
             raise
 
 
-def _offsets(bootstrap: str, topic: str, timeout_s: float) -> dict[int, tuple[int, int]]:
+def partition_offsets(bootstrap: str, topic: str, timeout_s: float) -> dict[int, tuple[int, int]]:
     """Each partition's (log start, high watermark)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "streamscope-lesson8-reader",
                          "enable.auto.commit": False})
@@ -245,8 +245,8 @@ async def run_ack_drop(
     if records < drops + 1 or drops < 0 or partitions < 1 or partners < 1:
         raise ValueError("need records > drops >= 0 and positive partitions and partners")
     updates = await asyncio.to_thread(updates_for, records, partners, seed)
-    await asyncio.to_thread(_ensure_topic, bootstrap, topic, partitions, timeout_s)
-    before = await asyncio.to_thread(_offsets, bootstrap, topic, timeout_s)
+    await asyncio.to_thread(ensure_topic, bootstrap, topic, partitions, timeout_s)
+    before = await asyncio.to_thread(partition_offsets, bootstrap, topic, timeout_s)
     dropped0 = faults.dropped
     sender = _Sender(bootstrap, idempotent)
     undelivered = 0
@@ -262,7 +262,7 @@ async def run_ack_drop(
     finally:
         faults.clear()  # a drop never consumed must not hit the next client
         await asyncio.to_thread(sender.producer.flush, 1.0)
-    after = await asyncio.to_thread(_offsets, bootstrap, topic, timeout_s)
+    after = await asyncio.to_thread(partition_offsets, bootstrap, topic, timeout_s)
     ranges = {p: (max(before.get(p, (0, 0))[1], lo), hi) for p, (lo, hi) in after.items()}
     seen = await asyncio.to_thread(read_back, bootstrap, topic, ranges, timeout_s)
     counts = Counter(seen)
