@@ -9,14 +9,15 @@ refused over its limits ("refused N", the latest reasons as the line's tooltip).
 User column is who a connection authenticated as, shown while the broker asks clients to
 authenticate (or any connection did). Under the requests by API, the open transactions
 (transactional producers between their first write and the end of their commit or abort,
-issue 14) are listed with their partitions and age, or a line saying there are none.
+issue 14) are listed with their partitions and age; while there are none, one muted
+line beside the section title says so, so the tables above keep the page's height.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QHBoxLayout, QWidget
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.desktop import format as fmt
 from streamscope.desktop.history import MonitorHistory
@@ -88,13 +89,19 @@ class ClientsView(QWidget):
             t.TXN_ID: 170, t.PRODUCER: 130, t.STATE: 110, t.GROUPS: 120, t.AGE: 80,
             t.TIMEOUT: 80,
         })
-        self.txn_empty = EmptyState(
-            "No open transactions. A transactional producer's transaction is listed here "
-            "from its first write until its commit or abort markers are written."
-        )
-        ll.addWidget(self.txn_title)
+        # One muted line beside the title while there is none: the tables above keep
+        # the page's height (most brokers never see a transaction).
+        self.txn_empty = named(ElidedLabel(
+            "none: a transactional producer's transaction is listed here from its first "
+            "write until its commit or abort markers are written"), "Muted")
+        self.txn_empty.setToolTip(
+            "Open transactions are listed here, with their partitions and age, from the "
+            "first write until the coordinator has written the commit or abort markers.")
+        header = QHBoxLayout()
+        header.addWidget(self.txn_title)
+        header.addWidget(self.txn_empty, 1)
+        ll.addLayout(header)
         ll.addWidget(self.txn_table, 1)
-        ll.addWidget(self.txn_empty)
         root.addWidget(table_over_details(self.table, self.empty, lower, (3, 2)), 1)
         self.table.selection_changed.connect(lambda _k: self._update_details())
         self._update_empty()
@@ -136,7 +143,8 @@ class ClientsView(QWidget):
         open_txns = len(snap.transactions)
         self.txn_title.setText(
             f"Open transactions ({open_txns})" if open_txns else "Open transactions")
-        self.txn_empty.show_instead_of(self.txn_table, open_txns == 0)
+        self.txn_empty.setVisible(open_txns == 0)
+        self.txn_table.setVisible(open_txns > 0)
         self._update_details()
         self._update_empty()
 
