@@ -137,6 +137,8 @@ class EmbeddedObserver:
             events=tuple(self._events),
             activity=activity,
             transactions=self._transactions(),
+            brokers=(info,),
+            controller_id=info.node_id,
         )
 
     def _transactions(self) -> tuple[TransactionSnapshot, ...]:
@@ -161,6 +163,7 @@ class EmbeddedObserver:
         topics = self.broker.topics
         previous = self._previous_topics
         current: dict[str, TopicSnapshot] = {}
+        node_id = int(self.broker.node_id)
         for name in sorted(topics):
             topic = topics[name]
             prev = previous.get(name)
@@ -228,6 +231,9 @@ class EmbeddedObserver:
                         compaction,
                         lso,
                         _aborted_ranges(aborted),
+                        node_id,
+                        (node_id,),
+                        (node_id,),
                     )
                 parts.append(ps)
                 hw_by_tp[(name, index)] = (start, end)

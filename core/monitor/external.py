@@ -38,9 +38,9 @@ and heartbeat fields (defaults: never suspect). ``PartitionSnapshot.leader`` /
 ``retention_bytes`` and ``segment_bytes`` come from DescribeConfigs (-1, -1, 0 when the
 cluster does not serve it), and ``configs`` holds its dynamic topic overrides;
 ``topic_id`` is "" (Metadata as librdkafka exposes it does not carry it).
-``ClusterSnapshot.broker`` is the controller (else the lowest node id): the model has one
-:class:`BrokerInfo`, so the other brokers of a multi-broker cluster appear only as node
-ids in the partitions' ``leader`` / ``replicas`` / ``isr`` (a broker list is later work). Topics whose
+``ClusterSnapshot.broker`` is the controller (else the lowest node id);
+``ClusterSnapshot.brokers`` lists every broker Metadata names, by node id, and
+``controller_id`` is Metadata's controller (None when it names none). Topics whose
 names start with ``__`` (Kafka's internal ones) are left out.
 """
 
@@ -246,6 +246,13 @@ class ExternalObserver:
             uptime_s=0.0,
             tls=self.settings.security_protocol.upper().endswith("SSL"),
         )
+        tls = info.tls
+        every = tuple(
+            info if int(nid) == info.node_id else BrokerInfo(
+                node_id=int(nid), cluster_id=info.cluster_id, host=bm.host,
+                port=int(bm.port), data_dir="", started_at=0.0, uptime_s=0.0, tls=tls)
+            for nid, bm in sorted(brokers.items()))
+        controller = int(metadata.controller_id)
         return ClusterSnapshot(
             taken_at=now,
             monotonic=time.monotonic(),
@@ -257,6 +264,8 @@ class ExternalObserver:
             connections=(),
             events=(),
             activity=None,
+            brokers=every or (info,),
+            controller_id=controller if controller >= 0 else None,
         )
 
     def _metadata(self):

@@ -223,6 +223,11 @@ class PartitionSnapshot:
     isr: tuple[int, ...] = ()
 
     @property
+    def under_replicated(self) -> bool:
+        """Fewer in-sync replicas than replicas (False where replicas are not reported)."""
+        return bool(self.replicas) and len(set(self.isr) & set(self.replicas)) < len(self.replicas)
+
+    @property
     def storage_problem(self) -> str | None:
         """What is wrong with this partition's storage, in words; None when nothing is."""
         if self.offline is not None:
@@ -420,6 +425,20 @@ class ClusterSnapshot:
     events: tuple[EventSnapshot, ...]  # oldest first, bounded
     activity: ActivitySnapshot | None = None  # sampled appends, commits, read positions
     transactions: tuple[TransactionSnapshot, ...] = ()  # in progress, by transactional id
+    # Every broker of the cluster, by node id (the embedded node alone: (broker,)); empty
+    # in snapshots built before the list existed, read through :attr:`all_brokers`.
+    brokers: tuple[BrokerInfo, ...] = ()
+    controller_id: int | None = None  # the cluster's controller, when it says
+
+    @property
+    def all_brokers(self) -> tuple[BrokerInfo, ...]:
+        return self.brokers or (self.broker,)
+
+    @property
+    def under_replicated(self) -> tuple[PartitionSnapshot, ...]:
+        """Partitions whose in-sync replicas are fewer than their replicas (only where
+        the cluster reports replicas)."""
+        return tuple(p for t in self.topics for p in t.partitions if p.under_replicated)
 
     def topic(self, name: str) -> TopicSnapshot | None:
         for t in self.topics:
