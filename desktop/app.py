@@ -34,6 +34,12 @@ Contract:
 * Process-wide settings are made by :func:`main` only, never by :class:`Streamscope`:
   glibc's allocator tuning (``--tune-allocator``, default on, as ``streamscope broker``)
   and ``gc.freeze()`` once the broker is up.
+* External clusters (issue 15): the window's cluster switcher is driven by a
+  :class:`~desktop.cluster_switch.ClusterSwitch` (profiles in ``settings``, passwords in
+  the :class:`~desktop.profiles.PasswordVault`, ``vault=`` for tests); the embedded broker
+  keeps running while another cluster is shown. Cluster > Clone into sandbox… opens the
+  :class:`~desktop.dialogs.clone_dialog.CloneDialog` onto the embedded broker. Quitting
+  stops the external polling first.
 * :class:`Streamscope` wires the parts together and is what tests build (with their own
   ``QSettings`` file, data dir and port 0), so tests run the same wiring as users.
 """
@@ -53,12 +59,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 from streamscope.core.cli import raise_open_file_limit
 from streamscope.core.config import BrokerConfig
 from streamscope.core.server import tune_allocator
 from streamscope.desktop.broker_service import BrokerService, port_in_use
+from streamscope.desktop.cluster_switch import ClusterSwitch
 from streamscope.desktop.commands import Commands, error_text
 from streamscope.desktop.demo import DemoWorkload
 from streamscope.desktop.dialogs.listen_dialog import saved_listen, saved_mechanisms
@@ -67,6 +74,7 @@ from streamscope.desktop.layout import plain_message_box
 from streamscope.desktop.lesson_service import LessonService
 from streamscope.desktop.main_window import MainWindow
 from streamscope.desktop.options import gui_parser
+from streamscope.desktop.profiles import PasswordVault
 from streamscope.desktop.sim_service import SimService
 from streamscope.desktop.theme import THEME_NAMES, ThemeManager
 from streamscope.desktop.ticker import Ticker
@@ -91,6 +99,7 @@ class Streamscope(QObject):
         theme: str | None = None,
         interactive: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        vault: PasswordVault | None = None,
     ) -> None:
         super().__init__()
         self.app = app
@@ -117,7 +126,17 @@ class Streamscope(QObject):
             demo=self.demo,
             sim=self.sim,
             lessons=self.lessons,
+            vault=vault,
         )
+        # Which cluster the views show (issue 15): Embedded or a saved profile.
+        self.clusters = ClusterSwitch(
+            self.window, self.ticker, self.commands, self.window.profile_store,
+            self.window.vault, sim=self.sim, lessons=self.lessons, parent=self,
+        )
+        self.window.profiles_changed.connect(self.clusters.reload)
+        self.clusters.switched.connect(self._cluster_switched)
+        self.window.clone_requested.connect(self.open_clone_dialog)
+        self.clone_dialog = None
         self.service.started.connect(self._on_started)
         self.service.failed.connect(self._on_failed)
 
@@ -129,6 +148,25 @@ class Streamscope(QObject):
         self.window.overview.set_requested_address(_address(config))
         self.service.start()
         self.ticker.start()
+
+    def _cluster_switched(self, name: str) -> None:
+        if self.clusters.external is not None:
+            self.window.overview.show_brokers()
+
+    def open_clone_dialog(self):
+        """Cluster > Clone into sandbox…: the shown external cluster into the embedded broker."""
+        from streamscope.desktop.dialogs.clone_dialog import CloneDialog
+
+        ext = self.clusters.external
+        if ext is None or self.clone_dialog is not None:
+            return self.clone_dialog
+        dialog = CloneDialog(ext.settings, ext.name, ext.latest(), self.service.bootstrap,
+                             self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _r: setattr(self, "clone_dialog", None))
+        self.clone_dialog = dialog
+        dialog.open()
+        return dialog
 
     def _on_started(self, bootstrap: str) -> None:
         self.window.set_listener_text(f"Listening on {bootstrap}", self.themes.theme.ok)
@@ -185,6 +223,9 @@ class Streamscope(QObject):
             return
         self._closed = True
         self.ticker.stop()
+        if self.clone_dialog is not None:
+            self.clone_dialog.stop(wait=True)
+        self.clusters.close()  # external polling and its clients, before anything else
         self.window.save_settings()
         # The demo's real clients leave their groups while the broker still answers.
         self.demo.stop(wait=True)

@@ -24,6 +24,17 @@ Staleness: when the service says the broker is running but no new snapshot arriv
 ``STALE_AFTER_S`` (:meth:`Ticker.is_stale`), the status bar says "Broker not responding:
 last update N s ago" instead of presenting the last snapshot as live.
 
+Cluster (issue 15): a toolbar at the top holds the cluster switcher ("Embedded" and the
+saved connection profiles; :class:`~desktop.cluster_switch.ClusterSwitch`, built by the app,
+fills it and acts on it) and a Profiles… button (the
+:class:`~desktop.dialogs.profiles_dialog.ProfilesDialog`). :meth:`MainWindow.set_cluster`
+says which cluster is shown: the window title and the status bar name it; in external
+mode the status bar shows the cluster's address and broker count, or its error with the
+age of the last snapshot, and the actions only the embedded broker has (start or stop
+in-process consumers, Listen address, Users, the demo workload) are disabled with a
+tooltip saying why, while Cluster > Clone into sandbox… is enabled. The Topics page
+lists the cluster's brokers.
+
 Menus: Broker has "Listen address…" (where the broker listens at the next start, and
 whether clients must log in) and "Users…" (the users clients log in as); Demo starts
 and stops the demo workload; Help has "What am I looking at?" (F1,
@@ -37,10 +48,11 @@ from __future__ import annotations
 from functools import partial
 from typing import TypeVar
 
-from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QComboBox,
     QDialog,
     QDockWidget,
     QFrame,
@@ -48,24 +60,28 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QScrollArea,
     QStackedWidget,
     QStyle,
+    QToolBar,
     QWidget,
 )
 from streamscope.core.cli import version
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.desktop import format as fmt
-from streamscope.desktop.commands import Commands
+from streamscope.desktop.commands import EMBEDDED_ONLY, Commands
 from streamscope.desktop.demo import DemoWorkload
 from streamscope.desktop.dialogs.help_dialog import HelpDialog
 from streamscope.desktop.dialogs.listen_dialog import ListenDialog
 from streamscope.desktop.dialogs.produce_dialog import ProduceDialog
+from streamscope.desktop.dialogs.profiles_dialog import ProfilesDialog
 from streamscope.desktop.dialogs.users_dialog import UsersDialog
 from streamscope.desktop.history import MonitorHistory
-from streamscope.desktop.layout import hbox, named
+from streamscope.desktop.layout import hbox, named, plain_label
 from streamscope.desktop.lesson_service import LessonService
 from streamscope.desktop.presentation import PresentationMode
+from streamscope.desktop.profiles import PasswordVault, ProfileStore
 from streamscope.desktop.sim_service import SimService
 from streamscope.desktop.theme import THEME_NAMES, Theme, ThemeManager, icon
 from streamscope.desktop.ticker import Ticker
@@ -152,6 +168,9 @@ class ViewPage(QScrollArea):
 
 
 class MainWindow(QMainWindow):
+    profiles_changed = Signal()  # the profiles dialog saved or deleted one
+    clone_requested = Signal()  # Cluster > Clone into sandbox…
+
     def __init__(
         self,
         commands: Commands,
@@ -162,6 +181,7 @@ class MainWindow(QMainWindow):
         demo: DemoWorkload | None = None,
         sim: SimService,
         lessons: LessonService | None = None,
+        vault: PasswordVault | None = None,
         parent: QWidget | None = None,
     ) -> None:
         existing = set(QApplication.topLevelWidgets())
@@ -174,6 +194,10 @@ class MainWindow(QMainWindow):
         self.themes = themes
         self.settings = settings
         self.demo = demo
+        self.profile_store = ProfileStore(settings)
+        self.vault = vault if vault is not None else PasswordVault()
+        self.external = None  # the ExternalService shown, in external mode
+        self.cluster_name: str | None = None
         self.help_dialog: HelpDialog | None = None
         self.broker_dialog: QDialog | None = None  # Listen address or Users, while open
         # Views refreshed from the latest slow tick's snapshot; the others are stale.
@@ -248,6 +272,7 @@ class MainWindow(QMainWindow):
         self._build_lessons(lessons)
 
         self._build_status_bar()
+        self._build_cluster_bar()
         self._build_menus()
         self.overview.create_topic_requested.connect(self._create_topic)
         self.overview.start_consumers_requested.connect(self.start_consumers)
@@ -370,6 +395,28 @@ class MainWindow(QMainWindow):
         # warning takes its room.
         bar.addPermanentWidget(self.status_data, 2)
 
+    def _build_cluster_bar(self) -> None:
+        bar = named(QToolBar("Cluster", self), "ClusterBar")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.addWidget(plain_label("  Cluster: "))
+        self.cluster_combo = named(QComboBox(), "ClusterCombo")
+        self.cluster_combo.setMinimumContentsLength(22)
+        self.cluster_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.cluster_combo.setToolTip("The cluster the views show: the embedded broker, or "
+                                      "a saved connection profile")
+        bar.addWidget(self.cluster_combo)
+        self.profiles_button = QPushButton("Profiles…")
+        self.profiles_button.setToolTip("Add, edit or delete connection profiles")
+        self.profiles_button.clicked.connect(lambda: self.open_profiles_dialog())
+        bar.addWidget(self.profiles_button)
+        self.cluster_state = named(plain_label(""), "Muted")
+        self.cluster_state.setContentsMargins(10, 0, 0, 0)
+        bar.addWidget(self.cluster_state)
+        self.cluster_bar = bar
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
     def _build_menus(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
@@ -435,6 +482,17 @@ class MainWindow(QMainWindow):
         self.users_action.triggered.connect(lambda: self.open_users_dialog())
         broker_menu.addAction(self.listen_action)
         broker_menu.addAction(self.users_action)
+
+        cluster_menu = menu.addMenu("&Cluster")
+        self.profiles_action = QAction("Connection &profiles…", self)
+        self.profiles_action.triggered.connect(lambda: self.open_profiles_dialog())
+        self.clone_action = QAction("&Clone into sandbox…", self)
+        self.clone_action.setToolTip("Copy the shown cluster's topics (and their last "
+                                     "records) into the embedded broker")
+        self.clone_action.triggered.connect(self.clone_requested.emit)
+        self.clone_action.setEnabled(False)
+        cluster_menu.addAction(self.profiles_action)
+        cluster_menu.addAction(self.clone_action)
 
         demo_menu = menu.addMenu("&Demo")
         self.demo_start_action = QAction("&Start the demo workload", self)
@@ -581,6 +639,8 @@ class MainWindow(QMainWindow):
 
     def start_consumers(self) -> None:
         self.show_view("groups")
+        if self.external is not None:
+            return  # in-process consumers join the embedded broker only
         self.groups.open_start_dialog()
 
     # -- demo workload -----------------------------------------------------------------
@@ -594,12 +654,103 @@ class MainWindow(QMainWindow):
             self.demo.stop()
 
     def _demo_changed(self, running: bool) -> None:
-        available = self.demo is not None
+        available = self.demo is not None and self.external is None
         self.demo_start_action.setEnabled(available and not running)
         self.demo_stop_action.setEnabled(available and running)
         self.overview.demo_running = running
         if self.ticker.snapshot is not None:
             self.overview.first_step.update_for(self.ticker.snapshot, running)
+
+    # -- cluster (issue 15) -------------------------------------------------------------
+
+    def embedded_only_actions(self) -> list[QAction]:
+        return [self.groups.start_action, self.groups.stop_action, self.listen_action,
+                self.users_action, self.demo_start_action, self.demo_stop_action]
+
+    def set_cluster(self, name: str | None, service: object) -> None:
+        """Show cluster ``name`` (its ExternalService), or the embedded broker (None)."""
+        if self.external is not None:
+            try:
+                self.external.changed.disconnect(self._cluster_changed)  # type: ignore[attr-defined]
+            except (RuntimeError, TypeError):
+                pass
+        self.external = service
+        self.cluster_name = name
+        external = service is not None
+        self._given.clear()  # every view redraws from the new cluster's first snapshot
+        self._seen.clear()
+        self.topics.set_external(external)
+        for action in self.embedded_only_actions():
+            if external:
+                action.setEnabled(False)
+                action.setToolTip(EMBEDDED_ONLY.capitalize())
+        if not external:
+            self.listen_action.setToolTip("Where the broker accepts connections, and whether "
+                                          "clients must log in (used at the next start)")
+            self.users_action.setToolTip("The users clients log in as (SASL)")
+            self.listen_action.setEnabled(True)
+            self.users_action.setEnabled(True)
+            self.groups.start_action.setEnabled(True)
+            self.groups.start_action.setToolTip("Start in-process consumers in a group")
+            self._demo_changed(self.demo.running if self.demo is not None else False)
+        self.clone_action.setEnabled(external)
+        if external:
+            self.setWindowTitle(f"Streamscope — {name} ({service.bootstrap})")  # type: ignore[attr-defined]
+            service.changed.connect(self._cluster_changed)  # type: ignore[attr-defined]
+            self.set_listener_text(f"Connecting to {name} at {service.bootstrap}…")  # type: ignore[attr-defined]
+            self.status_rates.setText("")
+            self.status_data.setText("")
+        else:
+            self.setWindowTitle("Streamscope")
+        self._cluster_changed()
+
+    def _cluster_changed(self) -> None:
+        ext = self.external
+        t = self.themes.theme
+        if ext is None:
+            self.cluster_state.setText("")
+            return
+        error = ext.last_error  # type: ignore[attr-defined]
+        if error:
+            self.cluster_state.setText(f"⚠ {error}")
+            self.cluster_state.setStyleSheet(f"color: {t.bad};")
+            if self.ticker.snapshot is None:
+                self.set_listener_text(f"{self.cluster_name}: {error}", t.bad)
+        else:
+            self.cluster_state.setStyleSheet("")
+            self.cluster_state.setText(f"{ext.bootstrap} · every "  # type: ignore[attr-defined]
+                                       f"{ext.interval_s:g} s")  # type: ignore[attr-defined]
+
+    def _show_external(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
+        """The status bar in external mode: which cluster, live or how stale, and why."""
+        ext = self.external
+        t = self.themes.theme
+        age = self.ticker.snapshot_age()
+        error = ext.last_error  # type: ignore[attr-defined]
+        n = len(snap.all_brokers)
+        where = f"{self.cluster_name} at {ext.bootstrap}"  # type: ignore[attr-defined]
+        self._style_listener("")
+        self.status_data.setVisible(True)
+        if error or self.ticker.is_stale():
+            self.status_dot.set_color(t.bad if error else t.warn)
+            ago = f"last update {age:.0f} s ago" if age is not None else "no update"
+            self.status_listener.setText(f"{where}: {error or 'not responding'} ({ago})")
+            self.status_rates.setText("")
+        else:
+            self.status_dot.set_color(t.ok)
+            self.status_listener.setText(
+                f"{where}: {n} broker{'s' if n != 1 else ''}")
+            r = history.total_rates
+            self.status_rates.setText(f"In {fmt.rate(r[0])}   ·   Out {fmt.rate(r[1])}")
+        self.status_data.setText("External cluster (the embedded broker keeps running)")
+
+    def open_profiles_dialog(self, select: str | None = None) -> ProfilesDialog:
+        """Cluster > Connection profiles…"""
+        if select is None and self.cluster_name is not None:
+            select = self.cluster_name
+        dialog = ProfilesDialog(self.profile_store, self.vault, self, select=select)
+        dialog.profiles_changed.connect(self.profiles_changed.emit)
+        return self._open_dialog(dialog)
 
     # -- help --------------------------------------------------------------------------
 
@@ -682,6 +833,10 @@ class MainWindow(QMainWindow):
         self._background = queue
         # Every tick, shown or not: the event log keeps what the snapshot drops later.
         self.event_log.on_slow_tick(snap, history)
+        if self.external is not None:
+            self._show_external(snap, history)
+            self._focus_external()
+            return
         b = snap.broker
         t = self.themes.theme
         age = self.ticker.snapshot_age()
@@ -705,6 +860,15 @@ class MainWindow(QMainWindow):
             self.status_listener.setText("Not listening")
         self.status_rates.setText(rates)
         self.status_data.setText(f"Data: {b.data_dir}")
+
+    def _focus_external(self) -> None:
+        """Tell the poller what is on screen: refreshed every poll, the rest less often."""
+        topic = self.topics.table.selected_key()
+        group = self.groups.selected_group()
+        self.external.set_focus(  # type: ignore[attr-defined]
+            [topic] if isinstance(topic, str) else [],
+            [group.group_id] if group is not None else [],
+        )
 
     def _show_listener(self, snap: ClusterSnapshot, theme: Theme) -> None:
         """Where the broker listens; while others can reach it (issue 13), a warning in

@@ -9,8 +9,14 @@ first snapshot exists. :meth:`refresh_now` re-emits ``slow_tick`` (after a comma
 
 Staleness: the ticker notes when (by its ``clock``, injectable for tests) each new snapshot
 arrived. :meth:`snapshot_age` says how old the newest one is while the service claims to
-be running; :meth:`is_stale` is true once that exceeds ``STALE_AFTER_S``, meaning the
-broker loop stopped answering and what the views show is no longer live.
+be running; :meth:`is_stale` is true once that exceeds the service's ``stale_after_s``
+(``STALE_AFTER_S`` for the embedded broker), meaning the source stopped answering and what
+the views show is no longer live.
+
+Source: :meth:`set_source` switches what the ticker pulls from (the embedded
+:class:`~desktop.broker_service.BrokerService` or an
+:class:`~desktop.external_service.ExternalService`, issue 15): the current snapshot and
+the history are dropped, so no chart mixes two clusters.
 """
 
 from __future__ import annotations
@@ -56,6 +62,19 @@ class Ticker(QObject):
         self._slow.timeout.connect(self._on_slow)
         service.command_done.connect(self._after_command)
 
+    def set_source(self, service) -> None:
+        """Pull from ``service`` from now on (same surface as BrokerService); the history
+        starts afresh and nothing is emitted until its first snapshot."""
+        try:
+            self.service.command_done.disconnect(self._after_command)
+        except (RuntimeError, TypeError):
+            pass
+        self.service = service
+        service.command_done.connect(self._after_command)
+        self.snapshot = None
+        self._received_at = None
+        self.history = MonitorHistory(self.history.hz)
+
     def start(self) -> None:
         self._fast.start()
         self._slow.start()
@@ -90,7 +109,7 @@ class Ticker(QObject):
 
     def is_stale(self) -> bool:
         age = self.snapshot_age()
-        return age is not None and age >= STALE_AFTER_S
+        return age is not None and age >= getattr(self.service, "stale_after_s", STALE_AFTER_S)
 
     def refresh_now(self) -> None:
         """Take whatever is newest and update tables now (not waiting for the slow tick)."""

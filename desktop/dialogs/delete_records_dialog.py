@@ -10,7 +10,9 @@ command runs :func:`delete_records_before` on the broker loop through
 the new log start, removes whole segments below it and logs a ``records_deleted`` event),
 skipping partitions with nothing to delete. For the whole topic the high watermark is
 resolved on the broker at that moment (Kafka's offset -1), so records produced meanwhile
-go too, as with ``kafka-delete-records``; the result says how many went.
+go too, as with ``kafka-delete-records``; the result says how many went. In external
+mode (issue 15) the same runs through :meth:`Commands.route` as the cluster's DeleteRecords
+(:func:`delete_records_external`).
 
 Like every destructive dialog (:class:`ConfirmDialog`), Cancel is the default and Enter
 never deletes. A refusal (``OFFSET_OUT_OF_RANGE: ...``) is shown inline; success closes the
@@ -22,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QSpinBox, QWidget
@@ -66,6 +69,21 @@ def delete_records_before(
             continue
         moved.append((index, start, broker.delete_records(topic, index, target)))
     return DeleteRecordsResult(topic, tuple(moved))
+
+
+def delete_records_external(
+    admin: Any, topic: TopicSnapshot, offsets: dict[int, int]
+) -> DeleteRecordsResult:
+    """The same on an external cluster (issue 15): its DeleteRecords through ExternalAdmin
+    (blocking, on the external service's worker); "before" is the log start the snapshot
+    ``topic`` showed."""
+    starts = {p.index: p.log_start_offset for p in topic.partitions}
+    after = admin.delete_records(topic.name, dict(offsets))
+    moved = tuple(
+        (index, starts.get(index, 0), max(starts.get(index, 0), after.get(index, 0)))
+        for index in sorted(offsets)
+    )
+    return DeleteRecordsResult(topic.name, moved)
 
 
 def records_before(t: TopicSnapshot, offsets: dict[int, int]) -> int:
@@ -240,8 +258,9 @@ class DeleteRecordsDialog(ConfirmDialog):
     # -- sending ------------------------------------------------------------------------------
 
     def _send(self, on_done: OnDone) -> None:
-        self.commands.service.call(
+        self.commands.route(
             partial(delete_records_before, topic=self.topic.name, offsets=self.offsets()),
+            partial(delete_records_external, topic=self.topic, offsets=self.offsets()),
             on_done,
         )
 

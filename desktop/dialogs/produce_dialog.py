@@ -18,6 +18,8 @@ Contract:
   :meth:`BrokerService.call`, with the in-process :class:`core.clients.producer.Producer`;
   the GUI thread only reads a :class:`ProduceProgress` on a timer (no signal per record).
   A long run shows progress and Stop ends it after the records already handed over.
+  In external mode (issue 15) :meth:`Commands.route` runs :func:`produce_records_external`
+  instead: the cluster's own partitioner and acknowledgements, through ExternalAdmin.
 * The dialog stays open after a send to produce again; the result line names the
   partition and offset of the (last) record, and ``produced(topic, partition, offset)``
   is emitted for views to highlight it. Everything a client typed is shown as plain text.
@@ -30,6 +32,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import msgpack
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -182,6 +185,45 @@ async def produce_records(
         raise
     finally:
         await producer.close()
+    return ProduceResult(sent, total, last)
+
+
+def produce_records_external(
+    admin: Any, request: ProduceRequest, progress: ProduceProgress
+) -> ProduceResult:
+    """Produce ``request`` to an external cluster through its ExternalAdmin (issue 15).
+
+    Blocking, on the external service's worker thread: one record at a time, each
+    acknowledged before the next (a GUI's few records, not a load test), paced as
+    :func:`produce_records` paces them; the cluster's refusal fails the run saying how
+    many records went before it.
+    """
+    import time
+
+    start = time.monotonic()
+    total, rate = request.count, request.rate
+    sent = 0
+    last: RecordMetadata | None = None
+    while sent < total and not progress.stopping:
+        if rate > 0:
+            wait = start + sent / rate - time.monotonic()
+            if wait > 0:
+                time.sleep(min(wait, STEP_S))
+                continue
+        try:
+            partition, offset = admin.produce(
+                request.topic, request.value, key=request.key, partition=request.partition,
+                headers=request.headers,
+            )
+        except Exception as exc:
+            if sent:
+                raise type(exc)(f"{exc} ({sent:,} of {total:,} records were produced first)"
+                                ) from exc
+            raise
+        sent += 1
+        last = RecordMetadata(request.topic, partition, offset, -1)
+        progress.last = last
+        progress.sent = sent
     return ProduceResult(sent, total, last)
 
 
@@ -531,8 +573,10 @@ class ProduceDialog(CommandDialog):
             self._show_progress()
             self.progress_bar.show()
             self._timer.start()
-        self.commands.service.call(
-            partial(produce_records, request=request, progress=progress), self.finish
+        self.commands.route(
+            partial(produce_records, request=request, progress=progress),
+            partial(produce_records_external, request=request, progress=progress),
+            self.finish,
         )
 
     def _show_progress(self) -> None:

@@ -15,7 +15,12 @@ from typing import Any
 
 from streamscope.core.monitor import TopicSnapshot
 from streamscope.desktop import format as fmt
-from streamscope.desktop.models.table_model import KeyedTableModel, numeric, problem_mark
+from streamscope.desktop.models.table_model import (
+    Column,
+    KeyedTableModel,
+    numeric,
+    problem_mark,
+)
 from streamscope.desktop.theme import LIGHT, Theme
 
 STORAGE_TIP = {
@@ -24,6 +29,17 @@ STORAGE_TIP = {
     "offline": "it could not be opened at start-up: its requests get KAFKA_STORAGE_ERROR; "
                "the other partitions serve",
 }
+
+
+UNDER_REPLICATED = "under-replicated"
+
+
+def _node(node: int | None) -> str:
+    return "-" if node is None else str(node)
+
+
+def _nodes(nodes: tuple[int, ...]) -> str:
+    return ",".join(str(n) for n in nodes) if nodes else "-"
 
 
 class PartitionsModel(KeyedTableModel):
@@ -36,9 +52,14 @@ class PartitionsModel(KeyedTableModel):
         numeric("Segments"),
         numeric("Records in", tooltip="records produced since the broker started"),
         numeric("Records out", tooltip="records fetched since the broker started"),
+        numeric("Leader", _node, tooltip="the broker (node id) that leads the partition"),
+        Column("Replicas", _nodes, tooltip="the brokers holding a copy, the leader first"),
+        Column("ISR", tooltip="in-sync replicas: copies caught up with the leader"),
     )
     PARTITION = 0
-    styled_columns = (PARTITION,)
+    SIZE, SEGMENTS = 4, 5
+    ISR = 10
+    styled_columns = (PARTITION, ISR)
     restyled_columns = ()  # a problem's change announces itself (dataChanged), a theme's restyles
 
     def __init__(self, parent: Any = None) -> None:
@@ -67,6 +88,9 @@ class PartitionsModel(KeyedTableModel):
                     p.segment_count,
                     p.records_in,
                     p.records_out,
+                    p.leader,
+                    p.replicas,
+                    _nodes(p.isr) + (f" {UNDER_REPLICATED}" if p.under_replicated else ""),
                 ),
             )
             for p in topic.partitions
@@ -87,12 +111,22 @@ class PartitionsModel(KeyedTableModel):
         """The storage problem of the partition in ``row`` ("disk error: ..."), if any."""
         return self._problems.get(self.key_at(row))  # type: ignore[arg-type]
 
+    def under_replicated(self, row: int) -> bool:
+        return str(self._values[row][self.ISR]).endswith(UNDER_REPLICATED)
+
     def style(self, row: int, col: int, role: int) -> Any:
+        if col == self.ISR:
+            return problem_mark(self._theme.warn, role) if self.under_replicated(row) else None
         if col != self.PARTITION or self.problem(row) is None:
             return None
         return problem_mark(self._theme.bad, role)
 
     def tooltip(self, row: int, col: int) -> Any:
+        if col == self.ISR and self.under_replicated(row):
+            replicas = self._values[row][self.ISR - 1]
+            return (f"Under-replicated: only {self._values[row][self.ISR].split()[0]} of "
+                    f"replicas {_nodes(replicas)} are in sync. A replica fell behind or its "
+                    "broker is down; if the leader fails now, fewer copies can take over.")
         problem = self.problem(row)
         if col != self.PARTITION or problem is None:
             return None

@@ -22,13 +22,19 @@ Contract:
   starts or ends, ``reads_failed`` with an error's text ("" when a read starts),
   ``page_read`` with a new page and its rows, ``tail_read`` with what the tail found.
   State for tests: :attr:`busy`, :attr:`reads` (reads finished), :attr:`tail_busy`.
+* External mode (issue 15): while ``external()`` returns an
+  :class:`~desktop.external_service.ExternalService`, the same reads go to that cluster
+  through :func:`core.browse.external.read_page_external` /
+  :func:`~core.browse.external.read_next_external` (assign and seek, never a group, never
+  a commit) on the service's read worker; rows are made on the same worker. Filters are
+  applied there too (a page read with a filter scans as the embedded read does).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from streamscope.core.broker import Broker
 from streamscope.core.browse.decode import Decoder
@@ -66,8 +72,10 @@ class ReadsHost(Protocol):
 
 
 class BrowserReads:
-    def __init__(self, service: BrokerService, worker: BrowseWorker, host: ReadsHost) -> None:
+    def __init__(self, service: BrokerService, worker: BrowseWorker, host: ReadsHost,
+                 external: Callable[[], Any] = lambda: None) -> None:
         self._service = service
+        self._external = external
         self._worker = worker
         self._host = host
         self.page: Page | None = None  # the last page read (positions: where next continues)
@@ -85,6 +93,19 @@ class BrowserReads:
         self, topic: str, partition: int | None, start: Start, flt: RecordFilter | None
     ) -> None:
         """Read the page of ``topic``/``partition`` at ``start``, scanning with ``flt``."""
+        ext = self._external()
+        if ext is not None:
+            from streamscope.core.browse.external import read_page_external
+
+            settings = ext.settings
+            self._begin(
+                lambda _b, progress: read_page_external(
+                    settings, topic, partition, start, max_records=PAGE_RECORDS,
+                    max_bytes=PAGE_BYTES, record_filter=flt, progress=progress,
+                ),
+                start_kind=start.kind, topic=topic, partition=partition, flt=flt,
+            )
+            return
         self._begin(
             lambda b, progress: read_page(
                 b, topic, partition, start, max_records=PAGE_RECORDS, max_bytes=PAGE_BYTES,
@@ -100,6 +121,18 @@ class BrowserReads:
             return
         topic, partition, flt = self.topic, self.partition, self.filter
         positions = dict(page.positions)
+        ext = self._external()
+        if ext is not None:
+            from streamscope.core.browse.external import read_next_external
+
+            settings = ext.settings
+            self._begin(
+                lambda _b, _progress: read_next_external(
+                    settings, topic, positions, max_records=PAGE_RECORDS, max_bytes=PAGE_BYTES
+                ),
+                start_kind=None, topic=topic, partition=partition, flt=flt,
+            )
+            return
         self._begin(
             lambda b, progress: read_next(
                 b, topic, positions, all_partitions=partition is None,
@@ -156,6 +189,7 @@ class BrowserReads:
         positions = dict(page.positions)
         token = self.request
         self.tail_busy = True
+        ext = self._external()
 
         def settle() -> bool:
             self.tail_busy = False
@@ -166,6 +200,18 @@ class BrowserReads:
             self.page = new
             self._host.tail_read(new, rows)
 
+        if ext is not None:
+            from streamscope.core.browse.external import read_next_external
+
+            settings = ext.settings
+            self._submit(
+                lambda _b: read_next_external(
+                    settings, topic, positions, max_records=PAGE_RECORDS, max_bytes=PAGE_BYTES
+                ),
+                settle,
+                show,
+            )
+            return
         self._submit(
             lambda b: read_next(
                 b, topic, positions, all_partitions=partition is None,
@@ -187,6 +233,23 @@ class BrowserReads:
         whether the answer is still wanted, then an error is shown or ``show`` gets the
         page and its rows."""
         decoder = self._host.decoder()
+        ext = self._external()
+        if ext is not None:
+            def blocking() -> tuple[Page, list[RecordRow]]:
+                page = read(None)  # type: ignore[arg-type]  # a blocking read of the cluster
+                assert isinstance(page, Page)
+                return page, make_rows(page.records, decoder) if page.records else []
+
+            def arrived(result: Any, error: BaseException | None) -> None:
+                if not settle():
+                    return
+                if error is not None:
+                    self._host.reads_failed(error_text(error))
+                    return
+                show(*result)
+
+            ext.run_blocking(blocking, arrived)
+            return
 
         async def run(b: Broker) -> tuple[Page, list[RecordRow]]:
             page = await read(b)

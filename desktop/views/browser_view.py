@@ -84,7 +84,8 @@ class BrowserView(QWidget):
         self.commands = commands
         self.service = commands.service
         self.worker = BrowseWorker(self)
-        self.reads_ctl = BrowserReads(self.service, self.worker, self)
+        self.reads_ctl = BrowserReads(self.service, self.worker, self,
+                                      external=lambda: commands.external)
         self.error = ""
         self._select_after: tuple[int, int] | None = None
         self._needs_load = True
@@ -221,6 +222,11 @@ class BrowserView(QWidget):
         if self._needs_load and self.isVisible() and self.topic() is not None:
             self.load()
 
+    def _source_running(self) -> bool:
+        """The broker (or, in external mode, the cluster) answers reads."""
+        ext = self.commands.external
+        return ext.running if ext is not None else self.service.running
+
     def on_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
         progress = self.reads_ctl.progress
         if progress is not None and self.busy:
@@ -230,7 +236,7 @@ class BrowserView(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
-        if self._needs_load and self.topic() is not None and self.service.running:
+        if self._needs_load and self.topic() is not None and self._source_running():
             self.load()
 
     # -- pickers (the controls answer) ---------------------------------------------------

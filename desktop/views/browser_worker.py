@@ -5,7 +5,8 @@ Contract: :class:`BrowseWorker` runs functions on a single background thread
 read submitted to the broker loop (:meth:`~BrowseWorker.deliver`). Either way the caller's
 ``on_done(result, error)`` runs later on the GUI thread through a queued signal, never
 from the worker; a cancelled future calls nothing. When the owning widget is destroyed
-the pool is shut down without waiting (queued work is cancelled).
+the pool is shut down without waiting (queued work is cancelled). Other dialogs with one
+blocking job at a time (the cluster profiles' keyring and connection test) use it too.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ class BrowseWorker(QObject):
 
     _arrived = Signal(object, object, object)
 
-    def __init__(self, parent: QObject) -> None:
+    def __init__(self, parent: QObject, name: str = "streamscope-browse") -> None:
         super().__init__(parent)
-        self._pool = concurrent.futures.ThreadPoolExecutor(1, "streamscope-browse")
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, name)
         self._arrived.connect(self._on_arrived)
         pool = self._pool
         # Not a method of self: the pool must be shut down after the C++ side is gone.

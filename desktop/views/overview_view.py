@@ -19,6 +19,11 @@ Listening beyond this machine (a wildcard or LAN address: ``BrokerInfo.loopback_
 is false), a red line under the address says who can connect and whether they must log
 in (issue 13); the status bar says it too (:class:`desktop.main_window.MainWindow`).
 
+Brokers (issue 15): the connect panel's last tab, "Brokers", lists every broker of the
+cluster (:class:`~desktop.models.brokers_model.BrokersModel`: node id, host:port, the
+controller, partitions led, replicas hosted); the embedded broker is its one node. The
+window shows that tab when it switches to an external cluster (:meth:`show_brokers`).
+
 Layout: every part may shrink (labels elide, snippets scroll), so the view fits a
 1280x720 window with the event log open, whatever the names and paths it shows.
 """
@@ -40,10 +45,12 @@ from streamscope.core.monitor import ClusterSnapshot
 from streamscope.desktop import format as fmt
 from streamscope.desktop.history import MonitorHistory
 from streamscope.desktop.layout import named, plain_label, vbox
+from streamscope.desktop.models.brokers_model import BrokersModel
 from streamscope.desktop.theme import Theme, icon
 from streamscope.desktop.views.charts import LiveChart, bytes_axis_format, count_axis_format
 from streamscope.desktop.views.clients_view import refusals_tooltip
 from streamscope.desktop.views.elided import ElidedLabel
+from streamscope.desktop.views.table import KeyedTableView
 from streamscope.desktop.views.widgets import CodeBlock, Dot, StatCard, copy_button, section_title
 
 
@@ -222,6 +229,10 @@ class OverviewView(QWidget):
             block.edit.setMinimumHeight(60)
             self.snippet_blocks[name] = block
             self.snippet_tabs.addTab(block, name)
+        self.brokers_model = BrokersModel(self)
+        self.brokers = KeyedTableView(self.brokers_model, sort_column=0, stretch_column=1)
+        self.brokers.setObjectName("BrokersTable")
+        self.snippet_tabs.addTab(self.brokers, "Brokers")
         cl.addWidget(self.snippet_tabs, 1)
         bottom.addWidget(connect, 5)
 
@@ -301,7 +312,15 @@ class OverviewView(QWidget):
         self.msg_chart.set_series(data[0], (data[1], data[2]), now)
         self.bytes_chart.set_series(data[0], (data[3], data[4]), now)
 
+    def show_brokers(self) -> None:
+        """The Brokers tab of the connect panel."""
+        self.snippet_tabs.setCurrentWidget(self.brokers)
+
     def on_slow_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
+        self.brokers_model.update(snap)
+        n = len(snap.all_brokers)
+        self.snippet_tabs.setTabText(self.snippet_tabs.indexOf(self.brokers),
+                                     f"Brokers ({n})" if n > 1 else "Brokers")
         b = snap.broker
         bootstrap = b.bootstrap
         topic = snap.topics[0].name if snap.topics else "demo"

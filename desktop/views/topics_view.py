@@ -13,6 +13,10 @@ Fits 1280x720: names (the details title, the table's name column) elide with the
 name as tooltip, so no name widens the window; the partitions table gets the width its
 columns need (every column whole, no sideways scrolling) and the chart the rest.
 
+External mode (issue 15, :meth:`TopicsView.set_external`): the partitions table hides
+Size and Segments, which the wire cannot know; Leader, Replicas and ISR show placement
+(an under-replicated partition is marked in its ISR cell).
+
 Storage (issue 13): a red banner over the table names every partition whose disk writes
 fail or that is offline, with the reason; the topic's row and the partition's Storage
 cell are marked red with the reason as a plain tooltip.
@@ -181,6 +185,12 @@ class TopicsView(AdminView[TopicSnapshot]):
             return
         data = ring.view()
         self.chart.set_series(data[0], (data[1], data[2]), history.now)
+
+    def set_external(self, external: bool) -> None:
+        """Hide the columns an external cluster cannot fill (size, segments)."""
+        for col in (PartitionsModel.SIZE, PartitionsModel.SEGMENTS):
+            self.partitions.setColumnHidden(col, external)
+        self._give_partitions_room()
 
     # -- selection ---------------------------------------------------------------------
 
