@@ -3,10 +3,9 @@ cluster over the wire, through confluent-kafka's AdminClient (issue 15, headless
 
 Contract:
 
-* :class:`ExternalSettings` is the connection: bootstrap servers, security protocol
-  (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), SASL mechanism (PLAIN, SCRAM-SHA-256,
-  SCRAM-SHA-512), username, password, CA file; :meth:`ExternalSettings.client_config`
-  maps it to librdkafka's settings. Bad combinations raise ``ValueError`` at once.
+* :class:`ExternalSettings` (the connection) and :class:`ExternalError` are defined in
+  :mod:`core.external_conn` (below ``core.monitor`` and ``core.browse``, which both use
+  them) and re-exported here.
 * :meth:`ExternalObserver.snapshot` BLOCKS (network round trips): call it from a worker
   thread, or await :meth:`ExternalObserver.snapshot_async` (``asyncio.to_thread``);
   never call it on an event loop. Each refresh makes a
@@ -53,11 +52,25 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass, field
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException
 from confluent_kafka import TopicPartition as CkTopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, OffsetSpec
+from streamscope.core.external_conn import (
+    AUTH_CODES as _AUTH_CODES,
+)
+from streamscope.core.external_conn import (
+    SASL_MECHANISMS,
+    SECURITY_PROTOCOLS,
+    ExternalError,
+    ExternalSettings,
+)
+from streamscope.core.external_conn import (
+    UNREACHABLE_CODES as _UNREACHABLE_CODES,
+)
+from streamscope.core.external_conn import (
+    UNSUPPORTED_CODES as _UNSUPPORTED_CODES,
+)
 from streamscope.core.groups import partition_lag, total_lag
 from streamscope.core.monitor.snapshot import (
     BrokerInfo,
@@ -73,9 +86,6 @@ from streamscope.core.monitor.snapshot import (
 __all__ = ["ExternalError", "ExternalObserver", "ExternalSettings", "SECURITY_PROTOCOLS",
            "SASL_MECHANISMS"]
 
-SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-
 # Kafka's group state names, as the embedded coordinator reports them.
 _STATE_NAMES = {
     "UNKNOWN": "Unknown",
@@ -86,64 +96,6 @@ _STATE_NAMES = {
     "EMPTY": "Empty",
 }
 
-# librdkafka codes that mean "you cannot get in", not "try again".
-_AUTH_CODES = {KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED}
-_UNREACHABLE_CODES = {KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT,
-                      KafkaError._RESOLVE}
-_UNSUPPORTED_CODES = {KafkaError._UNSUPPORTED_FEATURE, KafkaError.UNSUPPORTED_VERSION,
-                      KafkaError.INVALID_REQUEST}
-
-
-class ExternalError(Exception):
-    """The cluster could not be observed; ``reason`` is one line for a user."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class ExternalSettings:
-    """How to reach a cluster. The password is never shown in ``repr``."""
-
-    bootstrap: str = "127.0.0.1:9092"
-    security_protocol: str = "PLAINTEXT"
-    sasl_mechanism: str | None = None
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    ca_file: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.bootstrap.strip():
-            raise ValueError("bootstrap servers are empty")
-        protocol = self.security_protocol.upper()
-        if protocol not in SECURITY_PROTOCOLS:
-            raise ValueError(f"security protocol {self.security_protocol!r} is not one of "
-                             f"{', '.join(SECURITY_PROTOCOLS)}")
-        sasl = protocol.startswith("SASL_")
-        if sasl:
-            if self.sasl_mechanism not in SASL_MECHANISMS:
-                raise ValueError(f"{protocol} needs a SASL mechanism: "
-                                 f"{', '.join(SASL_MECHANISMS)}")
-            if not self.username or self.password is None:
-                raise ValueError(f"{protocol} needs a username and a password")
-        elif self.sasl_mechanism is not None:
-            raise ValueError(f"a SASL mechanism needs SASL_PLAINTEXT or SASL_SSL, "
-                             f"not {protocol}")
-        if self.ca_file is not None and not protocol.endswith("SSL"):
-            raise ValueError(f"a CA file needs SSL or SASL_SSL, not {protocol}")
-
-    def client_config(self) -> dict[str, str]:
-        """librdkafka's settings for this connection."""
-        protocol = self.security_protocol.upper()
-        conf = {"bootstrap.servers": self.bootstrap, "security.protocol": protocol}
-        if protocol.startswith("SASL_"):
-            conf["sasl.mechanism"] = str(self.sasl_mechanism)
-            conf["sasl.username"] = str(self.username)
-            conf["sasl.password"] = str(self.password)
-        if self.ca_file is not None:
-            conf["ssl.ca.location"] = self.ca_file
-        return conf
 
 
 class ExternalObserver:
