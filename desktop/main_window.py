@@ -62,6 +62,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QStackedWidget,
     QStyle,
     QToolBar,
@@ -411,8 +412,11 @@ class MainWindow(QMainWindow):
         self.profiles_button.setToolTip("Add, edit or delete connection profiles")
         self.profiles_button.clicked.connect(lambda: self.open_profiles_dialog())
         bar.addWidget(self.profiles_button)
-        self.cluster_state = named(plain_label(""), "Muted")
-        self.cluster_state.setContentsMargins(10, 0, 0, 0)
+        # Elided (the whole text is its tooltip): a long error must not push the bar wider.
+        self.cluster_state = named(ElidedLabel("", mode=Qt.TextElideMode.ElideRight), "Muted")
+        self.cluster_state.setContentsMargins(10, 0, 10, 0)
+        self.cluster_state.setSizePolicy(QSizePolicy.Policy.Expanding,
+                                         QSizePolicy.Policy.Preferred)
         bar.addWidget(self.cluster_state)
         self.cluster_bar = bar
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
@@ -680,6 +684,7 @@ class MainWindow(QMainWindow):
         self._given.clear()  # every view redraws from the new cluster's first snapshot
         self._seen.clear()
         self.topics.set_external(external)
+        self.overview.set_external(external)
         for action in self.embedded_only_actions():
             if external:
                 action.setEnabled(False)
@@ -702,6 +707,9 @@ class MainWindow(QMainWindow):
             self.status_data.setText("")
         else:
             self.setWindowTitle("Streamscope")
+            self.status_rates.setVisible(True)
+            self.status_data.setVisible(True)
+            self.status_listener.setMinimumWidth(0)
         self._cluster_changed()
 
     def _cluster_changed(self) -> None:
@@ -730,19 +738,24 @@ class MainWindow(QMainWindow):
         n = len(snap.all_brokers)
         where = f"{self.cluster_name} at {ext.bootstrap}"  # type: ignore[attr-defined]
         self._style_listener("")
-        self.status_data.setVisible(True)
+        self.status_data.setVisible(not error)  # an error takes the room it needs
+        self.status_rates.setVisible(not error)
         if error or self.ticker.is_stale():
             self.status_dot.set_color(t.bad if error else t.warn)
             ago = f"last update {age:.0f} s ago" if age is not None else "no update"
-            self.status_listener.setText(f"{where}: {error or 'not responding'} ({ago})")
+            label = self.status_listener
+            label.setText(f"{where}: {error or 'not responding'} ({ago})")
+            need = label.fontMetrics().horizontalAdvance(label.text()) + 16
+            label.setMinimumWidth(min(need, int(self.statusBar().width() * 0.9)))
             self.status_rates.setText("")
         else:
             self.status_dot.set_color(t.ok)
+            self.status_listener.setMinimumWidth(0)
             self.status_listener.setText(
                 f"{where}: {n} broker{'s' if n != 1 else ''}")
             r = history.total_rates
             self.status_rates.setText(f"In {fmt.rate(r[0])}   ·   Out {fmt.rate(r[1])}")
-        self.status_data.setText("External cluster (the embedded broker keeps running)")
+        self.status_data.setText("Embedded broker still running")
 
     def open_profiles_dialog(self, select: str | None = None) -> ProfilesDialog:
         """Cluster > Connection profiles…"""

@@ -171,6 +171,7 @@ class OverviewView(QWidget):
         self._topic = ""
         self._requested = ""
         self.demo_running = False
+        self.external = False  # showing an external cluster (issue 15): see set_external
 
         root = vbox(self, (16, 10, 16, 10), spacing=10)
         # Listening beyond this machine (issue 13): who can connect, whether they must log
@@ -312,6 +313,18 @@ class OverviewView(QWidget):
         self.msg_chart.set_series(data[0], (data[1], data[2]), now)
         self.bytes_chart.set_series(data[0], (data[3], data[4]), now)
 
+    def set_external(self, external: bool) -> None:
+        """An external cluster is shown: no data dir, no listener warning (its exposure
+        is not this app's doing) and no first step (consumers and the demo need the
+        embedded broker); the Brokers tab comes forward."""
+        self.external = external
+        self.data_dir.setVisible(not external)
+        if external:
+            self.exposure.hide()
+            self.right.setCurrentWidget(self._charts_page)
+            self.show_brokers()
+        self._bootstrap = ""  # the next snapshot's address wins
+
     def show_brokers(self) -> None:
         """The Brokers tab of the connect panel."""
         self.snippet_tabs.setCurrentWidget(self.brokers)
@@ -335,14 +348,22 @@ class OverviewView(QWidget):
         )
         if not b.listening:
             self.address.setText("not listening")
-        self._show_exposure(snap)
-        auth = f"SASL {', '.join(b.sasl_mechanisms)}" if b.sasl_mechanisms else "no authentication"
-        self.broker_detail.setText(
-            f"Node {b.node_id} · cluster {b.cluster_id or '-'} · up {fmt.duration(b.uptime_s)}"
-            f" · {auth}"
-        )
-        self.data_dir.setText(f"Data dir {b.data_dir}")
-        first = is_first_step(snap)
+        if self.external:
+            controller = (f"controller node {snap.controller_id}"
+                          if snap.controller_id is not None else "no controller reported")
+            self.broker_detail.setText(
+                f"External cluster {b.cluster_id or '-'} · "
+                f"{fmt.plural(len(snap.all_brokers), 'broker')} · {controller}")
+        else:
+            self._show_exposure(snap)
+            auth = (f"SASL {', '.join(b.sasl_mechanisms)}" if b.sasl_mechanisms
+                    else "no authentication")
+            self.broker_detail.setText(
+                f"Node {b.node_id} · cluster {b.cluster_id or '-'} · "
+                f"up {fmt.duration(b.uptime_s)} · {auth}"
+            )
+            self.data_dir.setText(f"Data dir {b.data_dir}")
+        first = is_first_step(snap) and not self.external
         self.first_step.update_for(snap, self.demo_running)
         was_first = self.showing_first_step()
         self.right.setCurrentWidget(self.first_step if first else self._charts_page)

@@ -1,0 +1,211 @@
+"""External mode (issue 15) through the real app: the cluster switcher, snapshots polled off
+the GUI thread, the views on the other cluster, embedded-only actions disabled, a cluster
+that goes away shown as an error, a password asked for at connect time without a keyring,
+and the routed actions (create a topic, produce) against Tansu, checked with a separate
+confluent-kafka client."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import keyring
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+from keyring.backends import fail
+from streamscope.core.auth import UserStore
+from streamscope.core.config import BrokerConfig
+from streamscope.core.runtime import BrokerThread
+from streamscope.desktop.cluster_switch import EMBEDDED
+from streamscope.desktop.commands import EMBEDDED_ONLY
+from streamscope.desktop.profiles import Profile
+
+from tests.interop.external_helpers import read_all
+
+SHOTS = Path("/tmp/streamscope-gui-shots")
+
+
+def is_external(snap) -> bool:
+    return snap is not None and snap.broker.data_dir == ""  # the wire cannot know it
+
+
+def add_profile(shell, profile: Profile) -> None:
+    shell.window.profile_store.save(profile)
+    shell.clusters.reload()
+
+
+def switch(shell, qtbot, name: str) -> None:
+    combo = shell.window.cluster_combo
+    combo.setCurrentText(name)
+    assert combo.currentText() == name
+    combo.activated.emit(combo.currentIndex())
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def fast_switch(app_shell):
+    app_shell.clusters.timeout_s = 5.0
+    return app_shell
+
+
+def test_switching_to_a_profile_shows_that_cluster_and_back(qtbot, fast_switch, tmp_path):
+    shell = fast_switch
+    other = BrokerThread(BrokerConfig(host="127.0.0.1", port=0,
+                                      data_dir=tmp_path / "other")).start()
+    try:
+        admin = AdminClient({"bootstrap.servers": other.bootstrap})
+        admin.create_topics([NewTopic("on-the-other-cluster", 3)])[
+            "on-the-other-cluster"].result(10)
+        add_profile(shell, Profile("other", other.bootstrap, interval_s=0.5))
+        assert [shell.window.cluster_combo.itemText(i)
+                for i in range(shell.window.cluster_combo.count())] == [EMBEDDED, "other"]
+        switch(shell, qtbot, "other")
+        assert shell.clusters.current == "other"
+        qtbot.waitUntil(lambda: is_external(shell.ticker.snapshot), timeout=15_000)
+        qtbot.waitUntil(lambda: shell.ticker.snapshot.topic("on-the-other-cluster")
+                        is not None, timeout=10_000)
+        win = shell.window
+        assert win.windowTitle() == f"Streamscope — other ({other.bootstrap})"
+        shell.ticker.refresh_now()
+        assert win.status_listener.text() == f"other at {other.bootstrap}: 1 broker"
+        assert win.topics.table.select_key("on-the-other-cluster")
+        # What only the embedded broker has is disabled, saying why.
+        for action in win.embedded_only_actions():
+            assert not action.isEnabled(), action.text()
+            assert action.toolTip() == EMBEDDED_ONLY.capitalize()
+        assert win.clone_action.isEnabled()
+        win.show_view("topics")
+        qtbot.waitUntil(lambda: win.topics.partitions_model.rowCount() == 3, timeout=5000)
+        assert win.topics.partitions.isColumnHidden(4)  # size: the wire cannot know it
+        SHOTS.mkdir(exist_ok=True)
+        win.grab().save(str(SHOTS / "external_topics.png"))
+        win.show_view("overview")
+        win.grab().save(str(SHOTS / "external_overview.png"))
+        # Back to the embedded broker, which kept running.
+        switch(shell, qtbot, EMBEDDED)
+        assert shell.service.running
+        qtbot.waitUntil(lambda: shell.ticker.snapshot is not None
+                        and not is_external(shell.ticker.snapshot), timeout=5000)
+        assert shell.ticker.snapshot.topic("on-the-other-cluster") is None
+        assert win.windowTitle() == "Streamscope"
+        assert win.users_action.isEnabled() and win.listen_action.isEnabled()
+        assert not win.clone_action.isEnabled()
+        assert shell.commands.external is None
+    finally:
+        other.stop()
+
+
+def test_a_cluster_that_goes_away_is_a_clear_status(qtbot, fast_switch, tmp_path):
+    shell = fast_switch
+    other = BrokerThread(BrokerConfig(host="127.0.0.1", port=0,
+                                      data_dir=tmp_path / "other")).start()
+    stopped = False
+    try:
+        add_profile(shell, Profile("brief", other.bootstrap, interval_s=0.5))
+        switch(shell, qtbot, "brief")
+        qtbot.waitUntil(lambda: is_external(shell.ticker.snapshot), timeout=15_000)
+        other.stop()
+        stopped = True
+        ext = shell.clusters.external
+        qtbot.waitUntil(lambda: bool(ext.last_error), timeout=15_000)
+        assert ext.last_error.startswith("cannot reach") or "timed out" in ext.last_error, \
+            ext.last_error
+        shell.ticker.refresh_now()
+        text = shell.window.status_listener.text()
+        assert text.startswith(f"brief at {other.bootstrap}: ") and "last update" in text
+        assert shell.window.cluster_state.text() == f"\u26a0 {ext.last_error}"
+        shell.window.grab().save(str(SHOTS / "external_gone.png"))
+    finally:
+        if not stopped:
+            other.stop()
+
+
+def test_an_unreachable_profile_says_so_without_a_snapshot(qtbot, fast_switch):
+    shell = fast_switch
+    address = f"127.0.0.1:{closed_port()}"
+    add_profile(shell, Profile("nowhere", address))
+    switch(shell, qtbot, "nowhere")
+    ext = shell.clusters.external
+    qtbot.waitUntil(lambda: bool(ext.last_error), timeout=15_000)
+    assert ext.last_error.startswith(f"cannot reach {address}")
+    assert shell.ticker.snapshot is None  # nothing of the embedded broker passes for it
+    assert shell.window.status_listener.text() == f"nowhere: {ext.last_error}"
+
+
+@pytest.fixture
+def no_keyring():
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(before)
+
+
+def test_without_a_keyring_the_password_is_asked_for_at_connect_time(
+        qtbot, no_keyring, fast_switch, tmp_path):
+    shell = fast_switch
+    data = tmp_path / "sasl"
+    UserStore(data / "users.json").add("alice", "right password")
+    bt = BrokerThread(BrokerConfig(host="127.0.0.1", port=0, data_dir=data,
+                                   sasl_mechanisms=("SCRAM-SHA-256",))).start()
+    try:
+        assert not shell.window.vault.persistent
+        add_profile(shell, Profile("secure", bt.bootstrap, "SASL_PLAINTEXT", "SCRAM-SHA-256",
+                                   "alice", interval_s=0.5))
+        switch(shell, qtbot, "secure")
+        qtbot.waitUntil(lambda: shell.clusters.password_prompt is not None, timeout=5000)
+        prompt = shell.clusters.password_prompt
+        assert prompt.isVisible()
+        assert shell.clusters.current == EMBEDDED  # nothing switched before the answer
+        prompt.setTextValue("right password")
+        prompt.accept()
+        qtbot.waitUntil(lambda: is_external(shell.ticker.snapshot), timeout=15_000)
+        assert shell.clusters.current == "secure"
+        assert shell.window.vault.get("secure") == "right password"  # memory, this session
+        # Away and back: not asked again this session.
+        switch(shell, qtbot, EMBEDDED)
+        switch(shell, qtbot, "secure")
+        qtbot.waitUntil(lambda: shell.clusters.current == "secure", timeout=5000)
+        assert shell.clusters.password_prompt is None
+    finally:
+        shell.clusters.show_embedded()
+        bt.stop()
+
+
+def test_create_a_topic_and_produce_from_the_gui_on_tansu(qtbot, fast_switch, tansu):
+    shell = fast_switch
+    add_profile(shell, Profile("tansu", tansu, interval_s=0.5))
+    switch(shell, qtbot, "tansu")
+    qtbot.waitUntil(lambda: is_external(shell.ticker.snapshot), timeout=15_000)
+    win = shell.window
+    # Create, through the Topics page's dialog.
+    win.show_view("topics")
+    dialog = win.topics.open_create_dialog()
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    dialog.name.setText("made-in-the-gui")
+    dialog.partitions.setValue(2)
+    dialog.accept()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=15_000)
+    qtbot.waitUntil(lambda: shell.ticker.snapshot.topic("made-in-the-gui") is not None,
+                    timeout=15_000)
+    meta = AdminClient({"bootstrap.servers": tansu}).list_topics(timeout=10)
+    assert len(meta.topics["made-in-the-gui"].partitions) == 2
+    # Produce, through the produce dialog.
+    qtbot.waitUntil(lambda: win.select_topic("made-in-the-gui"), timeout=5000)
+    produce = win.topics.open_produce_dialog(partition=1)
+    qtbot.waitUntil(produce.isVisible, timeout=2000)
+    produce.key.setText("k1")
+    produce.value.setPlainText("hello tansu")
+    produce.accept()
+    qtbot.waitUntil(lambda: produce.result_value is not None or produce.error.isVisible(),
+                    timeout=15_000)
+    assert not produce.error.isVisible(), produce.error.text()
+    last = produce.result_value.last
+    assert last.partition == 1
+    [message] = read_all(tansu, "made-in-the-gui", last.partition, last.offset, 1)
+    assert message.key() == b"k1" and message.value() == b"hello tansu"
+    produce.reject()
