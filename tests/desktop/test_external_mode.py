@@ -11,15 +11,18 @@ from pathlib import Path
 
 import keyring
 import pytest
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from keyring.backends import fail
 from streamscope.core.auth import UserStore
+from streamscope.core.browse.reader import Start
 from streamscope.core.config import BrokerConfig
 from streamscope.core.runtime import BrokerThread
 from streamscope.desktop.cluster_switch import EMBEDDED
 from streamscope.desktop.commands import EMBEDDED_ONLY
 from streamscope.desktop.profiles import Profile
 
+from tests.desktop.helpers import command
 from tests.interop.external_helpers import read_all
 
 SHOTS = Path("/tmp/streamscope-gui-shots")
@@ -209,3 +212,53 @@ def test_create_a_topic_and_produce_from_the_gui_on_tansu(qtbot, fast_switch, ta
     [message] = read_all(tansu, "made-in-the-gui", last.partition, last.offset, 1)
     assert message.key() == b"k1" and message.value() == b"hello tansu"
     produce.reject()
+
+
+def test_browse_add_partitions_and_delete_on_tansu_from_the_gui(qtbot, fast_switch, tansu):
+    shell = fast_switch
+    admin = AdminClient({"bootstrap.servers": tansu})
+    admin.create_topics([NewTopic("browsed", 2)])["browsed"].result(15)
+    producer = Producer({"bootstrap.servers": tansu, "log_level": 0})
+    for i in range(3):
+        # One batch each: Tansu 0.6's memory storage sets the high watermark to the last
+        # batch's base offset + 1, so records batched together would hide behind it.
+        producer.produce("browsed", value=b"value %d" % i, key=b"k%d" % i, partition=0)
+        assert producer.flush(15) == 0
+    del producer
+    add_profile(shell, Profile("tansu", tansu, interval_s=0.5))
+    switch(shell, qtbot, "tansu")
+    qtbot.waitUntil(lambda: is_external(shell.ticker.snapshot)
+                    and shell.ticker.snapshot.topic("browsed") is not None, timeout=15_000)
+    win = shell.window
+    # Messages: read through the cluster (assign and seek, never a group).
+    browser = win.browser
+    before = browser.reads
+    win.browse_messages("browsed", 0)
+    browser.set_start(Start.earliest())
+    browser.load()
+    qtbot.waitUntil(lambda: browser.reads > before and not browser.busy, timeout=20_000)
+    assert browser.error == ""
+    assert [r.value for r in browser.model.records()] == [b"value %d" % i for i in range(3)]
+    win.grab().save(str(SHOTS / "external_messages.png"))
+    # Add partitions: Tansu 0.6 does not serve CreatePartitions; the dialog says so
+    # inline (the cluster's word) and stays open.
+    win.show_view("topics")
+    assert win.topics.table.select_key("browsed")
+    dialog = win.topics.open_add_partitions_dialog()
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    dialog.total.setValue(4)
+    dialog.accept()
+    qtbot.waitUntil(dialog.error.isVisible, timeout=15_000)
+    assert dialog.error.text().startswith("the cluster does not serve CreatePartitions"), \
+        dialog.error.text()
+    assert dialog.isVisible()
+    win.grab().save(str(SHOTS / "external_refused.png"))
+    dialog.reject()
+    # Delete the topic, and a refusal as text.
+    command(shell, qtbot, lambda cb: shell.commands.delete_topic("browsed", cb))
+    qtbot.waitUntil(lambda: "browsed" not in admin.list_topics(timeout=10).topics,
+                    timeout=15_000)
+    # A refusal is the cluster's error as text, not a crash.
+    with pytest.raises(Exception) as info:
+        command(shell, qtbot, lambda cb: shell.commands.delete_topic("never-was", cb))
+    assert "UNKNOWN_TOPIC_OR_PART" in str(info.value), str(info.value)
