@@ -2,7 +2,7 @@
 
 Contract: :meth:`BrokersModel.update` takes a :class:`~core.monitor.ClusterSnapshot` and
 lists :attr:`ClusterSnapshot.all_brokers` keyed by node id (the embedded broker is one
-node), with ``host:port``, "controller" on the cluster's controller (tooltip: what a
+node), with ``host:port``, "controller" (the Role column) on the cluster's controller (tooltip: what a
 controller does), the partitions it leads and the replicas it hosts, counted from the
 partitions' ``leader`` / ``replicas``. Plain text throughout (hosts are the cluster's).
 """
@@ -48,7 +48,7 @@ class BrokersModel(KeyedTableModel):
                 (
                     b.node_id,
                     f"{b.host}:{b.port}" if b.listening else "not listening",
-                    "\u2605 controller" if controller == b.node_id else "",
+                    "controller" if controller == b.node_id else "",
                     leads[b.node_id],
                     hosted[b.node_id],
                 ),

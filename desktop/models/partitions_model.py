@@ -31,7 +31,9 @@ STORAGE_TIP = {
 }
 
 
-UNDER_REPLICATED = "under-replicated"
+# The ISR cell's mark (short: every column shows whole beside the chart at 1280x720);
+# the column's and the cell's tooltips spell it out.
+UNDER_REPLICATED = "URP"
 
 
 def _node(node: int | None) -> str:
@@ -54,11 +56,13 @@ class PartitionsModel(KeyedTableModel):
         numeric("Records out", tooltip="records fetched since the broker started"),
         numeric("Leader", _node, tooltip="the broker (node id) that leads the partition"),
         Column("Replicas", _nodes, tooltip="the brokers holding a copy, the leader first"),
-        Column("ISR", tooltip="in-sync replicas: copies caught up with the leader"),
+        Column("ISR", tooltip="in-sync replicas: copies caught up with the leader. URP: an "
+                             "under-replicated partition, fewer in sync than replicas"),
     )
     PARTITION = 0
     SIZE, SEGMENTS = 4, 5
     ISR = 10
+    PLACEMENT = (8, 9, 10)  # leader, replicas, ISR
     styled_columns = (PARTITION, ISR)
     restyled_columns = ()  # a problem's change announces itself (dataChanged), a theme's restyles
 

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QHeaderView,
     QPushButton,
     QSizePolicy,
     QStackedWidget,
@@ -233,6 +234,9 @@ class OverviewView(QWidget):
         self.brokers_model = BrokersModel(self)
         self.brokers = KeyedTableView(self.brokers_model, sort_column=0, stretch_column=1)
         self.brokers.setObjectName("BrokersTable")
+        for col in (BrokersModel.ROLE,):  # whole; the address elides if it must
+            self.brokers.horizontalHeader().setSectionResizeMode(
+                col, QHeaderView.ResizeMode.ResizeToContents)
         self.snippet_tabs.addTab(self.brokers, "Brokers")
         cl.addWidget(self.snippet_tabs, 1)
         bottom.addWidget(connect, 5)
@@ -343,8 +347,8 @@ class OverviewView(QWidget):
             self._set_snippets(bootstrap, topic)
         exposed_color = self._theme.warn if b.authenticated else self._theme.bad
         self.dot.set_color(
-            (self._theme.ok if b.loopback_only else exposed_color) if b.listening
-            else self._theme.bad
+            (self._theme.ok if b.loopback_only or self.external else exposed_color)
+            if b.listening else self._theme.bad
         )
         if not b.listening:
             self.address.setText("not listening")

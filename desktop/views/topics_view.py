@@ -14,8 +14,9 @@ name as tooltip, so no name widens the window; the partitions table gets the wid
 columns need (every column whole, no sideways scrolling) and the chart the rest.
 
 External mode (issue 15, :meth:`TopicsView.set_external`): the partitions table hides
-Size and Segments, which the wire cannot know; Leader, Replicas and ISR show placement
-(an under-replicated partition is marked in its ISR cell).
+Size and Segments, which the wire cannot know, and shows Leader, Replicas and ISR
+(placement; an under-replicated partition is marked in its ISR cell), hidden for the
+embedded broker's single node.
 
 Storage (issue 13): a red banner over the table names every partition whose disk writes
 fail or that is offline, with the reason; the topic's row and the partition's Storage
@@ -150,6 +151,7 @@ class TopicsView(AdminView[TopicSnapshot]):
         self.table.doubleClicked.connect(lambda *_: self.show_log())
         self._update_actions()
         self._update_empty()
+        self.set_external(False)
 
     # -- ticks -------------------------------------------------------------------------
 
@@ -187,9 +189,12 @@ class TopicsView(AdminView[TopicSnapshot]):
         self.chart.set_series(data[0], (data[1], data[2]), history.now)
 
     def set_external(self, external: bool) -> None:
-        """Hide the columns an external cluster cannot fill (size, segments)."""
+        """Hide the columns an external cluster cannot fill (size, segments); show its
+        placement (leader, replicas, ISR), which the embedded broker's one node makes moot."""
         for col in (PartitionsModel.SIZE, PartitionsModel.SEGMENTS):
             self.partitions.setColumnHidden(col, external)
+        for col in PartitionsModel.PLACEMENT:
+            self.partitions.setColumnHidden(col, not external)
         self._give_partitions_room()
 
     # -- selection ---------------------------------------------------------------------
