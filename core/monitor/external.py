@@ -16,6 +16,10 @@ Contract:
   group per OffsetFetch call; they are all sent at once and awaited together). Every call
   carries ``timeout_s``. ``snapshot(groups=[...])`` asks only for the named groups (no
   ListGroups; a group the cluster does not know is left out), for views that show few.
+* :meth:`ExternalObserver.focused` is the cheap refresh of what is on screen (named
+  topics' watermarks, named groups) over an earlier snapshot, for
+  :class:`core.monitor.external_poller.ExternalPoller`: two ListOffsets, one
+  DescribeGroups and one OffsetFetch per named group; no Metadata.
 * Failures raise :class:`ExternalError`, whose ``reason`` is one line: the cluster is
   unreachable, authentication failed, the TLS handshake failed, or a request timed out.
   An API the cluster does not serve (DescribeConfigs, ListGroups...) does not fail the
@@ -52,6 +56,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import wait as wait_futures
+from dataclasses import replace as dataclass_replace
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException
 from confluent_kafka import TopicPartition as CkTopicPartition
@@ -220,6 +225,46 @@ class ExternalObserver:
             controller_id=controller if controller >= 0 else None,
         )
 
+    def focused(self, base: ClusterSnapshot, topics: Iterable[str] = (),
+                groups: Iterable[str] = ()) -> ClusterSnapshot:
+        """A cheaper refresh of what is on screen (blocking): ``base`` (an earlier
+        snapshot of this cluster) with the watermarks of the named ``topics`` and of the
+        partitions the named ``groups`` have offsets on re-read (two ListOffsets), and
+        the named groups re-described (one DescribeGroups, one OffsetFetch each; a
+        group the cluster no longer knows is left out). Everything else is carried over
+        from ``base``, except that every group's lag is recomputed against the fresh
+        high watermarks. No Metadata: a topic's partitions, leaders and configs, and
+        topics that are not in ``base``, wait for the next :meth:`snapshot`."""
+        if self._admin is None:
+            raise ExternalError("the observer is closed")
+        t0 = time.perf_counter()
+        self.requests_last = 0
+        names = {t.name for t in base.topics} & set(topics)
+        gids = sorted(set(groups))
+        tps = {(t.name, p.index) for t in base.topics if t.name in names for p in t.partitions}
+        for g in base.groups:
+            if g.group_id in gids:
+                tps.update((o.topic, o.partition) for o in g.offsets)
+        known = {(t.name, p.index) for t in base.topics for p in t.partitions}
+        wanted = sorted(tps & known)
+        starts = self._offsets(wanted, OffsetSpec.earliest())
+        ends = self._offsets(wanted, OffsetSpec.latest())
+        hw_by_tp = {(p.topic, p.index): (p.log_start_offset, p.high_watermark)
+                    for t in base.topics for p in t.partitions}
+        for tp in wanted:
+            old = hw_by_tp[tp]
+            hw_by_tp[tp] = (starts.get(tp, old[0]), ends.get(tp, old[1]))
+        now = time.time()
+        new_topics = tuple(_with_watermarks(t, hw_by_tp) if t.name in names else t
+                           for t in base.topics)
+        fresh = {g.group_id: g for g in self._groups(hw_by_tp, gids)} if gids else {}
+        kept = [_with_lag(g, hw_by_tp) for g in base.groups if g.group_id not in gids]
+        new_groups = tuple(sorted([*kept, *fresh.values()], key=lambda g: g.group_id))
+        return dataclass_replace(
+            base, taken_at=now, monotonic=time.monotonic(),
+            build_ms=(time.perf_counter() - t0) * 1000.0, topics=new_topics,
+            groups=new_groups)
+
     def _metadata(self):
         """Metadata, retried in short slices so that an auth, TLS or connect failure the
         client reports through its error callback ends the wait early."""
@@ -381,6 +426,28 @@ class ExternalObserver:
                 continue
             out.append(group)
         return tuple(out)
+
+
+def _with_watermarks(topic: TopicSnapshot,
+                     hw_by_tp: Mapping[tuple[str, int], tuple[int, int]]) -> TopicSnapshot:
+    parts = tuple(
+        dataclass_replace(p, log_start_offset=hw_by_tp[(p.topic, p.index)][0],
+                          high_watermark=hw_by_tp[(p.topic, p.index)][1])
+        for p in topic.partitions)
+    return dataclass_replace(topic, partitions=parts,
+                             messages=sum(max(0, p.high_watermark - p.log_start_offset)
+                                          for p in parts))
+
+
+def _with_lag(group: GroupSnapshot,
+              hw_by_tp: Mapping[tuple[str, int], tuple[int, int]]) -> GroupSnapshot:
+    offsets = []
+    for o in group.offsets:
+        start, hw = hw_by_tp.get((o.topic, o.partition), (o.log_start_offset, o.high_watermark))
+        offsets.append(dataclass_replace(o, high_watermark=hw, log_start_offset=start,
+                                         lag=partition_lag(o.committed_offset, hw)))
+    return dataclass_replace(group, offsets=tuple(offsets),
+                             total_lag=total_lag(o.lag for o in offsets))
 
 
 def _source(entry: object) -> int:
