@@ -157,16 +157,24 @@ class ClusterSwitch(QObject):
         self.switched.emit(EMBEDDED)
 
     def _retarget(self, settings: Any) -> None:
-        """THE call site for the simulations' and lessons' target (wt-sim's set_target)."""
-        for part in (self.sim, self.lessons):
-            set_target = getattr(part, "set_target", None)
-            if set_target is None:
-                continue  # a build without wt-sim's API: they stay on the embedded broker
-            try:
-                set_target(settings)
-            except Exception as exc:  # noqa: BLE001 - a refusal must not undo the switch
-                log.warning("%s cannot target %s: %s", type(part).__name__,
-                            settings.bootstrap if settings else EMBEDDED, error_text(exc))
+        """THE call site for the simulations' and lessons' target (wt-sim's set_target):
+        LessonService.set_target retargets its SimService too, so one call does both."""
+        part = self.lessons if self.lessons is not None else self.sim
+        set_target = getattr(part, "set_target", None)
+        if set_target is None:
+            return  # a build without wt-sim's API: they stay on the embedded broker
+        where = settings.bootstrap if settings else EMBEDDED
+
+        def done(_result: object, error: BaseException | None) -> None:
+            if error is not None:
+                log.warning("the simulation could not leave its old target for %s: %s",
+                            where, error_text(error))
+
+        try:
+            set_target(settings, done)
+        except Exception as exc:  # noqa: BLE001 - a refusal must not undo the switch
+            log.warning("%s cannot target %s: %s", type(part).__name__, where,
+                        error_text(exc))
 
     def _reset_combo(self) -> None:
         self.combo.blockSignals(True)

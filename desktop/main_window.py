@@ -24,7 +24,7 @@ Staleness: when the service says the broker is running but no new snapshot arriv
 ``STALE_AFTER_S`` (:meth:`Ticker.is_stale`), the status bar says "Broker not responding:
 last update N s ago" instead of presenting the last snapshot as live.
 
-Cluster (issue 15): a toolbar at the top holds the cluster switcher ("Embedded" and the
+Cluster (issue 15): the menu bar's right corner holds the cluster switcher ("Embedded" and the
 saved connection profiles; :class:`~desktop.cluster_switch.ClusterSwitch`, built by the app,
 fills it and acts on it) and a Profiles… button (the
 :class:`~desktop.dialogs.profiles_dialog.ProfilesDialog`). :meth:`MainWindow.set_cluster`
@@ -62,10 +62,8 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QStackedWidget,
     QStyle,
-    QToolBar,
     QWidget,
 )
 from streamscope.core.cli import version
@@ -273,8 +271,8 @@ class MainWindow(QMainWindow):
         self._build_lessons(lessons)
 
         self._build_status_bar()
-        self._build_cluster_bar()
         self._build_menus()
+        self._build_cluster_bar()  # sized to the menu bar's items
         self.overview.create_topic_requested.connect(self._create_topic)
         self.overview.start_consumers_requested.connect(self.start_consumers)
         self.overview.demo_requested.connect(self.start_demo)
@@ -397,29 +395,34 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.status_data, 2)
 
     def _build_cluster_bar(self) -> None:
-        bar = named(QToolBar("Cluster", self), "ClusterBar")
-        bar.setMovable(False)
-        bar.setFloatable(False)
-        bar.addWidget(plain_label("  Cluster: "))
+        """The cluster switcher, in the menu bar's right corner: it costs the views no
+        height (the Simulation page needs all of it at 1280x720 with the event log)."""
+        bar = named(QWidget(), "ClusterBar")
+        row = hbox(bar, (0, 0, 6, 0), spacing=6)
+        # Elided (the whole text is its tooltip): a long error must not push the bar wider.
+        self.cluster_state = named(ElidedLabel("", mode=Qt.TextElideMode.ElideRight), "Muted")
+        # A fixed width: the menu bar places its corner once, so the corner never resizes.
+        self.cluster_state.setFixedWidth(320)
+        row.addWidget(self.cluster_state, 1)
+        row.addWidget(plain_label("Cluster:"))
         self.cluster_combo = named(QComboBox(), "ClusterCombo")
-        self.cluster_combo.setMinimumContentsLength(22)
+        self.cluster_combo.setMinimumContentsLength(18)
         self.cluster_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.cluster_combo.setToolTip("The cluster the views show: the embedded broker, or "
                                       "a saved connection profile")
-        bar.addWidget(self.cluster_combo)
+        row.addWidget(self.cluster_combo)
         self.profiles_button = QPushButton("Profiles…")
         self.profiles_button.setToolTip("Add, edit or delete connection profiles")
         self.profiles_button.clicked.connect(lambda: self.open_profiles_dialog())
-        bar.addWidget(self.profiles_button)
-        # Elided (the whole text is its tooltip): a long error must not push the bar wider.
-        self.cluster_state = named(ElidedLabel("", mode=Qt.TextElideMode.ElideRight), "Muted")
-        self.cluster_state.setContentsMargins(10, 0, 10, 0)
-        self.cluster_state.setSizePolicy(QSizePolicy.Policy.Expanding,
-                                         QSizePolicy.Policy.Preferred)
-        bar.addWidget(self.cluster_state)
+        row.addWidget(self.profiles_button)
+        # No taller than the menu bar's own items, so the bar keeps its height.
+        height = max(18, self.menuBar().sizeHint().height())
+        for w in (self.cluster_combo, self.profiles_button):
+            w.setFixedHeight(height)
+        self.profiles_button.setFlat(True)
         self.cluster_bar = bar
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.menuBar().setCornerWidget(bar, Qt.Corner.TopRightCorner)
 
     def _build_menus(self) -> None:
         menu = self.menuBar()

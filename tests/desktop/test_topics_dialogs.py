@@ -24,6 +24,7 @@ from streamscope.desktop import format as fmt
 from streamscope.desktop.app import Streamscope
 from streamscope.desktop.dialogs.create_topic_dialog import CreateTopicDialog
 from streamscope.desktop.dialogs.fields import DurationField
+from streamscope.desktop.models.partitions_model import PartitionsModel
 from streamscope.desktop.models.topics_model import TopicsModel
 from streamscope.desktop.theme import apply_theme
 
@@ -223,12 +224,14 @@ def test_partition_table_shows_records_in_and_out_whole_at_1280x720(app_shell, q
     qtbot.waitUntil(lambda: model.index(0, 7).data() == "19,753,086,420", timeout=2000)
 
     fm = table.fontMetrics()
+    # Every column but placement (leader, replicas, ISR), shown for external clusters only.
+    shown = [c for c in range(model.columnCount()) if c not in PartitionsModel.PLACEMENT]
 
     def cut_cells() -> list[str]:
         """Cells whose text does not fit ("19,753,0…"); Qt keeps 3 px each side of it."""
         return [
             str(model.index(row, col).data())
-            for col in range(model.columnCount())
+            for col in shown
             for row in range(model.rowCount())
             if fm.horizontalAdvance(str(model.index(row, col).data()))
             > table.visualRect(model.index(row, col)).width() - 6
@@ -238,7 +241,8 @@ def test_partition_table_shows_records_in_and_out_whole_at_1280x720(app_shell, q
     qtbot.waitUntil(lambda: not table.horizontalScrollBar().isVisible(), timeout=2000)
     assert table.horizontalScrollBar().maximum() == 0
     header = table.horizontalHeader()
-    for col in range(model.columnCount()):
+    assert all(table.isColumnHidden(c) for c in PartitionsModel.PLACEMENT)
+    for col in shown:
         # Every column, Records in and out included, lies inside the viewport.
         assert not table.isColumnHidden(col)
         assert header.sectionViewportPosition(col) >= 0
