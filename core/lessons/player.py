@@ -488,14 +488,18 @@ class LessonPlayer:
 
     async def _transform(self, action: Transform) -> None:
         from streamscope.core.sim.eos import run_transform
+        from streamscope.core.sim.external import ExternalScenario
 
-        bootstrap = self.scenario.bootstrap()
+        sc = self.scenario
+        bootstrap = sc.bootstrap()
         if not bootstrap:
             raise RuntimeError("transform needs the broker listening on a port (real clients"
                                " connect to it)")
+        # On an external cluster, its settings (security included) rather than an address.
+        target = sc.settings if isinstance(sc, ExternalScenario) else bootstrap
         self._ctx.transform.pop(action.exactly_once, None)
         self._ctx.transform[action.exactly_once] = await run_transform(
-            bootstrap, exactly_once=action.exactly_once, records=action.records,
+            target, exactly_once=action.exactly_once, records=action.records,
             crash_after=action.crash_after, seed=self.lesson.seed,
         )
 

@@ -11,7 +11,9 @@ The engine of ``streamscope sim --bootstrap HOST:PORT ...`` (arguments parsed in
   ``streamscope inspect`` uses them (:func:`client_config`).
 * :func:`ensure_topic` asks the broker for metadata through a confluent-kafka
   ``AdminClient``, waiting at most ``timeout`` seconds; a broker that does not answer
-  raises :class:`BrokerUnreachable` (nothing is sent). A missing topic is created with
+  raises :class:`BrokerUnreachable` (nothing is sent), and so does one that refuses the
+  client's credentials or TLS handshake, saying so ("authentication failed at ...",
+  "TLS handshake with ... failed"). A missing topic is created with
   ``partitions`` partitions and the broker's default replication factor; an existing
   topic keeps its partitions. It returns the topic's partition count.
 * :class:`Pacer`: how many updates are due by a time, on ``time.monotonic`` seconds. The
@@ -62,6 +64,7 @@ from streamscope.core.sim.partners import Fleet, LocationUpdate, encode_update
 
 if TYPE_CHECKING:
     from confluent_kafka import KafkaError, Message, Producer
+    from confluent_kafka.admin import AdminClient
     from streamscope.core.monitor.external import ExternalSettings
 
 PARTNERS_CLIENT_ID = "streamscope-sim-partners"  # as the in-process runner's producer
@@ -156,13 +159,9 @@ def ensure_topic(target: str | ExternalSettings, topic: str, partitions: int, ti
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient(client_config(target))
-    try:
-        metadata = admin.list_topics(timeout=timeout)
-    except KafkaException as exc:
-        raise BrokerUnreachable(
-            f"no answer from {address(target)} within {timeout:g} s "
-            f"({exc.args[0].str() if exc.args else exc})") from None
+    errors: list[KafkaError] = []
+    admin = AdminClient({**client_config(target), "error_cb": errors.append})
+    metadata = _reach(admin, errors, address(target), timeout)
     known = metadata.topics.get(topic)
     if known is not None and known.error is None:
         return len(known.partitions)
@@ -179,6 +178,32 @@ def ensure_topic(target: str | ExternalSettings, topic: str, partitions: int, ti
         known = admin.list_topics(topic, timeout=timeout).topics.get(topic)
         return len(known.partitions) if known is not None else partitions
     return partitions
+
+
+def _reach(admin: AdminClient, errors: list[KafkaError], where: str, timeout: float):  # noqa: ANN202
+    """The cluster's metadata, asked in short slices so that a failure the client reports
+    through its error callback (authentication, TLS) ends the wait early, in words."""
+    from confluent_kafka import KafkaError, KafkaException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            return admin.list_topics(timeout=max(0.05, min(0.5, left)))
+        except KafkaException as exc:
+            admin.poll(0)  # delivers error_cb
+            for err in reversed(errors):
+                if err.code() in (KafkaError._AUTHENTICATION,
+                                  KafkaError.SASL_AUTHENTICATION_FAILED):
+                    raise BrokerUnreachable(
+                        f"authentication failed at {where}: {err.str()}") from None
+                if err.code() == KafkaError._SSL:
+                    raise BrokerUnreachable(
+                        f"TLS handshake with {where} failed: {err.str()}") from None
+            if time.monotonic() >= deadline:
+                raise BrokerUnreachable(
+                    f"no answer from {where} within {timeout:g} s "
+                    f"({exc.args[0].str() if exc.args else exc})") from None
 
 
 def make_producer(target: str | ExternalSettings, *, flush_timeout: float,
