@@ -26,14 +26,14 @@ player drive either alike. Contract:
   :attr:`probe_error` (one line). Lag is therefore as fresh as the last probe, and as
   right as the cluster's high watermarks.
 * :meth:`view` is cheap (no I/O): counters the client threads keep and the probe's last
-  figures. ``PartnersView.sent`` counts updates handed to the producer,
+  figures. ``PartnersView.sent`` counts updates handed to the producer, ``acked`` and
   ``per_partition`` the acknowledged ones; ``real_client`` is always True.
 * Lesson helpers (also on ``Scenario``): :meth:`create_topic` (kept if it exists),
   :meth:`partition_count`, :meth:`read_topic` (reads every partition from its start to
   its end with an assigned consumer: no group joined, nothing committed) and
   :meth:`produce` (records to named partitions, each acknowledged or the call fails).
-* :meth:`reset` stops the partners, closes every app (members leave), deletes the apps'
-  groups and the named topics on the cluster (what the cluster refuses is logged, not
+* :meth:`reset` stops the partners, closes every app (members leave), removes the
+  database apps' SQLite files, deletes the apps' groups and the named topics on the cluster (what the cluster refuses is logged, not
   raised) and forgets the partners. :meth:`close` does what reset does minus deleting,
   then stops the probe: what a switch to another target needs.
 
@@ -67,7 +67,7 @@ from streamscope.core.sim.external_apps import EmbeddedOnly, ExternalApp
 from streamscope.core.sim.remote import client_config
 from streamscope.core.sim.remote_partners import RemotePartners
 from streamscope.core.sim.runner import MAX_SPEED
-from streamscope.core.sim.scenario import RATE_WINDOW_S, PartnersView, ScenarioView
+from streamscope.core.sim.scenario import RATE_WINDOW_S, PartnersView, ScenarioView, _unlink_db
 
 __all__ = ["EmbeddedOnly", "ExternalScenario", "ExternalSimThread"]
 
@@ -203,6 +203,16 @@ class ExternalScenario:
         self._samples: deque[tuple[float, int]] = deque()
         self._probe = _Probe(self)
         self._closed = False
+        self._admin_client: Any = None  # one AdminClient for the lesson helpers (thread-safe)
+        self._db_files: set[Path] = set()
+
+    def _admin(self) -> Any:
+        """The scenario's AdminClient, made on first use (worker threads only)."""
+        if self._admin_client is None:
+            from confluent_kafka.admin import AdminClient
+
+            self._admin_client = AdminClient(client_config(self.settings))
+        return self._admin_client
 
     def bootstrap(self) -> str:
         return self.settings.bootstrap
@@ -285,6 +295,7 @@ class ExternalScenario:
             from streamscope.core.sim.database import DatabaseSink
 
             path = await asyncio.to_thread(self._db_path, group)
+            self._db_files.add(path)
             sink = DatabaseSink(path, wall=self.wall)
         app = ExternalApp(
             self.settings, kind=kind, group=group, topic=topic, city=self.city,
@@ -304,7 +315,9 @@ class ExternalScenario:
             self.data_dir = Path(tempfile.mkdtemp(prefix="streamscope-sim-db-"))
         self.data_dir.mkdir(parents=True, exist_ok=True)
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in group)
-        return self.data_dir / f"{safe}.sqlite3"
+        path = self.data_dir / f"{safe}.sqlite3"
+        _unlink_db(path)
+        return path
 
     def app(self, group: str) -> ExternalApp:
         return self._apps[group]
@@ -331,6 +344,9 @@ class ExternalScenario:
         await self._stop_all()
         groups = sorted(self._groups_used)
         self._groups_used.clear()
+        files, self._db_files = sorted(self._db_files), set()
+        if files:
+            await asyncio.to_thread(lambda: [_unlink_db(f) for f in files])
         if groups or delete_topics:
             await asyncio.to_thread(self._delete, groups, tuple(delete_topics))
         self._partners = None
@@ -338,9 +354,8 @@ class ExternalScenario:
 
     def _delete(self, groups: list[str], topics: tuple[str, ...]) -> None:
         from confluent_kafka import KafkaError, KafkaException
-        from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient(client_config(self.settings))
+        admin = self._admin()
         timeout = self.timeout_s
         if groups:
             for gid, fut in admin.delete_consumer_groups(groups, request_timeout=timeout).items():
@@ -387,10 +402,7 @@ class ExternalScenario:
     async def partition_count(self, topic: str) -> int | None:
         """The topic's partition count on the cluster; None if it does not exist."""
         def ask() -> int | None:
-            from confluent_kafka.admin import AdminClient
-
-            known = AdminClient(client_config(self.settings)).list_topics(
-                timeout=self.timeout_s).topics.get(topic)
+            known = self._admin().list_topics(timeout=self.timeout_s).topics.get(topic)
             return len(known.partitions) if known is not None and known.error is None else None
 
         return await asyncio.to_thread(ask)
@@ -400,10 +412,9 @@ class ExternalScenario:
         """Create the topic (kept as it is when it exists)."""
         def create() -> None:
             from confluent_kafka import KafkaError, KafkaException
-            from confluent_kafka.admin import AdminClient, NewTopic
+            from confluent_kafka.admin import NewTopic
 
-            admin = AdminClient(client_config(self.settings))
-            fut = admin.create_topics(
+            fut = self._admin().create_topics(
                 [NewTopic(topic, num_partitions=partitions, config=dict(configs or {}))],
                 operation_timeout=self.timeout_s, request_timeout=self.timeout_s)[topic]
             try:
@@ -421,7 +432,8 @@ class ExternalScenario:
     def _read(self, topic: str, offsets: bool) -> list[list[tuple]]:
         from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
-        count = ensure_count(self.settings, topic, self.timeout_s)
+        known = self._admin().list_topics(timeout=self.timeout_s).topics.get(topic)
+        count = len(known.partitions) if known is not None and known.error is None else 0
         if not count:
             return []
         consumer = Consumer({
@@ -503,16 +515,8 @@ class ExternalScenario:
             rate=self._rate, burst=p.burst, sent=sent, errors=p.errors,
             achieved_rate=self._achieved(sent), real_client=True,
             per_partition=tuple(per.get(i, 0) for i in range(count)),
-            limit=p.limit, speed=self.speed,
+            limit=p.limit, speed=self.speed, acked=p.acked,
         )
-
-
-def ensure_count(settings: ExternalSettings, topic: str, timeout: float) -> int:
-    """The topic's partition count (0 if it does not exist); blocking."""
-    from confluent_kafka.admin import AdminClient
-
-    known = AdminClient(client_config(settings)).list_topics(timeout=timeout).topics.get(topic)
-    return len(known.partitions) if known is not None and known.error is None else 0
 
 
 class ExternalSimThread:

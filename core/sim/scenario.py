@@ -78,6 +78,9 @@ class PartnersView:
     per_partition: tuple[int, ...]  # updates sent to each partition
     limit: int | None = None
     speed: float = 1.0
+    # Acknowledged by the broker (real clients; None in-process, where ``sent`` is the
+    # count appended and failures are ``errors``).
+    acked: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,7 +429,7 @@ class Scenario:
                 rate=self._remote.rate, burst=p.burst, sent=sent, errors=p.errors,
                 achieved_rate=self._achieved(sent), real_client=True,
                 per_partition=tuple(per.get(i, 0) for i in range(count)),
-                limit=p.limit, speed=self.speed,
+                limit=p.limit, speed=self.speed, acked=p.acked,
             )
         return None
 

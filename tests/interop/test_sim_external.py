@@ -80,7 +80,7 @@ def test_partners_stream_to_tansu_and_an_app_group_appears_there(sim, tansu):
 
     wait_for(caught_up, 20, "the app to read all 300 updates")
     view = sim.submit(lambda s: s.view()).result(5)
-    assert view.partners.real_client and view.partners.sent == 300
+    assert view.partners.real_client and view.partners.sent == view.partners.acked == 300
     assert sum(view.partners.per_partition) == 300  # acknowledged by Tansu
     app = view.apps[0]
     assert app.kind == "counter" and app.delivery.lost == 0
