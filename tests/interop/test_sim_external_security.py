@@ -2,11 +2,14 @@
 listener (a peer that checks passwords), ``streamscope sim`` takes ``streamscope
 inspect``'s security options, and the partners and a consumer app of an
 ``ExternalScenario`` connect with an ``ExternalSettings``' SASL settings. A wrong password
-is a clear failure, not a hang.
+is a clear failure, not a hang. Lesson 10 (exactly once) passes through the external
+path with SASL, its transformer child processes included.
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 import subprocess
 import sys
@@ -17,8 +20,10 @@ from pathlib import Path
 import pytest
 from streamscope.core.auth import UserStore
 from streamscope.core.config import BrokerConfig
+from streamscope.core.lessons.cli import check_lesson_external
+from streamscope.core.lessons.model import find_lesson
 from streamscope.core.monitor.external import ExternalSettings
-from streamscope.core.runtime import BrokerThread
+from streamscope.core.runtime import BrokerThread, new_event_loop
 from streamscope.core.sim.external import ExternalSimThread
 
 USER, PASSWORD = "carol", "a sim password"
@@ -89,3 +94,16 @@ def test_external_scenario_partners_and_app_use_the_sasl_settings(sasl_broker):
         assert sasl_broker.node.groups.state_of("sim-sasl-map") is not None
     finally:
         sim.stop()
+
+
+def test_lesson_10_runs_through_the_external_path_with_sasl(sasl_broker):
+    """The exactly-once lesson's clients, its transformer child processes included, reach
+    the cluster with the profile's SASL settings (the child gets them by environment)."""
+    settings = ExternalSettings(sasl_broker.server.bootstrap, security_protocol="SASL_PLAINTEXT",
+                                sasl_mechanism=MECHANISM, username=USER, password=PASSWORD)
+    out = io.StringIO()
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        rc = runner.run(check_lesson_external(find_lesson("exactly-once"), settings, out=out))
+    assert rc == 0, out.getvalue()
+    assert "PASS transform: duplicates downstream: at least once" in out.getvalue()
+    assert "exactly once 0" in out.getvalue()
