@@ -265,6 +265,13 @@ class ExternalObserver:
             build_ms=(time.perf_counter() - t0) * 1000.0, topics=new_topics,
             groups=new_groups)
 
+    def topic_configs(self, names: Iterable[str]) -> dict[str, Mapping[str, object]]:
+        """Each named topic's DescribeConfigs entries (confluent-kafka ``ConfigEntry`` by
+        config name); {} where the cluster does not serve DescribeConfigs (then named
+        in :attr:`unsupported`). One request."""
+        self.requests_last = 0
+        return self._configs(sorted(set(names)))
+
     def _metadata(self):
         """Metadata, retried in short slices so that an auth, TLS or connect failure the
         client reports through its error callback ends the wait early."""
