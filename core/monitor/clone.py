@@ -13,10 +13,9 @@ Contract:
 * Each topic (``topics``: those names, else every topic the source has but Kafka's
   internal ``__*`` ones) is created on the target with the same name and partition
   count, replication factor the target's default, and the source's config overrides
-  that the target accepts: the overrides are the entries the source reports as
-  DYNAMIC_TOPIC_CONFIG; a cluster that lists only some configs (fewer than half of
-  Kafka's topic configs, :mod:`core.configdefs`), all as defaults, lists what was set
-  (Tansu 0.6.0 does so), and all of them are taken. The target decides what it accepts: CreateTopics with ``validate_only`` checks them, and
+  that the target accepts: the overrides are what
+  :func:`core.monitor.external.topic_overrides` says (the DYNAMIC_TOPIC_CONFIG entries;
+  all of a partial list such as Tansu 0.6.0's). The target decides what it accepts: CreateTopics with ``validate_only`` checks them, and
   each one it refuses is skipped with its error as the why. ``min.insync.replicas``
   above 1 is skipped too (on one broker acks=all would then be refused). A topic that
   exists on the target already, or that the target refuses, is skipped whole
@@ -47,8 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigSource, NewTopic
-from streamscope.core.configdefs import TOPIC_CONFIGS
+from confluent_kafka.admin import AdminClient, NewTopic
 from streamscope.core.external_conn import (
     ClientErrors,
     ExternalError,
@@ -56,7 +54,7 @@ from streamscope.core.external_conn import (
     error_reason,
     exception_reason,
 )
-from streamscope.core.monitor.external import ExternalObserver
+from streamscope.core.monitor.external import ExternalObserver, topic_overrides
 from streamscope.core.monitor.snapshot import TopicSnapshot
 
 __all__ = ["CloneProgress", "CloneReport", "clone_to_sandbox"]
@@ -120,27 +118,12 @@ def clone_to_sandbox(source: ExternalSettings, target_bootstrap: str, *,
                        tuple(job.skipped_topics), cancel.is_set())
 
 
-def _source(entry: Any) -> int:
-    return int(getattr(entry.source, "value", entry.source) or 0)
-
-
 def _source_configs(obs: ExternalObserver, names: list[str]) -> dict[str, dict[str, str]]:
-    """Each topic's overrides on the source (module contract), by name."""
+    """Each topic's overrides on the source (:func:`topic_overrides`), by name."""
     if not names:
         return {}
-    out: dict[str, dict[str, str]] = {}
-    for name, entries in obs.topic_configs(names).items():
-        usable = {k: e for k, e in entries.items()  # type: ignore[attr-defined]
-                  if e.value is not None and not e.is_sensitive and not e.is_read_only}
-        dynamic = {k: str(e.value) for k, e in usable.items()
-                   if _source(e) == ConfigSource.DYNAMIC_TOPIC_CONFIG.value}
-        partial = (not dynamic and len(entries) < len(TOPIC_CONFIGS) // 2
-                   and all(_source(e) in (ConfigSource.DEFAULT_CONFIG.value,
-                                          ConfigSource.UNKNOWN_CONFIG.value)
-                           for e in entries.values()))  # type: ignore[attr-defined]
-        chosen = {k: str(e.value) for k, e in usable.items()} if partial else dynamic
-        out[name] = chosen
-    return out
+    return {name: topic_overrides(entries)
+            for name, entries in obs.topic_configs(names).items()}
 
 
 class _Clone:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource
-from streamscope.core.monitor.external import ExternalError, ExternalSettings
+from streamscope.core.monitor.external import ExternalError, ExternalObserver, ExternalSettings
 from streamscope.core.monitor.external_admin import ExternalAdmin
 
 from tests.interop.external_helpers import join_group, read_all
@@ -95,6 +95,10 @@ def test_alter_topic_configs_incrementally(cluster):
         reader = AdminClient({"bootstrap.servers": bootstrap})
         entries = reader.describe_configs([resource], request_timeout=15)[resource].result(15)
         assert entries["retention.ms"].value == "60000"
+        # The observer shows the override on both (Tansu lists it as a default).
+        with ExternalObserver(ExternalSettings(bootstrap), timeout_s=15) as observer:
+            assert observer.snapshot(groups=()).topic("conf").configs == (
+                ("retention.ms", "60000"),)
         if kind == "tansu":
             # Tansu 0.6.0 keeps only what was set: a deleted override is gone, and it
             # accepts a name Kafka does not know without an error.
