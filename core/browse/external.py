@@ -172,11 +172,27 @@ class _Browser:
             return fatal
         return ExternalError(exception_reason(exc, what))
 
+    def _metadata(self) -> Any:
+        """Metadata of the topic, asked in short slices so that failed authentication
+        or TLS (reported through error_cb, served by poll) ends the wait early."""
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                return self.consumer.list_topics(self.topic, timeout=max(0.05, min(0.5, left)))
+            except KafkaException as exc:
+                self.consumer.poll(0)  # serves error_cb; nothing is assigned yet
+                fatal = self.errors.fatal(unreachable=False)
+                if fatal is not None:
+                    raise fatal from None
+                if time.monotonic() >= deadline:
+                    fatal = self.errors.fatal()
+                    raise fatal or ExternalError(
+                        f"cannot reach {self.bootstrap} within {self.timeout_s:g} s: "
+                        f"{exception_reason(exc, 'Metadata')}") from None
+
     def partitions(self, partition: int | None) -> list[int]:
-        try:
-            md = self.consumer.list_topics(self.topic, timeout=self.timeout_s)
-        except KafkaException as exc:
-            raise self._fail(exc, "Metadata") from None
+        md = self._metadata()
         meta = md.topics.get(self.topic)
         if meta is None or meta.error is not None:
             err = meta.error if meta is not None else None

@@ -39,7 +39,8 @@ generation (0), leader (None) and rebalance history (()), per member the session
 and heartbeat fields (defaults: never suspect). ``PartitionSnapshot.leader`` /
 ``replicas`` / ``isr`` are filled from Metadata. A topic's ``retention_ms``,
 ``retention_bytes`` and ``segment_bytes`` come from DescribeConfigs (-1, -1, 0 when the
-cluster does not serve it), and ``configs`` holds its dynamic topic overrides;
+cluster does not serve it), and ``configs`` holds its overrides (:func:`topic_overrides`:
+the DYNAMIC_TOPIC_CONFIG entries, or all of a partial list such as Tansu's);
 ``topic_id`` is "" (Metadata as librdkafka exposes it does not carry it).
 ``ClusterSnapshot.broker`` is the controller (else the lowest node id);
 ``ClusterSnapshot.brokers`` lists every broker Metadata names, by node id, and
@@ -61,6 +62,7 @@ from dataclasses import replace as dataclass_replace
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException
 from confluent_kafka import TopicPartition as CkTopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, OffsetSpec
+from streamscope.core.configdefs import TOPIC_CONFIGS
 from streamscope.core.external_conn import (
     AUTH_CODES as _AUTH_CODES,
 )
@@ -89,7 +91,7 @@ from streamscope.core.monitor.snapshot import (
 )
 
 __all__ = ["ExternalError", "ExternalObserver", "ExternalSettings", "SECURITY_PROTOCOLS",
-           "SASL_MECHANISMS"]
+           "SASL_MECHANISMS", "topic_overrides"]
 
 # Kafka's group state names, as the embedded coordinator reports them.
 _STATE_NAMES = {
@@ -265,6 +267,13 @@ class ExternalObserver:
             build_ms=(time.perf_counter() - t0) * 1000.0, topics=new_topics,
             groups=new_groups)
 
+    def topic_configs(self, names: Iterable[str]) -> dict[str, Mapping[str, object]]:
+        """Each named topic's DescribeConfigs entries (confluent-kafka ``ConfigEntry`` by
+        config name); {} where the cluster does not serve DescribeConfigs (then named
+        in :attr:`unsupported`). One request."""
+        self.requests_last = 0
+        return self._configs(sorted(set(names)))
+
     def _metadata(self):
         """Metadata, retried in short slices so that an auth, TLS or connect failure the
         client reports through its error callback ends the wait early."""
@@ -362,10 +371,7 @@ class ExternalObserver:
             except (TypeError, ValueError):
                 return default
 
-        overrides = tuple(sorted(
-            (k, str(e.value)) for k, e in entries.items()  # type: ignore[attr-defined]
-            if e.value is not None and _source(e) == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
-        ))
+        overrides = tuple(sorted(topic_overrides(entries).items()))
         return TopicSnapshot(
             name=name,
             topic_id=str(getattr(meta, "topic_id", "") or ""),
@@ -448,6 +454,25 @@ def _with_lag(group: GroupSnapshot,
                                          lag=partition_lag(o.committed_offset, hw)))
     return dataclass_replace(group, offsets=tuple(offsets),
                              total_lag=total_lag(o.lag for o in offsets))
+
+
+def topic_overrides(entries: Mapping[str, object]) -> dict[str, str]:
+    """A topic's config overrides from its DescribeConfigs entries: those the cluster
+    reports as DYNAMIC_TOPIC_CONFIG. A cluster that lists only some configs (fewer
+    than half of Kafka's topic configs), all as defaults, lists what was set (Tansu
+    0.6.0 does): then all of them (sensitive and read-only ones left out)."""
+    usable = {k: e for k, e in entries.items()
+              if getattr(e, "value", None) is not None and not getattr(e, "is_sensitive", False)
+              and not getattr(e, "is_read_only", False)}
+    dynamic = {k: str(e.value) for k, e in usable.items()  # type: ignore[attr-defined]
+               if _source(e) == ConfigSource.DYNAMIC_TOPIC_CONFIG.value}
+    partial = (bool(entries) and not dynamic and len(entries) < len(TOPIC_CONFIGS) // 2
+               and all(_source(e) in (ConfigSource.DEFAULT_CONFIG.value,
+                                      ConfigSource.UNKNOWN_CONFIG.value)
+                       for e in entries.values()))
+    if partial:
+        return {k: str(e.value) for k, e in usable.items()}  # type: ignore[attr-defined]
+    return dynamic
 
 
 def _source(entry: object) -> int:

@@ -129,22 +129,30 @@ class ExternalAdmin:
         return self._admin
 
     def _result(self, future: Future, what: str) -> Any:
-        """The future's value, or ExternalError with the cluster's reason."""
-        try:
-            return future.result(timeout=self.timeout_s + 1.0)
-        except FutureTimeout:
-            raise self._timeout(what) from None
-        except KafkaException as exc:
-            err = exc.args[0] if exc.args else None
-            if isinstance(err, KafkaError) and err.code() in (
-                    KafkaError._TIMED_OUT, KafkaError._TRANSPORT,
-                    KafkaError._ALL_BROKERS_DOWN):
-                # A dropped connection is the cluster's answer (it does not serve the
-                # request) unless the client could not get in at all.
-                fatal = self._fatal(unreachable=err.code() != KafkaError._TRANSPORT)
+        """The future's value, or ExternalError with the cluster's reason. Waited for in
+        short slices, so that failed authentication or TLS (reported through error_cb)
+        ends the wait at once rather than at the timeout."""
+        deadline = time.monotonic() + self.timeout_s + 1.0
+        while True:
+            try:
+                return future.result(timeout=min(0.2, max(0.0, deadline - time.monotonic())))
+            except FutureTimeout:
+                fatal = self._fatal(unreachable=False)
                 if fatal is not None:
                     raise fatal from None
-            raise ExternalError(exception_reason(exc, what)) from None
+                if time.monotonic() >= deadline:
+                    raise self._timeout(what) from None
+            except KafkaException as exc:
+                err = exc.args[0] if exc.args else None
+                if isinstance(err, KafkaError) and err.code() in (
+                        KafkaError._TIMED_OUT, KafkaError._TRANSPORT,
+                        KafkaError._ALL_BROKERS_DOWN):
+                    # A dropped connection is the cluster's answer (it does not serve
+                    # the request) unless the client could not get in at all.
+                    fatal = self._fatal(unreachable=err.code() != KafkaError._TRANSPORT)
+                    if fatal is not None:
+                        raise fatal from None
+                raise ExternalError(exception_reason(exc, what)) from None
 
     def _fatal(self, *, unreachable: bool = True) -> ExternalError | None:
         if self._admin is not None:

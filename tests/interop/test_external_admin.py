@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource
-from streamscope.core.monitor.external import ExternalError, ExternalSettings
+from streamscope.core.monitor.external import ExternalError, ExternalObserver, ExternalSettings
 from streamscope.core.monitor.external_admin import ExternalAdmin
 
 from tests.interop.external_helpers import join_group, read_all
@@ -95,6 +95,10 @@ def test_alter_topic_configs_incrementally(cluster):
         reader = AdminClient({"bootstrap.servers": bootstrap})
         entries = reader.describe_configs([resource], request_timeout=15)[resource].result(15)
         assert entries["retention.ms"].value == "60000"
+        # The observer shows the override on both (Tansu lists it as a default).
+        with ExternalObserver(ExternalSettings(bootstrap), timeout_s=15) as observer:
+            assert observer.snapshot(groups=()).topic("conf").configs == (
+                ("retention.ms", "60000"),)
         if kind == "tansu":
             # Tansu 0.6.0 keeps only what was set: a deleted override is gone, and it
             # accepts a name Kafka does not know without an error.
@@ -160,8 +164,14 @@ def test_delete_a_group(cluster):
         admin.delete_group("gone")
         assert _committed(bootstrap, "gone", "dg", 1) == {}
         if kind == "tansu":
-            # Tansu 0.6.0 answers success for a group it does not know.
+            # Tansu 0.6.0 answers success for a group it does not know, and deletes a
+            # group that has members (Kafka refuses: NON_EMPTY_GROUP).
             admin.delete_group("never-there")
+            member = join_group(bootstrap, "alive", "dg", short=True)
+            try:
+                admin.delete_group("alive")
+            finally:
+                member.close()
             return
         with pytest.raises(ExternalError, match="^GROUP_ID_NOT_FOUND: "):
             admin.delete_group("never-there")
@@ -220,3 +230,51 @@ def test_an_unreachable_cluster_is_a_clear_error():
             admin.create_topic("x", 1)
     assert "\n" not in info.value.reason
     assert f"127.0.0.1:{port}" in info.value.reason or "timed out" in info.value.reason
+    from streamscope.core.browse.external import read_page_external
+    from streamscope.core.browse.reader import Start
+
+    with pytest.raises(ExternalError) as info:
+        read_page_external(ExternalSettings(f"127.0.0.1:{port}"), "t", None,
+                           Start.earliest(), max_records=5, max_bytes=100, timeout_s=3)
+    assert info.value.reason.startswith(f"cannot reach 127.0.0.1:{port}")
+    assert "\n" not in info.value.reason
+
+
+def test_a_wrong_password_is_a_clear_error_for_every_external_path(tmp_path, broker):
+    """Admin, browse and clone against the embedded broker's SASL listener."""
+    from streamscope.core.auth import UserStore
+    from streamscope.core.browse.external import read_page_external
+    from streamscope.core.browse.reader import Start
+    from streamscope.core.config import BrokerConfig
+    from streamscope.core.monitor.clone import clone_to_sandbox
+    from streamscope.core.runtime import BrokerThread
+
+    data = tmp_path / "sasl"
+    UserStore(data / "users.json").add("alice", "right password")
+    bt = BrokerThread(BrokerConfig(host="127.0.0.1", port=0, data_dir=data,
+                                   sasl_mechanisms=("SCRAM-SHA-256",))).start()
+    try:
+        right = ExternalSettings(bt.bootstrap, "SASL_PLAINTEXT", "SCRAM-SHA-256", "alice",
+                                 "right password")
+        wrong = ExternalSettings(bt.bootstrap, "SASL_PLAINTEXT", "SCRAM-SHA-256", "alice",
+                                 "wrong password")
+        with ExternalAdmin(right, timeout_s=15) as admin:
+            admin.create_topic("secret", 1)
+            assert admin.produce("secret", b"x") == (0, 0)
+        page = read_page_external(right, "secret", None, Start.earliest(), max_records=5,
+                                  max_bytes=1 << 20, timeout_s=15)
+        assert [r.value for r in page.records] == [b"x"]
+        with ExternalAdmin(wrong, timeout_s=15) as admin:
+            with pytest.raises(ExternalError, match="^authentication failed"):
+                admin.create_topic("other", 1)
+            with pytest.raises(ExternalError, match="^authentication failed"):
+                admin.produce("secret", b"y")
+        with pytest.raises(ExternalError, match="^authentication failed"):
+            read_page_external(wrong, "secret", None, Start.earliest(), max_records=5,
+                               max_bytes=1 << 20, timeout_s=15)
+        with pytest.raises(ExternalError, match="^authentication failed"):
+            clone_to_sandbox(wrong, broker.bootstrap, timeout_s=15)
+        report = clone_to_sandbox(right, broker.bootstrap, last_n=1, timeout_s=15)
+        assert report.topics == ("secret",) and report.records == 1
+    finally:
+        bt.stop()
