@@ -209,7 +209,7 @@ class CloneDialog(QDialog):
         else:
             self.report = report
             text = clone_summary(report)
-            if self._cancel.is_set():
+            if getattr(report, "cancelled", False):
                 text = "Cancelled. " + text
             self.summary.setText(text)
         self.summary.show()
