@@ -7,12 +7,13 @@ confluent-kafka client."""
 from __future__ import annotations
 
 import socket
+from functools import partial
 from pathlib import Path
 
 import keyring
 import pytest
-from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 from keyring.backends import fail
 from streamscope.core.auth import UserStore
 from streamscope.core.browse.reader import Start
@@ -20,6 +21,7 @@ from streamscope.core.config import BrokerConfig
 from streamscope.core.runtime import BrokerThread
 from streamscope.desktop.cluster_switch import EMBEDDED
 from streamscope.desktop.commands import EMBEDDED_ONLY
+from streamscope.desktop.dialogs.delete_records_dialog import delete_records_external
 from streamscope.desktop.profiles import Profile
 
 from tests.desktop.helpers import command
@@ -262,3 +264,57 @@ def test_browse_add_partitions_and_delete_on_tansu_from_the_gui(qtbot, fast_swit
     with pytest.raises(Exception) as info:
         command(shell, qtbot, lambda cb: shell.commands.delete_topic("never-was", cb))
     assert "UNKNOWN_TOPIC_OR_PART" in str(info.value), str(info.value)
+
+
+def test_admin_commands_route_to_the_external_cluster(qtbot, fast_switch, tmp_path):
+    """Alter configs, reset offsets, delete records and delete a group, as the dialogs send
+    them, on a second broker reached over the wire (it serves every one of these APIs)."""
+    shell = fast_switch
+    other = BrokerThread(BrokerConfig(host="127.0.0.1", port=0,
+                                      data_dir=tmp_path / "other")).start()
+    try:
+        bootstrap = other.bootstrap
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        admin.create_topics([NewTopic("t", 2)])["t"].result(10)
+        producer = Producer({"bootstrap.servers": bootstrap})
+        for i in range(5):
+            producer.produce("t", value=b"v%d" % i, partition=0)
+        assert producer.flush(10) == 0
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "g",
+                             "enable.auto.commit": False})
+        consumer.commit(offsets=[TopicPartition("t", 0, 5)], asynchronous=False)
+        consumer.close()
+        add_profile(shell, Profile("other", bootstrap, interval_s=0.5))
+        switch(shell, qtbot, "other")
+        qtbot.waitUntil(lambda: is_external(shell.ticker.snapshot)
+                        and any(g.group_id == "g" for g in shell.ticker.snapshot.groups),
+                        timeout=15_000)
+        c = shell.commands
+        # Alter configs (the retention dialog's command): incremental, and back to default.
+        command(shell, qtbot, lambda cb: c.alter_topic_configs("t", {"retention.ms": "60000"},
+                                                                 cb))
+        resource = ConfigResource("TOPIC", "t")
+        configs = admin.describe_configs([resource])[resource].result(10)
+        assert configs["retention.ms"].value == "60000"
+        # Reset offsets (the group is empty) to the earliest.
+        moved = command(shell, qtbot, lambda cb: c.reset_offsets("g", "t", "earliest", 0, cb))
+        assert moved == {("t", 0): 0}
+        # Shift is not an external cluster's: a clear refusal.
+        with pytest.raises(RuntimeError, match="resetting by shift is not available"):
+            command(shell, qtbot, lambda cb: c.reset_offsets("g", "t", "shift", -1, cb))
+        # Delete records (the delete-records dialog's route).
+        snap_topic = shell.ticker.snapshot.topic("t")
+        result = command(shell, qtbot, lambda cb: c.route(
+            lambda _b: None, partial(delete_records_external, topic=snap_topic,
+                                     offsets={0: 2}), cb))
+        assert result.moved == ((0, 0, 2),) and result.deleted == 2
+        probe = Consumer({"bootstrap.servers": bootstrap, "group.id": "probe"})
+        assert probe.get_watermark_offsets(TopicPartition("t", 0), timeout=10) == (2, 5)
+        probe.close()
+        # Delete the group.
+        command(shell, qtbot, lambda cb: c.delete_group("g", cb))
+        groups = admin.list_consumer_groups().result(10)
+        assert "g" not in [g.group_id for g in groups.valid]
+    finally:
+        shell.clusters.show_embedded()
+        other.stop()
