@@ -25,8 +25,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QInputDialog, QLineEdit, QWidget
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QWidget
 from streamscope.desktop.commands import Commands, error_text
 from streamscope.desktop.external_service import ExternalService
 from streamscope.desktop.profiles import PasswordVault, Profile, ProfileStore
@@ -109,6 +109,8 @@ class ClusterSwitch(QObject):
         dialog.setLabelText(f"Password of {profile.username} on {profile.bootstrap}:")
         dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
         dialog.setInputMode(QInputDialog.InputMode.TextInput)
+        for label in dialog.findChildren(QLabel):  # names the user typed: never markup
+            label.setTextFormat(Qt.TextFormat.PlainText)
         self.password_prompt = dialog
 
         def finished(result: int) -> None:

@@ -165,6 +165,8 @@ def test_without_a_keyring_the_password_is_asked_for_at_connect_time(
         qtbot.waitUntil(lambda: shell.clusters.password_prompt is not None, timeout=5000)
         prompt = shell.clusters.password_prompt
         assert prompt.isVisible()
+        SHOTS.mkdir(exist_ok=True)
+        prompt.grab().save(str(SHOTS / "password_prompt.png"))
         assert shell.clusters.current == EMBEDDED  # nothing switched before the answer
         prompt.setTextValue("right password")
         prompt.accept()
