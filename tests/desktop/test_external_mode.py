@@ -84,6 +84,9 @@ def test_switching_to_a_profile_shows_that_cluster_and_back(qtbot, fast_switch, 
             assert not action.isEnabled(), action.text()
             assert action.toolTip() == EMBEDDED_ONLY.capitalize()
         assert win.clone_action.isEnabled()
+        # The simulation and the lessons target the shown cluster too.
+        assert shell.sim.target == shell.clusters.external.settings
+        assert shell.lessons.target == shell.clusters.external.settings
         win.show_view("topics")
         qtbot.waitUntil(lambda: win.topics.partitions_model.rowCount() == 3, timeout=5000)
         assert win.topics.partitions.isColumnHidden(4)  # size: the wire cannot know it
@@ -101,6 +104,7 @@ def test_switching_to_a_profile_shows_that_cluster_and_back(qtbot, fast_switch, 
         assert win.users_action.isEnabled() and win.listen_action.isEnabled()
         assert not win.clone_action.isEnabled()
         assert shell.commands.external is None
+        assert shell.sim.target is None
     finally:
         other.stop()
 
