@@ -688,6 +688,7 @@ class MainWindow(QMainWindow):
         self._seen.clear()
         self.topics.set_external(external)
         self.overview.set_external(external)
+        self.browser.source_changed()
         for action in self.embedded_only_actions():
             if external:
                 action.setEnabled(False)

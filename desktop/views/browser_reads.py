@@ -142,6 +142,16 @@ class BrowserReads:
             start_kind=None, topic=topic, partition=partition, flt=flt,
         )
 
+    def abandon(self) -> None:
+        """Forget the shown page and drop every read in flight (another cluster is
+        shown): their answers are ignored when they come."""
+        self.cancel_scan()
+        self.request += 1
+        self.page = None
+        self.progress = None
+        if self.busy:
+            self._set_busy(False)
+
     def cancel_scan(self) -> None:
         if self.progress is not None:
             self.progress.cancel()

@@ -21,6 +21,9 @@ Contract (the page composes the parts; each part's module states its own contrac
   views call them). State for tests: :attr:`busy`, :attr:`reads`, :attr:`page`,
   :attr:`error`, :attr:`detail`, and the widgets of the parts under their old names
   (``go_button``, ``value_text``, ``headers_title`` ...).
+* External clusters (issue 15): the reads go to the cluster the window shows
+  (:mod:`~desktop.views.browser_reads`); :meth:`source_changed` (the window calls it on a
+  switch) drops the rows and reads in flight of the old one.
 * Client data (keys, values, headers, topic names) is plain text everywhere: table
   cells, ``QPlainTextEdit``, labels with ``Qt.PlainText``, no tooltips built from it.
 """
@@ -221,6 +224,18 @@ class BrowserView(QWidget):
         self.controls.update_topics({t.name: t.partition_count for t in snap.topics})
         if self._needs_load and self.isVisible() and self.topic() is not None:
             self.load()
+
+    def source_changed(self) -> None:
+        """Another cluster is shown (issue 15): drop the rows read from the old one (and
+        any read in flight); the page reads again from the new one when shown."""
+        self.set_tail(False)
+        self.reads_ctl.abandon()
+        self.model.set_rows([])
+        self.detail_pane.show_record(None)
+        self._set_error("")
+        self._needs_load = True
+        self._update_empty()
+        self._update_actions()
 
     def _source_running(self) -> bool:
         """The broker (or, in external mode, the cluster) answers reads."""

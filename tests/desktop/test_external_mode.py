@@ -270,6 +270,9 @@ def test_browse_add_partitions_and_delete_on_tansu_from_the_gui(qtbot, fast_swit
     with pytest.raises(Exception) as info:
         command(shell, qtbot, lambda cb: shell.commands.delete_topic("never-was", cb))
     assert "UNKNOWN_TOPIC_OR_PART" in str(info.value), str(info.value)
+    # Back on the embedded broker, no row read from Tansu stays on the Messages page.
+    switch(shell, qtbot, EMBEDDED)
+    assert browser.model.rowCount() == 0 and browser.page is None and not browser.busy
 
 
 def test_admin_commands_route_to_the_external_cluster(qtbot, fast_switch, tmp_path):
