@@ -8,6 +8,8 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
+from streamscope.core.config import BrokerConfig
+from streamscope.core.runtime import BrokerThread
 from streamscope.desktop.profiles import Profile
 
 from tests.desktop.test_external_mode import add_profile, is_external, switch
@@ -61,3 +63,39 @@ def test_clone_tansu_into_the_sandbox_from_the_gui(qtbot, app_shell, tansu):
         (b"k1", b"order 1", [("n", b"1")]), (b"k2", b"order 2", [("n", b"2")])]
     dialog.reject()
     qtbot.waitUntil(lambda: shell.clone_dialog is None, timeout=2000)
+
+
+def test_cancel_stops_the_clone_and_the_summary_says_so(qtbot, app_shell, tmp_path):
+    shell = app_shell
+    shell.clusters.timeout_s = 5.0
+    source = BrokerThread(BrokerConfig(host="127.0.0.1", port=0,
+                                       data_dir=tmp_path / "source")).start()
+    try:
+        admin = AdminClient({"bootstrap.servers": source.bootstrap})
+        for f in admin.create_topics([NewTopic(f"t{i}", 2) for i in range(3)]).values():
+            f.result(10)
+        producer = Producer({"bootstrap.servers": source.bootstrap, "linger.ms": 5})
+        for i in range(3000):
+            producer.produce(f"t{i % 3}", value=b"x" * 100, partition=i % 2)
+        assert producer.flush(30) == 0
+        add_profile(shell, Profile("source", source.bootstrap, interval_s=0.5))
+        switch(shell, qtbot, "source")
+        qtbot.waitUntil(lambda: is_external(shell.ticker.snapshot)
+                        and len(shell.ticker.snapshot.topics) == 3, timeout=15_000)
+        dialog = shell.open_clone_dialog()
+        qtbot.waitUntil(dialog.isVisible, timeout=2000)
+        dialog.last_n.setValue(1000)
+        dialog.clone_button.click()
+        # Cancel at once: the clone reads the source's topics first, so it has not got far.
+        dialog.reject()  # Close while running means Cancel; the dialog stays
+        assert dialog.isVisible() and dialog.cancel_button.text() == "Cancelling…"
+        qtbot.waitUntil(lambda: not dialog.running, timeout=20_000)
+        assert dialog.report.cancelled
+        assert len(dialog.report.topics) < 3
+        assert dialog.summary.text().startswith("Cancelled. Cloned ")
+        assert dialog.cancel_button.text() == "Close"
+        dialog.reject()
+        qtbot.waitUntil(lambda: shell.clone_dialog is None, timeout=2000)
+    finally:
+        shell.clusters.show_embedded()
+        source.stop()
