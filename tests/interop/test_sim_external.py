@@ -27,6 +27,9 @@ from streamscope.core.monitor.external import ExternalSettings
 from streamscope.core.sim.external import ExternalSimThread
 from streamscope.core.sim.external_apps import EmbeddedOnly
 from streamscope.core.sim.partners import decode_update
+from streamscope.core.sim.remote import BrokerUnreachable
+
+from tests.tansu import free_port
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
@@ -154,10 +157,6 @@ def test_a_lesson_that_needs_the_embedded_broker_is_refused_with_why(capsys):
 
 
 def test_an_unreachable_cluster_is_a_clear_error_not_a_hang():
-    from streamscope.core.sim.remote import BrokerUnreachable
-
-    from tests.tansu import free_port
-
     address = f"127.0.0.1:{free_port()}"  # nothing listens there
     sim = ExternalSimThread(ExternalSettings(address), timeout_s=2.0)
     sim.start()
