@@ -3,11 +3,12 @@
 Contract:
 
 * Plays one :class:`~streamscope.core.lessons.Lesson` at a time with a
-  :class:`~streamscope.core.lessons.LessonPlayer` that lives on the broker's loop and
-  drives the :class:`~streamscope.core.sim.scenario.Scenario` the
-  :class:`~desktop.sim_service.SimService` owns (every call reaches it through
-  ``SimService.submit``). The player is touched on the broker thread only; the GUI reads
-  what it publishes.
+  :class:`~streamscope.core.lessons.LessonPlayer` that lives on the simulation's loop and
+  drives the scenario the :class:`~desktop.sim_service.SimService` owns (the embedded
+  broker's :class:`~streamscope.core.sim.scenario.Scenario` on the broker's loop, or an
+  external cluster's ``ExternalScenario`` on its own loop; every call reaches it through
+  ``SimService.submit``). The player is touched on that loop only; the GUI reads what it
+  publishes.
 * Views: :meth:`request_view` (on every tick of the GUI's ticker) asks the broker loop for
   ``player.view()``, at most one request in flight; :meth:`latest` is the newest frozen
   :class:`~streamscope.core.lessons.LessonView` (None while no lesson is open), and
@@ -51,8 +52,7 @@ from streamscope.core.lessons import Lesson, LessonPlayer, LessonView, builtin_l
 from streamscope.core.lessons.player import MAX_SPEED, MIN_SPEED
 from streamscope.core.monitor.external import ExternalSettings
 from streamscope.core.sim.faults import FaultInjector
-from streamscope.desktop.sim_service import AnyScenario as Scenario
-from streamscope.desktop.sim_service import SimService
+from streamscope.desktop.sim_service import AnyScenario, SimService
 from streamscope.desktop.ticker import Ticker
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class LessonService(QObject):
         embedded broker for None (module contract)."""
         self.sim.set_target(settings, on_done)
 
-    async def _close_player(self, _scenario: Scenario) -> None:
+    async def _close_player(self, _scenario: AnyScenario) -> None:
         # A switch hook, on the old target's loop: the player there stops first.
         player, self._player = self._player, None
         if player is not None:
@@ -161,7 +161,7 @@ class LessonService(QObject):
             return
         self._pending = True
 
-        def build(_scenario: Scenario) -> LessonView | None:
+        def build(_scenario: AnyScenario) -> LessonView | None:
             player = self._player
             return player.view() if player is not None else None
 
@@ -206,7 +206,7 @@ class LessonService(QObject):
             raise LessonUnavailable(f"{lesson.title}: {reason}")
         faults = self._faults()
 
-        async def run(scenario: Scenario) -> LessonView:
+        async def run(scenario: AnyScenario) -> LessonView:
             old = self._player
             self._player = None
             if old is not None:
@@ -248,7 +248,7 @@ class LessonService(QObject):
         self._player_command(lambda p: p.set_speed(speed), on_done)
 
     def _player_command(self, fn: Callable[[LessonPlayer], Any], on_done: OnDone | None) -> None:
-        def run(_scenario: Scenario) -> Any:
+        def run(_scenario: AnyScenario) -> Any:
             player = self._player
             if player is None:
                 raise NoLesson("no lesson is open")
@@ -256,7 +256,7 @@ class LessonService(QObject):
 
         self._command(run, on_done)
 
-    def _command(self, fn: Callable[[Scenario], Any], on_done: OnDone | None) -> None:
+    def _command(self, fn: Callable[[AnyScenario], Any], on_done: OnDone | None) -> None:
         if self._closed:
             if on_done is not None:
                 on_done(None, RuntimeError("the lessons are closed"))
@@ -294,7 +294,7 @@ class LessonService(QObject):
             return
         self._closed = True
 
-        async def close_player(_scenario: Scenario) -> None:
+        async def close_player(_scenario: AnyScenario) -> None:
             player, self._player = self._player, None
             if player is not None:
                 await player.close()

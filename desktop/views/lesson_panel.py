@@ -587,6 +587,9 @@ class LessonPanel(QScrollArea):
             toggle.setEnabled(has)
         if has and self.lessons.busy() and view is not None and view.status == "ready":
             self.status.setText("Getting ready\u2026")
+        elif view is not None:
+            # No longer busy: the view may have come while it was (no new view follows).
+            self.status.setText(STATUS_TEXT.get(view.status, view.status))
 
     def _update_group_choices(self, lesson: Lesson | None) -> None:
         current = self.group.currentData()

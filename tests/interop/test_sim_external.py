@@ -27,6 +27,9 @@ from streamscope.core.monitor.external import ExternalSettings
 from streamscope.core.sim.external import ExternalSimThread
 from streamscope.core.sim.external_apps import EmbeddedOnly
 from streamscope.core.sim.partners import decode_update
+from streamscope.core.sim.remote import BrokerUnreachable
+
+from tests.tansu import free_port
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
@@ -151,3 +154,17 @@ def test_a_lesson_that_needs_the_embedded_broker_is_refused_with_why(capsys):
               if line.endswith("[embedded broker only]")}
     assert marked == {"crash-rebalance", "database", "delivery-guarantees", "idempotence",
                       "compaction"}
+
+
+def test_an_unreachable_cluster_is_a_clear_error_not_a_hang():
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
+    sim = ExternalSimThread(ExternalSettings(address), timeout_s=2.0)
+    sim.start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(BrokerUnreachable, match=f"no answer from {address} within 2 s"):
+            sim.submit(lambda s: s.start_partners(topic="t", partners=1, rate=1)).result(30)
+        assert time.monotonic() - started < 10
+        assert sim.submit(lambda s: s.view()).result(5).partners is None
+    finally:
+        sim.stop()
