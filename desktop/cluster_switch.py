@@ -190,7 +190,10 @@ class ClusterSwitch(QObject):
         if service is not None:
             service.stop(wait_s=0)
             self._retired.append(service)
-        self._retired = [s for s in self._retired if not s.finished]
+        for done in [s for s in self._retired if s.finished]:
+            self._retired.remove(done)
+            done.stop()  # joins nothing (the thread ended) and closes its admin client
+            done.deleteLater()
 
     def close(self, wait_s: float = 12.0) -> None:
         """Stop every external service and join their threads (the app's quit)."""

@@ -93,6 +93,8 @@ class ExternalService(QObject):
         self._poller: Any = None
         self._focus: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
         self._admin: Any = None
+        self._inflight = 0  # commands and reads submitted, not finished
+        self._inflight_lock = threading.Lock()
         self._admin_pool = concurrent.futures.ThreadPoolExecutor(1, "streamscope-external-admin")
         self._read_pool = concurrent.futures.ThreadPoolExecutor(1, "streamscope-external-read")
         self._arrived.connect(self._on_arrived)
@@ -168,8 +170,9 @@ class ExternalService(QObject):
 
     @property
     def finished(self) -> bool:
-        """Stopped, and its poll thread has ended."""
-        return self._stopping.is_set() and (self._thread is None or not self._thread.is_alive())
+        """Stopped, its poll thread ended and no command or read is running."""
+        return (self._stopping.is_set() and self._inflight == 0
+                and (self._thread is None or not self._thread.is_alive()))
 
     def set_focus(self, topics: Iterable[str] = (), groups: Iterable[str] = ()) -> None:
         focus = (tuple(topics), tuple(groups))
@@ -252,16 +255,29 @@ class ExternalService(QObject):
 
     def _submit(self, pool: concurrent.futures.ThreadPoolExecutor, fn: Callable[[], Any],
                 on_done: OnDone | None, command: bool) -> None:
+        def counted() -> Any:
+            try:
+                return fn()
+            finally:
+                with self._inflight_lock:
+                    self._inflight -= 1
+
+        with self._inflight_lock:
+            self._inflight += 1
         try:
-            fut = pool.submit(fn)
-        except RuntimeError as exc:  # stopped: the cluster was switched away from
+            fut = pool.submit(counted)
+        except RuntimeError as exc:
+            with self._inflight_lock:
+                self._inflight -= 1  # stopped: the cluster was switched away from
             if on_done is not None:
                 on_done(None, ExternalError(f"not connected to {self.name} any more ({exc})"))
             return
         deliver = self._deliver
 
         def done(f: concurrent.futures.Future) -> None:
-            if f.cancelled():
+            if f.cancelled():  # never ran (cancelled at stop): not in flight any more
+                with self._inflight_lock:
+                    self._inflight -= 1
                 return
             error = f.exception()
             try:

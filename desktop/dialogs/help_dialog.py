@@ -167,6 +167,22 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
         "and leaving, rebalances, offset resets. Filter by kind or by text.",
     ),
     (
+        "clusters",
+        "Clusters",
+        "The <i>Cluster</i> switcher (top right) shows the embedded broker or another "
+        "Kafka-compatible cluster from a saved connection profile (<i>Cluster &gt; "
+        "Connection profiles…</i>; <i>Test connection</i> says whether it can be reached "
+        "and logged into). The same pages then show that cluster, polled every few "
+        "seconds; the Overview's <i>Brokers</i> tab lists its brokers (the "
+        "<i>controller</i> manages its metadata) and the Topics page shows each "
+        "partition's <i>leader</i>, <i>replicas</i> and <i>ISR</i> (in-sync replicas). "
+        "<i>URP</i> marks an under-replicated partition: fewer copies in sync than "
+        "replicas, so a broker is down or behind. Topic and group actions go to that "
+        "cluster; what only the embedded broker has is disabled. <i>Cluster &gt; Clone "
+        "into sandbox…</i> copies its topics and last records into the embedded broker "
+        "to experiment on. The embedded broker keeps running meanwhile.",
+    ),
+    (
         "status",
         "Status bar",
         "Where the broker listens and the total rates in and out. If the broker stops "
