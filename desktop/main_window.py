@@ -114,6 +114,9 @@ _ICONS = {
 # Fixed, content-independent, and below a 1280x720 projector (window decorations included).
 MINIMUM_SIZE = (960, 600)
 DEFAULT_SIZE = (1280, 720)
+# Below this window width the cluster's address or error beside the switcher is left out,
+# so the menus keep their room (the status bar says the same).
+CLUSTER_STATE_MIN_WIDTH = 1180
 EVENT_LOG_HEIGHT = 170  # the event log dock's height until the user drags it
 # Hidden views refreshed per slow tick (2 Hz), in turn: with five hidden, each is at
 # most a few seconds behind, at the cost of one view's refresh rather than five.
@@ -962,6 +965,15 @@ class MainWindow(QMainWindow):
     def dispose(self) -> None:
         """Delete the window (and with it every view, chart and menu) once control returns."""
         self.deleteLater()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        # The cluster's address or error beside the switcher only where the menus keep
+        # their room (the status bar says it too); the menu bar places its corner anew.
+        wide = self.width() >= CLUSTER_STATE_MIN_WIDTH
+        if self.cluster_state.isVisibleTo(self.cluster_bar) != wide:
+            self.cluster_state.setVisible(wide)
+            self.menuBar().setCornerWidget(self.cluster_bar, Qt.Corner.TopRightCorner)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.save_settings()
