@@ -1,1 +1,3 @@
-"""Dialogs: each validates its input live, runs one broker command, and shows refusals inline."""
+"""Dialogs: each validates its input live, runs its work off the GUI thread (a broker
+command, or an external cluster's: profiles' connection test, clone) and shows refusals
+inline."""
