@@ -57,3 +57,25 @@ def open_topic_dialog(
     assert dialog is not None
     qtbot.waitUntil(dialog.isVisible, timeout=2000)
     return dialog
+
+
+# -- external clusters (issue 15) -----------------------------------------------------------
+
+
+def is_external(snap) -> bool:
+    """A snapshot of an external cluster (the wire cannot know the data dir)."""
+    return snap is not None and snap.broker.data_dir == ""
+
+
+def add_profile(shell: Streamscope, profile) -> None:
+    """Save a connection profile and list it in the cluster switcher."""
+    shell.window.profile_store.save(profile)
+    shell.clusters.reload()
+
+
+def switch(shell: Streamscope, qtbot, name: str) -> None:
+    """Choose ``name`` in the cluster switcher, as a user does."""
+    combo = shell.window.cluster_combo
+    combo.setCurrentText(name)
+    assert combo.currentText() == name
+    combo.activated.emit(combo.currentIndex())

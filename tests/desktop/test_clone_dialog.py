@@ -12,7 +12,7 @@ from streamscope.core.config import BrokerConfig
 from streamscope.core.runtime import BrokerThread
 from streamscope.desktop.profiles import Profile
 
-from tests.desktop.test_external_mode import add_profile, is_external, switch
+from tests.desktop.helpers import add_profile, is_external, switch
 from tests.interop.external_helpers import read_all
 
 SHOTS = Path("/tmp/streamscope-gui-shots")

@@ -24,26 +24,10 @@ from streamscope.desktop.commands import EMBEDDED_ONLY
 from streamscope.desktop.dialogs.delete_records_dialog import delete_records_external
 from streamscope.desktop.profiles import Profile
 
-from tests.desktop.helpers import command
+from tests.desktop.helpers import add_profile, command, is_external, switch
 from tests.interop.external_helpers import read_all
 
 SHOTS = Path("/tmp/streamscope-gui-shots")
-
-
-def is_external(snap) -> bool:
-    return snap is not None and snap.broker.data_dir == ""  # the wire cannot know it
-
-
-def add_profile(shell, profile: Profile) -> None:
-    shell.window.profile_store.save(profile)
-    shell.clusters.reload()
-
-
-def switch(shell, qtbot, name: str) -> None:
-    combo = shell.window.cluster_combo
-    combo.setCurrentText(name)
-    assert combo.currentText() == name
-    combo.activated.emit(combo.currentIndex())
 
 
 def closed_port() -> int:
