@@ -27,12 +27,15 @@ Contract:
   through :func:`core.browse.external.read_page_external` /
   :func:`~core.browse.external.read_next_external` (assign and seek, never a group, never
   a commit) on the service's read worker; rows are made on the same worker. Filters are
-  applied there too (a page read with a filter scans as the embedded read does).
+  applied there too (a page read with a filter scans as the embedded read does). The live
+  tail reads at most once per the cluster's poll interval (at least
+  :data:`EXTERNAL_TAIL_MIN_S`): each read opens a client.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -54,6 +57,7 @@ from streamscope.desktop.models.records_model import RecordRow, make_rows
 from streamscope.desktop.views.browser_worker import BrowseWorker
 
 PAGE_RECORDS = 200
+EXTERNAL_TAIL_MIN_S = 0.5  # an external cluster's tail reads at most this often
 PAGE_BYTES = DEFAULT_MAX_BYTES
 
 
@@ -82,6 +86,7 @@ class BrowserReads:
         self.busy = False  # a page read or scan is in flight
         self.reads = 0  # page reads finished (with a page or an error): tests wait on it
         self.tail_busy = False
+        self._tail_at = float("-inf")  # when the last external tail read began
         self.request = 0  # bumps with each page read: older results are dropped
         self.progress: ScanProgress | None = None
         # What the table shows: the topic, the partition (None: all) and the filter.
@@ -197,9 +202,16 @@ class BrowserReads:
             return
         partition, flt = self.partition, self.filter
         positions = dict(page.positions)
+        ext = self._external()
+        if ext is not None:
+            # Each external read opens a client: tail at the cluster's poll interval, not
+            # at every tick.
+            now = time.monotonic()
+            if now - self._tail_at < max(EXTERNAL_TAIL_MIN_S, ext.interval_s):
+                return
+            self._tail_at = now
         token = self.request
         self.tail_busy = True
-        ext = self._external()
 
         def settle() -> bool:
             self.tail_busy = False

@@ -236,6 +236,16 @@ def test_browse_add_partitions_and_delete_on_tansu_from_the_gui(qtbot, fast_swit
     assert browser.error == ""
     assert [r.value for r in browser.model.records()] == [b"value %d" % i for i in range(3)]
     win.grab().save(str(SHOTS / "external_messages.png"))
+    # The live tail follows the cluster (read_next_external from the page's positions).
+    browser.tail_button.click()
+    late = Producer({"bootstrap.servers": tansu, "log_level": 0})
+    late.produce("browsed", value=b"late", partition=0)
+    assert late.flush(15) == 0
+    del late
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 4, timeout=15_000)
+    assert browser.model.records()[-1].value == b"late"
+    browser.tail_button.click()
+    qtbot.waitUntil(lambda: not browser.tail_busy, timeout=15_000)
     # Add partitions: Tansu 0.6 does not serve CreatePartitions; the dialog says so
     # inline (the cluster's word) and stays open.
     win.show_view("topics")
