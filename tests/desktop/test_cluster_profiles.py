@@ -152,6 +152,14 @@ def test_saved_profile_keeps_its_password_in_the_keyring_not_the_settings(
     assert "hunter2" not in text
     assert ProfileStore(settings).find("prod") == Profile(
         "prod", "kafka1:9093", "SASL_SSL", "SCRAM-SHA-512", "alice", None, 2.0)
+    # Renamed without typing the password again: the keyring's entry moves with it.
+    assert dialog.list.currentItem().text() == "prod"
+    dialog.name.setText("production")
+    assert "(empty: keep it)" in dialog.password.placeholderText()
+    dialog.save()
+    qtbot.waitUntil(lambda: dialog.saves_done == 2, timeout=5000)
+    assert memory_keyring.passwords == {(KEYRING_SERVICE, "production"): "hunter2 secret"}
+    assert [p.name for p in ProfileStore(settings).profiles()] == ["production"]
     # Deleting the profile takes its password out of the keyring too.
     changed = []
     dialog.profiles_changed.connect(lambda: changed.append(1))
