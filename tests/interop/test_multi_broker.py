@@ -65,6 +65,14 @@ def _read_watermarks(bootstrap: str, tps: list[tuple[str, int]]
         consumer.close()
 
 
+def _create_topic(bootstrap: str, name: str, partitions: int, replication: int) -> None:
+    """Through a client dropped on return (a Tansu broker stopping waits for the
+    connections still open)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    admin.create_topics([NewTopic(name, partitions, replication)],
+                        request_timeout=15)[name].result(15)
+
+
 def _produce(bootstrap: str, topic: str, partitions: int, per_partition: int) -> None:
     producer = Producer({"bootstrap.servers": bootstrap, "log_level": 0})
     for i in range(partitions * per_partition):
@@ -173,8 +181,7 @@ def _tansu_snapshot(address: str) -> ClusterSnapshot:
 
 def test_tansu_brokers_share_one_storage(tansu_cluster: TansuCluster):
     first, second, third = tansu_cluster.addresses
-    admin = AdminClient({"bootstrap.servers": first, "log_level": 0})
-    admin.create_topics([NewTopic("orders", 3, 1)], request_timeout=15)["orders"].result(15)
+    _create_topic(first, "orders", 3, 1)
     _produce(second, "orders", 3, 4)
 
     snaps = {a: _tansu_snapshot(a) for a in tansu_cluster.addresses}
@@ -196,19 +203,27 @@ def test_tansu_brokers_share_one_storage(tansu_cluster: TansuCluster):
 
 def test_tansu_stopped_broker_takes_no_data_away(tansu_cluster: TansuCluster):
     first, second, third = tansu_cluster.addresses
-    admin = AdminClient({"bootstrap.servers": second, "log_level": 0})
-    admin.create_topics([NewTopic("orders", 2, 1)], request_timeout=15)["orders"].result(15)
+    _create_topic(second, "orders", 2, 1)
     _produce(first, "orders", 2, 3)
-    marks = _watermarks(_tansu_snapshot(third))
+    # One observer over every broker, kept across the stop as a poller keeps it.
+    with ExternalObserver(ExternalSettings(tansu_cluster.bootstrap), timeout_s=10) as obs:
+        before = obs.snapshot()
+        marks = _watermarks(before)
+        assert sorted(marks) == [("orders", 0), ("orders", 1)]
+        serving = f"{before.broker.host}:{before.broker.port}"
+        stopped = tansu_cluster.addresses.index(serving)
+        tansu_cluster.stop(stopped)  # the broker the observer was talking to
+        rest = [a for i, a in enumerate(tansu_cluster.addresses) if i != stopped]
+        assert tansu_cluster.bootstrap == ",".join(rest)
 
-    tansu_cluster.stop(0)
-    assert tansu_cluster.bootstrap == f"{second},{third}"
-    for address in (second, third):
+        after = obs.snapshot()
+        assert _watermarks(after) == marks
+        # Node 111 again, now at a broker that still runs.
+        assert [(b.node_id, f"{b.host}:{b.port}") for b in after.brokers] == [
+            (TANSU_NODE_ID, f"{after.broker.host}:{after.broker.port}")]
+        assert f"{after.broker.host}:{after.broker.port}" in rest
+    for address in rest:
         assert _watermarks(_tansu_snapshot(address)) == marks
-    snap = _tansu_snapshot(tansu_cluster.bootstrap)
-    assert _watermarks(snap) == marks
-    assert [b.node_id for b in snap.brokers] == [TANSU_NODE_ID]
-    assert f"{snap.broker.host}:{snap.broker.port}" in (second, third)
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
@@ -216,8 +231,7 @@ def test_tansu_stopped_broker_takes_no_data_away(tansu_cluster: TansuCluster):
     "replicas, so Tansu's replicas (111, 111, 111) with ISR (111, 111, 111) read as "
     "under-replicated; every replica it lists is in sync (core/monitor/snapshot.py)"))
 def test_tansu_replicas_on_one_node_are_not_under_replicated(tansu: str):
-    admin = AdminClient({"bootstrap.servers": tansu, "log_level": 0})
-    admin.create_topics([NewTopic("orders", 2, 3)], request_timeout=15)["orders"].result(15)
+    _create_topic(tansu, "orders", 2, 3)
     snap = _tansu_snapshot(tansu)
     assert _placement(snap) == {
         ("orders", p): (TANSU_NODE_ID, (TANSU_NODE_ID,) * 3, (TANSU_NODE_ID,) * 3)
