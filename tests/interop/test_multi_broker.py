@@ -8,13 +8,16 @@ says, and the watermarks what a separate consumer reads; a stopped broker leaves
 snapshot's brokers and, once leadership moves off it (what a controller does; the mock
 leaves that to the test), no partition names it as leader. A stopped broker whose
 partitions are left without a live leader is an expected failure today: the observer's
-ListOffsets fails the whole snapshot on one leaderless partition (see the test).
+ListOffsets fails the whole snapshot on one leaderless partition (see the test), and
+so is saying that the mock does not serve ListGroups (the observer drops the error).
 
 Three Tansu brokers over one S3 bucket (moto's server): a topic created and records
 produced through one broker are seen, with the same partitions and watermarks, through
 every broker, and still through the others once one is stopped. Tansu 0.6.0 calls every
 broker node 111, the only broker and the leader of everything: the snapshot through
-each says exactly that, with that broker's own address.
+each says exactly that, with that broker's own address. A topic of replication factor
+3 there reports replicas (111, 111, 111), all in sync; that the snapshot does not call it
+under-replicated is an expected failure today (PartitionSnapshot.under_replicated).
 """
 
 from __future__ import annotations
@@ -99,6 +102,17 @@ def test_snapshot_lists_every_broker_and_the_controller(rdkafka_cluster: MockClu
         assert md.controller_id == 2
         # What the mock does not serve is said, not a failure.
         assert "DescribeConfigs" in obs.unsupported
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "the observer reads ListConsumerGroupsResult.valid only; the per-broker errors "
+    "(_UNSUPPORTED_FEATURE from each of the mock's brokers) are dropped, so 'no groups' "
+    "is shown where the cluster does not serve ListGroups (core/monitor/external.py)"))
+def test_unserved_group_listing_is_said(rdkafka_cluster: MockCluster):
+    rdkafka_cluster.create_topic("orders", 3, 3)
+    with ExternalObserver(ExternalSettings(rdkafka_cluster.bootstrap), timeout_s=5) as obs:
+        assert obs.snapshot().groups == ()
+        assert "ListGroups" in obs.unsupported
 
 
 def test_partition_placement_and_watermarks_agree_with_metadata(
