@@ -27,6 +27,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from streamscope.core.config import BrokerConfig
 from streamscope.core.monitor.external import ExternalObserver, ExternalSettings
+from streamscope.core.monitor.external_poller import ExternalPoller
 from streamscope.core.runtime import BrokerThread
 
 
@@ -36,6 +37,8 @@ def main() -> int:
     ap.add_argument("--partitions", type=int, default=10)
     ap.add_argument("--groups", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--focus-topics", type=int, default=1)
+    ap.add_argument("--focus-groups", type=int, default=5)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         bt = BrokerThread(BrokerConfig(host="127.0.0.1", port=0, data_dir=Path(tmp))).start()
@@ -77,6 +80,24 @@ def run(bt: BrokerThread, args: argparse.Namespace) -> None:
         local.append((time.perf_counter() - t0) * 1000)
     assert snap.partition_count == args.topics * args.partitions
     assert len(snap.groups) == args.groups
+    # The poller: one full refresh, then focused ones only (full_every above the rounds).
+    poller = ExternalPoller(ExternalSettings(bootstrap), full_every=args.rounds + 10,
+                            timeout_s=30)
+    focus_topics = names[:args.focus_topics]
+    focus_groups = [f"g{g:04d}" for g in range(min(args.focus_groups, args.groups))]
+    poller.set_focus(topics=focus_topics, groups=focus_groups)
+    t0 = time.perf_counter()
+    poller.poll()
+    poller_full_ms, poller_full_requests = (time.perf_counter() - t0) * 1000, poller.requests_last
+    focused = []
+    for _ in range(args.rounds):
+        t0 = time.perf_counter()
+        fsnap = poller.poll()
+        focused.append((time.perf_counter() - t0) * 1000)
+        assert not poller.full_last
+    assert fsnap.partition_count == args.topics * args.partitions
+    assert len(fsnap.groups) == args.groups
+    fm = statistics.median(focused)
     wm, lm = statistics.median(wire), statistics.median(local)
     print(f"{args.topics} topics x {args.partitions} partitions = "
           f"{args.topics * args.partitions} partitions, {args.groups} groups, "
@@ -86,6 +107,14 @@ def run(bt: BrokerThread, args: argparse.Namespace) -> None:
     print(f"embedded snapshot (peer): median {lm:.2f} ms, max {max(local):.2f} ms "
           f"(incl. the hop to the broker thread)")
     print(f"ratio external/embedded: {wm / lm:.0f}x")
+    print(f"poller full refresh (first poll): {poller_full_ms:.1f} ms, "
+          f"{poller_full_requests} requests")
+    print(f"poller focused refresh ({len(focus_topics)} topics = "
+          f"{len(focus_topics) * args.partitions} partitions, {len(focus_groups)} groups in "
+          f"focus): median {fm:.1f} ms, max {max(focused):.1f} ms, "
+          f"{poller.requests_last} requests per refresh "
+          f"({wm / fm:.0f}x cheaper than the full refresh)")
+    poller.close()
 
 
 if __name__ == "__main__":

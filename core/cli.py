@@ -21,6 +21,8 @@ hands core commands here; or ``python -m core.cli broker ...``, as the benchmark
     streamscope inspect [--bootstrap HOST:PORT] [--group G] [--json] [--security-protocol P]
                     [--sasl-mechanism M] [--username U] [--password-env VAR] [--ca-file F]
                     (its contract: core/monitor/inspect_cli.py)
+    streamscope clone --bootstrap HOST:PORT --to HOST:PORT [--topic T ...] [--records N]
+                    [the security options of inspect] (its contract: core/monitor/clone_cli.py)
     python -m core.cli --help | --version
 
 Contract of ``streamscope broker``:
@@ -108,8 +110,10 @@ _SIM_COMMAND = "sim"
 _LESSON_COMMAND = "lesson"  # core/lessons/cli.py
 _USERS_COMMAND = "users"  # core/auth/cli.py
 _INSPECT_COMMAND = "inspect"  # core/monitor/inspect_cli.py
+_CLONE_COMMAND = "clone"  # core/monitor/clone_cli.py
 # what the app's entry point hands to main() below
-COMMANDS = (_BROKER_COMMAND, _SIM_COMMAND, _LESSON_COMMAND, _USERS_COMMAND, _INSPECT_COMMAND)
+COMMANDS = (_BROKER_COMMAND, _SIM_COMMAND, _LESSON_COMMAND, _USERS_COMMAND, _INSPECT_COMMAND,
+            _CLONE_COMMAND)
 LOOPBACK = "127.0.0.1"
 _USAGE = """usage: streamscope broker [options]   (streamscope broker -h lists them)
        streamscope sim --bootstrap HOST:PORT --partners N --rate R [options]
@@ -117,6 +121,8 @@ _USAGE = """usage: streamscope broker [options]   (streamscope broker -h lists t
        streamscope lesson NAME --check [--data-dir DIR] [--speed X] | --list
        streamscope users add NAME [--password-stdin] | list | remove NAME [--data-dir DIR]
        streamscope inspect [--bootstrap HOST:PORT] [--group G] [--json] [security options]
+       streamscope clone --bootstrap HOST:PORT --to HOST:PORT [--topic T ...] [--records N]
+                         [security options]
        streamscope --version"""
 
 
@@ -143,6 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from streamscope.core.monitor.inspect_cli import main as inspect_main
 
         return inspect_main(args[1:])
+    if args and args[0] == _CLONE_COMMAND:
+        from streamscope.core.monitor.clone_cli import main as clone_main
+
+        return clone_main(args[1:])
     if args and args[0] in ("--version", "-V"):
         print(f"streamscope {version()}")
         return 0

@@ -3,10 +3,9 @@ cluster over the wire, through confluent-kafka's AdminClient (issue 15, headless
 
 Contract:
 
-* :class:`ExternalSettings` is the connection: bootstrap servers, security protocol
-  (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), SASL mechanism (PLAIN, SCRAM-SHA-256,
-  SCRAM-SHA-512), username, password, CA file; :meth:`ExternalSettings.client_config`
-  maps it to librdkafka's settings. Bad combinations raise ``ValueError`` at once.
+* :class:`ExternalSettings` (the connection) and :class:`ExternalError` are defined in
+  :mod:`core.external_conn` (below ``core.monitor`` and ``core.browse``, which both use
+  them) and re-exported here.
 * :meth:`ExternalObserver.snapshot` BLOCKS (network round trips): call it from a worker
   thread, or await :meth:`ExternalObserver.snapshot_async` (``asyncio.to_thread``);
   never call it on an event loop. Each refresh makes a
@@ -17,6 +16,10 @@ Contract:
   group per OffsetFetch call; they are all sent at once and awaited together). Every call
   carries ``timeout_s``. ``snapshot(groups=[...])`` asks only for the named groups (no
   ListGroups; a group the cluster does not know is left out), for views that show few.
+* :meth:`ExternalObserver.focused` is the cheap refresh of what is on screen (named
+  topics' watermarks, named groups) over an earlier snapshot, for
+  :class:`core.monitor.external_poller.ExternalPoller`: two ListOffsets, one
+  DescribeGroups and one OffsetFetch per named group; no Metadata.
 * Failures raise :class:`ExternalError`, whose ``reason`` is one line: the cluster is
   unreachable, authentication failed, the TLS handshake failed, or a request timed out.
   An API the cluster does not serve (DescribeConfigs, ListGroups...) does not fail the
@@ -36,7 +39,8 @@ generation (0), leader (None) and rebalance history (()), per member the session
 and heartbeat fields (defaults: never suspect). ``PartitionSnapshot.leader`` /
 ``replicas`` / ``isr`` are filled from Metadata. A topic's ``retention_ms``,
 ``retention_bytes`` and ``segment_bytes`` come from DescribeConfigs (-1, -1, 0 when the
-cluster does not serve it), and ``configs`` holds its dynamic topic overrides;
+cluster does not serve it), and ``configs`` holds its overrides (:func:`topic_overrides`:
+the DYNAMIC_TOPIC_CONFIG entries, or all of a partial list such as Tansu's);
 ``topic_id`` is "" (Metadata as librdkafka exposes it does not carry it).
 ``ClusterSnapshot.broker`` is the controller (else the lowest node id);
 ``ClusterSnapshot.brokers`` lists every broker Metadata names, by node id, and
@@ -53,11 +57,27 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException
 from confluent_kafka import TopicPartition as CkTopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, OffsetSpec
+from streamscope.core.configdefs import TOPIC_CONFIGS
+from streamscope.core.external_conn import (
+    AUTH_CODES as _AUTH_CODES,
+)
+from streamscope.core.external_conn import (
+    SASL_MECHANISMS,
+    SECURITY_PROTOCOLS,
+    ExternalError,
+    ExternalSettings,
+)
+from streamscope.core.external_conn import (
+    UNREACHABLE_CODES as _UNREACHABLE_CODES,
+)
+from streamscope.core.external_conn import (
+    UNSUPPORTED_CODES as _UNSUPPORTED_CODES,
+)
 from streamscope.core.groups import partition_lag, total_lag
 from streamscope.core.monitor.snapshot import (
     BrokerInfo,
@@ -71,10 +91,7 @@ from streamscope.core.monitor.snapshot import (
 )
 
 __all__ = ["ExternalError", "ExternalObserver", "ExternalSettings", "SECURITY_PROTOCOLS",
-           "SASL_MECHANISMS"]
-
-SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+           "SASL_MECHANISMS", "topic_overrides"]
 
 # Kafka's group state names, as the embedded coordinator reports them.
 _STATE_NAMES = {
@@ -86,64 +103,6 @@ _STATE_NAMES = {
     "EMPTY": "Empty",
 }
 
-# librdkafka codes that mean "you cannot get in", not "try again".
-_AUTH_CODES = {KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED}
-_UNREACHABLE_CODES = {KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT,
-                      KafkaError._RESOLVE}
-_UNSUPPORTED_CODES = {KafkaError._UNSUPPORTED_FEATURE, KafkaError.UNSUPPORTED_VERSION,
-                      KafkaError.INVALID_REQUEST}
-
-
-class ExternalError(Exception):
-    """The cluster could not be observed; ``reason`` is one line for a user."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class ExternalSettings:
-    """How to reach a cluster. The password is never shown in ``repr``."""
-
-    bootstrap: str = "127.0.0.1:9092"
-    security_protocol: str = "PLAINTEXT"
-    sasl_mechanism: str | None = None
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    ca_file: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.bootstrap.strip():
-            raise ValueError("bootstrap servers are empty")
-        protocol = self.security_protocol.upper()
-        if protocol not in SECURITY_PROTOCOLS:
-            raise ValueError(f"security protocol {self.security_protocol!r} is not one of "
-                             f"{', '.join(SECURITY_PROTOCOLS)}")
-        sasl = protocol.startswith("SASL_")
-        if sasl:
-            if self.sasl_mechanism not in SASL_MECHANISMS:
-                raise ValueError(f"{protocol} needs a SASL mechanism: "
-                                 f"{', '.join(SASL_MECHANISMS)}")
-            if not self.username or self.password is None:
-                raise ValueError(f"{protocol} needs a username and a password")
-        elif self.sasl_mechanism is not None:
-            raise ValueError(f"a SASL mechanism needs SASL_PLAINTEXT or SASL_SSL, "
-                             f"not {protocol}")
-        if self.ca_file is not None and not protocol.endswith("SSL"):
-            raise ValueError(f"a CA file needs SSL or SASL_SSL, not {protocol}")
-
-    def client_config(self) -> dict[str, str]:
-        """librdkafka's settings for this connection."""
-        protocol = self.security_protocol.upper()
-        conf = {"bootstrap.servers": self.bootstrap, "security.protocol": protocol}
-        if protocol.startswith("SASL_"):
-            conf["sasl.mechanism"] = str(self.sasl_mechanism)
-            conf["sasl.username"] = str(self.username)
-            conf["sasl.password"] = str(self.password)
-        if self.ca_file is not None:
-            conf["ssl.ca.location"] = self.ca_file
-        return conf
 
 
 class ExternalObserver:
@@ -268,6 +227,53 @@ class ExternalObserver:
             controller_id=controller if controller >= 0 else None,
         )
 
+    def focused(self, base: ClusterSnapshot, topics: Iterable[str] = (),
+                groups: Iterable[str] = ()) -> ClusterSnapshot:
+        """A cheaper refresh of what is on screen (blocking): ``base`` (an earlier
+        snapshot of this cluster) with the watermarks of the named ``topics`` and of the
+        partitions the named ``groups`` have offsets on re-read (two ListOffsets), and
+        the named groups re-described (one DescribeGroups, one OffsetFetch each; a
+        group the cluster no longer knows is left out). Everything else is carried over
+        from ``base``, except that every group's lag is recomputed against the fresh
+        high watermarks. No Metadata: a topic's partitions, leaders and configs, and
+        topics that are not in ``base``, wait for the next :meth:`snapshot`."""
+        if self._admin is None:
+            raise ExternalError("the observer is closed")
+        t0 = time.perf_counter()
+        self.requests_last = 0
+        names = {t.name for t in base.topics} & set(topics)
+        gids = sorted(set(groups))
+        tps = {(t.name, p.index) for t in base.topics if t.name in names for p in t.partitions}
+        for g in base.groups:
+            if g.group_id in gids:
+                tps.update((o.topic, o.partition) for o in g.offsets)
+        known = {(t.name, p.index) for t in base.topics for p in t.partitions}
+        wanted = sorted(tps & known)
+        starts = self._offsets(wanted, OffsetSpec.earliest())
+        ends = self._offsets(wanted, OffsetSpec.latest())
+        hw_by_tp = {(p.topic, p.index): (p.log_start_offset, p.high_watermark)
+                    for t in base.topics for p in t.partitions}
+        for tp in wanted:
+            old = hw_by_tp[tp]
+            hw_by_tp[tp] = (starts.get(tp, old[0]), ends.get(tp, old[1]))
+        now = time.time()
+        new_topics = tuple(_with_watermarks(t, hw_by_tp) if t.name in names else t
+                           for t in base.topics)
+        fresh = {g.group_id: g for g in self._groups(hw_by_tp, gids)} if gids else {}
+        kept = [_with_lag(g, hw_by_tp) for g in base.groups if g.group_id not in gids]
+        new_groups = tuple(sorted([*kept, *fresh.values()], key=lambda g: g.group_id))
+        return dataclass_replace(
+            base, taken_at=now, monotonic=time.monotonic(),
+            build_ms=(time.perf_counter() - t0) * 1000.0, topics=new_topics,
+            groups=new_groups)
+
+    def topic_configs(self, names: Iterable[str]) -> dict[str, Mapping[str, object]]:
+        """Each named topic's DescribeConfigs entries (confluent-kafka ``ConfigEntry`` by
+        config name); {} where the cluster does not serve DescribeConfigs (then named
+        in :attr:`unsupported`). One request."""
+        self.requests_last = 0
+        return self._configs(sorted(set(names)))
+
     def _metadata(self):
         """Metadata, retried in short slices so that an auth, TLS or connect failure the
         client reports through its error callback ends the wait early."""
@@ -365,10 +371,7 @@ class ExternalObserver:
             except (TypeError, ValueError):
                 return default
 
-        overrides = tuple(sorted(
-            (k, str(e.value)) for k, e in entries.items()  # type: ignore[attr-defined]
-            if e.value is not None and _source(e) == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
-        ))
+        overrides = tuple(sorted(topic_overrides(entries).items()))
         return TopicSnapshot(
             name=name,
             topic_id=str(getattr(meta, "topic_id", "") or ""),
@@ -429,6 +432,47 @@ class ExternalObserver:
                 continue
             out.append(group)
         return tuple(out)
+
+
+def _with_watermarks(topic: TopicSnapshot,
+                     hw_by_tp: Mapping[tuple[str, int], tuple[int, int]]) -> TopicSnapshot:
+    parts = tuple(
+        dataclass_replace(p, log_start_offset=hw_by_tp[(p.topic, p.index)][0],
+                          high_watermark=hw_by_tp[(p.topic, p.index)][1])
+        for p in topic.partitions)
+    return dataclass_replace(topic, partitions=parts,
+                             messages=sum(max(0, p.high_watermark - p.log_start_offset)
+                                          for p in parts))
+
+
+def _with_lag(group: GroupSnapshot,
+              hw_by_tp: Mapping[tuple[str, int], tuple[int, int]]) -> GroupSnapshot:
+    offsets = []
+    for o in group.offsets:
+        start, hw = hw_by_tp.get((o.topic, o.partition), (o.log_start_offset, o.high_watermark))
+        offsets.append(dataclass_replace(o, high_watermark=hw, log_start_offset=start,
+                                         lag=partition_lag(o.committed_offset, hw)))
+    return dataclass_replace(group, offsets=tuple(offsets),
+                             total_lag=total_lag(o.lag for o in offsets))
+
+
+def topic_overrides(entries: Mapping[str, object]) -> dict[str, str]:
+    """A topic's config overrides from its DescribeConfigs entries: those the cluster
+    reports as DYNAMIC_TOPIC_CONFIG. A cluster that lists only some configs (fewer
+    than half of Kafka's topic configs), all as defaults, lists what was set (Tansu
+    0.6.0 does): then all of them (sensitive and read-only ones left out)."""
+    usable = {k: e for k, e in entries.items()
+              if getattr(e, "value", None) is not None and not getattr(e, "is_sensitive", False)
+              and not getattr(e, "is_read_only", False)}
+    dynamic = {k: str(e.value) for k, e in usable.items()  # type: ignore[attr-defined]
+               if _source(e) == ConfigSource.DYNAMIC_TOPIC_CONFIG.value}
+    partial = (bool(entries) and not dynamic and len(entries) < len(TOPIC_CONFIGS) // 2
+               and all(_source(e) in (ConfigSource.DEFAULT_CONFIG.value,
+                                      ConfigSource.UNKNOWN_CONFIG.value)
+                       for e in entries.values()))
+    if partial:
+        return {k: str(e.value) for k, e in usable.items()}  # type: ignore[attr-defined]
+    return dynamic
 
 
 def _source(entry: object) -> int:

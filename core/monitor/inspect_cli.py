@@ -59,7 +59,7 @@ from streamscope.core.monitor.external import (
 )
 from streamscope.core.monitor.snapshot import ClusterSnapshot, GroupSnapshot
 
-__all__ = ["main", "snapshot_json"]
+__all__ = ["add_security_options", "main", "settings_from_args", "snapshot_json"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="bootstrap servers HOST:PORT[,HOST:PORT] (default 127.0.0.1:9092)")
     p.add_argument("--group", help="only this consumer group")
     p.add_argument("--json", action="store_true", help="print JSON (shape: module doc)")
+    add_security_options(p)
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
+    return p
+
+
+def add_security_options(p: argparse.ArgumentParser) -> None:
+    """The connection's security options (shared with ``streamscope clone``)."""
     p.add_argument("--security-protocol", default="PLAINTEXT", choices=SECURITY_PROTOCOLS,
                    type=str.upper)
     p.add_argument("--sasl-mechanism", choices=SASL_MECHANISMS, type=str.upper)
@@ -77,15 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--password-env", metavar="VAR",
                    help="environment variable holding the password (else it is asked)")
     p.add_argument("--ca-file", help="CA certificate(s) to trust, PEM")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
-    return p
 
 
-def main(argv: Sequence[str]) -> int:
-    parser = _parser()
-    args = parser.parse_args(list(argv))
-    if not args.timeout > 0:
-        parser.error("--timeout must be positive")
+def settings_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace
+                       ) -> ExternalSettings:
+    """ExternalSettings for ``args.bootstrap`` and the security options; the password
+    from ``--password-env`` or asked on the terminal; bad ones end in parser.error."""
     password = None
     if args.security_protocol.startswith("SASL_"):
         if args.password_env:
@@ -95,12 +99,21 @@ def main(argv: Sequence[str]) -> int:
         else:
             password = getpass.getpass(f"password for {args.username}: ")
     try:
-        settings = ExternalSettings(
+        return ExternalSettings(
             bootstrap=args.bootstrap, security_protocol=args.security_protocol,
             sasl_mechanism=args.sasl_mechanism, username=args.username, password=password,
             ca_file=args.ca_file)
     except ValueError as exc:
         parser.error(str(exc))
+        raise  # parser.error exits; for type checkers
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = _parser()
+    args = parser.parse_args(list(argv))
+    if not args.timeout > 0:
+        parser.error("--timeout must be positive")
+    settings = settings_from_args(parser, args)
     try:
         with ExternalObserver(settings, timeout_s=args.timeout) as observer:
             snap = observer.snapshot(None if args.group is None else [args.group])

@@ -3,7 +3,8 @@
 ``broker`` starts a real Broker + Server on a free port (port 0) with a fresh data dir
 in a background thread, yields a :class:`core.runtime.BrokerThread` (``.bootstrap`` is
 ``"127.0.0.1:PORT"``; ``.call(fn, ...)`` runs on the broker loop) and stops it after
-the test; ``members`` is a list for the group members a test starts, each stopped
+the test; ``cluster`` is parametrised over that broker and Tansu (``tansu``,
+tests/conftest.py) and yields ``(kind, bootstrap)``; ``members`` is a list for the group members a test starts, each stopped
 before the broker. ``restart_broker(bt)`` stops it and starts a new one on the same data
 dir (and, if it is free again, the same port).
 """
@@ -70,3 +71,12 @@ def kcat_path() -> str:
     if path is None:
         pytest.fail("kcat is not installed; .ci/setup installs it")
     return path
+
+
+@pytest.fixture(params=["embedded", "tansu"])
+def cluster(request) -> Iterator[tuple[str, str]]:
+    """(kind, bootstrap): the embedded broker (a real BrokerThread) or Tansu."""
+    if request.param == "embedded":
+        yield "embedded", request.getfixturevalue("broker").bootstrap
+    else:
+        yield "tansu", request.getfixturevalue("tansu")
