@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from streamscope.core.cli import main as cli_main
 from streamscope.core.monitor.external import ExternalObserver, ExternalSettings
 from streamscope.core.monitor.snapshot import ClusterSnapshot
 
@@ -161,7 +162,7 @@ def test_stopped_broker_leaves_and_its_partitions_move(rdkafka_cluster: MockClus
         assert [b.node_id for b in obs.snapshot().brokers] == [1, 2, 3]
 
 
-def test_partitions_without_a_live_leader_are_shown(rdkafka_cluster: MockCluster):
+def test_partitions_without_a_live_leader_are_shown(rdkafka_cluster: MockCluster, capsys):
     cluster = rdkafka_cluster
     cluster.create_topic("orders", 6, 3)
     cluster.broker_down(3)  # no failover: orders 2 and 5 keep naming broker 3
@@ -179,6 +180,13 @@ def test_partitions_without_a_live_leader_are_shown(rdkafka_cluster: MockCluster
     assert said[("orders", 0)] == "no leader"
     assert "broker 3" in said[("orders", 2)] and "broker 3" in said[("orders", 5)]
     assert all(said[tp] is None for tp in said if tp not in offline)
+
+    # `streamscope inspect` lists the live brokers and marks the offline partitions.
+    assert cli_main(["inspect", "--bootstrap", cluster.bootstrap]) == 0
+    out = capsys.readouterr().out
+    assert "broker 1 at " in out and "broker 2 at " in out and "broker 3 at " not in out
+    offline_lines = [line for line in out.splitlines() if "OFFLINE" in line]
+    assert len(offline_lines) == 3 and "OFFLINE: no leader" in offline_lines[0]
 
 
 # -- three Tansu brokers over one S3 bucket --------------------------------------------
