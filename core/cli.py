@@ -14,6 +14,7 @@ hands core commands here; or ``python -m core.cli broker ...``, as the benchmark
                     [--partitions P] [--seed X] [--connect-timeout S]
     streamscope sim --bootstrap HOST:PORT --consumers APP:GROUP:N [--consumers ...]
                     [--partners N --rate R] [--seconds S] [--topic T] [...]
+                    (both take inspect's --security-protocol ... --ca-file options)
     streamscope lesson NAME --check [--data-dir DIR] [--speed X] | --list
                     (its contract: core/lessons/cli.py)
     streamscope users add NAME [--password-stdin] | list | remove NAME [--data-dir DIR]
@@ -83,6 +84,9 @@ Contract of ``streamscope sim`` (the engine is :mod:`core.sim.remote`):
   and ``--seconds`` the apps keep reading after the partners' last update until each is
   caught up (at most 30 s more). Ctrl-C stops: consumers commit and leave their groups.
   Exit 0 unless delivery errors, a consumer failed, or an app did not catch up.
+* The security options are ``streamscope inspect``'s (:mod:`core.monitor.security_options`):
+  ``--security-protocol``, ``--sasl-mechanism``, ``--username``, ``--password-env``,
+  ``--ca-file``, so the partners and apps reach SSL and SASL clusters too.
 
 This module knows nothing of the desktop app (``core`` never imports ``desktop``, not even
 by name): ``streamscope`` without a core command is :mod:`desktop.main`'s to dispatch.
@@ -472,7 +476,20 @@ def _sim_parser() -> argparse.ArgumentParser:
                    help="seed of the city and the partners' drives (default 1)")
     p.add_argument("--connect-timeout", type=_positive_float, default=10.0, metavar="S",
                    help="how long to wait for the broker's first answer (default 10)")
+    from streamscope.core.monitor.security_options import add_security_options
+
+    add_security_options(p)
     return p
+
+
+def _sim_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> object:
+    """The cluster's security settings, or None for plain PLAINTEXT to ``--bootstrap``."""
+    from streamscope.core.monitor.security_options import settings_from_args
+
+    if (args.security_protocol == "PLAINTEXT" and args.sasl_mechanism is None
+            and args.username is None and args.ca_file is None):
+        return None
+    return settings_from_args(parser, args, args.bootstrap)
 
 
 def _app_spec(text: str) -> object:
@@ -493,12 +510,13 @@ def _sim_main(argv: list[str]) -> int:
         parser.error("--partners and --rate go together")
     if args.partners is None and not args.consumers:
         parser.error("nothing to run: give --partners N --rate R and/or --consumers")
+    settings = _sim_settings(parser, args)
     if args.consumers:
-        return _sim_apps_main(args)
+        return _sim_apps_main(args, settings)
     options = RemoteSimOptions(
         bootstrap=args.bootstrap, partners=args.partners, rate=args.rate,
         seconds=args.seconds, topic=args.topic, partitions=args.partitions, seed=args.seed,
-        connect_timeout=args.connect_timeout,
+        connect_timeout=args.connect_timeout, settings=settings,  # type: ignore[arg-type]
     )
     try:
         result = run_remote(options, sys.stderr)
@@ -514,7 +532,7 @@ def _sim_main(argv: list[str]) -> int:
     return 0 if result.ok else 1
 
 
-def _sim_apps_main(args: argparse.Namespace) -> int:
+def _sim_apps_main(args: argparse.Namespace, settings: object) -> int:
     """``streamscope sim --consumers ...`` (with or without partners)."""
     from streamscope.core.sim.remote import BrokerUnreachable
     from streamscope.core.sim.remote_consumers import AppsOptions, run_apps
@@ -523,6 +541,7 @@ def _sim_apps_main(args: argparse.Namespace) -> int:
         bootstrap=args.bootstrap, apps=tuple(args.consumers), topic=args.topic,
         partitions=args.partitions, seed=args.seed, seconds=args.seconds,
         connect_timeout=args.connect_timeout, partners=args.partners, rate=args.rate,
+        settings=settings,  # type: ignore[arg-type]
     )
     try:
         result = run_apps(options, sys.stderr)

@@ -3,11 +3,12 @@
 Contract:
 
 * Plays one :class:`~streamscope.core.lessons.Lesson` at a time with a
-  :class:`~streamscope.core.lessons.LessonPlayer` that lives on the broker's loop and
-  drives the :class:`~streamscope.core.sim.scenario.Scenario` the
-  :class:`~desktop.sim_service.SimService` owns (every call reaches it through
-  ``SimService.submit``). The player is touched on the broker thread only; the GUI reads
-  what it publishes.
+  :class:`~streamscope.core.lessons.LessonPlayer` that lives on the simulation's loop and
+  drives the scenario the :class:`~desktop.sim_service.SimService` owns (the embedded
+  broker's :class:`~streamscope.core.sim.scenario.Scenario` on the broker's loop, or an
+  external cluster's ``ExternalScenario`` on its own loop; every call reaches it through
+  ``SimService.submit``). The player is touched on that loop only; the GUI reads what it
+  publishes.
 * Views: :meth:`request_view` (on every tick of the GUI's ticker) asks the broker loop for
   ``player.view()``, at most one request in flight; :meth:`latest` is the newest frozen
   :class:`~streamscope.core.lessons.LessonView` (None while no lesson is open), and
@@ -24,6 +25,17 @@ Contract:
   partitions and counts) and
   starts at step -1, "ready", showing the lesson's intro; the scenario is reset to clean
   state when the first step runs (the player's own rule).
+* Target (:meth:`set_target`, GUI thread, never blocks): None is the embedded broker;
+  an :class:`~streamscope.core.monitor.external.ExternalSettings` plays lessons on that
+  cluster through real clients. It switches the :class:`SimService` too (the player
+  drives its scenario; the same settings again is a no-op there), and before the old
+  target is stopped the player on it is closed (a switch hook). A lesson that needs the
+  embedded broker (:attr:`Lesson.embedded_only`) cannot run on a cluster:
+  :meth:`unavailable_reason` says why in one line (None when it can run), :meth:`open`
+  refuses it with :class:`LessonUnavailable`, and a switch that makes the open lesson
+  unavailable closes it (:attr:`lesson` None). An open lesson that can run on the new
+  target is opened again there, at its intro. ``target_changed(settings)`` is emitted
+  after a switch (the panel marks the lessons that cannot run).
 * :meth:`close` (app shutdown, before the simulation closes): the player cancels its step
   and removes its files, waiting at most ``timeout`` seconds. Idempotent.
 """
@@ -38,9 +50,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 from streamscope.core.lessons import Lesson, LessonPlayer, LessonView, builtin_lessons
 from streamscope.core.lessons.player import MAX_SPEED, MIN_SPEED
+from streamscope.core.monitor.external import ExternalSettings
 from streamscope.core.sim.faults import FaultInjector
-from streamscope.core.sim.scenario import Scenario
-from streamscope.desktop.sim_service import SimService
+from streamscope.desktop.sim_service import AnyScenario, SimService
 from streamscope.desktop.ticker import Ticker
 
 log = logging.getLogger(__name__)
@@ -55,9 +67,14 @@ class NoLesson(RuntimeError):
     """A command for the player while no lesson is open."""
 
 
+class LessonUnavailable(RuntimeError):
+    """A lesson that cannot run on the simulation's target (the message says why)."""
+
+
 class LessonService(QObject):
     view_changed = Signal(object)  # LessonView
     opened = Signal(object)  # the Lesson just opened
+    target_changed = Signal(object)  # ExternalSettings | None, after a switch
     busy_changed = Signal(bool)
     _deliver = Signal(object, object, object)  # (on_done, result, error): to the GUI thread
     _view_ready = Signal(object)  # LessonView, from the broker thread
@@ -77,6 +94,8 @@ class LessonService(QObject):
         self._deliver.connect(self._on_deliver)
         self._view_ready.connect(self._on_view)
         sim.service.stopped.connect(self._forget)
+        sim.add_switch_hook(self._close_player)
+        sim.target_changed.connect(self._target_changed)
         if ticker is not None:
             ticker.tick.connect(lambda *_: self.request_view())
 
@@ -90,6 +109,42 @@ class LessonService(QObject):
 
     def find(self, name: str) -> Lesson | None:
         return next((lesson for lesson in self.lessons() if lesson.name == name), None)
+
+    def unavailable_reason(self, lesson: Lesson) -> str | None:
+        """Why ``lesson`` cannot run on the current target (one line), None if it can."""
+        if self.sim.target is None or not lesson.embedded_only:
+            return None
+        return "Runs only on the embedded broker: " + "; ".join(lesson.embedded_only) + "."
+
+    # -- the target -----------------------------------------------------------------------
+
+    @property
+    def target(self) -> ExternalSettings | None:
+        return self.sim.target
+
+    def set_target(self, settings: ExternalSettings | None,
+                   on_done: OnDone | None = None) -> None:
+        """Play lessons (and run the simulation) on ``settings``' cluster, or on the
+        embedded broker for None (module contract)."""
+        self.sim.set_target(settings, on_done)
+
+    async def _close_player(self, _scenario: AnyScenario) -> None:
+        # A switch hook, on the old target's loop: the player there stops first.
+        player, self._player = self._player, None
+        if player is not None:
+            await player.close()
+
+    @Slot(object)
+    def _target_changed(self, settings: ExternalSettings | None) -> None:
+        self._pending = False
+        lesson = self.lesson
+        if lesson is not None:
+            if self.unavailable_reason(lesson) is None:
+                self.open(lesson.name)  # runs after the old target stopped
+            else:
+                self.lesson = None
+                self._latest = None
+        self.target_changed.emit(settings)
 
     # -- views --------------------------------------------------------------------------
 
@@ -106,7 +161,7 @@ class LessonService(QObject):
             return
         self._pending = True
 
-        def build(_scenario: Scenario) -> LessonView | None:
+        def build(_scenario: AnyScenario) -> LessonView | None:
             player = self._player
             return player.view() if player is not None else None
 
@@ -132,9 +187,11 @@ class LessonService(QObject):
 
     @Slot()
     def _forget(self) -> None:
-        # The broker stopped (its thread joined): the player went with its loop.
-        self._player = None
-        self._pending = False
+        # The broker stopped (its thread joined): the player went with its loop (unless it
+        # plays on an external cluster, which does not need the broker).
+        if self.sim.target is None:
+            self._player = None
+            self._pending = False
 
     # -- commands -----------------------------------------------------------------------
 
@@ -144,9 +201,12 @@ class LessonService(QObject):
         if lesson is None:
             known = ", ".join(lesson.name for lesson in self.lessons())
             raise KeyError(f"no lesson called {name!r} (lessons: {known})")
+        reason = self.unavailable_reason(lesson)
+        if reason is not None:
+            raise LessonUnavailable(f"{lesson.title}: {reason}")
         faults = self._faults()
 
-        async def run(scenario: Scenario) -> LessonView:
+        async def run(scenario: AnyScenario) -> LessonView:
             old = self._player
             self._player = None
             if old is not None:
@@ -188,7 +248,7 @@ class LessonService(QObject):
         self._player_command(lambda p: p.set_speed(speed), on_done)
 
     def _player_command(self, fn: Callable[[LessonPlayer], Any], on_done: OnDone | None) -> None:
-        def run(_scenario: Scenario) -> Any:
+        def run(_scenario: AnyScenario) -> Any:
             player = self._player
             if player is None:
                 raise NoLesson("no lesson is open")
@@ -196,7 +256,7 @@ class LessonService(QObject):
 
         self._command(run, on_done)
 
-    def _command(self, fn: Callable[[Scenario], Any], on_done: OnDone | None) -> None:
+    def _command(self, fn: Callable[[AnyScenario], Any], on_done: OnDone | None) -> None:
         if self._closed:
             if on_done is not None:
                 on_done(None, RuntimeError("the lessons are closed"))
@@ -234,7 +294,7 @@ class LessonService(QObject):
             return
         self._closed = True
 
-        async def close_player(_scenario: Scenario) -> None:
+        async def close_player(_scenario: AnyScenario) -> None:
             player, self._player = self._player, None
             if player is not None:
                 await player.close()
@@ -249,7 +309,10 @@ class LessonService(QObject):
     # -- the node's parts a lesson needs ---------------------------------------------------
 
     def _faults(self) -> FaultInjector | None:
-        """The node's fault injector (lesson 8 drops acknowledgements with it)."""
+        """The node's fault injector (lesson 8 drops acknowledgements with it); None on
+        an external cluster."""
+        if self.sim.target is not None:
+            return None
         thread = self.sim.service._thread  # noqa: SLF001 - the node is only reachable here
         node = thread.node if thread is not None else None
         return node.faults if node is not None else None

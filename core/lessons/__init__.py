@@ -15,12 +15,18 @@ from streamscope.core.lessons.model import (
     load_lesson,
     parse_lesson,
 )
-from streamscope.core.lessons.player import CheckResult, LessonPlayer, LessonView
+from streamscope.core.lessons.player import (
+    CheckResult,
+    LessonNeedsEmbedded,
+    LessonPlayer,
+    LessonView,
+)
 
 __all__ = [
     "CheckResult",
     "Lesson",
     "LessonError",
+    "LessonNeedsEmbedded",
     "LessonNotFound",
     "LessonPlayer",
     "LessonView",

@@ -8,9 +8,12 @@ Contract:
   (name, value text: shown by the GUI and printed by ``--check``) and a one-line summary.
   The player calls it repeatedly until it holds or the assertion's ``within`` runs out;
   ``memo`` is a dict kept across those calls (e.g. the peak lag seen while waiting).
-* Nothing here waits for time or changes the world. Reading a log back (``ordered``,
-  ``scattered``) reads raw batches on the loop (lesson-sized topics) and decodes them in a
-  worker thread.
+* Nothing here waits for time or changes the world. Partition counts and reading a topic
+  back (``ordered``, ``scattered``, ``compacted``) go through ``CheckContext.topics``, the
+  scenario (:meth:`Scenario.read_topic` reads the embedded broker's log;
+  ``ExternalScenario.read_topic`` reads a cluster with an assigned consumer), so those
+  checks hold on an external cluster too. ``compacted`` also needs the embedded broker
+  (``CheckContext.broker``: its segments); without it the check fails saying so.
 * Conditions are chosen so they cannot hold by accident on the way: ``equal_counts``
   needs the partners to have stopped (their ``limit`` reached) and every group to have
   processed every update sent; ``delivery`` judges only once the
@@ -21,10 +24,9 @@ Contract:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from streamscope.core.broker import Broker
 from streamscope.core.lessons.model import (
@@ -43,7 +45,6 @@ from streamscope.core.lessons.model import (
     ScatteredCheck,
     TransformCheck,
 )
-from streamscope.core.records import iter_all_records, iter_batches
 from streamscope.core.sim.consumers import AppView, MemberView
 from streamscope.core.sim.partners import decode_update
 from streamscope.core.sim.scenario import ScenarioView
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
 Figures = tuple[tuple[str, str], ...]
 TopicPartition = tuple[str, int]
 _GONE = ("dead", "closed")
-_READ_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +76,19 @@ class KillRecord:
     at: float  # lesson clock time of the kill
 
 
+class TopicReader(Protocol):
+    """What the checks read from the target cluster (``Scenario`` and ``ExternalScenario``)."""
+
+    async def partition_count(self, topic: str) -> int | None: ...
+
+    async def read_topic(self, topic: str, *, offsets: bool = False) -> list[list[tuple]]: ...
+
+
 @dataclass(slots=True)
 class CheckContext:
     view: Callable[[], ScenarioView]
-    broker: Broker
+    topics: TopicReader  # the scenario: partition counts, records read back
+    broker: Broker | None  # the embedded broker (None on an external cluster)
     now: Callable[[], float]  # the lesson clock, seconds
     kills: dict[str, KillRecord] = field(default_factory=dict)  # group -> the last kill
     crash_armed: Callable[[str], bool] = lambda group: False
@@ -94,7 +103,7 @@ async def evaluate(check: Check, ctx: CheckContext, memo: dict[str, int]) -> Out
     if isinstance(check, EqualCountsCheck):
         return _equal_counts(check, ctx.view())
     if isinstance(check, IdleConsumersCheck):
-        return _idle(check, ctx)
+        return await _idle(check, ctx)
     if isinstance(check, ReassignedCheck):
         return _reassigned(check, ctx)
     if isinstance(check, LagZeroCheck | LagAboveCheck):
@@ -102,9 +111,9 @@ async def evaluate(check: Check, ctx: CheckContext, memo: dict[str, int]) -> Out
     if isinstance(check, DeliveryCheck):
         return _delivery(check, ctx)
     if isinstance(check, OrderedCheck):
-        return await _ordered(check, ctx.broker)
+        return await _ordered(check, ctx.topics)
     if isinstance(check, ScatteredCheck):
-        return await _scattered(check, ctx.broker)
+        return await _scattered(check, ctx.topics)
     if isinstance(check, CompactedCheck):
         return await _compacted(check, ctx)
     if isinstance(check, DbRaceCheck):
@@ -154,12 +163,12 @@ def _equal_counts(check: EqualCountsCheck, view: ScenarioView) -> Outcome:
     return Outcome(ok, tuple(figures), summary)
 
 
-def _idle(check: IdleConsumersCheck, ctx: CheckContext) -> Outcome:
+async def _idle(check: IdleConsumersCheck, ctx: CheckContext) -> Outcome:
     app = _app(ctx.view(), check.group)
     if app is None:
         return _missing(check.group)
     live = _live(app)
-    partitions = ctx.broker.topic_partition_count(app.topic) or 0
+    partitions = await ctx.topics.partition_count(app.topic) or 0
     owned = {tp for m in live for tp in m.assignment}
     idle = [m.client_id for m in live if m.idle]
     stable = bool(live) and all(m.status == "stable" for m in live)
@@ -256,44 +265,12 @@ def _delivery(check: DeliveryCheck, ctx: CheckContext) -> Outcome:
 # --- reading a topic back -----------------------------------------------------------
 
 
-async def _read_topic(broker: Broker, topic: str, *, offsets: bool = False) -> list[list[tuple]]:
-    """Every partition's (key, value) pairs, in offset order; (offset, key, value) with
-    ``offsets``."""
-    count = broker.topic_partition_count(topic)
-    if count is None:
-        return []
-    raw: list[list[bytes]] = []
-    for p in range(count):
-        start, end = broker.partition_offsets(topic, p)
-        chunks: list[bytes] = []
-        offset = start
-        while offset < end:
-            data = broker.read_stored(topic, p, offset, _READ_BYTES)
-            if not data:
-                break
-            chunks.append(data)
-            last = offset - 1
-            for header, _batch in iter_batches(data):  # headers only: no decoding here
-                last = header.last_offset
-            if last < offset:
-                break
-            offset = last + 1
-            await asyncio.sleep(0)
-        raw.append(chunks)
-
-    def decode() -> list[list[tuple]]:
-        if offsets:
-            return [[(r.offset, r.key, r.value) for chunk in chunks
-                     for r in iter_all_records(chunk)] for chunks in raw]
-        return [[(r.key, r.value) for chunk in chunks for r in iter_all_records(chunk)]
-                for chunks in raw]
-
-    return await asyncio.to_thread(decode)
-
-
 async def _compacted(check: CompactedCheck, ctx: CheckContext) -> Outcome:
     broker = ctx.broker
-    partitions = await _read_topic(broker, check.topic, offsets=True)
+    if broker is None:
+        return Outcome(False, (), "compaction is checked on the embedded broker's log"
+                       " segments: this lesson runs only there")
+    partitions = await ctx.topics.read_topic(check.topic, offsets=True)
     sent = ctx.last_sent()
     count = broker.topic_partition_count(check.topic) or 0
     twice: set[str] = set()  # keys seen more than once below the active segment
@@ -345,8 +322,8 @@ def _updates(pairs: list[tuple[bytes | None, bytes | None]]) -> list[tuple[bytes
     return out
 
 
-async def _ordered(check: OrderedCheck, broker: Broker) -> Outcome:
-    partitions = await _read_topic(broker, check.topic)
+async def _ordered(check: OrderedCheck, topics: TopicReader) -> Outcome:
+    partitions = await topics.read_topic(check.topic)
     homes: dict[str, set[int]] = {}
     out_of_order = 0
     wrong_key = 0
@@ -378,8 +355,8 @@ async def _ordered(check: OrderedCheck, broker: Broker) -> Outcome:
                    f" out of order: {out_of_order}")
 
 
-async def _scattered(check: ScatteredCheck, broker: Broker) -> Outcome:
-    partitions = await _read_topic(broker, check.topic)
+async def _scattered(check: ScatteredCheck, topics: TopicReader) -> Outcome:
+    partitions = await topics.read_topic(check.topic)
     homes: dict[str, set[int]] = {}
     records = 0
     keyed = 0

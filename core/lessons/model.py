@@ -61,6 +61,12 @@ dataclass of the same name below says which, their types and defaults). Actions:
 ``assert`` check, within=30 (seconds to wait for the condition), plus the check's own
   arguments (the ``*Check`` dataclasses below; checks are listed in :data:`CHECKS`)
 
+Where a lesson runs: on the embedded broker, or on an external cluster through real
+clients (the simulation's external target) unless it does something only the embedded
+broker allows: :attr:`Lesson.embedded_only` lists why, one line per reason, from its
+actions and checks (:data:`EMBEDDED_ONLY`: killing or crashing a consumer, the database
+race, dropping acknowledgements, reading log segments for compaction).
+
 Contract: :func:`parse_lesson` / :func:`load_lesson` accept exactly this and raise
 :class:`LessonError` for anything else (unknown key, wrong type, value out of range,
 missing argument, a group used before an ``add_app`` made it), naming the file, the step
@@ -427,6 +433,12 @@ class Lesson:
         return tuple(a.group for s in self.steps for a in s.actions if isinstance(a, AddApp))
 
     @property
+    def embedded_only(self) -> tuple[str, ...]:
+        """Why the lesson runs only on the embedded broker: one line per reason (what it
+        does that a real client against another cluster cannot); () if it runs anywhere."""
+        return embedded_only_reasons(self)
+
+    @property
     def topic(self) -> str | None:
         """The topic the partners write to (the first ``start_partners``), if any."""
         for s in self.steps:
@@ -434,6 +446,32 @@ class Lesson:
                 if isinstance(a, StartPartners):
                     return a.topic
         return None
+
+
+# What a lesson may do only on the embedded broker, and why (shown to a user as is).
+EMBEDDED_ONLY: dict[type, str] = {
+    KillConsumer: "it kills a consumer abruptly (no commit, no LeaveGroup), which only the"
+                  " embedded broker's in-process consumers can do",
+    Crash: "it crashes consumers mid-batch (no commit, no LeaveGroup), which only the"
+           " embedded broker's in-process consumers can do",
+    DbRace: "it races direct database writes against the embedded broker's in-process path",
+    AckDrop: "it drops acknowledgements with the embedded broker's fault injector",
+    CompactedCheck: "it reads the embedded broker's log segments to see what the log"
+                    " cleaner compacted",
+}
+
+
+def embedded_only_reasons(lesson: Lesson) -> tuple[str, ...]:
+    """:attr:`Lesson.embedded_only`: the reasons of :data:`EMBEDDED_ONLY` its actions and
+    checks meet, each once, in the order met."""
+    reasons: list[str] = []
+    for step in lesson.steps:
+        for action in step.actions:
+            kind = type(action.check) if isinstance(action, Assert) else type(action)
+            reason = EMBEDDED_ONLY.get(kind)
+            if reason is not None and reason not in reasons:
+                reasons.append(reason)
+    return tuple(reasons)
 
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")

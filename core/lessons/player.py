@@ -30,6 +30,11 @@ Contract:
   lesson's seed (:meth:`Scenario.reseed`, after the reset stopped its partners), so the
   city and the partners come from it; every count from a ``limit``, null-key records
   from a sticky partitioner seeded by the lesson.
+* The scenario is the embedded broker's (:class:`Scenario`) or an external cluster's
+  (``core.sim.external.ExternalScenario``): topics are created, counted, read back and
+  written through the scenario, so a lesson runs on either. A lesson that needs the
+  embedded broker (:attr:`Lesson.embedded_only` is not empty) cannot be played on an
+  external scenario: the constructor raises :class:`LessonNeedsEmbedded`, naming why.
 * ``ack_drop`` needs ``faults`` (the node's :class:`~streamscope.core.sim.faults.FaultInjector`)
   and the scenario's ``bootstrap()`` (the node listening), as ``transform`` does (real
   clients, :mod:`core.sim.eos`); ``db_race`` writes its SQLite
@@ -51,7 +56,6 @@ from typing import TYPE_CHECKING, Literal
 
 from streamscope.core.clients.clock import LOOP_CLOCK, Clock, sleep, wait_or_timeout
 from streamscope.core.clients.partitioner import StickyPartitioner
-from streamscope.core.clients.producer import Producer
 from streamscope.core.lessons.checks import CheckContext, Figures, KillRecord, evaluate
 from streamscope.core.lessons.model import (
     TIMED_ACTIONS,
@@ -82,6 +86,7 @@ from streamscope.core.sim.scenario import Scenario
 
 if TYPE_CHECKING:
     from streamscope.core.sim.database import DbRaceResult, DbRaceSample
+    from streamscope.core.sim.external import ExternalScenario
     from streamscope.core.sim.faults import AckDropResult, FaultInjector
 
 Status = Literal["ready", "running", "checking", "done", "finished", "failed", "error"]
@@ -120,10 +125,19 @@ class LessonView:
     ack_drop: tuple[AckDropResult, ...] = ()
 
 
+class LessonNeedsEmbedded(RuntimeError):
+    """A lesson that runs only on the embedded broker, asked to run on another cluster."""
+
+    def __init__(self, lesson: Lesson) -> None:
+        super().__init__(f"lesson {lesson.name!r} runs only on the embedded broker: "
+                         + "; ".join(lesson.embedded_only))
+        self.lesson = lesson
+
+
 class LessonPlayer:
     def __init__(
         self,
-        scenario: Scenario,
+        scenario: Scenario | ExternalScenario,
         lesson: Lesson,
         *,
         speed: float = 1.0,
@@ -152,8 +166,11 @@ class LessonPlayer:
         self._clean = False  # the scenario was reset and nothing ran since
         self._delays: dict[str, float] = {}  # group -> processing delay in lesson time
         self._samples: deque[DbRaceSample] = deque(maxlen=DB_SAMPLES)
-        self._ctx = CheckContext(view=scenario.view, broker=scenario.broker, now=clock.time,
-                                 crash_armed=self._crash_armed, last_sent=self._last_sent)
+        if scenario.external and lesson.embedded_only:
+            raise LessonNeedsEmbedded(lesson)
+        self._ctx = CheckContext(view=scenario.view, topics=scenario, broker=scenario.broker,
+                                 now=clock.time, crash_armed=self._crash_armed,
+                                 last_sent=self._last_sent)
 
     def _last_sent(self) -> dict[str, int]:
         runner = self.scenario.runner
@@ -339,9 +356,7 @@ class LessonPlayer:
         elif isinstance(action, Assert):
             return await self._assert(action, step)
         elif isinstance(action, CreateTopic):
-            if sc.broker.topic_partition_count(action.topic) is None:
-                sc.broker.create_topic(action.topic, action.partitions,
-                                       action.config_map() or None)
+            await sc.create_topic(action.topic, action.partitions, action.config_map() or None)
         elif isinstance(action, StartPartners):
             await sc.start_partners(
                 topic=action.topic, partitions=action.partitions, partners=action.partners,
@@ -433,33 +448,24 @@ class LessonPlayer:
         a lesson must give the same partitions every run, so the player makes the same
         choices with a generator seeded by the lesson and names the partition itself.
         """
-        broker = self.scenario.broker
+        sc = self.scenario
         topic = action.topic
-        if broker.topic_partition_count(topic) is None:
-            broker.create_topic(topic, action.partitions)
-        count = broker.topic_partition_count(topic) or action.partitions
+        await sc.create_topic(topic, action.partitions)
+        count = await sc.partition_count(topic) or action.partitions
         seed = self.lesson.seed
-        fleet = Fleet(self.scenario.city, action.partners, seed=seed)
+        fleet = Fleet(sc.city, action.partners, seed=seed)
         sticky = StickyPartitioner(random.Random(f"{seed}:sticky:{topic}"))
-        producer = Producer(broker, client_id="streamscope-lesson-no-keys")
-        base_ms = self.scenario.wall() * 1000.0
+        base_ms = sc.wall() * 1000.0
         sent = 0
-        try:
-            while sent < action.count:
-                partition = sticky.partition(topic, count)
-                futures = []
-                for i in range(sent, min(sent + action.batch, action.count)):
-                    update = fleet.next_update(base_ms + i * 100.0)
-                    futures.append(await producer.send(
-                        topic, encode_update(update), None, partition=partition,
-                        timestamp_ms=update.ts))
-                await producer.flush()
-                for fut in futures:
-                    fut.result()  # a failed append is the lesson's error
-                sticky.batch_sent(topic, count)
-                sent += len(futures)
-        finally:
-            await producer.close()
+        while sent < action.count:
+            partition = sticky.partition(topic, count)
+            batch = []
+            for i in range(sent, min(sent + action.batch, action.count)):
+                update = fleet.next_update(base_ms + i * 100.0)
+                batch.append((partition, None, encode_update(update), int(update.ts)))
+            await sc.produce(topic, batch, client_id="streamscope-lesson-no-keys")
+            sticky.batch_sent(topic, count)
+            sent += len(batch)
 
     def _dir(self, name: str) -> Path:
         if self._work_dir is None:
@@ -482,14 +488,18 @@ class LessonPlayer:
 
     async def _transform(self, action: Transform) -> None:
         from streamscope.core.sim.eos import run_transform
+        from streamscope.core.sim.external import ExternalScenario
 
-        bootstrap = self.scenario.bootstrap()
+        sc = self.scenario
+        bootstrap = sc.bootstrap()
         if not bootstrap:
             raise RuntimeError("transform needs the broker listening on a port (real clients"
                                " connect to it)")
+        # On an external cluster, its settings (security included) rather than an address.
+        target = sc.settings if isinstance(sc, ExternalScenario) else bootstrap
         self._ctx.transform.pop(action.exactly_once, None)
         self._ctx.transform[action.exactly_once] = await run_transform(
-            bootstrap, exactly_once=action.exactly_once, records=action.records,
+            target, exactly_once=action.exactly_once, records=action.records,
             crash_after=action.crash_after, seed=self.lesson.seed,
         )
 

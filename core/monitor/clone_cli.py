@@ -61,7 +61,7 @@ def main(argv: Sequence[str]) -> int:
         parser.error("--timeout must be positive")
     if args.records < 0:
         parser.error("--records must not be negative")
-    settings = settings_from_args(parser, args)
+    settings = settings_from_args(parser, args, args.bootstrap)
     def progress(p: CloneProgress) -> None:
         print(f"[{p.done_topics}/{p.total_topics}] {p.topic}: "
               f"{p.records_copied} records copied so far", flush=True)

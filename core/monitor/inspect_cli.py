@@ -16,7 +16,8 @@ Contract:
   members with their assignment, committed offsets and lag). ``--group G`` asks for and
   prints only that group (topics are still printed); a group that does not exist exits 1 with one
   ``streamscope: ...`` line.
-* SASL needs ``--username``; the password is read from the environment variable named by
+* The security options are :mod:`.security_options`' (shared with ``streamscope sim``).
+  SASL needs ``--username``; the password is read from the environment variable named by
   ``--password-env`` or else asked for on the terminal (never taken on the command line,
   where other users could read it from the process list).
 * Default output is a readable table: the brokers (partitions each leads, replicas each
@@ -48,19 +49,12 @@ Contract:
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import os
 import sys
 from collections.abc import Sequence
 
-from streamscope.core.monitor.external import (
-    SASL_MECHANISMS,
-    SECURITY_PROTOCOLS,
-    ExternalError,
-    ExternalObserver,
-    ExternalSettings,
-)
+from streamscope.core.monitor.external import ExternalError, ExternalObserver
+from streamscope.core.monitor.security_options import add_security_options, settings_from_args
 from streamscope.core.monitor.snapshot import ClusterSnapshot, GroupSnapshot
 
 __all__ = ["add_security_options", "main", "settings_from_args", "snapshot_json"]
@@ -79,45 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def add_security_options(p: argparse.ArgumentParser) -> None:
-    """The connection's security options (shared with ``streamscope clone``)."""
-    p.add_argument("--security-protocol", default="PLAINTEXT", choices=SECURITY_PROTOCOLS,
-                   type=str.upper)
-    p.add_argument("--sasl-mechanism", choices=SASL_MECHANISMS, type=str.upper)
-    p.add_argument("--username")
-    p.add_argument("--password-env", metavar="VAR",
-                   help="environment variable holding the password (else it is asked)")
-    p.add_argument("--ca-file", help="CA certificate(s) to trust, PEM")
-
-
-def settings_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace
-                       ) -> ExternalSettings:
-    """ExternalSettings for ``args.bootstrap`` and the security options; the password
-    from ``--password-env`` or asked on the terminal; bad ones end in parser.error."""
-    password = None
-    if args.security_protocol.startswith("SASL_"):
-        if args.password_env:
-            password = os.environ.get(args.password_env)
-            if password is None:
-                parser.error(f"environment variable {args.password_env} is not set")
-        else:
-            password = getpass.getpass(f"password for {args.username}: ")
-    try:
-        return ExternalSettings(
-            bootstrap=args.bootstrap, security_protocol=args.security_protocol,
-            sasl_mechanism=args.sasl_mechanism, username=args.username, password=password,
-            ca_file=args.ca_file)
-    except ValueError as exc:
-        parser.error(str(exc))
-        raise  # parser.error exits; for type checkers
-
-
 def main(argv: Sequence[str]) -> int:
     parser = _parser()
     args = parser.parse_args(list(argv))
     if not args.timeout > 0:
         parser.error("--timeout must be positive")
-    settings = settings_from_args(parser, args)
+    settings = settings_from_args(parser, args, args.bootstrap)
     try:
         with ExternalObserver(settings, timeout_s=args.timeout) as observer:
             snap = observer.snapshot(None if args.group is None else [args.group])

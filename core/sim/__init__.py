@@ -1,3 +1,5 @@
-"""Simulated producers: a seeded city, delivery partners driving in it, and a runner that
-streams their location updates into the broker (see :mod:`.city`, :mod:`.partners`,
-:mod:`.runner`)."""
+"""Simulated producers and consumers: a seeded city, delivery partners driving in it, and
+the consumer apps reading their location updates (see :mod:`.city`, :mod:`.partners`,
+:mod:`.runner`, :mod:`.consumers`, :mod:`.scenario`). They run on the embedded broker
+(in-process clients, or real ones to its address: :mod:`.remote`) or on any external
+cluster through real clients (:mod:`.external`, :mod:`.external_apps`)."""

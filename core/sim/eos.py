@@ -25,13 +25,18 @@ Contract:
 * :class:`TransformResult` counts the output topic read back twice from its offsets before
   the run: ``read_committed`` (what a downstream service sees: duplicates and missing by
   ``(partner, seq)``) and ``read_uncommitted`` (every record appended, aborted ones too).
-* Every client call runs in a worker thread or the child; the broker's loop only waits.
+* ``bootstrap`` is an address (PLAINTEXT) or an external cluster's ``ExternalSettings``:
+  every client, the child's too, connects with its :func:`~.remote.client_config`
+  (SSL, SASL); the child gets it through the environment (``STREAMSCOPE_KAFKA_CONFIG``),
+  never on its command line.
+* Every client call runs in a worker thread or the child; the caller's loop only waits.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import signal
@@ -40,13 +45,20 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import msgpack
 from confluent_kafka import Consumer, Producer, TopicPartition
 from streamscope.core.sim.faults import ensure_topic, partition_offsets, read_back, updates_for
 from streamscope.core.sim.partners import decode_update, encode_update
+from streamscope.core.sim.remote import client_config
+
+if TYPE_CHECKING:
+    from streamscope.core.monitor.external import ExternalSettings
 
 BATCH = 20  # input records per batch (and per transaction)
+# The child's librdkafka connection settings (JSON), security included: by environment.
+CONFIG_ENV = "STREAMSCOPE_KAFKA_CONFIG"
 # The transformer's group and static member id, one pair per mode (the source topics
 # differ): the restarted instance takes over its dead predecessor's partitions at once.
 GROUP = "streamscope-lesson-transformer-{mode}"
@@ -71,7 +83,7 @@ def topics_for(exactly_once: bool) -> tuple[str, str]:
 
 
 async def run_transform(
-    bootstrap: str, *, exactly_once: bool, records: int = 200, crash_after: int = 90,
+    bootstrap: str | ExternalSettings, *, exactly_once: bool, records: int = 200, crash_after: int = 90,
     partitions: int = 3, partners: int = 8, seed: int = 1, timeout_s: float = 60.0,
 ) -> TransformResult:
     """The experiment (module contract). Runs on the broker's loop."""
@@ -111,9 +123,14 @@ class _Exit:
     detail: str
 
 
-async def _instance(bootstrap: str, source: str, sink: str, exactly_once: bool,
-                    crash_after: int | None, timeout_s: float) -> _Exit:
-    args = [sys.executable, "-m", "streamscope.core.sim.eos", "--bootstrap", bootstrap,
+async def _instance(bootstrap: str | ExternalSettings, source: str, sink: str,
+                    exactly_once: bool, crash_after: int | None, timeout_s: float) -> _Exit:
+    conf = client_config(bootstrap)
+    # The connection (its password included) goes by the environment, never the command
+    # line, where other users could read it from the process list.
+    env = {**os.environ, CONFIG_ENV: json.dumps(conf)}
+    args = [sys.executable, "-m", "streamscope.core.sim.eos", "--bootstrap",
+            str(conf["bootstrap.servers"]),
             "--source", source, "--sink", sink, "--timeout", str(timeout_s)]
     if exactly_once:
         args.append("--exactly-once")
@@ -122,7 +139,8 @@ async def _instance(bootstrap: str, source: str, sink: str, exactly_once: bool,
 
     def run() -> _Exit:
         try:
-            done = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s + 15)
+            done = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s + 15,
+                                  env=env)
         except subprocess.TimeoutExpired:
             return _Exit(-1, f"no exit within {timeout_s + 15:.0f} s")
         return _Exit(done.returncode, (done.stderr or done.stdout)[-2000:])
@@ -130,8 +148,9 @@ async def _instance(bootstrap: str, source: str, sink: str, exactly_once: bool,
     return await asyncio.to_thread(run)
 
 
-def _produce_input(bootstrap: str, topic: str, updates: list, timeout_s: float) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
+def _produce_input(bootstrap: str | ExternalSettings, topic: str, updates: list,
+                   timeout_s: float) -> None:
+    producer = Producer({**client_config(bootstrap), "enable.idempotence": True,
                          "linger.ms": 5, "partitioner": "murmur2_random"})
     for u in updates:
         producer.produce(topic, encode_update(u), u.key, timestamp=u.ts)
@@ -153,13 +172,14 @@ def transform(bootstrap: str, source: str, sink: str, *, exactly_once: bool,
     """Read ``source`` to its end in the group, write one output per update; with
     ``crash_after``, SIGKILL this process once that many outputs were acknowledged."""
     mode = "exactly-once" if exactly_once else "at-least-once"
+    base = {"bootstrap.servers": bootstrap, **json.loads(os.environ.get(CONFIG_ENV, "{}"))}
     consumer = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": GROUP.format(mode=mode),
+        **base, "group.id": GROUP.format(mode=mode),
         "group.instance.id": INSTANCE.format(mode=mode),
         "enable.auto.commit": False, "auto.offset.reset": "earliest",
         "isolation.level": "read_committed", "session.timeout.ms": 10_000,
     })
-    conf = {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5,
+    conf = {**base, "enable.idempotence": True, "linger.ms": 5,
             "partitioner": "murmur2_random"}
     if exactly_once:
         conf["transactional.id"] = f"streamscope-lesson-transformer-{mode}"

@@ -33,12 +33,16 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from streamscope.core.sim.city import generate_city
 from streamscope.core.sim.partners import Fleet, LocationUpdate, decode_update, encode_update
+from streamscope.core.sim.remote import client_config
+
+if TYPE_CHECKING:
+    from streamscope.core.monitor.external import ExternalSettings
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +112,9 @@ def updates_for(records: int, partners: int, seed: int) -> list[LocationUpdate]:
     return [fleet.next_update(SIM_EPOCH_MS + i * UPDATE_SPACING_MS) for i in range(records)]
 
 
-def ensure_topic(bootstrap: str, topic: str, partitions: int, timeout_s: float) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+def ensure_topic(bootstrap: str | ExternalSettings, topic: str, partitions: int,
+                 timeout_s: float) -> None:
+    admin = AdminClient(client_config(bootstrap))
     meta = admin.list_topics(timeout=timeout_s)
     if topic in meta.topics and meta.topics[topic].error is None:
         return
@@ -122,9 +127,10 @@ def ensure_topic(bootstrap: str, topic: str, partitions: int, timeout_s: float) 
             raise
 
 
-def partition_offsets(bootstrap: str, topic: str, timeout_s: float) -> dict[int, tuple[int, int]]:
+def partition_offsets(bootstrap: str | ExternalSettings, topic: str,
+                      timeout_s: float) -> dict[int, tuple[int, int]]:
     """Each partition's (log start, high watermark)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "streamscope-lesson8-reader",
+    consumer = Consumer({**client_config(bootstrap), "group.id": "streamscope-lesson8-reader",
                          "enable.auto.commit": False})
     try:
         meta = consumer.list_topics(topic, timeout=timeout_s)
@@ -192,7 +198,7 @@ def _partner_seq(value: bytes) -> tuple[str, int]:
     return u.partner, u.seq
 
 
-def read_back(bootstrap: str, topic: str, ranges: dict[int, tuple[int, int]],
+def read_back(bootstrap: str | ExternalSettings, topic: str, ranges: dict[int, tuple[int, int]],
               timeout_s: float, *, committed_only: bool = False,
               decode: Callable[[bytes], tuple[str, int]] = _partner_seq,
               ) -> list[tuple[str, int]]:
@@ -203,7 +209,7 @@ def read_back(bootstrap: str, topic: str, ranges: dict[int, tuple[int, int]],
     want = {p: (lo, hi) for p, (lo, hi) in ranges.items() if hi > lo}
     if not want:
         return []
-    consumer = Consumer({"bootstrap.servers": bootstrap,
+    consumer = Consumer({**client_config(bootstrap),
                          "group.id": "streamscope-lesson-reader",
                          "enable.auto.commit": False, "enable.partition.eof": True,
                          "isolation.level":

@@ -5,9 +5,15 @@ The engine of ``streamscope sim --bootstrap HOST:PORT ...`` (arguments parsed in
 :class:`~.remote_partners.RemotePartners` (the same partners on a thread of the app) and
 :mod:`~.remote_consumers` (consumer apps through a real client). Contract:
 
+* Where the clients connect (``target``) is a bootstrap address (PLAINTEXT: the embedded
+  broker's, or any cluster's) or an :class:`~streamscope.core.monitor.external.ExternalSettings`
+  whose :meth:`client_config` brings the cluster's security settings (SSL, SASL), as
+  ``streamscope inspect`` uses them (:func:`client_config`).
 * :func:`ensure_topic` asks the broker for metadata through a confluent-kafka
   ``AdminClient``, waiting at most ``timeout`` seconds; a broker that does not answer
-  raises :class:`BrokerUnreachable` (nothing is sent). A missing topic is created with
+  raises :class:`BrokerUnreachable` (nothing is sent), and so does one that refuses the
+  client's credentials or TLS handshake, saying so ("authentication failed at ...",
+  "TLS handshake with ... failed"). A missing topic is created with
   ``partitions`` partitions and the broker's default replication factor; an existing
   topic keeps its partitions. It returns the topic's partition count.
 * :class:`Pacer`: how many updates are due by a time, on ``time.monotonic`` seconds. The
@@ -58,6 +64,8 @@ from streamscope.core.sim.partners import Fleet, LocationUpdate, encode_update
 
 if TYPE_CHECKING:
     from confluent_kafka import KafkaError, Message, Producer
+    from confluent_kafka.admin import AdminClient
+    from streamscope.core.monitor.external import ExternalSettings
 
 PARTNERS_CLIENT_ID = "streamscope-sim-partners"  # as the in-process runner's producer
 MAX_RATE = 1_000_000.0  # updates per second, in total (as core.sim.runner)
@@ -72,6 +80,8 @@ class BrokerUnreachable(Exception):
 @dataclass(frozen=True)
 class RemoteSimOptions:
     bootstrap: str
+    # The cluster's security settings (SSL, SASL); None: PLAINTEXT to ``bootstrap``.
+    settings: ExternalSettings | None = field(default=None, kw_only=True)
     partners: int
     rate: float  # updates per second per partner
     seconds: float | None = None  # None: until interrupted
@@ -84,6 +94,10 @@ class RemoteSimOptions:
     @property
     def total_rate(self) -> float:
         return self.partners * self.rate
+
+    @property
+    def target(self) -> str | ExternalSettings:
+        return self.settings if self.settings is not None else self.bootstrap
 
 
 @dataclass
@@ -117,10 +131,22 @@ class SimResult:
         return "\n".join(lines)
 
 
-def client_config(bootstrap: str) -> dict[str, str | int]:
+def client_config(target: str | ExternalSettings) -> dict[str, str | int]:
+    """librdkafka's settings to reach ``target``: a bootstrap address (PLAINTEXT), or an
+    :class:`~streamscope.core.monitor.external.ExternalSettings` (its security settings:
+    SSL, SASL)."""
+    conf: dict[str, str | int] = (
+        {"bootstrap.servers": target} if isinstance(target, str) else
+        dict(target.client_config()))
     # librdkafka logs every refused connection itself; the CLI reports failures in its own
     # words, so only its errors above "critical" would be worth showing (none are).
-    return {"bootstrap.servers": bootstrap, "log_level": 2}
+    conf["log_level"] = 2
+    return conf
+
+
+def address(target: str | ExternalSettings) -> str:
+    """The bootstrap address of ``target``, for messages."""
+    return target if isinstance(target, str) else target.bootstrap
 
 
 def check_rate(rate: float) -> None:
@@ -128,18 +154,14 @@ def check_rate(rate: float) -> None:
         raise ValueError(f"rate must be in (0, {MAX_RATE:g}] updates/s")
 
 
-def ensure_topic(bootstrap: str, topic: str, partitions: int, timeout: float) -> int:
+def ensure_topic(target: str | ExternalSettings, topic: str, partitions: int, timeout: float) -> int:
     """Reach the broker (bounded wait), create the topic if it is missing; its partitions."""
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient(client_config(bootstrap))
-    try:
-        metadata = admin.list_topics(timeout=timeout)
-    except KafkaException as exc:
-        raise BrokerUnreachable(
-            f"no answer from {bootstrap} within {timeout:g} s "
-            f"({exc.args[0].str() if exc.args else exc})") from None
+    errors: list[KafkaError] = []
+    admin = AdminClient({**client_config(target), "error_cb": errors.append})
+    metadata = _reach(admin, errors, address(target), timeout)
     known = metadata.topics.get(topic)
     if known is not None and known.error is None:
         return len(known.partitions)
@@ -158,13 +180,39 @@ def ensure_topic(bootstrap: str, topic: str, partitions: int, timeout: float) ->
     return partitions
 
 
-def make_producer(bootstrap: str, *, flush_timeout: float,
+def _reach(admin: AdminClient, errors: list[KafkaError], where: str, timeout: float):  # noqa: ANN202
+    """The cluster's metadata, asked in short slices so that a failure the client reports
+    through its error callback (authentication, TLS) ends the wait early, in words."""
+    from confluent_kafka import KafkaError, KafkaException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            return admin.list_topics(timeout=max(0.05, min(0.5, left)))
+        except KafkaException as exc:
+            admin.poll(0)  # delivers error_cb
+            for err in reversed(errors):
+                if err.code() in (KafkaError._AUTHENTICATION,
+                                  KafkaError.SASL_AUTHENTICATION_FAILED):
+                    raise BrokerUnreachable(
+                        f"authentication failed at {where}: {err.str()}") from None
+                if err.code() == KafkaError._SSL:
+                    raise BrokerUnreachable(
+                        f"TLS handshake with {where} failed: {err.str()}") from None
+            if time.monotonic() >= deadline:
+                raise BrokerUnreachable(
+                    f"no answer from {where} within {timeout:g} s "
+                    f"({exc.args[0].str() if exc.args else exc})") from None
+
+
+def make_producer(target: str | ExternalSettings, *, flush_timeout: float,
                   client_id: str = PARTNERS_CLIENT_ID) -> Producer:
     """The partners' confluent-kafka producer: Kafka's default partitioner for keys."""
     from confluent_kafka import Producer
 
     return Producer({
-        **client_config(bootstrap),
+        **client_config(target),
         "client.id": client_id,
         "partitioner": "murmur2_random",
         "linger.ms": 5,
@@ -447,10 +495,11 @@ def run_remote(options: RemoteSimOptions, progress: TextIO,
     """
     if options.partners < 1 or options.rate <= 0 or options.partitions < 1:
         raise ValueError("partners, rate and partitions must be positive")
-    ensure_topic(options.bootstrap, options.topic, options.partitions, options.connect_timeout)
+    target = options.target
+    ensure_topic(target, options.topic, options.partitions, options.connect_timeout)
     total = options.total_rate
     limit = math.floor(options.seconds * total) if options.seconds is not None else None
-    producer = make_producer(options.bootstrap, flush_timeout=options.flush_timeout)
+    producer = make_producer(target, flush_timeout=options.flush_timeout)
     fleet = Fleet(generate_city(options.seed), options.partners, seed=options.seed)
     sender = PacedSender(producer, options.topic, fleet, total, limit=limit)
     interrupt = StopOnInterrupt()

@@ -6,6 +6,8 @@ instances): ``map`` -> :class:`~.apps.CustomerMap`, ``analytics`` ->
 :class:`~.apps.Analytics`, ``notifications`` -> :class:`~.apps.Notifications`,
 ``counter`` -> a bare :class:`~.apps.DeliveryCounter`. Contract:
 
+* The clients connect to ``bootstrap``: an address (PLAINTEXT) or an external cluster's
+  :class:`~streamscope.core.monitor.external.ExternalSettings` (SSL, SASL included).
 * A member subscribes to the topic (``auto.offset.reset=earliest``, the client's default
   assignors), decodes each record with :func:`~.partners.decode_update` in its own thread
   and feeds the model under the app's lock with ``produced_ms`` = the record timestamp
@@ -58,6 +60,7 @@ from streamscope.core.sim.remote_partners import RemotePartners
 
 if TYPE_CHECKING:
     from confluent_kafka import Consumer, KafkaError, Message
+    from streamscope.core.monitor.external import ExternalSettings
 
 AppKind = Literal["map", "analytics", "notifications", "counter"]
 APP_KINDS: tuple[AppKind, ...] = ("map", "analytics", "notifications", "counter")
@@ -182,7 +185,7 @@ class _Member:
 class RemoteApp:
     """One app: a consumer group of ``spec.consumers`` threads sharing one model."""
 
-    def __init__(self, bootstrap: str, spec: AppSpec, topic: str, city: City, *,
+    def __init__(self, bootstrap: str | ExternalSettings, spec: AppSpec, topic: str, city: City, *,
                  wall: Callable[[], float] = time.time) -> None:
         self.bootstrap = bootstrap
         self.spec = spec
@@ -344,10 +347,16 @@ class AppsOptions:
     partners: int | None = None
     rate: float | None = None
     flush_timeout: float = 30.0
+    # The cluster's security settings (SSL, SASL); None: PLAINTEXT to ``bootstrap``.
+    settings: ExternalSettings | None = None
 
     @property
     def total_rate(self) -> float:
         return (self.partners or 0) * (self.rate or 0.0)
+
+    @property
+    def target(self) -> str | ExternalSettings:
+        return self.settings if self.settings is not None else self.bootstrap
 
 
 @dataclass
@@ -437,10 +446,11 @@ def run_apps(options: AppsOptions, progress: TextIO,
     """Run the apps (and partners) until Ctrl-C, ``stop()`` or the end (module contract)."""
     if not options.apps:
         raise ValueError("no app to run")
-    partitions = ensure_topic(options.bootstrap, options.topic, options.partitions,
+    target = options.target
+    partitions = ensure_topic(target, options.topic, options.partitions,
                               options.connect_timeout)
     city = generate_city(options.seed)
-    apps = [RemoteApp(options.bootstrap, spec, options.topic, city) for spec in options.apps]
+    apps = [RemoteApp(target, spec, options.topic, city) for spec in options.apps]
     partners: RemotePartners | None = None
     if options.partners is not None:
         if options.rate is None:
@@ -448,7 +458,7 @@ def run_apps(options: AppsOptions, progress: TextIO,
         limit = (math.floor(options.seconds * options.total_rate)
                  if options.seconds is not None else None)
         partners = RemotePartners(
-            options.bootstrap, options.topic, options.partners, options.total_rate,
+            target, options.topic, options.partners, options.total_rate,
             options.seed, limit=limit, partitions=options.partitions,
             connect_timeout=options.connect_timeout, flush_timeout=options.flush_timeout)
     interrupt = StopOnInterrupt()

@@ -3,7 +3,8 @@
 What the Scenario's "real client" mode runs (``start_partners(real_client=True)``): the
 same partners as the in-process :class:`~.runner.SimRunner` (city and drives from
 ``seed``, msgpack updates, key = partner id), but sent through a confluent-kafka
-``Producer`` over TCP to ``bootstrap``, so the broker lists them as a real connection
+``Producer`` over TCP to ``bootstrap`` (an address, or an external cluster's
+:class:`~streamscope.core.monitor.external.ExternalSettings` with its security), so the broker lists them as a real connection
 (client id ``streamscope-sim-partners``, software librdkafka). The send loop, pacing and
 encoding are :mod:`~.remote`'s (:class:`~.remote.PacedSender`), shared with
 ``streamscope sim --bootstrap``. Contract:
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from streamscope.core.sim.city import generate_city
 from streamscope.core.sim.partners import Fleet
@@ -42,10 +44,13 @@ from streamscope.core.sim.remote import (
     make_producer,
 )
 
+if TYPE_CHECKING:
+    from streamscope.core.monitor.external import ExternalSettings
+
 
 class RemotePartners:
     def __init__(
-        self, bootstrap: str, topic: str, partners: int, rate: float, seed: int,
+        self, bootstrap: str | ExternalSettings, topic: str, partners: int, rate: float, seed: int,
         limit: int | None = None, partitions: int = 6, *, connect_timeout: float = 10.0,
         flush_timeout: float = 10.0, client_id: str = PARTNERS_CLIENT_ID,
     ) -> None:

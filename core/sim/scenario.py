@@ -21,6 +21,11 @@ Contract:
 * :meth:`reset` stops the partners, closes every app, evicts any dead members, deletes
   the apps' groups (with their committed offsets) and the named topics: the clean state a
   lesson restarts from.
+* Lesson helpers, also offered by the external cluster's twin
+  (:class:`~.external.ExternalScenario`) so a lesson runs on either:
+  :meth:`partition_count`, :meth:`create_topic` (kept if it exists), :meth:`read_topic`
+  (every record of a topic, from the log) and :meth:`produce` (records to named
+  partitions). ``external`` is False here, True on the twin.
 * :meth:`view` is cheap (no I/O, no await, no lock: broker-loop data read from the loop)
   and returns frozen data. ``PartnersView.achieved_rate`` is measured between successive
   ``view`` calls over about the last :data:`RATE_WINDOW_S` seconds of the clock.
@@ -34,15 +39,17 @@ import logging
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from streamscope.core.broker import Broker
 from streamscope.core.clients.clock import LOOP_CLOCK, Clock
+from streamscope.core.clients.producer import Producer
 from streamscope.core.errors import ErrorCode
 from streamscope.core.groups import GroupCoordinator
+from streamscope.core.records import iter_all_records, iter_batches
 from streamscope.core.sim.city import City, generate_city
 from streamscope.core.sim.consumers import AppKind, AppSink, AppView, CommitMode, SimApp
 from streamscope.core.sim.runner import MAX_SPEED, SimRunner
@@ -53,6 +60,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RATE_WINDOW_S = 2.0
+_READ_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +78,9 @@ class PartnersView:
     per_partition: tuple[int, ...]  # updates sent to each partition
     limit: int | None = None
     speed: float = 1.0
+    # Acknowledged by the broker (real clients; None in-process, where ``sent`` is the
+    # count appended and failures are ``errors``).
+    acked: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +101,8 @@ class _Remote:
 
 
 class Scenario:
+    external = False  # the embedded broker (see core/sim/external.py for a cluster's twin)
+
     def __init__(
         self,
         broker: Broker,
@@ -313,6 +326,70 @@ class Scenario:
         self._remote = None
         self._samples.clear()
 
+    # --- lesson helpers (the same on ExternalScenario) ---------------------------------
+
+    async def partition_count(self, topic: str) -> int | None:
+        """The topic's partition count; None if it does not exist."""
+        return self.broker.topic_partition_count(topic)
+
+    async def create_topic(self, topic: str, partitions: int,
+                           configs: Mapping[str, str] | None = None) -> None:
+        """Create the topic (kept as it is when it exists)."""
+        if self.broker.topic_partition_count(topic) is None:
+            self.broker.create_topic(topic, partitions, dict(configs) if configs else None)
+
+    async def read_topic(self, topic: str, *, offsets: bool = False) -> list[list[tuple]]:
+        """Every partition's (key, value) pairs in offset order; (offset, key, value) with
+        ``offsets``. Raw batches are read on the loop (lesson-sized topics), decoded in a
+        worker thread."""
+        broker = self.broker
+        count = broker.topic_partition_count(topic)
+        if count is None:
+            return []
+        raw: list[list[bytes]] = []
+        for p in range(count):
+            start, end = broker.partition_offsets(topic, p)
+            chunks: list[bytes] = []
+            offset = start
+            while offset < end:
+                data = broker.read_stored(topic, p, offset, _READ_BYTES)
+                if not data:
+                    break
+                chunks.append(data)
+                last = offset - 1
+                for header, _batch in iter_batches(data):  # headers only: no decoding here
+                    last = header.last_offset
+                if last < offset:
+                    break
+                offset = last + 1
+                await asyncio.sleep(0)
+            raw.append(chunks)
+
+        def decode() -> list[list[tuple]]:
+            if offsets:
+                return [[(r.offset, r.key, r.value) for chunk in chunks
+                         for r in iter_all_records(chunk)] for chunks in raw]
+            return [[(r.key, r.value) for chunk in chunks for r in iter_all_records(chunk)]
+                    for chunks in raw]
+
+        return await asyncio.to_thread(decode)
+
+    async def produce(self, topic: str, records: Sequence[tuple[int, bytes | None, bytes | None,
+                                                                int]], *,
+                      client_id: str = "streamscope-lesson") -> None:
+        """Produce (partition, key, value, timestamp ms) records through the in-process
+        producer; raises unless every one was appended."""
+        producer = Producer(self.broker, client_id=client_id)
+        try:
+            futures = [await producer.send(topic, value, key, partition=partition,
+                                           timestamp_ms=ts)
+                       for partition, key, value, ts in records]
+            await producer.flush()
+            for fut in futures:
+                fut.result()  # a failed append is the caller's error
+        finally:
+            await producer.close()
+
     # --- the view ---------------------------------------------------------------------
 
     def view(self) -> ScenarioView:
@@ -352,7 +429,7 @@ class Scenario:
                 rate=self._remote.rate, burst=p.burst, sent=sent, errors=p.errors,
                 achieved_rate=self._achieved(sent), real_client=True,
                 per_partition=tuple(per.get(i, 0) for i in range(count)),
-                limit=p.limit, speed=self.speed,
+                limit=p.limit, speed=self.speed, acked=p.acked,
             )
         return None
 

@@ -15,7 +15,10 @@ Contract: :class:`LessonPanel` (the main window's "Lesson" dock) shows the
   press Right;
 * the current step's assertion results, each "PASS" or "FAIL" in words and in colour,
   with the summary that decided it (every figure in its tooltip);
-* the embedded broker's bootstrap address and ready-to-paste snippets (Kafka's console
+* on an external cluster (:meth:`LessonService.set_target`), a line saying where the
+  lessons run; the lessons that need the embedded broker are greyed out in the chooser,
+  marked "(embedded broker only)", the reason in their tooltip, and cannot be chosen;
+* the bootstrap address (the embedded broker's, or the cluster's) and ready-to-paste snippets (Kafka's console
   consumer, kcat, Python with confluent-kafka) to join one of the lesson's groups, or a
   group of one's own, from a terminal on the same machine, with a copy button.
 
@@ -269,6 +272,10 @@ class LessonPanel(QScrollArea):
         self.chooser.setMinimumContentsLength(16)
         self.chooser.activated.connect(self._chosen)
         root.addWidget(self.chooser)
+        # On an external cluster: where lessons run, and which cannot (greyed out above).
+        self.target_note = _wrapped("", "Muted")
+        self.target_note.hide()
+        root.addWidget(self.target_note)
         self.title = _wrapped("", "SectionTitle")
         root.addWidget(self.title)
         self.step = _plain("No lesson open", "LessonStep")
@@ -349,7 +356,8 @@ class LessonPanel(QScrollArea):
         # Join from a terminal.
         root.addSpacing(4)
         root.addWidget(section_title("Join with your own client"))
-        root.addWidget(_plain("Bootstrap server (this broker)", "Muted"))
+        self.address_title = _plain("Bootstrap server (this broker)", "Muted")
+        root.addWidget(self.address_title)
         address_row = QHBoxLayout()
         self.address = named(ElidedLabel("starting\u2026", mode=Qt.TextElideMode.ElideRight),
                              "LessonAddress")
@@ -384,8 +392,10 @@ class LessonPanel(QScrollArea):
         lessons.view_changed.connect(self.show_view)
         lessons.busy_changed.connect(lambda _b: self._sync_buttons())
         lessons.opened.connect(self._opened)
+        lessons.target_changed.connect(self._target_changed)
         self._sync_buttons()
         self._update_group_choices(None)
+        self._mark_unavailable()
 
     def _button(self, text: str, tip: str) -> QPushButton:
         button = QPushButton(text)
@@ -440,11 +450,54 @@ class LessonPanel(QScrollArea):
         self._theme = theme
 
     def on_slow_tick(self, snap: ClusterSnapshot, _history: MonitorHistory | None = None) -> None:
-        bootstrap = snap.broker.bootstrap if snap.broker.listening else ""
+        target = self.lessons.target
+        if target is not None:  # lessons run on that cluster: join it there
+            bootstrap = target.bootstrap
+        else:
+            bootstrap = snap.broker.bootstrap if snap.broker.listening else ""
         if bootstrap != self._bootstrap:
             self._bootstrap = bootstrap
             self.address.setText(bootstrap or "not listening")
             self._update_snippets()
+
+    def _mark_unavailable(self) -> None:
+        """Grey out (with the reason as tooltip) the lessons the target cannot run."""
+        model = self.chooser.model()
+        blocked = 0
+        for i, lesson in enumerate(self.lessons.lessons(), 1):
+            reason = self.lessons.unavailable_reason(lesson)
+            blocked += reason is not None
+            self.chooser.setItemText(
+                i, f"{i}. {lesson.title}" + (" (embedded broker only)" if reason else ""))
+            self.chooser.setItemData(i, reason or "", Qt.ItemDataRole.ToolTipRole)
+            item = model.item(i) if hasattr(model, "item") else None
+            if item is not None:
+                item.setEnabled(reason is None)
+        target = self.lessons.target
+        if target is None:
+            self.target_note.hide()
+            self.address_title.setText("Bootstrap server (this broker)")
+            return
+        self.target_note.setText(
+            f"Lessons run on {target.bootstrap} through real clients. {blocked} lesson"
+            f"{'s need' if blocked != 1 else ' needs'} the embedded broker (greyed out:"
+            " hover for why) and cannot be started here.")
+        self.target_note.show()
+        self.address_title.setText("Bootstrap server (the cluster)")
+
+    def _target_changed(self, _settings: object) -> None:
+        self._mark_unavailable()
+        if self.lessons.lesson is None:  # the open lesson cannot run there: closed
+            self.chooser.setCurrentIndex(0)
+            self.title.setText("")
+            self.step.setText("No lesson open")
+            self.caption.setText(
+                "Pick a lesson above. Each step says what to watch; Next runs it.")
+            self._view = None
+            self._show_results(())
+            self.error.hide()
+            self._update_group_choices(None)
+            self._sync_buttons()
 
     def _opened(self, lesson: Lesson) -> None:
         index = self.chooser.findData(lesson.name)
@@ -534,6 +587,9 @@ class LessonPanel(QScrollArea):
             toggle.setEnabled(has)
         if has and self.lessons.busy() and view is not None and view.status == "ready":
             self.status.setText("Getting ready\u2026")
+        elif view is not None:
+            # No longer busy: the view may have come while it was (no new view follows).
+            self.status.setText(STATUS_TEXT.get(view.status, view.status))
 
     def _update_group_choices(self, lesson: Lesson | None) -> None:
         current = self.group.currentData()

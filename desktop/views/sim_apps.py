@@ -13,8 +13,10 @@ Contract:
   per record), its members (client id, status, partitions, processed; an idle member
   says so) and the app's own view (:mod:`.sim_map`, :mod:`.sim_heatmap`,
   :mod:`.sim_notifications`). Kill and crash act on the member selected in the members
-  table, or on one that owns partitions when none is selected. Every action says what
-  happens next in the line under the controls.
+  table, or on one that owns partitions when none is selected; on an external cluster
+  (``SimService.target`` set) they are disabled, their tooltip saying why (real clients
+  always leave their group). Every action says what happens next in the line under the
+  controls.
 * :class:`AppsPanel`: the form and a tab per app, kept in step with each
   :class:`~streamscope.core.sim.scenario.ScenarioView` by difference (tabs are added and
   removed, never rebuilt). :meth:`AppsPanel.on_view` redraws the visible tab's picture
@@ -90,6 +92,8 @@ COMMIT_NAMES: dict[str, str] = {mode: name for mode, name, _tip in COMMITS}
 MAX_CONSUMERS = 16
 MAX_DELAY_MS = 200
 DELAY_AFTER_MS = 250  # the delay is sent once the slider rests
+EMBEDDED_ONLY_TIP = ("Only on the embedded broker: a real Kafka client on another cluster "
+                     "always leaves its group when it closes, so it cannot die abruptly.")
 # Beside the texts of the crash row: two buttons' padding and borders, the grid's spacing.
 CRASH_ROW_PADDING = 120
 
@@ -610,9 +614,15 @@ class AppPanel(QWidget):
         if self.pause_button.isChecked() != app.paused:
             self.pause_button.setChecked(app.paused)
         self.pause_button.setText("Resume" if app.paused else "Pause")
-        for b in (self.kill_button, self.crash_before_button, self.crash_after_button,
-                  self.remove_consumer_button, self.pause_button):
+        for b in (self.remove_consumer_button, self.pause_button):
             b.setEnabled(bool(live))
+        # On an external cluster the consumers are real clients: they cannot die without
+        # leaving their group, so killing and crashing stay with the embedded broker.
+        external = self.sim.target is not None
+        for b, tip in ((self.kill_button, "kill"), (self.crash_before_button, "crash_before"),
+                       (self.crash_after_button, "crash_after")):
+            b.setEnabled(bool(live) and not external)
+            b.setToolTip(EMBEDDED_ONLY_TIP if external else ACTION_TIPS[tip])
         ms = round(app.delay_s * 1000)
         if not self.delay.isSliderDown() and not self._delay_timer.isActive() \
                 and self.delay.value() != ms:

@@ -10,6 +10,10 @@ app's picture when a new view arrived; ``on_slow_tick`` the figures, tables and 
 Like every page it takes ``(snapshot, history)`` from the main window and follows theme
 changes through :meth:`apply_theme`.
 
+The first line says where the simulation runs: this broker, or the external cluster
+:meth:`SimService.set_target <desktop.sim_service.SimService.set_target>` chose (it
+follows ``target_changed``).
+
 Layout: fits the window's view area at 1280x720 with the event log open; the panels'
 texts wrap or elide, the tables scroll. Narrower than :data:`COMPACT_BELOW_CHARS`
 characters (the lesson dock open beside it, or presentation mode's larger font) the page
@@ -22,6 +26,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QAbstractScrollArea, QSizePolicy, QSplitter, QWidget
 from streamscope.core.monitor import ClusterSnapshot
+from streamscope.core.monitor.external import ExternalSettings
 from streamscope.core.sim.scenario import ScenarioView
 from streamscope.desktop.history import MonitorHistory
 from streamscope.desktop.layout import named, plain_label, vbox
@@ -38,6 +43,17 @@ PARTNERS_COMPACT_CHARS = 32  # its least width on a narrow page
 COMPACT_BELOW_CHARS = 135
 
 
+def intro_text(target: ExternalSettings | None) -> str:
+    """The page's first line: where the simulation runs (plain text: the address is the
+    user's)."""
+    where = ("this broker" if target is None else
+             f"the cluster at {target.bootstrap} (real Kafka clients; killing or crashing a "
+             "consumer needs the embedded broker)")
+    return (f"A food-delivery service on {where}: delivery partners' phones produce "
+            "location updates (key = partner id) to a topic; each app on the right reads all "
+            "of them, as its own consumer group. Hover over anything for what it means.")
+
+
 class SimView(QWidget):
     title = "Simulation"
 
@@ -49,11 +65,7 @@ class SimView(QWidget):
         self.view: ScenarioView | None = None
         self._drawn: ScenarioView | None = None  # the view the fast tick last drew
         root = vbox(self, (18, 10, 18, 12), spacing=6)
-        self.intro = named(plain_label(
-            "A food-delivery service on this broker: delivery partners' phones produce "
-            "location updates (key = partner id) to a topic; each app on the right reads all "
-            "of them, as its own consumer group. Hover over anything for what it means."
-        ), "Muted")
+        self.intro = named(plain_label(intro_text(sim.target)), "Muted")
         self.intro.setWordWrap(True)
         self.intro.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         root.addWidget(self.intro)
@@ -67,6 +79,11 @@ class SimView(QWidget):
         split.setStretchFactor(1, 1)
         root.addWidget(split, 1)
         self._fit_to_font()
+        sim.target_changed.connect(self._target_changed)
+
+    def _target_changed(self, settings: ExternalSettings | None) -> None:
+        self.intro.setText(intro_text(settings))
+        self._drawn = None
 
     compact = False
     _watched: QWidget | None = None

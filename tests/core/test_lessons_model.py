@@ -172,3 +172,24 @@ def test_the_command_lists_the_lessons_with_their_titles(capsys):
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in out] == NAMES
     assert "Fan-out" in out[0]
+
+
+def test_a_lesson_says_why_it_needs_the_embedded_broker_from_its_actions_and_checks():
+    runs_anywhere = parse_lesson(lesson_with(
+        '{ do = "start_partners", rate = 10, limit = 50 },\n'
+        '{ do = "add_app", kind = "counter", group = "g" },\n'
+        '{ do = "pause", group = "g" },\n'
+        '{ do = "assert", check = "ordered", topic = "t" },'))
+    assert runs_anywhere.embedded_only == ()
+    needs = parse_lesson(lesson_with(
+        '{ do = "add_app", kind = "counter", group = "g" },\n'
+        '{ do = "kill_consumer", group = "g" },\n'
+        '{ do = "kill_consumer", group = "g" },\n'
+        '{ do = "assert", check = "compacted", topic = "t" },'))
+    # One line per reason, each once, in the order met.
+    assert len(needs.embedded_only) == 2
+    assert "no LeaveGroup" in needs.embedded_only[0]
+    assert "log segments" in needs.embedded_only[1]
+    by_name = {lesson.name: lesson.embedded_only for lesson in builtin_lessons()}
+    assert [name for name in NAMES if by_name[name]] == [
+        "crash-rebalance", "database", "delivery-guarantees", "idempotence", "compaction"]

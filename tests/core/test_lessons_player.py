@@ -256,7 +256,7 @@ actions = [
         assert broker.topic_config_values("t")["segment.bytes"][0] == "1024"
         # Sent is handed to the in-process producer; the check reads what is appended.
         await wait_until(lambda: broker.partition_offsets("t", 0)[1] == 60)
-        ctx = CheckContext(view=scenario.view, broker=broker, now=lambda: 0.0,
+        ctx = CheckContext(view=scenario.view, topics=scenario, broker=broker, now=lambda: 0.0,
                            last_sent=player._last_sent)
         outcome = await evaluate(CompactedCheck("t"), ctx, {})
     figures = dict(outcome.figures)

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 import pytest
 from streamscope.core.broker import Broker
 from streamscope.core.lessons import parse_lesson
-from streamscope.core.lessons.checks import _read_topic
 from streamscope.core.sim.city import generate_city
 from streamscope.core.sim.scenario import Scenario
 
@@ -38,9 +37,9 @@ async def scenario(broker: Broker) -> AsyncIterator[Scenario]:
         yield sc
 
 
-async def log_keys(broker: Broker, topic: str) -> list[list[bytes | None]]:
+async def log_keys(scenario: Scenario, topic: str) -> list[list[bytes | None]]:
     """Every record's key, partition by partition, in log order."""
-    return [[key for key, _value in part] for part in await _read_topic(broker, topic)]
+    return [[key for key, _value in part] for part in await scenario.read_topic(topic)]
 
 
 async def test_reseed_changes_seed_and_city_only_while_the_partners_are_stopped(scenario):
@@ -68,7 +67,7 @@ async def test_the_player_gives_the_scenario_the_lessons_seed_even_over_running_
         assert view.status == "finished", view.error
         assert scenario.seed == 17 and scenario.city == generate_city(17)
         await wait_until(lambda: not scenario.partners_running, what="the partners' limit")
-        first = await log_keys(broker, "s")
+        first = await log_keys(scenario, "s")
         assert sum(map(len, first)) == 120
 
         # Reseeded elsewhere meanwhile: a restart brings the lesson's seed back, and the
@@ -78,4 +77,4 @@ async def test_the_player_gives_the_scenario_the_lessons_seed_even_over_running_
         assert scenario.seed == 17
         await player.next()
         await wait_until(lambda: not scenario.partners_running, what="the partners' limit")
-        assert await log_keys(broker, "s") == first
+        assert await log_keys(scenario, "s") == first
