@@ -34,7 +34,8 @@ Contract:
   An unknown name exits 2 before any window opens.
 * ``--self-test`` runs :class:`desktop.self_test.SelfTestRun` (offscreen unless
   ``QT_QPA_PLATFORM`` is set) on a throwaway data dir and settings, the broker on a free
-  port: it prints each check and exits 0, or 1 with the reason.
+  port: it prints each check and exits 0, or 1 with the reason. ``STREAMSCOPE_STARTUP_PROBE=1``
+  prints when the window first painted (:func:`desktop.self_test.probe_first_frame`).
 * Process-wide settings are made by :func:`main` only, never by :class:`Streamscope`:
   glibc's allocator tuning (``--tune-allocator``, default on, as ``streamscope broker``)
   and ``gc.freeze()`` once the broker is up.
@@ -352,6 +353,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = args.lesson
             shell.service.started.connect(lambda _bootstrap: shell.window.open_lesson(name))
 
+    if os.environ.get("STREAMSCOPE_STARTUP_PROBE"):
+        from streamscope.desktop.self_test import probe_first_frame
+
+        probe_first_frame(shell.window)  # start-up time to a visible window, measured
     if args.tune_allocator:
         tune_allocator()  # process-wide, so here at the entry point (see core.server)
     # Each partition and connection holds descriptors; desktops often start apps with a

@@ -3,6 +3,7 @@
 Usage::
 
     python packaging/build.py [--dist DIR] [--cache-dir DIR] [--no-deb] [--trims LIST]
+                              [--compression xz|zstd]
     bash packaging/build.sh [same options]   # makes a build virtualenv first if needed
 
 Run it with an interpreter that has the app's dependencies and PyInstaller installed
@@ -33,7 +34,7 @@ Contract, in order:
 
 ``--cache-dir DIR``: the build is keyed by a SHA-256 of the checkout's packaged sources
 (core/, desktop/, resources/, packaging/, pyproject.toml, README.md), the Python version,
-the build interpreter's installed distributions and the trims. On a hit the cached .deb is
+the build interpreter's installed distributions, the trims and the compression. On a hit the cached .deb is
 copied to DIST and the bundle extracted from it (no PyInstaller run); on a miss the build
 runs and its .deb is stored under ``DIR/bundle-<key>/``. The caller still installs and runs
 what it gets: the cache saves the build, never the checks.
@@ -236,8 +237,14 @@ def owning_packages(paths: list[str]) -> list[str]:
 # -- 4. the .deb ---------------------------------------------------------------------------
 
 
+COMPRESSION = {  # dpkg-deb's -Z and -z: (size, time) measured in packaging/README.md
+    "xz": ["-Zxz", "-z6"],  # the smallest; slow (minutes on a busy 2-core machine)
+    "zstd": ["-Zzstd", "-z10"],  # dpkg >= 1.21.18 (Debian 12, Ubuntu 21.10); seconds
+}
+
+
 def build_deb(root: Path, bundle: Path, work: Path, dist: Path, version: str,
-              depends: list[str]) -> Path:
+              depends: list[str], compression: str = "xz") -> Path:
     tree = work / "deb"
     shutil.rmtree(tree, ignore_errors=True)
     resources = root / "resources"
@@ -280,8 +287,9 @@ def build_deb(root: Path, bundle: Path, work: Path, dist: Path, version: str,
         " the app's libraries are in /opt/streamscope.\n"
     )
     out = dist / f"{PACKAGE}_{version}_{arch}.deb"
-    log(f"dpkg-deb --build ({len(depends)} Depends)")
-    run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(tree), str(out)])
+    log(f"dpkg-deb --build ({len(depends)} Depends, {compression})")
+    run(["dpkg-deb", "--root-owner-group", *COMPRESSION[compression], "--build", str(tree),
+         str(out)])
     shutil.rmtree(tree, ignore_errors=True)
     return out
 
@@ -329,11 +337,11 @@ def restore_from_deb(deb: Path, dist: Path) -> Path:
 
 
 def build(root: Path, dist: Path, cache_dir: Path | None, trims: tuple[str, ...],
-          with_deb: bool = True) -> dict:
+          with_deb: bool = True, compression: str = "xz") -> dict:
     started = time.monotonic()
     dist.mkdir(parents=True, exist_ok=True)
     version = project_version(root)
-    key = cache_key(root, trims)
+    key = cache_key(root, (*trims, compression))
     cached = cache_dir / f"bundle-{key}" if cache_dir is not None else None
     if with_deb and cached is not None and (cached / "build-info.json").is_file():
         info = json.loads((cached / "build-info.json").read_text())
@@ -358,7 +366,7 @@ def build(root: Path, dist: Path, cache_dir: Path | None, trims: tuple[str, ...]
     }
     if with_deb:
         depends = owning_packages(sorted(set(outside.values())))
-        deb = build_deb(root, bundle, work, dist, version, depends)
+        deb = build_deb(root, bundle, work, dist, version, depends, compression)
         info.update(deb=deb.name, deb_bytes=deb.stat().st_size, depends=depends)
     info["cold_seconds"] = info["seconds"] = round(time.monotonic() - started, 1)
     (dist / "build-info.json").write_text(json.dumps(info, indent=1))
@@ -395,10 +403,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-deb", action="store_true", help="the bundle only")
     p.add_argument("--trims", default=",".join(TRIMS),
                    help=f"comma-separated, from {','.join(TRIMS)} (default: all); '' for none")
+    p.add_argument("--compression", choices=sorted(COMPRESSION), default="xz",
+                   help="the .deb's compression (default xz, the smallest; zstd is fast)")
     args = p.parse_args(argv)
     trims = tuple(t for t in TRIMS if t in set(filter(None, args.trims.split(","))))
     try:
-        info = build(ROOT, args.dist.resolve(), args.cache_dir, trims, with_deb=not args.no_deb)
+        info = build(ROOT, args.dist.resolve(), args.cache_dir, trims, with_deb=not args.no_deb,
+                     compression=args.compression)
     except BuildError as exc:
         print(f"build: failed: {exc}", file=sys.stderr)
         return 1
