@@ -26,6 +26,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,17 @@ def _clean_checkout(dest: Path) -> Path:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / name)
     return dest
+
+
+def _dpkg(root_cmd: list[str], *args: str, deadline_s: float = 180) -> subprocess.CompletedProcess:
+    """dpkg, retried while another dpkg or apt holds its lock (another job on the machine)."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        done = subprocess.run([*root_cmd, "dpkg", *args], capture_output=True, text=True,
+                              timeout=300)
+        if done.returncode == 0 or "lock" not in done.stderr or time.monotonic() > deadline:
+            return done
+        time.sleep(1)  # the lock holder's time, not ours: poll the real state again
 
 
 def _installed_version() -> str | None:
@@ -106,15 +118,13 @@ def test_the_bundle_and_deb_build_install_and_pass_the_self_test(tmp_path):
     assert expected <= paths, sorted(expected - paths)
 
     before = _installed_version()
-    install = subprocess.run([*root_cmd, "dpkg", "-i", str(deb)], capture_output=True,
-                             text=True, timeout=300)
+    install = _dpkg(root_cmd, "-i", str(deb))
     try:
         assert install.returncode == 0, install.stdout + install.stderr
         _check_installed(tmp_path)
     finally:
         if before is None:
-            subprocess.run([*root_cmd, "dpkg", "-r", "streamscope"], capture_output=True,
-                           timeout=300)
+            _dpkg(root_cmd, "-r", "streamscope")
 
 
 def _check_installed(tmp_path: Path) -> None:
