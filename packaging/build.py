@@ -34,10 +34,11 @@ Contract, in order:
 
 ``--cache-dir DIR``: the build is keyed by a SHA-256 of the checkout's packaged sources
 (core/, desktop/, resources/, packaging/, pyproject.toml, README.md), the Python version,
-the build interpreter's installed distributions, the trims and the compression. On a hit the cached .deb is
-copied to DIST and the bundle extracted from it (no PyInstaller run); on a miss the build
-runs and its .deb is stored under ``DIR/bundle-<key>/``. The caller still installs and runs
-what it gets: the cache saves the build, never the checks.
+the build interpreter's installed distributions, the trims and the compression. On a hit
+the cached .deb is copied to DIST and the bundle extracted from it (no PyInstaller run);
+on a miss the build runs and its .deb is stored under ``DIR/bundle-<key>/`` (the newest
+three entries are kept). The caller still installs and runs what it gets: the cache
+saves the build, never the checks.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ TRIMS = ("modules", "translations", "plugins", "libs", "debuginfo")
 SPEC_TRIMS = ("modules", "translations", "plugins", "libs")  # the others are build.py's
 SOURCES = ("core", "desktop", "resources", "packaging", "pyproject.toml", "README.md")
 MAINTAINER = "Streamscope team <streamscope@localhost>"
+CACHE_KEEP = 3  # cached builds kept in --cache-dir
 
 
 class BuildError(RuntimeError):
@@ -378,9 +380,11 @@ def build(root: Path, dist: Path, cache_dir: Path | None, trims: tuple[str, ...]
         (tmp / "build-info.json").write_text(json.dumps(info, indent=1))
         shutil.rmtree(cached, ignore_errors=True)
         tmp.rename(cached)  # whole or absent: a killed build never leaves half an entry
-        for old in cached.parent.glob("bundle-*"):  # keep the newest few
-            if old != cached and old.stat().st_mtime < time.time() - 7 * 86400:
-                shutil.rmtree(old, ignore_errors=True)
+        # Keep the newest few entries (each is a .deb of tens of MiB), not every build.
+        entries = sorted((d for d in cached.parent.glob("bundle-*") if ".tmp" not in d.name),
+                         key=lambda d: d.stat().st_mtime, reverse=True)
+        for old in entries[CACHE_KEEP:]:
+            shutil.rmtree(old, ignore_errors=True)
     return info
 
 
