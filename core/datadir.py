@@ -3,9 +3,11 @@
 Contract:
 
 * :meth:`DataDir.lock` creates the directory, removes what a crash left of deleted topics
-  (``*-delete``) and takes an exclusive ``flock`` on ``.lock``; a second broker on the
-  same directory gets ``RuntimeError`` at once instead of corrupting the logs.
-  :meth:`DataDir.unlock` releases it (idempotent).
+  (``*-delete``) and takes an exclusive lock on ``.lock`` (:mod:`filelock`: ``flock`` on
+  POSIX, ``LockFileEx`` on Windows, so ``core`` imports and locks on every platform); a
+  second broker on the same directory, in this process or another, gets ``RuntimeError``
+  at once instead of corrupting the logs. :meth:`DataDir.unlock` releases it (idempotent,
+  from any thread).
 * A partition's log lives in ``<topic>-<index>``.
 * :func:`discard_dir` renames a directory aside at once (so a topic re-created with the
   same name starts empty) and removes it off the loop, in the default executor (in the
@@ -20,13 +22,13 @@ Contract:
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
-import os
 import shutil
 import uuid
 from concurrent.futures import Future
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 log = logging.getLogger(__name__)
 
@@ -37,25 +39,25 @@ _pending_removals: set[asyncio.Future[None] | Future[None]] = set()
 class DataDir:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock_fd: int | None = None
+        self._lock: FileLock | None = None
 
     def lock(self) -> None:
         """Create the directory and lock it against a second broker (RuntimeError if held)."""
         self.path.mkdir(parents=True, exist_ok=True)
         for leftover in self.path.glob("*-delete"):
             shutil.rmtree(leftover, ignore_errors=True)  # deleted topics a crash left behind
-        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        # Not thread-local: the broker may stop on another thread than the one it started on.
+        lock = FileLock(self.path / ".lock", timeout=0, mode=0o644, thread_local=False)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+            lock.acquire()
+        except Timeout:
             raise RuntimeError(f"data dir {self.path} is in use by another broker") from None
-        self._lock_fd = fd
+        self._lock = lock
 
     def unlock(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def partition_dir(self, topic: str, index: int) -> Path:
         return self.path / f"{topic}-{index}"

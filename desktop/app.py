@@ -7,6 +7,7 @@ the app runs; the options are declared once in :func:`desktop.options.gui_parser
     streamscope [--listen HOST:PORT] [--data-dir DIR] [--theme system|light|dark]
     streamscope --screenshots DIR [--after SECONDS]
     streamscope [--screenshots DIR] --lesson NAME
+    streamscope --self-test
 
 Contract:
 
@@ -31,6 +32,10 @@ Contract:
 * ``--lesson NAME`` opens that lesson once the broker listens; with ``--screenshots`` it
   saves the lesson's shots instead (:class:`desktop.screenshots.LessonScreenshotRun`).
   An unknown name exits 2 before any window opens.
+* ``--self-test`` runs :class:`desktop.self_test.SelfTestRun` (offscreen unless
+  ``QT_QPA_PLATFORM`` is set) on a throwaway data dir and settings, the broker on a free
+  port: it prints each check and exits 0, or 1 with the reason. ``STREAMSCOPE_STARTUP_PROBE=1``
+  prints when the window first painted (:func:`desktop.self_test.probe_first_frame`).
 * Process-wide settings are made by :func:`main` only, never by :class:`Streamscope`:
   glibc's allocator tuning (``--tune-allocator``, default on, as ``streamscope broker``)
   and ``gc.freeze()`` once the broker is up.
@@ -83,6 +88,7 @@ log = logging.getLogger("streamscope.desktop")
 
 ORGANIZATION = "Streamscope"
 APPLICATION = "Streamscope"
+DESKTOP_FILE_NAME = "org.streamscope.Streamscope"
 
 
 class Streamscope(QObject):
@@ -310,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("kafka").setLevel(logging.WARNING)  # the demo's kafka-python client
+    if args.self_test:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     no_display = (
         sys.platform.startswith("linux")
         and not os.environ.get("QT_QPA_PLATFORM")
@@ -340,6 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     QCoreApplication.setApplicationName(APPLICATION)
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "streamscope"])
     assert isinstance(app, QApplication)
+    # Wayland compositors match the window to the installed desktop file (and its icon)
+    # by this name (resources/desktop/).
+    app.setDesktopFileName(DESKTOP_FILE_NAME)
 
     if args.lesson is not None:
         from streamscope.core.lessons import LessonNotFound, find_lesson
@@ -365,6 +376,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             run = LessonScreenshotRun(shell, args.screenshots, args.lesson)
         else:
             run = ScreenshotRun(shell, args.screenshots, args.after)
+    elif args.self_test:
+        from streamscope.desktop.self_test import SelfTestRun, self_test_config
+
+        tmp = tempfile.TemporaryDirectory(prefix="streamscope-self-test-")
+        data_dir = args.data_dir or Path(tmp.name) / "data"
+        settings = QSettings(str(Path(tmp.name) / "settings.ini"), QSettings.Format.IniFormat)
+        config = self_test_config(args, make_config(args, data_dir))
+        shell = Streamscope(app, config, settings, theme=args.theme, interactive=False)
+        run = SelfTestRun(shell)
     else:
         settings = QSettings()
         shell = Streamscope(app, make_config(args, settings=settings), settings,
@@ -374,6 +394,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = args.lesson
             shell.service.started.connect(lambda _bootstrap: shell.window.open_lesson(name))
 
+    if os.environ.get("STREAMSCOPE_STARTUP_PROBE"):
+        from streamscope.desktop.self_test import probe_first_frame
+
+        probe_first_frame(shell.window)  # start-up time to a visible window, measured
     if args.tune_allocator:
         tune_allocator()  # process-wide, so here at the entry point (see core.server)
     # Each partition and connection holds descriptors; desktops often start apps with a

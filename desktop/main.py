@@ -7,6 +7,7 @@ Usage::
     streamscope broker [options]        # the headless broker (core.cli)
     streamscope sim --bootstrap HOST:PORT --partners N --rate R [options]
                                         # delivery partners against any broker (core.cli)
+    streamscope --self-test             # check the installation (desktop.self_test)
     streamscope --help | --version
 
 Contract: :func:`main` dispatches and does nothing else. A core command (``broker``,

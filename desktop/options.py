@@ -81,6 +81,13 @@ def gui_parser() -> argparse.ArgumentParser:
         "--screenshots: play it until its apps run and save its map, log, lesson panel "
         "and presentation mode instead of one PNG per view",
     )
+    p.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation: start the broker on a free port, produce and "
+        "consume a record with a real client, render the window offscreen; print each "
+        "check and exit 0, or the reason and 1",
+    )
     add_advertised_listener_option(p)
     add_tune_allocator_option(p)
     return p

@@ -22,7 +22,9 @@ from PySide6.QtWidgets import QApplication
 def _resources() -> Path:
     """The installed package data (``streamscope.resources``): a real directory, since Qt
     reads style-sheet images and icons by path. Missing data fails loudly."""
-    root = Path(str(files("streamscope.resources")))
+    # Through a child: in the desktop bundle (PyInstaller) files() is a MultiplexedPath,
+    # whose str() is not a path, while its children are real directories.
+    root = Path(str(files("streamscope.resources").joinpath("themes"))).parent
     if not (root / "themes").is_dir() or not (root / "icons").is_dir():
         raise RuntimeError(
             f"Streamscope's resources are missing from {root} (themes/, icons/): "

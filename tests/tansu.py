@@ -11,7 +11,7 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 
@@ -36,11 +36,13 @@ def free_port() -> int:
 
 def run_tansu(tmp_path: Path, *, storage: str = "memory://tansu/",
               extra_args: tuple[str, ...] = (), port: int | None = None,
-              name: str = "tansu") -> Iterator[str]:
+              name: str = "tansu", env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """``env``: extra environment for the broker (e.g. the AWS_* settings of an S3
+    storage engine); the Tansu settings it takes from the environment never leak in."""
     binary = tansu_binary()
     port = port or free_port()
     url = f"tcp://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items()
+    env = {k: v for k, v in {**os.environ, **(env or {})}.items()
            if k not in ("CLUSTER_ID", "LISTENER_URL", "ADVERTISED_LISTENER_URL",
                         "STORAGE_ENGINE", "SCHEMA_REGISTRY")}
     log_path = tmp_path / f"{name}.log"

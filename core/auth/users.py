@@ -12,8 +12,8 @@ Contract:
   and dropped; it is never written, logged or kept in memory.
 * The file is written atomically (a temporary file in the same directory, fsynced,
   then renamed over ``users.json``; the directory fsynced) with mode 0600. Read-modify-
-  write is serialized across processes by an advisory lock on ``users.json.lock`` where
-  the platform has ``fcntl``, so the CLI and the GUI can add users while the broker runs.
+  write is serialized across processes by a lock on ``users.json.lock`` (:mod:`filelock`,
+  on every platform), so the CLI and the GUI can add users while the broker runs.
 * The broker calls :meth:`UserStore.reload_if_changed` before each authentication: one
   ``stat`` (size, mtime, inode); the file is re-read only when that changed, so users
   added from the GUI or ``streamscope users add`` work without a restart.
@@ -42,6 +42,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock
 from streamscope.core.auth.scram import (
     MECHANISMS,
     MIN_ITERATIONS,
@@ -49,11 +50,6 @@ from streamscope.core.auth.scram import (
     make_credential,
     verify_password,
 )
-
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory lock; the rename is still atomic
-    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["FILE_NAME", "UserRecord", "UserStore", "UserStoreError", "check_user_name"]
 
@@ -213,14 +209,9 @@ class UserStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path.with_name(self.path.name + ".lock"),
-                     os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+        with FileLock(self.path.with_name(self.path.name + ".lock"), mode=0o600,
+                      thread_local=False):
             yield
-        finally:
-            os.close(fd)  # releases the lock
         self.reload_if_changed()
 
     def _write(self, users: dict[str, dict[str, ScramCredential]]) -> None:

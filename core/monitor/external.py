@@ -31,7 +31,7 @@ Contract:
 
 What the wire cannot know keeps the model's "not visible" defaults: segment counts and
 bases, partition sizes, byte and record counters (``size_bytes``, ``records_in`` ...
-all 0), storage errors and offline reasons (None), the cleaner's state (None), the last
+all 0), storage errors (None), the cleaner's state (None), the last
 stable offset and aborted transactions (None, ()), the broker's counters (zeros), data
 dir (""), start time and uptime (0), its SASL mechanisms and bind host, connections (()),
 events (()), the activity feed (None), transactions in progress (()); per group the
@@ -42,7 +42,10 @@ and heartbeat fields (defaults: never suspect). ``PartitionSnapshot.leader`` /
 cluster does not serve it), and ``configs`` holds its overrides (:func:`topic_overrides`:
 the DYNAMIC_TOPIC_CONFIG entries, or all of a partial list such as Tansu's);
 ``topic_id`` is "" (Metadata as librdkafka exposes it does not carry it).
-``ClusterSnapshot.broker`` is the controller (else the lowest node id);
+A partition whose leader is -1 or a broker Metadata does not list is not asked for
+its watermarks (0, 0) and carries ``offline`` saying why; so does one whose leader did
+not answer ListOffsets; the rest of the snapshot is drawn. ListGroups that no broker
+serves adds "ListGroups" to ``unsupported``. ``ClusterSnapshot.broker`` is the controller (else the lowest node id);
 ``ClusterSnapshot.brokers`` lists every broker Metadata names, by node id, and
 ``controller_id`` is Metadata's controller (None when it names none). Topics whose
 names start with ``__`` (Kafka's internal ones) are left out.
@@ -185,10 +188,16 @@ class ExternalObserver:
                        if t.error is None and not n.startswith("__"))
         configs = self._configs(names)
         tps = [(n, p) for n in names for p in sorted(metadata.topics[n].partitions)]
-        starts = self._offsets(tps, OffsetSpec.earliest())
-        ends = self._offsets(tps, OffsetSpec.latest())
+        # A partition whose leader is gone (-1, or a broker Metadata no longer lists) has
+        # no one to answer ListOffsets: it is not asked, and is drawn offline.
+        live = set(metadata.brokers)
+        led = [tp for tp in tps if metadata.topics[tp[0]].partitions[tp[1]].leader in live]
+        starts = self._offsets(led, OffsetSpec.earliest())
+        ends = self._offsets(led, OffsetSpec.latest())
         hw_by_tp = {tp: (starts.get(tp, 0), ends.get(tp, 0)) for tp in tps}
-        topics = tuple(self._topic(metadata.topics[n], configs.get(n, {}), hw_by_tp)
+        answered = set(starts) & set(ends)
+        topics = tuple(self._topic(metadata.topics[n], configs.get(n, {}), hw_by_tp,
+                                   live, answered)
                        for n in names)
         found = self._groups(hw_by_tp, None if groups is None else sorted(set(groups)))
         brokers = metadata.brokers
@@ -212,6 +221,8 @@ class ExternalObserver:
                 port=int(bm.port), data_dir="", started_at=0.0, uptime_s=0.0, tls=tls)
             for nid, bm in sorted(brokers.items()))
         controller = int(metadata.controller_id)
+        if controller not in brokers:
+            controller = -1
         return ClusterSnapshot(
             taken_at=now,
             monotonic=time.monotonic(),
@@ -314,6 +325,8 @@ class ExternalObserver:
         except KafkaException as exc:
             err = exc.args[0] if exc.args else None
             if isinstance(err, KafkaError):
+                if what == "ListOffsets" and err.code() in _PARTITION_CODES:
+                    raise _PartitionUnavailable(err.str()) from None
                 if err.code() in _UNSUPPORTED_CODES:
                     self.unsupported.add(what)
                     return None
@@ -346,13 +359,18 @@ class ExternalObserver:
         self._wait(futures.values(), "ListOffsets")
         out: dict[tuple[str, int], int] = {}
         for tp, future in futures.items():
-            info = self._result(future, "ListOffsets")
+            try:
+                info = self._result(future, "ListOffsets")
+            except _PartitionUnavailable:
+                continue  # that partition's watermarks stay unknown; the rest are drawn
             if info is not None:
                 out[(tp.topic, tp.partition)] = int(info.offset)
         return out
 
     def _topic(self, meta, entries: Mapping[str, object],
-               hw_by_tp: dict[tuple[str, int], tuple[int, int]]) -> TopicSnapshot:
+               hw_by_tp: dict[tuple[str, int], tuple[int, int]],
+               live: set[int] | None = None,
+               answered: set[tuple[str, int]] | None = None) -> TopicSnapshot:
         name = meta.topic
         parts = []
         messages = 0
@@ -360,9 +378,16 @@ class ExternalObserver:
             pm = meta.partitions[index]
             start, end = hw_by_tp[(name, index)]
             messages += max(0, end - start)
+            leader = int(pm.leader)
+            offline = None
+            if live is not None and leader not in live:
+                offline = ("no leader" if leader < 0 else
+                           f"its leader, broker {leader}, is not among the live brokers")
+            elif answered is not None and (name, index) not in answered:
+                offline = "its leader did not answer ListOffsets (watermarks unknown)"
             parts.append(PartitionSnapshot(
-                name, index, start, end, 0, 0, 0, 0, 0, 0, 0,
-                leader=int(pm.leader), replicas=tuple(pm.replicas), isr=tuple(pm.isrs)))
+                name, index, start, end, 0, 0, 0, 0, 0, 0, 0, offline=offline,
+                leader=leader, replicas=tuple(pm.replicas), isr=tuple(pm.isrs)))
 
         def effective(key: str, default: int) -> int:
             entry = entries.get(key)
@@ -403,6 +428,14 @@ class ExternalObserver:
             if listing is None:
                 return ()
             ids = sorted({g.group_id for g in listing.valid})
+            if not ids and listing.errors:
+                # Each broker answers ListGroups for itself; when none serves it, say so
+                # instead of showing "no groups".
+                codes = [_error_code(e) for e in listing.errors]
+                if all(c in _UNSUPPORTED_CODES for c in codes):
+                    self.unsupported.add("ListGroups")
+                    return ()
+                raise ExternalError(f"ListGroups failed: {listing.errors[0]}")
         if not ids:
             return ()
         self.requests_last += 1
@@ -473,6 +506,22 @@ def topic_overrides(entries: Mapping[str, object]) -> dict[str, str]:
     if partial:
         return {k: str(e.value) for k, e in usable.items()}  # type: ignore[attr-defined]
     return dynamic
+
+
+class _PartitionUnavailable(Exception):
+    """One partition's leader cannot answer now (moved, gone); the others can."""
+
+
+_PARTITION_CODES = frozenset({
+    KafkaError.LEADER_NOT_AVAILABLE, KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError.REPLICA_NOT_AVAILABLE,
+    KafkaError.BROKER_NOT_AVAILABLE,
+})
+
+
+def _error_code(error: object) -> int | None:
+    err = error.args[0] if isinstance(error, KafkaException) and error.args else error
+    return err.code() if isinstance(err, KafkaError) else None
 
 
 def _source(entry: object) -> int:

@@ -20,13 +20,17 @@ Contract:
   SASL needs ``--username``; the password is read from the environment variable named by
   ``--password-env`` or else asked for on the terminal (never taken on the command line,
   where other users could read it from the process list).
-* Default output is a readable table. ``--json`` prints one JSON object, stable shape::
+* Default output is a readable table: the brokers (partitions each leads, replicas each
+  hosts, the controller), then topics, then groups; an under-replicated or offline
+  partition is marked on its line. ``--json`` prints one JSON object, stable shape::
 
     {"bootstrap": str, "cluster_id": str, "controller": int,
+     "brokers": [{"node_id": int, "host": str|null, "port": int|null}],
      "topics": [{"name": str, "configs": {str: str},
                  "partitions": [{"partition": int, "log_start_offset": int,
                                  "high_watermark": int, "leader": int|null,
-                                 "replicas": [int], "isr": [int]}]}],
+                                 "replicas": [int], "isr": [int],
+                                 "under_replicated": bool, "offline": str|null}]}],
      "groups": [{"group_id": str, "state": str, "protocol_type": str, "assignor": str,
                  "members": [{"member_id": str, "client_id": str, "host": str,
                               "group_instance_id": str|null,
@@ -101,7 +105,10 @@ def snapshot_json(snap: ClusterSnapshot, bootstrap: str,
     return {
         "bootstrap": bootstrap,
         "cluster_id": snap.broker.cluster_id,
-        "controller": snap.broker.node_id,
+        "controller": (snap.controller_id if snap.controller_id is not None
+                       else snap.broker.node_id),
+        "brokers": [{"node_id": b.node_id, "host": b.host, "port": b.port}
+                    for b in snap.all_brokers],
         "topics": [
             {
                 "name": t.name,
@@ -109,7 +116,8 @@ def snapshot_json(snap: ClusterSnapshot, bootstrap: str,
                 "partitions": [
                     {"partition": p.index, "log_start_offset": p.log_start_offset,
                      "high_watermark": p.high_watermark, "leader": p.leader,
-                     "replicas": list(p.replicas), "isr": list(p.isr)}
+                     "replicas": list(p.replicas), "isr": list(p.isr),
+                     "under_replicated": p.under_replicated, "offline": p.offline}
                     for p in t.partitions
                 ],
             }
@@ -147,7 +155,14 @@ def _ids(ids: Sequence[int]) -> str:
 
 def _table(snap: ClusterSnapshot, bootstrap: str, groups: Sequence[GroupSnapshot]) -> str:
     lines = [f"cluster {snap.broker.cluster_id or '?'} at {bootstrap} "
-             f"(controller {snap.broker.node_id})", ""]
+             f"(controller {snap.broker.node_id})"]
+    for b in snap.all_brokers:
+        led = sum(1 for t in snap.topics for p in t.partitions if p.leader == b.node_id)
+        hosted = sum(1 for t in snap.topics for p in t.partitions if b.node_id in p.replicas)
+        mark = "  controller" if b.node_id == snap.controller_id else ""
+        lines.append(f"  broker {b.node_id} at {b.bootstrap or '?'}: leads {led}, "
+                     f"hosts {hosted} replicas{mark}")
+    lines.append("")
     lines.append(f"TOPIC / PARTITION{'':14} START       END  LEADER  REPLICAS  ISR")
     if not snap.topics:
         lines.append("(no topics)")
@@ -158,7 +173,9 @@ def _table(snap: ClusterSnapshot, bootstrap: str, groups: Sequence[GroupSnapshot
         for p in t.partitions:
             leader = "-" if p.leader is None else str(p.leader)
             lines.append(f"  {p.index:<29}{p.log_start_offset:>6}{p.high_watermark:>10}"
-                         f"  {leader:>6}  {_ids(p.replicas):>8}  {_ids(p.isr)}")
+                         f"  {leader:>6}  {_ids(p.replicas):>8}  {_ids(p.isr)}"
+                         + ("  UNDER-REPLICATED" if p.under_replicated else "")
+                         + (f"  OFFLINE: {p.offline}" if p.offline else ""))
     lines.append("")
     if not groups:
         lines.append("(no consumer groups)")

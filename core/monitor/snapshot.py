@@ -224,8 +224,8 @@ class PartitionSnapshot:
 
     @property
     def under_replicated(self) -> bool:
-        """Fewer in-sync replicas than replicas (False where replicas are not reported)."""
-        return bool(self.replicas) and len(set(self.isr) & set(self.replicas)) < len(self.replicas)
+        """A replica is out of sync (False where replicas are not reported)."""
+        return any(r not in self.isr for r in self.replicas)
 
     @property
     def storage_problem(self) -> str | None:
