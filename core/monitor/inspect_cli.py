@@ -57,7 +57,7 @@ from streamscope.core.monitor.external import ExternalError, ExternalObserver
 from streamscope.core.monitor.security_options import add_security_options, settings_from_args
 from streamscope.core.monitor.snapshot import ClusterSnapshot, GroupSnapshot
 
-__all__ = ["main", "snapshot_json"]
+__all__ = ["add_security_options", "main", "settings_from_args", "snapshot_json"]
 
 
 def _parser() -> argparse.ArgumentParser:
