@@ -236,6 +236,7 @@ class ExternalObserver:
             activity=None,
             brokers=every or (info,),
             controller_id=controller if controller >= 0 else None,
+            external=True,
         )
 
     def focused(self, base: ClusterSnapshot, topics: Iterable[str] = (),

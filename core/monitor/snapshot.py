@@ -429,6 +429,9 @@ class ClusterSnapshot:
     # in snapshots built before the list existed, read through :attr:`all_brokers`.
     brokers: tuple[BrokerInfo, ...] = ()
     controller_id: int | None = None  # the cluster's controller, when it says
+    # Observed over the wire (an external cluster): sizes, segments, byte counters,
+    # connections and group generations are not known and read as 0 / empty.
+    external: bool = False
 
     @property
     def all_brokers(self) -> tuple[BrokerInfo, ...]:

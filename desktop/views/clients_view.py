@@ -47,6 +47,12 @@ def refusals_tooltip(snap: ClusterSnapshot) -> str:
     return fmt.plain_tooltip("\n".join(lines))
 
 
+LOCAL_EMPTY = ("No clients connected. Point a producer or consumer at the bootstrap address "
+               "shown in Overview, or start consumers from Consumer groups.")
+WIRE_EMPTY = ("An external cluster does not say who is connected: Kafka's protocol has no "
+              "request for it. Its consumer groups and their members are on Consumer groups.")
+
+
 class ClientsView(QWidget):
     title = "Clients"
 
@@ -65,10 +71,7 @@ class ClientsView(QWidget):
             m.ADDRESS: 150, m.CLIENT_ID: 170, m.USER: 90, m.CONNECTED: 150, m.REQUESTS: 90,
             m.REQ_RATE: 90, m.BYTES_IN: 90, m.BYTES_OUT: 90,
         })
-        self.empty = EmptyState(
-            "No clients connected. Point a producer or consumer at the bootstrap address "
-            "shown in Overview, or start consumers from Consumer groups."
-        )
+        self.empty = EmptyState(LOCAL_EMPTY)
         self.api_model = ApiRequestsModel(self)
         self.api_table = KeyedTableView(self.api_model, sort_column=2, stretch_column=0)
         self.api_table.sortByColumn(2, Qt.SortOrder.DescendingOrder)
@@ -115,6 +118,7 @@ class ClientsView(QWidget):
     def on_slow_tick(self, snap: ClusterSnapshot, history: MonitorHistory) -> None:
         self.snapshot = snap
         self.model.update(snap, history.client_rates)
+        self.empty.setText(WIRE_EMPTY if snap.external else LOCAL_EMPTY)
         # The User column only where there are users: without SASL it would be a column
         # of dashes taking the Software column's room.
         self.table.setColumnHidden(ClientsModel.USER, not (
@@ -130,15 +134,20 @@ class ClientsView(QWidget):
             f"{fmt.count(sockets)} connection{'' if sockets == 1 else 's'} open",
             f"{fmt.count(snap.counters.connections_total)} since start",
         ]
+        if snap.external:
+            self.summary.setText("Connections and requests: not visible on an external "
+                                 "cluster (Kafka's protocol does not list them)")
+            parts = []
         refused = snap.counters.connections_refused
         if refused:
             parts.append(f"refused {fmt.count(refused)}")
         self.summary.setToolTip(refusals_tooltip(snap))
         if local:
             parts.append(f"{fmt.count(local)} in-process consumer{'' if local == 1 else 's'}")
-        parts.append(f"{fmt.short_count(rate)} requests/s")
-        parts.append(f"{fmt.count(requests)} requests in all")
-        self.summary.setText(" · ".join(parts))
+        if parts:
+            parts.append(f"{fmt.short_count(rate)} requests/s")
+            parts.append(f"{fmt.count(requests)} requests in all")
+            self.summary.setText(" · ".join(parts))
         self.txn_model.update(snap)
         open_txns = len(snap.transactions)
         self.txn_title.setText(

@@ -233,6 +233,9 @@ class GroupsView(AdminView[GroupSnapshot]):
         self.snapshot = snap
         self.history = history
         self.model.update(snap, {g.group_id: history.group_trend(g.group_id) for g in snap.groups})
+        # DescribeGroups does not carry the generation: no column of zeros for a cluster.
+        if self.table.isColumnHidden(GroupsModel.GENERATION) != snap.external:
+            self.table.setColumnHidden(GroupsModel.GENERATION, snap.external)
         if self._pending_select and self.table.select_key(self._pending_select):
             self._pending_select = None
         self.table.ensure_selection()
@@ -348,7 +351,8 @@ class GroupsView(AdminView[GroupSnapshot]):
             leader = next((m.client_id for m in g.members if m.member_id == g.leader), None)
             parts = [
                 g.state,
-                f"generation {g.generation}",
+                *(() if self.snapshot is not None and self.snapshot.external
+                  else (f"generation {g.generation}",)),
                 f"{len(g.members)} member{'s' if len(g.members) != 1 else ''}",
             ]
             if g.assignor:

@@ -390,9 +390,20 @@ class OverviewView(QWidget):
         refused = snap.counters.connections_refused
         if refused:
             detail = f"{detail} · refused {fmt.count(refused)}"
-        c["clients"].set(fmt.count(sockets + local), detail)
+        if snap.external:
+            c["clients"].set("—", "not visible over the wire")
+        else:
+            c["clients"].set(fmt.count(sockets + local), detail)
         c["clients"].setToolTip(refusals_tooltip(snap))
         c["messages"].set(fmt.short_count(snap.messages), f"{fmt.count(snap.messages)} offsets")
-        c["size"].set(fmt.size(snap.size_bytes))
-        c["rate_in"].set(fmt.rate(r[0]), fmt.byte_rate(r[2]))
-        c["rate_out"].set(fmt.rate(r[1]), fmt.byte_rate(r[3]))
+        if snap.external:
+            c["size"].set("—", "not reported over the wire")
+        else:
+            c["size"].set(fmt.size(snap.size_bytes))
+        if snap.external:
+            # From high watermarks and committed offsets: records, not bytes.
+            c["rate_in"].set(fmt.rate(r[0]), "from high watermarks")
+            c["rate_out"].set(fmt.rate(r[1]), "from committed offsets")
+        else:
+            c["rate_in"].set(fmt.rate(r[0]), fmt.byte_rate(r[2]))
+            c["rate_out"].set(fmt.rate(r[1]), fmt.byte_rate(r[3]))

@@ -193,6 +193,7 @@ class TopicsView(AdminView[TopicSnapshot]):
         placement (leader, replicas, ISR), which the embedded broker's one node makes moot."""
         for col in (PartitionsModel.SIZE, PartitionsModel.SEGMENTS):
             self.partitions.setColumnHidden(col, external)
+        self.table.setColumnHidden(TopicsModel.SIZE, external)
         for col in PartitionsModel.PLACEMENT:
             self.partitions.setColumnHidden(col, not external)
         self._give_partitions_room()
@@ -244,7 +245,8 @@ class TopicsView(AdminView[TopicSnapshot]):
             self.chart.clear_series()
             return
         self.detail_title.setText(t.name)
-        self.detail_info.setText(topic_summary(t))
+        self.detail_info.setText(topic_summary(
+            t, self.snapshot is not None and self.snapshot.external))
         self._update_actions()
 
     def _update_actions(self) -> None:
@@ -386,7 +388,7 @@ class TopicsView(AdminView[TopicSnapshot]):
 _SUMMARY_ORDER = {"retention.ms": 0, "retention.bytes": 1, "segment.bytes": 2}
 
 
-def topic_summary(t: TopicSnapshot) -> str:
+def topic_summary(t: TopicSnapshot, external: bool = False) -> str:
     """The details line: sizes and settings in words, as the table writes them."""
     # Time before size, as the table's Retention column writes them.
     overrides = sorted((k for k, _ in t.configs), key=lambda k: (_SUMMARY_ORDER.get(k, 9), k))
@@ -410,4 +412,12 @@ def topic_summary(t: TopicSnapshot) -> str:
         origin,
         f"id {t.topic_id}",
     ]
+    if external:
+        # Over the wire: no sizes or segments; a segment size only when the cluster
+        # reported one; no topic id (librdkafka's Metadata does not carry it).
+        parts[2] = "size not reported over the wire"
+        if t.segment_bytes <= 0:
+            parts.remove(parts[4])
+        if not t.topic_id:
+            parts.pop()
     return " · ".join(parts)

@@ -22,7 +22,10 @@ from streamscope.core.runtime import BrokerThread
 from streamscope.desktop.cluster_switch import EMBEDDED
 from streamscope.desktop.commands import EMBEDDED_ONLY
 from streamscope.desktop.dialogs.delete_records_dialog import delete_records_external
+from streamscope.desktop.models.groups_model import GroupsModel
+from streamscope.desktop.models.topics_model import TopicsModel
 from streamscope.desktop.profiles import Profile
+from streamscope.desktop.views.clients_view import WIRE_EMPTY
 
 from tests.desktop.helpers import add_profile, command, is_external, switch
 from tests.interop.external_helpers import read_all
@@ -74,6 +77,15 @@ def test_switching_to_a_profile_shows_that_cluster_and_back(qtbot, fast_switch, 
         win.show_view("topics")
         qtbot.waitUntil(lambda: win.topics.partitions_model.rowCount() == 3, timeout=5000)
         assert win.topics.partitions.isColumnHidden(4)  # size: the wire cannot know it
+        # What the wire cannot know is said, never shown as a zero.
+        assert win.topics.table.isColumnHidden(TopicsModel.SIZE)
+        assert "size not reported over the wire" in win.topics.detail_info.text()
+        assert not win.topics.detail_info.text().endswith("id ")
+        cards = win.overview.cards
+        assert (cards["size"].value.text(), cards["clients"].value.text()) == ("—", "—")
+        assert cards["rate_out"].detail.text() == "from committed offsets"
+        assert win.clients.empty.text() == WIRE_EMPTY
+        assert win.groups.table.isColumnHidden(GroupsModel.GENERATION)
         SHOTS.mkdir(exist_ok=True)
         win.grab().save(str(SHOTS / "external_topics.png"))
         win.show_view("overview")
