@@ -9,9 +9,8 @@ Contract:
   "" after a good poll) and ``stale_after_s`` (the ticker's "not responding" threshold,
   scaled to the poll interval).
 * Polling runs on its own thread (``streamscope-external-poll``), never the GUI thread:
-  :class:`core.monitor.external_poller.ExternalPoller` when the core has it, else
-  :class:`core.monitor.external.ExternalObserver`, every ``interval_s`` (settable while
-  running). :meth:`set_focus` passes the topics and groups on screen to the poller.
+  :class:`core.monitor.external_poller.ExternalPoller`, every ``interval_s`` (settable
+  while running). :meth:`set_focus` passes the topics and groups on screen to the poller.
   :meth:`poll_now` wakes the thread for an early refresh (after a command). A failed poll
   keeps the last snapshot and sets ``last_error``; ``changed`` is emitted (GUI thread)
   whenever the state or the error changes. :meth:`stop` ends the thread (joins it for at
@@ -37,6 +36,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 from streamscope.core.monitor import ClusterSnapshot
 from streamscope.core.monitor.external import ExternalError, ExternalSettings
+from streamscope.core.monitor.external_poller import ExternalPoller
 
 log = logging.getLogger(__name__)
 
@@ -44,29 +44,9 @@ OnDone = Callable[[Any, BaseException | None], None]
 TIMEOUT_S = 10.0
 
 
-def make_poller(settings: ExternalSettings, interval_s: float, timeout_s: float) -> Any:
-    """An object with ``poll() -> ClusterSnapshot`` and ``close()``: the core's
-    ExternalPoller when present, else a thin wrapper of ExternalObserver."""
-    try:
-        from streamscope.core.monitor.external_poller import ExternalPoller
-    except ImportError:
-        from streamscope.core.monitor.external import ExternalObserver
-
-        class _ObserverPoller:
-            def __init__(self) -> None:
-                self.observer = ExternalObserver(settings, timeout_s=timeout_s)
-                self.interval_s = interval_s
-
-            def poll(self) -> ClusterSnapshot:
-                return self.observer.snapshot()
-
-            def set_focus(self, topics: Iterable[str] = (), groups: Iterable[str] = ()) -> None:
-                pass
-
-            def close(self) -> None:
-                self.observer.close()
-
-        return _ObserverPoller()
+def make_poller(settings: ExternalSettings, interval_s: float, timeout_s: float
+                ) -> ExternalPoller:
+    """The poller the service's thread drives (the core's ExternalPoller)."""
     return ExternalPoller(settings, interval_s=interval_s, timeout_s=timeout_s)
 
 

@@ -534,10 +534,24 @@ class MainWindow(QMainWindow):
     def _build_lesson_menu(self, panel: LessonPanel) -> None:
         lesson_menu = self.menuBar().addMenu("&Lesson")
         open_menu = lesson_menu.addMenu("&Open lesson")
+        open_menu.setToolTipsVisible(True)
+        self.lesson_actions: dict[str, QAction] = {}
         for i, lesson in enumerate(panel.lessons.lessons(), 1):
             action = QAction(f"{i}. {lesson.title}", self)
             action.triggered.connect(lambda _c=False, n=lesson.name: self.open_lesson(n))
             open_menu.addAction(action)
+            self.lesson_actions[lesson.name] = action
+
+        def follow_target(_settings: object = None) -> None:
+            # On an external cluster, the lessons that need the embedded broker are greyed
+            # out with the reason, as in the lesson panel's list.
+            for lesson in panel.lessons.lessons():
+                reason = panel.lessons.unavailable_reason(lesson)
+                self.lesson_actions[lesson.name].setEnabled(reason is None)
+                self.lesson_actions[lesson.name].setToolTip(reason or lesson.title)
+
+        panel.lessons.target_changed.connect(follow_target)
+        follow_target()
         lesson_menu.addSeparator()
         for action in (panel.previous_action, panel.next_action, panel.play_action,
                        panel.restart_action):

@@ -25,7 +25,8 @@ Contract:
   Bytes stay 0: the wire does not say. ``ClusterSnapshot.monotonic`` is the injected
   ``clock`` at the poll, the clock the reader divides the deltas by.
 * Failures raise :class:`ExternalError` (as the observer's); the counters and the
-  last full refresh are kept, so the next successful poll carries on.
+  last full refresh are kept, so the next successful poll carries on. The poll after a
+  failure is a full one (a broker gone or a leader moved shows in Metadata).
 """
 
 from __future__ import annotations
@@ -128,9 +129,10 @@ class ExternalPoller:
                 assert self._base is not None
                 snap = self._observer.focused(self._base, topics, groups)
         except ExternalError:
-            if full:
-                with self._lock:
-                    self._full_due = True
+            # A failed refresh may mean the cluster changed shape (a broker gone, a
+            # leader moved): the next poll is a full one, which asks Metadata first.
+            with self._lock:
+                self._full_due = True
             raise
         finally:
             self._polls += 1

@@ -81,6 +81,11 @@ def partition_color(theme: Theme, i: int) -> QColor:
     return QColor(palette[i % len(palette)])
 
 
+LOCAL_EMPTY = ("No consumer groups yet. Start consumers here, or point any Kafka consumer "
+               "with a group.id at the bootstrap address.")
+WIRE_EMPTY = ("No consumer groups on this cluster yet. Point any Kafka consumer with a "
+              "group.id at it, or run the simulation there (Simulation page).")
+
 class GroupsView(AdminView[GroupSnapshot]):
     title = "Consumer groups"
 
@@ -110,10 +115,7 @@ class GroupsView(AdminView[GroupSnapshot]):
         self.table = KeyedTableView(self.model, sort_column=0, stretch_column=0)
         self.table.set_column_widths({0: 160})
         self.table.setMinimumHeight(self._rows_height(self.table, GROUP_ROWS))
-        self.empty = EmptyState(
-            "No consumer groups yet. Start consumers here, or point any Kafka consumer with "
-            "a group.id at the bootstrap address."
-        )
+        self.empty = EmptyState(LOCAL_EMPTY)
 
         # Details of the selected group.
         details = QWidget()
@@ -233,6 +235,7 @@ class GroupsView(AdminView[GroupSnapshot]):
         self.snapshot = snap
         self.history = history
         self.model.update(snap, {g.group_id: history.group_trend(g.group_id) for g in snap.groups})
+        self.empty.setText(WIRE_EMPTY if snap.external else LOCAL_EMPTY)
         # DescribeGroups does not carry the generation: no column of zeros for a cluster.
         if self.table.isColumnHidden(GroupsModel.GENERATION) != snap.external:
             self.table.setColumnHidden(GroupsModel.GENERATION, snap.external)

@@ -96,6 +96,11 @@ def test_lessons_on_an_external_cluster(app_shell, qtbot, tansu):
     assert not model.item(index).isEnabled()
     assert "LeaveGroup" in panel.chooser.itemData(index, Qt.ItemDataRole.ToolTipRole)
     assert model.item(panel.chooser.findData("ordering")).isEnabled()
+    # The Lesson menu says the same.
+    menu = app_shell.window.lesson_actions
+    assert not menu["crash-rebalance"].isEnabled()
+    assert "only on the embedded broker" in menu["crash-rebalance"].toolTip()
+    assert menu["ordering"].isEnabled()
     with pytest.raises(LessonUnavailable, match="only on the embedded broker"):
         lessons.open("idempotence")
 
@@ -116,4 +121,5 @@ def test_lessons_on_an_external_cluster(app_shell, qtbot, tansu):
     assert lessons.lesson.name == "ordering"
     assert panel.target_note.isHidden()
     assert model.item(index).isEnabled()
+    assert menu["crash-rebalance"].isEnabled()
     qtbot.waitUntil(lambda: not sim_threads(), timeout=10_000)
