@@ -9,6 +9,8 @@ on stdout, ``ok   NAME: what was seen`` or ``FAIL NAME: why``:
 * ``resources``: the style sheets, the icons (the app icon loads), the built-in lessons
   parse, the desktop file and metainfo are in the package data;
 * ``qt``: the Qt version and the platform plugin in use;
+* ``passwords``: where cluster profiles' passwords go (the system keyring's backend, or
+  asked for at connect time when none is usable; either is a pass);
 * ``broker``: the embedded broker listens (its bootstrap address);
 * ``produce`` and ``consume``: a real Kafka client (confluent-kafka, librdkafka) creates a
   topic, produces a record over the wire protocol and a consumer group reads the same
@@ -127,6 +129,19 @@ def check_resources() -> str:
             f"and metainfo in {RESOURCES}")
 
 
+def password_store() -> str:
+    """Where cluster profiles' passwords go: the system keyring's backend, or (none usable:
+    not a failure) asked for at connect time and kept in memory."""
+    from streamscope.desktop.profiles import keyring_usable
+
+    if keyring_usable():
+        import keyring
+
+        backend = keyring.get_keyring()
+        return f"system keyring ({type(backend).__module__}.{type(backend).__name__})"
+    return "no usable system keyring: passwords are asked for at connect time"
+
+
 def produce_and_consume(bootstrap: str, deadline_s: float) -> tuple[str, str]:
     """Create :data:`TOPIC`, produce one record and read it back in :data:`GROUP` with a
     real client. Blocking (run it on a worker thread); returns the produce and consume
@@ -219,6 +234,7 @@ class SelfTestRun(QObject):
             self._fail("resources", error_text(exc))
             return
         self._ok("qt", f"Qt {qVersion()}, platform {QGuiApplication.platformName()}")
+        self._ok("passwords", password_store())
         self._begin("broker")
 
     def _on_started(self, bootstrap: str) -> None:

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APP_ID = "org.streamscope.Streamscope"
 CACHE = Path.home() / ".cache" / "streamscope"
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
-CHECKS = ("resources", "qt", "broker", "produce", "consume", "monitor", "window")
+CHECKS = ("resources", "qt", "passwords", "broker", "produce", "consume", "monitor", "window")
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-CHECKS = ("resources", "qt", "broker", "produce", "consume", "monitor", "window")
+CHECKS = ("resources", "qt", "passwords", "broker", "produce", "consume", "monitor", "window")
 
 
 def self_test(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -28,7 +28,7 @@ def test_the_self_test_passes_each_check_and_exits_0(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     lines = done.stdout.splitlines()
     assert [line.split(":")[0] for line in lines[:-1]] == [f"ok   {c}" for c in CHECKS], lines
-    assert lines[-1].startswith("self-test passed (7 checks")
+    assert lines[-1].startswith("self-test passed (8 checks")
     assert "listening on 127.0.0.1:" in done.stdout
     assert "1 record to streamscope-self-test[0] at offset 0" in done.stdout
 
@@ -41,5 +41,5 @@ def test_a_broker_that_cannot_start_fails_the_self_test_with_the_reason(tmp_path
     fail = [line for line in done.stdout.splitlines() if line.startswith("FAIL")]
     assert len(fail) == 1 and fail[0].startswith("FAIL broker: could not start: "), done.stdout
     assert str(not_a_dir) in fail[0]
-    assert "self-test failed (2 checks passed before it)" in done.stdout
+    assert "self-test failed (3 checks passed before it)" in done.stdout
     assert "Traceback" not in done.stderr
