@@ -31,7 +31,7 @@ Contract:
 
 What the wire cannot know keeps the model's "not visible" defaults: segment counts and
 bases, partition sizes, byte and record counters (``size_bytes``, ``records_in`` ...
-all 0), storage errors (None), the cleaner's state (None), the last
+all 0), storage errors and offline (None), the cleaner's state (None), the last
 stable offset and aborted transactions (None, ()), the broker's counters (zeros), data
 dir (""), start time and uptime (0), its SASL mechanisms and bind host, connections (()),
 events (()), the activity feed (None), transactions in progress (()); per group the
@@ -43,7 +43,7 @@ cluster does not serve it), and ``configs`` holds its overrides (:func:`topic_ov
 the DYNAMIC_TOPIC_CONFIG entries, or all of a partial list such as Tansu's);
 ``topic_id`` is "" (Metadata as librdkafka exposes it does not carry it).
 A partition whose leader is -1 or a broker Metadata does not list is not asked for
-its watermarks (0, 0) and carries ``offline`` saying why; so does one whose leader did
+its watermarks (0, 0) and carries ``unavailable`` saying why; so does one whose leader did
 not answer ListOffsets; the rest of the snapshot is drawn. ListGroups that no broker
 serves adds "ListGroups" to ``unsupported``. ``ClusterSnapshot.broker`` is the controller (else the lowest node id);
 ``ClusterSnapshot.brokers`` lists every broker Metadata names, by node id, and
@@ -364,7 +364,8 @@ class ExternalObserver:
                 info = self._result(future, "ListOffsets")
             except _PartitionUnavailable:
                 continue  # that partition's watermarks stay unknown; the rest are drawn
-            if info is not None:
+            # librdkafka answers -1001 (no offset) for a partition it could not ask.
+            if info is not None and int(info.offset) >= 0:
                 out[(tp.topic, tp.partition)] = int(info.offset)
         return out
 
@@ -380,14 +381,14 @@ class ExternalObserver:
             start, end = hw_by_tp[(name, index)]
             messages += max(0, end - start)
             leader = int(pm.leader)
-            offline = None
+            unavailable = None
             if live is not None and leader not in live:
-                offline = ("no leader" if leader < 0 else
-                           f"its leader, broker {leader}, is not among the live brokers")
+                unavailable = ("no leader" if leader < 0 else
+                               f"its leader, broker {leader}, is not among the live brokers")
             elif answered is not None and (name, index) not in answered:
-                offline = "its leader did not answer ListOffsets (watermarks unknown)"
+                unavailable = "its leader did not answer ListOffsets (watermarks unknown)"
             parts.append(PartitionSnapshot(
-                name, index, start, end, 0, 0, 0, 0, 0, 0, 0, offline=offline,
+                name, index, start, end, 0, 0, 0, 0, 0, 0, 0, unavailable=unavailable,
                 leader=leader, replicas=tuple(pm.replicas), isr=tuple(pm.isrs)))
 
         def effective(key: str, default: int) -> int:

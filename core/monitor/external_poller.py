@@ -22,7 +22,8 @@ Contract:
   cluster's ``Counters.records_in`` / ``records_out`` the sums over every partition
   ever seen (monotonic even when a topic is deleted). A watermark or offset that moves
   back (topic re-created, offsets reset) is a new baseline, never a negative delta.
-  Bytes stay 0: the wire does not say. ``ClusterSnapshot.monotonic`` is the injected
+  Bytes stay 0: the wire does not say. A partition no live broker leads
+  (``unavailable``) keeps the watermarks last seen and counts nothing. ``ClusterSnapshot.monotonic`` is the injected
   ``clock`` at the poll, the clock the reader divides the deltas by.
 * Failures raise :class:`ExternalError` (as the observer's); the counters and the
   last full refresh are kept, so the next successful poll carries on. The poll after a
@@ -69,6 +70,7 @@ class ExternalPoller:
         self.full_last = False
         # Delta state: last seen high watermark / committed offset, and the sums.
         self._hw: dict[tuple[str, int], int] = {}
+        self._marks: dict[tuple[str, int], tuple[int, int]] = {}  # last seen (start, end)
         self._committed: dict[tuple[str, str, int], int] = {}
         self._in: dict[tuple[str, int], int] = {}
         self._out: dict[tuple[str, int], int] = {}
@@ -142,10 +144,36 @@ class ExternalPoller:
 
     # -- counters from deltas ------------------------------------------------------------
 
+    def _keep_unavailable(self, snap: ClusterSnapshot) -> ClusterSnapshot:
+        """A partition no live broker leads keeps the watermarks last seen (the observer
+        cannot ask for them): its messages do not drop to 0 while its leader is away."""
+        if not any(p.unavailable for t in snap.topics for p in t.partitions):
+            for t in snap.topics:
+                for p in t.partitions:
+                    self._marks[(p.topic, p.index)] = (p.log_start_offset, p.high_watermark)
+            return snap
+        topics = []
+        for t in snap.topics:
+            parts = []
+            for p in t.partitions:
+                key = (p.topic, p.index)
+                if p.unavailable is None:
+                    self._marks[key] = (p.log_start_offset, p.high_watermark)
+                elif key in self._marks:
+                    start, end = self._marks[key]
+                    p = replace(p, log_start_offset=start, high_watermark=end)
+                parts.append(p)
+            messages = sum(max(0, p.high_watermark - p.log_start_offset) for p in parts)
+            topics.append(replace(t, partitions=tuple(parts), messages=messages))
+        return replace(snap, topics=tuple(topics))
+
     def _count(self, snap: ClusterSnapshot) -> ClusterSnapshot:
+        snap = self._keep_unavailable(snap)
         for t in snap.topics:
             for p in t.partitions:
                 key = (p.topic, p.index)
+                if p.unavailable is not None:
+                    continue  # its watermarks are the last seen: nothing moved
                 last = self._hw.get(key)
                 if last is not None and p.high_watermark > last:
                     self._in[key] = self._in.get(key, 0) + p.high_watermark - last

@@ -21,8 +21,8 @@ Contract:
   ``--password-env`` or else asked for on the terminal (never taken on the command line,
   where other users could read it from the process list).
 * Default output is a readable table: the brokers (partitions each leads, replicas each
-  hosts, the controller), then topics, then groups; an under-replicated or offline
-  partition is marked on its line. ``--json`` prints one JSON object, stable shape::
+  hosts, the controller), then topics, then groups; an under-replicated partition
+  or one no live broker leads (unavailable) is marked on its line. ``--json`` prints one JSON object, stable shape::
 
     {"bootstrap": str, "cluster_id": str, "controller": int,
      "brokers": [{"node_id": int, "host": str|null, "port": int|null}],
@@ -30,7 +30,7 @@ Contract:
                  "partitions": [{"partition": int, "log_start_offset": int,
                                  "high_watermark": int, "leader": int|null,
                                  "replicas": [int], "isr": [int],
-                                 "under_replicated": bool, "offline": str|null}]}],
+                                 "under_replicated": bool, "unavailable": str|null}]}],
      "groups": [{"group_id": str, "state": str, "protocol_type": str, "assignor": str,
                  "members": [{"member_id": str, "client_id": str, "host": str,
                               "group_instance_id": str|null,
@@ -117,7 +117,8 @@ def snapshot_json(snap: ClusterSnapshot, bootstrap: str,
                     {"partition": p.index, "log_start_offset": p.log_start_offset,
                      "high_watermark": p.high_watermark, "leader": p.leader,
                      "replicas": list(p.replicas), "isr": list(p.isr),
-                     "under_replicated": p.under_replicated, "offline": p.offline}
+                     "under_replicated": p.under_replicated,
+                     "unavailable": p.unavailable}
                     for p in t.partitions
                 ],
             }
@@ -175,7 +176,7 @@ def _table(snap: ClusterSnapshot, bootstrap: str, groups: Sequence[GroupSnapshot
             lines.append(f"  {p.index:<29}{p.log_start_offset:>6}{p.high_watermark:>10}"
                          f"  {leader:>6}  {_ids(p.replicas):>8}  {_ids(p.isr)}"
                          + ("  UNDER-REPLICATED" if p.under_replicated else "")
-                         + (f"  OFFLINE: {p.offline}" if p.offline else ""))
+                         + (f"  UNAVAILABLE: {p.unavailable}" if p.unavailable else ""))
     lines.append("")
     if not groups:
         lines.append("(no consumer groups)")

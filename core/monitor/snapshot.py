@@ -221,6 +221,9 @@ class PartitionSnapshot:
     leader: int | None = None
     replicas: tuple[int, ...] = ()
     isr: tuple[int, ...] = ()
+    # An external cluster's partition that no live broker leads (why, in words): its
+    # watermarks are the last ones seen. None: it has a live leader, or not known.
+    unavailable: str | None = None
 
     @property
     def under_replicated(self) -> bool:
@@ -229,11 +232,15 @@ class PartitionSnapshot:
 
     @property
     def storage_problem(self) -> str | None:
-        """What is wrong with this partition's storage, in words; None when nothing is."""
+        """Why this partition does not serve, in words ("offline: ...", "disk error: ...",
+        or on an external cluster "unavailable: ..." when no live broker leads it); None
+        when it serves."""
         if self.offline is not None:
             return f"offline: {self.offline}"
         if self.storage_error is not None:
             return f"disk error: {self.storage_error}"
+        if self.unavailable is not None:
+            return f"unavailable: {self.unavailable}"
         return None
 
     @property

@@ -202,7 +202,10 @@ def explain(lane: Lane, mark: Mark, offset: float | None = None) -> str:
             f"({_records(lane.retained)}, {fmt.size(lane.size_bytes)}, "
             f"{fmt.plural(lane.segment_count, 'segment')})."
         )
-        if lane.storage_problem:
+        if lane.storage_problem and lane.storage_problem.startswith("unavailable"):
+            text += (f"\nNo leader ({lane.storage_problem.split(': ', 1)[-1]}): producing "
+                     "and reading wait until the cluster elects one.")
+        elif lane.storage_problem:
             text += (f"\nStorage {lane.storage_problem}. Requests for it get "
                      "KAFKA_STORAGE_ERROR until the disk recovers.")
         return text

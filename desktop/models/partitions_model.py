@@ -28,6 +28,8 @@ STORAGE_TIP = {
                   "a write succeeds again",
     "offline": "it could not be opened at start-up: its requests get KAFKA_STORAGE_ERROR; "
                "the other partitions serve",
+    "unavailable": "no live broker leads it: producing to it and reading from it wait until "
+                   "the cluster elects a leader; its watermarks are the last ones seen",
 }
 
 

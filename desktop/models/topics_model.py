@@ -34,6 +34,8 @@ def _storage(problems: Problems) -> str:
     if len(problems) == 1:
         index, problem = problems[0]
         return f"partition {index} {problem.split(':', 1)[0]}"
+    if all(problem.startswith("unavailable") for _, problem in problems):
+        return f"{len(problems)} partitions unavailable"
     return f"{len(problems)} partitions failing"
 
 

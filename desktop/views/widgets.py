@@ -188,8 +188,14 @@ class StorageBanner(QLabel):
             self.setToolTip("")
             return
         first = lines[0] if len(lines) == 1 else f"{lines[0]} (and {len(lines) - 1} more)"
-        text = (f"\u26a0 Storage failing: {first}. Its producers and consumers get "
-                "KAFKA_STORAGE_ERROR until the disk recovers; other partitions serve.")
+        if all(p.storage_problem.startswith("unavailable")  # type: ignore[union-attr]
+               for p in partitions if p.storage_problem is not None):
+            # An external cluster's partition without a live leader, not a disk.
+            text = (f"\u26a0 No leader: {first}. Producing to it and reading from it wait "
+                    "until the cluster elects a leader; other partitions serve.")
+        else:
+            text = (f"\u26a0 Storage failing: {first}. Its producers and consumers get "
+                    "KAFKA_STORAGE_ERROR until the disk recovers; other partitions serve.")
         if text != self.text():
             self.setText(text)
             self.setToolTip(fmt.plain_tooltip("\n".join(lines)))

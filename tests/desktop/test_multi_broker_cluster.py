@@ -3,10 +3,12 @@ brokers (tests/multibroker.py) chosen in the cluster switcher. The Overview's Br
 lists the three brokers with the partitions each leads and the replicas each hosts, and
 the Topics page's Leader / Replicas / ISR columns agree with a separate confluent-kafka
 client's Metadata; a broker that stops leaves the list and the partitions it led show as
-offline, with the reason, until leadership moves."""
+unavailable (no leader), with the reason and their last watermarks, until leadership
+moves."""
 
 from __future__ import annotations
 
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from streamscope.desktop.models.brokers_model import BrokersModel
 from streamscope.desktop.models.partitions_model import PartitionsModel
@@ -26,12 +28,17 @@ def _cells(model, row: int, cols) -> list[str]:
 def test_three_brokers_drawn_as_metadata_says(app_shell, qtbot, rdkafka_cluster):
     cluster = rdkafka_cluster
     cluster.create_topic("orders", 6, 3)
+    producer = Producer({"bootstrap.servers": cluster.bootstrap})
+    for i in range(60):
+        producer.produce("orders", value=b"x", partition=i % 6)
+    assert producer.flush(10) == 0
     shell = app_shell
     shell.clusters.timeout_s = 5.0
     add_profile(shell, Profile("three", cluster.bootstrap, interval_s=0.5))
     switch(shell, qtbot, "three")
     qtbot.waitUntil(lambda: is_external(shell.ticker.snapshot)
-                    and shell.ticker.snapshot.topic("orders") is not None, timeout=20_000)
+                    and shell.ticker.snapshot.topic("orders") is not None
+                    and shell.ticker.snapshot.topic("orders").messages == 60, timeout=20_000)
     win = shell.window
     shell.ticker.refresh_now()
 
@@ -70,7 +77,7 @@ def test_three_brokers_drawn_as_metadata_says(app_shell, qtbot, rdkafka_cluster)
         snap = shell.ticker.snapshot
         t = snap.topic("orders") if snap is not None else None
         return (t is not None and [b.node_id for b in snap.all_brokers] == [1, 2]
-                and sorted(p.index for p in t.partitions if p.offline) == led_by_3)
+                and sorted(p.index for p in t.partitions if p.unavailable) == led_by_3)
 
     qtbot.waitUntil(offline_now, timeout=30_000)
     win.show_view("overview")
@@ -78,4 +85,12 @@ def test_three_brokers_drawn_as_metadata_says(app_shell, qtbot, rdkafka_cluster)
                                    for r in range(brokers.rowCount())) == ["1", "2"],
                     timeout=10_000)
     t = shell.ticker.snapshot.topic("orders")
-    assert all("broker 3" in p.offline for p in t.partitions if p.offline)
+    assert all("broker 3" in p.unavailable for p in t.partitions if p.unavailable)
+    # What it led keeps the watermarks last seen and counts nothing new; the page says
+    # no leader, not a disk failure.
+    assert [p.high_watermark for p in t.partitions] == [10] * 6 and t.messages == 60
+    assert t.records_in == 0
+    win.show_view("topics")
+    qtbot.waitUntil(lambda: win.topics.storage_banner.isVisible(), timeout=10_000)
+    assert win.topics.storage_banner.text().startswith("\u26a0 No leader: orders-")
+    assert "KAFKA_STORAGE_ERROR" not in win.topics.storage_banner.text()

@@ -176,7 +176,7 @@ def test_partitions_without_a_live_leader_are_shown(rdkafka_cluster: MockCluster
     offline = sorted(tp for tp, (leader, _, _) in placement.items() if leader not in live)
     assert offline == [("orders", 0), ("orders", 2), ("orders", 5)]
     # The snapshot says so per partition; the others keep their watermarks.
-    said = {(p.topic, p.index): p.offline for t in snap.topics for p in t.partitions}
+    said = {(p.topic, p.index): p.unavailable for t in snap.topics for p in t.partitions}
     assert said[("orders", 0)] == "no leader"
     assert "broker 3" in said[("orders", 2)] and "broker 3" in said[("orders", 5)]
     assert all(said[tp] is None for tp in said if tp not in offline)
@@ -185,8 +185,8 @@ def test_partitions_without_a_live_leader_are_shown(rdkafka_cluster: MockCluster
     assert cli_main(["inspect", "--bootstrap", cluster.bootstrap]) == 0
     out = capsys.readouterr().out
     assert "broker 1 at " in out and "broker 2 at " in out and "broker 3 at " not in out
-    offline_lines = [line for line in out.splitlines() if "OFFLINE" in line]
-    assert len(offline_lines) == 3 and "OFFLINE: no leader" in offline_lines[0]
+    offline_lines = [line for line in out.splitlines() if "UNAVAILABLE" in line]
+    assert len(offline_lines) == 3 and "UNAVAILABLE: no leader" in offline_lines[0]
 
 
 # -- three Tansu brokers over one S3 bucket --------------------------------------------
