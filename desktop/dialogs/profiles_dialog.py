@@ -155,6 +155,9 @@ class ProfilesDialog(QDialog):
         self.test_button = QPushButton("Test connection")
         self.test_result = named(plain_label(""), "TestResult")
         self.test_result.setWordWrap(True)
+        # Room for a cluster's error in three lines: a wrapped label beside a button is
+        # not given its height-for-width by the row, so the last line was cut off.
+        self.test_result.setMinimumHeight(self.test_result.fontMetrics().lineSpacing() * 3 + 6)
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         tr.addWidget(self.test_button)
         tr.addWidget(self.test_result, 1)

@@ -320,9 +320,11 @@ class OverviewView(QWidget):
     def set_external(self, external: bool) -> None:
         """An external cluster is shown: no data dir, no listener warning (its exposure
         is not this app's doing) and no first step (consumers and the demo need the
-        embedded broker); the Brokers tab comes forward."""
+        embedded broker); the Brokers tab comes forward; the bytes chart hides."""
         self.external = external
         self.data_dir.setVisible(not external)
+        # The wire says how many records, never how many bytes: no empty bytes chart.
+        self.bytes_chart.setVisible(not external)
         if external:
             self.exposure.hide()
             self.right.setCurrentWidget(self._charts_page)

@@ -84,6 +84,7 @@ def test_switching_to_a_profile_shows_that_cluster_and_back(qtbot, fast_switch, 
         cards = win.overview.cards
         assert (cards["size"].value.text(), cards["clients"].value.text()) == ("—", "—")
         assert cards["rate_out"].detail.text() == "from committed offsets"
+        assert win.overview.bytes_chart.isHidden()
         assert win.clients.empty.text() == WIRE_EMPTY
         assert win.groups.table.isColumnHidden(GroupsModel.GENERATION)
         SHOTS.mkdir(exist_ok=True)
