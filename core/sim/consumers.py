@@ -316,6 +316,19 @@ class _Member:
         )
 
 
+def check_app(kind: str, commit: str, group: str, topic: str, delay_s: float) -> None:
+    """An app's settings, checked alike for the embedded and the external simulation;
+    ValueError says which is wrong."""
+    if kind not in APP_KINDS:
+        raise ValueError(f"unknown app kind {kind!r} (one of {', '.join(APP_KINDS)})")
+    if commit not in COMMIT_MODES:
+        raise ValueError(f"unknown commit mode {commit!r} (one of {', '.join(COMMIT_MODES)})")
+    if not group or not topic:
+        raise ValueError("an app needs a group id and a topic")
+    if delay_s < 0:
+        raise ValueError("the processing delay cannot be negative")
+
+
 class SimApp:
     """One consumer group running one simulated app (see the module docstring)."""
 
@@ -337,16 +350,9 @@ class SimApp:
         wall: Callable[[], float] = time.time,
         sink: AppSink | None = None,
     ) -> None:
-        if kind not in APP_KINDS:
-            raise ValueError(f"unknown app kind {kind!r} (one of {', '.join(APP_KINDS)})")
-        if commit not in COMMIT_MODES:
-            raise ValueError(f"unknown commit mode {commit!r} (one of {', '.join(COMMIT_MODES)})")
+        check_app(kind, commit, group, topic, delay_s)
         if kind == "database" and sink is None:
             raise ValueError("a database app needs a sink")
-        if not group or not topic:
-            raise ValueError("an app needs a group id and a topic")
-        if delay_s < 0:
-            raise ValueError("the processing delay cannot be negative")
         self.broker = broker
         self.groups = groups
         self.kind: AppKind = kind

@@ -51,7 +51,6 @@ import concurrent.futures
 import contextlib
 import inspect
 import logging
-import tempfile
 import threading
 import time
 from collections import deque
@@ -67,7 +66,13 @@ from streamscope.core.sim.external_apps import EmbeddedOnly, ExternalApp
 from streamscope.core.sim.remote import client_config
 from streamscope.core.sim.remote_partners import RemotePartners
 from streamscope.core.sim.runner import MAX_SPEED
-from streamscope.core.sim.scenario import RATE_WINDOW_S, PartnersView, ScenarioView, _unlink_db
+from streamscope.core.sim.scenario import (
+    RATE_WINDOW_S,
+    AppRegistry,
+    PartnersView,
+    ScenarioView,
+    _unlink_db,
+)
 
 __all__ = ["EmbeddedOnly", "ExternalScenario", "ExternalSimThread"]
 
@@ -173,7 +178,7 @@ def _reason(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-class ExternalScenario:
+class ExternalScenario(AppRegistry):
     """The simulation on an external cluster (see the module contract)."""
 
     external = True
@@ -309,26 +314,6 @@ class ExternalScenario:
         if consumers > 0:
             await app.add_consumers(consumers)
         return app
-
-    def _db_path(self, group: str) -> Path:
-        if self.data_dir is None:
-            self.data_dir = Path(tempfile.mkdtemp(prefix="streamscope-sim-db-"))
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in group)
-        path = self.data_dir / f"{safe}.sqlite3"
-        _unlink_db(path)
-        return path
-
-    def app(self, group: str) -> ExternalApp:
-        return self._apps[group]
-
-    @property
-    def apps(self) -> tuple[ExternalApp, ...]:
-        return tuple(self._apps.values())
-
-    async def remove_app(self, group: str) -> None:
-        app = self._apps.pop(group)
-        await app.close()
 
     async def _stop_all(self) -> None:
         await self.stop_partners()

@@ -52,8 +52,6 @@ from typing import TYPE_CHECKING
 from streamscope.core.sim.apps import Analytics, DeliveryCounter
 from streamscope.core.sim.city import City
 from streamscope.core.sim.consumers import (
-    APP_KINDS,
-    COMMIT_MODES,
     AppKind,
     AppSink,
     AppView,
@@ -62,6 +60,7 @@ from streamscope.core.sim.consumers import (
     CrashRecord,
     MemberView,
     _make_model,
+    check_app,
 )
 from streamscope.core.sim.partners import LocationUpdate, decode_update
 from streamscope.core.sim.remote import client_config
@@ -271,18 +270,11 @@ class ExternalApp:
         sink: AppSink | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
-        if kind not in APP_KINDS:
-            raise ValueError(f"unknown app kind {kind!r} (one of {', '.join(APP_KINDS)})")
-        if commit not in COMMIT_MODES:
-            raise ValueError(f"unknown commit mode {commit!r} (one of {', '.join(COMMIT_MODES)})")
+        check_app(kind, commit, group, topic, delay_s)
         if assignor not in ASSIGNORS:
             raise ValueError(f"unknown assignor {assignor!r} (one of {', '.join(ASSIGNORS)})")
         if kind == "database" and (sink is None or loop is None):
             raise ValueError("a database app needs a sink and the loop it runs on")
-        if not group or not topic:
-            raise ValueError("an app needs a group id and a topic")
-        if delay_s < 0:
-            raise ValueError("the processing delay cannot be negative")
         self.target = target
         self.kind: AppKind = kind
         self.group = group

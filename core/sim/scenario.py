@@ -100,7 +100,38 @@ class _Remote:
         self.started = False
 
 
-class Scenario:
+class AppRegistry:
+    """What the embedded and the external simulation share: their consumer apps by group,
+    and the database apps' files (``data_dir``: a temporary directory made on first use)."""
+
+    data_dir: Path | None
+    _apps: dict
+
+    def _db_path(self, group: str) -> Path:
+        """A fresh file for ``group``'s database (worker thread: it touches the disk)."""
+        if self.data_dir is None:
+            self.data_dir = Path(tempfile.mkdtemp(prefix="streamscope-sim-db-"))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in group)
+        path = self.data_dir / f"{safe}.sqlite3"
+        _unlink_db(path)
+        return path
+
+    def app(self, group: str):
+        """The app of ``group``; KeyError if there is none."""
+        return self._apps[group]
+
+    @property
+    def apps(self) -> tuple:
+        return tuple(self._apps.values())
+
+    async def remove_app(self, group: str) -> None:
+        """Close the app (its members leave); its committed offsets stay."""
+        app = self._apps.pop(group)
+        await app.close()
+
+
+class Scenario(AppRegistry):
     external = False  # the embedded broker (see core/sim/external.py for a cluster's twin)
 
     def __init__(
@@ -272,29 +303,6 @@ class Scenario:
         if consumers > 0:
             await app.add_consumers(consumers)
         return app
-
-    def _db_path(self, group: str) -> Path:
-        """A fresh file for ``group``'s database (worker thread: it touches the disk)."""
-        if self.data_dir is None:
-            self.data_dir = Path(tempfile.mkdtemp(prefix="streamscope-sim-db-"))
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in group)
-        path = self.data_dir / f"{safe}.sqlite3"
-        _unlink_db(path)
-        return path
-
-    def app(self, group: str) -> SimApp:
-        """The app of ``group``; KeyError if there is none."""
-        return self._apps[group]
-
-    @property
-    def apps(self) -> tuple[SimApp, ...]:
-        return tuple(self._apps.values())
-
-    async def remove_app(self, group: str) -> None:
-        """Close the app (its members leave); its committed offsets stay."""
-        app = self._apps.pop(group)
-        await app.close()
 
     async def reset(self, *, delete_topics: Sequence[str] = ()) -> None:
         """Stop partners, close apps, delete their groups and the named topics."""
