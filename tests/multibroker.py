@@ -31,15 +31,13 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.tansu import free_port, run_tansu, tansu_binary
+from tests.tansu import free_port, run_tansu, stop_process, tansu_binary, wait_port
 
 __all__ = ["MockCluster", "MultiBrokerMissing", "TansuCluster", "TANSU_NODE_ID",
            "run_mock_cluster", "run_tansu_cluster"]
@@ -192,18 +190,6 @@ _AWS = {"AWS_ACCESS_KEY_ID": "streamscope", "AWS_SECRET_ACCESS_KEY": "streamscop
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
 
 
-def _wait_port(port: int, proc: subprocess.Popen, log: Path, what: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        assert proc.poll() is None, f"{what} exited: {log.read_text()}"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            assert time.monotonic() < deadline, f"{what} did not accept connections"
-            time.sleep(0.05)  # polling for the port to open, not waiting for an outcome
-
-
 def run_s3(tmp_path: Path) -> Iterator[str]:
     """moto's S3 server on a free port, with the bucket Tansu uses; yields its URL."""
     try:
@@ -218,7 +204,7 @@ def run_s3(tmp_path: Path) -> Iterator[str]:
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
                              "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_port(port, proc, log_path, "moto's S3 server")
+        wait_port(port, proc, log_path, "moto's S3 server")
         url = f"http://127.0.0.1:{port}"
         boto3.client("s3", endpoint_url=url, region_name=_AWS["AWS_DEFAULT_REGION"],
                      aws_access_key_id=_AWS["AWS_ACCESS_KEY_ID"],
@@ -226,12 +212,7 @@ def run_s3(tmp_path: Path) -> Iterator[str]:
                      ).create_bucket(Bucket=_BUCKET)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
 
 

@@ -52,21 +52,32 @@ def run_tansu(tmp_path: Path, *, storage: str = "memory://tansu/",
                              "--storage-engine", storage, *extra_args],
                             stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, f"Tansu exited: {log_path.read_text()}"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "Tansu did not accept connections"
-                time.sleep(0.05)  # polling for the port to open, not waiting for an outcome
+        wait_port(port, proc, log_path, "Tansu")
         yield f"127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
+
+
+def wait_port(port: int, proc: subprocess.Popen, log: Path, what: str) -> None:
+    """Until ``proc`` accepts connections on loopback ``port`` (30 s at most); its log
+    is the failure message if it exits first."""
+    deadline = time.monotonic() + 30
+    while True:
+        assert proc.poll() is None, f"{what} exited: {log.read_text()}"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"{what} did not accept connections"
+            time.sleep(0.05)  # polling for the port to open, not waiting for an outcome
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """Terminate ``proc``, kill it if it is still there 10 s later, and reap it."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -58,6 +58,9 @@ from streamscope.core.browse.reader import (
     ScanProgress,
     Start,
     StartKind,
+    by_time,
+    newest_within,
+    take_oldest,
     with_gaps,
 )
 from streamscope.core.external_conn import (
@@ -308,7 +311,7 @@ class _Browser:
         progress.total += sum(max(0, stop - start) for start, stop in ranges.values())
         matched, pos = self.read(ranges, max_records, max_bytes, flt, progress,
                                  scan_limit=flt is not None)
-        records, after = _take_oldest(matched, pos, max_records, max_bytes, single=single)
+        records, after = take_oldest(matched, pos, max_records, max_bytes, single=single)
         if flt is None:
             records = _gaps(records, begin)
         return Page(self.topic, records, tuple(sorted(after.items())),
@@ -330,15 +333,15 @@ class _Browser:
             got, pos = self.read(ranges, window + 1, 1 << 62, flt, progress)
             for p, (lo, _hi) in ranges.items():
                 scanned += pos[p] - lo
-                kept[p], full = _newest_within(got[p] + kept[p], max_records, max_bytes)
+                kept[p], full = newest_within(got[p] + kept[p], max_records, max_bytes)
                 hi[p] = lo
                 if full or lo <= marks[p][0]:
                     open_parts.discard(p)
             window *= 4
         merged = list(chain.from_iterable(kept.values()))
         if not single:
-            merged.sort(key=_by_time)
-        records, _ = _newest_within(merged, max_records, max_bytes)
+            merged.sort(key=by_time)
+        records, _ = newest_within(merged, max_records, max_bytes)
         out = tuple(records)
         if flt is None:
             out = _gaps(out, {})
@@ -374,43 +377,3 @@ def _gaps(records: Sequence[BrowsedRecord], starts: Mapping[int, int]
 
 def _ranges(marks: Mapping[int, tuple[int, int]]) -> tuple[PartitionRange, ...]:
     return tuple(PartitionRange(p, lo, hi) for p, (lo, hi) in sorted(marks.items()))
-
-
-def _by_time(r: BrowsedRecord) -> tuple[int, int, int]:
-    return (r.timestamp, r.partition, r.offset)
-
-
-def _newest_within(records: list[BrowsedRecord], n: int, max_bytes: int
-                   ) -> tuple[list[BrowsedRecord], bool]:
-    """The last ``n`` of ``records`` within ``max_bytes`` (at least one), and whether
-    that left any out or reached ``n`` (older ones need not be read)."""
-    out: list[BrowsedRecord] = []
-    held = 0
-    for r in reversed(records):
-        if len(out) >= n or (out and held + r.size > max_bytes):
-            break
-        out.append(r)
-        held += r.size
-    out.reverse()
-    return out, len(out) < len(records) or len(out) >= n
-
-
-def _take_oldest(matched: dict[int, list[BrowsedRecord]], pos: dict[int, int], n: int,
-                 max_bytes: int, *, single: bool
-                 ) -> tuple[tuple[BrowsedRecord, ...], dict[int, int]]:
-    """The first ``n`` records (offset order for one partition, time order for several)
-    within ``max_bytes`` (at least one), and where each partition continues after them."""
-    merged = list(chain.from_iterable(matched.values()))
-    if not single:
-        merged.sort(key=_by_time)
-    taken: list[BrowsedRecord] = []
-    held = 0
-    for r in merged:
-        if len(taken) >= n or (taken and held + r.size > max_bytes):
-            break
-        taken.append(r)
-        held += r.size
-    after = dict(pos)
-    for r in merged[len(taken):]:
-        after[r.partition] = min(after[r.partition], r.offset)
-    return tuple(taken), after

@@ -430,7 +430,7 @@ async def _forward(scan: _Scan, positions: dict[int, int]) -> Page:
         progress.matched = count
         if flt is None:
             break  # an unfiltered page is one read
-    records, pos = _take_oldest(matched, pos, max_records, max_bytes, single=scan.single)
+    records, pos = take_oldest(matched, pos, max_records, max_bytes, single=scan.single)
     if flt is None:
         # Offsets below the log start were deleted, not compacted: no gap for them.
         starts = {p: max(o, broker.partition_offsets(topic, p)[0]) for p, o in positions.items()}
@@ -470,19 +470,19 @@ async def _newest(scan: _Scan, parts: list[int]) -> Page:
                 if chunk.next_offset <= at:
                     break
                 (records,) = await scan.decode([chunk])
-                block, _ = _newest_within(block + records, max_records, max_bytes)
+                block, _ = newest_within(block + records, max_records, max_bytes)
                 progress.scanned += chunk.next_offset - at
                 scanned += chunk.next_offset - at
                 at = chunk.next_offset
-            kept, full = _newest_within(block + kept, max_records, max_bytes)
+            kept, full = newest_within(block + kept, max_records, max_bytes)
             progress.matched = sum(len(v) for v in found.values()) + len(kept)
             hi = lo
             window *= 4
         found[p] = kept
     merged = list(chain.from_iterable(found.values()))
     if not scan.single:
-        merged.sort(key=_by_time)
-    records, _ = _newest_within(merged, max_records, max_bytes)
+        merged.sort(key=by_time)
+    records, _ = newest_within(merged, max_records, max_bytes)
     if scan.flt is None:
         records = list(with_gaps(records, {}))
     return Page(
@@ -512,11 +512,11 @@ def with_gaps(
     return tuple(out)
 
 
-def _by_time(r: BrowsedRecord) -> tuple[int, int, int]:
+def by_time(r: BrowsedRecord) -> tuple[int, int, int]:
     return (r.timestamp, r.partition, r.offset)
 
 
-def _newest_within(
+def newest_within(
     records: list[BrowsedRecord], n: int, max_bytes: int
 ) -> tuple[list[BrowsedRecord], bool]:
     """The last ``n`` of ``records`` whose payload fits ``max_bytes`` (at least one), and
@@ -532,7 +532,7 @@ def _newest_within(
     return out, len(out) < len(records) or len(out) >= n
 
 
-def _take_oldest(
+def take_oldest(
     matched: dict[int, list[BrowsedRecord]],
     pos: dict[int, int],
     n: int,
@@ -544,7 +544,7 @@ def _take_oldest(
     within ``max_bytes`` (at least one), and where each partition continues after them."""
     merged = list(chain.from_iterable(matched.values()))
     if not single:
-        merged.sort(key=_by_time)
+        merged.sort(key=by_time)
     taken: list[BrowsedRecord] = []
     held = 0
     for r in merged:
