@@ -5,9 +5,7 @@ against the embedded broker's SASL and TLS listeners and a closed port."""
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
 from pathlib import Path
 
 import keyring
@@ -28,6 +26,8 @@ from streamscope.desktop.profiles import (
     keyring_usable,
     profile_problem,
 )
+
+from tests.certs import make_certs
 
 SHOTS = Path("/tmp/streamscope-gui-shots")
 
@@ -205,24 +205,8 @@ def test_test_connection_reports_brokers_topics_and_clear_errors(
     assert unreachable.startswith(f"cannot reach {address}"), unreachable
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 def test_test_connection_tells_a_tls_failure(qtbot, settings, memory_keyring, tmp_path):
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is not installed (needed to make test certificates)")
-    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-             "-subj", "/CN=streamscope test CA", cwd=tmp_path)
-    _openssl("req", "-x509", *ec, "-keyout", "other.key", "-out", "other.pem", "-days",
-             "2", "-subj", "/CN=some other CA", cwd=tmp_path)
-    _openssl("req", *ec, "-keyout", "server.key", "-out", "server.csr",
-             "-subj", "/CN=localhost", cwd=tmp_path)
-    (tmp_path / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-             "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf",
-             cwd=tmp_path)
+    make_certs(tmp_path)
     data = tmp_path / "data"
     UserStore(data / "users.json").add("alice", "pw")
     bt = BrokerThread(BrokerConfig(host="127.0.0.1", port=0, data_dir=data,

@@ -11,7 +11,6 @@ does not. One broker per module (per listener kind) keeps the file inside its bu
 from __future__ import annotations
 
 import logging
-import shutil
 import socket
 import struct
 import subprocess
@@ -27,6 +26,8 @@ from streamscope.core.auth import UserStore
 from streamscope.core.config import BrokerConfig
 from streamscope.core.protocol import decode_response, encode_request
 from streamscope.core.runtime import BrokerThread
+
+from tests.certs import make_certs
 
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 USER, PASSWORD = "alice", "correct horse battery"
@@ -49,30 +50,11 @@ def sasl_broker(tmp_path_factory) -> Iterator[BrokerThread]:
         bt.stop()
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory) -> dict[str, Path]:
     """A throwaway CA, a server certificate it signed (127.0.0.1, localhost), and a second
     CA that signed nothing (what an untrusting client trusts)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is not installed (needed to make test certificates)")
-    d = tmp_path_factory.mktemp("tls")
-    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-             "-subj", "/CN=streamscope test CA", cwd=d)
-    _openssl("req", "-x509", *ec, "-keyout", "other.key", "-out", "other.pem", "-days", "2",
-             "-subj", "/CN=some other CA", cwd=d)
-    _openssl("req", *ec, "-keyout", "server.key", "-out", "server.csr",
-             "-subj", "/CN=localhost", cwd=d)
-    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-             "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf",
-             cwd=d)
-    return {name: d / f"{name}.pem" for name in ("ca", "other", "server")} | {
-        "server_key": d / "server.key"}
+    return make_certs(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -27,6 +24,8 @@ from streamscope.core.config import BrokerConfig
 from streamscope.core.monitor.external import ExternalError, ExternalObserver, ExternalSettings
 from streamscope.core.monitor.inspect_cli import snapshot_json
 from streamscope.core.runtime import BrokerThread
+
+from tests.certs import make_certs
 
 TOPIC = "orders"
 PARTITIONS = 3
@@ -220,24 +219,8 @@ def test_wrong_password_is_a_clear_error(tmp_path, capsys, monkeypatch):
         bt.stop()
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 def test_tls_with_an_untrusted_ca_is_a_clear_error(tmp_path):
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is not installed (needed to make test certificates)")
-    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-             "-subj", "/CN=streamscope test CA", cwd=tmp_path)
-    _openssl("req", "-x509", *ec, "-keyout", "other.key", "-out", "other.pem", "-days",
-             "2", "-subj", "/CN=some other CA", cwd=tmp_path)
-    _openssl("req", *ec, "-keyout", "server.key", "-out", "server.csr",
-             "-subj", "/CN=localhost", cwd=tmp_path)
-    (tmp_path / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-             "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf",
-             cwd=tmp_path)
+    make_certs(tmp_path)
     data = tmp_path / "data"
     UserStore(data / "users.json").add("alice", "pw")
     bt = BrokerThread(BrokerConfig(host="127.0.0.1", port=0, data_dir=data,
