@@ -79,3 +79,10 @@ def switch(shell: Streamscope, qtbot, name: str) -> None:
     combo.setCurrentText(name)
     assert combo.currentText() == name
     combo.activated.emit(combo.currentIndex())
+
+
+def closed(widget) -> bool:
+    """The widget is hidden, or already deleted (a dialog that deletes itself on close)."""
+    import shiboken6
+
+    return not shiboken6.isValid(widget) or not widget.isVisible()

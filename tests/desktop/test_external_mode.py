@@ -27,7 +27,7 @@ from streamscope.desktop.models.topics_model import TopicsModel
 from streamscope.desktop.profiles import Profile
 from streamscope.desktop.views.clients_view import WIRE_EMPTY
 
-from tests.desktop.helpers import add_profile, command, is_external, switch
+from tests.desktop.helpers import add_profile, closed, command, is_external, switch
 from tests.interop.external_helpers import read_all
 
 SHOTS = Path("/tmp/streamscope-gui-shots")
@@ -201,7 +201,7 @@ def test_create_a_topic_and_produce_from_the_gui_on_tansu(qtbot, fast_switch, ta
     dialog.name.setText("made-in-the-gui")
     dialog.partitions.setValue(2)
     dialog.accept()
-    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=15_000)
+    qtbot.waitUntil(lambda: closed(dialog), timeout=15_000)
     qtbot.waitUntil(lambda: shell.ticker.snapshot.topic("made-in-the-gui") is not None,
                     timeout=15_000)
     meta = AdminClient({"bootstrap.servers": tansu}).list_topics(timeout=10)
