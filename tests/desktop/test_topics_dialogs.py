@@ -28,7 +28,7 @@ from streamscope.desktop.models.partitions_model import PartitionsModel
 from streamscope.desktop.models.topics_model import TopicsModel
 from streamscope.desktop.theme import apply_theme
 
-from tests.desktop.helpers import create_topic, wait_logged
+from tests.desktop.helpers import closed, create_topic, wait_logged
 from tests.kafka_clients import ProducerThread, topic_partitions
 
 LONG_NAME = ("rider-locations-eu-west-delivery-partner-gps-updates-v2-" * 2)[:80]
@@ -89,7 +89,7 @@ def test_delete_topic_needs_the_name_typed_and_enter_never_deletes(app_shell, qt
     qtbot.waitUntil(dialog.isVisible, timeout=2000)
     # Enter straight away, wherever the focus is, cancels.
     press_enter(qtbot, dialog.focusWidget() or dialog)
-    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: closed(dialog), timeout=5000)
     assert topic_partitions(bootstrap, "precious") == 2
 
     dialog = view.open_delete_dialog()
@@ -112,7 +112,7 @@ def test_delete_topic_needs_the_name_typed_and_enter_never_deletes(app_shell, qt
     qtbot.keyClicks(dialog.confirm, "precious")
     assert dialog.ok_button.isEnabled()
     press_enter(qtbot, dialog.confirm)
-    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=2000)
+    qtbot.waitUntil(lambda: closed(dialog), timeout=2000)
     app_shell.ticker.refresh_now()
     assert topic_partitions(bootstrap, "precious") == 2
     assert view.model.row_of("precious") >= 0
@@ -149,7 +149,7 @@ def test_delete_group_wants_its_name_typed_shown_as_plain_text(app_shell, qtbot)
     qtbot.keyClicks(dialog.confirm, gid)
     assert dialog.ok_button.isEnabled()
     press_enter(qtbot, dialog.confirm)  # Enter cancels even with the name typed
-    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=2000)
+    qtbot.waitUntil(lambda: closed(dialog), timeout=2000)
     app_shell.ticker.refresh_now()
     assert view.model.row_of(gid) >= 0
 
