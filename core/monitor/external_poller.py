@@ -25,6 +25,12 @@ Contract:
   Bytes stay 0: the wire does not say. A partition no live broker leads
   (``unavailable``) keeps the watermarks last seen and counts nothing. ``ClusterSnapshot.monotonic`` is the injected
   ``clock`` at the poll, the clock the reader divides the deltas by.
+* Sampled tailing (``tail=True``, the default): every poll also takes the new records of
+  the focus topics that a :class:`~core.monitor.external_tail.SampledTail` read (assign
+  and seek only, never a group), and the snapshot's ``activity`` carries them as append
+  samples with their keys' hashes, so the Log page colours new records as it does for
+  the embedded broker; commits and read positions stay empty (the wire does not show
+  other clients' fetches). ``tail=False`` leaves ``activity`` None.
 * Failures raise :class:`ExternalError` (as the observer's); the counters and the
   last full refresh are kept, so the next successful poll carries on. The poll after a
   failure is a full one (a broker gone or a leader moved shows in Metadata).
@@ -38,7 +44,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from streamscope.core.external_conn import ExternalError, ExternalSettings
+from streamscope.core.monitor.activity import ActivitySnapshot
 from streamscope.core.monitor.external import ExternalObserver
+from streamscope.core.monitor.external_tail import SampledTail
 from streamscope.core.monitor.snapshot import ClusterSnapshot
 
 __all__ = ["ExternalPoller"]
@@ -49,7 +57,7 @@ class ExternalPoller:
 
     def __init__(self, settings: ExternalSettings, *, interval_s: float = 2.0,
                  full_every: int = 5, timeout_s: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, tail: bool = True) -> None:
         if full_every < 1:
             raise ValueError("full_every must be at least 1")
         self.settings = settings
@@ -76,6 +84,8 @@ class ExternalPoller:
         self._out: dict[tuple[str, int], int] = {}
         self._total_in = 0
         self._total_out = 0
+        # New records of the focus topics, sampled by tailing them (the Log page's colours).
+        self._tail = SampledTail(settings) if tail else None
 
     @property
     def interval_s(self) -> float:
@@ -108,6 +118,8 @@ class ExternalPoller:
 
     def close(self) -> None:
         self._observer.close()
+        if self._tail is not None:
+            self._tail.close()
 
     def __enter__(self) -> ExternalPoller:
         return self
@@ -140,7 +152,22 @@ class ExternalPoller:
             self._polls += 1
             self.requests_last = self._observer.requests_last
         self.full_last = full
-        return self._count(replace(snap, monotonic=now))
+        snap = self._count(replace(snap, monotonic=now))
+        if self._tail is not None:
+            snap = self._sample_tail(snap, topics)
+        return snap
+
+    def _sample_tail(self, snap: ClusterSnapshot, topics: frozenset[str]) -> ClusterSnapshot:
+        """The focus topics' new records, sampled (module contract), as the activity."""
+        assert self._tail is not None
+        ends = {(p.topic, p.index): p.high_watermark
+                for t in snap.topics if t.name in topics for p in t.partitions
+                if p.unavailable is None}
+        self._tail.follow(ends)
+        appends = self._tail.sample(0.0, ends)
+        return replace(snap, activity=ActivitySnapshot(
+            appends=appends, commits=(), read_positions=(),
+            appends_dropped=self._tail.dropped))
 
     # -- counters from deltas ------------------------------------------------------------
 

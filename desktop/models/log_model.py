@@ -125,6 +125,7 @@ class LogModel:
         self.colors = colors or MemberColors()
         self.appends_dropped = 0
         self.feed_visible = False  # the snapshot carries an activity feed
+        self.external = False
         # (topic, partition, offset, wall clock): a record produced from the app.
         self.produced: tuple[str, int, int, float] | None = None
         self._rates: dict[int, RateWindow] = {}
@@ -167,6 +168,7 @@ class LogModel:
         slots = self.colors.slots(GROUPS_KEY)
         activity = snap.activity
         self.feed_visible = activity is not None
+        self.external = snap.external  # sampled tailing only: no read positions
         t = snap.topic(self.topic) if self.topic is not None else None
         self.topic_snapshot = t
         if t is None:

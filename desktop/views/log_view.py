@@ -238,6 +238,8 @@ class LogView(QWidget):
             text = f"{span} offsets across · drag to pan, wheel to zoom"
         if not self.model.feed_visible:
             text += " · no activity feed: read positions and new records not shown"
+        elif self.model.external:
+            text += " · new records sampled by tailing"
         self.window_label.setText(text)
 
     def _update_summary(self) -> None:

@@ -8,6 +8,7 @@ import pytest
 from streamscope.core.monitor.external import ExternalSettings
 from streamscope.core.monitor.external_admin import ExternalAdmin
 from streamscope.core.monitor.external_poller import ExternalPoller
+from streamscope.core.monitor.feed import key_hash
 
 
 class FakeClock:
@@ -91,3 +92,48 @@ def test_focus_every_poll_the_rest_every_full_every_and_counters(cluster):
         assert poller.interval_s == 0.5 and poller.wait_s() == 0.5
         with pytest.raises(ValueError):
             poller.interval_s = 0
+
+
+def test_new_records_of_the_focus_topics_are_sampled_with_their_keys(cluster):
+    """The Log page's new-record colours over the wire: a tail that is only assigned
+    (never a group) turns what arrives on the focus topic into append samples with the
+    keys' hashes, as the embedded broker's feed does; other topics are not followed."""
+    kind, bootstrap = cluster
+    settings = ExternalSettings(bootstrap)
+    with ExternalAdmin(settings, timeout_s=15) as admin, ExternalPoller(
+            settings, interval_s=2.0, timeout_s=15, clock=FakeClock()) as poller:
+        admin.create_topic("tailed", 2)
+        admin.create_topic("ignored", 1)
+        poller.set_focus(topics=["tailed"])
+        assert poller.poll().activity.appends == ()  # following from the end now
+        sent = {}
+        for i in range(6):
+            key = f"partner-{i}".encode()
+            sent[admin.produce("tailed", b"x", key=key, partition=i % 2)] = key_hash(key)
+        admin.produce("ignored", b"y", key=b"z", partition=0)
+
+        def sampled() -> dict[tuple[int, int], int | None]:
+            out = {}
+            for a in poller.poll().activity.appends:
+                assert a.topic == "tailed"
+                for i, h in enumerate(a.key_hashes):
+                    out[(a.partition, a.base_offset + i)] = h
+            return out
+
+        seen: dict = {}
+        for _ in range(200):  # polls, each taking what has arrived; no sleeping
+            seen = sampled()
+            if len(seen) == len(sent):
+                break
+            poller._tail.sample(0.05)  # let the tail's fetch arrive (bounded wait)
+        assert seen == sent
+        snap = poller.poll()
+        assert [a.seq for a in snap.activity.appends] == sorted(
+            a.seq for a in snap.activity.appends)
+        assert snap.activity.read_positions == () and snap.activity.appends_dropped == 0
+    # The tail never joined or committed as a group.
+    with ExternalAdmin(settings, timeout_s=15) as admin:
+        from confluent_kafka.admin import AdminClient
+
+        listed = AdminClient(settings.client_config()).list_consumer_groups().result(15)
+        assert not [g for g in listed.valid if g.group_id.startswith("streamscope-tail")]
