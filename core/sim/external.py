@@ -68,8 +68,8 @@ from streamscope.core.sim.remote_partners import RemotePartners
 from streamscope.core.sim.runner import MAX_SPEED
 from streamscope.core.sim.scenario import (
     RATE_WINDOW_S,
-    AppRegistry,
     PartnersView,
+    ScenarioBase,
     ScenarioView,
     _unlink_db,
 )
@@ -178,7 +178,7 @@ def _reason(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-class ExternalScenario(AppRegistry):
+class ExternalScenario(ScenarioBase):
     """The simulation on an external cluster (see the module contract)."""
 
     external = True
@@ -225,13 +225,6 @@ class ExternalScenario(AppRegistry):
     @property
     def probe_error(self) -> str:
         return self._probe.error
-
-    def reseed(self, seed: int) -> None:
-        if self.partners_running:
-            raise RuntimeError("stop the partners before reseeding the scenario")
-        if seed != self.seed:
-            self.seed = seed
-            self.city = generate_city(seed)
 
     # --- partners -------------------------------------------------------------------------
 

@@ -100,12 +100,32 @@ class _Remote:
         self.started = False
 
 
-class AppRegistry:
-    """What the embedded and the external simulation share: their consumer apps by group,
-    and the database apps' files (``data_dir``: a temporary directory made on first use)."""
+class ScenarioBase:
+    """What the embedded and the external simulation share: the seed and its city, their
+    consumer apps by group, and the database apps' files (``data_dir``: a temporary
+    directory made on first use)."""
 
+    seed: int
+    city: City
     data_dir: Path | None
     _apps: dict
+
+    @property
+    def partners_running(self) -> bool:
+        raise NotImplementedError
+
+    def reseed(self, seed: int) -> None:
+        """Use ``seed`` from now on: its city, and the partners' drives when they start.
+
+        Only while the partners are stopped: a running fleet drives the old city, so
+        changing it under them would mix two cities in one stream.
+        """
+        if self.partners_running:
+            raise RuntimeError("stop the partners before reseeding the scenario")
+        if seed != self.seed:
+            self.seed = seed
+            self.city = generate_city(seed)
+
 
     def _db_path(self, group: str) -> Path:
         """A fresh file for ``group``'s database (worker thread: it touches the disk)."""
@@ -131,7 +151,7 @@ class AppRegistry:
         await app.close()
 
 
-class Scenario(AppRegistry):
+class Scenario(ScenarioBase):
     external = False  # the embedded broker (see core/sim/external.py for a cluster's twin)
 
     def __init__(
@@ -162,18 +182,6 @@ class Scenario(AppRegistry):
         self._apps: dict[str, SimApp] = {}
         self._groups_used: set[str] = set()
         self._samples: deque[tuple[float, int]] = deque()
-
-    def reseed(self, seed: int) -> None:
-        """Use ``seed`` from now on: its city, and the partners' drives when they start.
-
-        Only while the partners are stopped: a running fleet drives the old city, so
-        changing it under them would mix two cities in one stream.
-        """
-        if self.partners_running:
-            raise RuntimeError("stop the partners before reseeding the scenario")
-        if seed != self.seed:
-            self.seed = seed
-            self.city = generate_city(seed)
 
     # --- partners ---------------------------------------------------------------------
 
