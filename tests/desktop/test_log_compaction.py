@@ -51,8 +51,12 @@ def test_clean_and_dirty_sections_are_drawn_and_explained(app_shell, qtbot, tmp_
     produce(bs, range(60), rounds=3)  # 3 prices per item: two thirds to compact away
     shell.window.show_log(TOPIC)
     view = shell.window.log
-    qtbot.waitUntil(lambda: bool(view.model.lanes) and view.model.lanes[0].compaction
-                    is not None and view.model.lanes[0].compaction.passes >= 1,
+    # Settled: at least one pass, and nothing left that the 0.5 ratio would clean, so no
+    # pass is due when the ratio is raised below (one already due could clean the new
+    # keys before they are drawn).
+    qtbot.waitUntil(lambda: bool(view.model.lanes)
+                    and (c := view.model.lanes[0].compaction) is not None
+                    and c.passes >= 1 and c.state == "idle" and c.dirty_ratio < 0.5,
                     timeout=20_000)
     clean_to = view.model.lanes[0].compaction.clean_offset
     # New keys stay dirty: the ratio that triggers a pass is raised first, so no pass
